@@ -1,0 +1,147 @@
+// A small, strict JSON document model (RFC 8259) for configs and token payloads.
+//
+// Why our own: the AssemblyScript JSON libraries either deserialize into classes through a
+// compiler transform (json-as) or are unmaintained (assemblyscript-json); neither reports
+// where a document is malformed, rejects duplicate object keys, or bounds nesting, which
+// configs (errors must name the field) and JWTs (strict JSON is a security property) need.
+
+export const enum JsonKind {
+  Null = 0,
+  Bool = 1,
+  Number = 2,
+  String = 3,
+  Array = 4,
+  Object = 5,
+}
+
+export function kindName(kind: JsonKind): string {
+  switch (kind) {
+    case JsonKind.Null: return "null";
+    case JsonKind.Bool: return "a boolean";
+    case JsonKind.Number: return "a number";
+    case JsonKind.String: return "a string";
+    case JsonKind.Array: return "an array";
+    default: return "an object";
+  }
+}
+
+export class JsonValue {
+  kind: JsonKind;
+  bool: bool = false;
+  num: f64 = 0;
+  /** For numbers: true when the literal had no fraction or exponent. */
+  integral: bool = false;
+  str: string = "";
+  items: JsonValue[] | null = null;
+  keys: string[] | null = null;
+  values: JsonValue[] | null = null;
+
+  constructor(kind: JsonKind) {
+    this.kind = kind;
+  }
+
+  static null(): JsonValue { return new JsonValue(JsonKind.Null); }
+  static boolean(b: bool): JsonValue { const v = new JsonValue(JsonKind.Bool); v.bool = b; return v; }
+  static number(n: f64, integral: bool): JsonValue {
+    const v = new JsonValue(JsonKind.Number); v.num = n; v.integral = integral; return v;
+  }
+  static string(s: string): JsonValue { const v = new JsonValue(JsonKind.String); v.str = s; return v; }
+  static array(items: JsonValue[]): JsonValue { const v = new JsonValue(JsonKind.Array); v.items = items; return v; }
+  static object(keys: string[], values: JsonValue[]): JsonValue {
+    const v = new JsonValue(JsonKind.Object); v.keys = keys; v.values = values; return v;
+  }
+
+  get isNull(): bool { return this.kind == JsonKind.Null; }
+  get isBool(): bool { return this.kind == JsonKind.Bool; }
+  get isNumber(): bool { return this.kind == JsonKind.Number; }
+  get isString(): bool { return this.kind == JsonKind.String; }
+  get isArray(): bool { return this.kind == JsonKind.Array; }
+  get isObject(): bool { return this.kind == JsonKind.Object; }
+
+  /** Number of array items or object members; 0 for scalars. */
+  get length(): i32 {
+    if (this.kind == JsonKind.Array) return (this.items as JsonValue[]).length;
+    if (this.kind == JsonKind.Object) return (this.keys as string[]).length;
+    return 0;
+  }
+
+  /** The member named `key` of an object, or null (also for non-objects). */
+  get(key: string): JsonValue | null {
+    if (this.kind != JsonKind.Object) return null;
+    const keys = this.keys as string[];
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] == key) return (this.values as JsonValue[])[i];
+    }
+    return null;
+  }
+
+  has(key: string): bool { return this.get(key) !== null; }
+
+  at(index: i32): JsonValue { return (this.items as JsonValue[])[index]; }
+  keyAt(index: i32): string { return (this.keys as string[])[index]; }
+  valueAt(index: i32): JsonValue { return (this.values as JsonValue[])[index]; }
+
+  /** Follows a path of object keys (e.g. ["realm_access", "roles"]); null if any step is missing. */
+  getPath(path: string[]): JsonValue | null {
+    let cur: JsonValue | null = this;
+    for (let i = 0; i < path.length && cur !== null; i++) cur = (cur as JsonValue).get(path[i]);
+    return cur;
+  }
+
+  /** Compact JSON text of this value (object member order is kept). */
+  toJson(): string {
+    switch (this.kind) {
+      case JsonKind.Null: return "null";
+      case JsonKind.Bool: return this.bool ? "true" : "false";
+      case JsonKind.Number: return formatNumber(this.num, this.integral);
+      case JsonKind.String: return quoteJson(this.str);
+      case JsonKind.Array: {
+        const items = this.items as JsonValue[];
+        const parts = new Array<string>(items.length);
+        for (let i = 0; i < items.length; i++) parts[i] = items[i].toJson();
+        return "[" + parts.join(",") + "]";
+      }
+      default: {
+        const keys = this.keys as string[];
+        const values = this.values as JsonValue[];
+        const parts = new Array<string>(keys.length);
+        for (let i = 0; i < keys.length; i++) parts[i] = quoteJson(keys[i]) + ":" + values[i].toJson();
+        return "{" + parts.join(",") + "}";
+      }
+    }
+  }
+
+  /**
+   * The value as header-friendly text: strings as they are, numbers without a trailing
+   * ".0" when integral, booleans and null as their literals, arrays and objects as JSON.
+   */
+  toText(): string {
+    if (this.kind == JsonKind.String) return this.str;
+    return this.toJson();
+  }
+}
+
+export function formatNumber(n: f64, integral: bool): string {
+  if (integral && Math.abs(n) < 9007199254740992.0) return (<i64>n).toString();
+  return n.toString();
+}
+
+const HEX = "0123456789abcdef";
+
+export function quoteJson(s: string): string {
+  let out = "\"";
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c != 0x22 && c != 0x5c) continue;
+    out += s.substring(start, i);
+    if (c == 0x22) out += "\\\"";
+    else if (c == 0x5c) out += "\\\\";
+    else if (c == 0x0a) out += "\\n";
+    else if (c == 0x0d) out += "\\r";
+    else if (c == 0x09) out += "\\t";
+    else out += "\\u00" + HEX.charAt(c >> 4) + HEX.charAt(c & 15);
+    start = i + 1;
+  }
+  return out + s.substring(start) + "\"";
+}

@@ -1,0 +1,2 @@
+export { globMatches } from "./glob";
+export { PathMatcher, PathMatchKind, stripQuery } from "./path";

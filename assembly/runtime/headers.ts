@@ -1,0 +1,109 @@
+// Header-map access that reports failures instead of aborting the VM.
+//
+// The SDK's helpers wrap results in CHECK_RESULT, which throws (and so kills the Wasm VM,
+// failing every later request) on any non-OK status, e.g. when a map is not available in the
+// current phase. A gateway filter must degrade, not die: these return what happened.
+import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+import { OUT_PTR, OUT_SIZE, resetOut, takeHostBuffer, takeHostString } from "./host";
+
+export enum HeaderMap {
+  RequestHeaders = 0,
+  RequestTrailers = 1,
+  ResponseHeaders = 2,
+  ResponseTrailers = 3,
+  HttpCallResponseHeaders = 6,
+  HttpCallResponseTrailers = 7,
+}
+
+const RESULT_OK: u32 = 0;
+
+/** The first value of `name` (lowercase), or null when the header is absent. */
+export function getHeader(map: HeaderMap, name: string): string | null {
+  const key = String.UTF8.encode(name);
+  resetOut();
+  const r = abi.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
+  if (r != RESULT_OK) return null;
+  return takeHostString();
+}
+
+/** Replaces every value of `name` with `value`, adding the header when absent. */
+export function setHeader(map: HeaderMap, name: string, value: string): bool {
+  const key = String.UTF8.encode(name);
+  const val = String.UTF8.encode(value);
+  return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength) == RESULT_OK;
+}
+
+/** Appends another value of `name`. */
+export function addHeader(map: HeaderMap, name: string, value: string): bool {
+  const key = String.UTF8.encode(name);
+  const val = String.UTF8.encode(value);
+  return abi.proxy_add_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength) == RESULT_OK;
+}
+
+/** Removes every value of `name`. */
+export function removeHeader(map: HeaderMap, name: string): bool {
+  const key = String.UTF8.encode(name);
+  return abi.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength) == RESULT_OK;
+}
+
+export class HeaderEntry {
+  constructor(public name: string, public value: string) {}
+}
+
+/** Every entry of a map, in order (repeated names appear once per value). */
+export function getHeaders(map: HeaderMap): HeaderEntry[] {
+  resetOut();
+  if (abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE) != RESULT_OK) return [];
+  return decodeHeaderPairs(takeHostBuffer());
+}
+
+/** Decodes the proxy-wasm pair encoding: count, (name size, value size)*, then NUL-terminated bytes. */
+export function decodeHeaderPairs(buf: ArrayBuffer): HeaderEntry[] {
+  const out = new Array<HeaderEntry>();
+  const total = <usize>buf.byteLength;
+  if (total < 4) return out;
+  const base = changetype<usize>(buf);
+  const count = <usize>load<u32>(base);
+  if (<usize>4 + count * 8 > total) return out;
+  let data = base + 4 + count * 8;
+  const end = base + total;
+  for (let i: usize = 0; i < count; i++) {
+    const nameLen = <usize>load<u32>(base + 4 + i * 8);
+    const valueLen = <usize>load<u32>(base + 8 + i * 8);
+    if (data + nameLen + valueLen + 2 > end) break;
+    const name = String.UTF8.decodeUnsafe(data, nameLen);
+    data += nameLen + 1;
+    const value = String.UTF8.decodeUnsafe(data, valueLen);
+    data += valueLen + 1;
+    out.push(new HeaderEntry(name, value));
+  }
+  return out;
+}
+
+/** Encodes pairs for proxy_send_local_response / proxy_http_call / set pairs. */
+export function encodeHeaderPairs(headers: HeaderEntry[]): ArrayBuffer {
+  const n = headers.length;
+  const names = new Array<ArrayBuffer>(n);
+  const values = new Array<ArrayBuffer>(n);
+  let size = 4 + n * 8;
+  for (let i = 0; i < n; i++) {
+    names[i] = String.UTF8.encode(headers[i].name);
+    values[i] = String.UTF8.encode(headers[i].value);
+    size += names[i].byteLength + values[i].byteLength + 2;
+  }
+  const buf = new ArrayBuffer(size);
+  const base = changetype<usize>(buf);
+  store<u32>(base, <u32>n);
+  let data = base + 4 + <usize>n * 8;
+  for (let i = 0; i < n; i++) {
+    const nl = <usize>names[i].byteLength;
+    const vl = <usize>values[i].byteLength;
+    store<u32>(base + 4 + <usize>i * 8, <u32>nl);
+    store<u32>(base + 8 + <usize>i * 8, <u32>vl);
+    memory.copy(data, changetype<usize>(names[i]), nl);
+    data += nl + 1; // NUL already there: ArrayBuffers are zero-filled
+    memory.copy(data, changetype<usize>(values[i]), vl);
+    data += vl + 1;
+  }
+  return buf;
+}

@@ -1,0 +1,47 @@
+// Per-stream host calls that are not about headers.
+import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+import { encodeHeaderPairs, HeaderEntry } from "./headers";
+import { OUT_PTR, OUT_SIZE, OUT_U64, resetOut, takeHostBuffer } from "./host";
+
+const CLEAR_ROUTE_CACHE = String.UTF8.encode("clear_route_cache");
+
+/**
+ * Makes Envoy pick the route again after the path or authority changed.
+ * Envoy 1.40 does not provide the `proxy_clear_route_cache` import the SDK declares (a module
+ * importing it fails to load); it offers the same as the foreign function "clear_route_cache".
+ * Envoy also clears the route cache itself when a Wasm filter edits request headers, so this is
+ * belt and braces. Returns false when the host has no such function.
+ */
+export function clearRouteCache(): bool {
+  resetOut();
+  const r = abi.proxy_call_foreign_function(
+    changetype<usize>(CLEAR_ROUTE_CACHE), CLEAR_ROUTE_CACHE.byteLength, 0, 0, OUT_PTR, OUT_SIZE,
+  );
+  if (r == 0) takeHostBuffer();
+  return r == 0;
+}
+
+/** Resumes a request paused with StopIteration. */
+export function resumeRequest(): bool {
+  return abi.proxy_continue_stream(0) == 0;
+}
+
+/** Answers the request from the filter. grpcStatus -1 means "not a gRPC reply". */
+export function sendLocalResponse(status: u32, details: string, body: string, headers: HeaderEntry[], grpcStatus: i32 = -1): bool {
+  const detailBuf = String.UTF8.encode(details);
+  const bodyBuf = String.UTF8.encode(body);
+  const pairs = encodeHeaderPairs(headers);
+  return abi.proxy_send_local_response(
+    status,
+    changetype<usize>(detailBuf), detailBuf.byteLength,
+    changetype<usize>(bodyBuf), bodyBuf.byteLength,
+    changetype<usize>(pairs), pairs.byteLength,
+    grpcStatus,
+  ) == 0;
+}
+
+/** Host wall-clock time in nanoseconds since the Unix epoch. */
+export function nowNanos(): u64 {
+  if (abi.proxy_get_current_time_nanoseconds(OUT_U64) != 0) return 0;
+  return load<u64>(OUT_U64);
+}

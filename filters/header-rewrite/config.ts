@@ -1,0 +1,337 @@
+// Parses and validates the header-rewrite configuration (JSON) into policy objects.
+// Every mistake is reported with the path of the field, all at once.
+import { ConfigErrors, ObjectReader, childPath, indexPath, parseConfigDocument, readStringArray } from "../../assembly/config/reader";
+import { JsonValue, kindName } from "../../assembly/json";
+import { PathMatcher, PathMatchKind } from "../../assembly/match";
+import { Template, TemplateVar, VarKind, parseTemplate } from "../../assembly/template";
+import {
+  Actions, HeaderCondition, HeaderOp, HeaderTest, MAX_RULES, isRequestScoped, OpKind, PathRewrite, PathRewriteKind, Rule,
+} from "./policy";
+
+export const MAX_CONFIG_BYTES: i32 = 256 * 1024;
+const MAX_OPS: i32 = 64;
+const MAX_TEMPLATE: i32 = 1024;
+
+export class HeaderRewriteConfig {
+  statPrefix: string = "";
+  rules: Rule[] = [];
+  /** Whether any rule has response actions (if not, the response phase is skipped). */
+  hasResponseActions: bool = false;
+}
+
+// Connection-specific headers (RFC 9110 section 7.6.1) describe one hop and are rewritten by
+// Envoy itself; `host` is `:authority` in Envoy; content-length must match the body.
+const RESERVED = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "host", "content-length"];
+
+function isTokenChar(c: i32): bool {
+  if (c >= 0x61 && c <= 0x7a) return true; // a-z (names are lowercased first)
+  if (c >= 0x30 && c <= 0x39) return true;
+  return "!#$%&'*+-.^_`|~".indexOf(String.fromCharCode(c)) >= 0;
+}
+
+/** Lowercases and checks a header name; returns null after reporting when it is not usable. */
+function headerName(raw: string, path: string, errors: ConfigErrors): string | null {
+  const name = raw.toLowerCase();
+  if (name.length == 0 || name.length > 256) {
+    errors.add(path, "header name must have 1 to 256 characters");
+    return null;
+  }
+  const start = name.charCodeAt(0) == 0x3a ? 1 : 0;
+  if (start == name.length) {
+    errors.add(path, "invalid header name \"" + raw + "\"");
+    return null;
+  }
+  for (let i = start; i < name.length; i++) {
+    if (!isTokenChar(name.charCodeAt(i))) {
+      errors.add(path, "invalid character in header name \"" + raw + "\"");
+      return null;
+    }
+  }
+  return name;
+}
+
+enum Use {
+  Remove = 0,
+  RenameFrom = 1,
+  Write = 2, // set, set_if_absent, add, rename target
+}
+
+/** Whether this filter may touch `name` this way in this phase; reports why not. */
+function allowedHeader(name: string, use: Use, isRequest: bool, writeIsSet: bool, path: string, errors: ConfigErrors): bool {
+  if (name.startsWith(":")) {
+    if (isRequest && use == Use.Write && writeIsSet && (name == ":path" || name == ":authority")) return true;
+    errors.add(path, "pseudo-header " + name + " cannot be changed here (only `set` of :path or :authority on requests)");
+    return false;
+  }
+  if (use != Use.Remove && RESERVED.includes(name)) {
+    errors.add(path, name + " is a connection-level header and cannot be " + (use == Use.RenameFrom ? "renamed" : "set") + " by a filter");
+    return false;
+  }
+  return true;
+}
+
+function compileTemplate(raw: string, isRequest: bool, path: string, errors: ConfigErrors): Template | null {
+  if (raw.length > MAX_TEMPLATE) {
+    errors.add(path, "value is longer than " + MAX_TEMPLATE.toString() + " characters");
+    return null;
+  }
+  const parsed = parseTemplate(raw);
+  if (parsed.template === null) {
+    errors.add(path, parsed.error);
+    return null;
+  }
+  const t = parsed.template as Template;
+  const vars = t.variables();
+  for (let i = 0; i < vars.length; i++) {
+    if (isRequest && vars[i].kind == VarKind.ResponseHeader) {
+      errors.add(path, "${" + vars[i].text + "} is only available in response actions");
+      return null;
+    }
+  }
+  for (let i = 0; i < t.segments.length; i++) {
+    const lit = t.segments[i].literal;
+    if (lit.includes("\n") || lit.includes("\r") || lit.includes("\0")) {
+      errors.add(path, "value must not contain CR, LF or NUL");
+      return null;
+    }
+  }
+  return t;
+}
+
+/** Reads an object of header name -> value template (or, for `add`, a list of templates). */
+function readValueOps(actions: ObjectReader, key: string, kind: OpKind, isRequest: bool, ops: HeaderOp[]): void {
+  const obj = actions.object(key);
+  if (obj === null) return;
+  const v = obj.value;
+  if (v.length > MAX_OPS) {
+    actions.errors.add(obj.path, "at most " + MAX_OPS.toString() + " headers per action");
+    return;
+  }
+  for (let i = 0; i < v.length; i++) {
+    const rawName = v.keyAt(i);
+    const itemPath = childPath(obj.path, rawName);
+    obj.raw(rawName);
+    const name = headerName(rawName, itemPath, obj.errors);
+    if (name === null) continue;
+    if (!allowedHeader(name, Use.Write, isRequest, kind == OpKind.Set, itemPath, obj.errors)) continue;
+    const value = v.valueAt(i);
+    if (value.isString) {
+      const t = compileTemplate(value.str, isRequest, itemPath, obj.errors);
+      if (t !== null) ops.push(new HeaderOp(kind, name, "", t));
+    } else if (value.isArray && kind == OpKind.Add) {
+      for (let k = 0; k < value.length; k++) {
+        const item = value.at(k);
+        const p = indexPath(itemPath, k);
+        if (!item.isString) {
+          obj.errors.add(p, "must be a string, got " + kindName(item.kind));
+          continue;
+        }
+        const t = compileTemplate(item.str, isRequest, p, obj.errors);
+        if (t !== null) ops.push(new HeaderOp(kind, name, "", t));
+      }
+    } else {
+      obj.errors.add(itemPath, kind == OpKind.Add ? "must be a string or an array of strings" : "must be a string, got " + kindName(value.kind));
+    }
+  }
+}
+
+function readActions(rule: ObjectReader, key: string, isRequest: bool, pathMatch: PathMatcher | null): Actions | null {
+  const a = rule.object(key);
+  if (a === null) return null;
+  const actions = new Actions();
+  const ops = actions.ops;
+
+  const remove = a.array("remove", false, MAX_OPS);
+  if (remove !== null) {
+    const names = readStringArray(remove, a.at("remove"), a.errors);
+    for (let i = 0; i < names.length; i++) {
+      const p = indexPath(a.at("remove"), i);
+      const name = headerName(names[i], p, a.errors);
+      if (name !== null && allowedHeader(name, Use.Remove, isRequest, false, p, a.errors)) {
+        ops.push(new HeaderOp(OpKind.Remove, name, "", null));
+      }
+    }
+  }
+
+  const rename = a.object("rename");
+  if (rename !== null) {
+    const v = rename.value;
+    for (let i = 0; i < v.length; i++) {
+      const rawFrom = v.keyAt(i);
+      rename.raw(rawFrom);
+      const p = childPath(rename.path, rawFrom);
+      const to = v.valueAt(i);
+      if (!to.isString) {
+        a.errors.add(p, "must be the new header name (a string), got " + kindName(to.kind));
+        continue;
+      }
+      const from = headerName(rawFrom, p, a.errors);
+      const target = headerName(to.str, p, a.errors);
+      if (from === null || target === null) continue;
+      if (!allowedHeader(from, Use.RenameFrom, isRequest, false, p, a.errors)) continue;
+      if (!allowedHeader(target, Use.Write, isRequest, false, p, a.errors)) continue;
+      if (from == target) {
+        a.errors.add(p, "renames a header to itself");
+        continue;
+      }
+      ops.push(new HeaderOp(OpKind.Rename, from, target, null));
+    }
+  }
+
+  readValueOps(a, "set", OpKind.Set, isRequest, ops);
+  readValueOps(a, "set_if_absent", OpKind.SetIfAbsent, isRequest, ops);
+  readValueOps(a, "add", OpKind.Add, isRequest, ops);
+
+  if (isRequest) {
+    const rw = a.object("rewrite_path");
+    if (rw !== null) actions.pathRewrite = readPathRewrite(rw, pathMatch);
+  }
+  a.finish();
+  return actions;
+}
+
+function readPathRewrite(rw: ObjectReader, pathMatch: PathMatcher | null): PathRewrite | null {
+  const prefix = rw.optionalString("prefix", MAX_TEMPLATE);
+  const template = rw.optionalString("template", MAX_TEMPLATE);
+  rw.finish();
+  if ((prefix === null) == (template === null)) {
+    rw.errors.add(rw.path, "needs exactly one of `prefix` or `template`");
+    return null;
+  }
+  if (prefix !== null) {
+    if (pathMatch === null || pathMatch.kind != PathMatchKind.Prefix) {
+      rw.errors.add(rw.at("prefix"), "a prefix rewrite needs the rule to match `path.prefix` (the part it replaces)");
+      return null;
+    }
+    if (!prefix.startsWith("/")) {
+      rw.errors.add(rw.at("prefix"), "must start with '/'");
+      return null;
+    }
+    return new PathRewrite(PathRewriteKind.Prefix, pathMatch.pattern, prefix, null);
+  }
+  const t = compileTemplate(template as string, true, rw.at("template"), rw.errors);
+  if (t === null) return null;
+  if (t.segments[0].variable === null && !t.segments[0].literal.startsWith("/") ) {
+    rw.errors.add(rw.at("template"), "must produce a path starting with '/'");
+    return null;
+  }
+  return new PathRewrite(PathRewriteKind.Template, "", "", t);
+}
+
+function readPathMatch(m: ObjectReader): PathMatcher | null {
+  const p = m.object("path");
+  if (p === null) return null;
+  const kinds = ["exact", "prefix", "suffix", "glob"];
+  let found: PathMatcher | null = null;
+  let count = 0;
+  for (let i = 0; i < kinds.length; i++) {
+    const s = p.optionalString(kinds[i], 1024);
+    if (s === null) continue;
+    count++;
+    if ((i == 0 || i == 1 || i == 3) && !s.startsWith("/")) p.errors.add(p.at(kinds[i]), "must start with '/'");
+    found = new PathMatcher(<PathMatchKind>i, s);
+  }
+  p.finish();
+  if (count != 1) {
+    p.errors.add(p.path, "needs exactly one of exact, prefix, suffix, glob");
+    return null;
+  }
+  return found;
+}
+
+function readHeaderConditions(m: ObjectReader, out: HeaderCondition[]): void {
+  const list = m.array("headers", false, 32);
+  if (list === null) return;
+  const base = m.at("headers");
+  for (let i = 0; i < list.length; i++) {
+    const c = ObjectReader.of(list.at(i), indexPath(base, i), m.errors);
+    if (c === null) continue;
+    const rawName = c.string("name", "", true, 256);
+    const name = rawName.length ? headerName(rawName, c.at("name"), c.errors) : null;
+    let test = HeaderTest.Present;
+    let value = "";
+    let tests = 0;
+    if (c.has("present")) {
+      tests++;
+      test = c.bool("present", true) ? HeaderTest.Present : HeaderTest.Absent;
+    }
+    const names = ["exact", "prefix", "suffix", "contains"];
+    const kinds = [HeaderTest.Exact, HeaderTest.Prefix, HeaderTest.Suffix, HeaderTest.Contains];
+    for (let k = 0; k < names.length; k++) {
+      const s = c.optionalString(names[k]);
+      if (s === null) continue;
+      tests++;
+      test = kinds[k];
+      value = s;
+    }
+    c.finish();
+    if (tests != 1) c.errors.add(c.path, "needs exactly one of present, exact, prefix, suffix, contains");
+    if (name !== null && tests == 1) {
+      out.push(new HeaderCondition(new TemplateVar(VarKind.RequestHeader, name, "request.header." + name), test, value));
+    }
+  }
+}
+
+function requestVarsOf(actions: Actions): TemplateVar[] {
+  const out = new Array<TemplateVar>();
+  for (let i = 0; i < actions.ops.length; i++) {
+    const t = actions.ops[i].value;
+    if (t === null) continue;
+    const vars = t.variables();
+    for (let k = 0; k < vars.length; k++) if (isRequestScoped(vars[k].kind)) out.push(vars[k]);
+  }
+  return out;
+}
+
+function readRule(v: JsonValue, path: string, errors: ConfigErrors): Rule | null {
+  const r = ObjectReader.of(v, path, errors);
+  if (r === null) return null;
+  const rule = new Rule();
+  rule.name = r.string("name", "", false, 128);
+  rule.keepEmptyValue = r.bool("keep_empty_value", false);
+  const m = r.object("match");
+  if (m !== null) {
+    rule.match.path = readPathMatch(m);
+    const methods = m.array("methods", false, 16);
+    if (methods !== null) rule.match.methods = readStringArray(methods, m.at("methods"), errors, 32);
+    const routes = m.array("routes", false, 256);
+    if (routes !== null) rule.match.routes = readStringArray(routes, m.at("routes"), errors, 256);
+    readHeaderConditions(m, rule.match.headers);
+    m.finish();
+  }
+  rule.request = readActions(r, "request", true, rule.match.path);
+  rule.response = readActions(r, "response", false, rule.match.path);
+  if (rule.response !== null) rule.responseRequestVars = requestVarsOf(rule.response as Actions);
+  r.finish();
+  if (!r.has("request") && !r.has("response")) errors.add(path, "needs `request` or `response` actions");
+  return rule;
+}
+
+/** Parses the plugin configuration; on failure `errors` says why and the result is null. */
+export function parseHeaderRewriteConfig(buf: ArrayBuffer, errors: ConfigErrors): HeaderRewriteConfig | null {
+  const doc = parseConfigDocument(buf, MAX_CONFIG_BYTES, errors);
+  if (doc === null) return null;
+  const top = ObjectReader.of(doc, "", errors);
+  if (top === null) return null;
+  const cfg = new HeaderRewriteConfig();
+  cfg.statPrefix = top.string("stat_prefix", "", false, 64);
+  for (let i = 0; i < cfg.statPrefix.length; i++) {
+    const c = cfg.statPrefix.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x5f)) {
+      errors.add("stat_prefix", "may contain only a-z, 0-9 and _");
+      break;
+    }
+  }
+  const rules = top.array("rules", true, MAX_RULES);
+  top.finish();
+  if (rules !== null) {
+    if (rules.length == 0) errors.add("rules", "must contain at least one rule");
+    for (let i = 0; i < rules.length; i++) {
+      const rule = readRule(rules.at(i), indexPath("rules", i), errors);
+      if (rule === null) continue;
+      cfg.rules.push(rule);
+      if (rule.response !== null) cfg.hasResponseActions = true;
+    }
+  }
+  return errors.empty ? cfg : null;
+}

@@ -1,0 +1,283 @@
+// Header-rewrite decisions, free of host calls: which rules match a request, and which header
+// mutations a phase performs. Everything the policy reads comes through a TemplateSource and
+// everything it changes goes through a HeaderWriter, so it runs the same in Envoy and in tests.
+import { PathMatcher } from "../../assembly/match";
+import { Template, TemplateSource, TemplateVar, VarKind } from "../../assembly/template";
+
+export const MAX_RULES: i32 = 64; // matched rules are kept in one u64 per stream
+export const MAX_VALUE_BYTES: i32 = 8192;
+
+export enum HeaderTest {
+  Present = 0,
+  Absent = 1,
+  Exact = 2,
+  Prefix = 3,
+  Suffix = 4,
+  Contains = 5,
+}
+
+export class HeaderCondition {
+  constructor(public readonly header: TemplateVar, public readonly test: HeaderTest, public readonly value: string) {}
+
+  matches(src: TemplateSource): bool {
+    const v = src.resolve(this.header);
+    switch (this.test) {
+      case HeaderTest.Present: return v !== null;
+      case HeaderTest.Absent: return v === null;
+      case HeaderTest.Exact: return v !== null && v == this.value;
+      case HeaderTest.Prefix: return v !== null && v.startsWith(this.value);
+      case HeaderTest.Suffix: return v !== null && v.endsWith(this.value);
+      default: return v !== null && v.includes(this.value);
+    }
+  }
+}
+
+const URL_PATH = new TemplateVar(VarKind.RequestUrlPath, "", "request.url_path");
+const METHOD = new TemplateVar(VarKind.RequestMethod, "", "request.method");
+const ROUTE = new TemplateVar(VarKind.RouteName, "", "route.name");
+export const REQUEST_PATH = new TemplateVar(VarKind.RequestPath, "", "request.path");
+
+/** All conditions of a rule; an empty match matches every request. */
+export class RequestMatch {
+  path: PathMatcher | null = null;
+  methods: string[] = [];
+  headers: HeaderCondition[] = [];
+  routes: string[] = [];
+
+  matches(src: TemplateSource): bool {
+    if (this.methods.length > 0) {
+      const m = src.resolve(METHOD);
+      if (m === null || !this.methods.includes(m)) return false;
+    }
+    const path = this.path;
+    if (path !== null) {
+      const p = src.resolve(URL_PATH);
+      if (p === null || !path.matches(p)) return false;
+    }
+    if (this.routes.length > 0) {
+      const r = src.resolve(ROUTE);
+      if (r === null || !this.routes.includes(r)) return false;
+    }
+    for (let i = 0; i < this.headers.length; i++) {
+      if (!this.headers[i].matches(src)) return false;
+    }
+    return true;
+  }
+}
+
+export enum OpKind {
+  Remove = 0,
+  Rename = 1,
+  Set = 2,
+  SetIfAbsent = 3,
+  Add = 4,
+}
+
+/** One configured header action. `value` is null for remove and rename. */
+export class HeaderOp {
+  constructor(
+    public readonly kind: OpKind,
+    public readonly name: string,
+    public readonly target: string,
+    public readonly value: Template | null,
+  ) {}
+}
+
+export enum PathRewriteKind {
+  Prefix = 0,
+  Template = 1,
+}
+
+export class PathRewrite {
+  constructor(
+    public readonly kind: PathRewriteKind,
+    /** For Prefix: the matched prefix that is replaced. */
+    public readonly matchedPrefix: string,
+    public readonly replacement: string,
+    public readonly template: Template | null,
+  ) {}
+}
+
+export class Actions {
+  ops: HeaderOp[] = [];
+  pathRewrite: PathRewrite | null = null;
+}
+
+export class Rule {
+  name: string = "";
+  match: RequestMatch = new RequestMatch();
+  request: Actions | null = null;
+  response: Actions | null = null;
+  keepEmptyValue: bool = false;
+  /** Request-scoped variables that this rule's response actions read (see RequestSnapshot). */
+  responseRequestVars: TemplateVar[] = [];
+}
+
+/** Variables read from the request header map. */
+export function isRequestScoped(kind: VarKind): bool {
+  return kind <= VarKind.RequestId && kind != VarKind.ResponseHeader;
+}
+
+/**
+ * Request values that response actions need, captured during the request phase: Envoy stops
+ * exposing the request header map to a Wasm filter once its request-headers callback returns
+ * Continue, so `${request.header.x}` in a response action must be read before that.
+ */
+export class RequestSnapshot {
+  vars: TemplateVar[] = [];
+  values: Array<string | null> = [];
+
+  resolve(v: TemplateVar): string | null {
+    for (let i = 0; i < this.vars.length; i++) {
+      if (this.vars[i] == v) return this.values[i];
+    }
+    return null;
+  }
+}
+
+/** Captures the request-scoped values the matched rules' response actions will need, or null if none. */
+export function snapshotForResponse(rules: Rule[], matched: u64, src: TemplateSource): RequestSnapshot | null {
+  let snap: RequestSnapshot | null = null;
+  for (let i = 0; i < rules.length; i++) {
+    if ((matched & ((<u64>1) << <u64>i)) == 0) continue;
+    const vars = rules[i].responseRequestVars;
+    for (let k = 0; k < vars.length; k++) {
+      if (snap === null) snap = new RequestSnapshot();
+      snap.vars.push(vars[k]);
+      snap.values.push(src.resolve(vars[k]));
+    }
+  }
+  return snap;
+}
+
+/** A header mutation with its value already rendered. */
+export class Mutation {
+  constructor(public readonly kind: OpKind, public readonly name: string, public readonly target: string, public readonly value: string) {}
+}
+
+export class Plan {
+  mutations: Mutation[] = [];
+  /** Rules that contributed at least one action to this phase. */
+  rulesApplied: i32 = 0;
+  /** Values dropped because they rendered to something a header cannot carry. */
+  invalidValues: i32 = 0;
+  /** True when :path or :authority changes, so Envoy must route the request again. */
+  reroute: bool = false;
+}
+
+/** Bit i set when rule i matches the request. */
+export function matchRules(rules: Rule[], src: TemplateSource): u64 {
+  let mask: u64 = 0;
+  for (let i = 0; i < rules.length; i++) {
+    if (rules[i].match.matches(src)) mask |= (<u64>1) << <u64>i;
+  }
+  return mask;
+}
+
+/** True when a rendered value may be sent as a header value. */
+export function isValidHeaderValue(v: string): bool {
+  if (v.length > MAX_VALUE_BYTES) return false; // UTF-16 length <= UTF-8 length; checked again below
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c == 0 || c == 0x0a || c == 0x0d) return false;
+  }
+  return String.UTF8.byteLength(v) <= MAX_VALUE_BYTES;
+}
+
+function renderPath(rw: PathRewrite, src: TemplateSource): string | null {
+  if (rw.kind == PathRewriteKind.Template) {
+    const t = (rw.template as Template).render(src);
+    return t.startsWith("/") ? t : null;
+  }
+  const current = src.resolve(REQUEST_PATH);
+  if (current === null || !current.startsWith(rw.matchedPrefix)) return null;
+  const rest = current.substring(rw.matchedPrefix.length);
+  let out = rw.replacement + rest;
+  // "/api/" -> "/" on "/api/x" gives "/x"; guard against "//x" when the replacement ends in '/'.
+  if (!out.startsWith("/")) out = "/" + out;
+  return out;
+}
+
+/**
+ * Renders the actions of the matched rules for one phase. All values are rendered before
+ * anything is applied, so every template sees the headers as they reached this filter.
+ */
+export function planPhase(rules: Rule[], matched: u64, isRequest: bool, src: TemplateSource): Plan {
+  const plan = new Plan();
+  for (let i = 0; i < rules.length; i++) {
+    if ((matched & ((<u64>1) << <u64>i)) == 0) continue;
+    const rule = rules[i];
+    const actions = isRequest ? rule.request : rule.response;
+    if (actions === null) continue;
+    let contributed = false;
+    const ops = actions.ops;
+    for (let k = 0; k < ops.length; k++) {
+      const op = ops[k];
+      let value = "";
+      if (op.value !== null) {
+        value = (op.value as Template).render(src);
+        if (value.length == 0 && !rule.keepEmptyValue) continue;
+        if (!isValidHeaderValue(value)) {
+          plan.invalidValues++;
+          continue;
+        }
+      }
+      plan.mutations.push(new Mutation(op.kind, op.name, op.target, value));
+      if (op.name == ":path" || op.name == ":authority") plan.reroute = true;
+      contributed = true;
+    }
+    const rw = actions.pathRewrite;
+    if (rw !== null) {
+      const path = renderPath(rw, src);
+      if (path === null || !isValidHeaderValue(path)) plan.invalidValues++;
+      else {
+        plan.mutations.push(new Mutation(OpKind.Set, ":path", "", path));
+        plan.reroute = true;
+        contributed = true;
+      }
+    }
+    if (contributed) plan.rulesApplied++;
+  }
+  return plan;
+}
+
+/** Where mutations are applied: Envoy's header map, or a list in tests. */
+export interface HeaderWriter {
+  first(name: string): string | null;
+  all(name: string): string[];
+  set(name: string, value: string): bool;
+  add(name: string, value: string): bool;
+  remove(name: string): bool;
+}
+
+/** Applies mutations in order; conditional ones (rename, set_if_absent) look at the live map. Returns failures. */
+export function applyPlan(plan: Plan, w: HeaderWriter): i32 {
+  let failures = 0;
+  const muts = plan.mutations;
+  for (let i = 0; i < muts.length; i++) {
+    const m = muts[i];
+    let ok = true;
+    switch (m.kind) {
+      case OpKind.Remove:
+        ok = w.remove(m.name);
+        break;
+      case OpKind.Rename: {
+        const values = w.all(m.name);
+        if (values.length == 0) break;
+        ok = w.remove(m.name) && w.remove(m.target);
+        for (let k = 0; ok && k < values.length; k++) ok = w.add(m.target, values[k]);
+        break;
+      }
+      case OpKind.Set:
+        ok = w.set(m.name, m.value);
+        break;
+      case OpKind.SetIfAbsent:
+        if (w.first(m.name) === null) ok = w.add(m.name, m.value);
+        break;
+      default:
+        ok = w.add(m.name, m.value);
+    }
+    if (!ok) failures++;
+  }
+  return failures;
+}
