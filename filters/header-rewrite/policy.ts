@@ -123,7 +123,7 @@ export function isRequestScoped(kind: VarKind): bool {
  * exposing the request header map to a Wasm filter once its request-headers callback returns
  * Continue, so `${request.header.x}` in a response action must be read before that.
  */
-export class RequestSnapshot {
+export class RequestSnapshot implements TemplateSource {
   vars: TemplateVar[] = [];
   values: Array<string | null> = [];
 
