@@ -1,0 +1,69 @@
+# Portico developer entry points. `make test` is what CI runs (.ci/run).
+#   make tools   install the pinned Envoy 1.40, func-e, wrk, h2load (scripts/install-tools.sh)
+#   make deps    npm ci, when node_modules is missing or older than package-lock.json
+#   make build   compile the Wasm filters and test fixtures (npm run build:wasm)
+#   make test    tools + deps + build, then unit, as-pect, e2e tests and the typecheck
+#   make run     build, then run the demo upstream + Envoy: make run [CONFIG=envoy-configs/x.yaml]
+#   make clean   remove build outputs (dist/); `make distclean` also node_modules and .tools
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+.DELETE_ON_ERROR:
+.NOTPARALLEL:
+
+CONFIG ?= envoy-configs/header-rewrite.yaml
+# npm ci rewrites this hidden lockfile, so its mtime says when deps were installed.
+NODE_STAMP := node_modules/.package-lock.json
+
+say = @printf '\n==> %s\n' "$(1)"
+
+.PHONY: tools deps build test test-unit test-as test-e2e typecheck run clean distclean
+
+tools:
+	$(call say,tools: scripts/install-tools.sh)
+	@bash scripts/install-tools.sh
+
+deps: $(NODE_STAMP)
+
+$(NODE_STAMP): package-lock.json
+	$(call say,deps: npm ci)
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: deps
+	$(call say,build: npm run build:wasm)
+	npm run --silent build:wasm
+
+# Steps run in this order and stop at the first failure (.NOTPARALLEL: even
+# under -j, e2e timings must not compete with other suites on 2 cores).
+test: tools deps build test-unit test-as test-e2e typecheck
+
+# --passWithNoTests only here: the unit project may legitimately be empty while
+# filters are young; the e2e project never is (harness.test.ts).
+test-unit: deps
+	$(call say,test: vitest unit)
+	npx vitest run --project unit --passWithNoTests
+
+test-as: deps
+	$(call say,test: as-pect (npm run test:as))
+	npm run --silent test:as
+
+test-e2e: tools build
+	$(call say,test: vitest e2e (real Envoy via func-e))
+	npx vitest run --project e2e
+
+typecheck: deps
+	$(call say,typecheck: tsc --noEmit)
+	npx tsc --noEmit -p tsconfig.json
+
+run: tools deps build
+	$(call say,run: scripts/run.sh $(CONFIG))
+	@bash scripts/run.sh $(CONFIG)
+
+clean:
+	$(call say,clean: dist/ coverage/)
+	rm -rf dist coverage
+
+distclean: clean
+	$(call say,distclean: node_modules/ .tools/)
+	rm -rf node_modules .tools

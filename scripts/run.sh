@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Runs the gateway locally (`make run`): the demo upstream (bin/demo-upstream.mjs)
+# plus Envoy started through func-e on an Envoy config, until Ctrl-C.
+#
+# Usage: scripts/run.sh [CONFIG]      CONFIG defaults to envoy-configs/header-rewrite.yaml
+# Environment:
+#   UPSTREAM_PORT   demo upstream port (default 8080, what the configs expect)
+#   LOG_LEVEL       Envoy --log-level (default warning)
+#   WASM_LOG_LEVEL  level of the Wasm plugins' own logs (default info)
+#   CONCURRENCY     Envoy worker threads (default 2)
+# Relative paths inside CONFIG (e.g. the .wasm files) resolve from the repo root.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+config=${1:-envoy-configs/header-rewrite.yaml}
+# Resolve CONFIG from the caller's directory before moving to the repo root.
+[[ $config == /* ]] || config=$PWD/$config
+cd "$repo_root"
+
+die() { printf 'run: ERROR: %s\n' "$*" >&2; exit 1; }
+say() { printf 'run: %s\n' "$*"; }
+
+[[ -f $config ]] || die "no Envoy config at $config (usage: scripts/run.sh [CONFIG])"
+
+tools_env=${PORTICO_TOOLS_DIR:-$repo_root/.tools}/env
+[[ -f $tools_env ]] || die "$tools_env not found: run 'make tools' (scripts/install-tools.sh) first"
+# shellcheck source=/dev/null
+source "$tools_env"
+[[ -x ${ENVOY_PATH:-} && -x ${FUNC_E:-} ]] || die "Envoy or func-e missing: run 'make tools'"
+
+upstream_port=${UPSTREAM_PORT:-8080}
+run_dir=$(mktemp -d "${TMPDIR:-/tmp}/portico-run-XXXXXX")
+upstream_pid='' func_e_pid=''
+
+# GET a URL, print the body; non-zero unless 2xx. Node is always there (the
+# project needs it), curl might not be.
+http_get() {
+  node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
+    .then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); })
+    .catch(() => process.exit(1));' "$1"
+}
+
+alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
+# shellcheck disable=SC2317  # reached from the EXIT trap only
+children() { cat /proc/"$1"/task/*/children 2>/dev/null || true; }
+
+# Background jobs of a script ignore SIGINT, so Ctrl-C only reaches this
+# shell: stop the children explicitly. Envoy gets SIGTERM itself (func-e would
+# answer SIGTERM by SIGKILLing it); func-e exits once Envoy has.
+# shellcheck disable=SC2317  # runs from the EXIT trap
+cleanup() {
+  trap - INT TERM EXIT
+  say "stopping"
+  if alive "$func_e_pid"; then
+    for child in $(children "$func_e_pid"); do kill -TERM "$child" 2>/dev/null || true; done
+    for _ in $(seq 50); do alive "$func_e_pid" || break; sleep 0.1; done
+    alive "$func_e_pid" && kill -KILL "$func_e_pid" 2>/dev/null
+  fi
+  alive "$upstream_pid" && kill -TERM "$upstream_pid" 2>/dev/null
+  wait 2>/dev/null || true
+  rm -rf "$run_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Polls `check` until it succeeds; fails early if `pid` dies. Used instead of
+# fixed sleeps: startup takes ~100 ms on a good day and seconds on a loaded one.
+wait_until() {
+  local what=$1 pid=$2 check=$3 deadline=$((SECONDS + 20))
+  until eval "$check" >/dev/null 2>&1; do
+    alive "$pid" || die "$what exited during startup"
+    ((SECONDS < deadline)) || die "$what not ready after 20s"
+    sleep 0.1
+  done
+}
+
+# Something else answering on the port would pass the readiness check and
+# silently receive the traffic: refuse instead.
+if (exec 3<>"/dev/tcp/127.0.0.1/$upstream_port") 2>/dev/null; then
+  die "127.0.0.1:$upstream_port is already in use; stop that process or set UPSTREAM_PORT (and the config's upstream port)"
+fi
+say "demo upstream on 127.0.0.1:$upstream_port"
+node bin/demo-upstream.mjs --port "$upstream_port" &
+upstream_pid=$!
+wait_until "demo upstream" "$upstream_pid" "http_get http://127.0.0.1:$upstream_port/__ready"
+alive "$upstream_pid" || die "demo upstream exited during startup"
+
+say "Envoy ($ENVOY_PATH) via func-e on ${config#"$repo_root"/}"
+# func-e state (logs, run dir) stays in $run_dir, not in $HOME. No hot
+# restart: it would collide with any other Envoy using the default base id.
+ENVOY_PATH=$ENVOY_PATH \
+FUNC_E_CONFIG_HOME=$run_dir/func-e/config FUNC_E_DATA_HOME=$run_dir/func-e/data \
+FUNC_E_STATE_HOME=$run_dir/func-e/state FUNC_E_RUNTIME_DIR=$run_dir/func-e/runtime \
+  "$FUNC_E" run -c "$config" \
+    --admin-address-path "$run_dir/admin-address.txt" \
+    --concurrency "${CONCURRENCY:-2}" \
+    --log-level "${LOG_LEVEL:-warning}" \
+    --component-log-level "wasm:${WASM_LOG_LEVEL:-info}" \
+    --disable-hot-restart &
+func_e_pid=$!
+wait_until "Envoy" "$func_e_pid" "[[ -s $run_dir/admin-address.txt ]]"
+admin="http://$(cat "$run_dir/admin-address.txt")"
+wait_until "Envoy" "$func_e_pid" "http_get $admin/ready"
+
+# Listener URLs as Envoy bound them (the config may use any ports).
+# shellcheck disable=SC2016  # JavaScript, not shell
+mapfile -t urls < <(http_get "$admin/listeners?format=json" | node -e '
+  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    for (const l of JSON.parse(s).listener_statuses ?? []) {
+      const a = l.local_address?.socket_address;
+      if (!a?.port_value) continue;
+      const host = !a.address || a.address === "0.0.0.0" ? "127.0.0.1" : a.address === "::" ? "[::1]" : a.address;
+      console.log(`${l.name} http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${a.port_value}`);
+    }
+  });')
+
+echo
+say "ready. Envoy admin: $admin"
+for u in "${urls[@]}"; do say "listener ${u% *}: ${u#* }"; done
+if [[ -n ${urls[0]:-} ]]; then
+  first=${urls[0]#* }
+  echo
+  echo "  try:  curl -si ${first}/anything -H 'x-demo: 1'"
+  echo "        curl -s ${admin}/stats/prometheus"
+fi
+echo
+say "Ctrl-C to stop"
+
+# Whichever child exits first ends the session (and cleanup stops the other).
+set +e
+wait -n "$upstream_pid" "$func_e_pid"
+status=$?
+set -e
+alive "$func_e_pid" || say "Envoy exited (status $status)"
+alive "$upstream_pid" || say "demo upstream exited (status $status)"
+exit "$status"

@@ -1,0 +1,10 @@
+// One import for tests: import { startEnvoy, request, ... } from "../support/index.js";
+export * from "./envoy.js";
+export * from "./lifecycle.js";
+export * from "./upstream.js";
+export * from "./http.js";
+export * from "./ports.js";
+export * from "./tools.js";
+export * from "./paths.js";
+export * from "./configs.js";
+export { livePidsInGroup, isAlive } from "./procs.js";

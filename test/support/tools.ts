@@ -1,0 +1,58 @@
+// Locates the native tools installed by scripts/install-tools.sh.
+// An environment variable wins (CI or a developer may point at their own
+// build); otherwise the values come from <tools-dir>/env. A missing tool is an
+// error, never a reason to skip: an e2e suite that silently skips proves nothing.
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "./paths.js";
+
+const HOW_TO_FIX = "run `make test` (or `scripts/install-tools.sh`) to install the pinned tools";
+
+/** The tools directory: $PORTICO_TOOLS_DIR, else <repo>/.tools (same rule as install-tools.sh). */
+export function toolsDir(): string {
+  return process.env.PORTICO_TOOLS_DIR || join(repoRoot, ".tools");
+}
+
+/** Parses the KEY=VALUE (optionally 'single-quoted') lines written by install-tools.sh. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq <= 0) continue;
+    let value = line.slice(eq + 1);
+    if (value.startsWith("'") && value.endsWith("'") && value.length >= 2) {
+      value = value.slice(1, -1).replaceAll("'\\''", "'");
+    }
+    out[line.slice(0, eq)] = value;
+  }
+  return out;
+}
+
+export function readToolsEnv(): Record<string, string> {
+  const file = join(toolsDir(), "env");
+  return existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {};
+}
+
+function resolveTool(key: string, what: string): string {
+  const path = process.env[key] || readToolsEnv()[key];
+  if (!path) {
+    throw new Error(`${what} not found: ${key} is not set and ${join(toolsDir(), "env")} has no ${key}; ${HOW_TO_FIX}`);
+  }
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    throw new Error(`${what} at ${path} (${key}) is not an executable file; ${HOW_TO_FIX}`);
+  }
+  return path;
+}
+
+/** The Envoy binary (1.40, with the V8 Wasm runtime). */
+export const envoyPath = (): string => resolveTool("ENVOY_PATH", "Envoy");
+/** The func-e launcher that tests run Envoy through. */
+export const funcEPath = (): string => resolveTool("FUNC_E", "func-e");
+/** HTTP/1.1 load generator. */
+export const wrkPath = (): string => resolveTool("WRK", "wrk");
+/** HTTP/2 load generator (nghttp2). */
+export const h2loadPath = (): string => resolveTool("H2LOAD", "h2load");
