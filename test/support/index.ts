@@ -8,3 +8,4 @@ export * from "./tools.js";
 export * from "./paths.js";
 export * from "./configs.js";
 export { livePidsInGroup, isAlive } from "./procs.js";
+export * from "./examples.js";
