@@ -3,7 +3,7 @@ export { FilterRoot, FilterStream } from "./contexts";
 export { registerFilter } from "./registry";
 export { HeaderMap, HeaderEntry, getHeader, setHeader, addHeader, removeHeader, getHeaders, decodeHeaderPairs, encodeHeaderPairs } from "./headers";
 export { PropertyPath, propertyPath, getPropertyBytes, getPropertyString, setPropertyString } from "./properties";
-export { Metric, MetricKind, counter, gauge, histogram } from "./metrics";
+export { Metric, MetricKind, MemoryGauge, counter, gauge, histogram } from "./metrics";
 export { log, logTrace, logDebug, logInfo, logWarn, logError, logCritical, hostLogLevel, LogLevel } from "./log";
 export { clearRouteCache, resumeRequest, sendLocalResponse, nowNanos } from "./stream";
 export { FilterHeadersStatusValues as HeadersStatus, FilterDataStatusValues as DataStatus } from "@gcoredev/proxy-wasm-sdk-as/assembly";

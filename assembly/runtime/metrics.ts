@@ -35,3 +35,26 @@ export class Metric {
 export function counter(name: string): Metric { return Metric.define(MetricKind.Counter, name); }
 export function gauge(name: string): Metric { return Metric.define(MetricKind.Gauge, name); }
 export function histogram(name: string): Metric { return Metric.define(MetricKind.Histogram, name); }
+
+/**
+ * Publishes the VM's linear memory size as a gauge, sampled every `every` calls to `tick()`
+ * (a power of two), so operators and benchmarks can see that a filter's memory stays flat.
+ * Each worker has its own VM; the gauge shows the last VM that sampled.
+ */
+export class MemoryGauge {
+  private calls: u32 = 0;
+  private gauge: Metric;
+
+  constructor(name: string, private mask: u32 = 1023) {
+    this.gauge = gauge(name);
+    this.sample();
+  }
+
+  tick(): void {
+    if ((++this.calls & this.mask) == 0) this.sample();
+  }
+
+  sample(): void {
+    this.gauge.record(<u64>memory.size() << 16);
+  }
+}

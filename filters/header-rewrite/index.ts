@@ -2,7 +2,7 @@
 // path, by rules matched on path, method, headers and route. See filters/header-rewrite/README.md.
 export * from "../../assembly/runtime/exports";
 import {
-  FilterRoot, FilterStream, HeaderMap, HeadersStatus, Metric, clearRouteCache, counter, logError, logInfo, registerFilter,
+  FilterRoot, FilterStream, HeaderMap, HeadersStatus, MemoryGauge, Metric, clearRouteCache, counter, logError, logInfo, registerFilter,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
 import { HeaderRewriteConfig, parseHeaderRewriteConfig } from "./config";
@@ -17,12 +17,14 @@ class Stats {
   requests: Metric;
   rulesApplied: Metric;
   errors: Metric;
+  memory: MemoryGauge;
 
   constructor(prefix: string) {
     const base = "portico.header_rewrite." + (prefix.length ? prefix + "." : "");
     this.requests = counter(base + "requests_total");
     this.rulesApplied = counter(base + "rules_applied_total");
     this.errors = counter(base + "errors_total");
+    this.memory = new MemoryGauge(base + "vm_memory_bytes");
   }
 }
 
@@ -63,6 +65,7 @@ class HeaderRewriteStream extends FilterStream {
     if (cfg === null) return HeadersStatus.Continue;
     const stats = this.root.stats!;
     stats.requests.increment();
+    stats.memory.tick();
     const src = new HostSource();
     this.matched = matchRules(cfg.rules, src);
     if (this.matched == 0) return HeadersStatus.Continue;

@@ -9,3 +9,4 @@ export * from "./paths.js";
 export * from "./configs.js";
 export { livePidsInGroup, isAlive } from "./procs.js";
 export * from "./examples.js";
+export * from "./load.js";
