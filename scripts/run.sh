@@ -118,7 +118,13 @@ mapfile -t urls < <(http_get "$admin/listeners?format=json" | node -e '
 echo
 say "ready. Envoy admin: $admin"
 for u in "${urls[@]}"; do say "listener ${u% *}: ${u#* }"; done
-if [[ -n ${urls[0]:-} ]]; then
+# A config documents its demo in "# try:" / "# expect:" comment lines; show those.
+mapfile -t hints < <(grep -E '^# (try|expect):' "$config" | sed -E 's/^# //')
+if ((${#hints[@]})); then
+  echo
+  printf '  %s\n' "${hints[@]}"
+  echo "  try: curl -s ${admin}/stats/prometheus | grep portico_"
+elif [[ -n ${urls[0]:-} ]]; then
   first=${urls[0]#* }
   echo
   echo "  try:  curl -si ${first}/anything -H 'x-demo: 1'"
