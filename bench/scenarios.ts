@@ -1,7 +1,7 @@
 // What `npm run bench` measures. Each scenario is one listener of the Envoy under test (all
 // proxying to the same upstream), so every scenario shares process, workers and upstream, and
 // the baseline is measured in the same run, interleaved with the others.
-import { filterWasm, wasmHttpFilter, type Json } from "../test/support/index.js";
+import { filterWasm, fixtureWasm, wasmHttpFilter, type Json } from "../test/support/index.js";
 
 export interface Scenario {
   name: string;
@@ -43,6 +43,12 @@ export function scenarios(): Scenario[] {
   return [
     { name: "upstream-direct", description: "wrk straight to the upstream (no proxy)", filters: null, modules: [] },
     { name: "envoy-baseline", description: "Envoy, router only", filters: [], modules: [], baseline: true },
+    {
+      name: "wasm-noop",
+      description: "Envoy + a Wasm filter that does nothing (the fixed cost of any Wasm filter)",
+      filters: [wasmHttpFilter({ file: fixtureWasm("noop"), name: "noop", rootId: "noop" })],
+      modules: [],
+    },
     {
       name: "header-rewrite",
       description: "Envoy + header-rewrite (3 rules: set/remove/rename/add, templates, response set)",
