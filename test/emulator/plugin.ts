@@ -1,0 +1,84 @@
+// A plugin = one root context in a VM. Envoy shares a VM between plugins with the same
+// vm_config, so several Plugins (each with its own root id and configuration) can share a VM.
+import { WasmResult } from "./abi.js";
+import type { HeaderMap } from "./headers.js";
+import { HttpStream, type StreamOptions } from "./stream.js";
+import { toBytes, type ProxyWasmVm } from "./vm.js";
+
+export interface PluginOptions {
+  /** PluginConfig.configuration: the PluginConfiguration buffer during on_configure. */
+  config?: string | Uint8Array;
+  /** PluginConfig.root_id: the "plugin_root_id" property. */
+  rootId?: string;
+  /** PluginConfig.name: the "plugin_name" property. */
+  name?: string;
+}
+
+export class Plugin {
+  readonly rootContextId: number;
+  readonly name: string;
+  readonly rootId: string;
+  readonly configBytes: Uint8Array;
+  /** proxy_on_vm_start returned non-zero. */
+  readonly vmStarted: boolean;
+  /** on_vm_start and on_configure both accepted: Envoy would take this plugin into service. */
+  readonly ok: boolean;
+  /** Last proxy_set_tick_period_milliseconds value (0: no timer). */
+  tickPeriodMs = 0;
+  /** @internal */ nextTickNs: bigint | undefined;
+  /** @internal Envoy serves the plugin configuration only while it creates and configures the root. */
+  exposesConfig = false;
+  /** @internal Set while proxy_on_http_call_response runs. */
+  httpCallResponse: { headers: HeaderMap; body: Uint8Array; trailers: HeaderMap } | undefined;
+  private pendingDone = false;
+
+  constructor(readonly vm: ProxyWasmVm, id: number, options: PluginOptions) {
+    [this.rootContextId, this.name, this.rootId] = [id, options.name ?? "", options.rootId ?? ""];
+    this.configBytes = toBytes(options.config);
+    vm.contexts.set(id, { id, plugin: this, stream: null, status: { code: 0, message: "" } });
+    this.withConfig(() => vm.invoke("proxy_on_context_create", id, 0));
+    this.vmStarted = vm.invoke("proxy_on_vm_start", id, vm.vmConfig.length) !== 0;
+    this.ok = this.vmStarted && this.withConfig(() => vm.invoke("proxy_on_configure", id, this.configBytes.length)) !== 0;
+  }
+
+  private withConfig(fn: () => number): number {
+    this.exposesConfig = true;
+    try {
+      return fn();
+    } finally {
+      this.exposesConfig = false;
+    }
+  }
+
+  /** A new HTTP stream through this plugin's filter (a new stream context in the VM). */
+  newHttpStream(options: StreamOptions = {}): HttpStream {
+    if (!this.ok) throw new Error(`plugin ${this.name || this.rootContextId} was rejected by the filter; Envoy would not use it`);
+    return new HttpStream(this, this.vm.allocContextId(), options);
+  }
+
+  /** @internal proxy_set_tick_period_milliseconds: the first tick comes one period from now. */
+  setTickPeriod(ms: number): void {
+    this.tickPeriodMs = ms;
+    this.nextTickNs = ms > 0 ? this.vm.clockNs + BigInt(ms) * 1_000_000n : undefined;
+  }
+
+  /** Removal as Envoy does it: proxy_on_done, then proxy_on_delete unless the filter defers it until proxy_done. */
+  shutdown(): void {
+    if (this.vm.invoke("proxy_on_done", this.rootContextId) !== 0) this.delete();
+    else this.pendingDone = true;
+  }
+
+  /** @internal */
+  doneFromGuest(): WasmResult {
+    if (!this.pendingDone) return WasmResult.NotFound;
+    this.pendingDone = false;
+    this.vm.post(() => this.delete());
+    return WasmResult.Ok;
+  }
+
+  private delete(): void {
+    this.nextTickNs = undefined;
+    this.vm.invoke("proxy_on_delete", this.rootContextId);
+    this.vm.contexts.delete(this.rootContextId);
+  }
+}

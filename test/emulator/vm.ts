@@ -1,0 +1,316 @@
+// One Wasm VM as Envoy runs it on one worker thread: link checks, start, the call wrapper
+// (current/effective context, deferred actions, crash capture), time and HTTP callouts.
+import { randomFillSync } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { HOST_IMPORTS, LogLevel, WasmResult, listImports, type HeaderList } from "./abi.js";
+import { HeaderMap } from "./headers.js";
+import { guard, proxyImports, RestrictedCallError } from "./host-calls.js";
+import { GuestMemory, toUtf8 } from "./memory.js";
+import { MetricsStore, VmMetrics, type MetricSnapshot } from "./metrics.js";
+import { Plugin, type PluginOptions } from "./plugin.js";
+import { propertyMap, streamAttribute, type Properties } from "./properties.js";
+import { SharedData } from "./shared-data.js";
+import type { HttpStream } from "./stream.js";
+import { ProcExit, wasiImports } from "./wasi.js";
+
+export interface VmOptions {
+  /** Share one store between VMs to model Envoy's worker threads. */
+  sharedData?: SharedData;
+  /** Share one store between VMs: Envoy's stats store is process-wide. */
+  metrics?: MetricsStore;
+  vmId?: string;
+  vmConfig?: string | Uint8Array;
+  /** VM-wide property fallback (e.g. "node.id"); stream properties take precedence. */
+  properties?: Properties;
+  /** What proxy_get_log_level reports and the lowest level kept in `logs`. Default Info, as Envoy. */
+  logLevel?: LogLevel;
+  /** Initial emulated wall clock. Default 2025-01-01T00:00:00Z. */
+  startTime?: number | Date;
+  /** vm_config.environment_variables. */
+  env?: Record<string, string>;
+  /** Known clusters; proxy_http_call to another one fails with BadArgument as in Envoy. Default: any. */
+  clusters?: string[];
+  /** PluginConfig.allow_on_headers_stop_iteration; without it StopIteration from headers is StopAll. */
+  allowOnHeadersStopIteration?: boolean;
+}
+
+/** A context as host calls see it: the VM context (id 0), a plugin's root context or a stream. */
+export interface ContextRef {
+  readonly id: number;
+  readonly plugin: Plugin | null;
+  readonly stream: HttpStream | null;
+  /** What proxy_get_status reports (set when an HTTP callout fails). */
+  status: { code: number; message: string };
+}
+
+export interface LogEntry { level: LogLevel; message: string; contextId: number }
+export interface HttpCall {
+  token: number; upstream: string; headers: HeaderList; body: Uint8Array; trailers: HeaderList;
+  timeoutMs: number; rootContextId: number; plugin: Plugin;
+}
+export interface HttpCallReply { status?: number; headers?: HeaderList; body?: string | Uint8Array; trailers?: HeaderList }
+
+/** A trap, proc_exit or restricted call inside the guest. The VM is failed afterwards. */
+export class GuestCrashError extends Error {
+  constructor(message: string, readonly call: string, readonly guestOutput: string[], options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+export class WasmLoadError extends Error {}
+
+export class ProxyWasmVm {
+  readonly sharedData: SharedData;
+  readonly metricsStore: MetricsStore;
+  readonly vmId: string;
+  readonly logs: LogEntry[] = [];
+  stdout = "";
+  stderr = "";
+  /** Set once the guest crashed; every later call into it throws. */
+  failure: GuestCrashError | undefined;
+
+  /** @internal */ readonly mem: GuestMemory;
+  /** @internal */ readonly options: VmOptions;
+  /** @internal */ readonly vmMetrics: VmMetrics;
+  /** @internal */ readonly contexts = new Map<number, ContextRef>();
+  /** @internal */ readonly vmConfig: Uint8Array;
+  /** @internal */ readonly logLevel: LogLevel;
+  /** @internal */ starting = false;
+  /** @internal */ effective = 0;
+  /** @internal */ current: ContextRef;
+  /** @internal */ clockNs: bigint;
+
+  private readonly vmContext: ContextRef = { id: 0, plugin: null, stream: null, status: { code: 0, message: "" } };
+  private readonly exportsByName: Record<string, ((...args: number[]) => unknown) | undefined>;
+  private readonly vmProperties: Map<string, Uint8Array>;
+  private readonly pending = new Map<number, HttpCall>();
+  private readonly afterCall: (() => void)[] = [];
+  private readonly recentOutput: string[] = [];
+  private depth = 0;
+  private nextContextId = 1;
+  private nextHttpToken = 1;
+
+  /** Loads a module from a path, bytes or a compiled module (compile once, start many VMs). */
+  static async load(source: string | URL | Uint8Array | WebAssembly.Module, options: VmOptions = {}): Promise<ProxyWasmVm> {
+    const module = source instanceof WebAssembly.Module ? source
+      : await WebAssembly.compile(source instanceof Uint8Array ? new Uint8Array(source) : await readFile(source));
+    return new ProxyWasmVm(module, options);
+  }
+
+  constructor(module: WebAssembly.Module, options: VmOptions = {}) {
+    checkLinkable(module);
+    this.options = options;
+    this.sharedData = options.sharedData ?? new SharedData();
+    this.metricsStore = options.metrics ?? new MetricsStore();
+    this.vmMetrics = new VmMetrics(this.metricsStore);
+    this.vmId = options.vmId ?? "";
+    this.vmConfig = toBytes(options.vmConfig);
+    this.vmProperties = propertyMap(options.properties);
+    this.logLevel = options.logLevel ?? LogLevel.Info;
+    this.clockNs = BigInt(new Date(options.startTime ?? Date.UTC(2025, 0, 1)).getTime()) * 1_000_000n;
+    this.current = this.vmContext;
+    const vm = this;
+    const wasi = wasiImports({
+      get mem() { return vm.mem; }, // read lazily: the memory exists only once instantiated
+      output: (fd, text) => this.output(fd, text),
+      nowNs: () => this.clockNs,
+      random: (t) => void randomFillSync(t),
+      environ: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    });
+    const EFAULT = 21;
+    const wasiGuarded = Object.fromEntries(Object.entries(wasi).map(([n, f]) => [n, guard(this, n, f, EFAULT)]));
+    const instance = new WebAssembly.Instance(module,
+      { env: proxyImports(this), wasi_snapshot_preview1: wasiGuarded, wasi_unstable: wasiGuarded });
+    this.exportsByName = instance.exports as typeof this.exportsByName;
+    // cpp-host hands data to the guest through its malloc (ABI 0.2.x), else proxy_on_memory_allocate.
+    const malloc = this.exportsByName.malloc ?? this.exportsByName.proxy_on_memory_allocate;
+    const memory = instance.exports.memory;
+    if (!malloc) throw new WasmLoadError("Wasm module is missing malloc function.");
+    if (!(memory instanceof WebAssembly.Memory)) throw new WasmLoadError("Wasm module does not export its memory");
+    this.mem = new GuestMemory(memory, (size) => Number(malloc(size)));
+    this.starting = true; // WasmBase::startVm: a reactor's _initialize (+ main), else _start
+    try {
+      if (this.exportsByName._initialize) {
+        this.invoke("_initialize");
+        if (this.exportsByName.main) this.invoke("main");
+      } else {
+        this.invoke("_start");
+      }
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  /** A plugin's root context: context_create, vm_start, configure, as Envoy does per plugin. */
+  configurePlugin(options: PluginOptions = {}): Plugin {
+    return new Plugin(this, this.allocContextId(), options);
+  }
+
+  /** Linear memory size in bytes, to check that a filter does not leak. */
+  memoryBytes(): number { return this.mem.byteLength; }
+  metric(name: string): number | undefined { return this.metricsStore.get(name)?.value; }
+  metrics(): Record<string, MetricSnapshot> { return this.metricsStore.all(); }
+  now(): Date { return new Date(Number(this.clockNs / 1_000_000n)); }
+  get pendingHttpCalls(): HttpCall[] { return [...this.pending.values()]; }
+
+  /** Advances the emulated clock, firing proxy_on_tick for each elapsed tick period, in time order. */
+  advanceTime(ms: number): void {
+    const target = this.clockNs + BigInt(Math.round(ms * 1e6));
+    for (;;) {
+      const due = [...this.contexts.values()].filter((c) => !c.stream).map((c) => c.plugin)
+        .filter((p): p is Plugin => p?.nextTickNs !== undefined && p.nextTickNs <= target)
+        .sort((x, y) => (x.nextTickNs! < y.nextTickNs! ? -1 : 1))[0];
+      if (!due) break;
+      this.clockNs = due.nextTickNs!;
+      due.nextTickNs! += BigInt(due.tickPeriodMs) * 1_000_000n;
+      this.invoke("proxy_on_tick", due.rootContextId);
+    }
+    this.clockNs = target;
+  }
+
+  /** Delivers the upstream response to proxy_on_http_call_response of the calling root context. */
+  respondToHttpCall(token: number, reply: HttpCallReply = {}): void {
+    const call = this.takeHttpCall(token);
+    const headers = HeaderMap.from(reply.headers ?? []);
+    if (headers.get(":status") === undefined) headers.add(":status", String(reply.status ?? 200));
+    const response = { headers, body: toBytes(reply.body), trailers: HeaderMap.from(reply.trailers ?? []) };
+    call.plugin.httpCallResponse = response;
+    try {
+      this.invoke("proxy_on_http_call_response", call.rootContextId, token, headers.size, response.body.length, response.trailers.size);
+    } finally {
+      call.plugin.httpCallResponse = undefined;
+    }
+  }
+
+  /** A reset callout: Envoy calls back with nothing and proxy_get_status = BrokenConnection "reset". */
+  failHttpCall(token: number): void {
+    const call = this.takeHttpCall(token);
+    const root = this.contexts.get(call.rootContextId) ?? this.vmContext;
+    root.status = { code: WasmResult.BrokenConnection, message: "reset" };
+    try {
+      this.invoke("proxy_on_http_call_response", call.rootContextId, token, 0, 0, 0);
+    } finally {
+      root.status.message = "";
+    }
+  }
+
+  private takeHttpCall(token: number): HttpCall {
+    const call = this.pending.get(token);
+    if (!call) throw new Error(`no pending HTTP call with token ${token}`);
+    this.pending.delete(token);
+    return call;
+  }
+
+  /** @internal Context::httpCall: known cluster, :path, :method and :authority are required. */
+  startHttpCall(call: Omit<HttpCall, "token">): { result: WasmResult; token: number } {
+    const has = (name: string) => call.headers.some(([k]) => k.toLowerCase() === name);
+    const known = this.options.clusters?.includes(call.upstream) ?? true;
+    if (call.timeoutMs < 0 || !known || !has(":path") || !has(":method") || !has(":authority")) {
+      return { result: WasmResult.BadArgument, token: 0 };
+    }
+    const token = this.nextHttpToken++;
+    this.pending.set(token, { ...call, token });
+    return { result: WasmResult.Ok, token };
+  }
+
+  /** @internal Context ids are unique and increasing per VM, shared by root and stream contexts. */
+  allocContextId(): number { return this.nextContextId++; }
+
+  /** @internal The context host calls act on: the effective one if the guest set it, else the called one. */
+  ctx(): ContextRef {
+    return (this.effective !== 0 && this.contexts.get(this.effective)) || this.current;
+  }
+
+  /** @internal Stream properties, then stream attributes, then plugin tokens, then VM properties. */
+  property(ctx: ContextRef, path: string): Uint8Array | undefined {
+    const s = ctx.stream;
+    const own = s && (s.properties.get(path) ?? streamAttribute(path, s));
+    if (own) return own;
+    if (path === "plugin_vm_id") return toUtf8(this.vmId);
+    if (ctx.plugin && path === "plugin_name") return toUtf8(ctx.plugin.name);
+    if (ctx.plugin && path === "plugin_root_id") return toUtf8(ctx.plugin.rootId);
+    return this.vmProperties.get(path);
+  }
+
+  /** @internal Runs `fn` once the outermost guest call returned (Envoy's addAfterVmCallAction). */
+  post(fn: () => void): void {
+    if (this.depth > 0) this.afterCall.push(fn);
+    else fn();
+  }
+
+  /** @internal */
+  log(level: LogLevel, message: string): void {
+    this.note(message);
+    if (level >= this.logLevel) this.logs.push({ level, message, contextId: this.ctx().id });
+  }
+
+  private output(fd: 1 | 2, text: string): void {
+    if (fd === 1) this.stdout += text;
+    else this.stderr += text;
+    this.note(text);
+  }
+
+  /** The last guest messages of the current call, quoted in crash reports (abort messages land here). */
+  private note(text: string): void {
+    if (this.recentOutput.length >= 16) this.recentOutput.shift();
+    this.recentOutput.push(text.trim());
+  }
+
+  /**
+   * @internal Calls a guest export; a missing one is skipped and yields 0, as in cpp-host. The first
+   * argument of every proxy_on_* export is the context it runs in, and each call starts without
+   * an effective context (cpp-host's SaveRestoreContext).
+   */
+  invoke(name: string, a = 0, b = 0, c = 0, d = 0, e = 0): number {
+    if (this.failure) throw new GuestCrashError(`VM already failed: ${this.failure.message}`, name, [], { cause: this.failure });
+    const fn = this.exportsByName[name];
+    if (!fn) return 0;
+    const [outer, saved, savedEffective] = [this.depth === 0, this.current, this.effective];
+    if (outer) this.recentOutput.length = 0;
+    this.current = this.contexts.get(a) ?? this.vmContext;
+    this.effective = 0;
+    this.depth++;
+    let result: unknown;
+    try {
+      result = fn(a, b, c, d, e);
+    } catch (err) {
+      throw this.crash(name, [a, b, c, d, e].slice(0, fn.length), err);
+    } finally {
+      this.depth--;
+      [this.current, this.effective] = [saved, savedEffective];
+    }
+    if (outer) while (this.afterCall.length > 0) this.afterCall.shift()!();
+    return typeof result === "number" ? result : 0;
+  }
+
+  private crash(call: string, args: number[], err: unknown): GuestCrashError {
+    if (err instanceof GuestCrashError) return err;
+    const reason = err instanceof ProcExit || err instanceof RestrictedCallError ? err.message
+      : err instanceof WebAssembly.RuntimeError ? `wasm trap: ${err.message}`
+      : `emulator host function threw: ${err instanceof Error ? err.stack : String(err)}`;
+    const output = [...this.recentOutput];
+    const aborts = output.filter((l) => /abort/i.test(l));
+    const said = (aborts.length > 0 ? aborts : output.slice(-3)).join(" | ");
+    this.afterCall.length = 0;
+    const message = `${call}(${args.join(", ")}) crashed the VM: ${reason}${said ? `\n  guest output: ${said}` : ""}`;
+    return (this.failure = new GuestCrashError(message, call, output, { cause: err }));
+  }
+}
+
+/** Envoy refuses modules it cannot link or whose ABI version it does not know (WasmBase::load). */
+function checkLinkable(module: WebAssembly.Module): void {
+  const missing = listImports(module).map((i) => `${i.module}.${i.name}`).filter((i) => !HOST_IMPORTS.has(i));
+  if (missing.length > 0) {
+    throw new WasmLoadError(`Failed to load Wasm module due to a missing import: ${missing.join(", ")} ` +
+      "(Envoy 1.40 links only the proxy-wasm ABI 0.2.1 host calls; FastEdge-only calls such as " +
+      "proxy_dictionary_get, proxy_get_secret or proxy_kv_store_* do not exist there)");
+  }
+  const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  if (!exported.has("proxy_abi_version_0_2_1") && !exported.has("proxy_abi_version_0_2_0")) {
+    throw new WasmLoadError("Missing or unknown Proxy-Wasm ABI version (this emulator implements 0.2.x)");
+  }
+}
+
+/** @internal */
+export function toBytes(v: string | Uint8Array | undefined): Uint8Array {
+  return v === undefined ? new Uint8Array(0) : typeof v === "string" ? toUtf8(v) : v;
+}
