@@ -38,11 +38,9 @@ build: deps
 # under -j, e2e timings must not compete with other suites on 2 cores).
 test: tools deps build test-unit test-as test-e2e typecheck
 
-# --passWithNoTests only here: the unit project may legitimately be empty while
-# filters are young; the e2e project never is (harness.test.ts).
 test-unit: deps
 	$(call say,test: vitest unit)
-	npx vitest run --project unit --passWithNoTests
+	npx vitest run --project unit
 
 test-as: deps
 	$(call say,test: as-pect (npm run test:as))

@@ -2,7 +2,6 @@
 // A filter's index.ts re-exports this module. Calls for an unknown context are answered with
 // the neutral result instead of trapping, because a trap takes the whole VM down.
 import { findRoot, findStream, createRoot, createStream, forget } from "./registry";
-import "./log"; // portico_abort must be compiled in for `--use abort=portico_abort`
 export { malloc } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
 
 const CONTINUE: i32 = 0;

@@ -11,8 +11,6 @@ export const OUT_SIZE: usize = memory.data(sizeof<usize>(), sizeof<usize>());
 export const OUT_U32: usize = memory.data(4, 4);
 export const OUT_U64: usize = memory.data(8, 8);
 
-const EMPTY = new ArrayBuffer(0);
-
 export function resetOut(): void {
   store<usize>(OUT_PTR, 0);
   store<usize>(OUT_SIZE, 0);
@@ -22,7 +20,9 @@ export function resetOut(): void {
 export function takeHostBuffer(): ArrayBuffer {
   const ptr = load<usize>(OUT_PTR);
   store<usize>(OUT_PTR, 0);
-  if (ptr == 0) return EMPTY;
+  // No module-level constant here: this module is initialised lazily from the abort handler,
+  // possibly in the middle of another module's start code, where it must not allocate.
+  if (ptr == 0) return new ArrayBuffer(0);
   free(ptr);
   return changetype<ArrayBuffer>(ptr);
 }

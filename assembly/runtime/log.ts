@@ -24,14 +24,3 @@ export function logInfo(message: string): void { log(LogLevelValues.info, messag
 export function logWarn(message: string): void { log(LogLevelValues.warn, message); }
 export function logError(message: string): void { log(LogLevelValues.error, message); }
 export function logCritical(message: string): void { log(LogLevelValues.critical, message); }
-
-// Route AssemblyScript aborts (failed assertions, out-of-bounds, explicit throws) to Envoy's
-// log at critical level before the VM stops; selected with `--use abort=portico_abort`.
-// @ts-ignore: decorator
-@global
-export function portico_abort(message: string | null, fileName: string | null, line: u32, column: u32): void {
-  let text = "abort: " + (message !== null ? message : "(no message)");
-  if (fileName !== null) text += " at " + fileName + ":" + line.toString() + ":" + column.toString();
-  log(LogLevelValues.critical, text);
-  unreachable();
-}

@@ -13,11 +13,19 @@ function newest(dir: string): number {
     e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs));
 }
 
-export function fixtureWasm(name: string): string {
-  const wasm = join(repoRoot, "dist/test", `${name}.wasm`);
-  const src = join(repoRoot, "test/fixtures/wasm", name);
-  if (!existsSync(wasm) || statSync(wasm).mtimeMs < newest(src)) {
+function fresh(wasm: string, sources: string[], name: string): string {
+  const newestSource = Math.max(...sources.filter(existsSync).map(newest));
+  if (!existsSync(wasm) || statSync(wasm).mtimeMs < newestSource) {
     execFileSync(process.execPath, [join(repoRoot, "scripts/build-wasm.mjs"), name], { cwd: repoRoot, stdio: "pipe" });
   }
   return wasm;
+}
+
+export function fixtureWasm(name: string): string {
+  return fresh(join(repoRoot, "dist/test", `${name}.wasm`), [join(repoRoot, "test/fixtures/wasm", name), join(repoRoot, "assembly")], name);
+}
+
+/** A suite filter (filters/<name> -> dist/filters/<name>.wasm), rebuilt when it or assembly/ changed. */
+export function builtFilter(name: string): string {
+  return fresh(join(repoRoot, "dist/filters", `${name}.wasm`), [join(repoRoot, "filters", name), join(repoRoot, "assembly")], name);
 }

@@ -346,7 +346,8 @@ describe("logs, crashes and lifecycle", () => {
     const s = plugin.newHttpStream();
     expect(() => s.sendRequestHeaders(GET("/crash"))).toThrow(/proxy_on_request_headers\(\d+, 4, 0\) crashed.*probe crash requested/s);
     expect(vm.failure).toBeInstanceOf(GuestCrashError);
-    expect(vm.stderr).toContain("abort: probe crash requested");
+    // Our modules report aborts through proxy_log (assembly/lib/abort.ts), at critical level.
+    expect(vm.logs).toContainEqual(expect.objectContaining({ level: LogLevel.Critical, message: expect.stringContaining("abort: probe crash requested") }));
     expect(() => runHttpRequest(plugin, { requestHeaders: GET("/") })).toThrow(/VM already failed/);
   });
 

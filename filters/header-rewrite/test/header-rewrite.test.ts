@@ -1,0 +1,105 @@
+// header-rewrite driven through the proxy-wasm host emulator: configuration accepted or refused
+// (with the reason logged through proxy_log), request and response rewriting, route-cache
+// clearing, metrics, and plugins sharing one VM.
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { LogLevel, ProxyWasmVm, runHttpRequest, type HeaderList } from "../../../test/emulator/index.js";
+import { builtFilter } from "../../../test/emulator/fixtures.js";
+
+let module: WebAssembly.Module;
+beforeAll(async () => {
+  module = await WebAssembly.compile(readFileSync(builtFilter("header-rewrite")));
+}, 180_000);
+
+const GET = (path: string, extra: HeaderList = []): HeaderList => [
+  [":method", "GET"], [":path", path], [":authority", "api.example.com"], [":scheme", "https"], ...extra,
+];
+
+async function plugin(config: object | string) {
+  const vm = await ProxyWasmVm.load(module, { properties: { "source.address": "10.1.2.3:5555", "xds.route_name": "r-main" } });
+  const p = vm.configurePlugin({ config: typeof config === "string" ? config : JSON.stringify(config), rootId: "header-rewrite", name: "hr" });
+  return { vm, p };
+}
+
+describe("configuration", () => {
+  it("accepts a valid configuration and says so at info level", async () => {
+    const { vm, p } = await plugin({ rules: [{ request: { set: { "x-a": "1" } } }] });
+    expect(p.ok).toBe(true);
+    expect(vm.logs).toContainEqual(expect.objectContaining({ level: LogLevel.Info, message: "header-rewrite: configured 1 rule(s)" }));
+    expect(vm.stdout).toBe(""); // nothing bypasses proxy_log
+  });
+
+  it("refuses an invalid one, logging every problem at error level", async () => {
+    const { vm, p } = await plugin({ rules: [{ request: { set: { ":method": "X" }, add: { "x-a": 1 } } }] });
+    expect(p.ok).toBe(false);
+    const errors = vm.logs.filter((l) => l.level === LogLevel.Error).map((l) => l.message);
+    expect(errors).toEqual([
+      "header-rewrite: invalid configuration: rules[0].request.set.:method: pseudo-header :method cannot be changed here " +
+        "(only `set` of :path or :authority on requests); rules[0].request.add.x-a: must be a string or an array of strings",
+    ]);
+  });
+
+  it("refuses an empty configuration (rules are required)", async () => {
+    const { vm, p } = await plugin("");
+    expect(p.ok).toBe(false);
+    expect(vm.logs.map((l) => l.message).join("\n")).toContain("rules: is required");
+  });
+});
+
+describe("rewriting", () => {
+  it("applies request and response actions with templates from headers and Envoy attributes", async () => {
+    const { p } = await plugin({
+      rules: [{
+        request: { set: { "x-client": "${source.ip}", "x-route": "${route.name}", "x-ua": "ua=${request.header.user-agent}" }, remove: ["x-secret"] },
+        response: { set: { "x-echo": "${request.header.user-agent} -> ${response.header.content-type}" } },
+      }],
+    });
+    const s = runHttpRequest(p, {
+      requestHeaders: GET("/x", [["user-agent", "curl"], ["x-secret", "s"]]),
+      responseHeaders: [[":status", "200"], ["content-type", "text/plain"]],
+    });
+    expect(s.requestHeader("x-client")).toBe("10.1.2.3");
+    expect(s.requestHeader("x-route")).toBe("r-main");
+    expect(s.requestHeader("x-ua")).toBe("ua=curl");
+    expect(s.requestHeader("x-secret")).toBeUndefined();
+    expect(s.responseHeader("x-echo")).toBe("curl -> text/plain");
+  });
+
+  it("rewrites the path and has Envoy re-route", async () => {
+    const { p } = await plugin({ rules: [{ match: { path: { prefix: "/api/" } }, request: { rewrite_path: { prefix: "/v2/" } } }] });
+    const s = runHttpRequest(p, { requestHeaders: GET("/api/users?id=1") });
+    expect(s.requestHeader(":path")).toBe("/v2/users?id=1");
+    expect(s.routeCacheCleared).toBe(true);
+    const untouched = runHttpRequest(p, { requestHeaders: GET("/other") });
+    expect(untouched.requestHeader(":path")).toBe("/other");
+  });
+
+  it("counts requests, applied rules and errors", async () => {
+    const { vm, p } = await plugin({
+      stat_prefix: "t",
+      rules: [
+        { match: { methods: ["POST"] }, request: { set: { "x-post": "1" } } },
+        { request: { set: { "x-copy": "${request.header.x-big}" } } },
+      ],
+    });
+    runHttpRequest(p, { requestHeaders: GET("/") });
+    runHttpRequest(p, { requestHeaders: [[":method", "POST"], [":path", "/"], [":authority", "a"], ["x-big", "y".repeat(9000)]] });
+    expect(vm.metric("portico.header_rewrite.t.requests_total")).toBe(2);
+    expect(vm.metric("portico.header_rewrite.t.rules_applied_total")).toBe(1);
+    expect(vm.metric("portico.header_rewrite.t.errors_total")).toBe(1);
+    expect(vm.metric("portico.header_rewrite.t.vm_memory_bytes")).toBeGreaterThan(0);
+  });
+});
+
+describe("runtime layer behaviour through this filter", () => {
+  it("keeps a separate configuration per plugin in one VM, and survives plugin removal", async () => {
+    const vm = await ProxyWasmVm.load(module);
+    const a = vm.configurePlugin({ config: JSON.stringify({ rules: [{ request: { set: { "x-plugin": "a" } } }] }), rootId: "header-rewrite", name: "a" });
+    const b = vm.configurePlugin({ config: JSON.stringify({ rules: [{ request: { set: { "x-plugin": "b" } } }] }), rootId: "header-rewrite", name: "b" });
+    expect(runHttpRequest(a, { requestHeaders: GET("/") }).requestHeader("x-plugin")).toBe("a");
+    expect(runHttpRequest(b, { requestHeaders: GET("/") }).requestHeader("x-plugin")).toBe("b");
+    a.shutdown(); // the SDK alone aborts here (root context looked up in the stream map)
+    expect(vm.failure).toBeUndefined();
+    expect(runHttpRequest(b, { requestHeaders: GET("/") }).requestHeader("x-plugin")).toBe("b");
+  });
+});

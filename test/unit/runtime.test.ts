@@ -1,0 +1,65 @@
+// Portico's runtime layer (assembly/runtime) in the emulator: what every built module imports,
+// how a crash is reported, and logging through proxy_log.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { GuestCrashError, HOST_IMPORTS, LogLevel, ProxyWasmVm, listImports, runHttpRequest, type HeaderList } from "../emulator/index.js";
+import { builtFilter, fixtureWasm } from "../emulator/fixtures.js";
+import { repoRoot } from "../support/paths.js";
+
+const FILTERS = readdirSync(join(repoRoot, "filters"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+const GET = (path: string): HeaderList => [[":method", "GET"], [":path", path], [":authority", "a"]];
+
+let probe: string;
+beforeAll(() => {
+  probe = fixtureWasm("runtime-probe");
+  for (const f of FILTERS) builtFilter(f);
+}, 300_000);
+
+describe("imports of built modules", () => {
+  it("finds the suite's filters", () => {
+    expect(FILTERS).toContain("header-rewrite");
+  });
+
+  for (const name of FILTERS) {
+    it(`${name}.wasm imports only proxy-wasm ABI 0.2.1 calls Envoy provides, plus WASI fd_write/proc_exit`, () => {
+      const imports = listImports(readFileSync(builtFilter(name))).map((i) => `${i.module}.${i.name}`);
+      for (const imp of imports) {
+        expect(HOST_IMPORTS.has(imp), `${imp} is not provided by Envoy 1.40`).toBe(true);
+        expect(imp.startsWith("env.proxy_") || imp === "wasi_snapshot_preview1.fd_write" || imp === "wasi_snapshot_preview1.proc_exit", imp).toBe(true);
+      }
+      expect(imports).not.toContain("env.proxy_clear_route_cache");
+    });
+  }
+});
+
+describe("crash reporting and logging", () => {
+  it("reports an AssemblyScript abort through proxy_log at critical level, with the message and place", async () => {
+    const vm = await ProxyWasmVm.load(probe);
+    const p = vm.configurePlugin({ config: JSON.stringify({ cluster: "c" }), rootId: "runtime-probe" });
+    expect(p.ok).toBe(true);
+    expect(() => runHttpRequest(p, { requestHeaders: GET("/abort") })).toThrow(GuestCrashError);
+    const critical = vm.logs.filter((l) => l.level === LogLevel.Critical).map((l) => l.message);
+    expect(critical).toHaveLength(1);
+    expect(critical[0]).toMatch(/^abort: probe abort at test\/fixtures\/wasm\/runtime-probe\/index\.ts:\d+:\d+$/);
+  });
+
+  it("logs each level through proxy_log, none through stdout", async () => {
+    const vm = await ProxyWasmVm.load(probe, { logLevel: LogLevel.Trace });
+    const p = vm.configurePlugin({ config: JSON.stringify({ cluster: "c" }), rootId: "runtime-probe" });
+    runHttpRequest(p, { requestHeaders: GET("/log") });
+    const probeLogs = vm.logs.filter((l) => l.message.startsWith("probe ")).map((l) => [l.level, l.message]);
+    expect(probeLogs).toEqual([
+      [LogLevel.Trace, "probe trace"], [LogLevel.Debug, "probe debug"], [LogLevel.Info, "probe info"],
+      [LogLevel.Warn, "probe warn"], [LogLevel.Error, "probe error"], [LogLevel.Critical, "probe critical"],
+    ]);
+    expect(vm.stdout).toBe("");
+  });
+
+  it("rejects a bad plugin configuration with the field named", async () => {
+    const vm = await ProxyWasmVm.load(probe);
+    const p = vm.configurePlugin({ config: JSON.stringify({ clusterr: "c" }), rootId: "runtime-probe" });
+    expect(p.ok).toBe(false);
+    expect(vm.logs.map((l) => l.message)).toContain("runtime-probe: invalid configuration: cluster: is required; clusterr: unknown field");
+  });
+});
