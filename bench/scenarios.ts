@@ -15,7 +15,7 @@ export interface Scenario {
   baseline?: boolean;
 }
 
-const HEADER_REWRITE_REALISTIC = {
+export const HEADER_REWRITE_REALISTIC = {
   stat_prefix: "bench",
   rules: [
     {

@@ -17,9 +17,22 @@ export enum HeaderMap {
 
 const RESULT_OK: u32 = 0;
 
+/** A header name with its UTF-8 bytes, encoded once (at configure time) instead of per call. */
+export class HeaderName {
+  readonly bytes: ArrayBuffer;
+
+  constructor(public readonly text: string) {
+    this.bytes = String.UTF8.encode(text);
+  }
+}
+
 /** The first value of `name` (lowercase), or null when the header is absent. */
 export function getHeader(map: HeaderMap, name: string): string | null {
-  const key = String.UTF8.encode(name);
+  return getHeaderBytes(map, String.UTF8.encode(name));
+}
+
+/** getHeader with the name already encoded. */
+export function getHeaderBytes(map: HeaderMap, key: ArrayBuffer): string | null {
   resetOut();
   const r = abi.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
   if (r != RESULT_OK) return null;
@@ -28,21 +41,30 @@ export function getHeader(map: HeaderMap, name: string): string | null {
 
 /** Replaces every value of `name` with `value`, adding the header when absent. */
 export function setHeader(map: HeaderMap, name: string, value: string): bool {
-  const key = String.UTF8.encode(name);
+  return setHeaderBytes(map, String.UTF8.encode(name), value);
+}
+
+export function setHeaderBytes(map: HeaderMap, key: ArrayBuffer, value: string): bool {
   const val = String.UTF8.encode(value);
   return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength) == RESULT_OK;
 }
 
 /** Appends another value of `name`. */
 export function addHeader(map: HeaderMap, name: string, value: string): bool {
-  const key = String.UTF8.encode(name);
+  return addHeaderBytes(map, String.UTF8.encode(name), value);
+}
+
+export function addHeaderBytes(map: HeaderMap, key: ArrayBuffer, value: string): bool {
   const val = String.UTF8.encode(value);
   return abi.proxy_add_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength) == RESULT_OK;
 }
 
 /** Removes every value of `name`. */
 export function removeHeader(map: HeaderMap, name: string): bool {
-  const key = String.UTF8.encode(name);
+  return removeHeaderBytes(map, String.UTF8.encode(name));
+}
+
+export function removeHeaderBytes(map: HeaderMap, key: ArrayBuffer): bool {
   return abi.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength) == RESULT_OK;
 }
 

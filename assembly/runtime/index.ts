@@ -1,7 +1,10 @@
 // Portico's layer over @gcoredev/proxy-wasm-sdk-as: what every filter imports.
 export { FilterRoot, FilterStream } from "./contexts";
 export { registerFilter } from "./registry";
-export { HeaderMap, HeaderEntry, getHeader, setHeader, addHeader, removeHeader, getHeaders, decodeHeaderPairs, encodeHeaderPairs } from "./headers";
+export {
+  HeaderMap, HeaderEntry, HeaderName, getHeader, getHeaderBytes, setHeader, setHeaderBytes, addHeader, addHeaderBytes,
+  removeHeader, removeHeaderBytes, getHeaders, decodeHeaderPairs, encodeHeaderPairs,
+} from "./headers";
 export { PropertyPath, propertyPath, getPropertyBytes, getPropertyString, setPropertyString } from "./properties";
 export { Metric, MetricKind, MemoryGauge, counter, gauge, histogram } from "./metrics";
 export { log, logTrace, logDebug, logInfo, logWarn, logError, logCritical, hostLogLevel, LogLevel } from "./log";

@@ -4,6 +4,7 @@ import { ConfigErrors, ObjectReader, childPath, indexPath, parseConfigDocument, 
 import { JsonValue, kindName } from "../../assembly/json";
 import { PathMatcher, PathMatchKind } from "../../assembly/match";
 import { Template, TemplateVar, VarKind, parseTemplate } from "../../assembly/template";
+import { HeaderName } from "../../assembly/runtime/headers";
 import {
   Actions, HeaderCondition, HeaderOp, HeaderTest, MAX_RULES, isRequestScoped, OpKind, PathRewrite, PathRewriteKind, Rule,
 } from "./policy";
@@ -117,7 +118,7 @@ function readValueOps(actions: ObjectReader, key: string, kind: OpKind, isReques
     const value = v.valueAt(i);
     if (value.isString) {
       const t = compileTemplate(value.str, isRequest, itemPath, obj.errors);
-      if (t !== null) ops.push(new HeaderOp(kind, name, "", t));
+      if (t !== null) ops.push(new HeaderOp(kind, new HeaderName(name), null, t));
     } else if (value.isArray && kind == OpKind.Add) {
       for (let k = 0; k < value.length; k++) {
         const item = value.at(k);
@@ -127,7 +128,7 @@ function readValueOps(actions: ObjectReader, key: string, kind: OpKind, isReques
           continue;
         }
         const t = compileTemplate(item.str, isRequest, p, obj.errors);
-        if (t !== null) ops.push(new HeaderOp(kind, name, "", t));
+        if (t !== null) ops.push(new HeaderOp(kind, new HeaderName(name), null, t));
       }
     } else {
       obj.errors.add(itemPath, kind == OpKind.Add ? "must be a string or an array of strings" : "must be a string, got " + kindName(value.kind));
@@ -148,7 +149,7 @@ function readActions(rule: ObjectReader, key: string, isRequest: bool, pathMatch
       const p = indexPath(a.at("remove"), i);
       const name = headerName(names[i], p, a.errors);
       if (name !== null && allowedHeader(name, Use.Remove, isRequest, false, p, a.errors)) {
-        ops.push(new HeaderOp(OpKind.Remove, name, "", null));
+        ops.push(new HeaderOp(OpKind.Remove, new HeaderName(name), null, null));
       }
     }
   }
@@ -174,7 +175,7 @@ function readActions(rule: ObjectReader, key: string, isRequest: bool, pathMatch
         a.errors.add(p, "renames a header to itself");
         continue;
       }
-      ops.push(new HeaderOp(OpKind.Rename, from, target, null));
+      ops.push(new HeaderOp(OpKind.Rename, new HeaderName(from), new HeaderName(target), null));
     }
   }
 

@@ -1,7 +1,9 @@
 // The header-rewrite filter's view of Envoy: template variables resolved through host calls
-// (each looked up at most once per phase), and header writes into Envoy's maps.
+// (the path at most once per phase), and header writes into Envoy's maps. Header names arrive
+// pre-encoded (HeaderName, TemplateVar.headerKey), so a lookup allocates only its result.
 import {
-  HeaderMap, addHeader, getHeader, getHeaders, getPropertyString, propertyPath, removeHeader, setHeader,
+  HeaderMap, HeaderName, addHeaderBytes, getHeaderBytes, getHeaders, getPropertyString, propertyPath, removeHeaderBytes,
+  setHeaderBytes,
 } from "../../assembly/runtime";
 import { stripQuery } from "../../assembly/match";
 import { TemplateSource, TemplateVar, VarKind } from "../../assembly/template";
@@ -9,6 +11,11 @@ import { HeaderWriter, RequestSnapshot, isRequestScoped } from "./policy";
 
 const SOURCE_ADDRESS = propertyPath("source.address");
 const ROUTE_NAME = propertyPath("xds.route_name");
+const PATH = String.UTF8.encode(":path");
+const METHOD = String.UTF8.encode(":method");
+const AUTHORITY = String.UTF8.encode(":authority");
+const SCHEME = String.UTF8.encode(":scheme");
+const REQUEST_ID = String.UTF8.encode("x-request-id");
 
 /** Strips the port from "ip:port" or "[v6]:port". */
 export function addressIp(address: string): string {
@@ -22,14 +29,44 @@ export function addressIp(address: string): string {
   return address.substring(0, colon);
 }
 
+/**
+ * Template variables read from Envoy. One instance per root context, `reset()` at the start of
+ * each phase: the VM runs one callback at a time, and the cache must not outlive the phase.
+ */
 export class HostSource implements TemplateSource {
   private path: string | null = null;
   private pathLoaded: bool = false;
+  private snapshot: RequestSnapshot | null = null;
+  private responsePhase: bool = false;
+
+  /** Starts a request phase: everything comes from Envoy. */
+  forRequest(): HostSource {
+    this.pathLoaded = false;
+    this.path = null;
+    this.responsePhase = false;
+    this.snapshot = null;
+    return this;
+  }
+
+  /**
+   * Starts a response phase: request-scoped values come from the snapshot taken in the request
+   * phase (Envoy no longer exposes the request headers), everything else from Envoy.
+   */
+  forResponse(snapshot: RequestSnapshot | null): HostSource {
+    this.forRequest();
+    this.responsePhase = true;
+    this.snapshot = snapshot;
+    return this;
+  }
 
   resolve(v: TemplateVar): string | null {
+    if (this.responsePhase && isRequestScoped(v.kind)) {
+      const snap = this.snapshot;
+      return snap === null ? null : snap.resolve(v);
+    }
     switch (v.kind) {
-      case VarKind.RequestHeader: return getHeader(HeaderMap.RequestHeaders, v.arg);
-      case VarKind.ResponseHeader: return getHeader(HeaderMap.ResponseHeaders, v.arg);
+      case VarKind.RequestHeader: return getHeaderBytes(HeaderMap.RequestHeaders, v.headerKey!);
+      case VarKind.ResponseHeader: return getHeaderBytes(HeaderMap.ResponseHeaders, v.headerKey!);
       case VarKind.RequestPath: return this.fullPath();
       case VarKind.RequestUrlPath: {
         const p = this.fullPath();
@@ -41,10 +78,10 @@ export class HostSource implements TemplateSource {
         const q = p.indexOf("?");
         return q < 0 ? "" : p.substring(q + 1);
       }
-      case VarKind.RequestMethod: return getHeader(HeaderMap.RequestHeaders, ":method");
-      case VarKind.RequestHost: return getHeader(HeaderMap.RequestHeaders, ":authority");
-      case VarKind.RequestScheme: return getHeader(HeaderMap.RequestHeaders, ":scheme");
-      case VarKind.RequestId: return getHeader(HeaderMap.RequestHeaders, "x-request-id");
+      case VarKind.RequestMethod: return getHeaderBytes(HeaderMap.RequestHeaders, METHOD);
+      case VarKind.RequestHost: return getHeaderBytes(HeaderMap.RequestHeaders, AUTHORITY);
+      case VarKind.RequestScheme: return getHeaderBytes(HeaderMap.RequestHeaders, SCHEME);
+      case VarKind.RequestId: return getHeaderBytes(HeaderMap.RequestHeaders, REQUEST_ID);
       case VarKind.SourceAddress: return getPropertyString(SOURCE_ADDRESS);
       case VarKind.SourceIp: {
         const a = getPropertyString(SOURCE_ADDRESS);
@@ -57,7 +94,7 @@ export class HostSource implements TemplateSource {
 
   private fullPath(): string | null {
     if (!this.pathLoaded) {
-      this.path = getHeader(HeaderMap.RequestHeaders, ":path");
+      this.path = getHeaderBytes(HeaderMap.RequestHeaders, PATH);
       this.pathLoaded = true;
     }
     return this.path;
@@ -67,31 +104,16 @@ export class HostSource implements TemplateSource {
 export class HostHeaders implements HeaderWriter {
   constructor(private map: HeaderMap) {}
 
-  first(name: string): string | null { return getHeader(this.map, name); }
+  first(name: HeaderName): string | null { return getHeaderBytes(this.map, name.bytes); }
 
-  all(name: string): string[] {
+  all(name: HeaderName): string[] {
     const entries = getHeaders(this.map);
     const out = new Array<string>();
-    for (let i = 0; i < entries.length; i++) if (entries[i].name == name) out.push(entries[i].value);
+    for (let i = 0; i < entries.length; i++) if (entries[i].name == name.text) out.push(entries[i].value);
     return out;
   }
 
-  set(name: string, value: string): bool { return setHeader(this.map, name, value); }
-  add(name: string, value: string): bool { return addHeader(this.map, name, value); }
-  remove(name: string): bool { return removeHeader(this.map, name); }
-}
-
-/** Response-phase variables: request values from the snapshot, everything else from Envoy. */
-export class ResponseSource implements TemplateSource {
-  private host: HostSource = new HostSource();
-
-  constructor(private snapshot: RequestSnapshot | null) {}
-
-  resolve(v: TemplateVar): string | null {
-    if (isRequestScoped(v.kind)) {
-      const snap = this.snapshot;
-      return snap === null ? null : snap.resolve(v);
-    }
-    return this.host.resolve(v);
-  }
+  set(name: HeaderName, value: string): bool { return setHeaderBytes(this.map, name.bytes, value); }
+  add(name: HeaderName, value: string): bool { return addHeaderBytes(this.map, name.bytes, value); }
+  remove(name: HeaderName): bool { return removeHeaderBytes(this.map, name.bytes); }
 }

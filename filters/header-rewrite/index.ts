@@ -6,8 +6,8 @@ import {
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
 import { HeaderRewriteConfig, parseHeaderRewriteConfig } from "./config";
-import { RequestSnapshot, applyPlan, matchRules, planPhase, snapshotForResponse } from "./policy";
-import { HostHeaders, HostSource, ResponseSource } from "./host";
+import { Plan, RequestSnapshot, applyPlan, matchRules, planPhase, snapshotForResponse } from "./policy";
+import { HostHeaders, HostSource } from "./host";
 
 const FILTER = "header-rewrite";
 const REQUEST_HEADERS = new HostHeaders(HeaderMap.RequestHeaders);
@@ -31,6 +31,9 @@ class Stats {
 class HeaderRewriteRoot extends FilterRoot {
   config: HeaderRewriteConfig | null = null;
   stats: Stats | null = null;
+  // Reused by every request of this plugin (see Plan and HostSource).
+  plan: Plan = new Plan();
+  source: HostSource = new HostSource();
 
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();
@@ -66,11 +69,11 @@ class HeaderRewriteStream extends FilterStream {
     const stats = this.root.stats!;
     stats.requests.increment();
     stats.memory.tick();
-    const src = new HostSource();
+    const src = this.root.source.forRequest();
     this.matched = matchRules(cfg.rules, src);
     if (this.matched == 0) return HeadersStatus.Continue;
     if (cfg.hasResponseActions) this.snapshot = snapshotForResponse(cfg.rules, this.matched, src);
-    const plan = planPhase(cfg.rules, this.matched, true, src);
+    const plan = planPhase(cfg.rules, this.matched, true, src, this.root.plan);
     const failures = applyPlan(plan, REQUEST_HEADERS);
     if (plan.reroute) clearRouteCache();
     this.account(stats, plan.rulesApplied, plan.invalidValues + failures);
@@ -80,7 +83,7 @@ class HeaderRewriteStream extends FilterStream {
   onResponseHeaders(headers: u32, endOfStream: bool): HeadersStatus {
     const cfg = this.root.config;
     if (cfg === null || this.matched == 0 || !cfg.hasResponseActions) return HeadersStatus.Continue;
-    const plan = planPhase(cfg.rules, this.matched, false, new ResponseSource(this.snapshot));
+    const plan = planPhase(cfg.rules, this.matched, false, this.root.source.forResponse(this.snapshot), this.root.plan);
     const failures = applyPlan(plan, RESPONSE_HEADERS);
     this.account(this.root.stats!, plan.rulesApplied, plan.invalidValues + failures);
     return HeadersStatus.Continue;

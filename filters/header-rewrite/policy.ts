@@ -2,6 +2,7 @@
 // mutations a phase performs. Everything the policy reads comes through a TemplateSource and
 // everything it changes goes through a HeaderWriter, so it runs the same in Envoy and in tests.
 import { PathMatcher } from "../../assembly/match";
+import { HeaderName } from "../../assembly/runtime/headers";
 import { Template, TemplateSource, TemplateVar, VarKind } from "../../assembly/template";
 
 export const MAX_RULES: i32 = 64; // matched rules are kept in one u64 per stream
@@ -73,15 +74,23 @@ export enum OpKind {
   Add = 4,
 }
 
-/** One configured header action. `value` is null for remove and rename. */
+/** One configured header action. `value` is null for remove and rename; `target` is rename's new name. */
 export class HeaderOp {
+  /** Whether the op changes what Envoy routes on. */
+  readonly reroutes: bool;
+
   constructor(
     public readonly kind: OpKind,
-    public readonly name: string,
-    public readonly target: string,
+    public readonly name: HeaderName,
+    public readonly target: HeaderName | null,
     public readonly value: Template | null,
-  ) {}
+  ) {
+    this.reroutes = name.text == ":path" || name.text == ":authority";
+  }
 }
+
+/** The op a path rewrite turns into. */
+const SET_PATH = new HeaderOp(OpKind.Set, new HeaderName(":path"), null, null);
 
 export enum PathRewriteKind {
   Prefix = 0,
@@ -150,19 +159,37 @@ export function snapshotForResponse(rules: Rule[], matched: u64, src: TemplateSo
   return snap;
 }
 
-/** A header mutation with its value already rendered. */
-export class Mutation {
-  constructor(public readonly kind: OpKind, public readonly name: string, public readonly target: string, public readonly value: string) {}
-}
-
+/**
+ * The mutations of one phase with their values already rendered, as two parallel lists. One
+ * Plan per root context is reused for every request (a VM runs one callback at a time and a
+ * plan is applied before the callback returns), so planning allocates only the values.
+ */
 export class Plan {
-  mutations: Mutation[] = [];
+  ops: HeaderOp[] = [];
+  values: string[] = [];
   /** Rules that contributed at least one action to this phase. */
   rulesApplied: i32 = 0;
   /** Values dropped because they rendered to something a header cannot carry. */
   invalidValues: i32 = 0;
   /** True when :path or :authority changes, so Envoy must route the request again. */
   reroute: bool = false;
+
+  reset(): Plan {
+    this.ops.length = 0;
+    this.values.length = 0;
+    this.rulesApplied = 0;
+    this.invalidValues = 0;
+    this.reroute = false;
+    return this;
+  }
+
+  get size(): i32 { return this.ops.length; }
+
+  push(op: HeaderOp, value: string): void {
+    this.ops.push(op);
+    this.values.push(value);
+    if (op.reroutes) this.reroute = true;
+  }
 }
 
 /** Bit i set when rule i matches the request. */
@@ -202,8 +229,8 @@ function renderPath(rw: PathRewrite, src: TemplateSource): string | null {
  * Renders the actions of the matched rules for one phase. All values are rendered before
  * anything is applied, so every template sees the headers as they reached this filter.
  */
-export function planPhase(rules: Rule[], matched: u64, isRequest: bool, src: TemplateSource): Plan {
-  const plan = new Plan();
+export function planPhase(rules: Rule[], matched: u64, isRequest: bool, src: TemplateSource, plan: Plan = new Plan()): Plan {
+  plan.reset();
   for (let i = 0; i < rules.length; i++) {
     if ((matched & ((<u64>1) << <u64>i)) == 0) continue;
     const rule = rules[i];
@@ -222,8 +249,7 @@ export function planPhase(rules: Rule[], matched: u64, isRequest: bool, src: Tem
           continue;
         }
       }
-      plan.mutations.push(new Mutation(op.kind, op.name, op.target, value));
-      if (op.name == ":path" || op.name == ":authority") plan.reroute = true;
+      plan.push(op, value);
       contributed = true;
     }
     const rw = actions.pathRewrite;
@@ -231,8 +257,7 @@ export function planPhase(rules: Rule[], matched: u64, isRequest: bool, src: Tem
       const path = renderPath(rw, src);
       if (path === null || !isValidHeaderValue(path)) plan.invalidValues++;
       else {
-        plan.mutations.push(new Mutation(OpKind.Set, ":path", "", path));
-        plan.reroute = true;
+        plan.push(SET_PATH, path);
         contributed = true;
       }
     }
@@ -243,39 +268,42 @@ export function planPhase(rules: Rule[], matched: u64, isRequest: bool, src: Tem
 
 /** Where mutations are applied: Envoy's header map, or a list in tests. */
 export interface HeaderWriter {
-  first(name: string): string | null;
-  all(name: string): string[];
-  set(name: string, value: string): bool;
-  add(name: string, value: string): bool;
-  remove(name: string): bool;
+  first(name: HeaderName): string | null;
+  all(name: HeaderName): string[];
+  set(name: HeaderName, value: string): bool;
+  add(name: HeaderName, value: string): bool;
+  remove(name: HeaderName): bool;
 }
 
 /** Applies mutations in order; conditional ones (rename, set_if_absent) look at the live map. Returns failures. */
 export function applyPlan(plan: Plan, w: HeaderWriter): i32 {
   let failures = 0;
-  const muts = plan.mutations;
-  for (let i = 0; i < muts.length; i++) {
-    const m = muts[i];
+  const ops = plan.ops;
+  const values = plan.values;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    const value = values[i];
     let ok = true;
-    switch (m.kind) {
+    switch (op.kind) {
       case OpKind.Remove:
-        ok = w.remove(m.name);
+        ok = w.remove(op.name);
         break;
       case OpKind.Rename: {
-        const values = w.all(m.name);
-        if (values.length == 0) break;
-        ok = w.remove(m.name) && w.remove(m.target);
-        for (let k = 0; ok && k < values.length; k++) ok = w.add(m.target, values[k]);
+        const target = op.target!;
+        const moved = w.all(op.name);
+        if (moved.length == 0) break;
+        ok = w.remove(op.name) && w.remove(target);
+        for (let k = 0; ok && k < moved.length; k++) ok = w.add(target, moved[k]);
         break;
       }
       case OpKind.Set:
-        ok = w.set(m.name, m.value);
+        ok = w.set(op.name, value);
         break;
       case OpKind.SetIfAbsent:
-        if (w.first(m.name) === null) ok = w.add(m.name, m.value);
+        if (w.first(op.name) === null) ok = w.add(op.name, value);
         break;
       default:
-        ok = w.add(m.name, m.value);
+        ok = w.add(op.name, value);
     }
     if (!ok) failures++;
   }

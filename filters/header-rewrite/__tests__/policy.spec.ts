@@ -3,28 +3,43 @@ import { ConfigErrors } from "../../../assembly/config/reader";
 import { TemplateSource, TemplateVar, VarKind } from "../../../assembly/template";
 import { parseHeaderRewriteConfig, HeaderRewriteConfig } from "../config";
 import { applyPlan, HeaderWriter, matchRules, planPhase, snapshotForResponse } from "../policy";
+import { HeaderName } from "../../../assembly/runtime/headers";
 
 class MemoryHeaders implements HeaderWriter, TemplateSource {
   names: string[] = [];
   values: string[] = [];
 
   constructor(pairs: string[]) {
-    for (let i = 0; i + 1 < pairs.length; i += 2) this.add(pairs[i], pairs[i + 1]);
+    for (let i = 0; i + 1 < pairs.length; i += 2) this.addText(pairs[i], pairs[i + 1]);
   }
 
-  first(name: string): string | null {
+  addText(name: string, value: string): void {
+    this.names.push(name);
+    this.values.push(value);
+  }
+
+  first(n: HeaderName): string | null { return this.firstText(n.text); }
+  all(n: HeaderName): string[] { return this.allText(n.text); }
+  set(n: HeaderName, value: string): bool { return this.setText(n.text, value); }
+  add(n: HeaderName, value: string): bool { this.addText(n.text, value); return true; }
+  remove(n: HeaderName): bool { return this.removeText(n.text); }
+
+  firstText(name: string): string | null {
     const i = this.names.indexOf(name);
     return i < 0 ? null : this.values[i];
   }
-  all(name: string): string[] {
+  allText(name: string): string[] {
     const out = new Array<string>();
     for (let i = 0; i < this.names.length; i++) if (this.names[i] == name) out.push(this.values[i]);
     return out;
   }
-  set(name: string, value: string): bool {
+  setText(name: string, value: string): bool {
     // Like Envoy's setCopy: the first entry keeps its place, later duplicates go.
     const i = this.names.indexOf(name);
-    if (i < 0) return this.add(name, value);
+    if (i < 0) {
+      this.addText(name, value);
+      return true;
+    }
     for (let k = this.names.length - 1; k > i; k--) {
       if (this.names[k] == name) {
         this.names.splice(k, 1);
@@ -34,12 +49,7 @@ class MemoryHeaders implements HeaderWriter, TemplateSource {
     this.values[i] = value;
     return true;
   }
-  add(name: string, value: string): bool {
-    this.names.push(name);
-    this.values.push(value);
-    return true;
-  }
-  remove(name: string): bool {
+  removeText(name: string): bool {
     for (let i = this.names.length - 1; i >= 0; i--) {
       if (this.names[i] == name) {
         this.names.splice(i, 1);
@@ -55,15 +65,15 @@ class MemoryHeaders implements HeaderWriter, TemplateSource {
   }
   resolve(v: TemplateVar): string | null {
     switch (v.kind) {
-      case VarKind.RequestHeader: return this.first(v.arg);
-      case VarKind.RequestPath: return this.first(":path");
+      case VarKind.RequestHeader: return this.firstText(v.arg);
+      case VarKind.RequestPath: return this.firstText(":path");
       case VarKind.RequestUrlPath: {
-        const p = this.first(":path");
+        const p = this.firstText(":path");
         if (p === null) return null;
         const q = p.indexOf("?");
         return q < 0 ? p : p.substring(0, q);
       }
-      case VarKind.RequestMethod: return this.first(":method");
+      case VarKind.RequestMethod: return this.firstText(":method");
       case VarKind.RouteName: return "r1";
       default: return null;
     }
@@ -104,16 +114,16 @@ describe("header-rewrite policy", () => {
     const cfg = config('{"rules":[{"request":{"set":{"x-a":"new","x-copy":"${request.header.x-a}"}}}]}');
     const h = new MemoryHeaders([":path", "/", "x-a", "orig"]);
     runRequest(cfg, h);
-    expect(h.first("x-copy")).toBe("orig");
-    expect(h.first("x-a")).toBe("new");
+    expect(h.firstText("x-copy")).toBe("orig");
+    expect(h.firstText("x-a")).toBe("new");
   });
 
   it("skips values that render empty unless keep_empty_value is set", () => {
     const h = new MemoryHeaders([":path", "/"]);
     runRequest(config('{"rules":[{"request":{"set":{"x-u":"${request.header.x-user}"}}}]}'), h);
-    expect(h.first("x-u")).toBeNull();
+    expect(h.firstText("x-u")).toBeNull();
     runRequest(config('{"rules":[{"keep_empty_value":true,"request":{"set":{"x-u":"${request.header.x-user}"}}}]}'), h);
-    expect(h.first("x-u")).toBe("");
+    expect(h.firstText("x-u")).toBe("");
   });
 
   it("matches on path, method, headers and route, all required", () => {
@@ -134,14 +144,14 @@ describe("header-rewrite policy", () => {
     const plan = planPhase(cfg.rules, matchRules(cfg.rules, h), true, h);
     expect(plan.reroute).toBe(true);
     applyPlan(plan, h);
-    expect(h.first(":path")).toBe("/v2/users?id=7");
+    expect(h.firstText(":path")).toBe("/v2/users?id=7");
   });
 
   it("rewrites the path from a template", () => {
     const cfg = config('{"rules":[{"request":{"rewrite_path":{"template":"/internal${request.path}"}}}]}');
     const h = new MemoryHeaders([":path", "/a?b=1"]);
     runRequest(cfg, h);
-    expect(h.first(":path")).toBe("/internal/a?b=1");
+    expect(h.firstText(":path")).toBe("/internal/a?b=1");
   });
 
   it("drops values a header cannot carry and counts them", () => {
@@ -151,7 +161,7 @@ describe("header-rewrite policy", () => {
     const h = new MemoryHeaders([":path", "/", "x-big", big]);
     const plan = planPhase(cfg.rules, matchRules(cfg.rules, h), true, h);
     expect(plan.invalidValues).toBe(1);
-    expect(plan.mutations.length).toBe(0);
+    expect(plan.size).toBe(0);
   });
 
   it("captures request values for response actions", () => {
@@ -162,7 +172,7 @@ describe("header-rewrite policy", () => {
     expect(snap === null).toBe(false);
     const resp = new MemoryHeaders([":status", "200"]);
     applyPlan(planPhase(cfg.rules, matched, false, snap!), resp);
-    expect(resp.first("x-echo")).toBe("42 PUT");
+    expect(resp.firstText("x-echo")).toBe("42 PUT");
   });
 });
 
