@@ -1,2 +1,3 @@
 export { globMatches } from "./glob";
 export { PathMatcher, PathMatchKind, stripQuery } from "./path";
+export { HeaderCondition, HeaderTest, RequestMatch, REQUEST_PATH } from "./request";

@@ -1,12 +1,13 @@
 // Parses and validates the header-rewrite configuration (JSON) into policy objects.
 // Every mistake is reported with the path of the field, all at once.
 import { ConfigErrors, ObjectReader, childPath, indexPath, parseConfigDocument, readStringArray } from "../../assembly/config/reader";
+import { headerName, readRequestMatch } from "../../assembly/config/match";
 import { JsonValue, kindName } from "../../assembly/json";
 import { PathMatcher, PathMatchKind } from "../../assembly/match";
 import { Template, TemplateVar, VarKind, parseTemplate } from "../../assembly/template";
 import { HeaderName } from "../../assembly/runtime/headers";
 import {
-  Actions, HeaderCondition, HeaderOp, HeaderTest, MAX_RULES, isRequestScoped, OpKind, PathRewrite, PathRewriteKind, Rule,
+  Actions, HeaderOp, MAX_RULES, isRequestScoped, OpKind, PathRewrite, PathRewriteKind, Rule,
 } from "./policy";
 
 export const MAX_CONFIG_BYTES: i32 = 256 * 1024;
@@ -23,33 +24,6 @@ export class HeaderRewriteConfig {
 // Connection-specific headers (RFC 9110 section 7.6.1) describe one hop and are rewritten by
 // Envoy itself; `host` is `:authority` in Envoy; content-length must match the body.
 const RESERVED = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "host", "content-length"];
-
-function isTokenChar(c: i32): bool {
-  if (c >= 0x61 && c <= 0x7a) return true; // a-z (names are lowercased first)
-  if (c >= 0x30 && c <= 0x39) return true;
-  return "!#$%&'*+-.^_`|~".indexOf(String.fromCharCode(c)) >= 0;
-}
-
-/** Lowercases and checks a header name; returns null after reporting when it is not usable. */
-function headerName(raw: string, path: string, errors: ConfigErrors): string | null {
-  const name = raw.toLowerCase();
-  if (name.length == 0 || name.length > 256) {
-    errors.add(path, "header name must have 1 to 256 characters");
-    return null;
-  }
-  const start = name.charCodeAt(0) == 0x3a ? 1 : 0;
-  if (start == name.length) {
-    errors.add(path, "invalid header name \"" + raw + "\"");
-    return null;
-  }
-  for (let i = start; i < name.length; i++) {
-    if (!isTokenChar(name.charCodeAt(i))) {
-      errors.add(path, "invalid character in header name \"" + raw + "\"");
-      return null;
-    }
-  }
-  return name;
-}
 
 enum Use {
   Remove = 0,
@@ -219,60 +193,6 @@ function readPathRewrite(rw: ObjectReader, pathMatch: PathMatcher | null): PathR
   return new PathRewrite(PathRewriteKind.Template, "", "", t);
 }
 
-function readPathMatch(m: ObjectReader): PathMatcher | null {
-  const p = m.object("path");
-  if (p === null) return null;
-  const kinds = ["exact", "prefix", "suffix", "glob"];
-  let found: PathMatcher | null = null;
-  let count = 0;
-  for (let i = 0; i < kinds.length; i++) {
-    const s = p.optionalString(kinds[i], 1024);
-    if (s === null) continue;
-    count++;
-    if ((i == 0 || i == 1 || i == 3) && !s.startsWith("/")) p.errors.add(p.at(kinds[i]), "must start with '/'");
-    found = new PathMatcher(<PathMatchKind>i, s);
-  }
-  p.finish();
-  if (count != 1) {
-    p.errors.add(p.path, "needs exactly one of exact, prefix, suffix, glob");
-    return null;
-  }
-  return found;
-}
-
-function readHeaderConditions(m: ObjectReader, out: HeaderCondition[]): void {
-  const list = m.array("headers", false, 32);
-  if (list === null) return;
-  const base = m.at("headers");
-  for (let i = 0; i < list.length; i++) {
-    const c = ObjectReader.of(list.at(i), indexPath(base, i), m.errors);
-    if (c === null) continue;
-    const rawName = c.string("name", "", true, 256);
-    const name = rawName.length ? headerName(rawName, c.at("name"), c.errors) : null;
-    let test = HeaderTest.Present;
-    let value = "";
-    let tests = 0;
-    if (c.has("present")) {
-      tests++;
-      test = c.bool("present", true) ? HeaderTest.Present : HeaderTest.Absent;
-    }
-    const names = ["exact", "prefix", "suffix", "contains"];
-    const kinds = [HeaderTest.Exact, HeaderTest.Prefix, HeaderTest.Suffix, HeaderTest.Contains];
-    for (let k = 0; k < names.length; k++) {
-      const s = c.optionalString(names[k]);
-      if (s === null) continue;
-      tests++;
-      test = kinds[k];
-      value = s;
-    }
-    c.finish();
-    if (tests != 1) c.errors.add(c.path, "needs exactly one of present, exact, prefix, suffix, contains");
-    if (name !== null && tests == 1) {
-      out.push(new HeaderCondition(new TemplateVar(VarKind.RequestHeader, name, "request.header." + name), test, value));
-    }
-  }
-}
-
 function requestVarsOf(actions: Actions): TemplateVar[] {
   const out = new Array<TemplateVar>();
   for (let i = 0; i < actions.ops.length; i++) {
@@ -290,16 +210,7 @@ function readRule(v: JsonValue, path: string, errors: ConfigErrors): Rule | null
   const rule = new Rule();
   rule.name = r.string("name", "", false, 128);
   rule.keepEmptyValue = r.bool("keep_empty_value", false);
-  const m = r.object("match");
-  if (m !== null) {
-    rule.match.path = readPathMatch(m);
-    const methods = m.array("methods", false, 16);
-    if (methods !== null) rule.match.methods = readStringArray(methods, m.at("methods"), errors, 32);
-    const routes = m.array("routes", false, 256);
-    if (routes !== null) rule.match.routes = readStringArray(routes, m.at("routes"), errors, 256);
-    readHeaderConditions(m, rule.match.headers);
-    m.finish();
-  }
+  rule.match = readRequestMatch(r);
   rule.request = readActions(r, "request", true, rule.match.path);
   rule.response = readActions(r, "response", false, rule.match.path);
   if (rule.response !== null) rule.responseRequestVars = requestVarsOf(rule.response as Actions);
