@@ -10,3 +10,4 @@ export { Metric, MetricKind, MemoryGauge, counter, gauge, histogram } from "./me
 export { log, logTrace, logDebug, logInfo, logWarn, logError, logCritical, hostLogLevel, LogLevel } from "./log";
 export { clearRouteCache, resumeRequest, sendLocalResponse, nowNanos } from "./stream";
 export { FilterHeadersStatusValues as HeadersStatus, FilterDataStatusValues as DataStatus } from "@gcoredev/proxy-wasm-sdk-as/assembly";
+export { HostSource, addressIp } from "./source";

@@ -7,7 +7,7 @@ import {
 import { ConfigErrors } from "../../assembly/config/reader";
 import { HeaderRewriteConfig, parseHeaderRewriteConfig } from "./config";
 import { Plan, RequestSnapshot, applyPlan, matchRules, planPhase, snapshotForResponse } from "./policy";
-import { HostHeaders, HostSource } from "./host";
+import { HostHeaders, PhaseSource } from "./host";
 
 const FILTER = "header-rewrite";
 const REQUEST_HEADERS = new HostHeaders(HeaderMap.RequestHeaders);
@@ -33,7 +33,7 @@ class HeaderRewriteRoot extends FilterRoot {
   stats: Stats | null = null;
   // Reused by every request of this plugin (see Plan and HostSource).
   plan: Plan = new Plan();
-  source: HostSource = new HostSource();
+  source: PhaseSource = new PhaseSource();
 
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();

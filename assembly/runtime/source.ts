@@ -1,0 +1,77 @@
+// Template variables resolved from Envoy during a request phase: headers (by pre-encoded
+// name), the path (read at most once per phase), and attributes such as source.address and
+// xds.route_name. Filters reuse one instance per root context and call `reset()` per phase (a
+// VM runs one callback at a time; the cache must not outlive the phase).
+import { HeaderMap, getHeaderBytes } from "./headers";
+import { getPropertyString, propertyPath } from "./properties";
+import { stripQuery } from "../match/path";
+import { TemplateSource, TemplateVar, VarKind } from "../template";
+
+const SOURCE_ADDRESS = propertyPath("source.address");
+const ROUTE_NAME = propertyPath("xds.route_name");
+const PATH = String.UTF8.encode(":path");
+const METHOD = String.UTF8.encode(":method");
+const AUTHORITY = String.UTF8.encode(":authority");
+const SCHEME = String.UTF8.encode(":scheme");
+const REQUEST_ID = String.UTF8.encode("x-request-id");
+
+/** Strips the port from "ip:port" or "[v6]:port". */
+export function addressIp(address: string): string {
+  if (address.startsWith("[")) {
+    const close = address.indexOf("]");
+    return close > 0 ? address.substring(1, close) : address;
+  }
+  const colon = address.lastIndexOf(":");
+  // A bare IPv6 address has several colons and no port.
+  if (colon < 0 || address.indexOf(":") != colon) return address;
+  return address.substring(0, colon);
+}
+
+export class HostSource implements TemplateSource {
+  private path: string | null = null;
+  private pathLoaded: bool = false;
+
+  reset(): this {
+    this.pathLoaded = false;
+    this.path = null;
+    return this;
+  }
+
+  resolve(v: TemplateVar): string | null {
+    switch (v.kind) {
+      case VarKind.RequestHeader: return getHeaderBytes(HeaderMap.RequestHeaders, v.headerKey!);
+      case VarKind.ResponseHeader: return getHeaderBytes(HeaderMap.ResponseHeaders, v.headerKey!);
+      case VarKind.RequestPath: return this.fullPath();
+      case VarKind.RequestUrlPath: {
+        const p = this.fullPath();
+        return p === null ? null : stripQuery(p);
+      }
+      case VarKind.RequestQuery: {
+        const p = this.fullPath();
+        if (p === null) return null;
+        const q = p.indexOf("?");
+        return q < 0 ? "" : p.substring(q + 1);
+      }
+      case VarKind.RequestMethod: return getHeaderBytes(HeaderMap.RequestHeaders, METHOD);
+      case VarKind.RequestHost: return getHeaderBytes(HeaderMap.RequestHeaders, AUTHORITY);
+      case VarKind.RequestScheme: return getHeaderBytes(HeaderMap.RequestHeaders, SCHEME);
+      case VarKind.RequestId: return getHeaderBytes(HeaderMap.RequestHeaders, REQUEST_ID);
+      case VarKind.SourceAddress: return getPropertyString(SOURCE_ADDRESS);
+      case VarKind.SourceIp: {
+        const a = getPropertyString(SOURCE_ADDRESS);
+        return a === null ? null : addressIp(a);
+      }
+      case VarKind.RouteName: return getPropertyString(ROUTE_NAME);
+      default: return v.property === null ? null : getPropertyString(v.property!);
+    }
+  }
+
+  /** The request's `:path` (with query), cached for the phase. */
+  fullPath(): string | null {
+    if (!this.pathLoaded) {
+      this.path = getHeaderBytes(HeaderMap.RequestHeaders, PATH);
+      this.pathLoaded = true;
+    }
+    return this.path;
+  }
+}
