@@ -45,3 +45,26 @@ export function nowNanos(): u64 {
   if (abi.proxy_get_current_time_nanoseconds(OUT_U64) != 0) return 0;
   return load<u64>(OUT_U64);
 }
+
+/**
+ * Starts an HTTP call through an Envoy cluster and returns its token (0 when Envoy refused, e.g.
+ * unknown cluster). The answer arrives as RootContext.onHttpCallResponse(token, ...) on the root
+ * that is the effective context now. (The SDK's RootContext.httpCall keeps the token to itself,
+ * so a root with several calls in flight cannot tell the answers apart.)
+ */
+export function httpCall(cluster: string, headers: HeaderEntry[], body: ArrayBuffer, timeoutMs: u32): u32 {
+  const c = String.UTF8.encode(cluster);
+  const h = encodeHeaderPairs(headers);
+  const t = encodeHeaderPairs([]);
+  store<u32>(OUT_U64, 0);
+  const r = abi.proxy_http_call(
+    changetype<usize>(c), c.byteLength, changetype<usize>(h), h.byteLength,
+    changetype<usize>(body), body.byteLength, changetype<usize>(t), t.byteLength, timeoutMs, OUT_U64,
+  );
+  return r == 0 ? load<u32>(OUT_U64) : 0;
+}
+
+/** Makes later host calls act on another context (e.g. resume a waiting stream from the root). */
+export function setEffectiveContext(contextId: u32): bool {
+  return abi.proxy_set_effective_context(contextId) == 0;
+}

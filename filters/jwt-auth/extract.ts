@@ -1,0 +1,72 @@
+// Finding a token in a request (header with an optional scheme prefix, query parameter, or
+// cookie) and removing it again. Pure string functions; the host I/O is in index.ts.
+
+/** The token in a header value after `prefix` (compared case-insensitively: "Bearer" is a scheme). */
+export function fromHeaderValue(value: string, prefix: string): string | null {
+  if (prefix.length == 0) {
+    const t = value.trim();
+    return t.length ? t : null;
+  }
+  if (value.length < prefix.length) return null;
+  if (value.substring(0, prefix.length).toLowerCase() != prefix.toLowerCase()) return null;
+  const t = value.substring(prefix.length).trim();
+  return t.length ? t : null;
+}
+
+/** The value of query parameter `name` in a `:path`, or null. */
+export function fromQuery(path: string, name: string): string | null {
+  const q = path.indexOf("?");
+  if (q < 0) return null;
+  const params = path.substring(q + 1).split("&");
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i];
+    const eq = p.indexOf("=");
+    const key = eq < 0 ? p : p.substring(0, eq);
+    if (key == name) {
+      const v = eq < 0 ? "" : p.substring(eq + 1);
+      return v.length ? v : null;
+    }
+  }
+  return null;
+}
+
+/** `path` without query parameter `name` (the token must not travel upstream). */
+export function withoutQueryParam(path: string, name: string): string {
+  const q = path.indexOf("?");
+  if (q < 0) return path;
+  const params = path.substring(q + 1).split("&");
+  const kept = new Array<string>();
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i];
+    const eq = p.indexOf("=");
+    if ((eq < 0 ? p : p.substring(0, eq)) != name) kept.push(p);
+  }
+  const base = path.substring(0, q);
+  return kept.length ? base + "?" + kept.join("&") : base;
+}
+
+/** The value of cookie `name` in a Cookie header, or null. */
+export function fromCookie(header: string, name: string): string | null {
+  const parts = header.split(";");
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i].trim();
+    const eq = p.indexOf("=");
+    if (eq > 0 && p.substring(0, eq) == name) {
+      const v = p.substring(eq + 1);
+      return v.length ? v : null;
+    }
+  }
+  return null;
+}
+
+/** A Cookie header without cookie `name` ("" when nothing is left). */
+export function withoutCookie(header: string, name: string): string {
+  const parts = header.split(";");
+  const kept = new Array<string>();
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i].trim();
+    const eq = p.indexOf("=");
+    if (p.length && !(eq > 0 && p.substring(0, eq) == name)) kept.push(p);
+  }
+  return kept.join("; ");
+}

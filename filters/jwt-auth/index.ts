@@ -1,0 +1,268 @@
+// jwt-auth: verifies JSON Web Tokens (JWS, RFC 7515/7519) against configured providers, with
+// inline or remote JWKS, per-request rules, and claims forwarded as headers.
+// See filters/jwt-auth/README.md.
+export * from "../../assembly/runtime/exports";
+import {
+  FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
+  getHeaderBytes, logError, logInfo, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
+  setEffectiveContext, setHeaderBytes, set_tick_period_milliseconds_safe,
+} from "./host";
+import { ConfigErrors } from "../../assembly/config/reader";
+import { quoteJson } from "../../assembly/json";
+import { JwtConfig, Provider, SourceKind, parseJwtConfig } from "./config";
+import { Decision, RequestView, decide } from "./policy";
+import { Failure, describe, isForbidden, metricName } from "./failure";
+import { TokenCache } from "./cache";
+import { ANOTHER_WORKER, NOT_STARTED, RemoteKeys } from "./remote";
+import { withoutCookie, withoutQueryParam } from "./extract";
+
+const FILTER = "jwt-auth";
+const TICK_MS: u32 = 200;
+const CACHE_ENTRIES: i32 = 1024;
+const REASONS = ["missing", "expired", "not_yet_valid", "issuer", "audience", "claims", "signature", "unknown_key", "algorithm", "too_large", "malformed"];
+const AUTHORITY = new HeaderName(":authority");
+const PATH = new HeaderName(":path");
+const COOKIE = new HeaderName("cookie");
+
+class ProviderStats {
+  allowed: Metric;
+  denied: Metric;
+  reasons: Map<string, Metric> = new Map();
+
+  constructor(base: string) {
+    this.allowed = counter(base + "allowed_total");
+    this.denied = counter(base + "denied_total");
+    for (let i = 0; i < REASONS.length; i++) this.reasons.set(REASONS[i], counter(base + "denied." + REASONS[i] + "_total"));
+  }
+}
+
+/** Request access for the policy: headers by pre-encoded name, the path, template variables. */
+class RequestHeadersView extends HostSource implements RequestView {
+  header(name: HeaderName): string | null { return getHeaderBytes(HeaderMap.RequestHeaders, name.bytes); }
+  pathWithQuery(): string | null { return this.fullPath(); }
+}
+
+class Waiter {
+  constructor(public readonly stream: JwtStream, public readonly provider: Provider, public readonly deadlineMs: u64) {}
+}
+
+function nowMs(): u64 { return nowNanos() / 1_000_000; }
+
+class JwtRoot extends FilterRoot {
+  config: JwtConfig | null = null;
+  cache: TokenCache = new TokenCache(CACHE_ENTRIES);
+  view: RequestHeadersView = new RequestHeadersView();
+  remotes: Array<RemoteKeys | null> = [];
+  stats: ProviderStats[] = [];
+  missing: Metric | null = null;
+  memory: MemoryGauge | null = null;
+  waiting: Waiter[] = [];
+  calls: Map<u32, RemoteKeys> = new Map();
+  /** Headers a client must not be able to send: every claim and payload header of every provider. */
+  protected_: HeaderName[] = [];
+
+  configure(buf: ArrayBuffer): bool {
+    const errors = new ConfigErrors();
+    const cfg = parseJwtConfig(buf, errors);
+    if (cfg === null) {
+      logError(errors.format(FILTER));
+      return false;
+    }
+    const base = "portico.jwt_auth." + (cfg.statPrefix.length ? cfg.statPrefix + "." : "");
+    this.config = cfg;
+    this.cache.clear();
+    this.missing = counter(base + "denied_missing_total");
+    this.memory = new MemoryGauge(base + "vm_memory_bytes");
+    let anyRemote = false;
+    for (let i = 0; i < cfg.providers.length; i++) {
+      const p = cfg.providers[i];
+      const pbase = base + p.name + ".";
+      this.stats.push(new ProviderStats(pbase));
+      this.remotes.push(p.remote !== null ? new RemoteKeys(p, pbase) : null);
+      if (p.remote !== null) anyRemote = true;
+      for (let k = 0; k < p.claimHeaders.length; k++) this.protected_.push(p.claimHeaders[k].header);
+      if (p.payloadHeader !== null) this.protected_.push(p.payloadHeader!);
+    }
+    if (anyRemote) set_tick_period_milliseconds_safe(TICK_MS);
+    logInfo(FILTER + ": configured " + cfg.providers.length.toString() + " provider(s), " + cfg.rules.length.toString() + " rule(s)");
+    return true;
+  }
+
+  newStream(contextId: u32): FilterStream {
+    return new JwtStream(contextId, this);
+  }
+
+  remoteFor(p: Provider): RemoteKeys | null { return this.remotes[p.index]; }
+
+  /** Starts (or joins) a JWKS fetch for `p`; true when the caller should wait for new keys. */
+  fetchKeys(p: Provider, now: u64, force: bool): bool {
+    const remote = this.remoteFor(p);
+    if (remote === null) return false;
+    if (remote.inFlight) return true;
+    if (!remote.due(now, force || p.keys.keys.length == 0)) return false;
+    const token = remote.start(now);
+    if (token == NOT_STARTED) return false;
+    if (token != ANOTHER_WORKER) this.calls.set(token, remote);
+    return true;
+  }
+
+  onTick(): void {
+    const now = nowMs();
+    for (let i = 0; i < this.remotes.length; i++) {
+      const remote = this.remotes[i];
+      if (remote === null) continue;
+      if (remote.sync()) this.keysChanged(remote.provider);
+      if (!remote.inFlight && now >= remote.nextDueMs) this.fetchKeys(remote.provider, now, false);
+    }
+    // Requests that waited too long for keys get the verdict they would get without them.
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const w = this.waiting[i];
+      if (now >= w.deadlineMs) {
+        this.waiting.splice(i, 1);
+        setEffectiveContext(w.stream.context_id);
+        w.stream.retry(false);
+      }
+    }
+    setEffectiveContext(this.context_id);
+  }
+
+  onHttpCallResponse(token: u32, headers: u32, body_size: u32, trailers: u32): void {
+    if (!this.calls.has(token)) return;
+    const remote = this.calls.get(token);
+    this.calls.delete(token);
+    const installed = remote.finish(nowMs(), body_size);
+    if (installed) this.cache.clear();
+    this.keysChanged(remote.provider);
+  }
+
+  /** New keys (or a final fetch failure): waiting requests are decided again. */
+  private keysChanged(p: Provider): void {
+    this.cache.clear();
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const w = this.waiting[i];
+      if (w.provider !== p) continue;
+      this.waiting.splice(i, 1);
+      setEffectiveContext(w.stream.context_id);
+      w.stream.retry(false);
+    }
+    setEffectiveContext(this.context_id);
+  }
+
+  wait(stream: JwtStream, p: Provider): void {
+    this.waiting.push(new Waiter(stream, p, nowMs() + <u64>p.remote!.timeoutMs));
+  }
+
+  forget(stream: JwtStream): void {
+    for (let i = this.waiting.length - 1; i >= 0; i--) if (this.waiting[i].stream === stream) this.waiting.splice(i, 1);
+  }
+}
+
+function wwwAuthenticate(realm: string, f: Failure): string {
+  let v = "Bearer realm=" + quoteJson(realm);
+  if (f == Failure.Missing) return v;
+  v += ", error=\"" + (isForbidden(f) ? "insufficient_scope" : "invalid_token") + "\"";
+  return v + ", error_description=" + quoteJson(describe(f));
+}
+
+class JwtStream extends FilterStream {
+  private waited: bool = false;
+
+  constructor(contextId: u32, private root: JwtRoot) {
+    super(contextId, root);
+  }
+
+  onRequestHeaders(headers: u32, endOfStream: bool): HeadersStatus {
+    const cfg = this.root.config;
+    if (cfg === null) return HeadersStatus.Continue;
+    this.root.memory!.tick();
+    // Clients must not be able to pass claim headers of their own.
+    const prot = this.root.protected_;
+    for (let i = 0; i < prot.length; i++) removeHeaderBytes(HeaderMap.RequestHeaders, prot[i].bytes);
+    return this.run(true);
+  }
+
+  /** Decides and acts; `firstTime` false when resumed after waiting for keys. */
+  run(firstTime: bool): HeadersStatus {
+    const cfg = this.root.config!;
+    const view = this.root.view;
+    view.reset();
+    const d = decide(cfg, view, <f64>nowNanos() / 1e9, this.root.cache);
+    if (d.needsKeys !== null && !this.waited) {
+      const p = d.needsKeys!;
+      if (this.root.fetchKeys(p, nowMs(), true)) {
+        this.waited = true;
+        this.root.wait(this, p);
+        return HeadersStatus.StopIteration;
+      }
+    }
+    if (d.pass) return this.proceed(firstTime);
+    if (d.allowed) {
+      this.forward(d);
+      this.root.stats[d.provider!.index].allowed.increment();
+      return this.proceed(firstTime);
+    }
+    this.refuse(d, view);
+    return HeadersStatus.StopIteration;
+  }
+
+  retry(_unused: bool): void {
+    this.run(false);
+  }
+
+  private proceed(firstTime: bool): HeadersStatus {
+    if (!firstTime) resumeRequest();
+    return HeadersStatus.Continue;
+  }
+
+  private forward(d: Decision): void {
+    const p = d.provider!;
+    const found = d.found!;
+    if (!p.forwardToken) {
+      const s = found.source;
+      if (s.kind == SourceKind.Header) removeHeaderBytes(HeaderMap.RequestHeaders, s.header!.bytes);
+      else if (s.kind == SourceKind.Query) {
+        const path = this.root.view.fullPath();
+        if (path !== null) setHeaderBytes(HeaderMap.RequestHeaders, PATH.bytes, withoutQueryParam(path, s.name));
+      } else {
+        const c = getHeaderBytes(HeaderMap.RequestHeaders, COOKIE.bytes);
+        if (c !== null) {
+          const rest = withoutCookie(c, s.name);
+          if (rest.length) setHeaderBytes(HeaderMap.RequestHeaders, COOKIE.bytes, rest);
+          else removeHeaderBytes(HeaderMap.RequestHeaders, COOKIE.bytes);
+        }
+      }
+    }
+    const payload = d.payload!;
+    for (let i = 0; i < p.claimHeaders.length; i++) {
+      const ch = p.claimHeaders[i];
+      const v = payload.getPath(ch.claim);
+      if (v !== null) setHeaderBytes(HeaderMap.RequestHeaders, ch.header.bytes, v.toText());
+    }
+    if (p.payloadHeader !== null) setHeaderBytes(HeaderMap.RequestHeaders, p.payloadHeader!.bytes, d.payloadText);
+  }
+
+  private refuse(d: Decision, view: RequestHeadersView): void {
+    const f = d.failure;
+    if (f == Failure.Missing) this.root.missing!.increment();
+    if (d.provider !== null) {
+      const stats = this.root.stats[d.provider!.index];
+      stats.denied.increment();
+      const reason = metricName(f);
+      if (stats.reasons.has(reason)) stats.reasons.get(reason).increment();
+    }
+    const authority = view.header(AUTHORITY);
+    const status: u32 = isForbidden(f) ? 403 : 401;
+    const error = f == Failure.Missing ? "missing_token" : isForbidden(f) ? "insufficient_scope" : "invalid_token";
+    const body = "{\"error\":\"" + error + "\",\"error_description\":" + quoteJson(describe(f)) + "}";
+    sendLocalResponse(status, "jwt_authn_" + metricName(f), body, [
+      new HeaderEntry("www-authenticate", wwwAuthenticate(authority === null ? "" : authority, f)),
+      new HeaderEntry("content-type", "application/json"),
+    ]);
+  }
+
+  onDelete(): void {
+    this.root.forget(this);
+  }
+}
+
+registerFilter(FILTER, (id: u32) => new JwtRoot(id));
