@@ -22,7 +22,9 @@ function fresh(wasm: string, sources: string[], name: string): string {
 }
 
 export function fixtureWasm(name: string): string {
-  return fresh(join(repoRoot, "dist/test", `${name}.wasm`), [join(repoRoot, "test/fixtures/wasm", name), join(repoRoot, "assembly")], name);
+  // Fixtures may compile in filter modules too (e.g. the JWS harness reuses jwt-auth's code).
+  const sources = [join(repoRoot, "test/fixtures/wasm", name), join(repoRoot, "assembly"), join(repoRoot, "filters")];
+  return fresh(join(repoRoot, "dist/test", `${name}.wasm`), sources, name);
 }
 
 /** A suite filter (filters/<name> -> dist/filters/<name>.wasm), rebuilt when it or assembly/ changed. */
