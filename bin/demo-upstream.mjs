@@ -8,8 +8,13 @@
 // Answers every request 200 with JSON {method, path, headers, body}; the
 // request headers x-echo-status and x-echo-set-response-headers
 // ('[["name","value"],...]') set the response status and extra headers.
+//
+// It is also the demo identity provider of envoy-configs/jwt-auth.yaml: an RSA key pair made at
+// startup, its public JWKS at GET /.well-known/jwks.json, and a fresh RS256 token for issuer
+// https://demo.portico.local, audience portico-demo, subject demo-user (valid 1h) at
+// GET /demo-token.
 import { parseArgs } from "node:util";
-import { startEchoServer } from "../test/support/echo-server.mjs";
+import { DEMO_JWT, startEchoServer } from "../test/support/echo-server.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +40,7 @@ try {
   srv = await startEchoServer({
     host,
     port,
+    demoJwt: true,
     onRequest: values.quiet ? undefined : (r) => console.log(`demo-upstream: ${r.method} ${r.path}`),
   });
 } catch (err) {
@@ -42,6 +48,7 @@ try {
   process.exit(1);
 }
 console.log(`demo-upstream: listening on ${srv.url}`);
+console.log(`demo-upstream: demo JWKS at ${srv.url}${DEMO_JWT.jwksPath}, demo tokens at ${srv.url}${DEMO_JWT.tokenPath}`);
 
 const stop = async (signal) => {
   await srv.close();

@@ -106,12 +106,20 @@ class JwtRoot extends FilterRoot {
     return true;
   }
 
+  /** Installs a key set another worker stored since; true when the keys changed. */
+  syncKeys(p: Provider): bool {
+    const remote = this.remoteFor(p);
+    if (remote === null || !remote.sync(nowMs())) return false;
+    this.cache.clear();
+    return true;
+  }
+
   onTick(): void {
     const now = nowMs();
     for (let i = 0; i < this.remotes.length; i++) {
       const remote = this.remotes[i];
       if (remote === null) continue;
-      if (remote.sync()) this.keysChanged(remote.provider);
+      if (remote.sync(now)) this.keysChanged(remote.provider);
       if (!remote.inFlight && now >= remote.nextDueMs) this.fetchKeys(remote.provider, now, false);
     }
     // Requests that waited too long for keys get the verdict they would get without them.
@@ -186,7 +194,11 @@ class JwtStream extends FilterStream {
     const cfg = this.root.config!;
     const view = this.root.view;
     view.reset();
-    const d = decide(cfg, view, <f64>nowNanos() / 1e9, this.root.cache);
+    let d = decide(cfg, view, <f64>nowNanos() / 1e9, this.root.cache);
+    if (d.needsKeys !== null && this.root.syncKeys(d.needsKeys!)) {
+      view.reset();
+      d = decide(cfg, view, <f64>nowNanos() / 1e9, this.root.cache);
+    }
     if (d.needsKeys !== null && !this.waited) {
       const p = d.needsKeys!;
       if (this.root.fetchKeys(p, nowMs(), true)) {

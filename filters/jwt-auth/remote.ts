@@ -39,11 +39,16 @@ export class RemoteKeys {
   }
 
   /** Installs a key set another worker (or an earlier VM) stored; true when the keys changed. */
-  sync(): bool {
+  sync(nowMs: u64): bool {
     const got = get_shared_data(this.sharedKey);
     if (got.result != WasmResultValues.Ok || got.cas == this.seenCas) return false;
     this.seenCas = got.cas;
-    return this.install(got.value!, false);
+    if (!this.install(got.value!, false)) return false;
+    // Another worker fetched: this one's schedule starts from that fetch.
+    this.failures = 0;
+    this.lastAttemptMs = nowMs;
+    this.nextAttemptMs = nowMs + this.provider.remote!.refreshMs;
+    return true;
   }
 
   private install(body: ArrayBuffer, fromFetch: bool): bool {
@@ -56,11 +61,17 @@ export class RemoteKeys {
     return true;
   }
 
-  /** Whether a fetch should start now: no keys yet, refresh due, or forced (rate-limited). */
+  /**
+   * Whether a fetch should start now. Scheduled: when the refresh is due. Forced (no keys, or a
+   * token with an unknown kid): at most once per min_refresh_s, and not during a failure backoff.
+   */
   due(nowMs: u64, force: bool): bool {
-    if (this.inFlight || nowMs < this.nextAttemptMs) return false;
-    if (force) return nowMs - this.lastAttemptMs >= this.provider.remote!.minRefreshMs || this.lastAttemptMs == 0;
-    return true;
+    if (this.inFlight) return false;
+    if (force) {
+      if (this.failures > 0 && nowMs < this.nextAttemptMs) return false;
+      return nowMs - this.lastAttemptMs >= this.provider.remote!.minRefreshMs || this.lastAttemptMs == 0;
+    }
+    return nowMs >= this.nextAttemptMs;
   }
 
   /**

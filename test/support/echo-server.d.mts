@@ -10,7 +10,25 @@ export interface EchoRecord {
 
 export interface EchoServerOptions {
   onRequest?: (record: EchoRecord) => void;
+  /** Also serve a demo JWKS at /.well-known/jwks.json and fresh tokens at /demo-token (see DEMO_JWT). */
+  demoJwt?: boolean;
 }
+
+export declare const DEMO_JWT: Readonly<{
+  issuer: string;
+  audience: string;
+  subject: string;
+  kid: string;
+  lifetimeSeconds: number;
+  jwksPath: string;
+  tokenPath: string;
+}>;
+
+export interface DemoIssuer {
+  jwks: { keys: Record<string, unknown>[] };
+  mint(claims?: Record<string, unknown>): string;
+}
+export function createDemoIssuer(): DemoIssuer;
 
 export interface RunningEchoServer {
   server: Server;

@@ -9,6 +9,14 @@
 // response path of a filter):
 //   x-echo-status: <code>                         response status
 //   x-echo-set-response-headers: [["n","v"],...]  extra response headers, in order
+//
+// With the `demoJwt` option (bin/demo-upstream.mjs turns it on), the server also plays a tiny
+// identity provider for the jwt-auth demo: it makes an RSA key pair at startup and answers
+//   GET /.well-known/jwks.json   its public key as a JWKS (kid "demo-rs256", alg RS256)
+//   GET /demo-token              a fresh RS256 token: iss https://demo.portico.local,
+//                                aud portico-demo, sub demo-user, valid for one hour
+// Every other request is echoed as above.
+import { createSign, generateKeyPairSync, randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 
 const NO_BODY_STATUS = new Set([204, 304]);
@@ -48,9 +56,59 @@ function parseExtraHeaders(value) {
   return ok ? parsed.filter(([n]) => !RESERVED.has(n.toLowerCase())) : null;
 }
 
-/** @param {{ onRequest?: (r: object) => void }} [options] */
+export const DEMO_JWT = Object.freeze({
+  issuer: "https://demo.portico.local",
+  audience: "portico-demo",
+  subject: "demo-user",
+  kid: "demo-rs256",
+  lifetimeSeconds: 3600,
+  jwksPath: "/.well-known/jwks.json",
+  tokenPath: "/demo-token",
+});
+
+const b64url = (data) => Buffer.from(data).toString("base64url");
+
+/** A demo identity provider: an RSA key pair, its JWKS and a token minter (node:crypto only). */
+export function createDemoIssuer() {
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const jwks = { keys: [{ ...publicKey.export({ format: "jwk" }), kid: DEMO_JWT.kid, alg: "RS256", use: "sig" }] };
+  return {
+    jwks,
+    mint(claims = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      const header = b64url(JSON.stringify({ alg: "RS256", typ: "JWT", kid: DEMO_JWT.kid }));
+      const payload = b64url(JSON.stringify({
+        iss: DEMO_JWT.issuer, aud: DEMO_JWT.audience, sub: DEMO_JWT.subject,
+        iat: now, nbf: now, exp: now + DEMO_JWT.lifetimeSeconds, jti: randomUUID(), ...claims,
+      }));
+      const signature = createSign("sha256").update(`${header}.${payload}`).sign(privateKey);
+      return `${header}.${payload}.${b64url(signature)}`;
+    },
+  };
+}
+
+function demoJwtRoute(issuer, req, res) {
+  const path = (req.url ?? "").split("?")[0];
+  if (req.method !== "GET" && req.method !== "HEAD") return false;
+  let body;
+  let type;
+  if (path === DEMO_JWT.jwksPath) [body, type] = [JSON.stringify(issuer.jwks), "application/json"];
+  else if (path === DEMO_JWT.tokenPath) [body, type] = [`${issuer.mint()}\n`, "text/plain"];
+  else return false;
+  res.writeHead(200, { "content-type": type, "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+  res.end(req.method === "HEAD" ? undefined : body);
+  return true;
+}
+
+/** @param {{ onRequest?: (r: object) => void, demoJwt?: boolean }} [options] */
 export function createEchoServer(options = {}) {
+  const issuer = options.demoJwt ? createDemoIssuer() : undefined;
   const server = createServer((req, res) => {
+    if (issuer && demoJwtRoute(issuer, req, res)) {
+      options.onRequest?.({ method: req.method, path: req.url, headers: pairs(req.rawHeaders), body: "" });
+      req.resume();
+      return;
+    }
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
@@ -90,7 +148,7 @@ export function createEchoServer(options = {}) {
 
 /**
  * Starts an echo server; port 0 (the default) picks a free one.
- * @param {{ host?: string, port?: number, onRequest?: (r: object) => void }} [options]
+ * @param {{ host?: string, port?: number, onRequest?: (r: object) => void, demoJwt?: boolean }} [options]
  */
 export function startEchoServer(options = {}) {
   const host = options.host ?? "127.0.0.1";

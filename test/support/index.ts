@@ -10,3 +10,4 @@ export * from "./configs.js";
 export { livePidsInGroup, isAlive } from "./procs.js";
 export * from "./examples.js";
 export * from "./load.js";
+export * from "./jwt.js";
