@@ -24,6 +24,21 @@ export interface WrkOptions {
   headers?: [string, string][];
   /** Count responses per status (costs some wrk CPU; keep off for throughput runs). */
   countStatuses?: boolean;
+  /** Sends `name: <prefix><line>` with the lines of `file` in turn, one per request (cycling). */
+  rotateHeader?: { name: string; prefix?: string; file: string };
+}
+
+function rotateHook(r: NonNullable<WrkOptions["rotateHeader"]>): string {
+  return `
+local values = {}
+for line in io.lines(${JSON.stringify(r.file)}) do values[#values + 1] = line end
+local next_value = 0
+request = function()
+  next_value = next_value % #values + 1
+  wrk.headers[${JSON.stringify(r.name)}] = ${JSON.stringify(r.prefix ?? "")} .. values[next_value]
+  return wrk.format(nil)
+end
+`;
 }
 
 const DONE_HOOK = `
@@ -61,7 +76,7 @@ end
 export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   const dir = mkdtempSync(join(tmpdir(), "portico-wrk-"));
   const script = join(dir, "hooks.lua");
-  writeFileSync(script, DONE_HOOK + (o.countStatuses ? STATUS_HOOK : ""));
+  writeFileSync(script, DONE_HOOK + (o.countStatuses ? STATUS_HOOK : "") + (o.rotateHeader ? rotateHook(o.rotateHeader) : ""));
   const args = [
     "-t", String(o.threads ?? 1),
     "-c", String(o.connections ?? 10),
