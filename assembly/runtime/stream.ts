@@ -68,3 +68,8 @@ export function httpCall(cluster: string, headers: HeaderEntry[], body: ArrayBuf
 export function setEffectiveContext(contextId: u32): bool {
   return abi.proxy_set_effective_context(contextId) == 0;
 }
+
+/** Sets the calling root context's timer period (0 stops it); false if the host refused. */
+export function setTickPeriod(ms: u32): bool {
+  return abi.proxy_set_tick_period_milliseconds(ms) == 0;
+}

@@ -5,8 +5,8 @@ export * from "../../assembly/runtime/exports";
 import {
   FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
   getHeaderBytes, logError, logInfo, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
-  setEffectiveContext, setHeaderBytes, set_tick_period_milliseconds_safe,
-} from "./host";
+  setEffectiveContext, setHeaderBytes, setTickPeriod,
+} from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
 import { quoteJson } from "../../assembly/json";
 import { JwtConfig, Provider, SourceKind, parseJwtConfig } from "./config";
@@ -59,7 +59,7 @@ class JwtRoot extends FilterRoot {
   waiting: Waiter[] = [];
   calls: Map<u32, RemoteKeys> = new Map();
   /** Headers a client must not be able to send: every claim and payload header of every provider. */
-  protected_: HeaderName[] = [];
+  claimHeaders: HeaderName[] = [];
 
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();
@@ -80,10 +80,10 @@ class JwtRoot extends FilterRoot {
       this.stats.push(new ProviderStats(pbase));
       this.remotes.push(p.remote !== null ? new RemoteKeys(p, pbase) : null);
       if (p.remote !== null) anyRemote = true;
-      for (let k = 0; k < p.claimHeaders.length; k++) this.protected_.push(p.claimHeaders[k].header);
-      if (p.payloadHeader !== null) this.protected_.push(p.payloadHeader!);
+      for (let k = 0; k < p.claimHeaders.length; k++) this.claimHeaders.push(p.claimHeaders[k].header);
+      if (p.payloadHeader !== null) this.claimHeaders.push(p.payloadHeader!);
     }
-    if (anyRemote) set_tick_period_milliseconds_safe(TICK_MS);
+    if (anyRemote) setTickPeriod(TICK_MS);
     logInfo(FILTER + ": configured " + cfg.providers.length.toString() + " provider(s), " + cfg.rules.length.toString() + " rule(s)");
     return true;
   }
@@ -128,7 +128,7 @@ class JwtRoot extends FilterRoot {
       if (now >= w.deadlineMs) {
         this.waiting.splice(i, 1);
         setEffectiveContext(w.stream.context_id);
-        w.stream.retry(false);
+        w.stream.retry();
       }
     }
     setEffectiveContext(this.context_id);
@@ -138,9 +138,8 @@ class JwtRoot extends FilterRoot {
     if (!this.calls.has(token)) return;
     const remote = this.calls.get(token);
     this.calls.delete(token);
-    const installed = remote.finish(nowMs(), body_size);
-    if (installed) this.cache.clear();
-    this.keysChanged(remote.provider);
+    remote.finish(nowMs(), body_size);
+    this.keysChanged(remote.provider); // new keys, or a final failure: waiting requests get their verdict
   }
 
   /** New keys (or a final fetch failure): waiting requests are decided again. */
@@ -151,7 +150,7 @@ class JwtRoot extends FilterRoot {
       if (w.provider !== p) continue;
       this.waiting.splice(i, 1);
       setEffectiveContext(w.stream.context_id);
-      w.stream.retry(false);
+      w.stream.retry();
     }
     setEffectiveContext(this.context_id);
   }
@@ -184,7 +183,7 @@ class JwtStream extends FilterStream {
     if (cfg === null) return HeadersStatus.Continue;
     this.root.memory!.tick();
     // Clients must not be able to pass claim headers of their own.
-    const prot = this.root.protected_;
+    const prot = this.root.claimHeaders;
     for (let i = 0; i < prot.length; i++) removeHeaderBytes(HeaderMap.RequestHeaders, prot[i].bytes);
     return this.run(true);
   }
@@ -217,7 +216,8 @@ class JwtStream extends FilterStream {
     return HeadersStatus.StopIteration;
   }
 
-  retry(_unused: bool): void {
+  /** Decides again after waiting for keys (the request is paused; run() resumes or refuses it). */
+  retry(): void {
     this.run(false);
   }
 
