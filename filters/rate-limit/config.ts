@@ -1,0 +1,127 @@
+// Parses and validates the rate-limit configuration. Every mistake is reported with the path of
+// the field, all at once.
+import { ConfigErrors, ObjectReader, indexPath, parseConfigDocument } from "../../assembly/config/reader";
+import { headerName, readRequestMatch } from "../../assembly/config/match";
+import { JsonValue } from "../../assembly/json";
+import { RequestMatch } from "../../assembly/match";
+import { HeaderName } from "../../assembly/runtime/headers";
+import { Limit } from "./bucket";
+import { KeyKind } from "./keys";
+
+export const MAX_CONFIG_BYTES: i32 = 128 * 1024;
+const MAX_RULES: i32 = 32;
+
+export class KeyPart {
+  constructor(public readonly kind: KeyKind, public readonly value: string) {
+    this.header = kind == KeyKind.Header ? new HeaderName(value) : null;
+  }
+  readonly header: HeaderName | null;
+}
+
+export class Rule {
+  index: i32 = 0;
+  name: string = "";
+  match: RequestMatch = new RequestMatch();
+  limit: Limit = new Limit(1, 1000, 1);
+  key: KeyPart[] = [];
+}
+
+export class RateLimitConfig {
+  statPrefix: string = "";
+  trustedHops: i32 = 0;
+  dryRun: bool = false;
+  rateLimitHeaders: bool = false;
+  maxKeys: u32 = 10000;
+  rules: Rule[] = [];
+}
+
+function isName(s: string): bool {
+  if (s.length == 0 || s.length > 64) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x5f)) return false;
+  }
+  return true;
+}
+
+function readKey(r: ObjectReader, rule: Rule): void {
+  const list = r.array("key", false, 8);
+  if (list === null) {
+    rule.key.push(new KeyPart(KeyKind.Fixed, "global"));
+    return;
+  }
+  if (list.length == 0) r.errors.add(r.at("key"), "must have at least one part (omit it for one bucket for everyone)");
+  for (let i = 0; i < list.length; i++) {
+    const p = ObjectReader.of(list.at(i), indexPath(r.at("key"), i), r.errors);
+    if (p === null) continue;
+    let kinds = 0;
+    if (p.has("client_ip")) {
+      kinds++;
+      if (!p.bool("client_ip", true)) p.errors.add(p.at("client_ip"), "must be true");
+      else rule.key.push(new KeyPart(KeyKind.ClientIp, ""));
+    }
+    if (p.has("route")) {
+      kinds++;
+      if (!p.bool("route", true)) p.errors.add(p.at("route"), "must be true");
+      else rule.key.push(new KeyPart(KeyKind.Route, ""));
+    }
+    const header = p.optionalString("header", 256);
+    if (header !== null) {
+      kinds++;
+      const name = headerName(header, p.at("header"), p.errors);
+      if (name !== null) rule.key.push(new KeyPart(KeyKind.Header, name));
+    }
+    const fixed = p.optionalString("fixed", 256);
+    if (fixed !== null) {
+      kinds++;
+      rule.key.push(new KeyPart(KeyKind.Fixed, fixed));
+    }
+    p.finish();
+    if (kinds != 1) p.errors.add(p.path, "needs exactly one of client_ip, header, route, fixed");
+  }
+}
+
+function readRule(v: JsonValue, path: string, index: i32, errors: ConfigErrors): Rule | null {
+  const r = ObjectReader.of(v, path, errors);
+  if (r === null) return null;
+  const rule = new Rule();
+  rule.index = index;
+  rule.name = r.string("name", "", true, 64);
+  if (rule.name.length && !isName(rule.name)) errors.add(r.at("name"), "may contain only a-z, 0-9 and _");
+  rule.match = readRequestMatch(r);
+  const requests = r.int("requests", 1, 1, 1_000_000, true);
+  const periodS = r.int("period_s", 1, 1, 86_400, true);
+  const burst = r.int("burst", requests, 1, 1_000_000);
+  rule.limit = new Limit(requests, periodS * 1000, burst);
+  readKey(r, rule);
+  r.finish();
+  return rule;
+}
+
+export function parseRateLimitConfig(buf: ArrayBuffer, errors: ConfigErrors): RateLimitConfig | null {
+  const doc = parseConfigDocument(buf, MAX_CONFIG_BYTES, errors);
+  if (doc === null) return null;
+  const top = ObjectReader.of(doc, "", errors);
+  if (top === null) return null;
+  const cfg = new RateLimitConfig();
+  cfg.statPrefix = top.string("stat_prefix", "", false, 64);
+  if (cfg.statPrefix.length && !isName(cfg.statPrefix)) errors.add("stat_prefix", "may contain only a-z, 0-9 and _");
+  cfg.trustedHops = <i32>top.int("trusted_hops", 0, 0, 16);
+  cfg.dryRun = top.bool("dry_run", false);
+  cfg.rateLimitHeaders = top.bool("rate_limit_headers", false);
+  cfg.maxKeys = <u32>top.int("max_keys", 10000, 1, 1_000_000);
+  const rules = top.array("rules", true, MAX_RULES);
+  top.finish();
+  if (rules !== null) {
+    if (rules.length == 0) errors.add("rules", "must contain at least one rule");
+    for (let i = 0; i < rules.length; i++) {
+      const rule = readRule(rules.at(i), indexPath("rules", i), i, errors);
+      if (rule === null) continue;
+      for (let k = 0; k < cfg.rules.length; k++) {
+        if (cfg.rules[k].name == rule.name) errors.add(indexPath("rules", i) + ".name", "duplicate rule name \"" + rule.name + "\"");
+      }
+      cfg.rules.push(rule);
+    }
+  }
+  return errors.empty ? cfg : null;
+}
