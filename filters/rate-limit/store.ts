@@ -4,11 +4,22 @@
 // taken over by another key. When every probed slot holds another active key, the request is
 // counted against the rule's overflow bucket.
 //
-// A slot's value: 8 bytes little-endian TAT (see bucket.ts), then the owning key in UTF-8.
+// A slot's value: 8 bytes little-endian TAT (see bucket.ts), then the first 16 bytes of the
+// SHA-256 of the owning key — fixed-size, so a slot costs 24 bytes however long the key (a header
+// value can be kilobytes), and not craftable: a client cannot pick a key that shares a victim's
+// bucket.
 import { get_shared_data, set_shared_data, WasmResultValues } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 import { Metric } from "../../assembly/runtime";
 import { Limit, Verdict, admit, isIdle } from "./bucket";
 import { hashKey } from "./keys";
+import { hash, HashAlg } from "../../assembly/crypto/hash";
+
+const OWNER_BYTES: i32 = 16;
+
+function ownerId(key: string): ArrayBuffer {
+  const digest = hash(HashAlg.Sha256, Uint8Array.wrap(String.UTF8.encode(key)));
+  return digest.buffer.slice(digest.byteOffset, digest.byteOffset + OWNER_BYTES);
+}
 
 const PROBES: u32 = 8;
 const MAX_CAS_ATTEMPTS: i32 = 64;
@@ -43,7 +54,7 @@ export class RuleStore {
 
   /** Charges one request for `key` at `nowMs`: `out.allowed` says whether the bucket had a token. */
   take(key: string, limit: Limit, nowMs: i64, out: Verdict): Verdict {
-    const owner = String.UTF8.encode(key);
+    const owner = ownerId(key);
     const h = hashKey(key);
     for (let p: u32 = 0; p < PROBES && p < this.maxKeys; p++) {
       const r = this.trySlot(this.slotKey((h + p) % this.maxKeys), owner, limit, nowMs, out, false);
