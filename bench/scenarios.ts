@@ -71,6 +71,31 @@ export function scenarios(): Scenario[] {
       memoryGauge: "wasmcustom.portico.header_rewrite.bench.vm_memory_bytes",
     },
     {
+      name: "rate-limit",
+      description: "Envoy + rate-limit, one global bucket with a limit high enough never to trigger",
+      filters: [wasmHttpFilter({
+        file: filterWasm("rate-limit"), name: "rl", rootId: "rate-limit",
+        configuration: { stat_prefix: "bench", rules: [{ name: "global", requests: 1_000_000, period_s: 1, burst: 1_000_000 }] },
+      })],
+      modules: ["rate-limit"],
+      memoryGauge: "wasmcustom.portico.rate_limit.bench.vm_memory_bytes",
+    },
+    {
+      name: "native-local-ratelimit",
+      description: "Envoy + native local_ratelimit, same never-triggering bucket",
+      filters: [{
+        name: "envoy.filters.http.local_ratelimit",
+        typed_config: {
+          "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+          stat_prefix: "bench_rl",
+          token_bucket: { max_tokens: 1_000_000, tokens_per_fill: 1_000_000, fill_interval: "1s" },
+          filter_enabled: { runtime_key: "rl_enabled", default_value: { numerator: 100, denominator: "HUNDRED" } },
+          filter_enforced: { runtime_key: "rl_enforced", default_value: { numerator: 100, denominator: "HUNDRED" } },
+        },
+      }],
+      modules: [],
+    },
+    {
       name: "jwt-auth-rs256",
       description: "Envoy + jwt-auth, RS256, inline JWKS, the same valid token on every request (verified-token cache)",
       filters: [wasmHttpFilter({
