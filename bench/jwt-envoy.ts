@@ -2,12 +2,12 @@
 // same Envoy, per algorithm, with 4,096 distinct valid tokens sent in turn, so every request
 // needs a full signature check in both (more tokens than our 1,024-entry cache holds; jwt_authn
 // has no cache by default). Figures are ratios to native measured in the same run.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createHmac, createSign, generateKeyPairSync, randomBytes, sign as oneShotSign, type KeyObject } from "node:crypto";
-import { bootstrap, filterWasm, httpListener, runWrk, startEnvoy, staticCluster, wasmHttpFilter } from "../test/support/index.js";
+import { bootstrap, filterWasm, httpListener, processCpuSeconds, runWrk, startEnvoy, staticCluster, wasmHttpFilter } from "../test/support/index.js";
 
 const { values: args } = parseArgs({ options: { duration: { type: "string" }, tokens: { type: "string" } } });
 const durationSec = Number(args.duration ?? 4);
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
           clusters: [staticCluster("up", up.listenerPort("u"))],
         }),
       });
-      const cpu = () => { const s = readFileSync(`/proc/${gw.envoyPid}/stat`, "utf8"); const f = s.slice(s.lastIndexOf(")") + 2).split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
+      const cpu = () => processCpuSeconds(gw.envoyPid);
       const result: Record<string, { rps: number; cpuUs: number }> = {};
       for (const l of ["ours", "native", "ours", "native"]) {
         const c0 = cpu();

@@ -7,12 +7,12 @@
 // spread rather than as a wrong ranking. Every figure is also given as a ratio to the
 // baseline scenario (Envoy with no filter) from the same run. Writes bench/results/latest.md
 // and latest.json. Not a test: nothing here asserts a time.
-import { readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { statSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
-  bootstrap, filterWasm, httpListener, repoRoot, runWrk, staticCluster, startEnvoy, envoyPath, type Envoy, type WrkResult,
+  bootstrap, filterWasm, httpListener, processCpuSeconds, repoRoot, runWrk, staticCluster, startEnvoy, envoyPath, type Envoy, type WrkResult,
 } from "../test/support/index.js";
 import { BENCH_HEADERS, BENCH_PATH, scenarios, type Scenario } from "./scenarios.js";
 import { renderMarkdown, summarize, type Sample } from "./report.js";
@@ -32,14 +32,6 @@ const rounds = Number(args.rounds ?? (quick ? 2 : 5));
 const durationSec = Number(args.duration ?? (quick ? 2 : 8));
 const connections = Number(args.connections ?? 16);
 const concurrency = Number(args.concurrency ?? 1);
-
-/** CPU seconds (user + system) Envoy has used so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
-  return ticks / 100; // USER_HZ is 100 on Linux
-}
 
 function shuffle<T>(xs: T[]): T[] {
   const a = [...xs];
@@ -80,9 +72,9 @@ async function main(): Promise<void> {
     for (let r = 1; r <= rounds; r++) {
       for (const s of shuffle(all)) {
         const pid = s.filters === null ? upstream.envoyPid : gw.envoyPid;
-        const cpu0 = cpuSeconds(pid);
+        const cpu0 = processCpuSeconds(pid);
         const res: WrkResult = await runWrk({ url: urlOf(s), connections, durationSec, headers: BENCH_HEADERS });
-        const cpu = cpuSeconds(pid) - cpu0;
+        const cpu = processCpuSeconds(pid) - cpu0;
         samples.push({ scenario: s.name, round: r, wrk: res, cpuSeconds: cpu });
         console.log(`round ${r}/${rounds} ${s.name.padEnd(18)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${(res.latencyUs.p99 / 1000).toFixed(2)} ms  errors ${Object.values(res.errors).reduce((a, b) => a + b, 0)}`);
       }

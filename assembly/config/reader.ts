@@ -108,6 +108,13 @@ export class ObjectReader {
     return v.str;
   }
 
+  /** A name that becomes part of metric or shared-data names: 1-64 characters of a-z, 0-9, _. */
+  metricName(key: string, fallback: string, required: bool = false): string {
+    const s = this.string(key, fallback, required, 64);
+    if (s.length && !isMetricName(s)) this.errors.add(this.at(key), "may contain only a-z, 0-9 and _");
+    return s;
+  }
+
   bool(key: string, fallback: bool): bool {
     const v = this.typed(key, JsonKind.Bool, false);
     return v === null ? fallback : v.bool;
@@ -141,6 +148,15 @@ export class ObjectReader {
       if (!this.seen.includes(key)) this.errors.add(this.at(key), "unknown field");
     }
   }
+}
+
+export function isMetricName(s: string): bool {
+  if (s.length == 0 || s.length > 64) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x5f)) return false;
+  }
+  return true;
 }
 
 /** Reads a string array member; reports non-string items by index. */

@@ -8,6 +8,6 @@ export {
 export { PropertyPath, propertyPath, getPropertyBytes, getPropertyString, setPropertyString } from "./properties";
 export { Metric, MetricKind, MemoryGauge, counter, gauge, histogram } from "./metrics";
 export { log, logTrace, logDebug, logInfo, logWarn, logError, logCritical, hostLogLevel, LogLevel } from "./log";
-export { clearRouteCache, resumeRequest, sendLocalResponse, nowNanos, httpCall, setEffectiveContext, setTickPeriod } from "./stream";
+export { clearRouteCache, resumeRequest, sendLocalResponse, nowNanos, nowMillis, httpCall, setEffectiveContext, setTickPeriod } from "./stream";
 export { FilterHeadersStatusValues as HeadersStatus, FilterDataStatusValues as DataStatus } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 export { HostSource, addressIp } from "./source";

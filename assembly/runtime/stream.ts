@@ -64,6 +64,11 @@ export function httpCall(cluster: string, headers: HeaderEntry[], body: ArrayBuf
   return r == 0 ? load<u32>(OUT_U64) : 0;
 }
 
+/** Host wall-clock time in milliseconds since the Unix epoch. */
+export function nowMillis(): u64 {
+  return nowNanos() / 1_000_000;
+}
+
 /** Makes later host calls act on another context (e.g. resume a waiting stream from the root). */
 export function setEffectiveContext(contextId: u32): bool {
   return abi.proxy_set_effective_context(contextId) == 0;

@@ -226,14 +226,7 @@ export function parseHeaderRewriteConfig(buf: ArrayBuffer, errors: ConfigErrors)
   const top = ObjectReader.of(doc, "", errors);
   if (top === null) return null;
   const cfg = new HeaderRewriteConfig();
-  cfg.statPrefix = top.string("stat_prefix", "", false, 64);
-  for (let i = 0; i < cfg.statPrefix.length; i++) {
-    const c = cfg.statPrefix.charCodeAt(i);
-    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x5f)) {
-      errors.add("stat_prefix", "may contain only a-z, 0-9 and _");
-      break;
-    }
-  }
+  cfg.statPrefix = top.metricName("stat_prefix", "");
   const rules = top.array("rules", true, MAX_RULES);
   top.finish();
   if (rules !== null) {

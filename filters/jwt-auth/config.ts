@@ -69,15 +69,6 @@ export class JwtConfig {
   rules: Rule[] = [];
 }
 
-function isMetricName(s: string): bool {
-  if (s.length == 0 || s.length > 64) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x5f)) return false;
-  }
-  return true;
-}
-
 function readSources(p: ObjectReader): TokenSource[] {
   const out = new Array<TokenSource>();
   const list = p.array("from", false, 8);
@@ -122,8 +113,7 @@ function readProvider(v: JsonValue, path: string, index: i32, errors: ConfigErro
   if (p === null) return null;
   const provider = new Provider();
   provider.index = index;
-  provider.name = p.string("name", "", true, 64);
-  if (provider.name.length && !isMetricName(provider.name)) errors.add(p.at("name"), "may contain only a-z, 0-9 and _");
+  provider.name = p.metricName("name", "", true);
   provider.rules.issuer = p.string("issuer", "", true, 1024);
   const aud = p.array("audiences", false, 64);
   if (aud !== null) provider.rules.audiences = readStringArray(aud, p.at("audiences"), errors, 1024);
@@ -221,8 +211,7 @@ export function parseJwtConfig(buf: ArrayBuffer, errors: ConfigErrors): JwtConfi
   const top = ObjectReader.of(doc, "", errors);
   if (top === null) return null;
   const cfg = new JwtConfig();
-  cfg.statPrefix = top.string("stat_prefix", "", false, 64);
-  if (cfg.statPrefix.length && !isMetricName(cfg.statPrefix)) errors.add("stat_prefix", "may contain only a-z, 0-9 and _");
+  cfg.statPrefix = top.metricName("stat_prefix", "");
   const providers = top.array("providers", true, MAX_PROVIDERS);
   if (providers !== null) {
     if (providers.length == 0) errors.add("providers", "must contain at least one provider");

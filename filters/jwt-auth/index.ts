@@ -4,7 +4,7 @@
 export * from "../../assembly/runtime/exports";
 import {
   FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
-  getHeaderBytes, logError, logInfo, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
+  getHeaderBytes, logError, logInfo, nowMillis, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
   setEffectiveContext, setHeaderBytes, setTickPeriod,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
@@ -45,8 +45,6 @@ class RequestHeadersView extends HostSource implements RequestView {
 class Waiter {
   constructor(public readonly stream: JwtStream, public readonly provider: Provider, public readonly deadlineMs: u64) {}
 }
-
-function nowMs(): u64 { return nowNanos() / 1_000_000; }
 
 class JwtRoot extends FilterRoot {
   config: JwtConfig | null = null;
@@ -109,13 +107,13 @@ class JwtRoot extends FilterRoot {
   /** Installs a key set another worker stored since; true when the keys changed. */
   syncKeys(p: Provider): bool {
     const remote = this.remoteFor(p);
-    if (remote === null || !remote.sync(nowMs())) return false;
+    if (remote === null || !remote.sync(nowMillis())) return false;
     this.cache.clear();
     return true;
   }
 
   onTick(): void {
-    const now = nowMs();
+    const now = nowMillis();
     for (let i = 0; i < this.remotes.length; i++) {
       const remote = this.remotes[i];
       if (remote === null) continue;
@@ -138,7 +136,7 @@ class JwtRoot extends FilterRoot {
     if (!this.calls.has(token)) return;
     const remote = this.calls.get(token);
     this.calls.delete(token);
-    remote.finish(nowMs(), body_size);
+    remote.finish(nowMillis(), body_size);
     this.keysChanged(remote.provider); // new keys, or a final failure: waiting requests get their verdict
   }
 
@@ -156,7 +154,7 @@ class JwtRoot extends FilterRoot {
   }
 
   wait(stream: JwtStream, p: Provider): void {
-    this.waiting.push(new Waiter(stream, p, nowMs() + <u64>p.remote!.timeoutMs));
+    this.waiting.push(new Waiter(stream, p, nowMillis() + <u64>p.remote!.timeoutMs));
   }
 
   forget(stream: JwtStream): void {
@@ -200,7 +198,7 @@ class JwtStream extends FilterStream {
     }
     if (d.needsKeys !== null && !this.waited) {
       const p = d.needsKeys!;
-      if (this.root.fetchKeys(p, nowMs(), true)) {
+      if (this.root.fetchKeys(p, nowMillis(), true)) {
         this.waited = true;
         this.root.wait(this, p);
         return HeadersStatus.StopIteration;

@@ -35,15 +35,6 @@ export class RateLimitConfig {
   rules: Rule[] = [];
 }
 
-function isName(s: string): bool {
-  if (s.length == 0 || s.length > 64) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x5f)) return false;
-  }
-  return true;
-}
-
 function readKey(r: ObjectReader, rule: Rule): void {
   const list = r.array("key", false, 8);
   if (list === null) {
@@ -86,8 +77,7 @@ function readRule(v: JsonValue, path: string, index: i32, errors: ConfigErrors):
   if (r === null) return null;
   const rule = new Rule();
   rule.index = index;
-  rule.name = r.string("name", "", true, 64);
-  if (rule.name.length && !isName(rule.name)) errors.add(r.at("name"), "may contain only a-z, 0-9 and _");
+  rule.name = r.metricName("name", "", true);
   rule.match = readRequestMatch(r);
   const requests = r.int("requests", 1, 1, 1_000_000, true);
   const periodS = r.int("period_s", 1, 1, 86_400, true);
@@ -104,8 +94,7 @@ export function parseRateLimitConfig(buf: ArrayBuffer, errors: ConfigErrors): Ra
   const top = ObjectReader.of(doc, "", errors);
   if (top === null) return null;
   const cfg = new RateLimitConfig();
-  cfg.statPrefix = top.string("stat_prefix", "", false, 64);
-  if (cfg.statPrefix.length && !isName(cfg.statPrefix)) errors.add("stat_prefix", "may contain only a-z, 0-9 and _");
+  cfg.statPrefix = top.metricName("stat_prefix", "");
   cfg.trustedHops = <i32>top.int("trusted_hops", 0, 0, 16);
   cfg.dryRun = top.bool("dry_run", false);
   cfg.rateLimitHeaders = top.bool("rate_limit_headers", false);

@@ -3,7 +3,7 @@
 export * from "../../assembly/runtime/exports";
 import {
   FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeadersStatus, HostSource, MemoryGauge, Metric, addHeader, counter,
-  gauge, getHeaderBytes, getPropertyString, logError, logInfo, nowNanos, propertyPath, registerFilter, sendLocalResponse,
+  gauge, getHeaderBytes, getPropertyString, logError, logInfo, nowMillis, propertyPath, registerFilter, sendLocalResponse,
   setTickPeriod,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
@@ -68,7 +68,7 @@ class RateLimitRoot extends FilterRoot {
   onTick(): void {
     const cfg = this.config;
     if (cfg === null) return;
-    const now = <i64>(nowNanos() / 1_000_000);
+    const now = <i64>nowMillis();
     for (let i = 0; i < cfg.rules.length; i++) {
       const store = this.stores[i];
       store.scan(cfg.rules[i].limit, now, SCAN_BUDGET);
@@ -127,7 +127,7 @@ class RateLimitStream extends FilterStream {
     this.root.memory!.tick();
     const src = this.root.source;
     src.reset();
-    const now = <i64>(nowNanos() / 1_000_000);
+    const now = <i64>nowMillis();
     const v = this.root.verdict;
     for (let i = 0; i < cfg.rules.length; i++) {
       const rule = cfg.rules[i];

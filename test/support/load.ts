@@ -1,7 +1,7 @@
 // wrk as a library for tests and benches: a bounded run against a loopback URL, its summary
 // parsed from wrk's own Lua `done` hook (exact counts, not the rounded text report).
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { wrkPath } from "./tools.js";
@@ -105,4 +105,11 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; USER_HZ = 100). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14, 15)
 }
