@@ -3,8 +3,8 @@
 // (Wasm execution + host calls) from Envoy; the wrk benchmark (`npm run bench`) gives the
 // cost inside Envoy. Not a test: nothing is asserted.
 import { readFileSync } from "node:fs";
-import { ProxyWasmVm, type HeaderList, type Plugin } from "../test/emulator/index.js";
-import { builtFilter, fixtureWasm } from "../test/emulator/fixtures.js";
+import { ProxyWasmVm, type HeaderList, type Plugin } from "../emulator/index.js";
+import { builtFilter, fixtureWasm } from "../test/support/wasm-fixtures.js";
 import { HEADER_REWRITE_REALISTIC, BENCH_HEADERS, BENCH_PATH } from "./scenarios.js";
 
 interface Case { name: string; wasm: string; rootId: string; config?: object }

@@ -4,8 +4,8 @@
 // module in the same run. Not a test: nothing is asserted.
 import { readFileSync } from "node:fs";
 import { createHmac, createSign, generateKeyPairSync, randomBytes, sign as oneShotSign, type KeyObject } from "node:crypto";
-import { ProxyWasmVm, type HeaderList, type Plugin } from "../test/emulator/index.js";
-import { builtFilter, fixtureWasm } from "../test/emulator/fixtures.js";
+import { ProxyWasmVm, type HeaderList, type Plugin } from "../emulator/index.js";
+import { builtFilter, fixtureWasm } from "../test/support/wasm-fixtures.js";
 
 type Signer = (input: string) => Buffer;
 interface Alg { name: string; jwk: object; sign: Signer }

@@ -6,8 +6,8 @@ import {
   FilterDataStatus, FilterHeadersStatus, GuestCrashError, HOST_IMPORTS, LogLevel, MetricType, MetricsStore,
   ProxyWasmVm, SharedData, WasmLoadError, WasmResult, listImports, runHttpRequest,
   type HeaderList, type PluginOptions, type VmOptions,
-} from "../emulator/index.js";
-import { fixtureWasm } from "../emulator/fixtures.js";
+} from "../../emulator/index.js";
+import { fixtureWasm } from "../support/wasm-fixtures.js";
 
 const GET = (path: string, extra: HeaderList = []): HeaderList => [
   [":method", "GET"], [":path", path], [":authority", "example.com"], [":scheme", "https"], ...extra,

@@ -14,8 +14,8 @@ import { fileURLToPath } from "node:url";
 import {
   constants, createECDH, createHmac, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify,
 } from "node:crypto";
-import { ProxyWasmVm, runHttpRequest, type HeaderList } from "../emulator/index.js";
-import { builtFilter, fixtureWasm } from "../emulator/fixtures.js";
+import { ProxyWasmVm, runHttpRequest, type HeaderList } from "../../emulator/index.js";
+import { builtFilter, fixtureWasm } from "../support/wasm-fixtures.js";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 

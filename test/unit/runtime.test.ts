@@ -3,8 +3,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { GuestCrashError, HOST_IMPORTS, LogLevel, ProxyWasmVm, listImports, runHttpRequest, type HeaderList } from "../emulator/index.js";
-import { builtFilter, fixtureWasm } from "../emulator/fixtures.js";
+import { GuestCrashError, HOST_IMPORTS, LogLevel, ProxyWasmVm, listImports, runHttpRequest, type HeaderList } from "../../emulator/index.js";
+import { builtFilter, fixtureWasm } from "../support/wasm-fixtures.js";
 import { repoRoot } from "../support/paths.js";
 
 const FILTERS = readdirSync(join(repoRoot, "filters"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);

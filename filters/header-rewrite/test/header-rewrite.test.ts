@@ -3,8 +3,8 @@
 // clearing, metrics, and plugins sharing one VM.
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { LogLevel, ProxyWasmVm, runHttpRequest, type HeaderList } from "../../../test/emulator/index.js";
-import { builtFilter } from "../../../test/emulator/fixtures.js";
+import { LogLevel, ProxyWasmVm, runHttpRequest, type HeaderList } from "../../../emulator/index.js";
+import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 
 let module: WebAssembly.Module;
 beforeAll(async () => {

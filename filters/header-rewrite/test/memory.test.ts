@@ -3,8 +3,8 @@
 // collected). Run as part of `make test`; it takes some seconds, not minutes.
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
-import { ProxyWasmVm, type HeaderList } from "../../../test/emulator/index.js";
-import { builtFilter } from "../../../test/emulator/fixtures.js";
+import { ProxyWasmVm, type HeaderList } from "../../../emulator/index.js";
+import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 
 const CONFIG = {
   rules: [

@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   LogLevel, MetricsStore, ProxyWasmVm, SharedData, type HeaderList, type HttpCall, type HttpStream, type Plugin,
-} from "../../../test/emulator/index.js";
-import { builtFilter } from "../../../test/emulator/fixtures.js";
+} from "../../../emulator/index.js";
+import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 import {
   algNone, assemble, generateKey, generateKeys, hmacWithPublicKey, JWT_AUTH_ALGORITHMS, jwksOf, malformedTokens, mint,
   oversized, payloadSegment, tamperPayload, tamperSignature, type Claims, type JwsAlg, type Jwks, type TestKey,

@@ -9,8 +9,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   LogLevel, MetricsStore, ProxyWasmVm, SharedData, WasmResult, runHttpRequest,
   type HeaderList, type HttpStream, type Plugin, type Properties,
-} from "../../../test/emulator/index.js";
-import { builtFilter } from "../../../test/emulator/fixtures.js";
+} from "../../../emulator/index.js";
+import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 
 let module: WebAssembly.Module;
 beforeAll(async () => {
