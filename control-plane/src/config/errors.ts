@@ -1,0 +1,51 @@
+// Located configuration errors: what the loader returns instead of a model, and how they print.
+
+export interface ConfigError {
+  /** The config file's name as the user gave it. */
+  source: string;
+  /** Where in the document, e.g. "routes[2].upstream"; "" for the document itself. */
+  path: string;
+  /** 1-based; 0 when the error has no place in the text (the file could not be read). */
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** An error found before it is placed in the text: a path into the parsed document. */
+export interface Problem {
+  path: readonly PropertyKey[];
+  message: string;
+  /** Point at the key of the last path segment instead of its value (unknown keys). */
+  at?: "key";
+}
+
+const PLAIN_KEY = /^[A-Za-z_$][\w$-]*$/;
+
+/** ["routes", 2, "upstream"] → "routes[2].upstream" (keys that are not identifiers are quoted). */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`;
+    else {
+      const key = String(segment);
+      if (PLAIN_KEY.test(key)) out += out === "" ? key : `.${key}`;
+      else out += `[${JSON.stringify(key)}]`;
+    }
+  }
+  return out;
+}
+
+/** One line per error, compiler style: `gateway.yaml:14:5: routes[2].upstream: no upstream named "ech0"`. */
+export function formatConfigErrors(errors: readonly ConfigError[]): string {
+  return errors
+    .map((e) => {
+      const where = e.line > 0 ? `${e.source}:${e.line}:${e.column}` : e.source;
+      return e.path === "" ? `${where}: ${e.message}` : `${where}: ${e.path}: ${e.message}`;
+    })
+    .join("\n");
+}
+
+/** Errors in reading order, so the first one printed is the first one in the file. */
+export function sortErrors(errors: ConfigError[]): ConfigError[] {
+  return [...errors].sort((a, b) => a.line - b.line || a.column - b.column);
+}

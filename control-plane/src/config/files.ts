@@ -1,0 +1,126 @@
+// Everything the config names on disk: certificate files, user modules, suite filters. Paths are
+// relative to the config file's directory; suite filters are the *.wasm files of filtersDir.
+import { createHash } from "node:crypto";
+import { constants } from "node:fs";
+import { access, readFile, readdir, stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Problem } from "./errors.js";
+import { fieldOf, listOf } from "./shape.js";
+import { NAME_PATTERN } from "./syntax.js";
+
+export interface ResolvedModule {
+  filter: string; // suite filter name, or "custom"
+  rootId: string;
+  sha256: string;
+  path: string; // absolute
+  bytes: Uint8Array;
+}
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]; // "\0asm"
+
+function reason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "it is a directory";
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function readableFileError(path: string): Promise<string | null> {
+  try {
+    if (!(await stat(path)).isFile()) return "not a regular file";
+    await access(path, constants.R_OK);
+    return null;
+  } catch (error) {
+    return reason(error);
+  }
+}
+
+/** Certificate and key files of every listener as written (so that other mistakes hide none). */
+export async function checkCertificateFiles(listeners: unknown[], baseDir: string): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const [index, listener] of listeners.entries()) {
+    for (const [c, certificate] of listOf(fieldOf(fieldOf(listener, "tls"), "certificates")).entries()) {
+      for (const key of ["cert", "key"] as const) {
+        const file = fieldOf(certificate, key);
+        if (typeof file !== "string" || file === "") continue; // a shape error
+        const path = resolve(baseDir, file);
+        const error = await readableFileError(path);
+        const what = key === "cert" ? "certificate" : "key";
+        if (error) problems.push({ path: ["listeners", index, "tls", "certificates", c, key], message: `cannot read ${what} file ${path}: ${error}` });
+      }
+    }
+  }
+  return problems;
+}
+
+/** Suite filter names: the *.wasm files of filtersDir whose names are valid filter names (so not "x.debug"). */
+export async function listSuiteFilters(filtersDir: string): Promise<string[] | string> {
+  try {
+    const names = await readdir(filtersDir);
+    const pattern = new RegExp(NAME_PATTERN);
+    return names.filter((n) => n.endsWith(".wasm")).map((n) => n.slice(0, -".wasm".length)).filter((n) => pattern.test(n)).sort();
+  } catch (error) {
+    return `cannot list the suite filters in ${resolve(filtersDir)}: ${reason(error)}`;
+  }
+}
+
+/**
+ * Reads every plugin's module (suite filter or user module) as written, keyed by the plugin's
+ * index. Plugins with a shape error in their filter/module keys are skipped: already reported.
+ */
+export async function loadModules(
+  plugins: unknown[],
+  dirs: { baseDir: string; filtersDir: string },
+): Promise<{ modules: Map<number, ResolvedModule>; problems: Problem[] }> {
+  const modules = new Map<number, ResolvedModule>();
+  const problems: Problem[] = [];
+  const isName = (v: unknown): v is string => typeof v === "string" && v !== "";
+  const suite = plugins.some((p) => isName(fieldOf(p, "filter"))) ? await listSuiteFilters(dirs.filtersDir) : [];
+
+  for (const [index, plugin] of plugins.entries()) {
+    const filter = fieldOf(plugin, "filter");
+    const module = fieldOf(plugin, "module");
+    const rootId = fieldOf(plugin, "root_id");
+    let path: string;
+    let at: PropertyKey[];
+    if (isName(filter) && module === undefined) {
+      at = ["plugins", index, "filter"];
+      if (typeof suite === "string") {
+        problems.push({ path: at, message: suite });
+        continue;
+      }
+      if (!suite.includes(filter)) {
+        const known = suite.length > 0 ? `known: ${suite.join(", ")}` : `no filters found in ${resolve(dirs.filtersDir)}`;
+        problems.push({ path: at, message: `unknown suite filter "${filter}" (${known})` });
+        continue;
+      }
+      path = resolve(dirs.filtersDir, `${filter}.wasm`);
+    } else if (isName(module) && filter === undefined) {
+      at = ["plugins", index, "module"];
+      path = resolve(dirs.baseDir, module);
+    } else {
+      continue;
+    }
+
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(path));
+    } catch (error) {
+      problems.push({ path: at, message: `cannot read module ${path}: ${reason(error)}` });
+      continue;
+    }
+    if (!WASM_MAGIC.every((b, i) => bytes[i] === b)) {
+      problems.push({ path: at, message: `${path} is not a WebAssembly module (no "\\0asm" header)` });
+      continue;
+    }
+    modules.set(index, {
+      filter: isName(filter) ? filter : "custom",
+      rootId: isName(filter) ? filter : typeof rootId === "string" ? rootId : "",
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      path,
+      bytes,
+    });
+  }
+  return { modules, problems };
+}

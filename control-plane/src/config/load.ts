@@ -1,0 +1,71 @@
+// The loader: text → YAML document → shape → references → files → plugin configs → model.
+// Every stage runs even when an earlier one found problems (on the items that passed), so a user
+// sees all errors in one go.
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+import type { GatewayModel } from "../model/types.js";
+import { type ConfigError, type Problem, sortErrors } from "./errors.js";
+import { checkCertificateFiles, loadModules } from "./files.js";
+import { locate, positionAt } from "./locate.js";
+import { type PluginChecker, checkPluginConfigs } from "./plugin-check.js";
+import { checkReferences } from "./references.js";
+import { checkShape } from "./shape.js";
+import { toModel } from "./to-model.js";
+
+export interface LoadOptions {
+  /** Name of the config in error messages (usually the file name as the user gave it). */
+  source: string;
+  /** Directory that relative certificate and module paths start from (the config file's). */
+  baseDir: string;
+  /** Where the suite filters' .wasm files are; `filter: X` means `<filtersDir>/X.wasm`. */
+  filtersDir: string;
+  /** Judges each plugin's config by running the filter's configure step; skipped when absent. */
+  checkPlugin?: PluginChecker;
+}
+
+export type LoadResult =
+  | { ok: true; model: GatewayModel; /** Module bytes by sha256, for the module server. */ modules: Map<string, Uint8Array> }
+  | { ok: false; errors: ConfigError[] };
+
+export async function loadGatewayConfig(text: string, opts: LoadOptions): Promise<LoadResult> {
+  const lineCounter = new LineCounter();
+  // YAML 1.2 (so `on:` and `no` stay strings) with merge keys, which config authors use for shared blocks.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  if (doc.errors.length > 0) {
+    const errors = doc.errors.map((e) => ({ source: opts.source, path: "", ...positionAt(lineCounter, e.pos[0]), message: e.message }));
+    return { ok: false, errors: sortErrors(errors) };
+  }
+  let document: unknown;
+  try {
+    document = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // e.g. too many alias expansions ("billion laughs"): no node to point at but the document.
+    return { ok: false, errors: [{ source: opts.source, path: "", line: 1, column: 1, message: (error as Error).message }] };
+  }
+
+  const shape = checkShape(document);
+  const problems: Problem[] = [...shape.problems, ...checkReferences(shape)];
+  problems.push(...(await checkCertificateFiles(shape.written.listeners, opts.baseDir)));
+  const loaded = await loadModules(shape.written.plugins, opts);
+  problems.push(...loaded.problems);
+  if (opts.checkPlugin) problems.push(...(await checkPluginConfigs(shape.sections.plugins, loaded.modules, opts.checkPlugin)));
+
+  if (problems.length > 0) return { ok: false, errors: sortErrors(problems.map((p) => locate(doc, lineCounter, opts.source, p))) };
+
+  const modules = new Map<string, Uint8Array>();
+  for (const module of loaded.modules.values()) modules.set(module.sha256, module.bytes);
+  return { ok: true, model: toModel(shape.sections, loaded.modules, opts.baseDir), modules };
+}
+
+/** Loads a config file; relative paths in it start from its directory. */
+export async function loadGatewayFile(path: string, opts: Omit<LoadOptions, "source" | "baseDir">): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const message = `cannot read the config file: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`;
+    return { ok: false, errors: [{ source: path, path: "", line: 0, column: 0, message }] };
+  }
+  return loadGatewayConfig(text, { ...opts, source: path, baseDir: dirname(resolve(path)) });
+}

@@ -1,0 +1,30 @@
+// Plugin configs are judged by the filter itself (its configure step, run by the caller's
+// checker), so the message a user reads is the filter's own and no rules are duplicated here.
+import type { Problem } from "./errors.js";
+import type { ResolvedModule } from "./files.js";
+import type { PluginInput } from "./schema.js";
+import type { Indexed } from "./shape.js";
+
+/** Runs a module's configure step on a config: [] = accepted, else the filter's messages. */
+export type PluginChecker = (p: { bytes: Uint8Array; sha256: string; rootId: string; config: string; name: string }) => Promise<string[]>;
+
+export async function checkPluginConfigs(
+  plugins: Indexed<PluginInput>[],
+  modules: Map<number, ResolvedModule>,
+  checker: PluginChecker,
+): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  // One at a time: each check instantiates a Wasm module, and their order keeps errors stable.
+  for (const { index, value } of plugins) {
+    const module = modules.get(index);
+    if (!module) continue; // its module could not be loaded: already reported
+    const at = ["plugins", index, "config"];
+    try {
+      const messages = await checker({ bytes: module.bytes, sha256: module.sha256, rootId: module.rootId, config: value.config, name: value.name });
+      problems.push(...messages.map((message) => ({ path: at, message })));
+    } catch (error) {
+      problems.push({ path: at, message: `the config could not be checked: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,86 @@
+// The `routes:` section: which requests go where, and what happens on the way.
+import { z } from "zod";
+import type { RetryModel } from "../model/types.js";
+import { duration } from "./durations.js";
+import { ALSO_WITH_OTHER_ISSUES, exactlyOne, hostMatch, namedMatchSchema, pathMatchSchema, reference, regexString, resourceName, unique } from "./schema-common.js";
+
+/** Envoy's retry_on conditions (HTTP and gRPC). */
+export const RETRY_CONDITIONS = [
+  "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "envoy-ratelimited",
+  "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers", "http3-post-connect-failure",
+  "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
+] as const;
+
+const method = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: (issue) => `invalid HTTP method ${JSON.stringify(issue.input)}` })
+  .transform((m) => m.toUpperCase());
+
+const match = z
+  .strictObject({
+    path: pathMatchSchema.prefault({ prefix: "/" }),
+    methods: z.array(method).prefault([]).transform(unique).meta({ description: "HTTP methods (any case); default: any method." }),
+    headers: z.array(namedMatchSchema("header")).prefault([]).meta({ description: "All of these header matchers must match." }),
+    query: z.array(namedMatchSchema("query parameter")).prefault([]).meta({ description: "All of these query parameter matchers must match." }),
+  })
+  .meta({ description: "Which requests the route takes; every condition must hold." });
+
+const rewrite = z
+  .strictObject({
+    prefix: z.string().optional().meta({ description: "Replace the matched path prefix with this." }),
+    regex: z
+      .strictObject({
+        pattern: regexString.meta({ description: "RE2 regular expression matched against the path." }),
+        substitution: z.string().meta({ description: 'Replacement; "\\1" refers to the first group.' }),
+      })
+      .optional()
+      .meta({ description: "Rewrite the path with a regular expression and a substitution." }),
+  })
+  .superRefine(exactlyOne(["prefix", "regex"]), ALSO_WITH_OTHER_ISSUES)
+  .transform((r) =>
+    r.regex !== undefined
+      ? { kind: "regex" as const, pattern: r.regex.pattern, substitution: r.regex.substitution }
+      : { kind: "prefix" as const, value: r.prefix ?? "/" },
+  )
+  .meta({ description: "Path rewrite before forwarding: exactly one of prefix, regex." });
+
+const retries = z
+  .strictObject({
+    attempts: z.number().int().min(1).prefault(1).meta({ description: "Retries after the first try." }),
+    on: z.array(z.enum(RETRY_CONDITIONS)).min(1).prefault(["5xx", "connect-failure"]).transform(unique)
+      .meta({ description: "Conditions that trigger a retry (Envoy retry_on)." }),
+    per_try_timeout: duration("Timeout of each try; default: the route's timeout.").optional(),
+    status_codes: z.array(z.number().int().min(100).max(599)).prefault([]).transform(unique)
+      .meta({ description: "Statuses that trigger a retry (adds retriable-status-codes to on)." }),
+  })
+  .transform((r): RetryModel => {
+    // Envoy ignores retriable_status_codes unless retry_on says so: listing codes means that.
+    const on = r.status_codes.length > 0 && !r.on.includes("retriable-status-codes") ? [...r.on, "retriable-status-codes"] : r.on;
+    return { attempts: r.attempts, on, perTryTimeoutMs: r.per_try_timeout ?? null, statusCodes: r.status_codes };
+  })
+  .meta({ description: "Retry policy." });
+
+const weightedUpstream = z
+  .strictObject({
+    name: reference("An upstream's name."),
+    weight: z.number().int().min(1).prefault(1).meta({ description: "Share of the traffic (positive integer)." }),
+  });
+
+export const routeSchema = z
+  .strictObject({
+    name: resourceName("Unique name."),
+    listeners: z.array(reference("A listener's name.")).min(1).transform(unique).optional().meta({ description: "Listeners serving the route; default: every listener." }),
+    hosts: z.array(hostMatch(true)).min(1).prefault(["*"]).transform(unique)
+      .meta({ description: 'Host names: exact, "*.suffix", or "*" for any.' }),
+    match: match.prefault({}),
+    rewrite: rewrite.optional(),
+    timeout: duration("Whole-request timeout; 0 disables it; default: Envoy's (15s).").optional(),
+    retries: retries.optional(),
+    upstream: reference("The upstream receiving the traffic (or use upstreams).").optional(),
+    upstreams: z.array(weightedUpstream).min(1).optional().meta({ description: "Traffic split by weight (or use upstream)." }),
+    plugins: z.array(reference("A plugin's name.")).prefault([]).meta({ description: "Plugins enabled on this route, besides the global ones." }),
+  })
+  .superRefine(exactlyOne(["upstream", "upstreams"]), ALSO_WITH_OTHER_ISSUES)
+  .meta({ description: "Requests matched on listener, host, path, method, headers and query, sent to one or more upstreams." });
+
+export type RouteInput = z.output<typeof routeSchema>;

@@ -1,0 +1,137 @@
+// The `upstreams:` section: backend clusters, their endpoints and their resilience settings.
+import { z } from "zod";
+import type { CircuitBreakersModel, EndpointModel, HealthCheckModel, OutlierDetectionModel } from "../model/types.js";
+import { duration } from "./durations.js";
+import { absolutePath, checkedString, resourceName } from "./schema-common.js";
+import { HOSTNAME_PATTERN, endpointHostError, parseHostPort } from "./syntax.js";
+
+const port = z.number().int().min(1).max(65535);
+const weight = z.number().int().min(1);
+
+const endpointObject = z
+  .strictObject({
+    host: checkedString(endpointHostError).meta({ description: "IP address or DNS name." }),
+    port: port.meta({ description: "Port, 1 to 65535." }),
+    weight: weight.prefault(1).meta({ description: "Load-balancing weight (positive integer)." }),
+  })
+  .meta({ description: "An endpoint with an explicit weight." });
+
+// The string form is parsed after the union (not inside it) so that its error is the one reported.
+const endpoint = z
+  .union([
+    z.string().meta({ description: 'An endpoint as "host:port" (IPv6 in brackets: "[::1]:8080"), weight 1.' }),
+    endpointObject,
+  ])
+  .transform((value, ctx): EndpointModel => {
+    if (typeof value !== "string") return value;
+    const parsed = parseHostPort(value);
+    if (typeof parsed !== "string") return { ...parsed, weight: 1 };
+    ctx.issues.push({ code: "custom", message: parsed, input: value });
+    return z.NEVER;
+  });
+
+const tls = z
+  .union([
+    z.boolean(),
+    z.strictObject({
+      sni: z.string().regex(new RegExp(HOSTNAME_PATTERN), { error: "sni must be a DNS name" }).optional()
+        .meta({ description: "Server name sent in the TLS handshake; default: the first endpoint's host." }),
+    }),
+  ])
+  .transform((value) => (value === false ? null : { sni: value === true ? null : (value.sni ?? null) }))
+  .meta({ description: "Connect to the endpoints over TLS: true, or a map with sni." });
+
+const statusRange = z
+  .union([
+    z.number().int().min(100).max(599).meta({ description: "One status code." }),
+    z.tuple([z.number().int(), z.number().int()]).meta({ description: "A half-open range [start, end)." }),
+  ])
+  .superRefine((value, ctx) => {
+    if (typeof value === "number") return;
+    const [start, end] = value;
+    if (!(start >= 100 && start < end && end <= 600)) {
+      ctx.addIssue({ code: "custom", message: `invalid status range [${start}, ${end}): need 100 <= start < end <= 600`, input: value });
+    }
+  })
+  .transform((value) => (typeof value === "number" ? { start: value, end: value + 1 } : { start: value[0], end: value[1] }));
+
+const healthCheck = z
+  .strictObject({
+    path: absolutePath.prefault("/").meta({ description: "HTTP path probed." }),
+    host: z.string().min(1).nullable().prefault(null).meta({ description: "Host header of the probe; null: the upstream's name." }),
+    interval: duration("Time between probes.", { positive: true }).prefault("5s"),
+    timeout: duration("Time to wait for a probe's answer.", { positive: true }).prefault("1s"),
+    healthy_threshold: z.number().int().min(1).prefault(1).meta({ description: "Successful probes before an endpoint counts as healthy." }),
+    unhealthy_threshold: z.number().int().min(1).prefault(3).meta({ description: "Failed probes before an endpoint counts as unhealthy." }),
+    expected_statuses: z.array(statusRange).min(1).prefault([[200, 400]])
+      .meta({ description: "Statuses that count as healthy: codes or half-open [start, end) ranges." }),
+  })
+  .transform(
+    (h): HealthCheckModel => ({
+      path: h.path,
+      host: h.host,
+      intervalMs: h.interval,
+      timeoutMs: h.timeout,
+      healthyThreshold: h.healthy_threshold,
+      unhealthyThreshold: h.unhealthy_threshold,
+      expectedStatuses: h.expected_statuses,
+    }),
+  )
+  .meta({ description: "Active HTTP health checking of every endpoint." });
+
+// Defaults are Envoy's own (envoy.config.cluster.v3.OutlierDetection).
+const outlierDetection = z
+  .strictObject({
+    consecutive_5xx: z.number().int().min(1).prefault(5).meta({ description: "Consecutive 5xx answers that eject an endpoint." }),
+    interval: duration("Time between ejection sweeps.", { positive: true }).prefault("10s"),
+    base_ejection_time: duration("Ejection time, multiplied by the number of ejections so far.", { positive: true }).prefault("30s"),
+    max_ejection_percent: z.number().int().min(0).max(100).prefault(10).meta({ description: "Most endpoints (%) ejected at once." }),
+  })
+  .transform(
+    (o): OutlierDetectionModel => ({
+      consecutive5xx: o.consecutive_5xx,
+      intervalMs: o.interval,
+      baseEjectionTimeMs: o.base_ejection_time,
+      maxEjectionPercent: o.max_ejection_percent,
+    }),
+  )
+  .meta({ description: "Passive health checking: eject endpoints that keep failing." });
+
+function limit(description: string) {
+  return z.number().int().min(0).optional().transform((n) => n ?? null).meta({ description: `${description} Default: Envoy's.` });
+}
+
+const circuitBreakers = z
+  .strictObject({
+    max_connections: limit("Most connections to the upstream (Envoy: 1024)."),
+    max_pending_requests: limit("Most requests waiting for a connection (Envoy: 1024)."),
+    max_requests: limit("Most requests in flight (Envoy: 1024)."),
+    max_retries: limit("Most retries in flight (Envoy: 3)."),
+  })
+  .transform(
+    (c): CircuitBreakersModel => ({
+      maxConnections: c.max_connections,
+      maxPendingRequests: c.max_pending_requests,
+      maxRequests: c.max_requests,
+      maxRetries: c.max_retries,
+    }),
+  )
+  .meta({ description: "Limits beyond which Envoy fails requests fast instead of queueing them." });
+
+export const upstreamSchema = z
+  .strictObject({
+    name: resourceName("Unique name; routes refer to it."),
+    endpoints: z.array(endpoint).min(1)
+      .meta({ description: 'Where to send requests: "host:port" strings or {host, port, weight} maps.' }),
+    protocol: z.enum(["http1", "http2", "grpc"]).prefault("http1").meta({ description: "Protocol spoken to the endpoints." }),
+    lb: z.enum(["round_robin", "least_request", "random", "ring_hash", "maglev"]).prefault("round_robin")
+      .meta({ description: "Load-balancing policy." }),
+    connect_timeout: duration("Time allowed to open a connection.", { positive: true }).prefault("5s"),
+    tls: tls.optional(),
+    health_check: healthCheck.optional(),
+    outlier_detection: outlierDetection.optional(),
+    circuit_breakers: circuitBreakers.optional(),
+  })
+  .meta({ description: "A backend service: a set of endpoints and how to reach them." });
+
+export type UpstreamInput = z.output<typeof upstreamSchema>;

@@ -1,0 +1,89 @@
+// The validated sections → the model every later stage consumes. Runs only when nothing was
+// reported, so every reference here resolves.
+import { resolve } from "node:path";
+import type { GatewayModel, ListenerModel, PluginModel, RouteModel, UpstreamModel } from "../model/types.js";
+import type { ResolvedModule } from "./files.js";
+import type { ListenerInput, PluginInput, RouteInput, UpstreamInput } from "./schema.js";
+import type { ParsedSections } from "./shape.js";
+import { isIpLiteral } from "./syntax.js";
+
+export function toModel(sections: ParsedSections, modules: Map<number, ResolvedModule>, baseDir: string): GatewayModel {
+  const listeners = sections.listeners.map(({ value }) => listenerModel(value, baseDir));
+  const plugins = sections.plugins.map(({ index, value }) => {
+    const module = modules.get(index);
+    if (!module) throw new Error(`internal: plugins[${index}] has no resolved module`);
+    return pluginModel(value, module);
+  });
+  return {
+    listeners,
+    routes: sections.routes.map(({ value }) => routeModel(value, listeners, plugins)),
+    upstreams: sections.upstreams.map(({ value }) => upstreamModel(value)),
+    plugins,
+  };
+}
+
+function listenerModel(l: ListenerInput, baseDir: string): ListenerModel {
+  return {
+    name: l.name,
+    address: l.address,
+    port: l.port,
+    protocols: l.protocols,
+    tls: l.tls
+      ? {
+          minVersion: l.tls.min_version,
+          certificates: l.tls.certificates.map((c, i) => ({
+            // Named by position, not content: a rotated certificate keeps its secret's name.
+            secretName: `${l.name}.cert.${i}`,
+            certPath: resolve(baseDir, c.cert),
+            keyPath: resolve(baseDir, c.key),
+            sni: c.sni,
+          })),
+        }
+      : null,
+  };
+}
+
+function routeModel(r: RouteInput, listeners: ListenerModel[], plugins: PluginModel[]): RouteModel {
+  const own = new Set(r.plugins);
+  return {
+    name: r.name,
+    listeners: r.listeners ?? listeners.map((l) => l.name),
+    hosts: r.hosts,
+    path: r.match.path,
+    methods: r.match.methods,
+    headers: r.match.headers,
+    query: r.match.query,
+    rewrite: r.rewrite ?? null,
+    timeoutMs: r.timeout ?? null,
+    retries: r.retries ?? null,
+    upstreams: r.upstreams ?? (r.upstream !== undefined ? [{ name: r.upstream, weight: 1 }] : []),
+    // Chain order, whatever order the route lists them in; a global plugin listed again counts once.
+    plugins: plugins.filter((p) => p.global || own.has(p.name)).map((p) => p.name),
+  };
+}
+
+function upstreamModel(u: UpstreamInput): UpstreamModel {
+  return {
+    name: u.name,
+    discovery: u.endpoints.every((e) => isIpLiteral(e.host)) ? "static" : "dns",
+    endpoints: u.endpoints.map((e) => ({ host: e.host, port: e.port, weight: e.weight })),
+    protocol: u.protocol,
+    lb: u.lb,
+    connectTimeoutMs: u.connect_timeout,
+    healthCheck: u.health_check ?? null,
+    outlierDetection: u.outlier_detection ?? null,
+    circuitBreakers: u.circuit_breakers ?? null,
+    tls: u.tls ?? null,
+  };
+}
+
+function pluginModel(p: PluginInput, module: ResolvedModule): PluginModel {
+  return {
+    name: p.name,
+    filter: module.filter,
+    rootId: module.rootId,
+    module: { sha256: module.sha256, path: module.path, size: module.bytes.byteLength },
+    config: p.config,
+    global: p.global,
+  };
+}

@@ -1,0 +1,138 @@
+// The validated gateway model: what the config loader produces and every later stage consumes.
+// Plain data (serialisable, no classes): defaults applied, durations in milliseconds, every
+// cross-reference checked, plugin modules resolved to bytes + sha256. Translation is a pure
+// function of this model, so two equal models always give equal Envoy resources.
+
+export type HttpProtocol = "http1" | "http2";
+
+export interface GatewayModel {
+  listeners: ListenerModel[];
+  routes: RouteModel[];
+  upstreams: UpstreamModel[];
+  /** In chain order: a plugin's position here is its position in every listener's filter chain. */
+  plugins: PluginModel[];
+}
+
+export interface ListenerModel {
+  name: string;
+  address: string; // IP literal, default "0.0.0.0"
+  port: number;
+  /** Protocols offered to clients. TLS listeners advertise them through ALPN. Default both. */
+  protocols: HttpProtocol[];
+  tls: TlsModel | null;
+}
+
+export interface TlsModel {
+  /** The first certificate without `sni` is the default; others are picked by SNI. */
+  certificates: CertificateModel[];
+  minVersion: "1.2" | "1.3"; // default "1.2"
+}
+
+export interface CertificateModel {
+  /** Name of the SDS secret: stable for the listener and index, so a rotation changes only the secret. */
+  secretName: string;
+  certPath: string; // absolute
+  keyPath: string; // absolute
+  /** Server names (exact or "*.example.com") this certificate answers; empty = default chain. */
+  sni: string[];
+}
+
+export type PathMatch =
+  | { kind: "prefix"; value: string }
+  | { kind: "exact"; value: string }
+  | { kind: "regex"; value: string };
+
+/** Header and query matchers. `present` matches any value. */
+export type ValueMatch =
+  | { kind: "exact"; value: string }
+  | { kind: "prefix"; value: string }
+  | { kind: "regex"; value: string }
+  | { kind: "present" };
+
+export interface NamedMatch { name: string; match: ValueMatch; invert: boolean }
+
+export interface RouteModel {
+  name: string;
+  /** Listener names this route is served on (default: every listener). */
+  listeners: string[];
+  /** Host names (":authority" without port), exact or "*.example.com"; ["*"] = any host. */
+  hosts: string[];
+  path: PathMatch; // default prefix "/"
+  methods: string[]; // upper case; empty = any
+  headers: NamedMatch[];
+  query: NamedMatch[];
+  rewrite: { kind: "prefix"; value: string } | { kind: "regex"; pattern: string; substitution: string } | null;
+  timeoutMs: number | null; // null: Envoy's default (15 s); 0 disables
+  retries: RetryModel | null;
+  /** One or more upstreams; with several, traffic splits by weight. */
+  upstreams: { name: string; weight: number }[];
+  /** Plugins enabled on this route: every global plugin plus the route's own, in chain order. */
+  plugins: string[];
+}
+
+export interface RetryModel {
+  attempts: number;
+  /** Envoy retry_on conditions, e.g. "5xx", "connect-failure", "reset", "retriable-status-codes". */
+  on: string[];
+  perTryTimeoutMs: number | null;
+  statusCodes: number[];
+}
+
+export type LbPolicy = "round_robin" | "least_request" | "random" | "ring_hash" | "maglev";
+
+export interface EndpointModel { host: string; port: number; weight: number }
+
+export interface UpstreamModel {
+  name: string;
+  /** "static": every endpoint host is an IP literal, served by EDS (endpoint edits go out as EDS alone).
+   *  "dns": at least one host name, resolved by Envoy (STRICT_DNS, endpoints inline in the cluster). */
+  discovery: "static" | "dns";
+  endpoints: EndpointModel[];
+  protocol: "http1" | "http2" | "grpc";
+  lb: LbPolicy;
+  connectTimeoutMs: number; // default 5000
+  healthCheck: HealthCheckModel | null;
+  outlierDetection: OutlierDetectionModel | null;
+  circuitBreakers: CircuitBreakersModel | null;
+  /** TLS to the upstream (SNI = sni ?? first endpoint host). */
+  tls: { sni: string | null } | null;
+}
+
+export interface HealthCheckModel {
+  path: string;
+  /** Host header of the probe; null = the upstream's name. */
+  host: string | null;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  expectedStatuses: { start: number; end: number }[]; // half-open [start, end); default [200, 400)
+}
+
+export interface OutlierDetectionModel {
+  consecutive5xx: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionPercent: number;
+}
+
+export interface CircuitBreakersModel {
+  maxConnections: number | null;
+  maxPendingRequests: number | null;
+  maxRequests: number | null;
+  maxRetries: number | null;
+}
+
+export interface PluginModel {
+  name: string;
+  /** A suite filter ("jwt-auth", "rate-limit", "header-rewrite") or "custom" for a user module. */
+  filter: string;
+  /** proxy-wasm root_id the module expects (suite filters: their name). */
+  rootId: string;
+  /** The module: its sha256 (hex) names it everywhere; the bytes are served by the module server. */
+  module: { sha256: string; path: string; size: number };
+  /** The JSON configuration handed to the filter (serialised exactly once, here). */
+  config: string;
+  /** Enabled on every route. */
+  global: boolean;
+}

@@ -1,0 +1,368 @@
+// Valid configs → the exact GatewayModel: every field mapped, every default applied.
+import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadGatewayFile } from "../../../src/config/index.js";
+import type { GatewayModel } from "../../../src/model/types.js";
+import { type GatewayDir, fakeWasm, makeGatewayDir, yaml } from "./fixtures.js";
+
+const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+let gw: GatewayDir;
+beforeAll(() => {
+  gw = makeGatewayDir();
+});
+afterAll(() => gw.remove());
+
+async function model(text: string): Promise<GatewayModel> {
+  const result = await gw.load(text);
+  if (!result.ok) throw new Error(`rejected:\n${result.errors.map((e) => `${e.line}: ${e.path}: ${e.message}`).join("\n")}`);
+  return result.model;
+}
+
+const FULL = yaml`
+  listeners:
+    - name: public
+      address: 0.0.0.0
+      port: 8080
+      protocols: [http1, http2]
+    - name: secure
+      address: "::"
+      port: 8443
+      protocols: [http2]
+      tls:
+        min_version: 1.3
+        certificates:
+          - cert: certs/api.pem
+            key: certs/api.key
+            sni: [api.example.com, "*.Example.com"]
+          - cert: certs/api.pem
+            key: certs/api.key
+  routes:
+    - name: api
+      listeners: [secure]
+      hosts: [api.example.com]
+      match:
+        path: { prefix: /api }
+        methods: [GET, post]
+        headers: [{ name: X-Env, exact: prod }, { name: x-debug, present: true }, { name: x-v, regex: "^v[12]$", invert: true }]
+        query: [{ name: Debug, prefix: "1" }]
+      rewrite: { regex: { pattern: "^/api/(.*)$", substitution: '/\\1' } }
+      timeout: 15s
+      retries: { attempts: 2, on: [5xx, connect-failure], per_try_timeout: 2s, status_codes: [503] }
+      upstreams: [{ name: echo, weight: 90 }, { name: canary, weight: 10 }]
+      plugins: [limit-api, auth]
+    - name: fallback
+      upstream: canary
+      match: { path: { exact: /health } }
+      rewrite: { prefix: /status }
+      timeout: 0
+  upstreams:
+    - name: echo
+      endpoints: ["127.0.0.1:9001", { host: backend.internal, port: 80, weight: 2 }]
+      protocol: grpc
+      lb: least_request
+      connect_timeout: 250ms
+      tls: { sni: api.internal }
+      health_check: { path: /healthz, host: probe.internal, interval: 2s, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 4, expected_statuses: [200, [300, 400]] }
+      outlier_detection: { consecutive_5xx: 3, interval: 1m, base_ejection_time: 1m30s, max_ejection_percent: 50 }
+      circuit_breakers: { max_connections: 100, max_retries: 5 }
+    - name: canary
+      endpoints: ["[::1]:9002", { host: 10.0.0.7, port: 9003 }]
+      tls: true
+  plugins:
+    - name: auth
+      filter: jwt-auth
+      global: true
+      config: { issuer: "https://issuer.example" }
+    - name: limit-api
+      filter: rate-limit
+      config: '{ "requests_per_second": 5 }'
+    - name: mine
+      module: ./my-filter.wasm
+      root_id: my_root
+`;
+
+describe("a full config", () => {
+  it("maps every field to the model", async () => {
+    const m = await model(FULL);
+    expect(m).toEqual({
+      listeners: [
+        { name: "public", address: "0.0.0.0", port: 8080, protocols: ["http1", "http2"], tls: null },
+        {
+          name: "secure",
+          address: "::",
+          port: 8443,
+          protocols: ["http2"],
+          tls: {
+            minVersion: "1.3",
+            certificates: [
+              {
+                secretName: "secure.cert.0",
+                certPath: join(gw.dir, "certs/api.pem"),
+                keyPath: join(gw.dir, "certs/api.key"),
+                sni: ["api.example.com", "*.example.com"],
+              },
+              { secretName: "secure.cert.1", certPath: join(gw.dir, "certs/api.pem"), keyPath: join(gw.dir, "certs/api.key"), sni: [] },
+            ],
+          },
+        },
+      ],
+      routes: [
+        {
+          name: "api",
+          listeners: ["secure"],
+          hosts: ["api.example.com"],
+          path: { kind: "prefix", value: "/api" },
+          methods: ["GET", "POST"],
+          headers: [
+            { name: "x-env", match: { kind: "exact", value: "prod" }, invert: false },
+            { name: "x-debug", match: { kind: "present" }, invert: false },
+            { name: "x-v", match: { kind: "regex", value: "^v[12]$" }, invert: true },
+          ],
+          query: [{ name: "Debug", match: { kind: "prefix", value: "1" }, invert: false }],
+          rewrite: { kind: "regex", pattern: "^/api/(.*)$", substitution: "/\\1" },
+          timeoutMs: 15_000,
+          retries: { attempts: 2, on: ["5xx", "connect-failure", "retriable-status-codes"], perTryTimeoutMs: 2000, statusCodes: [503] },
+          upstreams: [
+            { name: "echo", weight: 90 },
+            { name: "canary", weight: 10 },
+          ],
+          plugins: ["auth", "limit-api"],
+        },
+        {
+          name: "fallback",
+          listeners: ["public", "secure"],
+          hosts: ["*"],
+          path: { kind: "exact", value: "/health" },
+          methods: [],
+          headers: [],
+          query: [],
+          rewrite: { kind: "prefix", value: "/status" },
+          timeoutMs: 0,
+          retries: null,
+          upstreams: [{ name: "canary", weight: 1 }],
+          plugins: ["auth"],
+        },
+      ],
+      upstreams: [
+        {
+          name: "echo",
+          discovery: "dns",
+          endpoints: [
+            { host: "127.0.0.1", port: 9001, weight: 1 },
+            { host: "backend.internal", port: 80, weight: 2 },
+          ],
+          protocol: "grpc",
+          lb: "least_request",
+          connectTimeoutMs: 250,
+          healthCheck: {
+            path: "/healthz",
+            host: "probe.internal",
+            intervalMs: 2000,
+            timeoutMs: 500,
+            healthyThreshold: 2,
+            unhealthyThreshold: 4,
+            expectedStatuses: [
+              { start: 200, end: 201 },
+              { start: 300, end: 400 },
+            ],
+          },
+          outlierDetection: { consecutive5xx: 3, intervalMs: 60_000, baseEjectionTimeMs: 90_000, maxEjectionPercent: 50 },
+          circuitBreakers: { maxConnections: 100, maxPendingRequests: null, maxRequests: null, maxRetries: 5 },
+          tls: { sni: "api.internal" },
+        },
+        {
+          name: "canary",
+          discovery: "static",
+          endpoints: [
+            { host: "::1", port: 9002, weight: 1 },
+            { host: "10.0.0.7", port: 9003, weight: 1 },
+          ],
+          protocol: "http1",
+          lb: "round_robin",
+          connectTimeoutMs: 5000,
+          healthCheck: null,
+          outlierDetection: null,
+          circuitBreakers: null,
+          tls: { sni: null },
+        },
+      ],
+      plugins: [
+        {
+          name: "auth",
+          filter: "jwt-auth",
+          rootId: "jwt-auth",
+          module: { sha256: sha(fakeWasm("jwt-auth")), path: join(gw.filtersDir, "jwt-auth.wasm"), size: fakeWasm("jwt-auth").length },
+          config: '{"issuer":"https://issuer.example"}',
+          global: true,
+        },
+        {
+          name: "limit-api",
+          filter: "rate-limit",
+          rootId: "rate-limit",
+          module: { sha256: sha(fakeWasm("rate-limit")), path: join(gw.filtersDir, "rate-limit.wasm"), size: fakeWasm("rate-limit").length },
+          config: '{"requests_per_second":5}',
+          global: false,
+        },
+        {
+          name: "mine",
+          filter: "custom",
+          rootId: "my_root",
+          module: { sha256: sha(fakeWasm("user module")), path: join(gw.dir, "my-filter.wasm"), size: fakeWasm("user module").length },
+          config: "{}",
+          global: false,
+        },
+      ],
+    });
+  });
+
+  it("returns each module's bytes under its sha256, once per module", async () => {
+    const result = await gw.load(FULL);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect([...result.modules.keys()].sort()).toEqual([sha(fakeWasm("jwt-auth")), sha(fakeWasm("rate-limit")), sha(fakeWasm("user module"))].sort());
+    expect(result.modules.get(sha(fakeWasm("user module")))).toEqual(fakeWasm("user module"));
+  });
+
+  it("gives the same model for the same config written as JSON", async () => {
+    const { parse } = await import("yaml");
+    expect(await model(JSON.stringify(parse(FULL), null, "\t"))).toEqual(await model(FULL));
+  });
+});
+
+describe("defaults", () => {
+  it("fills in every unstated field", async () => {
+    const m = await model(yaml`
+      listeners: [{ name: main, port: 80 }]
+      routes: [{ name: all, upstream: web }]
+      upstreams:
+        - name: web
+          endpoints: ["web.internal:8080"]
+          health_check: {}
+          outlier_detection: {}
+          circuit_breakers: {}
+          tls: { }
+      plugins: [{ name: hdr, filter: header-rewrite }, { name: own, module: my-filter.wasm }]
+    `);
+    expect(m.listeners).toEqual([{ name: "main", address: "0.0.0.0", port: 80, protocols: ["http1", "http2"], tls: null }]);
+    expect(m.routes[0]).toEqual({
+      name: "all",
+      listeners: ["main"],
+      hosts: ["*"],
+      path: { kind: "prefix", value: "/" },
+      methods: [],
+      headers: [],
+      query: [],
+      rewrite: null,
+      timeoutMs: null,
+      retries: null,
+      upstreams: [{ name: "web", weight: 1 }],
+      plugins: [],
+    });
+    expect(m.upstreams[0]).toEqual({
+      name: "web",
+      discovery: "dns",
+      endpoints: [{ host: "web.internal", port: 8080, weight: 1 }],
+      protocol: "http1",
+      lb: "round_robin",
+      connectTimeoutMs: 5000,
+      healthCheck: { path: "/", host: null, intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 1, unhealthyThreshold: 3, expectedStatuses: [{ start: 200, end: 400 }] },
+      outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10 },
+      circuitBreakers: { maxConnections: null, maxPendingRequests: null, maxRequests: null, maxRetries: null },
+      tls: { sni: null },
+    });
+    expect(m.plugins.map((p) => [p.name, p.rootId, p.config, p.global])).toEqual([
+      ["hdr", "header-rewrite", "{}", false],
+      ["own", "", "{}", false],
+    ]);
+  });
+
+  it("defaults a retry policy to one retry on 5xx and connect failures, and TLS to 1.2", async () => {
+    const m = await model(yaml`
+      listeners:
+        - { name: s, port: 443, tls: { certificates: [{ cert: certs/api.pem, key: certs/api.key }] } }
+      routes: [{ name: r, upstream: u, retries: {} }]
+      upstreams: [{ name: u, endpoints: ["10.0.0.1:80"], tls: false }]
+    `);
+    expect(m.routes[0]?.retries).toEqual({ attempts: 1, on: ["5xx", "connect-failure"], perTryTimeoutMs: null, statusCodes: [] });
+    expect(m.listeners[0]?.tls?.minVersion).toBe("1.2");
+    expect(m.upstreams[0]?.tls).toBeNull();
+  });
+
+  it("loads an empty file, or one with only comments, as an empty gateway", async () => {
+    const empty = { listeners: [], routes: [], upstreams: [], plugins: [] };
+    expect(await model("")).toEqual(empty);
+    expect(await model("# nothing yet\n")).toEqual(empty);
+    expect(await model("listeners:\nroutes: []\n")).toEqual(empty);
+  });
+});
+
+describe("route plugins", () => {
+  it("are the global plugins plus the route's own, once each, in the plugins list's order", async () => {
+    const m = await model(yaml`
+      routes:
+        - { name: a, upstream: u, plugins: [third, auth, first, third] }
+        - { name: b, upstream: u }
+      upstreams: [{ name: u, endpoints: ["10.0.0.1:80"] }]
+      plugins:
+        - { name: first, filter: header-rewrite }
+        - { name: auth, filter: jwt-auth, global: true }
+        - { name: third, filter: rate-limit }
+        - { name: also-global, filter: rate-limit, global: true }
+    `);
+    expect(m.routes.map((r) => r.plugins)).toEqual([
+      ["first", "auth", "third", "also-global"],
+      ["auth", "also-global"],
+    ]);
+  });
+});
+
+describe("values as users write them", () => {
+  it("takes TLS versions quoted or not, upper-cases methods, lower-cases hosts and header names", async () => {
+    const m = await model(yaml`
+      listeners:
+        - { name: a, port: 1, tls: { min_version: "1.3", certificates: [{ cert: certs/api.pem, key: certs/api.key }] } }
+      routes: [{ name: r, upstream: u, hosts: [API.Example.com], match: { methods: [get, Get], headers: [{ name: X-A, present: true }] } }]
+      upstreams: [{ name: u, endpoints: ["10.0.0.1:80"] }]
+    `);
+    expect(m.listeners[0]?.tls?.minVersion).toBe("1.3");
+    expect(m.routes[0]?.methods).toEqual(["GET"]);
+    expect(m.routes[0]?.hosts).toEqual(["api.example.com"]);
+    expect(m.routes[0]?.headers[0]?.name).toBe("x-a");
+  });
+
+  it("expands YAML anchors and merge keys", async () => {
+    const m = await model(yaml`
+      upstreams:
+        - &base { name: a, endpoints: ["10.0.0.1:80"], lb: random }
+        - { <<: *base, name: b }
+    `);
+    expect(m.upstreams.map((u) => [u.name, u.lb])).toEqual([
+      ["a", "random"],
+      ["b", "random"],
+    ]);
+  });
+});
+
+describe("loadGatewayFile", () => {
+  it("resolves paths against the file's directory and names the file in errors", async () => {
+    const path = join(gw.dir, "gw.yaml");
+    writeFileSync(path, "plugins: [{ name: own, module: my-filter.wasm }]\n");
+    const ok = await loadGatewayFile(path, { filtersDir: gw.filtersDir });
+    expect(ok.ok && ok.model.plugins[0]?.module.path).toBe(join(gw.dir, "my-filter.wasm"));
+
+    writeFileSync(path, "plugins: [{ name: own, module: missing.wasm }]\n");
+    const bad = await loadGatewayFile(path, { filtersDir: gw.filtersDir });
+    expect(bad.ok ? [] : bad.errors).toEqual([
+      { source: path, path: "plugins[0].module", line: 1, column: 32, message: `cannot read module ${join(gw.dir, "missing.wasm")}: no such file` },
+    ]);
+  });
+
+  it("reports a config file that cannot be read", async () => {
+    const path = join(gw.dir, "absent.yaml");
+    const result = await loadGatewayFile(path, { filtersDir: gw.filtersDir });
+    expect(result).toEqual({ ok: false, errors: [{ source: path, path: "", line: 0, column: 0, message: "cannot read the config file: no such file" }] });
+  });
+});
