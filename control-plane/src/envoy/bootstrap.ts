@@ -1,0 +1,85 @@
+// The bootstrap an Envoy needs to join the control plane: who it is (node), how to reach the
+// xDS server (ADS over gRPC) and the module server (plugin .wasm files), and where its admin API
+// listens. Everything else (listeners, routes, clusters, secrets, plugin configs) arrives over ADS.
+import { isIP } from "node:net";
+import { stringify } from "yaml";
+
+export interface BootstrapOptions {
+  /** node.id: the name the control plane knows this Envoy by. */
+  nodeId: string;
+  /** node.cluster (default "portico"). */
+  nodeCluster?: string;
+  /** The control plane's gRPC xDS server. */
+  xds: { host: string; port: number };
+  /** The control plane's module HTTP server. */
+  modules: { host: string; port: number };
+  /** Envoy's admin API (port 0: any free port). */
+  admin: { address: string; port: number };
+}
+
+/** Cluster names the translator refers to (the module cluster is in every remote code source). */
+export const XDS_CLUSTER = "portico_xds";
+export const MODULES_CLUSTER = "portico_modules";
+
+const HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+/** The bootstrap as proto3 JSON (the shape of Envoy's YAML bootstrap). */
+export function renderBootstrap(o: BootstrapOptions): object {
+  const ads = { ads: {}, resource_api_version: "V3" };
+  return {
+    node: { id: o.nodeId, cluster: o.nodeCluster ?? "portico" },
+    static_resources: {
+      clusters: [
+        {
+          ...controlPlaneCluster(XDS_CLUSTER, o.xds, { http2_protocol_options: {} }),
+          // The ADS stream is long-lived and mostly idle: keepalive notices a control plane that
+          // went away without closing the connection (host down, NAT entry expired) in about a minute.
+          upstream_connection_options: {
+            tcp_keepalive: { keepalive_time: 30, keepalive_interval: 10, keepalive_probes: 3 },
+          },
+        },
+        controlPlaneCluster(MODULES_CLUSTER, o.modules, { http_protocol_options: {} }),
+      ],
+    },
+    dynamic_resources: {
+      ads_config: {
+        api_type: "GRPC",
+        transport_api_version: "V3",
+        // The node is only needed once per stream; later requests stay small.
+        set_node_on_first_message_only: true,
+        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }],
+      },
+      cds_config: ads,
+      lds_config: ads,
+    },
+    admin: { address: socketAddress(o.admin.address, o.admin.port) },
+  };
+}
+
+/** renderBootstrap as YAML text, ready for `envoy -c`. */
+export function bootstrapYaml(o: BootstrapOptions): string {
+  return stringify(renderBootstrap(o), { aliasDuplicateObjects: false });
+}
+
+function controlPlaneCluster(name: string, at: { host: string; port: number }, protocol: object): object {
+  return {
+    name,
+    // A name is resolved (and re-resolved) by Envoy; an IP literal needs no DNS at all.
+    type: isIP(at.host) ? "STATIC" : "STRICT_DNS",
+    connect_timeout: "1s",
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(at.host, at.port) } }] }],
+    },
+    typed_extension_protocol_options: {
+      [HTTP_PROTOCOL_OPTIONS]: {
+        "@type": `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
+        explicit_http_config: protocol,
+      },
+    },
+  };
+}
+
+function socketAddress(address: string, port: number): object {
+  return { socket_address: { address, port_value: port } };
+}

@@ -1,0 +1,86 @@
+// The bootstrap an Envoy joins the control plane with (Envoy itself validates it in
+// control-plane/test/e2e/supervisor.test.ts).
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { bootstrapYaml, MODULES_CLUSTER, renderBootstrap, XDS_CLUSTER, type BootstrapOptions } from "../../../src/envoy/bootstrap.js";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking a proto3 JSON tree
+type Json = Record<string, any>;
+
+const options: BootstrapOptions = {
+  nodeId: "edge-1",
+  xds: { host: "10.0.0.5", port: 18000 },
+  modules: { host: "portico.internal", port: 18080 },
+  admin: { address: "127.0.0.1", port: 9901 },
+};
+const render = (o: Partial<BootstrapOptions> = {}) => renderBootstrap({ ...options, ...o }) as Json;
+const cluster = (b: Json, name: string): Json => (b.static_resources.clusters as Json[]).find((c) => c.name === name)!;
+const HPO = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+describe("renderBootstrap", () => {
+  it("names the node, defaulting its cluster to portico", () => {
+    expect(render().node).toEqual({ id: "edge-1", cluster: "portico" });
+    expect(render({ nodeCluster: "edge" }).node).toEqual({ id: "edge-1", cluster: "edge" });
+  });
+
+  it("gets everything else over ADS from the portico_xds cluster", () => {
+    expect(render().dynamic_resources).toEqual({
+      ads_config: {
+        api_type: "GRPC",
+        transport_api_version: "V3",
+        set_node_on_first_message_only: true,
+        grpc_services: [{ envoy_grpc: { cluster_name: "portico_xds" } }],
+      },
+      cds_config: { ads: {}, resource_api_version: "V3" },
+      lds_config: { ads: {}, resource_api_version: "V3" },
+    });
+    expect(XDS_CLUSTER).toBe("portico_xds");
+  });
+
+  it("reaches the xDS server over HTTP/2 with TCP keepalive and a 1 s connect timeout", () => {
+    const xds = cluster(render(), XDS_CLUSTER);
+    expect(xds.type).toBe("STATIC");
+    expect(xds.connect_timeout).toBe("1s");
+    expect(xds.load_assignment).toEqual({
+      cluster_name: XDS_CLUSTER,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "10.0.0.5", port_value: 18000 } } } }] }],
+    });
+    expect(xds.typed_extension_protocol_options[HPO]).toEqual({
+      "@type": `type.googleapis.com/${HPO}`,
+      explicit_http_config: { http2_protocol_options: {} },
+    });
+    expect(xds.upstream_connection_options.tcp_keepalive).toBeDefined();
+  });
+
+  it("reaches the module server over HTTP/1.1, resolving a host name by DNS", () => {
+    const modules = cluster(render(), MODULES_CLUSTER);
+    expect(MODULES_CLUSTER).toBe("portico_modules");
+    expect(modules.type).toBe("STRICT_DNS");
+    expect(modules.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address)
+      .toEqual({ address: "portico.internal", port_value: 18080 });
+    expect(modules.typed_extension_protocol_options[HPO].explicit_http_config).toEqual({ http_protocol_options: {} });
+  });
+
+  it("uses STATIC for IPv4 and IPv6 literals and STRICT_DNS for names", () => {
+    const types = (host: string) => cluster(render({ xds: { host, port: 1 } }), XDS_CLUSTER).type;
+    expect(types("127.0.0.1")).toBe("STATIC");
+    expect(types("::1")).toBe("STATIC");
+    expect(types("localhost")).toBe("STRICT_DNS");
+    expect(types("control-plane.portico.svc")).toBe("STRICT_DNS");
+  });
+
+  it("puts the admin API on the given address and has nothing else", () => {
+    const b = render({ admin: { address: "0.0.0.0", port: 0 } });
+    expect(b.admin).toEqual({ address: { socket_address: { address: "0.0.0.0", port_value: 0 } } });
+    expect(Object.keys(b).sort()).toEqual(["admin", "dynamic_resources", "node", "static_resources"]);
+    expect(b.static_resources.clusters.map((c: Json) => c.name)).toEqual([XDS_CLUSTER, MODULES_CLUSTER]);
+  });
+});
+
+describe("bootstrapYaml", () => {
+  it("is the same bootstrap as YAML text, without anchors", () => {
+    const text = bootstrapYaml(options);
+    expect(parse(text)).toEqual(renderBootstrap(options));
+    expect(text).not.toMatch(/[&*]a\d/); // shared sub-objects (cds/lds config) written out, not aliased
+  });
+});
