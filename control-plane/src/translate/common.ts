@@ -1,0 +1,38 @@
+// Shared pieces of Envoy resources: type URLs inside Any fields, config sources, durations.
+// Every builder in translate/ returns proto3 JSON (what Envoy's own YAML looks like), so golden
+// files read like the Envoy documentation and the xDS layer encodes them in one place.
+
+export const ANY = {
+  hcm: "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+  router: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
+  wasm: "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+  filterConfig: "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+  downstreamTls: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+  upstreamTls: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+  httpProtocolOptions: "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+  stringValue: "type.googleapis.com/google.protobuf.StringValue",
+} as const;
+
+/** Every dynamic resource comes over the one ADS stream the bootstrap opens. */
+export const ADS_SOURCE = { ads: {}, resource_api_version: "V3" } as const;
+
+/** Milliseconds as a proto3 JSON Duration ("1.500s"; whole seconds without a fraction). */
+export function duration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const rest = ms % 1000;
+  return rest === 0 ? `${seconds}s` : `${seconds}.${String(rest).padStart(3, "0")}s`;
+}
+
+export function socketAddress(address: string, port: number) {
+  return { socket_address: { address, port_value: port } };
+}
+
+/** The HTTP filter (and ECDS resource) name of a plugin: one stable slot per plugin in every chain. */
+export function pluginFilterName(plugin: string): string {
+  return `portico.plugin.${plugin}`;
+}
+
+/** A route configuration per listener, named after it. */
+export function routeConfigName(listener: string): string {
+  return listener;
+}

@@ -1,0 +1,59 @@
+// translate: the validated model -> Envoy v3 resources (proto3 JSON), as pure functions.
+// Same inputs, same output (sorted by name), so versions come from content hashes and golden
+// files stay stable.
+import type { GatewayModel } from "../model/types.js";
+import { pluginFilterName } from "./common.js";
+import { cluster } from "./clusters.js";
+import { loadAssignment } from "./endpoints.js";
+import { listener } from "./listeners.js";
+import { pluginExtensionConfig, type ModuleSource } from "./plugins.js";
+import { routeConfiguration } from "./routes.js";
+import { tlsSecret, type CertificatePem } from "./secrets.js";
+
+export type { CertificatePem } from "./secrets.js";
+export type { ModuleSource } from "./plugins.js";
+export { pluginFilterName, routeConfigName } from "./common.js";
+
+export interface TranslateInputs {
+  model: GatewayModel;
+  /** PEM of every certificate the model names, by secret name. */
+  certificates: ReadonlyMap<string, CertificatePem>;
+  modules: ModuleSource;
+}
+
+/** Envoy resources by kind, each keyed by resource name. */
+export interface EnvoyResources {
+  secrets: Map<string, object>;
+  extensionConfigs: Map<string, object>;
+  clusters: Map<string, object>;
+  endpoints: Map<string, object>;
+  listeners: Map<string, object>;
+  routes: Map<string, object>;
+}
+
+function byName<T extends { name: string }>(items: T[], build: (item: T) => object): Map<string, object> {
+  return new Map([...items].sort((a, b) => (a.name < b.name ? -1 : 1)).map((i) => [i.name, build(i)]));
+}
+
+/** EDS payloads alone: what an endpoint-only edit needs (no listener, route or cluster work). */
+export function translateEndpoints(model: GatewayModel): Map<string, object> {
+  return byName(model.upstreams.filter((u) => u.discovery === "static"), loadAssignment);
+}
+
+export function translate({ model, certificates, modules }: TranslateInputs): EnvoyResources {
+  const certs = model.listeners.flatMap((l) => l.tls?.certificates ?? []).map((c) => ({ name: c.secretName }));
+  return {
+    secrets: byName(certs, ({ name }) => {
+      const pem = certificates.get(name);
+      if (!pem) throw new Error(`certificate ${name} was not loaded`);
+      return tlsSecret(name, pem);
+    }),
+    // ECDS resources are named after the plugin's filter slot, not the plugin.
+    extensionConfigs: new Map([...byName(model.plugins, (p) => pluginExtensionConfig(p, modules)).entries()]
+      .map(([plugin, config]) => [pluginFilterName(plugin), config])),
+    clusters: byName(model.upstreams, cluster),
+    endpoints: translateEndpoints(model),
+    listeners: byName(model.listeners, (l) => listener(model, l)),
+    routes: byName(model.listeners, (l) => routeConfiguration(model, l.name)),
+  };
+}
