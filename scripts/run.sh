@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs the gateway locally (`make run`): the demo upstream (bin/demo-upstream.mjs)
-# plus Envoy started through func-e on an Envoy config, until Ctrl-C.
+# Runs the gateway locally (`make run`) until Ctrl-C. Two kinds of CONFIG:
+#   - a gateway config (default: gateway.yaml): two demo upstreams (bin/demo-upstream.mjs on
+#     8080 and 8081) and `portico run`: the control plane plus a local Envoy it configures over
+#     xDS through func-e; edits to the file apply live;
+#   - a static Envoy config (envoy-configs/*.yaml): the demo upstream plus Envoy through func-e.
 #
-# Usage: scripts/run.sh [CONFIG]      CONFIG defaults to envoy-configs/header-rewrite.yaml
+# Usage: scripts/run.sh [CONFIG]      CONFIG defaults to gateway.yaml
 # Environment:
-#   UPSTREAM_PORT   demo upstream port (default 8080, what the configs expect)
+#   UPSTREAM_PORT   demo upstream port (default 8080, what the configs expect; 8081 is the second)
 #   LOG_LEVEL       Envoy --log-level (default warning)
 #   WASM_LOG_LEVEL  level of the Wasm plugins' own logs (default info)
 #   CONCURRENCY     Envoy worker threads (default 2)
@@ -12,7 +15,7 @@
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-config=${1:-envoy-configs/header-rewrite.yaml}
+config=${1:-gateway.yaml}
 # Resolve CONFIG from the caller's directory before moving to the repo root.
 [[ $config == /* ]] || config=$PWD/$config
 cd "$repo_root"
@@ -30,7 +33,7 @@ source "$tools_env"
 
 upstream_port=${UPSTREAM_PORT:-8080}
 run_dir=$(mktemp -d "${TMPDIR:-/tmp}/portico-run-XXXXXX")
-upstream_pid='' func_e_pid=''
+upstream_pid='' func_e_pid='' portico_pid='' upstream_pids=()
 
 # GET a URL, print the body; non-zero unless 2xx. Node is always there (the
 # project needs it), curl might not be.
@@ -51,12 +54,19 @@ children() { cat /proc/"$1"/task/*/children 2>/dev/null || true; }
 cleanup() {
   trap - INT TERM EXIT
   say "stopping"
+  # portico stops its Envoy itself on SIGTERM.
+  if alive "$portico_pid"; then
+    kill -TERM "$portico_pid" 2>/dev/null
+    for _ in $(seq 150); do alive "$portico_pid" || break; sleep 0.1; done
+    alive "$portico_pid" && kill -KILL "$portico_pid" 2>/dev/null
+  fi
   if alive "$func_e_pid"; then
     for child in $(children "$func_e_pid"); do kill -TERM "$child" 2>/dev/null || true; done
     for _ in $(seq 50); do alive "$func_e_pid" || break; sleep 0.1; done
     alive "$func_e_pid" && kill -KILL "$func_e_pid" 2>/dev/null
   fi
   alive "$upstream_pid" && kill -TERM "$upstream_pid" 2>/dev/null
+  for pid in "${upstream_pids[@]}"; do alive "$pid" && kill -TERM "$pid" 2>/dev/null; done
   wait 2>/dev/null || true
   rm -rf "$run_dir"
 }
@@ -75,16 +85,45 @@ wait_until() {
   done
 }
 
-# Something else answering on the port would pass the readiness check and
-# silently receive the traffic: refuse instead.
-if (exec 3<>"/dev/tcp/127.0.0.1/$upstream_port") 2>/dev/null; then
-  die "127.0.0.1:$upstream_port is already in use; stop that process or set UPSTREAM_PORT (and the config's upstream port)"
+
+start_upstream() {
+  local port=$1 pid
+  # Something else answering on the port would pass the readiness check and
+  # silently receive the traffic: refuse instead.
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "127.0.0.1:$port is already in use; stop that process or set UPSTREAM_PORT (and the config's upstream port)"
+  fi
+  say "demo upstream on 127.0.0.1:$port"
+  node bin/demo-upstream.mjs --port "$port" --quiet &
+  pid=$!
+  upstream_pids+=("$pid")
+  wait_until "demo upstream" "$pid" "http_get http://127.0.0.1:$port/__ready"
+}
+
+# A gateway config (no Envoy bootstrap keys): the control plane drives Envoy.
+if ! grep -qE '^(static_resources|admin|dynamic_resources):' "$config"; then
+  start_upstream "$upstream_port"
+  start_upstream "$((upstream_port + 1))"
+  mapfile -t hints < <(grep -E '^# (try|expect):' "$config" | sed -E 's/^# //')
+  # portico prints where to send requests once Envoy is ready; the hints follow.
+  node bin/portico.mjs run -c "$config" --concurrency "${CONCURRENCY:-2}" &
+  portico_pid=$!
+  (
+    until http_get http://127.0.0.1:18001/healthz >/dev/null 2>&1 && http_get http://127.0.0.1:9901/ready >/dev/null 2>&1; do
+      kill -0 "$portico_pid" 2>/dev/null || exit 0
+      sleep 0.2
+    done
+    ((${#hints[@]})) && printf '  %s\n' "${hints[@]}" "try: curl -s http://127.0.0.1:18001/status" "try: curl -s http://127.0.0.1:9901/stats/prometheus | grep portico_"
+  ) &
+  set +e
+  wait -n "${upstream_pids[@]}" "$portico_pid"
+  status=$?
+  set -e
+  exit "$status"
 fi
-say "demo upstream on 127.0.0.1:$upstream_port"
-node bin/demo-upstream.mjs --port "$upstream_port" &
-upstream_pid=$!
-wait_until "demo upstream" "$upstream_pid" "http_get http://127.0.0.1:$upstream_port/__ready"
-alive "$upstream_pid" || die "demo upstream exited during startup"
+
+start_upstream "$upstream_port"
+upstream_pid=${upstream_pids[0]}
 
 say "Envoy ($ENVOY_PATH) via func-e on ${config#"$repo_root"/}"
 # func-e state (logs, run dir) stays in $run_dir, not in $HOME. No hot

@@ -1,6 +1,7 @@
 // The bootstrap an Envoy needs to join the control plane: who it is (node), how to reach the
-// xDS server (ADS over gRPC) and the module server (plugin .wasm files), and where its admin API
-// listens. Everything else (listeners, routes, clusters, secrets, plugin configs) arrives over ADS.
+// xDS server (ADS over gRPC), and where its admin API listens. Everything else (listeners,
+// routes, clusters, secrets, plugin configs with their modules) arrives over ADS, so an Envoy
+// on another host needs nothing but this file.
 import { isIP } from "node:net";
 import { stringify } from "yaml";
 
@@ -11,15 +12,12 @@ export interface BootstrapOptions {
   nodeCluster?: string;
   /** The control plane's gRPC xDS server. */
   xds: { host: string; port: number };
-  /** The control plane's module HTTP server. */
-  modules: { host: string; port: number };
   /** Envoy's admin API (port 0: any free port). */
   admin: { address: string; port: number };
 }
 
-/** Cluster names the translator refers to (the module cluster is in every remote code source). */
+/** The static cluster of the ADS stream (user upstreams must not take this name). */
 export const XDS_CLUSTER = "portico_xds";
-export const MODULES_CLUSTER = "portico_modules";
 
 const HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
@@ -38,7 +36,6 @@ export function renderBootstrap(o: BootstrapOptions): object {
             tcp_keepalive: { keepalive_time: 30, keepalive_interval: 10, keepalive_probes: 3 },
           },
         },
-        controlPlaneCluster(MODULES_CLUSTER, o.modules, { http_protocol_options: {} }),
       ],
     },
     dynamic_resources: {

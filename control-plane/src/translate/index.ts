@@ -6,19 +6,19 @@ import { pluginFilterName } from "./common.js";
 import { cluster } from "./clusters.js";
 import { loadAssignment } from "./endpoints.js";
 import { listener } from "./listeners.js";
-import { pluginExtensionConfig, type ModuleSource } from "./plugins.js";
+import { pluginExtensionConfig } from "./plugins.js";
 import { routeConfiguration } from "./routes.js";
 import { tlsSecret, type CertificatePem } from "./secrets.js";
 
 export type { CertificatePem } from "./secrets.js";
-export type { ModuleSource } from "./plugins.js";
 export { pluginFilterName, routeConfigName } from "./common.js";
 
 export interface TranslateInputs {
   model: GatewayModel;
   /** PEM of every certificate the model names, by secret name. */
   certificates: ReadonlyMap<string, CertificatePem>;
-  modules: ModuleSource;
+  /** Module bytes by sha256 (every plugin's module.sha256 must be here). */
+  modules: ReadonlyMap<string, Uint8Array>;
 }
 
 /** Envoy resources by kind, each keyed by resource name. */
@@ -49,7 +49,11 @@ export function translate({ model, certificates, modules }: TranslateInputs): En
       return tlsSecret(name, pem);
     }),
     // ECDS resources are named after the plugin's filter slot, not the plugin.
-    extensionConfigs: new Map([...byName(model.plugins, (p) => pluginExtensionConfig(p, modules)).entries()]
+    extensionConfigs: new Map([...byName(model.plugins, (p) => {
+      const bytes = modules.get(p.module.sha256);
+      if (!bytes) throw new Error(`module ${p.module.sha256} of plugin ${p.name} was not loaded`);
+      return pluginExtensionConfig(p, bytes);
+    }).entries()]
       .map(([plugin, config]) => [pluginFilterName(plugin), config])),
     clusters: byName(model.upstreams, cluster),
     endpoints: translateEndpoints(model),

@@ -6,11 +6,15 @@ import type { GatewayModel, ListenerModel } from "../model/types.js";
 import { ADS_SOURCE, ANY, pluginFilterName, routeConfigName, socketAddress } from "./common.js";
 
 const WASM_FILTER_TYPE = ANY.wasm;
+const TLS_INSPECTOR_TYPE = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
 
 export function listener(model: GatewayModel, l: ListenerModel): object {
   return {
     name: l.name,
     address: socketAddress(l.address, l.port),
+    // Envoy chooses a filter chain before the TLS handshake: without the inspector reading the
+    // ClientHello it never sees the SNI, and every client would get the default certificate.
+    ...(l.tls ? { listener_filters: [{ name: "envoy.filters.listener.tls_inspector", typed_config: { "@type": TLS_INSPECTOR_TYPE } }] } : {}),
     filter_chains: filterChains(model, l),
   };
 }

@@ -1,17 +1,17 @@
-// Plugins -> ECDS TypedExtensionConfig resources: one Wasm filter config per plugin. The module
-// is referenced by URL and sha256 on the control plane's module server, so an Envoy on another
-// host fetches it through the `portico_modules` cluster of its bootstrap and verifies it.
+// Plugins -> ECDS TypedExtensionConfig resources: one Wasm filter config per plugin, with the
+// module's bytes inline.
+//
+// Why inline and not `code.remote` (fetch over HTTP + sha256): Envoy 1.40 fetches remote Wasm
+// code only while something is initialising (start-up, a warming listener). An ECDS update that
+// names a module Envoy has not fetched yet is applied without ever fetching it, and the filter
+// then answers 500 (fail closed) until the config changes again; with `nack_on_code_cache_miss`
+// it NACKs, but a re-offer is accepted in the same broken state (see docs/control-plane.md).
+// Inline bytes make a plugin update one atomic xDS message: no fetch, no shared disk, and the
+// bytes are verified by the cache's content hash like every other resource.
 import type { PluginModel } from "../model/types.js";
 import { ANY, pluginFilterName } from "./common.js";
 
-export interface ModuleSource {
-  /** Cluster (in every Envoy's bootstrap) that reaches the module server. */
-  cluster: string;
-  /** Base URL the module paths are appended to, e.g. "http://portico-modules". */
-  baseUrl: string;
-}
-
-export function pluginExtensionConfig(p: PluginModel, modules: ModuleSource): object {
+export function pluginExtensionConfig(p: PluginModel, module: Uint8Array): object {
   return {
     name: pluginFilterName(p.name),
     typed_config: {
@@ -24,13 +24,7 @@ export function pluginExtensionConfig(p: PluginModel, modules: ModuleSource): ob
           // module version has a new code hash and so a new VM.
           vm_id: `portico.${p.filter === "custom" ? p.name : p.filter}`,
           runtime: "envoy.wasm.runtime.v8",
-          code: {
-            remote: {
-              http_uri: { uri: `${modules.baseUrl}/modules/${p.module.sha256}.wasm`, cluster: modules.cluster, timeout: "10s" },
-              sha256: p.module.sha256,
-              retry_policy: { num_retries: 5 },
-            },
-          },
+          code: { local: { inline_bytes: Buffer.from(module).toString("base64") } },
         },
         configuration: { "@type": ANY.stringValue, value: p.config },
         // A plugin that cannot run refuses requests rather than letting them through unchecked.

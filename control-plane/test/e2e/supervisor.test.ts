@@ -42,7 +42,7 @@ function supervise(config: object | string): Supervised {
 
 const joinOptions = (host: string, port: number): BootstrapOptions => ({
   nodeId: "edge-1", nodeCluster: "edge",
-  xds: { host, port }, modules: { host, port: port + 1 }, admin: { address: "127.0.0.1", port: 0 },
+  xds: { host, port }, admin: { address: "127.0.0.1", port: 0 },
 });
 
 describe("bootstrap", () => {

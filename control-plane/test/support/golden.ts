@@ -12,7 +12,6 @@ import { readCertificates } from "../../src/gateway/certificates.js";
 
 export const TESTDATA = fileURLToPath(new URL("../../testdata/translate/", import.meta.url));
 export const SUITE_FILTERS = ["header-rewrite", "jwt-auth", "rate-limit"];
-export const MODULE_SOURCE = { cluster: "portico_modules", baseUrl: "http://portico-modules" };
 
 export function goldenCases(): string[] {
   return readdirSync(TESTDATA, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
@@ -30,14 +29,16 @@ export function fakeFiltersDir(): string {
   return dir;
 }
 
-export async function loadCase(name: string, filtersDir: string): Promise<GatewayModel> {
+export interface LoadedCase { model: GatewayModel; modules: Map<string, Uint8Array> }
+
+export async function loadCase(name: string, filtersDir: string): Promise<LoadedCase> {
   const loaded = await loadGatewayFile(join(TESTDATA, name, "config.yaml"), { filtersDir });
   if (!loaded.ok) throw new Error(`${name}: ${JSON.stringify(loaded.errors, null, 2)}`);
-  return loaded.model;
+  return { model: loaded.model, modules: loaded.modules };
 }
 
-export async function translateCase(model: GatewayModel): Promise<EnvoyResources> {
-  return translate({ model, certificates: await readCertificates(model), modules: MODULE_SOURCE });
+export async function translateCase({ model, modules }: LoadedCase): Promise<EnvoyResources> {
+  return translate({ model, certificates: await readCertificates(model), modules });
 }
 
 /** JSON text of the resources with private keys redacted and machine paths made relative. */

@@ -2,7 +2,7 @@
 // control-plane/test/e2e/supervisor.test.ts).
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { bootstrapYaml, MODULES_CLUSTER, renderBootstrap, XDS_CLUSTER, type BootstrapOptions } from "../../../src/envoy/bootstrap.js";
+import { bootstrapYaml, renderBootstrap, XDS_CLUSTER, type BootstrapOptions } from "../../../src/envoy/bootstrap.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking a proto3 JSON tree
 type Json = Record<string, any>;
@@ -10,7 +10,6 @@ type Json = Record<string, any>;
 const options: BootstrapOptions = {
   nodeId: "edge-1",
   xds: { host: "10.0.0.5", port: 18000 },
-  modules: { host: "portico.internal", port: 18080 },
   admin: { address: "127.0.0.1", port: 9901 },
 };
 const render = (o: Partial<BootstrapOptions> = {}) => renderBootstrap({ ...options, ...o }) as Json;
@@ -52,15 +51,6 @@ describe("renderBootstrap", () => {
     expect(xds.upstream_connection_options.tcp_keepalive).toBeDefined();
   });
 
-  it("reaches the module server over HTTP/1.1, resolving a host name by DNS", () => {
-    const modules = cluster(render(), MODULES_CLUSTER);
-    expect(MODULES_CLUSTER).toBe("portico_modules");
-    expect(modules.type).toBe("STRICT_DNS");
-    expect(modules.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address)
-      .toEqual({ address: "portico.internal", port_value: 18080 });
-    expect(modules.typed_extension_protocol_options[HPO].explicit_http_config).toEqual({ http_protocol_options: {} });
-  });
-
   it("uses STATIC for IPv4 and IPv6 literals and STRICT_DNS for names", () => {
     const types = (host: string) => cluster(render({ xds: { host, port: 1 } }), XDS_CLUSTER).type;
     expect(types("127.0.0.1")).toBe("STATIC");
@@ -73,7 +63,7 @@ describe("renderBootstrap", () => {
     const b = render({ admin: { address: "0.0.0.0", port: 0 } });
     expect(b.admin).toEqual({ address: { socket_address: { address: "0.0.0.0", port_value: 0 } } });
     expect(Object.keys(b).sort()).toEqual(["admin", "dynamic_resources", "node", "static_resources"]);
-    expect(b.static_resources.clusters.map((c: Json) => c.name)).toEqual([XDS_CLUSTER, MODULES_CLUSTER]);
+    expect(b.static_resources.clusters.map((c: Json) => c.name)).toEqual([XDS_CLUSTER]);
   });
 });
 

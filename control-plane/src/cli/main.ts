@@ -1,0 +1,162 @@
+// `portico`: run the gateway (control plane + a supervised local Envoy), validate a config,
+// or print the bootstrap a remote Envoy needs to join.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { formatConfigErrors, loadGatewayFile } from "../config/index.js";
+import { ControlPlane } from "../control-plane.js";
+import { bootstrapYaml } from "../envoy/bootstrap.js";
+import { EnvoySupervisor } from "../envoy/supervisor.js";
+import { locateEnvoyTools } from "../envoy/tools.js";
+import { consoleLog, type LogFn, type LogLevel } from "../log.js";
+import type { GatewayModel } from "../model/types.js";
+import { createPluginChecker } from "../plugins/check-config.js";
+
+const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const DEFAULT_FILTERS_DIR = join(REPO_ROOT, "dist/filters");
+
+const USAGE = `usage: portico <command> [options]
+
+commands:
+  run        -c gateway.yaml   control plane + a supervised local Envoy (func-e); follows the file
+  validate   -c gateway.yaml   check a config (schema, references, each plugin's own config check)
+  bootstrap  --node NAME       print the Envoy bootstrap for a remote Envoy joining the control plane
+
+options:
+  -c, --config PATH        gateway config (default ./gateway.yaml)
+  --filters DIR            built suite filters (default <repo>/dist/filters)
+  --xds HOST:PORT          gRPC xDS listen address (run; default 127.0.0.1:18000); address to reach (bootstrap)
+  --http HOST:PORT         status/modules HTTP address (run; default 127.0.0.1:18001)
+  --node NAME              Envoy node id (default: portico-local for run)
+  --admin HOST:PORT        Envoy admin address (default 127.0.0.1:9901)
+  --concurrency N          Envoy worker threads (run; default 2)
+  --no-envoy               run: control plane only (Envoys join with 'portico bootstrap')
+  --log-json               JSON log lines
+`;
+
+function hostPort(value: string | undefined, fallback: string, what: string): { host: string; port: number } {
+  const v = value ?? fallback;
+  const i = v.lastIndexOf(":");
+  const host = v.slice(0, i).replace(/^\[|\]$/g, "");
+  const port = Number(v.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${what}: expected HOST:PORT, got "${v}"`);
+  return { host, port };
+}
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", short: "c" },
+      filters: { type: "string" },
+      xds: { type: "string" },
+      http: { type: "string" },
+      node: { type: "string" },
+      admin: { type: "string" },
+      concurrency: { type: "string" },
+      "no-envoy": { type: "boolean", default: false },
+      "log-json": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const [command] = positionals;
+  if (values.help || !command) { process.stdout.write(USAGE); return command || values.help ? 0 : 2; }
+  const log = consoleLog({ json: values["log-json"], level: (process.env.PORTICO_LOG_LEVEL as LogLevel | undefined) ?? "info" });
+  const configPath = resolve(values.config ?? "gateway.yaml");
+  const filtersDir = resolve(values.filters ?? DEFAULT_FILTERS_DIR);
+  switch (command) {
+    case "validate": return validate(configPath, filtersDir);
+    case "bootstrap": {
+      if (!values.node) throw new UsageError("bootstrap: --node NAME is required");
+      process.stdout.write(bootstrapYaml({
+        nodeId: values.node,
+        xds: hostPort(values.xds, "127.0.0.1:18000", "--xds"),
+        admin: toAdmin(hostPort(values.admin, "127.0.0.1:9901", "--admin")),
+      }));
+      return 0;
+    }
+    case "run": return run({
+      configPath, filtersDir, log,
+      xds: hostPort(values.xds, "127.0.0.1:18000", "--xds"),
+      http: hostPort(values.http, "127.0.0.1:18001", "--http"),
+      admin: toAdmin(hostPort(values.admin, "127.0.0.1:9901", "--admin")),
+      nodeId: values.node ?? "portico-local",
+      concurrency: Number(values.concurrency ?? 2),
+      envoy: !values["no-envoy"],
+    });
+    default: throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+const toAdmin = (a: { host: string; port: number }) => ({ address: a.host, port: a.port });
+
+async function validate(configPath: string, filtersDir: string): Promise<number> {
+  const r = await loadGatewayFile(configPath, { filtersDir, checkPlugin: createPluginChecker() });
+  if (!r.ok) {
+    process.stderr.write(`${formatConfigErrors(r.errors)}\n${r.errors.length} error(s); nothing would be applied\n`);
+    return 1;
+  }
+  const m = r.model;
+  process.stdout.write(`${configPath}: valid (${m.listeners.length} listeners, ${m.routes.length} routes, ${m.upstreams.length} upstreams, ${m.plugins.length} plugins)\n`);
+  return 0;
+}
+
+interface RunOptions {
+  configPath: string; filtersDir: string; log: LogFn;
+  xds: { host: string; port: number }; http: { host: string; port: number };
+  admin: { address: string; port: number }; nodeId: string; concurrency: number; envoy: boolean;
+}
+
+async function run(o: RunOptions): Promise<number> {
+  const cp = new ControlPlane({ configPath: o.configPath, filtersDir: o.filtersDir, log: o.log, xds: o.xds, http: o.http });
+  await cp.start();
+  let supervisor: EnvoySupervisor | undefined;
+  const workDir = mkdtempSync(join(tmpdir(), "portico-run-"));
+  if (o.envoy) {
+    const tools = locateEnvoyTools();
+    const bootstrapPath = join(workDir, "bootstrap.yaml");
+    mkdirSync(workDir, { recursive: true });
+    writeFileSync(bootstrapPath, bootstrapYaml(cp.bootstrapOptions({ nodeId: o.nodeId, admin: o.admin })));
+    supervisor = new EnvoySupervisor({
+      funcE: tools.funcE, envoyPath: tools.envoyPath, bootstrapPath, workDir, concurrency: o.concurrency, logLevel: "warning",
+      extraArgs: ["--component-log-level", "wasm:info"],
+      onState: (s) => o.log(s.state === "backoff" ? "warn" : "info", `envoy ${s.state}`, { restarts: s.restarts, ...(s.exit ? { exit: s.exit } : {}), ...(s.restartInMs ? { restartInMs: s.restartInMs } : {}) }),
+      onLog: (line) => process.stderr.write(`envoy: ${line}\n`),
+    });
+    supervisor.start();
+    await supervisor.ready({ timeoutMs: 30_000 });
+  }
+  printWhereToSend(cp.gateway.model!, { ...o, xds: { ...o.xds, port: cp.xdsPort }, http: { ...o.http, port: cp.httpPort } }, supervisor?.adminUrl);
+  await new Promise<void>((r) => { process.once("SIGINT", r); process.once("SIGTERM", r); });
+  o.log("info", "stopping");
+  await supervisor?.stop();
+  await cp.stop();
+  rmSync(workDir, { recursive: true, force: true });
+  return 0;
+}
+
+function printWhereToSend(model: GatewayModel, o: RunOptions, adminUrl: string | undefined): void {
+  const lines = ["", "portico is running."];
+  for (const l of model.listeners) {
+    const host = l.address === "0.0.0.0" ? "127.0.0.1" : l.address.includes(":") ? `[${l.address}]` : l.address;
+    lines.push(`  listener ${l.name}: ${l.tls ? "https" : "http"}://${host}:${l.port}/`);
+  }
+  if (adminUrl) lines.push(`  Envoy admin:   ${adminUrl}  (stats: ${adminUrl}/stats/prometheus)`);
+  lines.push(`  control plane: http://${o.http.host}:${o.http.port}/status  (xDS on ${o.xds.host}:${o.xds.port})`);
+  lines.push(`  edit ${o.configPath} and save: changes apply live. Ctrl-C stops.`, "");
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+export async function cli(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
+    process.stderr.write(`portico: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = e instanceof UsageError ? 2 : 1;
+  }
+}

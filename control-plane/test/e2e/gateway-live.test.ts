@@ -1,0 +1,260 @@
+// The gateway end to end: one control plane following a YAML file, two real Envoys joined to
+// it over ADS. What a user notices: both Envoys serve the file's routes; saved edits apply live
+// with no failed request and no drained connection; a bad save changes nothing and is reported;
+// Envoys keep serving without the control plane and resync when it returns; a plugin's config
+// and module change live.
+import { copyFileSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  freePort, parseEcho, repoRoot, request, runWrk, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy,
+} from "../../../test/support/index.js";
+import { joinEnvoy, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
+import { TypeUrl } from "../../src/xds/types.js";
+
+const envoys = useEnvoy("all");
+const echo = useEchoUpstream("all");
+
+let gw: TestGateway;
+let e1: Envoy;
+let e2: Envoy;
+let upA: EchoUpstream;
+let upB: EchoUpstream;
+let port: number;
+
+interface Knobs {
+  stamp?: string;
+  /** Endpoint of upstream "b" (an EDS-only edit when it is all that changes). */
+  bPort?: number;
+  timeout?: string;
+  extraRoute?: boolean;
+  customModule?: boolean;
+}
+
+/** The gateway file under test; each knob changes one kind of resource. */
+function config(k: Knobs = {}): string {
+  return `
+listeners:
+  - name: public
+    address: 127.0.0.1
+    port: ${port}
+routes:
+  - name: a
+    match: { path: { prefix: /a/ } }
+    timeout: ${k.timeout ?? "15s"}
+    upstream: a
+    plugins: [stamp]
+  - name: b
+    match: { path: { prefix: /b/ } }
+    upstream: b
+    plugins: [stamp${k.customModule ? ", custom" : ""}]
+${k.extraRoute ? `  - name: extra
+    match: { path: { prefix: /extra/ } }
+    upstream: extra
+` : ""}upstreams:
+  - name: a
+    endpoints: ["127.0.0.1:${upA.port}"]
+  - name: b
+    endpoints: ["127.0.0.1:${k.bPort ?? upB.port}"]
+${k.extraRoute ? `  - name: extra
+    endpoints: ["127.0.0.1:${upA.port}"]
+` : ""}plugins:
+  - name: stamp
+    filter: header-rewrite
+    config:
+      rules:
+        - name: stamp
+          response: { set: { x-stamp: "${k.stamp ?? "v0"}" } }
+${k.customModule ? `  - name: custom
+    module: ./custom.wasm
+    root_id: x
+    config:
+      rules:
+        - name: module
+          response: { set: { x-module: "header-rewrite" } }
+` : ""}`;
+}
+
+const get = (e: Envoy, path: string) => request(e.url(path, "public"), { timeoutMs: 10_000 });
+const syncedBoth = async () => { await waitSynced(gw.cp, "envoy-1"); await waitSynced(gw.cp, "envoy-2"); };
+/** Saves the file and resolves once the control plane applied it (a new push or "unchanged"). */
+async function save(yaml: string): Promise<void> {
+  const before = gw.cp.source.last;
+  gw.write(yaml);
+  const deadline = Date.now() + 10_000;
+  while (gw.cp.source.last === before) {
+    if (Date.now() > deadline) throw new Error("the control plane did not reload the saved file");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+const drainStats = async (e: Envoy) => {
+  const s = await e.stats("listener_manager\\.");
+  return {
+    modified: s.get("listener_manager.listener_modified") ?? 0,
+    inPlace: s.get("listener_manager.listener_in_place_updated") ?? 0,
+    draining: s.get("listener_manager.total_filter_chains_draining") ?? 0,
+    removed: s.get("listener_manager.listener_removed") ?? 0,
+  };
+};
+
+beforeAll(async () => {
+  [upA, upB] = await Promise.all([echo({ record: false }), echo({ record: false })]);
+  port = await freePort();
+  gw = await startTestGateway({ yaml: config() });
+  // Both Envoys bind the same listener address: Envoy sets SO_REUSEPORT, and the kernel spreads
+  // new connections over the two processes.
+  [e1, e2] = await Promise.all([joinEnvoy(gw.cp, "envoy-1", {}, envoys), joinEnvoy(gw.cp, "envoy-2", {}, envoys)]);
+  await syncedBoth();
+}, 90_000);
+
+afterAll(async () => {
+  await gw?.stop();
+  if (gw) rmSync(gw.dir, { recursive: true, force: true });
+});
+
+describe("two Envoys on one control plane", () => {
+  it("both serve the same routes, plugins included", async () => {
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => get(i % 2 ? e1 : e2, i % 2 ? "/a/x" : "/b/y")));
+    for (const [i, r] of results.entries()) {
+      expect(r.status).toBe(200);
+      expect(r.header("x-stamp")).toBe("v0");
+      expect(parseEcho(r.body).path).toBe(i % 2 ? "/a/x" : "/b/y");
+    }
+    const served = async (e: Envoy) => (await e.stats("http\\.public\\.downstream_rq_total")).get("http.public.downstream_rq_total") ?? 0;
+    expect(await served(e1), "requests served by envoy-1").toBeGreaterThan(0);
+    expect(await served(e2), "requests served by envoy-2").toBeGreaterThan(0);
+    const status = gw.cp.xds.status();
+    expect(status.map((n) => n.nodeId).sort()).toEqual(["envoy-1", "envoy-2"]);
+  });
+
+  it("routes nothing it was not told to: an unknown path is a 404 from Envoy", async () => {
+    expect((await get(e1, "/nowhere")).status).toBe(404);
+  });
+});
+
+describe("live edits", () => {
+  it("applies 100 edits of every kind under load with zero failed requests and no drained connection", async () => {
+    const drainBefore = await Promise.all([drainStats(e1), drainStats(e2)]);
+    let edits = 0;
+    let stop = false;
+    const editing = (async () => {
+      for (let i = 1; i <= 100; i++) {
+        const k: Knobs = { stamp: `v${i}` };
+        if (i % 4 === 1) k.timeout = `${10 + (i % 7)}s`; // routes
+        if (i % 4 === 2) k.bPort = i % 8 === 2 ? upA.port : upB.port; // endpoints
+        if (i % 4 === 3) k.extraRoute = i % 8 === 3; // clusters + routes added and removed
+        await save(config(k));
+        await syncedBoth();
+        edits++;
+      }
+      stop = true;
+    })();
+    // wrk on keep-alive connections over both Envoys for as long as the edits take.
+    const loads: Awaited<ReturnType<typeof runWrk>>[] = [];
+    while (!stop) loads.push(await runWrk({ url: `http://127.0.0.1:${port}/a/load`, connections: 8, durationSec: 3, countStatuses: true }));
+    await editing;
+    expect(edits).toBe(100);
+    const total = loads.reduce((n, l) => n + l.requests, 0);
+    const non200 = loads.flatMap((l) => Object.entries(l.statuses ?? {}).filter(([s]) => s !== "200"));
+    const errors = loads.reduce((n, l) => n + l.errors.connect + l.errors.read + l.errors.write + l.errors.timeout + l.errors.status, 0);
+    expect(total, "requests sent during the edits").toBeGreaterThan(1000);
+    expect(non200, "responses other than 200").toEqual([]);
+    expect(errors, "socket errors and timeouts").toBe(0);
+    // The last edit is what both Envoys serve.
+    for (const e of [e1, e2]) expect((await get(e, "/a/x")).header("x-stamp")).toBe("v100");
+    // Plugins, routes, clusters and endpoints changed 100 times; no listener did.
+    expect(await Promise.all([drainStats(e1), drainStats(e2)])).toEqual(drainBefore);
+    expect(drainBefore.map((d) => d.draining)).toEqual([0, 0]);
+  }, 240_000);
+
+  it("an endpoint-only edit goes out as EDS alone", async () => {
+    await save(config({ stamp: "v100", bPort: upA.port }));
+    const outcome = gw.cp.gateway.lastOutcome!;
+    expect(outcome.kind).toBe("endpoints");
+    expect(outcome.changedTypes).toEqual([TypeUrl.Endpoints]);
+    await syncedBoth();
+    await save(config({ stamp: "v100" }));
+    expect(gw.cp.gateway.lastOutcome!.changedTypes).toEqual([TypeUrl.Endpoints]);
+    await syncedBoth();
+  });
+
+  it("coalesces a burst of saves into one push of the last one", async () => {
+    const pushes = gw.cp.gateway.pushCount;
+    for (let i = 0; i < 10; i++) gw.write(config({ stamp: `burst-${i}` }));
+    const deadline = Date.now() + 10_000;
+    while (gw.cp.gateway.pushCount === pushes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300)); // longer than the debounce window: no second push may follow
+    expect(gw.cp.gateway.pushCount - pushes).toBe(1);
+    await syncedBoth();
+    expect((await get(e1, "/a/x")).header("x-stamp")).toBe("burst-9");
+  });
+
+  it("a bad save changes nothing and is reported with its line", async () => {
+    await save(config({ stamp: "good" }));
+    await syncedBoth();
+    const versions = JSON.stringify(gw.cp.xds.status().map((n) => n.types));
+    await save(config({ stamp: "good" }).replace("upstream: a\n", "upstream: nowhere\n"));
+    const last = gw.cp.source.last!;
+    expect(last.ok).toBe(false);
+    expect(last.error).toMatch(/gateway\.yaml:\d+:\d+: routes\[0\]\.upstream: no upstream named "nowhere"/);
+    const status = JSON.parse((await request(`http://127.0.0.1:${gw.cp.httpPort}/status`)).body);
+    expect(status.config.lastAttempt.ok).toBe(false);
+    expect(status.config.applied.ok).toBe(true);
+    expect(JSON.stringify(gw.cp.xds.status().map((n) => n.types)), "nothing was pushed").toBe(versions);
+    for (const e of [e1, e2]) {
+      const r = await get(e, "/a/x");
+      expect(r.status).toBe(200);
+      expect(r.header("x-stamp")).toBe("good");
+    }
+    await save(config({ stamp: "fixed" }));
+    expect(gw.cp.source.last!.ok).toBe(true);
+    await syncedBoth();
+    expect((await get(e2, "/a/x")).header("x-stamp")).toBe("fixed");
+  });
+});
+
+describe("plugin modules", () => {
+  it("a user module swaps in live when its file changes, with no drained connection", async () => {
+    copyFileSync(join(repoRoot, "dist/filters/header-rewrite.wasm"), join(gw.dir, "custom.wasm"));
+    await save(config({ stamp: "m", customModule: true }));
+    expect(gw.cp.source.last!.ok, gw.cp.source.last!.error).toBe(true);
+    await syncedBoth();
+    const drainBefore = await drainStats(e1);
+    let r = await get(e1, "/b/x");
+    expect(r.header("x-module")).toBe("header-rewrite");
+    expect(r.header("hello")).toBeUndefined();
+    // A new build of the module (here: a different module with the same root id) replaces it.
+    const before = gw.cp.source.last;
+    copyFileSync(join(repoRoot, "dist/test/hello.wasm"), join(gw.dir, "custom.wasm.new"));
+    renameSync(join(gw.dir, "custom.wasm.new"), join(gw.dir, "custom.wasm"));
+    const deadline = Date.now() + 10_000;
+    while (gw.cp.source.last === before && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    expect(gw.cp.source.last!.ok, gw.cp.source.last!.error).toBe(true);
+    expect(gw.cp.source.last!.changedTypes).toEqual([TypeUrl.ExtensionConfig]);
+    await syncedBoth();
+    for (const e of [e1, e2]) {
+      r = await get(e, "/b/x");
+      expect(r.header("hello")).toBe("world");
+      expect(r.header("x-module")).toBeUndefined();
+    }
+    expect(await drainStats(e1)).toEqual(drainBefore);
+    await save(config({ stamp: "m" }));
+    await syncedBoth();
+  });
+});
+
+describe("control plane outage", () => {
+  it("Envoys keep serving without it and resync when it returns", async () => {
+    const { xdsPort, httpPort } = gw.cp;
+    const dir = gw.dir;
+    await save(config({ stamp: "before-outage" }));
+    await syncedBoth();
+    await gw.cp.stop();
+    const during = await Promise.all([get(e1, "/a/x"), get(e2, "/b/x")]);
+    expect(during.map((r) => [r.status, r.header("x-stamp")])).toEqual([[200, "before-outage"], [200, "before-outage"]]);
+    // Edited while the control plane is down; applied when it is back.
+    gw = await startTestGateway({ yaml: config({ stamp: "after-outage" }), xdsPort, httpPort, dir });
+    await syncedBoth();
+    for (const e of [e1, e2]) expect((await get(e, "/a/x")).header("x-stamp")).toBe("after-outage");
+  }, 90_000);
+});

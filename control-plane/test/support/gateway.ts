@@ -1,0 +1,98 @@
+// e2e support for the whole control plane: a ControlPlane in this process following a YAML
+// file in a temp dir, and real Envoys (func-e) joining it with the bootstrap `portico
+// bootstrap` prints. Readiness is polled: "synced" means an Envoy ACKed every type of the
+// snapshot currently in the cache.
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ControlPlane } from "../../src/control-plane.js";
+import { renderBootstrap } from "../../src/envoy/bootstrap.js";
+import { silentLog, type LogFn } from "../../src/log.js";
+import { ANY_NODE } from "../../src/xds/cache.js";
+import { PUSH_ORDER } from "../../src/xds/types.js";
+import { repoRoot, startEnvoy, type Envoy, type StartEnvoyOptions } from "../../../test/support/index.js";
+
+export interface TestGateway {
+  cp: ControlPlane;
+  dir: string;
+  configPath: string;
+  logs: string[];
+  /** Replaces the config file the way an editor saving it does (write + rename). */
+  write(yaml: string): void;
+  /** Resolves once `envoy` has ACKed the cache's current version of every type. */
+  synced(envoy: Envoy, nodeId: string, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  yaml: string;
+  /** Reuse ports (a control plane "coming back"). */
+  xdsPort?: number;
+  httpPort?: number;
+  dir?: string;
+  debounce?: { quietMs: number; maxDelayMs: number };
+  log?: LogFn;
+}
+
+export async function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), "portico-gw-"));
+  const configPath = join(dir, "gateway.yaml");
+  const logs: string[] = [];
+  const log: LogFn = o.log ?? ((level, msg, fields) => {
+    logs.push(`${level} ${msg} ${fields ? JSON.stringify(fields) : ""}`);
+    if (process.env.PORTICO_CP_DEBUG === "1") console.log(level, msg, fields ?? "");
+  });
+  const write = (yaml: string) => {
+    const tmp = `${configPath}.tmp-${process.pid}`;
+    writeFileSync(tmp, yaml);
+    renameSync(tmp, configPath);
+  };
+  write(o.yaml);
+  const cp = new ControlPlane({
+    configPath, filtersDir: join(repoRoot, "dist/filters"), log,
+    xds: { host: "127.0.0.1", port: o.xdsPort ?? 0 }, http: { host: "127.0.0.1", port: o.httpPort ?? 0 },
+    debounce: o.debounce ?? { quietMs: 50, maxDelayMs: 500 },
+  });
+  await cp.start();
+  return {
+    cp, dir, configPath, logs, write,
+    synced: (envoy, nodeId, timeoutMs = 20_000) => waitSynced(cp, nodeId, timeoutMs),
+    stop: async () => {
+      await cp.stop();
+      if (!o.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitSynced(cp: ControlPlane, nodeId: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    const snap = cp.cache.get(nodeId) ?? cp.cache.get(ANY_NODE);
+    const node = cp.xds.status().find((n) => n.nodeId === nodeId);
+    if (snap && node && node.connectedStreams > 0) {
+      const behind = PUSH_ORDER.filter((t) => {
+        const want = snap.types[t]?.version;
+        const s = node.types[t];
+        // Named types an Envoy never subscribed to (e.g. no secrets in use) need no ACK.
+        return want !== undefined && s !== undefined && s.versionAcked !== want;
+      });
+      if (behind.length === 0) return;
+      last = behind.map((t) => `${t.slice(t.lastIndexOf(".") + 1)} acked ${node.types[t]?.versionAcked} want ${snap.types[t]?.version}`).join(", ");
+    } else last = node ? "not connected" : "never connected";
+    if (Date.now() > deadline) throw new Error(`Envoy ${nodeId} not in sync after ${timeoutMs} ms: ${last}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Starts a real Envoy that joins `cp` as `nodeId` (the bootstrap `portico bootstrap` prints). */
+/** `start` is startEnvoy or a lifecycle-managed starter (useEnvoy) that also stops it. */
+export async function joinEnvoy(
+  cp: ControlPlane, nodeId: string, opts: Partial<StartEnvoyOptions> = {},
+  start: (o: StartEnvoyOptions) => Promise<Envoy> = startEnvoy,
+): Promise<Envoy> {
+  const config = renderBootstrap(cp.bootstrapOptions({ nodeId, admin: { address: "127.0.0.1", port: 0 } }));
+  return start({ name: nodeId, concurrency: 2, readyTimeoutMs: 30_000, ...opts, config });
+}
+
+export const quietLog = silentLog;
