@@ -3,7 +3,8 @@
 #   make deps    npm ci, when node_modules is missing or older than package-lock.json
 #   make build   compile the Wasm filters and test fixtures (npm run build:wasm)
 #   make test    tools + deps + build, then unit, as-pect, e2e tests and the typecheck
-#   make run     build, then run the demo upstream + Envoy: make run [CONFIG=envoy-configs/x.yaml]
+#   make run     build, then run the gateway (gateway.yaml: control plane + Envoy + two demo upstreams);
+#                make run CONFIG=envoy-configs/x.yaml runs one filter in a static Envoy config instead
 #   make clean   remove build outputs (dist/); `make distclean` also node_modules and .tools
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -11,7 +12,7 @@ SHELL := bash
 .DELETE_ON_ERROR:
 .NOTPARALLEL:
 
-CONFIG ?= envoy-configs/header-rewrite.yaml
+CONFIG ?= gateway.yaml
 # npm ci rewrites this hidden lockfile, so its mtime says when deps were installed.
 NODE_STAMP := node_modules/.package-lock.json
 
