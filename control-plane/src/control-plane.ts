@@ -8,6 +8,7 @@ import { FileConfigSource } from "./gateway/file-source.js";
 import { Gateway } from "./gateway/gateway.js";
 import type { DebouncerOptions } from "./gateway/debounce.js";
 import type { LogFn } from "./log.js";
+import { createMetrics, type ControlPlaneMetrics } from "./metrics.js";
 import { createPluginChecker } from "./plugins/check-config.js";
 import { moduleRequestHandler } from "./plugins/module-http.js";
 import { ModuleStore } from "./plugins/modules.js";
@@ -30,18 +31,21 @@ export class ControlPlane {
   readonly xds: XdsServer;
   readonly gateway: Gateway;
   readonly source: FileConfigSource;
+  readonly metrics: ControlPlaneMetrics;
   private http: Server | undefined;
   xdsPort = 0;
   httpPort = 0;
 
   constructor(private readonly o: ControlPlaneOptions) {
     this.xds = new XdsServer({ cache: this.cache, log: o.log });
+    this.metrics = createMetrics(this.xds);
     this.gateway = new Gateway({
       cache: this.cache, modules: this.modules, log: o.log,
     });
     this.source = new FileConfigSource({
       path: resolve(o.configPath), filtersDir: resolve(o.filtersDir), checkPlugin: createPluginChecker(),
       gateway: this.gateway, log: o.log, debounce: o.debounce,
+      onOutcome: (r) => (r.ok ? this.metrics.configApplied.inc({ kind: r.kind ?? "full" }) : this.metrics.configRejected.inc()),
     });
   }
 
@@ -90,6 +94,13 @@ export class ControlPlane {
       const path = (req.url ?? "/").split("?")[0];
       if (req.method === "GET" && path === "/status") return json(res, 200, this.status());
       if (req.method === "GET" && path === "/healthz") return json(res, 200, { ok: true });
+      if (req.method === "GET" && path === "/metrics") {
+        void this.metrics.registry.metrics().then((text) => {
+          res.writeHead(200, { "content-type": this.metrics.registry.contentType });
+          res.end(text);
+        });
+        return;
+      }
       json(res, 404, { error: "not_found" });
     });
     return new Promise((r, reject) => {

@@ -17,6 +17,8 @@ export interface FileSourceOptions {
   gateway: Gateway;
   log: LogFn;
   debounce?: DebouncerOptions;
+  /** Every reload's outcome, accepted or not (metrics). */
+  onOutcome?: (outcome: ApplyOutcome) => void;
 }
 
 export class FileConfigSource {
@@ -53,10 +55,16 @@ export class FileConfigSource {
     if (!loaded.ok) {
       const error = formatConfigErrors(loaded.errors);
       this.o.log("error", `config rejected; Envoys keep the last good config\n${error}`, { origin });
-      return (this.last = { ok: false, origin, at, error });
+      return this.report({ ok: false, origin, at, error });
     }
     this.watchPaths(dependencies(loaded.model));
-    return (this.last = await this.o.gateway.apply({ model: loaded.model, modules: loaded.modules, origin }));
+    return this.report(await this.o.gateway.apply({ model: loaded.model, modules: loaded.modules, origin }));
+  }
+
+  private report(outcome: ApplyOutcome): ApplyOutcome {
+    this.last = outcome;
+    this.o.onOutcome?.(outcome);
+    return outcome;
   }
 
   /**

@@ -201,6 +201,8 @@ describe("live edits", () => {
     expect(status.config.lastAttempt.ok).toBe(false);
     expect(status.config.applied.ok).toBe(true);
     expect(JSON.stringify(gw.cp.xds.status().map((n) => n.types)), "nothing was pushed").toBe(versions);
+    const metrics = (await request(`http://127.0.0.1:${gw.cp.httpPort}/metrics`)).body;
+    expect(metrics).toMatch(/^portico_config_rejected_total [1-9]/m);
     for (const e of [e1, e2]) {
       const r = await get(e, "/a/x");
       expect(r.status).toBe(200);
