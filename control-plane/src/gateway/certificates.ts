@@ -1,4 +1,5 @@
 // Reads the PEM files every listener certificate names (the I/O translation must not do).
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { GatewayModel } from "../model/types.js";
 import type { CertificatePem } from "../translate/index.js";
@@ -13,6 +14,15 @@ export async function readCertificates(model: GatewayModel): Promise<Map<string,
     const [certificateChain, privateKey] = await Promise.all([readFile(c.certPath, "utf8"), readFile(c.keyPath, "utf8")]);
     if (!certificateChain.includes("-----BEGIN CERTIFICATE-----")) throw new Error(`${c.certPath}: not a PEM certificate`);
     if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) throw new Error(`${c.keyPath}: not a PEM private key`);
+    // A half-done rotation (new certificate, old key) would only be refused by Envoy (NACK):
+    // refuse it here, so the last good pair keeps serving and the error names the files.
+    let matches: boolean;
+    try {
+      matches = new X509Certificate(certificateChain).checkPrivateKey(createPrivateKey(privateKey));
+    } catch (e) {
+      throw new Error(`${c.certPath} / ${c.keyPath}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!matches) throw new Error(`${c.keyPath} is not the private key of ${c.certPath}`);
     out.set(c.secretName, { certificateChain, privateKey });
   }
   return out;
