@@ -1,0 +1,260 @@
+// The gateway file as the document of record for the admin API. Every operation re-reads the
+// file (an operator may have edited it by hand), changes one list item in the parsed YAML
+// document (comments and layout elsewhere survive), validates the result with the same loader a
+// saved file goes through, writes it atomically (the commit point), then applies it. Writes are
+// serialised; reads are not.
+import { readFile } from "node:fs/promises";
+import { isMap, isScalar, isSeq, parseDocument, Scalar, visit, type Document, type YAMLMap, type YAMLSeq } from "yaml";
+import type { ConfigError, LoadResult } from "../config/index.js";
+import type { ApplyOutcome } from "../gateway/gateway.js";
+import type { LogFn } from "../log.js";
+import type { GatewayModel } from "../model/types.js";
+import { writeFileAtomic } from "./atomic-write.js";
+import { canonicalJson, configEtag, ifMatchHolds, mergePatch, resourceEtag, sha256Hex } from "./canonical.js";
+import { findReferences } from "./references.js";
+import { isSecretKey, redact, unredact } from "./secrets.js";
+import { REDACTED, type Kind, type ResourceDiff, type StoredResource, type StoreError, type WriteOptions, type WriteResult } from "./types.js";
+
+type Loaded = { model: GatewayModel; modules: Map<string, Uint8Array> };
+
+export interface ConfigStoreOptions {
+  path: string;
+  load: (text: string) => Promise<LoadResult>;
+  apply: (loaded: Loaded, origin: string) => Promise<ApplyOutcome>;
+  diff: (loaded: Loaded) => Promise<ResourceDiff>;
+  log: LogFn;
+}
+
+type Item = Record<string, unknown> & { name: string };
+
+const fail = (code: StoreError["code"], message: string, errors?: ConfigError[]): WriteResult => ({ ok: false, error: { code, message, ...(errors ? { errors } : {}) } });
+
+export class ConfigStore {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: ConfigStoreOptions) {}
+
+  async list(kind: Kind): Promise<StoredResource[]> {
+    const { doc } = await this.read();
+    return items(doc, kind).map((v) => stored(kind, v));
+  }
+
+  async get(kind: Kind, name: string): Promise<StoredResource | undefined> {
+    const { doc } = await this.read();
+    const v = items(doc, kind).find((i) => i.name === name);
+    return v && stored(kind, v);
+  }
+
+  put(kind: Kind, name: string, value: unknown, o: WriteOptions = {}): Promise<WriteResult> {
+    return this.serial(async () => {
+      if (value === null || typeof value !== "object" || Array.isArray(value)) return fail("bad_request", "the body must be a JSON object");
+      const body = value as Record<string, unknown>;
+      if (body.name !== undefined && body.name !== name) return fail("bad_request", `the body names "${String(body.name)}" but the URL names "${name}"`);
+      return this.writeItem(kind, name, (current) => ({ ...body, name }), o, "PUT");
+    });
+  }
+
+  patch(kind: Kind, name: string, patch: unknown, o: WriteOptions = {}): Promise<WriteResult> {
+    return this.serial(async () => {
+      if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return fail("bad_request", "a merge patch must be a JSON object");
+      const p = patch as Record<string, unknown>;
+      if (p.name !== undefined && p.name !== name) return fail("bad_request", "a resource cannot be renamed with PATCH (PUT the new name, DELETE the old)");
+      return this.writeItem(kind, name, (current) => (current ? { ...(mergePatch(current, p) as Record<string, unknown>), name } : undefined), o, "PATCH");
+    });
+  }
+
+  delete(kind: Kind, name: string, o: WriteOptions = {}): Promise<WriteResult> {
+    return this.serial(async () => {
+      const { doc, text } = await this.read();
+      const list = items(doc, kind);
+      const current = list.find((i) => i.name === name);
+      if (!current) return fail("not_found", `no ${singular(kind)} named "${name}"`);
+      if (!ifMatchHolds(o.ifMatch, resourceEtag(current))) return fail("precondition_failed", `${singular(kind)} "${name}" changed since it was read (ETag ${resourceEtag(current)})`);
+      const refs = findReferences(doc.toJS() ?? {}, kind, name);
+      if (refs.length > 0) return fail("conflict", `${singular(kind)} "${name}" is still used by ${refs.join(", ")}`);
+      const seq = doc.get(kind) as YAMLSeq;
+      seq.items.splice(list.indexOf(current), 1);
+      const r = await this.commit(text, doc.toString(), o, `admin API DELETE /${kind}/${name}`);
+      return r.ok ? { ...r, etag: resourceEtag(current) } : r;
+    });
+  }
+
+  async getConfig(format: "yaml" | "json"): Promise<{ text: string; etag: string }> {
+    const { doc, text } = await this.read();
+    const etag = configEtag(text);
+    if (format === "json") return { text: JSON.stringify(redact(doc.toJS() ?? {}), null, 2) + "\n", etag };
+    return { text: redactDocument(doc).toString(), etag };
+  }
+
+  replaceConfig(newText: string, o: WriteOptions = {}): Promise<WriteResult> {
+    return this.serial(async () => {
+      const { doc, text } = await this.read();
+      if (!ifMatchHolds(o.ifMatch, configEtag(text))) return fail("precondition_failed", `the config changed since it was read (ETag ${configEtag(text)})`);
+      const candidate = parseDocument(newText);
+      if (candidate.errors.length > 0 || !isYamlDocumentOfLists(candidate)) {
+        // Let the loader produce located errors for text that does not even parse.
+        const loaded = await this.o.load(newText);
+        return fail("invalid", "the config does not validate", loaded.ok ? [] : loaded.errors);
+      }
+      const restored = restoreSecrets(candidate, doc);
+      if (!restored.ok) return fail("bad_request", `"${REDACTED}" at ${restored.path} has no stored value to keep`);
+      const finalText = restored.changed ? candidate.toString() : newText;
+      return this.commit(text, finalText, o, "admin API PUT /config");
+    });
+  }
+
+  async validate(text: string): Promise<{ valid: boolean; errors: ConfigError[] }> {
+    const loaded = await this.o.load(text);
+    return loaded.ok ? { valid: true, errors: [] } : { valid: false, errors: loaded.errors };
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async read(): Promise<{ text: string; doc: Document }> {
+    let text: string;
+    try {
+      text = await readFile(this.o.path, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      text = "";
+    }
+    return { text, doc: parseDocument(text) };
+  }
+
+  private async writeItem(kind: Kind, name: string, build: (current: Item | undefined) => Record<string, unknown> | undefined, o: WriteOptions, verb: string): Promise<WriteResult> {
+    const { doc, text } = await this.read();
+    if (doc.errors.length > 0) return fail("invalid", "the stored config does not parse; replace it with PUT /config", (await this.loaderErrors(text)));
+    const list = items(doc, kind);
+    const current = list.find((i) => i.name === name);
+    const currentEtag = current && resourceEtag(current);
+    if (o.ifNoneMatch?.trim() === "*" && current) return fail("precondition_failed", `${singular(kind)} "${name}" already exists`);
+    if (!ifMatchHolds(o.ifMatch, currentEtag)) {
+      return fail("precondition_failed", current ? `${singular(kind)} "${name}" changed since it was read (ETag ${currentEtag})` : `${singular(kind)} "${name}" does not exist`);
+    }
+    const built = build(current);
+    if (!built) return fail("not_found", `no ${singular(kind)} named "${name}"`);
+    const restored = unredact(built, current);
+    if (!restored.ok) return fail("bad_request", `"${REDACTED}" at ${restored.path} has no stored value to keep`);
+    const value = restored.value as Item;
+    const etag = resourceEtag(value);
+    if (current && canonicalJson(current) === canonicalJson(value)) {
+      return { ok: true, etag, created: false, unchanged: true, resource: stored(kind, value) };
+    }
+    const node = doc.createNode(value);
+    const seq = doc.get(kind);
+    if (isSeq(seq)) {
+      if (current) seq.items[list.indexOf(current)] = node;
+      else seq.items.push(node);
+    } else {
+      doc.set(kind, doc.createNode([value]));
+    }
+    const r = await this.commit(text, doc.toString(), o, `admin API ${verb} /${kind}/${name}`);
+    return r.ok ? { ...r, etag, created: !current, resource: stored(kind, value) } : r;
+  }
+
+  /** Validates `next`; unless a dry run, writes it (the commit point) and applies it. */
+  private async commit(before: string, next: string, o: WriteOptions, origin: string): Promise<WriteResult> {
+    const etag = configEtag(next);
+    if (sha256Hex(before) === sha256Hex(next)) return { ok: true, etag, created: false, unchanged: true, ...(o.dryRun ? { diff: {} } : {}) };
+    const loaded = await this.o.load(next);
+    if (!loaded.ok) return fail("invalid", "the change does not validate; nothing was applied", loaded.errors);
+    if (o.dryRun) return { ok: true, etag, created: false, unchanged: false, diff: await this.o.diff(loaded) };
+    await writeFileAtomic(this.o.path, next);
+    const outcome = await this.o.apply(loaded, origin);
+    if (!outcome.ok) {
+      // Valid for the loader but refused further on (translation or snapshot checks): put the
+      // previous file back so disk and Envoys agree.
+      await writeFileAtomic(this.o.path, before);
+      this.o.log("error", "admin change refused after validation; previous config restored", { origin, error: outcome.error });
+      return fail("invalid", outcome.error ?? "the change was refused", []);
+    }
+    return { ok: true, etag, created: false, unchanged: false };
+  }
+
+  private async loaderErrors(text: string): Promise<ConfigError[]> {
+    const loaded = await this.o.load(text);
+    return loaded.ok ? [] : loaded.errors;
+  }
+}
+
+function items(doc: Document, kind: Kind): Item[] {
+  const js = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const list = js[kind];
+  return Array.isArray(list) ? (list.filter((i) => i !== null && typeof i === "object" && typeof (i as Item).name === "string") as Item[]) : [];
+}
+
+function stored(kind: Kind, value: Item): StoredResource {
+  return { kind, name: value.name, value: redact(value) as Record<string, unknown>, etag: resourceEtag(value) };
+}
+
+function singular(kind: Kind): string {
+  return kind.slice(0, -1);
+}
+
+function isYamlDocumentOfLists(doc: Document): boolean {
+  return doc.contents === null || isMap(doc.contents);
+}
+
+/** A copy of the document with every secret scalar replaced by REDACTED (comments kept). */
+function redactDocument(doc: Document): Document {
+  const copy = doc.clone();
+  visit(copy, {
+    Pair(_key, pair, path) {
+      const parent = path[path.length - 1];
+      if (!isMap(parent) || !isScalar(pair.key)) return;
+      const siblings = (parent as YAMLMap).toJSON() as Record<string, unknown>;
+      const key = String(pair.key.value);
+      if (isSecretKey(key, siblings, siblings[key])) pair.value = new Scalar(REDACTED);
+    },
+  });
+  return copy;
+}
+
+/** Puts stored secrets back where `candidate` holds REDACTED at the same place as in `current`. */
+function restoreSecrets(candidate: Document, current: Document): { ok: true; changed: boolean } | { ok: false; path: string } {
+  let missing: string | undefined;
+  let changed = false;
+  const currentJs = current.toJS() ?? {};
+  visit(candidate, {
+    Scalar(_key, node, path) {
+      if (node.value !== REDACTED) return;
+      const keys = keyPath(path, node);
+      const value = getAt(currentJs, keys);
+      if (value === undefined || value === REDACTED) { missing ??= keys.join("."); return visit.BREAK; }
+      changed = true;
+      return candidate.createNode(value);
+    },
+  });
+  return missing ? { ok: false, path: missing } : { ok: true, changed };
+}
+
+/** The key path (map keys and, for lists, the item's `name` or index) of a node. */
+function keyPath(path: readonly unknown[], node: unknown): (string | number)[] {
+  const out: (string | number)[] = [];
+  const chain = [...path, node];
+  for (let i = 0; i < chain.length - 1; i++) {
+    const parent = chain[i];
+    const child = chain[i + 1];
+    if (isSeq(parent)) out.push(parent.items.indexOf(child as never));
+    else if (isMap(parent)) {
+      const pair = parent.items.find((p) => p === child);
+      if (pair && isScalar(pair.key)) out.push(String(pair.key.value));
+    }
+  }
+  return out;
+}
+
+function getAt(root: unknown, keys: (string | number)[]): unknown {
+  let v: unknown = root;
+  for (const k of keys) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string | number, unknown>)[k];
+  }
+  return v;
+}
