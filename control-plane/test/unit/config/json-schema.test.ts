@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { gatewayJsonSchema } from "../../../src/config/index.js";
 
 const committedPath = fileURLToPath(new URL("../../../schema/gateway.schema.json", import.meta.url));
-const referencePath = fileURLToPath(new URL("../../../docs-draft/config-reference.md", import.meta.url));
+const referencePath = fileURLToPath(new URL("../../../../docs/gateway-config.md", import.meta.url));
 
 type Schema = { properties?: Record<string, Schema>; items?: Schema | Schema[]; anyOf?: Schema[]; description?: string; additionalProperties?: unknown };
 
