@@ -16,6 +16,7 @@ export function checkReferences(shape: ShapeResult): Problem[] {
   };
   return [
     ...(Object.keys(names) as SectionName[]).flatMap((section) => duplicateNames(section, names[section])),
+    ...reservedUpstreamNames(names.upstreams),
     ...listenerAddresses(shape),
     ...certificateSelection(shape),
     ...shape.written.routes.flatMap((route, index) => routeReferences(route, index, names)),
@@ -38,6 +39,14 @@ function duplicateNames(section: SectionName, names: Indexed<string>[]): Problem
     else problems.push({ path: [section, index, "name"], message: `duplicate name "${value}": ${section}[${earlier}] has it too` });
   }
   return problems;
+}
+
+/** Upstreams become Envoy clusters of the same name; the bootstrap's own cluster takes one. */
+const RESERVED_CLUSTERS = new Set(["portico_xds"]);
+
+function reservedUpstreamNames(names: Indexed<string>[]): Problem[] {
+  return names.filter(({ value }) => RESERVED_CLUSTERS.has(value))
+    .map(({ index, value }) => ({ path: ["upstreams", index, "name"], message: `"${value}" is reserved: it is the cluster Envoy reaches the control plane through` }));
 }
 
 function listenerAddresses({ sections }: ShapeResult): Problem[] {

@@ -414,3 +414,13 @@ describe("formatConfigErrors", () => {
       .toBe("gw.yaml: cannot read\ngw.yaml:2:1: bad");
   });
 });
+
+describe("reserved names", () => {
+  it("refuses an upstream named like the control plane's own cluster", async () => {
+    const { loadGatewayConfig } = await import("../../../src/config/index.js");
+    const r = await loadGatewayConfig('upstreams:\n  - { name: portico_xds, endpoints: ["127.0.0.1:1"] }\n', { source: "gw.yaml", baseDir: "/", filtersDir: "/nonexistent" });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.map((e) => `${e.line}: ${e.path}: ${e.message}`)).toContain('2: upstreams[0].name: "portico_xds" is reserved: it is the cluster Envoy reaches the control plane through');
+  });
+});
