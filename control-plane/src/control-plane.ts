@@ -1,17 +1,23 @@
 // The control plane as one component: xDS server, module/status HTTP server, the gateway
 // (translate + cache) and the file source, started in order and stopped in reverse.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { resolve } from "node:path";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { dirname, resolve } from "node:path";
+import { startAdminServer, type AdminServer } from "./admin/server.js";
+import { loadGatewayConfig } from "./config/index.js";
 import type { BootstrapOptions } from "./envoy/bootstrap.js";
+import { readCertificates } from "./gateway/certificates.js";
+import { diffResources } from "./gateway/diff.js";
 import { FileConfigSource } from "./gateway/file-source.js";
 import { Gateway } from "./gateway/gateway.js";
 import type { DebouncerOptions } from "./gateway/debounce.js";
+import type { ApplyOutcome } from "./gateway/gateway.js";
 import type { LogFn } from "./log.js";
 import { createMetrics, type ControlPlaneMetrics } from "./metrics.js";
 import { createPluginChecker } from "./plugins/check-config.js";
 import { moduleRequestHandler } from "./plugins/module-http.js";
 import { ModuleStore } from "./plugins/modules.js";
+import { ConfigStore } from "./store/config-store.js";
+import { translate } from "./translate/index.js";
 import { SnapshotCache } from "./xds/cache.js";
 import { XdsServer } from "./xds/server.js";
 
@@ -21,7 +27,11 @@ export interface ControlPlaneOptions {
   filtersDir: string;
   log: LogFn;
   xds: { host: string; port: number };
+  /** Admin API (+ /status, /metrics, /modules): loopback unless a token is given. */
   http: { host: string; port: number };
+  /** Bearer token for the admin API; required to bind beyond loopback. */
+  adminToken?: string;
+  adminTls?: { certPath: string; keyPath: string };
   debounce?: DebouncerOptions;
 }
 
@@ -31,21 +41,38 @@ export class ControlPlane {
   readonly xds: XdsServer;
   readonly gateway: Gateway;
   readonly source: FileConfigSource;
+  readonly store: ConfigStore;
   readonly metrics: ControlPlaneMetrics;
-  private http: Server | undefined;
+  private admin: AdminServer | undefined;
   xdsPort = 0;
   httpPort = 0;
 
   constructor(private readonly o: ControlPlaneOptions) {
     this.xds = new XdsServer({ cache: this.cache, log: o.log });
-    this.metrics = createMetrics(this.xds);
+    this.metrics = createMetrics(this.xds, { cache: this.cache });
     this.gateway = new Gateway({
       cache: this.cache, modules: this.modules, log: o.log,
     });
+    const configPath = resolve(o.configPath);
+    const filtersDir = resolve(o.filtersDir);
+    // One checker for file and API: it caches compiled modules.
+    const checkPlugin = createPluginChecker();
+    const countOutcome = (r: ApplyOutcome) => (r.ok ? this.metrics.configApplied.inc({ kind: r.kind ?? "full" }) : this.metrics.configRejected.inc());
     this.source = new FileConfigSource({
-      path: resolve(o.configPath), filtersDir: resolve(o.filtersDir), checkPlugin: createPluginChecker(),
+      path: configPath, filtersDir, checkPlugin,
       gateway: this.gateway, log: o.log, debounce: o.debounce,
-      onOutcome: (r) => (r.ok ? this.metrics.configApplied.inc({ kind: r.kind ?? "full" }) : this.metrics.configRejected.inc()),
+      onOutcome: countOutcome,
+    });
+    this.store = new ConfigStore({
+      path: configPath,
+      load: (text) => loadGatewayConfig(text, { source: configPath, baseDir: dirname(configPath), filtersDir, checkPlugin }),
+      apply: async ({ model, modules }, origin) => {
+        const outcome = await this.gateway.apply({ model, modules, origin });
+        countOutcome(outcome);
+        return outcome;
+      },
+      diff: async ({ model, modules }) => diffResources(this.gateway.resources, translate({ model, modules, certificates: await readCertificates(model) })),
+      log: o.log,
     });
   }
 
@@ -56,8 +83,21 @@ export class ControlPlane {
       this.source.stop();
       throw new Error(`${this.o.configPath} is not valid:\n${first.error}`);
     }
-    this.httpPort = await this.listenHttp();
-    this.xdsPort = await this.xds.listen(this.o.xds.host, this.o.xds.port);
+    try {
+      this.admin = await startAdminServer({
+        store: this.store,
+        fallback: (req, res) => this.serveOwn(req, res),
+        host: this.o.http.host, port: this.o.http.port,
+        token: this.o.adminToken, tls: this.o.adminTls,
+        onRequest: (method, route, status) => this.metrics.observeAdminRequest(method, route, status),
+        log: this.o.log,
+      });
+      this.httpPort = this.admin.port;
+      this.xdsPort = await this.xds.listen(this.o.xds.host, this.o.xds.port);
+    } catch (e) {
+      await this.stop(); // nothing half-started keeps the process alive
+      throw e;
+    }
     this.o.log("info", "control plane ready", { xds: `${this.o.xds.host}:${this.xdsPort}`, http: `${this.o.http.host}:${this.httpPort}` });
   }
 
@@ -65,8 +105,7 @@ export class ControlPlane {
     this.source.stop();
     this.gateway.stop();
     await this.xds.stop();
-    await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
-    this.http?.closeAllConnections();
+    await this.admin?.close();
   }
 
   /** What an Envoy needs to join this control plane (render with renderBootstrap/bootstrapYaml). */
@@ -87,26 +126,23 @@ export class ControlPlane {
     };
   }
 
-  private listenHttp(): Promise<number> {
-    const modules = moduleRequestHandler(this.modules);
-    this.http = createServer((req: IncomingMessage, res: ServerResponse) => {
-      if (modules(req, res)) return;
-      const path = (req.url ?? "/").split("?")[0];
-      if (req.method === "GET" && path === "/status") return json(res, 200, this.status());
-      if (req.method === "GET" && path === "/healthz") return json(res, 200, { ok: true });
-      if (req.method === "GET" && path === "/metrics") {
-        void this.metrics.registry.metrics().then((text) => {
-          res.writeHead(200, { "content-type": this.metrics.registry.contentType });
-          res.end(text);
-        });
-        return;
-      }
-      json(res, 404, { error: "not_found" });
-    });
-    return new Promise((r, reject) => {
-      this.http!.once("error", reject);
-      this.http!.listen(this.o.http.port, this.o.http.host, () => r((this.http!.address() as AddressInfo).port));
-    });
+  private readonly modulesHandler = moduleRequestHandler(this.modules);
+
+  /** What the control plane serves beside the admin API: modules, status, metrics, health. */
+  private serveOwn(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.modulesHandler(req, res)) return true;
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET") return false;
+    if (path === "/status") { json(res, 200, this.status()); return true; }
+    if (path === "/healthz") { json(res, 200, { ok: true }); return true; }
+    if (path === "/metrics") {
+      void this.metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { "content-type": this.metrics.registry.contentType });
+        res.end(text);
+      });
+      return true;
+    }
+    return false;
   }
 }
 

@@ -28,7 +28,10 @@ options:
   -c, --config PATH        gateway config (default ./gateway.yaml)
   --filters DIR            built suite filters (default <repo>/dist/filters)
   --xds HOST:PORT          gRPC xDS listen address (run; default 127.0.0.1:18000); address to reach (bootstrap)
-  --http HOST:PORT         status/modules HTTP address (run; default 127.0.0.1:18001)
+  --http HOST:PORT         admin API + /status + /metrics (run; default 127.0.0.1:18001). Beyond
+                           loopback it needs a token: --admin-token or $PORTICO_ADMIN_TOKEN
+  --admin-tls-cert FILE    serve the admin API over HTTPS with this certificate (and --admin-tls-key)
+  --admin-tls-key FILE
   --node NAME              Envoy node id (default: portico-local for run)
   --admin HOST:PORT        Envoy admin address (default 127.0.0.1:9901)
   --concurrency N          Envoy worker threads (run; default 2)
@@ -59,6 +62,9 @@ export async function main(argv: string[]): Promise<number> {
       node: { type: "string" },
       admin: { type: "string" },
       concurrency: { type: "string" },
+      "admin-token": { type: "string" },
+      "admin-tls-cert": { type: "string" },
+      "admin-tls-key": { type: "string" },
       "no-envoy": { type: "boolean", default: false },
       "log-json": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -88,9 +94,17 @@ export async function main(argv: string[]): Promise<number> {
       nodeId: values.node ?? "portico-local",
       concurrency: Number(values.concurrency ?? 2),
       envoy: !values["no-envoy"],
+      adminToken: values["admin-token"] ?? (process.env.PORTICO_ADMIN_TOKEN || undefined),
+      adminTls: tlsOption(values["admin-tls-cert"], values["admin-tls-key"]),
     });
     default: throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }
+}
+
+function tlsOption(cert: string | undefined, key: string | undefined): { certPath: string; keyPath: string } | undefined {
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new UsageError("--admin-tls-cert and --admin-tls-key go together");
+  return { certPath: resolve(cert), keyPath: resolve(key) };
 }
 
 const toAdmin = (a: { host: string; port: number }) => ({ address: a.host, port: a.port });
@@ -110,10 +124,14 @@ interface RunOptions {
   configPath: string; filtersDir: string; log: LogFn;
   xds: { host: string; port: number }; http: { host: string; port: number };
   admin: { address: string; port: number }; nodeId: string; concurrency: number; envoy: boolean;
+  adminToken?: string; adminTls?: { certPath: string; keyPath: string };
 }
 
 async function run(o: RunOptions): Promise<number> {
-  const cp = new ControlPlane({ configPath: o.configPath, filtersDir: o.filtersDir, log: o.log, xds: o.xds, http: o.http });
+  const cp = new ControlPlane({
+    configPath: o.configPath, filtersDir: o.filtersDir, log: o.log, xds: o.xds, http: o.http,
+    adminToken: o.adminToken, adminTls: o.adminTls,
+  });
   await cp.start();
   let supervisor: EnvoySupervisor | undefined;
   const workDir = mkdtempSync(join(tmpdir(), "portico-run-"));
@@ -147,7 +165,9 @@ function printWhereToSend(model: GatewayModel, o: RunOptions, adminUrl: string |
     lines.push(`  listener ${l.name}: ${l.tls ? "https" : "http"}://${host}:${l.port}/`);
   }
   if (adminUrl) lines.push(`  Envoy admin:   ${adminUrl}  (stats: ${adminUrl}/stats/prometheus)`);
-  lines.push(`  control plane: http://${o.http.host}:${o.http.port}/status  (xDS on ${o.xds.host}:${o.xds.port})`);
+  const admin = `${o.adminTls ? "https" : "http"}://${o.http.host}:${o.http.port}`;
+  lines.push(`  admin API:     ${admin}/routes, ${admin}/config, ${admin}/openapi.json  (status: ${admin}/status)`);
+  lines.push(`  xDS (ADS):     ${o.xds.host}:${o.xds.port}`);
   lines.push(`  edit ${o.configPath} and save: changes apply live. Ctrl-C stops.`, "");
   process.stdout.write(lines.join("\n") + "\n");
 }

@@ -50,7 +50,7 @@ export class ConfigStore {
       if (value === null || typeof value !== "object" || Array.isArray(value)) return fail("bad_request", "the body must be a JSON object");
       const body = value as Record<string, unknown>;
       if (body.name !== undefined && body.name !== name) return fail("bad_request", `the body names "${String(body.name)}" but the URL names "${name}"`);
-      return this.writeItem(kind, name, (current) => ({ ...body, name }), o, "PUT");
+      return this.writeItem(kind, name, () => ({ name, ...body }), o, "PUT");
     });
   }
 
@@ -59,7 +59,7 @@ export class ConfigStore {
       if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return fail("bad_request", "a merge patch must be a JSON object");
       const p = patch as Record<string, unknown>;
       if (p.name !== undefined && p.name !== name) return fail("bad_request", "a resource cannot be renamed with PATCH (PUT the new name, DELETE the old)");
-      return this.writeItem(kind, name, (current) => (current ? { ...(mergePatch(current, p) as Record<string, unknown>), name } : undefined), o, "PATCH");
+      return this.writeItem(kind, name, (current) => (current ? { name, ...(mergePatch(current, p) as Record<string, unknown>) } : undefined), o, "PATCH");
     });
   }
 

@@ -32,6 +32,9 @@ export interface TestGatewayOptions {
   dir?: string;
   debounce?: { quietMs: number; maxDelayMs: number };
   log?: LogFn;
+  /** Admin API address (default 127.0.0.1 on httpPort or a free port) and token. */
+  http?: { host: string; port: number };
+  adminToken?: string;
 }
 
 export async function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
@@ -50,10 +53,16 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
   write(o.yaml);
   const cp = new ControlPlane({
     configPath, filtersDir: join(repoRoot, "dist/filters"), log,
-    xds: { host: "127.0.0.1", port: o.xdsPort ?? 0 }, http: { host: "127.0.0.1", port: o.httpPort ?? 0 },
+    xds: { host: "127.0.0.1", port: o.xdsPort ?? 0 }, http: o.http ?? { host: "127.0.0.1", port: o.httpPort ?? 0 },
+    adminToken: o.adminToken,
     debounce: o.debounce ?? { quietMs: 50, maxDelayMs: 500 },
   });
-  await cp.start();
+  try {
+    await cp.start();
+  } catch (e) {
+    if (!o.dir) rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     cp, dir, configPath, logs, write,
     synced: (envoy, nodeId, timeoutMs = 20_000) => waitSynced(cp, nodeId, timeoutMs),
