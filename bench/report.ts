@@ -1,4 +1,5 @@
-// Turns raw wrk samples into per-scenario figures and ratios to the same-run baseline.
+// Turns raw wrk samples into per-scenario figures and ratios to the same-run baseline, and
+// renders them as markdown.
 import type { WrkResult } from "../test/support/index.js";
 import type { Scenario } from "./scenarios.js";
 
@@ -7,6 +8,20 @@ export interface Sample {
   round: number;
   wrk: WrkResult;
   cpuSeconds: number;
+}
+
+export interface Meta {
+  date: string;
+  command: string;
+  machine: string;
+  envoy: string;
+  envoyPath: string;
+  go: string;
+  settings: Record<string, string | number>;
+  /** Wall time of the whole run, set-up included. */
+  durationSec: number;
+  /** Where the pre-run check found an implementation's header changes differing from ours. */
+  checkNotes: string[];
 }
 
 export interface Row {
@@ -20,8 +35,11 @@ export interface Row {
   cpuPer10k: number;
   errors: number;
   rpsRatio?: number;
+  p50Ratio?: number;
   p99Ratio?: number;
   cpuRatio?: number;
+  /** Envoy CPU per request above the baseline's, in microseconds: what the filters cost. */
+  addedCpuUs?: number;
   moduleBytes?: number;
   vmMemoryBytes?: number;
 }
@@ -48,7 +66,7 @@ export function summarize(all: Scenario[], samples: Sample[], memory: Record<str
       p99Ms: median(mine.map((x) => x.wrk.latencyUs.p99)) / 1000,
       cpuPer10k: (totalCpu / totalReq) * 10_000,
       errors: mine.reduce((a, x) => a + Object.values(x.wrk.errors).reduce((p, q) => p + q, 0), 0),
-      moduleBytes: s.modules.length ? s.modules.reduce((a, m) => a + (sizes[m] ?? 0), 0) : undefined,
+      moduleBytes: sizes[s.name],
       vmMemoryBytes: memory[s.name],
     };
   });
@@ -56,34 +74,50 @@ export function summarize(all: Scenario[], samples: Sample[], memory: Record<str
   if (base) {
     for (const r of rows) {
       r.rpsRatio = r.rps / base.rps;
+      r.p50Ratio = r.p50Ms / base.p50Ms;
       r.p99Ratio = r.p99Ms / base.p99Ms;
       r.cpuRatio = r.cpuPer10k / base.cpuPer10k;
+      const proxied = all.find((s) => s.name === r.scenario)?.filters !== null;
+      if (proxied) r.addedCpuUs = ((r.cpuPer10k - base.cpuPer10k) / 10_000) * 1e6;
     }
   }
   return rows;
 }
 
 const f = (n: number | undefined, d = 2) => (n === undefined || Number.isNaN(n) ? "—" : n.toFixed(d));
-const kib = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? "—" : `${(n / 1024).toFixed(0)} KiB`);
+const kib = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? "—" : n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`);
 
-export function renderMarkdown(meta: Record<string, unknown>, all: Scenario[], rows: Row[]): string {
-  const m = meta as { date: string; command: string; machine: string; envoy: string; settings: Record<string, unknown> };
+/** The results table alone (docs/benchmarks.md quotes it). */
+export function renderTable(rows: Row[]): string {
+  const lines = [
+    `| scenario | req/s (min–max) | req/s × base | p50 ms | p90 ms | p99 ms | p99 × base | CPU s / 10k req | CPU × base | added CPU µs/req | module | VM memory | errors |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+  ];
+  for (const r of rows) {
+    lines.push(`| ${r.scenario} | ${r.rps.toFixed(0)} (${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)}) | ${f(r.rpsRatio)} | ${f(r.p50Ms)} | ${f(r.p90Ms)} | ${f(r.p99Ms)} | ${f(r.p99Ratio)} | ${f(r.cpuPer10k, 3)} | ${f(r.cpuRatio)} | ${f(r.addedCpuUs, 1)} | ${kib(r.moduleBytes)} | ${kib(r.vmMemoryBytes)} | ${r.errors} |`);
+  }
+  return lines.join("\n");
+}
+
+export function renderMarkdown(m: Meta, all: Scenario[], rows: Row[]): string {
   const lines = [
     `# Benchmark results`,
     ``,
-    `- date: ${m.date}`,
+    `- date: ${m.date}; the run took ${m.durationSec} s`,
     `- command: \`${m.command}\``,
     `- machine: ${m.machine}`,
-    `- Envoy: ${m.envoy}; settings: ${Object.entries(m.settings).map(([k, v]) => `${k}=${v}`).join(", ")}`,
-    `- ratios are against \`envoy-baseline\` measured in the same run; req/s is the median of the rounds (min–max in brackets)`,
+    `- Envoy ${m.envoy} (V8), ${m.go}; settings: ${Object.entries(m.settings).map(([k, v]) => `${k}=${v}`).join(", ")}`,
+    `- ratios (× base) are against \`envoy-baseline\` measured in the same run; req/s and latencies are medians of the rounds (req/s min–max in brackets); CPU is the gateway Envoy's user+system time over all rounds; added CPU = CPU per request minus the baseline's`,
+    `- module: size of the .wasm file(s); VM memory: linear memory of the scenario's Wasm VM(s) after the run (one VM per plugin per worker; summed over the plugins of a chain)`,
     ``,
-    `| scenario | req/s | × baseline | p50 ms | p90 ms | p99 ms | p99 × baseline | Envoy CPU s / 10k req | CPU × baseline | module | VM memory | errors |`,
-    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+    renderTable(rows),
+    ``,
+    "Scenarios:",
+    ...all.map((s) => `- \`${s.name}\`: ${s.description}`),
+    "",
+    "For `upstream-direct`, the CPU column is the upstream's, not the gateway's.",
+    "",
   ];
-  for (const r of rows) {
-    lines.push(`| ${r.scenario} | ${r.rps.toFixed(0)} (${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)}) | ${f(r.rpsRatio)} | ${f(r.p50Ms)} | ${f(r.p90Ms)} | ${f(r.p99Ms)} | ${f(r.p99Ratio)} | ${f(r.cpuPer10k, 3)} | ${f(r.cpuRatio)} | ${kib(r.moduleBytes)} | ${kib(r.vmMemoryBytes)} | ${r.errors} |`);
-  }
-  lines.push("", "Scenarios:", ...all.map((s) => `- \`${s.name}\`: ${s.description}`), "");
-  lines.push("For `upstream-direct`, the CPU column is the upstream's, not the gateway's.", "");
+  if (m.checkNotes.length) lines.push("Where the pre-run check saw an implementation's header changes differ from ours:", "", ...m.checkNotes.map((n) => `- ${n}`), "");
   return lines.join("\n");
 }

@@ -1,37 +1,48 @@
-// `npm run bench [-- --quick] [-- --rounds N --duration S --connections C --concurrency W]`
+// `npm run bench [-- --quick] [-- --rounds N --duration S --warmup S --connections C --concurrency W --only a,b --no-chart --check-only]`
 //
 // Starts an upstream (an Envoy answering with a fixed direct_response, so the upstream is
 // cheap and the same for all) and the Envoy under test through func-e with a fixed
-// --concurrency, one listener per scenario. After a warm-up, runs wrk (HTTP/1.1 keep-alive)
-// for each scenario, interleaved and repeated in shuffled order, so machine noise shows as
-// spread rather than as a wrong ranking. Every figure is also given as a ratio to the
-// baseline scenario (Envoy with no filter) from the same run. Writes bench/results/latest.md
-// and latest.json. Not a test: nothing here asserts a time.
-import { statSync, writeFileSync, mkdirSync } from "node:fs";
-import { cpus } from "node:os";
+// --concurrency, one listener per scenario (bench/scenarios.ts). Before measuring, one request
+// per scenario goes through a second gateway in front of an echo upstream, so every scenario is
+// shown to answer 200 and the implementations of one job to make the same header changes.
+// After a warm-up, runs wrk (HTTP/1.1 keep-alive) for each scenario, interleaved and repeated in
+// shuffled order, so machine noise shows as spread rather than as a wrong ranking. Every figure
+// is also given as a ratio to the baseline scenario (Envoy with no filter) from the same run.
+// Writes bench/results/latest.md, latest.json and latest.png. Not a test: nothing here asserts
+// a time.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
-  bootstrap, filterWasm, httpListener, processCpuSeconds, repoRoot, runWrk, staticCluster, startEnvoy, envoyPath, type Envoy, type WrkResult,
+  bootstrap, envoyPath, httpListener, parseEcho, processCpuSeconds, repoRoot, request, runWrk, startEchoUpstream, startEnvoy,
+  staticCluster, toolsDir, type Envoy, type Json, type WrkResult,
 } from "../test/support/index.js";
 import { BENCH_HEADERS, BENCH_PATH, scenarios, type Scenario } from "./scenarios.js";
-import { renderMarkdown, summarize, type Sample } from "./report.js";
+import { renderMarkdown, summarize, type Meta, type Sample } from "./report.js";
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     rounds: { type: "string" },
     duration: { type: "string" },
+    warmup: { type: "string" },
     connections: { type: "string" },
     concurrency: { type: "string" },
     only: { type: "string" },
+    "no-chart": { type: "boolean", default: false },
+    "check-only": { type: "boolean", default: false },
   },
 });
 const quick = args.quick ?? false;
 const rounds = Number(args.rounds ?? (quick ? 2 : 5));
 const durationSec = Number(args.duration ?? (quick ? 2 : 8));
+const warmupSec = Number(args.warmup ?? (quick ? 1 : 2));
 const connections = Number(args.connections ?? 16);
 const concurrency = Number(args.concurrency ?? 1);
+
+const listenerName = (s: Scenario) => s.name.replace(/-/g, "_");
 
 function shuffle<T>(xs: T[]): T[] {
   const a = [...xs];
@@ -42,8 +53,92 @@ function shuffle<T>(xs: T[]): T[] {
   return a;
 }
 
+/** The Go plugins (cached by bench/go/build.sh: rebuilt only when their sources changed). */
+function buildGoPlugins(all: Scenario[]): void {
+  if (!all.some((s) => s.impl === "go")) return;
+  const r = spawnSync("bash", [join(repoRoot, "bench/go/build.sh")], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error("bench/go/build.sh failed (see above)");
+}
+
+function missingModules(all: Scenario[]): string[] {
+  return [...new Set(all.flatMap((s) => s.modules))].filter((m) => !existsSync(m));
+}
+
+/** The gateway config: one listener per proxied scenario, all routed to `cluster`. */
+function gatewayConfig(all: Scenario[], cluster: string, port: number): Json {
+  const proxied = all.filter((s) => s.filters !== null);
+  return bootstrap({
+    listeners: proxied.map((s) => httpListener({ name: listenerName(s), httpFilters: s.filters!, cluster, routes: s.routes })),
+    clusters: [staticCluster(cluster, port)],
+  });
+}
+
+// Headers the scenarios' filters read or write: what the check compares within a family.
+const UPSTREAM_VIEW = ["x-gateway", "x-client-ip", "x-forwarded-path", "x-internal-debug", "x-api-key", "x-legacy-key", "x-api-version", "x-user"];
+const CLIENT_VIEW = ["x-served-by", "x-debug-path", "x-envoy-upstream-service-time"];
+
+interface CheckResult {
+  scenario: string;
+  status: number;
+  seen: Record<string, string>;
+}
+
+/**
+ * One request per scenario through a gateway in front of an echo upstream (with x-debug and
+ * x-internal-debug added, so every rule has something to do). Fails on any status but 200;
+ * lists where an implementation's header changes differ from ours in the same family.
+ */
+async function checkScenarios(all: Scenario[], cluster: string, show: boolean): Promise<string[]> {
+  const echo = await startEchoUpstream({ record: false });
+  let gw: Envoy | undefined;
+  try {
+    gw = await startEnvoy({ name: "bench-check", concurrency: 1, logLevel: "warning", config: gatewayConfig(all, cluster, echo.port) });
+    const results: CheckResult[] = [];
+    for (const s of all.filter((x) => x.filters !== null)) {
+      const res = await request(gw.url(BENCH_PATH, listenerName(s)), { headers: [...BENCH_HEADERS, ["x-debug", "1"], ["x-internal-debug", "yes"]] });
+      const seen: Record<string, string> = {};
+      if (res.status === 200) {
+        const rec = parseEcho(res.body);
+        for (const h of UPSTREAM_VIEW) seen[`> ${h}`] = rec.headers.filter(([k]) => k.toLowerCase() === h).map(([, v]) => v).join(", ") || "(absent)";
+        for (const h of CLIENT_VIEW) seen[`< ${h}`] = res.header(h) === undefined ? "(absent)" : h === "x-envoy-upstream-service-time" ? "(present)" : res.header(h)!;
+      }
+      results.push({ scenario: s.name, status: res.status, seen });
+      if (show) console.log(`  ${s.name} ${res.status} ${JSON.stringify(seen)}`);
+    }
+    const bad = results.filter((r) => r.status !== 200);
+    if (bad.length) throw new Error(`scenarios that do not answer 200: ${bad.map((r) => `${r.scenario} (${r.status})`).join(", ")}`);
+    const notes: string[] = [];
+    for (const s of all) {
+      if (s.impl === "ours" || s.impl === "reference") continue;
+      const ref = all.find((o) => o.family === s.family && o.impl === "ours");
+      const mine = results.find((r) => r.scenario === s.name);
+      const theirs = results.find((r) => r.scenario === ref?.name);
+      if (!ref || !mine || !theirs) continue;
+      for (const [k, v] of Object.entries(theirs.seen)) {
+        if (mine.seen[k] !== v) notes.push(`${s.name} vs ${ref.name}: ${k} is ${JSON.stringify(mine.seen[k])}, ours ${JSON.stringify(v)}`);
+      }
+    }
+    return notes;
+  } finally {
+    await gw?.stop();
+    await echo.close();
+  }
+}
+
 async function main(): Promise<void> {
-  const all = scenarios().filter((s) => !args.only || args.only.split(",").includes(s.name) || s.baseline);
+  const started = Date.now();
+  const cluster = "upstream";
+  const all = scenarios(cluster).filter((s) => !args.only || args.only.split(",").includes(s.name) || s.baseline);
+  buildGoPlugins(all);
+  const missing = missingModules(all);
+  if (missing.length) throw new Error(`missing Wasm modules: ${missing.join(", ")}; run \`make build\` (npm run build:wasm) first`);
+
+  console.log(`check: one request per scenario through an echo upstream`);
+  const notes = await checkScenarios(all, cluster, args["check-only"] ?? false);
+  for (const n of notes) console.log(`  differs: ${n}`);
+  if (!notes.length) console.log("  every implementation makes the same header changes as ours");
+  if (args["check-only"]) return;
+
   const upstream = await startEnvoy({
     name: "bench-upstream",
     concurrency: 1,
@@ -52,21 +147,11 @@ async function main(): Promise<void> {
   });
   let gw: Envoy | undefined;
   try {
-    const proxied = all.filter((s) => s.filters !== null);
-    gw = await startEnvoy({
-      name: "bench-gateway",
-      concurrency,
-      logLevel: "warning",
-      config: bootstrap({
-        listeners: proxied.map((s) => httpListener({ name: s.name.replace(/-/g, "_"), httpFilters: s.filters!, cluster: "upstream" })),
-        clusters: [staticCluster("upstream", upstream.listenerPort("upstream"))],
-      }),
-    });
-    const urlOf = (s: Scenario) =>
-      s.filters === null ? upstream.url(BENCH_PATH, "upstream") : gw!.url(BENCH_PATH, s.name.replace(/-/g, "_"));
+    gw = await startEnvoy({ name: "bench-gateway", concurrency, logLevel: "warning", config: gatewayConfig(all, cluster, upstream.listenerPort("upstream")) });
+    const urlOf = (s: Scenario) => (s.filters === null ? upstream.url(BENCH_PATH, "upstream") : gw!.url(BENCH_PATH, listenerName(s)));
 
-    console.log(`warm-up: ${all.length} scenarios x 1s`);
-    for (const s of all) await runWrk({ url: urlOf(s), connections, durationSec: 1, headers: BENCH_HEADERS });
+    console.log(`warm-up: ${all.length} scenarios x ${warmupSec}s`);
+    for (const s of all) await runWrk({ url: urlOf(s), connections, durationSec: warmupSec, headers: BENCH_HEADERS });
 
     const samples: Sample[] = [];
     for (let r = 1; r <= rounds; r++) {
@@ -76,37 +161,57 @@ async function main(): Promise<void> {
         const res: WrkResult = await runWrk({ url: urlOf(s), connections, durationSec, headers: BENCH_HEADERS });
         const cpu = processCpuSeconds(pid) - cpu0;
         samples.push({ scenario: s.name, round: r, wrk: res, cpuSeconds: cpu });
-        console.log(`round ${r}/${rounds} ${s.name.padEnd(18)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${(res.latencyUs.p99 / 1000).toFixed(2)} ms  errors ${Object.values(res.errors).reduce((a, b) => a + b, 0)}`);
+        const errors = Object.values(res.errors).reduce((a, b) => a + b, 0);
+        console.log(`round ${r}/${rounds} ${s.name.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${(res.latencyUs.p99 / 1000).toFixed(2)} ms  errors ${errors}`);
       }
     }
 
-    const memory: Record<string, number> = {};
+    // Linear memory of every VM after the run (each filter samples it every 1024 requests).
     const stats = await gw.stats("vm_memory_bytes");
-    for (const s of all) if (s.memoryGauge) memory[s.name] = stats.get(s.memoryGauge) ?? NaN;
+    const memory: Record<string, number> = {};
+    for (const s of all) {
+      if (s.memoryGauges.length) memory[s.name] = s.memoryGauges.reduce((a, g) => a + (stats.get(g) ?? NaN), 0);
+    }
     const sizes: Record<string, number> = {};
-    for (const s of all) for (const m of s.modules) sizes[m] = statSync(filterWasm(m)).size;
+    for (const s of all) if (s.modules.length) sizes[s.name] = s.modules.reduce((a, m) => a + statSync(m).size, 0);
 
     const rows = summarize(all, samples, memory, sizes);
     const envoyVersion = (await gw.admin("/server_info")).body.match(/"version": "([^"]+)"/)?.[1] ?? "?";
-    const meta = {
+    const meta: Meta = {
       date: new Date().toISOString(),
       command: `npm run bench${process.argv.length > 2 ? " -- " + process.argv.slice(2).join(" ") : ""}`,
-      machine: `${cpus().length} x ${cpus()[0]?.model ?? "?"}`,
+      machine: `${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${process.platform === "linux" ? (spawnSync("uname", ["-r"]).stdout?.toString().trim() ?? "") : process.platform}`,
       envoy: envoyVersion.split("/").slice(1, 2).join("") || envoyVersion,
       envoyPath: envoyPath(),
-      settings: { rounds, durationSec, connections, envoyConcurrency: concurrency, path: BENCH_PATH },
+      go: spawnSync("go", ["version"]).stdout?.toString().trim() ?? "?",
+      settings: { rounds, durationSec, warmupSec, connections, envoyConcurrency: concurrency, wrkThreads: 1, path: BENCH_PATH },
+      durationSec: Math.round((Date.now() - started) / 1000),
+      checkNotes: notes,
     };
     const md = renderMarkdown(meta, all, rows);
     const outDir = join(repoRoot, "bench", "results");
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, "latest.md"), md);
-    writeFileSync(join(outDir, "latest.json"), JSON.stringify({ meta, rows, samples }, null, 2));
+    writeFileSync(join(outDir, "latest.json"), JSON.stringify({ meta, scenarios: all.map(({ name, family, impl, description }) => ({ name, family, impl, description })), rows, samples }, null, 2));
     console.log("\n" + md);
-    console.log(`written: bench/results/latest.md, bench/results/latest.json`);
+    const written = ["bench/results/latest.md", "bench/results/latest.json"];
+    if (!args["no-chart"]) {
+      drawChart(join(outDir, "latest.json"), join(outDir, "latest.png"));
+      written.push("bench/results/latest.png");
+    }
+    console.log(`written: ${written.join(", ")} (${meta.durationSec}s in all)`);
   } finally {
     await gw?.stop();
     await upstream.stop();
   }
+}
+
+/** bench/chart.py (matplotlib in the tools venv that scripts/install-tools.sh sets up). */
+function drawChart(json: string, png: string): void {
+  const python = join(toolsDir(), "venv", "bin", "python");
+  if (!existsSync(python)) throw new Error(`${python} not found; run scripts/install-tools.sh (or pass --no-chart)`);
+  const r = spawnSync(python, [join(repoRoot, "bench", "chart.py"), json, png], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error("bench/chart.py failed (matplotlib missing? run scripts/install-tools.sh)");
 }
 
 main().catch((err) => {

@@ -1,20 +1,34 @@
 // What `npm run bench` measures. Each scenario is one listener of the Envoy under test (all
 // proxying to the same upstream), so every scenario shares process, workers and upstream, and
 // the baseline is measured in the same run, interleaved with the others.
+//
+// Families line up implementations of one job: ours (AssemblyScript), the same behaviour in Go
+// (bench/go, upstream Go GOOS=wasip1), and Envoy's native C++ filter with the same config.
 import { createSign, generateKeyPairSync } from "node:crypto";
-import { filterWasm, fixtureWasm, wasmHttpFilter, type Json } from "../test/support/index.js";
+import { join } from "node:path";
+import { filterWasm, fixtureWasm, repoRoot, wasmHttpFilter, type Json } from "../test/support/index.js";
+
+export type Implementation = "reference" | "ours" | "go" | "native";
 
 export interface Scenario {
   name: string;
   description: string;
+  /** Which job the scenario does (the chart groups by it) and who implements it. */
+  family: "reference" | "header-rewrite" | "rate-limit" | "jwt-auth" | "chain";
+  impl: Implementation;
   /** HTTP filters before the router; null means "no Envoy at all: wrk hits the upstream". */
   filters: Json[] | null;
-  /** Built Wasm modules this scenario loads (for the size column). */
+  /** Routes of the scenario's listener, when the filters need route-level config. */
+  routes?: Json[];
+  /** Wasm modules this scenario loads (absolute paths; the size column adds them up). */
   modules: string[];
-  /** Gauge (in /stats) with the VM's linear memory, for Wasm scenarios. */
-  memoryGauge?: string;
+  /** Gauges (in /stats) with the linear memory of each Wasm VM of the scenario (added up). */
+  memoryGauges: string[];
   baseline?: boolean;
 }
+
+/** dist/bench/go-<name>.wasm, built by bench/go/build.sh. */
+export const goWasm = (name: string): string => join(repoRoot, "dist", "bench", `go-${name}.wasm`);
 
 export const HEADER_REWRITE_REALISTIC = {
   stat_prefix: "bench",
@@ -40,6 +54,12 @@ export const HEADER_REWRITE_REALISTIC = {
   ],
 };
 
+/** Per client IP, a limit high enough never to trigger: what is measured is the bookkeeping. */
+export const RATE_LIMIT_REALISTIC = {
+  stat_prefix: "bench",
+  rules: [{ name: "per_client", requests: 1_000_000, period_s: 1, burst: 1_000_000, key: [{ client_ip: true }] }],
+};
+
 /** One RSA key and one RS256 token for the JWT scenarios (ours and Envoy's jwt_authn). */
 function jwtMaterial(): { jwks: object; token: string } {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -53,87 +73,175 @@ function jwtMaterial(): { jwks: object; token: string } {
 
 export const JWT = jwtMaterial();
 
-export function scenarios(): Scenario[] {
+const JWT_OURS_CONFIG = {
+  stat_prefix: "bench",
+  providers: [{ name: "idp", issuer: "https://idp.bench", audiences: ["bench"], jwks: JWT.jwks, claims_to_headers: [{ claim: "sub", header: "x-user" }] }],
+  rules: [{ requires: ["idp"] }],
+};
+
+const T = {
+  localRatelimit: "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+  jwtAuthn: "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+  headerMutation: "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+  headerMutationPerRoute: "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
+};
+
+// --- ours: one Wasm filter per plugin; vm_id per scenario, so no two scenarios share a VM and
+// each VM's memory gauge is its own (stat_prefix names the gauge).
+const ours = (scenario: string, filter: "header-rewrite" | "rate-limit" | "jwt-auth", config: Json): Json =>
+  wasmHttpFilter({ file: filterWasm(filter), name: `${scenario}.${filter}`, vmId: `${scenario}.${filter}`, rootId: filter, configuration: config });
+const oursGauge = (filter: string, statPrefix: string) => `wasmcustom.portico.${filter.replace(/-/g, "_")}.${statPrefix}.vm_memory_bytes`;
+
+const go = (scenario: string, filter: "header-rewrite" | "rate-limit", config: Json): Json =>
+  wasmHttpFilter({ file: goWasm(filter), name: `${scenario}.${filter}`, vmId: `${scenario}.${filter}`, rootId: filter, configuration: config });
+const goGauge = (filter: string, statPrefix: string) => `wasmcustom.go.${filter.replace(/-/g, "_")}.${statPrefix}.vm_memory_bytes`;
+
+// --- native equivalents
+const nativeLocalRatelimit = (statPrefix: string): Json => ({
+  name: "envoy.filters.http.local_ratelimit",
+  typed_config: {
+    "@type": T.localRatelimit,
+    stat_prefix: statPrefix,
+    token_bucket: { max_tokens: 1_000_000, tokens_per_fill: 1_000_000, fill_interval: "1s" },
+    filter_enabled: { runtime_key: "rl_enabled", default_value: { numerator: 100, denominator: "HUNDRED" } },
+    filter_enforced: { runtime_key: "rl_enforced", default_value: { numerator: 100, denominator: "HUNDRED" } },
+  },
+});
+
+const nativeJwtAuthn = (cached: boolean): Json => ({
+  name: "envoy.filters.http.jwt_authn",
+  typed_config: {
+    "@type": T.jwtAuthn,
+    providers: {
+      idp: {
+        issuer: "https://idp.bench",
+        audiences: ["bench"],
+        local_jwks: { inline_string: JSON.stringify(JWT.jwks) },
+        claim_to_headers: [{ claim_name: "sub", header_name: "x-user" }],
+        ...(cached ? { jwt_cache_config: { jwt_cache_size: 1024 } } : {}),
+      },
+    },
+    rules: [{ match: { prefix: "/" }, requires: { provider_name: "idp" } }],
+  },
+});
+
+const SET = "OVERWRITE_IF_EXISTS_OR_ADD";
+const append = (key: string, value: string, action = SET) => ({ append: { header: { key, value }, append_action: action } });
+
+/**
+ * HEADER_REWRITE_REALISTIC with Envoy's header_mutation. The rule for every request is the
+ * filter-level config; the conditional rules become routes (path prefix + method, x-debug
+ * header) carrying per-route mutations, which is how the native filter expresses conditions.
+ * A rename is "copy, then remove" (an absent or empty source adds nothing, as in ours).
+ */
+const nativeHeaderMutation = (): Json => ({
+  name: "envoy.filters.http.header_mutation",
+  typed_config: {
+    "@type": T.headerMutation,
+    mutations: {
+      request_mutations: [
+        { remove: "x-internal-debug" },
+        append("x-gateway", "portico"),
+        append("x-client-ip", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
+        append("x-forwarded-path", "%REQ(:PATH)%"),
+      ],
+      response_mutations: [append("x-served-by", "portico"), { remove: "x-envoy-upstream-service-time" }],
+    },
+  },
+});
+
+const API_MUTATIONS = {
+  request_mutations: [append("x-legacy-key", "%REQ(x-api-key)%", "APPEND_IF_EXISTS_OR_ADD"), { remove: "x-api-key" }, append("x-api-version", "2", "APPEND_IF_EXISTS_OR_ADD")],
+};
+const DEBUG_MUTATIONS = { response_mutations: [append("x-debug-path", "%REQ(:PATH)%")] };
+
+function nativeHeaderMutationRoutes(cluster: string): Json[] {
+  const perRoute = (m: Json) => ({ "envoy.filters.http.header_mutation": { "@type": T.headerMutationPerRoute, mutations: m } });
+  const api = { prefix: "/api/", headers: [{ name: ":method", string_match: { safe_regex: { regex: "GET|POST" } } }] };
+  const debug = { name: "x-debug", string_match: { exact: "1" } };
   return [
-    { name: "upstream-direct", description: "wrk straight to the upstream (no proxy)", filters: null, modules: [] },
-    { name: "envoy-baseline", description: "Envoy, router only", filters: [], modules: [], baseline: true },
+    { match: { ...api, headers: [...api.headers, debug] }, route: { cluster }, typed_per_filter_config: perRoute({ ...API_MUTATIONS, ...DEBUG_MUTATIONS }) },
+    { match: api, route: { cluster }, typed_per_filter_config: perRoute(API_MUTATIONS) },
+    { match: { prefix: "/", headers: [debug] }, route: { cluster }, typed_per_filter_config: perRoute(DEBUG_MUTATIONS) },
+    { match: { prefix: "/" }, route: { cluster } },
+  ];
+}
+
+export function scenarios(cluster = "upstream"): Scenario[] {
+  const hrChain = { ...HEADER_REWRITE_REALISTIC, stat_prefix: "chain" };
+  const rlChain = { ...RATE_LIMIT_REALISTIC, stat_prefix: "chain" };
+  const jwtChain = { ...JWT_OURS_CONFIG, stat_prefix: "chain" };
+  return [
+    { name: "upstream-direct", family: "reference", impl: "reference", description: "wrk straight to the upstream (no proxy)", filters: null, modules: [], memoryGauges: [] },
+    { name: "envoy-baseline", family: "reference", impl: "reference", description: "Envoy, router only", filters: [], modules: [], memoryGauges: [], baseline: true },
     {
-      name: "wasm-noop",
+      name: "wasm-noop", family: "reference", impl: "reference",
       description: "Envoy + a Wasm filter that does nothing (the fixed cost of any Wasm filter)",
-      filters: [wasmHttpFilter({ file: fixtureWasm("noop"), name: "noop", rootId: "noop" })],
-      modules: [],
+      filters: [wasmHttpFilter({ file: fixtureWasm("noop"), name: "noop", vmId: "wasm-noop", rootId: "noop" })],
+      modules: [fixtureWasm("noop")], memoryGauges: [],
     },
     {
-      name: "header-rewrite",
-      description: "Envoy + header-rewrite (3 rules: set/remove/rename/add, templates, response set)",
-      filters: [wasmHttpFilter({ file: filterWasm("header-rewrite"), name: "hr", rootId: "header-rewrite", configuration: HEADER_REWRITE_REALISTIC })],
-      modules: ["header-rewrite"],
-      memoryGauge: "wasmcustom.portico.header_rewrite.bench.vm_memory_bytes",
+      name: "header-rewrite", family: "header-rewrite", impl: "ours",
+      description: "ours: header-rewrite, 3 rules (set/remove/rename/add, templates, response set/remove)",
+      filters: [ours("header-rewrite", "header-rewrite", HEADER_REWRITE_REALISTIC)],
+      modules: [filterWasm("header-rewrite")], memoryGauges: [oursGauge("header-rewrite", "bench")],
     },
     {
-      name: "rate-limit",
-      description: "Envoy + rate-limit, one global bucket with a limit high enough never to trigger",
-      filters: [wasmHttpFilter({
-        file: filterWasm("rate-limit"), name: "rl", rootId: "rate-limit",
-        configuration: { stat_prefix: "bench", rules: [{ name: "global", requests: 1_000_000, period_s: 1, burst: 1_000_000 }] },
-      })],
-      modules: ["rate-limit"],
-      memoryGauge: "wasmcustom.portico.rate_limit.bench.vm_memory_bytes",
+      name: "go-header-rewrite", family: "header-rewrite", impl: "go",
+      description: "Go (wasip1): the same rules and behaviour (bench/go/header-rewrite)",
+      filters: [go("go-header-rewrite", "header-rewrite", HEADER_REWRITE_REALISTIC)],
+      modules: [goWasm("header-rewrite")], memoryGauges: [goGauge("header-rewrite", "bench")],
     },
     {
-      name: "native-local-ratelimit",
-      description: "Envoy + native local_ratelimit, same never-triggering bucket",
-      filters: [{
-        name: "envoy.filters.http.local_ratelimit",
-        typed_config: {
-          "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
-          stat_prefix: "bench_rl",
-          token_bucket: { max_tokens: 1_000_000, tokens_per_fill: 1_000_000, fill_interval: "1s" },
-          filter_enabled: { runtime_key: "rl_enabled", default_value: { numerator: 100, denominator: "HUNDRED" } },
-          filter_enforced: { runtime_key: "rl_enforced", default_value: { numerator: 100, denominator: "HUNDRED" } },
-        },
-      }],
-      modules: [],
+      name: "native-header-mutation", family: "header-rewrite", impl: "native",
+      description: "native header_mutation: the same mutations; conditional rules as routes with per-route mutations",
+      filters: [nativeHeaderMutation()], routes: nativeHeaderMutationRoutes(cluster), modules: [], memoryGauges: [],
     },
     {
-      name: "jwt-auth-rs256",
-      description: "Envoy + jwt-auth, RS256, inline JWKS, the same valid token on every request (verified-token cache)",
-      filters: [wasmHttpFilter({
-        file: filterWasm("jwt-auth"), name: "jwt", rootId: "jwt-auth",
-        configuration: {
-          stat_prefix: "bench",
-          providers: [{ name: "idp", issuer: "https://idp.bench", audiences: ["bench"], jwks: JWT.jwks, claims_to_headers: [{ claim: "sub", header: "x-user" }] }],
-          rules: [{ requires: ["idp"] }],
-        },
-      })],
-      modules: ["jwt-auth"],
-      memoryGauge: "wasmcustom.portico.jwt_auth.bench.vm_memory_bytes",
+      name: "rate-limit", family: "rate-limit", impl: "ours",
+      description: "ours: rate-limit, a bucket per client IP in shared data (CAS), a limit that never triggers",
+      filters: [ours("rate-limit", "rate-limit", RATE_LIMIT_REALISTIC)],
+      modules: [filterWasm("rate-limit")], memoryGauges: [oursGauge("rate-limit", "bench")],
     },
     {
-      name: "native-jwt-authn-rs256",
-      description: "Envoy + native jwt_authn, same key and token (no jwt_cache_config: Envoy's default)",
-      filters: [{
-        name: "envoy.filters.http.jwt_authn",
-        typed_config: {
-          "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
-          providers: { idp: { issuer: "https://idp.bench", audiences: ["bench"], local_jwks: { inline_string: JSON.stringify(JWT.jwks) }, claim_to_headers: [{ claim_name: "sub", header_name: "x-user" }] } },
-          rules: [{ match: { prefix: "/" }, requires: { provider_name: "idp" } }],
-        },
-      }],
-      modules: [],
+      name: "go-rate-limit", family: "rate-limit", impl: "go",
+      description: "Go (wasip1): the same per-client-IP buckets in shared data with CAS (bench/go/rate-limit)",
+      filters: [go("go-rate-limit", "rate-limit", RATE_LIMIT_REALISTIC)],
+      modules: [goWasm("rate-limit")], memoryGauges: [goGauge("rate-limit", "bench")],
     },
     {
-      name: "native-jwt-authn-rs256-cached",
-      description: "Envoy + native jwt_authn, same key and token with jwt_cache_config (verified-token cache, like ours)",
-      filters: [{
-        name: "envoy.filters.http.jwt_authn",
-        typed_config: {
-          "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
-          providers: { idp: { issuer: "https://idp.bench", audiences: ["bench"], local_jwks: { inline_string: JSON.stringify(JWT.jwks) }, claim_to_headers: [{ claim_name: "sub", header_name: "x-user" }], jwt_cache_config: { jwt_cache_size: 1024 } } },
-          rules: [{ match: { prefix: "/" }, requires: { provider_name: "idp" } }],
-        },
-      }],
-      modules: [],
+      name: "native-local-ratelimit", family: "rate-limit", impl: "native",
+      description: "native local_ratelimit, one bucket (shared by workers) with the same never-triggering limit",
+      filters: [nativeLocalRatelimit("bench_rl")], modules: [], memoryGauges: [],
+    },
+    {
+      name: "jwt-auth-rs256", family: "jwt-auth", impl: "ours",
+      description: "ours: jwt-auth, RS256, inline JWKS, the same valid token on every request (verified-token cache)",
+      filters: [ours("jwt-auth-rs256", "jwt-auth", JWT_OURS_CONFIG)],
+      modules: [filterWasm("jwt-auth")], memoryGauges: [oursGauge("jwt-auth", "bench")],
+    },
+    {
+      name: "native-jwt-authn-rs256", family: "jwt-auth", impl: "native",
+      description: "native jwt_authn, same key and token, no jwt_cache_config (Envoy's default: verifies every request)",
+      filters: [nativeJwtAuthn(false)], modules: [], memoryGauges: [],
+    },
+    {
+      name: "native-jwt-authn-cached", family: "jwt-auth", impl: "native",
+      description: "native jwt_authn with jwt_cache_config (a verified-token cache, like ours)",
+      filters: [nativeJwtAuthn(true)], modules: [], memoryGauges: [],
+    },
+    {
+      name: "chain-ours", family: "chain", impl: "ours",
+      description: "ours chained: jwt-auth RS256 -> rate-limit (per client IP, never triggers) -> header-rewrite",
+      filters: [ours("chain-ours", "jwt-auth", jwtChain), ours("chain-ours", "rate-limit", rlChain), ours("chain-ours", "header-rewrite", hrChain)],
+      modules: [filterWasm("jwt-auth"), filterWasm("rate-limit"), filterWasm("header-rewrite")],
+      memoryGauges: [oursGauge("jwt-auth", "chain"), oursGauge("rate-limit", "chain"), oursGauge("header-rewrite", "chain")],
+    },
+    {
+      name: "chain-native", family: "chain", impl: "native",
+      description: "native chained: jwt_authn (cached) -> local_ratelimit -> header_mutation (same configs as above)",
+      filters: [nativeJwtAuthn(true), nativeLocalRatelimit("chain_rl"), nativeHeaderMutation()],
+      routes: nativeHeaderMutationRoutes(cluster), modules: [], memoryGauges: [],
     },
   ];
 }

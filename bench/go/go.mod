@@ -1,0 +1,3 @@
+module portico.local/bench/go
+
+go 1.24
