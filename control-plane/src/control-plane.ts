@@ -106,6 +106,7 @@ export class ControlPlane {
     this.gateway.stop();
     await this.xds.stop();
     await this.admin?.close();
+    this.metrics.close();
   }
 
   /** What an Envoy needs to join this control plane (render with renderBootstrap/bootstrapYaml). */

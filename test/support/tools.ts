@@ -56,3 +56,5 @@ export const funcEPath = (): string => resolveTool("FUNC_E", "func-e");
 export const wrkPath = (): string => resolveTool("WRK", "wrk");
 /** HTTP/2 load generator (nghttp2). */
 export const h2loadPath = (): string => resolveTool("H2LOAD", "h2load");
+/** Prometheus server (Debian package), for the scrape-and-query e2e test. */
+export const prometheusPath = (): string => resolveTool("PROMETHEUS", "Prometheus");

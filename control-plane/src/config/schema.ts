@@ -1,6 +1,7 @@
 // The shape of a gateway config file. zod checks each value where it stands; relations between
 // values (names, references, files) are checked in references.ts and resolve.ts.
 import { z } from "zod";
+import { accessLogSchema } from "./schema-access-log.js";
 import { ALSO_WITH_OTHER_ISSUES, checkedString, exactlyOne, hostMatch, resourceName, unique } from "./schema-common.js";
 import { routeSchema } from "./schema-routes.js";
 import { upstreamSchema } from "./schema-upstreams.js";
@@ -37,6 +38,7 @@ export const listenerSchema = z
     protocols: z.array(z.enum(["http1", "http2"])).min(1).prefault(["http1", "http2"]).transform(unique)
       .meta({ description: "HTTP versions offered to clients." }),
     tls: listenerTls.optional(),
+    access_log: accessLogSchema.optional(),
   })
   .meta({ description: "An address and port where the gateway accepts requests." });
 

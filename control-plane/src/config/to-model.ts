@@ -40,6 +40,7 @@ function listenerModel(l: ListenerInput, baseDir: string): ListenerModel {
           })),
         }
       : null,
+    accessLog: l.access_log ?? null,
   };
 }
 

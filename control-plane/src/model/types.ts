@@ -20,7 +20,24 @@ export interface ListenerModel {
   /** Protocols offered to clients. TLS listeners advertise them through ALPN. Default both. */
   protocols: HttpProtocol[];
   tls: TlsModel | null;
+  /** Envoy's access log of this listener's HTTP requests; null: none (the default). */
+  accessLog: AccessLogModel | null;
 }
+
+/** One line per request, appended by Envoy to `path` (a file on Envoy's host, e.g. /dev/stdout). */
+export type AccessLogModel =
+  | {
+      path: string;
+      format: "json";
+      /** Field name -> Envoy format string (command operators), in output order; at least one. */
+      fields: Record<string, string>;
+    }
+  | {
+      path: string;
+      format: "text";
+      /** Envoy format string of the line; null: Envoy's default format. */
+      template: string | null;
+    };
 
 export interface TlsModel {
   /** The first certificate without `sni` is the default; others are picked by SNI. */

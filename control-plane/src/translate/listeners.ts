@@ -2,11 +2,16 @@
 // certificates over SDS and plugin configs over ECDS. Nothing that changes often lives here:
 // a listener only changes when its address, protocols, TLS layout or plugin list changes, and
 // only such a change makes Envoy drain its connections.
-import type { GatewayModel, ListenerModel } from "../model/types.js";
+import type { AccessLogModel, GatewayModel, ListenerModel } from "../model/types.js";
 import { ADS_SOURCE, ANY, pluginFilterName, routeConfigName, socketAddress } from "./common.js";
 
 const WASM_FILTER_TYPE = ANY.wasm;
 const TLS_INSPECTOR_TYPE = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
+const FILE_ACCESS_LOG_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog";
+const STREAM_LOGGERS: Record<string, { name: string; type: string } | undefined> = {
+  "/dev/stdout": { name: "envoy.access_loggers.stdout", type: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog" },
+  "/dev/stderr": { name: "envoy.access_loggers.stderr", type: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog" },
+};
 
 export function listener(model: GatewayModel, l: ListenerModel): object {
   return {
@@ -68,8 +73,27 @@ function httpConnectionManager(model: GatewayModel, l: ListenerModel): object {
       http2_protocol_options: { max_concurrent_streams: 100, initial_stream_window_size: 65536, initial_connection_window_size: 1048576 },
       rds: { route_config_name: routeConfigName(l.name), config_source: ADS_SOURCE },
       http_filters: [...model.plugins.map((p) => pluginSlot(p.name)), router()],
+      ...(l.accessLog ? { access_log: [accessLogger(l.accessLog)] } : {}),
     },
   };
+}
+
+/**
+ * Envoy's access logger: one line per request (JSON: one object, typed where a field is a single
+ * operator). /dev/stdout and /dev/stderr use Envoy's stream loggers, which write to the open file
+ * descriptor: opening /dev/stdout fails (ENXIO) when stdout is a socket, as under systemd's
+ * journal or a Node parent. Any other path is opened by Envoy's file logger on Envoy's host.
+ * The log lives in the connection manager, so changing it changes the listener (it drains).
+ */
+function accessLogger(a: AccessLogModel): object {
+  let logFormat: object | undefined;
+  if (a.format === "json") logFormat = { json_format: a.fields };
+  // A text format is written as is: without a final newline every line would run into the next.
+  else if (a.template !== null) logFormat = { text_format_source: { inline_string: a.template.endsWith("\n") ? a.template : `${a.template}\n` } };
+  const format = logFormat ? { log_format: logFormat } : {};
+  const stream = STREAM_LOGGERS[a.path];
+  if (stream) return { name: stream.name, typed_config: { "@type": stream.type, ...format } };
+  return { name: "envoy.access_loggers.file", typed_config: { "@type": FILE_ACCESS_LOG_TYPE, path: a.path, ...format } };
 }
 
 /**

@@ -89,7 +89,7 @@ describe("a full config", () => {
     const m = await model(FULL);
     expect(m).toEqual({
       listeners: [
-        { name: "public", address: "0.0.0.0", port: 8080, protocols: ["http1", "http2"], tls: null },
+        { name: "public", address: "0.0.0.0", port: 8080, protocols: ["http1", "http2"], tls: null, accessLog: null },
         {
           name: "secure",
           address: "::",
@@ -107,6 +107,7 @@ describe("a full config", () => {
               { secretName: "secure.cert.1", certPath: join(gw.dir, "certs/api.pem"), keyPath: join(gw.dir, "certs/api.key"), sni: [] },
             ],
           },
+          accessLog: null,
         },
       ],
       routes: [
@@ -246,7 +247,7 @@ describe("defaults", () => {
           tls: { }
       plugins: [{ name: hdr, filter: header-rewrite }, { name: own, module: my-filter.wasm }]
     `);
-    expect(m.listeners).toEqual([{ name: "main", address: "0.0.0.0", port: 80, protocols: ["http1", "http2"], tls: null }]);
+    expect(m.listeners).toEqual([{ name: "main", address: "0.0.0.0", port: 80, protocols: ["http1", "http2"], tls: null, accessLog: null }]);
     expect(m.routes[0]).toEqual({
       name: "all",
       listeners: ["main"],
