@@ -19,6 +19,7 @@ import type { ApplyOutcome } from "../../src/gateway/gateway.js";
 import { TypeUrl } from "../../src/xds/types.js";
 import { joinEnvoy, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { generateCertificate, rotateCertificate, tlsHandshake, type CertificateFiles } from "../support/tls.js";
+import { eventually } from "../support/eventually.js";
 
 const NODE = "tls-envoy";
 const API = "api.example.com";
@@ -54,18 +55,6 @@ upstreams:
 
 const presented = async (servername?: string) => (await tlsHandshake(port, { servername })).fingerprint256;
 
-/** Polls `check` until it passes (config reaches Envoy asynchronously). */
-async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 /** Resolves with the control plane's next reload outcome after `before`. */
 async function nextOutcome(before: ApplyOutcome | undefined, ms = 10_000): Promise<ApplyOutcome> {

@@ -8,6 +8,7 @@ import { SnapshotCache } from "../../src/xds/cache.js";
 import { XdsServer, type NackEvent } from "../../src/xds/server.js";
 import { TypeUrl } from "../../src/xds/types.js";
 import { basicSet, edsCluster, endpoints, rdsListener, resourceSet, routeConfig, type RouteSpec } from "../unit/xds/fixtures.js";
+import { eventually } from "../support/eventually.js";
 
 const NODE = "e2e-envoy";
 const ADS = { ads: {}, resource_api_version: "V3" };
@@ -39,18 +40,6 @@ function bootstrap(xdsPort: number): object {
   };
 }
 
-/** Polls `fn` until it stops throwing (config changes reach Envoy asynchronously). */
-async function eventually<T>(fn: () => Promise<T>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 const envoy = useEnvoy("all");
 const upstream = useEchoUpstream("all");
