@@ -50,6 +50,7 @@ export class Gateway {
   private readonly debouncer: Debouncer;
   readonly history: ApplyOutcome[] = [];
   private pushes = 0;
+  private applying: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: GatewayOptions) {
     this.debouncer = new Debouncer(() => this.applyPending(), o.debounce ?? { quietMs: 100, maxDelayMs: 1000 });
@@ -73,7 +74,11 @@ export class Gateway {
 
   /** Applies a candidate at once (start-up, or callers that debounce themselves). */
   async apply(c: Candidate): Promise<ApplyOutcome> {
-    const outcome = await this.tryApply(c);
+    // One at a time, in call order: the file watcher and the admin API may both apply, and the
+    // one that read the file last must also be the one applied last.
+    const turn = this.applying.then(() => this.tryApply(c));
+    this.applying = turn.catch(() => undefined);
+    const outcome = await turn;
     this.history.push(outcome);
     if (this.history.length > 100) this.history.shift();
     if (outcome.ok) this.o.log("info", "config applied", { origin: c.origin, kind: outcome.kind, changed: outcome.changedTypes?.map(shortType) });
