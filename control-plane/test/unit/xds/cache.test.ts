@@ -144,3 +144,20 @@ describe("SnapshotCache rejections", () => {
     expect(new SnapshotCache().set("*", set)).toEqual(PUSH_ORDER);
   });
 });
+
+describe("SnapshotCache encoding memo", () => {
+  it("does not re-encode a resource whose JSON is unchanged, and encodes what changed", () => {
+    const cache = new SnapshotCache();
+    cache.set("*", basicSet(8080));
+    const before = cache.get("x")!;
+    const routeBefore = [...before.types[TypeUrl.Route].resources.values()][0]!;
+    const edsBefore = [...before.types[TypeUrl.Endpoints].resources.values()][0]!;
+    // Fresh objects with the same content (as a full translation produces) plus an endpoint move.
+    cache.set("*", basicSet(9090));
+    const after = cache.get("x")!;
+    expect([...after.types[TypeUrl.Route].resources.values()][0]).toBe(routeBefore);
+    const edsAfter = [...after.types[TypeUrl.Endpoints].resources.values()][0]!;
+    expect(edsAfter).not.toBe(edsBefore);
+    expect(JSON.stringify(edsAfter.json)).toContain("9090");
+  });
+});
