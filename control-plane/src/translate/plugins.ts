@@ -3,11 +3,10 @@
 //
 // Why inline and not `code.remote` (fetch over HTTP + sha256): Envoy 1.40 fetches remote Wasm
 // code only while something is initialising (start-up, a warming listener). An ECDS update that
-// names a module Envoy has not fetched yet is applied without ever fetching it, and the filter
-// then answers 500 (fail closed) until the config changes again; with `nack_on_code_cache_miss`
-// it NACKs, but a re-offer is accepted in the same broken state (see docs/control-plane.md).
-// Inline bytes make a plugin update one atomic xDS message: no fetch, no shared disk, and the
-// bytes are verified by the cache's content hash like every other resource.
+// names a module Envoy has not fetched yet is ACKed and applied without ever fetching it, and
+// requests then pass with no plugin running (control-plane/test/e2e/envoy-remote-wasm.test.ts);
+// with `nack_on_code_cache_miss` it NACKs, but a re-offer is accepted with a plugin that answers
+// 500. Inline bytes make a plugin update one atomic xDS message: no fetch, no shared disk.
 import type { PluginModel } from "../model/types.js";
 import { ANY, pluginFilterName } from "./common.js";
 
