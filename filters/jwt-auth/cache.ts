@@ -1,9 +1,8 @@
-// Verified tokens, so a repeated token costs a hash and a lookup instead of a signature check.
-// Keyed by provider and the SHA-256 of the token; entries are only ever added after a full
-// verification, and their time claims are re-checked on every hit, so a cached token still
-// expires on time. Bounded: the oldest entry goes when the cache is full.
-import { hash, HashAlg } from "../../assembly/crypto/hash";
-import { hexEncode } from "../../assembly/encoding/hex";
+// Verified tokens, so a repeated token costs a lookup instead of a signature check. Keyed by
+// provider and the token itself (no digest to compute per request, and a hit needs the exact
+// token); entries are only ever added after a full verification, and their time claims are
+// re-checked on every hit, so a cached token still expires on time. Bounded: the oldest entry
+// goes when the cache is full.
 import { JsonValue } from "../../assembly/json";
 
 export class CachedToken {
@@ -11,36 +10,41 @@ export class CachedToken {
 }
 
 export class TokenCache {
-  private map: Map<string, CachedToken> = new Map();
-  private order: string[] = [];
+  /** One map per provider index. */
+  private maps: Array<Map<string, CachedToken>> = [];
+  /** Insertion order, for eviction: provider index and token of each entry. */
+  private orderProvider: i32[] = [];
+  private orderToken: string[] = [];
   private next: i32 = 0;
 
   constructor(private capacity: i32) {}
 
-  key(providerIndex: i32, token: string): string {
-    return providerIndex.toString() + ":" + hexEncode(hash(HashAlg.Sha256, Uint8Array.wrap(String.UTF8.encode(token))));
+  get(providerIndex: i32, token: string): CachedToken | null {
+    if (providerIndex >= this.maps.length) return null;
+    const map = this.maps[providerIndex];
+    return map.has(token) ? map.get(token) : null;
   }
 
-  get(key: string): CachedToken | null {
-    return this.map.has(key) ? this.map.get(key) : null;
-  }
-
-  put(key: string, entry: CachedToken): void {
-    if (this.map.has(key)) return;
-    if (this.order.length < this.capacity) this.order.push(key);
-    else {
-      this.map.delete(this.order[this.next]);
-      this.order[this.next] = key;
+  put(providerIndex: i32, token: string, entry: CachedToken): void {
+    while (this.maps.length <= providerIndex) this.maps.push(new Map());
+    const map = this.maps[providerIndex];
+    if (map.has(token)) return;
+    if (this.orderToken.length < this.capacity) {
+      this.orderProvider.push(providerIndex);
+      this.orderToken.push(token);
+    } else {
+      this.maps[this.orderProvider[this.next]].delete(this.orderToken[this.next]);
+      this.orderProvider[this.next] = providerIndex;
+      this.orderToken[this.next] = token;
       this.next = (this.next + 1) % this.capacity;
     }
-    this.map.set(key, entry);
+    map.set(token, entry);
   }
 
-  get size(): i32 { return this.map.size; }
-
   clear(): void {
-    this.map.clear();
-    this.order.length = 0;
+    for (let i = 0; i < this.maps.length; i++) this.maps[i].clear();
+    this.orderProvider.length = 0;
+    this.orderToken.length = 0;
     this.next = 0;
   }
 }

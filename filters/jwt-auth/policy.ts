@@ -72,8 +72,7 @@ export function findTokens(rule: Rule, view: RequestView): Found[] {
 
 /** Verifies `token` for `provider` at time `nowS` (seconds), using and filling the cache. */
 export function verifyToken(provider: Provider, token: string, nowS: f64, cache: TokenCache, d: Decision): Failure {
-  const key = cache.key(provider.index, token);
-  const hit = cache.get(key);
+  const hit = cache.get(provider.index, token);
   if (hit !== null) {
     const f = checkTimes(hit.payload, provider.rules, nowS);
     if (f == Failure.None) {
@@ -98,7 +97,7 @@ export function verifyToken(provider: Provider, token: string, nowS: f64, cache:
   if (times != Failure.None) return times;
   const claims = checkClaims(jws.payload, provider.rules);
   if (claims != Failure.None) return claims;
-  cache.put(key, new CachedToken(jws.payload, jws.payloadText));
+  cache.put(provider.index, token, new CachedToken(jws.payload, jws.payloadText));
   d.payload = jws.payload;
   d.payloadText = jws.payloadText;
   return Failure.None;
