@@ -7,10 +7,29 @@ export function fromHeaderValue(value: string, prefix: string): string | null {
     const t = value.trim();
     return t.length ? t : null;
   }
-  if (value.length < prefix.length) return null;
-  if (value.substring(0, prefix.length).toLowerCase() != prefix.toLowerCase()) return null;
+  if (value.length < prefix.length || !startsWithIgnoringCase(value, prefix)) return null;
   const t = value.substring(prefix.length).trim();
   return t.length ? t : null;
+}
+
+function asciiLower(c: i32): i32 {
+  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+}
+
+/**
+ * `value.substring(0, prefix.length).toLowerCase() == prefix.toLowerCase()` without building
+ * the three strings on every request: ASCII is compared in place, and only a pair of differing
+ * non-ASCII characters falls back to the full Unicode comparison.
+ */
+function startsWithIgnoringCase(value: string, prefix: string): bool {
+  for (let i = 0; i < prefix.length; i++) {
+    const a = value.charCodeAt(i);
+    const b = prefix.charCodeAt(i);
+    if (a == b) continue;
+    if (a >= 0x80 || b >= 0x80) return value.substring(0, prefix.length).toLowerCase() == prefix.toLowerCase();
+    if (asciiLower(a) != asciiLower(b)) return false;
+  }
+  return true;
 }
 
 /** The value of query parameter `name` in a `:path`, or null. */
