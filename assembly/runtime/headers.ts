@@ -79,27 +79,48 @@ export function getHeaders(map: HeaderMap): HeaderEntry[] {
   return decodeHeaderPairs(takeHostBuffer());
 }
 
+/**
+ * Every value of `key` (UTF-8 name bytes) in a map, in order. Like filtering getHeaders() by
+ * name, but only the matching values are decoded: the other entries stay bytes.
+ */
+export function getHeaderValues(map: HeaderMap, key: ArrayBuffer): string[] {
+  resetOut();
+  if (abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE) != RESULT_OK) return [];
+  const out = new Array<string>();
+  decodePairs(takeHostBuffer(), key, null, out);
+  return out;
+}
+
 /** Decodes the proxy-wasm pair encoding: count, (name size, value size)*, then NUL-terminated bytes. */
 export function decodeHeaderPairs(buf: ArrayBuffer): HeaderEntry[] {
   const out = new Array<HeaderEntry>();
+  decodePairs(buf, null, out, null);
+  return out;
+}
+
+/** Every entry into `entries`, or (with `only`) the values of entries named `only` into `values`. */
+function decodePairs(buf: ArrayBuffer, only: ArrayBuffer | null, entries: HeaderEntry[] | null, values: string[] | null): void {
   const total = <usize>buf.byteLength;
-  if (total < 4) return out;
+  if (total < 4) return;
   const base = changetype<usize>(buf);
   const count = <usize>load<u32>(base);
-  if (<usize>4 + count * 8 > total) return out;
+  if (<usize>4 + count * 8 > total) return;
   let data = base + 4 + count * 8;
   const end = base + total;
   for (let i: usize = 0; i < count; i++) {
     const nameLen = <usize>load<u32>(base + 4 + i * 8);
     const valueLen = <usize>load<u32>(base + 8 + i * 8);
     if (data + nameLen + valueLen + 2 > end) break;
-    const name = String.UTF8.decodeUnsafe(data, nameLen);
+    const name = data;
     data += nameLen + 1;
-    const value = String.UTF8.decodeUnsafe(data, valueLen);
+    const value = data;
     data += valueLen + 1;
-    out.push(new HeaderEntry(name, value));
+    if (only === null) {
+      entries!.push(new HeaderEntry(String.UTF8.decodeUnsafe(name, nameLen), String.UTF8.decodeUnsafe(value, valueLen)));
+    } else if (nameLen == <usize>only.byteLength && memory.compare(name, changetype<usize>(only), nameLen) == 0) {
+      values!.push(String.UTF8.decodeUnsafe(value, valueLen));
+    }
   }
-  return out;
 }
 
 /** Encodes pairs for proxy_send_local_response / proxy_http_call / set pairs. */

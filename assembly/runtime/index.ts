@@ -3,7 +3,7 @@ export { FilterRoot, FilterStream } from "./contexts";
 export { registerFilter } from "./registry";
 export {
   HeaderMap, HeaderEntry, HeaderName, getHeader, getHeaderBytes, setHeader, setHeaderBytes, addHeader, addHeaderBytes,
-  removeHeader, removeHeaderBytes, getHeaders, decodeHeaderPairs, encodeHeaderPairs,
+  removeHeader, removeHeaderBytes, getHeaders, getHeaderValues, decodeHeaderPairs, encodeHeaderPairs,
 } from "./headers";
 export { PropertyPath, propertyPath, getPropertyBytes, getPropertyString, setPropertyString } from "./properties";
 export { Metric, MetricKind, MemoryGauge, counter, gauge, histogram } from "./metrics";

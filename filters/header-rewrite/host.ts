@@ -44,12 +44,7 @@ export class HostHeaders implements HeaderWriter {
 
   first(name: HeaderName): string | null { return getHeaderBytes(this.map, name.bytes); }
 
-  all(name: HeaderName): string[] {
-    const entries = getHeaders(this.map);
-    const out = new Array<string>();
-    for (let i = 0; i < entries.length; i++) if (entries[i].name == name.text) out.push(entries[i].value);
-    return out;
-  }
+  all(name: HeaderName): string[] { return getHeaderValues(this.map, name.bytes); }
 
   set(name: HeaderName, value: string): bool { return setHeaderBytes(this.map, name.bytes, value); }
   add(name: HeaderName, value: string): bool { return addHeaderBytes(this.map, name.bytes, value); }
