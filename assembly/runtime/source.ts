@@ -39,8 +39,8 @@ export class HostSource implements TemplateSource {
 
   resolve(v: TemplateVar): string | null {
     switch (v.kind) {
-      case VarKind.RequestHeader: return getHeaderBytes(HeaderMap.RequestHeaders, v.headerKey!);
-      case VarKind.ResponseHeader: return getHeaderBytes(HeaderMap.ResponseHeaders, v.headerKey!);
+      case VarKind.RequestHeader: return getHeaderBytes(HeaderMap.RequestHeaders, v.header!.bytes);
+      case VarKind.ResponseHeader: return getHeaderBytes(HeaderMap.ResponseHeaders, v.header!.bytes);
       case VarKind.RequestPath: return this.fullPath();
       case VarKind.RequestUrlPath: {
         const p = this.fullPath();

@@ -4,6 +4,7 @@
 // against in-memory fakes in tests.
 
 import { PropertyPath, propertyPath } from "../runtime/properties";
+import { HeaderName } from "../runtime/headers";
 
 export enum VarKind {
   RequestHeader = 0,
@@ -25,12 +26,12 @@ export enum VarKind {
 export class TemplateVar {
   /** For `property.*`: the attribute path, encoded once for the host. */
   readonly property: PropertyPath | null;
-  /** For header variables: the header name's UTF-8 bytes, encoded once for the host. */
-  readonly headerKey: ArrayBuffer | null;
+  /** For header variables: the header name, encoded once for the host. */
+  readonly header: HeaderName | null;
 
   constructor(public readonly kind: VarKind, public readonly arg: string, public readonly text: string) {
     this.property = kind == VarKind.Property ? propertyPath(arg) : null;
-    this.headerKey = kind == VarKind.RequestHeader || kind == VarKind.ResponseHeader ? String.UTF8.encode(arg) : null;
+    this.header = kind == VarKind.RequestHeader || kind == VarKind.ResponseHeader ? new HeaderName(arg) : null;
   }
 }
 

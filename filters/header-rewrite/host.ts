@@ -1,8 +1,8 @@
 // The header-rewrite filter's view of Envoy: template variables (assembly/runtime/source.ts, plus
 // the response-phase snapshot) and header writes into Envoy's maps. Header names arrive
-// pre-encoded (HeaderName, TemplateVar.headerKey), so a lookup allocates only its result.
+// pre-encoded (HeaderName, TemplateVar.header), so a lookup allocates only its result.
 import {
-  HeaderMap, HeaderName, HostSource, addHeaderBytes, getHeaderBytes, getHeaders, removeHeaderBytes, setHeaderBytes,
+  HeaderMap, HeaderName, HostSource, addHeaderBytes, getHeaderBytes, getHeaderValues, removeHeaderBytes, setHeaderBytes,
 } from "../../assembly/runtime";
 import { TemplateVar } from "../../assembly/template";
 import { HeaderWriter, RequestSnapshot, isRequestScoped } from "./policy";
