@@ -42,6 +42,12 @@ class Ed25519 {
   dK: StaticArray<i8>;
   acc: Limbs;
   negA: Limbs;
+  // Per-verification scratch, allocated once.
+  hasher: Sha512 = new Sha512();
+  s: Limbs = newLimbs(L); // S
+  kHash: Limbs = newLimbs(2 * L); // SHA-512(R ‖ A ‖ M) as 512-bit little-endian lo ‖ hi
+  kScalar: Limbs = newLimbs(L); // k mod the group order
+  enc: Limbs = newLimbs(L); // encoding of R'
 
   constructor() {
     const fp = new Montgomery(limbsFromHex("7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed", L));
@@ -158,6 +164,18 @@ class Ed25519 {
     this.fp.neg(out + 3 * CB, P + 3 * CB);
   }
 
+  /** R += d·P for a wNAF digit d, from `table` = odd multiples of P (tmp 12..15 hold -entry). */
+  addDigit(R: usize, table: usize, d: i32): void {
+    if (d == 0) return;
+    const entry = table + <usize>((d > 0 ? d : -d) >> 1) * PB;
+    if (d > 0) this.add(R, R, entry);
+    else {
+      const neg = this.tmp(12); // 4 coordinates: tmp 12..15 (add and double use 0..8)
+      this.negate(neg, entry);
+      this.add(R, R, neg);
+    }
+  }
+
   /** RFC 8032 §5.1.3 point decoding of 32 bytes at src; false when it is not a canonical point. */
   decode(out: usize, src: usize): bool {
     const f = this.fp;
@@ -239,57 +257,38 @@ function ed(): Ed25519 {
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): bool {
   if (publicKey.length != 32 || signature.length != 64) return false;
   const e = ed();
-  const s = newLimbs(L);
-  memory.copy(lp(s), signature.dataStart + 32, 32); // S, little-endian
-  if (e.fl.notReduced(lp(s))) return false; // S ≥ L: non-canonical (malleable) signature
+  const s = lp(e.s);
+  memory.copy(s, signature.dataStart + 32, 32); // S, little-endian
+  if (e.fl.notReduced(s)) return false; // S ≥ L: non-canonical (malleable) signature
   const A = lp(e.negA);
   if (!e.decode(A, publicKey.dataStart)) return false;
   if (e.hasSmallOrder(A)) return false;
   // k = SHA-512(R ‖ A ‖ M) mod L, read little-endian: k = lo + hi·2^256.
-  const hasher = new Sha512();
+  const hasher = e.hasher;
   hasher.updatePtr(signature.dataStart, 32);
   hasher.update(publicKey);
   hasher.update(message);
-  const digest = hasher.final();
-  const lo = newLimbs(L), hi = newLimbs(L), k = newLimbs(L);
-  memory.copy(lp(lo), digest.dataStart, 32);
-  memory.copy(lp(hi), digest.dataStart + 32, 32);
+  const lo = lp(e.kHash), hi = lo + CB, k = lp(e.kScalar);
+  hasher.finalInto(lo); // little-endian bytes = little-endian u32 limbs on Wasm
   const fl = e.fl;
-  fl.mul(lp(lo), lp(lo), lp(fl.rr)); // lo·R
-  fl.fromMont(lp(lo), lp(lo)); // lo mod L
-  fl.mul(lp(hi), lp(hi), lp(fl.rr)); // hi·R mod L = hi·2^256 mod L
-  fl.add(lp(k), lp(lo), lp(hi));
+  fl.mul(lo, lo, lp(fl.rr)); // lo·R
+  fl.fromMont(lo, lo); // lo mod L
+  fl.mul(hi, hi, lp(fl.rr)); // hi·R mod L = hi·2^256 mod L
+  fl.add(k, lo, hi);
   // R' = [S]B + [k](-A), by interleaved wNAF; then compare encodings with R.
   e.negate(A, A);
   e.oddMultiples(lp(e.aTable), A, 1 << (A_WINDOW - 2));
-  const lenS = wnaf(e.dS, lp(s), e.k, L, B_WINDOW);
-  const lenK = wnaf(e.dK, lp(k), e.k, L, A_WINDOW);
+  const lenS = wnaf(e.dS, s, e.k, L, B_WINDOW);
+  const lenK = wnaf(e.dK, k, e.k, L, A_WINDOW);
   const len = lenS > lenK ? lenS : lenK;
   const R = lp(e.acc);
-  const neg = e.tmp(12); // 4 coordinates: tmp 12..15 (add and double use 0..8)
   e.setIdentity(R);
   for (let i = len - 1; i >= 0; i--) {
     e.double(R, R);
-    const ds: i32 = i < lenS ? <i32>unchecked(e.dS[i]) : 0;
-    if (ds != 0) {
-      const entry = lp(e.bTable) + <usize>((ds > 0 ? ds : -ds) >> 1) * PB;
-      if (ds > 0) e.add(R, R, entry);
-      else {
-        e.negate(neg, entry);
-        e.add(R, R, neg);
-      }
-    }
-    const dk: i32 = i < lenK ? <i32>unchecked(e.dK[i]) : 0;
-    if (dk != 0) {
-      const entry = lp(e.aTable) + <usize>((dk > 0 ? dk : -dk) >> 1) * PB;
-      if (dk > 0) e.add(R, R, entry);
-      else {
-        e.negate(neg, entry);
-        e.add(R, R, neg);
-      }
-    }
+    e.addDigit(R, lp(e.bTable), i < lenS ? <i32>unchecked(e.dS[i]) : 0);
+    e.addDigit(R, lp(e.aTable), i < lenK ? <i32>unchecked(e.dK[i]) : 0);
   }
-  const enc = new Uint8Array(32);
-  e.encode(enc.dataStart, R);
-  return constantTimeEqualPtr(enc.dataStart, signature.dataStart, 32);
+  const enc = lp(e.enc);
+  e.encode(enc, R);
+  return constantTimeEqualPtr(enc, signature.dataStart, 32);
 }
