@@ -60,12 +60,20 @@ export class Hmac {
 
   /** Returns HMAC(K, message) and resets for the next message. */
   final(): Uint8Array {
+    const tag = this.finish();
+    this.reset();
+    return tag;
+  }
+
+  /**
+   * Returns HMAC(K, message) without starting a new message: call reset() before reusing the
+   * instance. The one-shot helpers use it to skip re-absorbing K ⊕ ipad (one hash block).
+   */
+  finish(): Uint8Array {
     const innerDigest = this.inner.final();
     this.outer.update(this.opadKey);
     this.outer.update(innerDigest);
-    const tag = this.outer.final();
-    this.reset();
-    return tag;
+    return this.outer.final();
   }
 
   /**
@@ -88,7 +96,7 @@ export class Hmac {
 export function hmac(alg: HashAlg, key: Uint8Array, data: Uint8Array): Uint8Array {
   const h = new Hmac(alg, key);
   h.update(data);
-  return h.final();
+  return h.finish();
 }
 
 /** One-shot verification against a full-length tag, constant-time in the tag's content. */
@@ -96,5 +104,5 @@ export function hmacVerify(alg: HashAlg, key: Uint8Array, data: Uint8Array, tag:
   if (!isHashAlg(alg)) return false;
   const h = new Hmac(alg, key);
   h.update(data);
-  return h.verify(tag);
+  return constantTimeEqual(h.finish(), tag);
 }
