@@ -1,7 +1,7 @@
 // RSA signature verification: RSASSA-PKCS1-v1_5 and RSASSA-PSS (RFC 8017 §8), as JWS RS*/PS*
 // use them (RFC 7518 §3.3, §3.5). Public-key operations only.
 import {
-  Limbs, newLimbs, lp, limbsFromBytes, limbsToBytes, limbsCmp, limbsBitLength, limbsCopy,
+  Limbs, newLimbs, lp, limbsFromBytes, limbsToBytes, limbsCmp, limbsBitLength, limbsBit, limbsCopy,
 } from "./bigint";
 import { Montgomery } from "./montgomery";
 import { HashAlg, digestLength, digestInfoPrefix, isHashAlg, newHasher } from "./hash";
@@ -97,7 +97,7 @@ export class RsaPublicKey {
     const ebits = limbsBitLength(e, nl);
     for (let i = ebits - 2; i >= 1; i--) {
       mont.sqr(x, x);
-      if (((unchecked(this.e[i >> 5]) >>> <u32>(i & 31)) & 1) != 0) mont.mul(x, x, sm);
+      if (limbsBit(e, i) != 0) mont.mul(x, x, sm);
     }
     mont.sqr(x, x);
     mont.mul(x, x, s); // e is odd: its bit 0 is set
