@@ -96,14 +96,6 @@ export function limbsIsZero(a: usize, n: i32): bool {
   return acc == 0;
 }
 
-/** True when a == v (a single word). */
-export function limbsEqWord(a: usize, n: i32, v: u32): bool {
-  if (n == 0) return v == 0;
-  if (limb(a, 0) != v) return false;
-  for (let i = 1; i < n; i++) if (limb(a, i) != 0) return false;
-  return true;
-}
-
 /** out = a + b; returns the carry (0 or 1). out may alias a or b. */
 export function limbsAdd(out: usize, a: usize, b: usize, n: i32): u32 {
   let c: u64 = 0;

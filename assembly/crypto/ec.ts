@@ -9,7 +9,7 @@
 // Both curves have cofactor 1, so any point that satisfies the equation lies in the prime-order
 // group; there are no small-subgroup points to reject.
 import {
-  Limbs, newLimbs, lp, limbsFromHex, limbsCopy, limbsIsZero, limbsZero, limbsSubWord, limbsEq, limbsBitLength,
+  Limbs, newLimbs, lp, limbsFromHex, limbsCopy, limbsIsZero, limbsZero, limbsSubWord, limbsEq,
 } from "./bigint";
 import { Montgomery } from "./montgomery";
 
@@ -72,11 +72,6 @@ export class Curve {
 
   get pointBytes(): usize {
     return <usize>(3 * this.L) << 2;
-  }
-
-  /** Order bit length (256, 384). */
-  get orderBits(): i32 {
-    return limbsBitLength(lp(this.fn.m), this.L);
   }
 
   /** i-th scratch coordinate (0..23). */
