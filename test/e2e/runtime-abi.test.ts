@@ -4,7 +4,7 @@
 // across worker threads, metrics, log levels through proxy_log, and flat VM memory under load.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  bootstrap, echoedHeader, filterWasm, fixtureWasm, httpListener, parseEcho, request, runWrk, staticCluster,
+  bootstrap, echoedHeader, filterWasm, fixtureWasm, httpListener, parseEcho, pollUntil, request, runWrk, staticCluster,
   useEchoUpstream, useEnvoy, wasmHttpFilter, type Envoy,
 } from "../support/index.js";
 
@@ -29,16 +29,6 @@ beforeAll(async () => {
   });
 });
 
-async function poll<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe("proxy-wasm ABI in Envoy 1.40 through Portico's runtime layer", () => {
   it("sends local replies with status, body and headers", async () => {
     const res = await request(e.url("/local"));
@@ -60,7 +50,9 @@ describe("proxy-wasm ABI in Envoy 1.40 through Portico's runtime layer", () => {
 
   it("fires timers on the root context", async () => {
     const first = Number((await request(e.url("/ticks"))).body);
-    const later = await poll("ticks to advance", async () => Number((await request(e.url("/ticks"))).body), (n) => n >= first + 3);
+    const later = await pollUntil(async () => Number((await request(e.url("/ticks"))).body), (n) => n >= first + 3, {
+      timeoutMs: 10_000, intervalMs: 20, what: "ticks to advance",
+    });
     expect(later).toBeGreaterThanOrEqual(first + 3);
     const stats = await e.stats("portico\\.probe\\.ticks");
     expect(stats.get("wasmcustom.portico.probe.ticks")).toBeGreaterThan(0);

@@ -10,4 +10,5 @@ export * from "./configs.js";
 export { livePidsInGroup, isAlive } from "./procs.js";
 export * from "./examples.js";
 export * from "./load.js";
+export * from "./poll.js";
 export * from "./jwt.js";
