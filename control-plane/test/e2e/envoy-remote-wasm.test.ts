@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePort, repoRoot, request, useEchoUpstream, useEnvoy, type Envoy } from "../../../test/support/index.js";
 import { loadGatewayConfig } from "../../src/config/index.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
@@ -21,7 +21,6 @@ import { translate, type EnvoyResources } from "../../src/translate/index.js";
 import { SnapshotCache } from "../../src/xds/cache.js";
 import { XdsServer } from "../../src/xds/server.js";
 import { TypeUrl } from "../../src/xds/types.js";
-import { eventually } from "../support/eventually.js";
 import { waitSynced } from "../support/gateway.js";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -96,11 +95,11 @@ const get = () => request(`http://127.0.0.1:${listenPort}/x`, { timeoutMs: 5000 
 
 describe("Envoy 1.40 and remote Wasm code over ECDS", () => {
   it("fetches a remote module while the listener warms, and runs it", async () => {
-    const r = await eventually(async () => {
+    const r = await vi.waitFor(async () => {
       const x = await get();
       expect(x.header("x-module")).toBe("header-rewrite");
       return x;
-    });
+    }, { timeout: 10_000 });
     expect(r.status).toBe(200);
     expect(fetched.some((u) => u.startsWith("/modules/"))).toBe(true);
   });
@@ -109,7 +108,7 @@ describe("Envoy 1.40 and remote Wasm code over ECDS", () => {
     const next = await resources(join(repoRoot, "dist/test/hello.wasm"));
     const before = fetched.length;
     expect(cache.set("*", toResourceSet(asRemote(next.res, next.sha)))).toEqual([TypeUrl.ExtensionConfig]);
-    await waitSynced({ cache, xds } as never, NODE);
+    await waitSynced({ cache, xds }, NODE);
     const seen = new Set<string>();
     for (let i = 0; i < 10; i++) {
       const r = await get();
@@ -126,12 +125,12 @@ describe("Envoy 1.40 and remote Wasm code over ECDS", () => {
   it("the same update with the module inline (what Portico sends) runs at once", async () => {
     const next = await resources(join(repoRoot, "dist/test/hello.wasm"));
     cache.set("*", toResourceSet(next.res));
-    await waitSynced({ cache, xds } as never, NODE);
-    const r = await eventually(async () => {
+    await waitSynced({ cache, xds }, NODE);
+    const r = await vi.waitFor(async () => {
       const x = await get();
       expect(x.status).toBe(200);
       return x;
-    });
+    }, { timeout: 10_000 });
     expect(r.header("hello")).toBe("world");
   });
 });

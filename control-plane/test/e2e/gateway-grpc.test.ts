@@ -6,7 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, useEnvoy, type Envoy } from "../../../test/support/index.js";
-import { joinEnvoy, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { joinEnvoy, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
 import { PROBE_PREFIX, ProbeClient, startProbeServer, type ProbeServer } from "../support/grpc.js";
 
 const NODE = "grpc-envoy";
@@ -41,7 +41,7 @@ beforeAll(async () => {
   upstream = await startProbeServer();
   gw = await startTestGateway({ yaml: config(await freePort(), upstream.port) });
   envoy = await joinEnvoy(gw.cp, NODE, {}, envoys);
-  await gw.synced(envoy, NODE);
+  await waitSynced(gw.cp, NODE);
   client = new ProbeClient(`127.0.0.1:${envoy.listenerPort("grpc")}`);
 }, 60_000);
 

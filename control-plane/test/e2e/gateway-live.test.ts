@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   freePort, parseEcho, repoRoot, request, runWrk, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy,
 } from "../../../test/support/index.js";
-import { joinEnvoy, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
+import { joinEnvoy, nextOutcome, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
 import { TypeUrl } from "../../src/xds/types.js";
 
 const envoys = useEnvoy("all");
@@ -81,11 +81,7 @@ const syncedBoth = async () => { await waitSynced(gw.cp, "envoy-1"); await waitS
 async function save(yaml: string): Promise<void> {
   const before = gw.cp.source.last;
   gw.write(yaml);
-  const deadline = Date.now() + 10_000;
-  while (gw.cp.source.last === before) {
-    if (Date.now() > deadline) throw new Error("the control plane did not reload the saved file");
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await nextOutcome(gw.cp, before);
 }
 const drainStats = async (e: Envoy) => {
   const s = await e.stats("listener_manager\\.");
@@ -229,8 +225,7 @@ describe("plugin modules", () => {
     const before = gw.cp.source.last;
     copyFileSync(join(repoRoot, "dist/test/hello.wasm"), join(gw.dir, "custom.wasm.new"));
     renameSync(join(gw.dir, "custom.wasm.new"), join(gw.dir, "custom.wasm"));
-    const deadline = Date.now() + 10_000;
-    while (gw.cp.source.last === before && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    await nextOutcome(gw.cp, before);
     expect(gw.cp.source.last!.ok, gw.cp.source.last!.error).toBe(true);
     expect(gw.cp.source.last!.changedTypes).toEqual([TypeUrl.ExtensionConfig]);
     await syncedBoth();

@@ -10,16 +10,14 @@ import { connect as http2Connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   echoedHeader, freePort, isAlive, livePidsInGroup, parseEcho, useEchoUpstream, useEnvoy,
   type EchoRecord, type EchoUpstream, type Envoy,
 } from "../../../test/support/index.js";
-import type { ApplyOutcome } from "../../src/gateway/gateway.js";
 import { TypeUrl } from "../../src/xds/types.js";
-import { joinEnvoy, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { joinEnvoy, nextOutcome, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
 import { generateCertificate, rotateCertificate, tlsHandshake, type CertificateFiles } from "../support/tls.js";
-import { eventually } from "../support/eventually.js";
 
 const NODE = "tls-envoy";
 const API = "api.example.com";
@@ -55,16 +53,6 @@ upstreams:
 
 const presented = async (servername?: string) => (await tlsHandshake(port, { servername })).fingerprint256;
 
-
-/** Resolves with the control plane's next reload outcome after `before`. */
-async function nextOutcome(before: ApplyOutcome | undefined, ms = 10_000): Promise<ApplyOutcome> {
-  const deadline = Date.now() + ms;
-  while (gw.cp.source.last === before) {
-    if (Date.now() > deadline) throw new Error("the control plane did not reload after the files changed");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return gw.cp.source.last!;
-}
 
 interface Answer { status: number; echo: EchoRecord; reusedSocket: boolean; socket: TLSSocket; connection: string | undefined }
 
@@ -136,7 +124,7 @@ beforeAll(async () => {
   port = await freePort();
   gw = await startTestGateway({ yaml: config(), dir });
   envoy = await joinEnvoy(gw.cp, NODE, {}, envoys);
-  await gw.synced(envoy, NODE);
+  await waitSynced(gw.cp, NODE);
 }, 60_000);
 
 afterAll(async () => {
@@ -197,13 +185,13 @@ describe("certificate rotation", () => {
 
       const renewed = rotateCertificate(api, API);
       expect(renewed.fingerprint256).not.toBe(api.fingerprint256);
-      const outcome = await nextOutcome(before);
+      const outcome = await nextOutcome(gw.cp, before);
       expect(outcome.ok, outcome.error).toBe(true);
       expect(outcome.changedTypes).toEqual([TypeUrl.Secret]); // only the secret: listeners name it, not embed it
 
-      await eventually(async () => expect(await presented(API)).toBe(renewed.fingerprint256));
+      await vi.waitFor(async () => expect(await presented(API)).toBe(renewed.fingerprint256), { timeout: 10_000 });
       expect(await presented(undefined)).toBe(fallback.fingerprint256); // the other certificate is untouched
-      await gw.synced(envoy, NODE);
+      await waitSynced(gw.cp, NODE);
 
       // Same Envoy process; the listener was neither replaced nor updated, nothing drained.
       expect(isAlive(envoy.envoyPid)).toBe(true);
@@ -234,7 +222,7 @@ describe("certificate rotation", () => {
     writeFileSync(`${api.keyPath}.next`, "this is not a PEM key\n");
     renameSync(`${api.keyPath}.next`, api.keyPath);
 
-    const outcome = await nextOutcome(before);
+    const outcome = await nextOutcome(gw.cp, before);
     expect(outcome.ok).toBe(false);
     expect(outcome.error).toContain(api.keyPath);
     expect(outcome.error).toMatch(/not a PEM private key/);
@@ -248,9 +236,9 @@ describe("certificate rotation", () => {
     const fixedBefore = gw.cp.source.last;
     const fixed = rotateCertificate(api, API);
     expect(fixed.fingerprint256).not.toBe(served);
-    const recovered = await nextOutcome(fixedBefore);
+    const recovered = await nextOutcome(gw.cp, fixedBefore);
     expect(recovered.ok, recovered.error).toBe(true);
-    await eventually(async () => expect(await presented(API)).toBe(fixed.fingerprint256));
+    await vi.waitFor(async () => expect(await presented(API)).toBe(fixed.fingerprint256), { timeout: 10_000 });
     api = fixed;
 
     // Half a renewal: a new certificate over the old one, its key left behind. Envoy would NACK
@@ -258,15 +246,15 @@ describe("certificate rotation", () => {
     const stray = generateCertificate(`${api.certPath}.stray`, `${api.keyPath}.stray`, API);
     const halfBefore = gw.cp.source.last;
     renameSync(stray.certPath, api.certPath);
-    const half = await nextOutcome(halfBefore);
+    const half = await nextOutcome(gw.cp, halfBefore);
     expect(half.ok).toBe(false);
     expect(half.error).toContain(`${api.keyPath} is not the private key of ${api.certPath}`);
     expect(await presented(API)).toBe(fixed.fingerprint256);
     // The key arriving completes the renewal.
     const completeBefore = gw.cp.source.last;
     renameSync(stray.keyPath, api.keyPath);
-    expect((await nextOutcome(completeBefore)).ok).toBe(true);
-    await eventually(async () => expect(await presented(API)).toBe(stray.fingerprint256));
+    expect((await nextOutcome(gw.cp, completeBefore)).ok).toBe(true);
+    await vi.waitFor(async () => expect(await presented(API)).toBe(stray.fingerprint256), { timeout: 10_000 });
     api = { ...stray, certPath: api.certPath, keyPath: api.keyPath };
   });
 });

@@ -1,14 +1,13 @@
 // The xDS server feeding a real Envoy 1.40 over ADS: the initial config serves traffic, a route
 // change is served, and a config Envoy rejects (NACK) shows in status() while traffic keeps
 // flowing on the previous config.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseEcho, request, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy } from "../../../test/support/index.js";
 import type { LogFn } from "../../src/log.js";
 import { SnapshotCache } from "../../src/xds/cache.js";
 import { XdsServer, type NackEvent } from "../../src/xds/server.js";
 import { TypeUrl } from "../../src/xds/types.js";
 import { basicSet, edsCluster, endpoints, rdsListener, resourceSet, routeConfig, type RouteSpec } from "../unit/xds/fixtures.js";
-import { eventually } from "../support/eventually.js";
 
 const NODE = "e2e-envoy";
 const ADS = { ads: {}, resource_api_version: "V3" };
@@ -93,17 +92,17 @@ describe("ADS to a real Envoy", () => {
   it("serves a changed route (a prefix rewrite)", async () => {
     const changed = cache.set("*", snapshot([{ prefix: "/api/", prefixRewrite: "/v2/" }, { prefix: "/" }]));
     expect(changed).toEqual([TypeUrl.Route]);
-    expect(await eventually(async () => {
+    expect(await vi.waitFor(async () => {
       const path = await upstreamPath("/api/items");
       expect(path).toBe("/v2/items");
       return path;
-    })).toBe("/v2/items");
+    }, { timeout: 10_000 })).toBe("/v2/items");
     expect(await upstreamPath("/other")).toBe("/other");
-    const acked = await eventually(async () => {
+    const acked = await vi.waitFor(async () => {
       const rds = server.status()[0]!.types[TypeUrl.Route]!;
       expect(rds.versionAcked).toBe(cache.get(NODE)!.types[TypeUrl.Route].version);
       return rds;
-    });
+    }, { timeout: 10_000 });
     expect(acked.lastNack).toBeNull();
   });
 
@@ -135,7 +134,7 @@ describe("ADS to a real Envoy", () => {
     }
     expect(up.requests.slice(seenBefore).map((r) => r.path)).toContain("/b/y");
     expect([...statuses]).toEqual([200]);
-    await eventually(async () => expect(server.status()[0]!.types[TypeUrl.Cluster]!.versionAcked).toBe(cache.get(NODE)!.types[TypeUrl.Cluster].version));
+    await vi.waitFor(async () => expect(server.status()[0]!.types[TypeUrl.Cluster]!.versionAcked).toBe(cache.get(NODE)!.types[TypeUrl.Cluster].version), { timeout: 10_000 });
     const clusters = JSON.parse((await e.admin("/config_dump?resource=dynamic_active_clusters")).body) as { configs: { cluster: { name: string } }[] };
     expect(clusters.configs.map((c) => c.cluster.name)).toEqual(["upstream"]);
   });
@@ -146,11 +145,11 @@ describe("ADS to a real Envoy", () => {
     const bad = cache.get(NODE)!.types[TypeUrl.Route].version;
     expect(bad).not.toBe(good);
 
-    const rds = await eventually(async () => {
+    const rds = await vi.waitFor(async () => {
       const s = server.status()[0]!.types[TypeUrl.Route]!;
       expect(s.lastNack?.version).toBe(bad);
       return s;
-    });
+    }, { timeout: 10_000 });
     expect(rds.versionSent).toBe(bad);
     expect(rds.versionAcked).toBe(good);
     expect(rds.lastNack!.message).toContain("invalid perl operator: (?="); // RE2 has no lookahead

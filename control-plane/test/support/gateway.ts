@@ -7,10 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ControlPlane } from "../../src/control-plane.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
-import { silentLog, type LogFn } from "../../src/log.js";
+import type { ApplyOutcome } from "../../src/gateway/gateway.js";
+import type { LogFn } from "../../src/log.js";
 import { ANY_NODE } from "../../src/xds/cache.js";
 import { PUSH_ORDER } from "../../src/xds/types.js";
-import { repoRoot, startEnvoy, type Envoy, type StartEnvoyOptions } from "../../../test/support/index.js";
+import { pollUntil, repoRoot, startEnvoy, type Envoy, type StartEnvoyOptions } from "../../../test/support/index.js";
 
 export interface TestGateway {
   cp: ControlPlane;
@@ -19,8 +20,6 @@ export interface TestGateway {
   logs: string[];
   /** Replaces the config file the way an editor saving it does (write + rename). */
   write(yaml: string): void;
-  /** Resolves once `envoy` has ACKed the cache's current version of every type. */
-  synced(envoy: Envoy, nodeId: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,7 +64,6 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
   }
   return {
     cp, dir, configPath, logs, write,
-    synced: (envoy, nodeId, timeoutMs = 20_000) => waitSynced(cp, nodeId, timeoutMs),
     stop: async () => {
       await cp.stop();
       if (!o.dir) rmSync(dir, { recursive: true, force: true });
@@ -73,7 +71,8 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
   };
 }
 
-export async function waitSynced(cp: ControlPlane, nodeId: string, timeoutMs = 20_000): Promise<void> {
+/** Resolves once Envoy `nodeId` has ACKed the cache's current version of every type. */
+export async function waitSynced(cp: Pick<ControlPlane, "cache" | "xds">, nodeId: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
   for (;;) {
@@ -94,6 +93,12 @@ export async function waitSynced(cp: ControlPlane, nodeId: string, timeoutMs = 2
   }
 }
 
+/** Resolves with the next reload outcome after `before` (`cp.source.last` before the files changed). */
+export async function nextOutcome(cp: ControlPlane, before: ApplyOutcome | undefined, timeoutMs = 10_000): Promise<ApplyOutcome> {
+  const last = await pollUntil(async () => cp.source.last, (o) => o !== before, { timeoutMs, intervalMs: 10, what: "a reload after the files changed" });
+  return last!;
+}
+
 /** Starts a real Envoy that joins `cp` as `nodeId` (the bootstrap `portico bootstrap` prints). */
 /** `start` is startEnvoy or a lifecycle-managed starter (useEnvoy) that also stops it. */
 export async function joinEnvoy(
@@ -103,5 +108,3 @@ export async function joinEnvoy(
   const config = renderBootstrap(cp.bootstrapOptions({ nodeId, admin: { address: "127.0.0.1", port: 0 } }));
   return start({ name: nodeId, concurrency: 2, readyTimeoutMs: 30_000, ...opts, config });
 }
-
-export const quietLog = silentLog;

@@ -1,22 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { SnapshotCache, SnapshotError } from "../../../src/xds/cache.js";
 import { PUSH_ORDER, TypeUrl, type TypeUrlValue } from "../../../src/xds/types.js";
-import { ADS, basicSet, edsCluster, endpoints, rdsListener, resourceSet, routeConfig, secret, staticCluster } from "./fixtures.js";
+import { ADS, basicSet, edsCluster, endpoints, rdsListener, resourceSet, routeConfig, secret, staticCluster, thrown } from "./fixtures.js";
 
 const versions = (cache: SnapshotCache, node: string) => {
   const s = cache.get(node);
   return s && Object.fromEntries(PUSH_ORDER.map((t) => [t, s.types[t].version]));
 };
 
-function rejection(fn: () => unknown): SnapshotError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SnapshotError);
-    return err as SnapshotError;
-  }
-  throw new Error("expected the snapshot to be rejected");
-}
+const rejection = (fn: () => unknown) => thrown(fn, SnapshotError);
 
 describe("SnapshotCache versions", () => {
   it("versions every type <n>-<hash8> and reports every type changed on the first set", () => {

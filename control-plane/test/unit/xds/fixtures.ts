@@ -1,4 +1,5 @@
 // Hand-written xDS resources (proto3 JSON, as the translator produces them) for the xDS tests.
+import { expect } from "vitest";
 import { resourceName } from "../../../src/xds/proto.js";
 import { TypeUrl, type ResourceSet } from "../../../src/xds/types.js";
 
@@ -96,4 +97,15 @@ export function basicSet(port: number, routes: RouteSpec[] = [{ prefix: "/" }]):
     listeners: [rdsListener("public")],
     routes: [routeConfig("public", routes)],
   });
+}
+
+/** The error `fn` throws, checked to be a `type`; fails when `fn` returns. */
+export function thrown<E>(fn: () => unknown, type: new (...args: never[]) => E): E {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(type);
+    return err as E;
+  }
+  throw new Error(`expected a ${type.name}`);
 }

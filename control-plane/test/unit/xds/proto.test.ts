@@ -7,6 +7,7 @@ import {
   encodeDiscoveryResponse, encodeJson, encodeResource, envoyProtos,
 } from "../../../src/xds/proto.js";
 import { TypeUrl } from "../../../src/xds/types.js";
+import { thrown } from "./fixtures.js";
 
 const HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const WASM = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
@@ -23,15 +24,7 @@ function listener(hcm: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-function errorOf(fn: () => unknown): ProtoJsonError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProtoJsonError);
-    return err as ProtoJsonError;
-  }
-  throw new Error("expected an error");
-}
+const errorOf = (fn: () => unknown) => thrown(fn, ProtoJsonError);
 
 describe("proto loading", () => {
   it("loads the ADS service, the resource types and every Any type listed", () => {

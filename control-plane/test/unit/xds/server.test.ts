@@ -1,7 +1,7 @@
 // The ADS server against a grpc-js client that plays Envoy: it subscribes, ACKs and NACKs by
 // hand, so every step of the protocol is visible in the test.
 import * as grpc from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { LogFn } from "../../../src/log.js";
 import { SnapshotCache } from "../../../src/xds/cache.js";
 import { decodeResource, type DiscoveryRequest, type DiscoveryResponse } from "../../../src/xds/proto.js";
@@ -139,18 +139,7 @@ async function start(o: Partial<XdsServerOptions> = {}): Promise<Harness> {
 const version = (h: Harness, type: TypeUrlValue, node = "envoy-1") => h.cache.get(node)!.types[type].version;
 
 /** Polls until `check` passes (status and events settle a moment after the wire does). */
-async function eventually(check: () => void, ms = 2_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
+const eventually = (check: () => void) => vi.waitFor(check, { timeout: 2_000, interval: 10 });
 
 /** Syncs CDS, EDS, LDS and RDS the way Envoy starts up, ACKing each. */
 async function syncAll(envoy: FakeEnvoy): Promise<Record<string, DiscoveryResponse>> {
