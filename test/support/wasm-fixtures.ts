@@ -4,9 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+import { filterWasm, fixtureWasm as fixturePath, repoRoot } from "./paths.js";
 
 function newest(dir: string): number {
   return Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) =>
@@ -24,10 +22,10 @@ function fresh(wasm: string, sources: string[], name: string): string {
 export function fixtureWasm(name: string): string {
   // Fixtures may compile in filter modules too (e.g. the JWS harness reuses jwt-auth's code).
   const sources = [join(repoRoot, "test/fixtures/wasm", name), join(repoRoot, "assembly"), join(repoRoot, "filters")];
-  return fresh(join(repoRoot, "dist/test", `${name}.wasm`), sources, name);
+  return fresh(fixturePath(name), sources, name);
 }
 
 /** A suite filter (filters/<name> -> dist/filters/<name>.wasm), rebuilt when it or assembly/ changed. */
 export function builtFilter(name: string): string {
-  return fresh(join(repoRoot, "dist/filters", `${name}.wasm`), [join(repoRoot, "filters", name), join(repoRoot, "assembly")], name);
+  return fresh(filterWasm(name), [join(repoRoot, "filters", name), join(repoRoot, "assembly")], name);
 }
