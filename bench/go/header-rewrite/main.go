@@ -231,20 +231,6 @@ func (s *stream) requestPath() (string, bool) {
 	return s.path, s.path != ""
 }
 
-func addressIP(a string) string {
-	if strings.HasPrefix(a, "[") {
-		if c := strings.IndexByte(a, ']'); c > 0 {
-			return a[1:c]
-		}
-		return a
-	}
-	c := strings.LastIndexByte(a, ':')
-	if c < 0 || strings.IndexByte(a, ':') != c {
-		return a
-	}
-	return a[:c]
-}
-
 func (s *stream) resolve(p part, response bool) (string, bool) {
 	if response && (p.kind == varPath || p.kind == varMethod || p.kind == varRequestHeader) {
 		v, ok := s.snapshot[p]
@@ -261,7 +247,7 @@ func (s *stream) resolve(p part, response bool) (string, bool) {
 		return proxywasm.Header(proxywasm.ResponseHeaders, p.text)
 	case varSourceIP:
 		a, ok := proxywasm.Property(s.root.sourceAddr)
-		return addressIP(a), ok
+		return proxywasm.AddressIP(a), ok
 	}
 	return p.text, true
 }

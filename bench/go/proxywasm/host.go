@@ -182,6 +182,28 @@ func Property(path []byte) (string, bool) {
 	return string(taken()), true
 }
 
+// AddressIP is the IP of a host:port address ("10.0.0.1:5000" or "[::1]:5000"); anything else as is.
+func AddressIP(a string) string {
+	if len(a) > 0 && a[0] == '[' {
+		for i := 1; i < len(a); i++ {
+			if a[i] == ']' {
+				return a[1:i]
+			}
+		}
+		return a
+	}
+	last, count := -1, 0
+	for i := 0; i < len(a); i++ {
+		if a[i] == ':' {
+			last, count = i, count+1
+		}
+	}
+	if count != 1 {
+		return a
+	}
+	return a[:last]
+}
+
 // SharedData reads a shared-data entry: its value and CAS token, or found=false.
 func SharedData(key string) (value []byte, cas uint32, found bool) {
 	if proxyGetSharedData(sptr(key), uint32(len(key)), unsafe.Pointer(&retPtr), unsafe.Pointer(&retSize), unsafe.Pointer(&retCas)) != resultOk {

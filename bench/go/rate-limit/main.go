@@ -142,31 +142,10 @@ func (r *root) OnTick() {}
 
 func (r *root) NewStream(uint32) proxywasm.Stream { return &stream{root: r} }
 
-func addressIP(a string) string {
-	if len(a) > 0 && a[0] == '[' {
-		for i := 1; i < len(a); i++ {
-			if a[i] == ']' {
-				return a[1:i]
-			}
-		}
-		return a
-	}
-	last, count := -1, 0
-	for i := 0; i < len(a); i++ {
-		if a[i] == ':' {
-			last, count = i, count+1
-		}
-	}
-	if count != 1 {
-		return a
-	}
-	return a[:last]
-}
-
 func (r *root) keyValue(p keyPart) string {
 	if p.ClientIP {
 		a, _ := proxywasm.Property(r.sourceAddr)
-		return addressIP(a)
+		return proxywasm.AddressIP(a)
 	}
 	if p.Fixed != nil {
 		return *p.Fixed
