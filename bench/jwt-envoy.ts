@@ -6,46 +6,33 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createHmac, createSign, generateKeyPairSync, randomBytes, sign as oneShotSign, type KeyObject } from "node:crypto";
-import { bootstrap, filterWasm, httpListener, processCpuSeconds, runWrk, startEnvoy, staticCluster, wasmHttpFilter } from "../test/support/index.js";
+import {
+  assemble, bootstrap, filterWasm, generateKey, httpListener, jwksOf, nowSeconds, processCpuSeconds, runWrk, startEnvoy, staticCluster,
+  wasmHttpFilter, type JwsAlg,
+} from "../test/support/index.js";
 
 const { values: args } = parseArgs({ options: { duration: { type: "string" }, tokens: { type: "string" } } });
 const durationSec = Number(args.duration ?? 4);
 const tokenCount = Number(args.tokens ?? 4096);
-const b64 = (b: Buffer | string) => Buffer.from(b).toString("base64url");
-
-type Signer = (input: string) => Buffer;
-function algs(): { name: string; jwk: object; sign: Signer }[] {
-  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const p256 = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const ed = generateKeyPairSync("ed25519");
-  const secret = randomBytes(32);
-  const pub = (k: KeyObject, alg: string) => ({ ...k.export({ format: "jwk" }), kid: alg, alg });
-  return [
-    { name: "HS256", jwk: { kty: "oct", k: b64(secret), kid: "HS256", alg: "HS256" }, sign: (i) => createHmac("sha256", secret).update(i).digest() },
-    { name: "RS256", jwk: pub(rsa.publicKey, "RS256"), sign: (i) => createSign("RSA-SHA256").update(i).sign(rsa.privateKey) },
-    { name: "ES256", jwk: pub(p256.publicKey, "ES256"), sign: (i) => createSign("SHA256").update(i).sign({ key: p256.privateKey, dsaEncoding: "ieee-p1363" }) },
-    { name: "EdDSA", jwk: pub(ed.publicKey, "EdDSA"), sign: (i) => oneShotSign(null, Buffer.from(i), ed.privateKey) },
-  ];
-}
+const ALGORITHMS: JwsAlg[] = ["HS256", "RS256", "ES256", "EdDSA"];
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "portico-jwt-bench-"));
   const up = await startEnvoy({ name: "jwt-bench-upstream", logLevel: "warning", config: bootstrap({ listeners: [httpListener({ name: "u", directResponse: { status: 200, body: "ok" } })] }) });
   try {
     console.log(`alg     ours req/s  native req/s  req/s ratio  ours CPU µs/req  native CPU µs/req  CPU ratio   (${tokenCount} distinct tokens, ${durationSec}s each)`);
-    for (const alg of algs()) {
-      const now = Math.floor(Date.now() / 1000);
+    for (const alg of ALGORITHMS) {
+      const key = await generateKey(alg, alg);
+      const now = nowSeconds();
       const lines: string[] = [];
       for (let i = 0; i < tokenCount; i++) {
-        const input = `${b64(JSON.stringify({ alg: alg.name, kid: alg.name }))}.${b64(JSON.stringify({ iss: "https://idp", aud: "api", sub: `u${i}`, exp: now + 3600, iat: now }))}`;
-        lines.push(`${input}.${b64(alg.sign(input))}`);
+        lines.push(assemble({ alg, kid: alg }, { iss: "https://idp", aud: "api", sub: `u${i}`, exp: now + 3600, iat: now }, { alg, key: key.signingKey }));
       }
-      const file = join(dir, `${alg.name}.txt`);
+      const file = join(dir, `${alg}.txt`);
       writeFileSync(file, lines.join("\n") + "\n");
-      const jwks = { keys: [alg.jwk] };
+      const jwks = jwksOf([key]);
       const gw = await startEnvoy({
-        name: `jwt-bench-${alg.name}`, logLevel: "warning",
+        name: `jwt-bench-${alg}`, logLevel: "warning",
         config: bootstrap({
           listeners: [
             httpListener({ name: "ours", cluster: "up", httpFilters: [wasmHttpFilter({ file: filterWasm("jwt-auth"), name: "jwt", rootId: "jwt-auth", configuration: { providers: [{ name: "idp", issuer: "https://idp", audiences: ["api"], jwks }], rules: [{ requires: ["idp"] }] } })] }),
@@ -60,14 +47,14 @@ async function main(): Promise<void> {
         const c0 = cpu();
         const r = await runWrk({ url: gw.url("/", l), connections: 8, durationSec, rotateHeader: { name: "authorization", prefix: "Bearer ", file }, countStatuses: true });
         const ok = r.statuses?.["200"] ?? 0;
-        if (ok !== r.requests) throw new Error(`${alg.name}/${l}: ${r.requests - ok} of ${r.requests} requests were refused: ${JSON.stringify(r.statuses)}`);
+        if (ok !== r.requests) throw new Error(`${alg}/${l}: ${r.requests - ok} of ${r.requests} requests were refused: ${JSON.stringify(r.statuses)}`);
         const cur = { rps: r.rps, cpuUs: ((cpu() - c0) / r.requests) * 1e6 };
         const prev = result[l];
         result[l] = prev ? { rps: Math.max(prev.rps, cur.rps), cpuUs: Math.min(prev.cpuUs, cur.cpuUs) } : cur;
       }
       await gw.stop();
       const o = result.ours!, n = result.native!;
-      console.log(`${alg.name.padEnd(7)} ${o.rps.toFixed(0).padStart(10)} ${n.rps.toFixed(0).padStart(13)} ${(o.rps / n.rps).toFixed(2).padStart(12)} ${o.cpuUs.toFixed(1).padStart(16)} ${n.cpuUs.toFixed(1).padStart(18)} ${(o.cpuUs / n.cpuUs).toFixed(2).padStart(10)}`);
+      console.log(`${alg.padEnd(7)} ${o.rps.toFixed(0).padStart(10)} ${n.rps.toFixed(0).padStart(13)} ${(o.rps / n.rps).toFixed(2).padStart(12)} ${o.cpuUs.toFixed(1).padStart(16)} ${n.cpuUs.toFixed(1).padStart(18)} ${(o.cpuUs / n.cpuUs).toFixed(2).padStart(10)}`);
     }
   } finally {
     await up.stop();
