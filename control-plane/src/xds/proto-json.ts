@@ -70,7 +70,16 @@ const SPECIAL_JSON = new Set([
   "google.protobuf.Any",
 ]);
 
-const fullName = (t: PbType | PbEnum): string => t.fullName.replace(/^\./, "");
+/**
+ * A type's name without the leading dot. Memoised: protobufjs' fullName getter walks the parent
+ * chain and joins a new string on every call, and the converters ask once per message.
+ */
+const fullNames = new WeakMap<PbType | PbEnum, string>();
+function fullName(t: PbType | PbEnum): string {
+  let name = fullNames.get(t);
+  if (name === undefined) fullNames.set(t, (name = t.fullName.replace(/^\./, "")));
+  return name;
+}
 
 const INT32 = new Set(["int32", "sint32", "sfixed32"]);
 const UINT32 = new Set(["uint32", "fixed32"]);
@@ -176,9 +185,18 @@ const camelCase = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.t
  * .proto name rather than spelled here.
  */
 function wktKeys(root: protobuf.Root, typeName: string): (protoName: string) => string {
-  const type = root.lookupType(typeName);
-  return (protoName) => type.fieldsArray.find((f) => (f.protoName ?? f.name) === protoName)?.name ?? protoName;
+  let byRoot = wktKeyCache.get(root);
+  if (!byRoot) wktKeyCache.set(root, (byRoot = new Map()));
+  let keys = byRoot.get(typeName);
+  if (!keys) {
+    const names = new Map(root.lookupType(typeName).fieldsArray.map((f) => [f.protoName ?? f.name, f.name]));
+    keys = (protoName) => names.get(protoName) ?? protoName;
+    byRoot.set(typeName, keys);
+  }
+  return keys;
 }
+/** wktKeys() per root and type: looked up once, not for every Duration, Struct or Any converted. */
+const wktKeyCache = new WeakMap<protobuf.Root, Map<string, (protoName: string) => string>>();
 
 function structValue(root: protobuf.Root, v: unknown, path: string): Record<string, unknown> {
   const k = wktKeys(root, "google.protobuf.Value");
@@ -378,6 +396,11 @@ function structToJson(root: protobuf.Root, m: Record<string, unknown>): Json {
 
 export function messageToJson(root: protobuf.Root, type: PbType, m: Record<string, unknown>): Json {
   const name = fullName(type);
+  return SPECIAL_JSON.has(name) ? specialToJson(root, type, name, m) : fieldsToJson(root, type, m);
+}
+
+/** A well-known type whose JSON form is not an object of its fields. */
+function specialToJson(root: protobuf.Root, type: PbType, name: string, m: Record<string, unknown>): Json {
   const get = wkt(root, name, m);
   const wrapped = WRAPPERS[name];
   if (wrapped) return scalarToJson(get("value") ?? type.fieldsArray[0]!.typeDefault, wrapped);
@@ -400,6 +423,10 @@ export function messageToJson(root: protobuf.Root, type: PbType, m: Record<strin
     case "google.protobuf.Any":
       return anyToJson(root, get("type_url") as string | undefined, get("value") as Uint8Array | undefined);
   }
+  return fieldsToJson(root, type, m);
+}
+
+function fieldsToJson(root: protobuf.Root, type: PbType, m: Record<string, unknown>): Json {
   const out: Record<string, Json> = {};
   for (const field of type.fieldsArray) {
     if (!Object.prototype.hasOwnProperty.call(m, field.name)) continue;
