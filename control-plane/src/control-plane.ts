@@ -2,6 +2,7 @@
 // (translate + cache) and the file source, started in order and stopped in reverse.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, resolve } from "node:path";
+import { sendJson } from "./admin/http.js";
 import { startAdminServer, type AdminServer } from "./admin/server.js";
 import { loadGatewayConfig } from "./config/index.js";
 import type { BootstrapOptions } from "./envoy/bootstrap.js";
@@ -15,7 +16,6 @@ import type { LogFn } from "./log.js";
 import { createMetrics, type ControlPlaneMetrics } from "./metrics.js";
 import { createPluginChecker } from "./plugins/check-config.js";
 import { moduleRequestHandler } from "./plugins/module-http.js";
-import { ModuleStore } from "./plugins/modules.js";
 import { ConfigStore } from "./store/config-store.js";
 import { translate } from "./translate/index.js";
 import { SnapshotCache } from "./xds/cache.js";
@@ -37,7 +37,6 @@ export interface ControlPlaneOptions {
 
 export class ControlPlane {
   readonly cache = new SnapshotCache();
-  readonly modules = new ModuleStore();
   readonly xds: XdsServer;
   readonly gateway: Gateway;
   readonly source: FileConfigSource;
@@ -50,9 +49,7 @@ export class ControlPlane {
   constructor(private readonly o: ControlPlaneOptions) {
     this.xds = new XdsServer({ cache: this.cache, log: o.log });
     this.metrics = createMetrics(this.xds, { cache: this.cache });
-    this.gateway = new Gateway({
-      cache: this.cache, modules: this.modules, log: o.log,
-    });
+    this.gateway = new Gateway({ cache: this.cache, log: o.log });
     const configPath = resolve(o.configPath);
     const filtersDir = resolve(o.filtersDir);
     // One checker for file and API: it caches compiled modules.
@@ -103,7 +100,6 @@ export class ControlPlane {
 
   async stop(): Promise<void> {
     this.source.stop();
-    this.gateway.stop();
     await this.xds.stop();
     await this.admin?.close();
     this.metrics.close();
@@ -127,15 +123,14 @@ export class ControlPlane {
     };
   }
 
-  private readonly modulesHandler = moduleRequestHandler(this.modules);
+  private readonly modulesHandler = moduleRequestHandler({ get: (sha256) => this.gateway.modules.get(sha256) });
 
-  /** What the control plane serves beside the admin API: modules, status, metrics, health. */
+  /** What the control plane serves beside the admin API: modules, status, metrics. */
   private serveOwn(req: IncomingMessage, res: ServerResponse): boolean {
     if (this.modulesHandler(req, res)) return true;
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET") return false;
-    if (path === "/status") { json(res, 200, this.status()); return true; }
-    if (path === "/healthz") { json(res, 200, { ok: true }); return true; }
+    if (path === "/status") { sendJson(res, 200, this.status()); return true; }
     if (path === "/metrics") {
       void this.metrics.registry.metrics().then((text) => {
         res.writeHead(200, { "content-type": this.metrics.registry.contentType });
@@ -145,10 +140,4 @@ export class ControlPlane {
     }
     return false;
   }
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
 }

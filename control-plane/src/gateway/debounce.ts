@@ -23,12 +23,6 @@ export class Debouncer {
     this.timer = setTimeout(() => void this.run(), wait);
   }
 
-  /** Runs a pending action now (if any) and resolves when no action is running. */
-  async flush(): Promise<void> {
-    if (this.timer !== undefined) { clearTimeout(this.timer); await this.run(); }
-    while (this.running) await this.running;
-  }
-
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);

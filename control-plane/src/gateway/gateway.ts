@@ -1,15 +1,13 @@
 // The running gateway: takes validated models, turns them into Envoy resources and hands them
-// to the xDS cache, keeping the last good one whenever a candidate fails. Edits arriving in a
-// burst are coalesced (Debouncer) into one translation and one push.
+// to the xDS cache, keeping the last good one whenever a candidate fails. Callers debounce
+// (FileConfigSource coalesces a burst of saves into one apply).
 import type { LogFn } from "../log.js";
 import type { GatewayModel } from "../model/types.js";
-import type { ModuleStore } from "../plugins/modules.js";
 import { translate, translateEndpoints, type CertificatePem, type EnvoyResources } from "../translate/index.js";
-import type { SnapshotCache } from "../xds/cache.js";
+import { ANY_NODE, type SnapshotCache } from "../xds/cache.js";
 import { TypeUrl, type ResourceSet } from "../xds/types.js";
 import { readCertificates } from "./certificates.js";
 import { onlyEndpointsDiffer } from "./changes.js";
-import { Debouncer, type DebouncerOptions } from "./debounce.js";
 
 export interface Candidate { model: GatewayModel; modules: Map<string, Uint8Array>; origin: string }
 
@@ -25,12 +23,7 @@ export interface ApplyOutcome {
 
 export interface GatewayOptions {
   cache: SnapshotCache;
-  /** Every module in force, by sha256 (served at /modules/<sha256>.wasm for inspection). */
-  modules: ModuleStore;
   log: LogFn;
-  debounce?: DebouncerOptions;
-  /** Reads certificate PEMs (a test seam; default reads the files). */
-  readCertificates?: (model: GatewayModel) => Promise<Map<string, CertificatePem>>;
 }
 
 export function toResourceSet(r: EnvoyResources): ResourceSet {
@@ -45,53 +38,33 @@ export function toResourceSet(r: EnvoyResources): ResourceSet {
 }
 
 export class Gateway {
-  private applied: { model: GatewayModel; resources: EnvoyResources; certificates: Map<string, CertificatePem> } | undefined;
-  private pending: Candidate | undefined;
-  private readonly debouncer: Debouncer;
-  readonly history: ApplyOutcome[] = [];
+  private applied: { model: GatewayModel; modules: ReadonlyMap<string, Uint8Array>; resources: EnvoyResources; certificates: Map<string, CertificatePem> } | undefined;
+  private last: ApplyOutcome | undefined;
   private pushes = 0;
   private applying: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly o: GatewayOptions) {
-    this.debouncer = new Debouncer(() => this.applyPending(), o.debounce ?? { quietMs: 100, maxDelayMs: 1000 });
-  }
+  constructor(private readonly o: GatewayOptions) {}
 
   /** The model Envoys are being given (the last one accepted). */
   get model(): GatewayModel | undefined { return this.applied?.model; }
   get resources(): EnvoyResources | undefined { return this.applied?.resources; }
+  /** The modules in force, by sha256 (served at /modules/<sha256>.wasm for inspection). */
+  get modules(): ReadonlyMap<string, Uint8Array> { return this.applied?.modules ?? new Map(); }
   /** How many times the cache was actually updated (a burst of edits counts once). */
   get pushCount(): number { return this.pushes; }
-  get lastOutcome(): ApplyOutcome | undefined { return this.history.at(-1); }
+  get lastOutcome(): ApplyOutcome | undefined { return this.last; }
 
-  /** Queues a candidate; the latest one wins when the debounce window closes. */
-  submit(c: Candidate): void {
-    this.pending = c;
-    this.debouncer.trigger();
-  }
-
-  /** Applies the queued candidate now (tests, shutdown). */
-  flush(): Promise<void> { return this.debouncer.flush(); }
-
-  /** Applies a candidate at once (start-up, or callers that debounce themselves). */
+  /** Applies a candidate at once. */
   async apply(c: Candidate): Promise<ApplyOutcome> {
     // One at a time, in call order: the file watcher and the admin API may both apply, and the
     // one that read the file last must also be the one applied last.
     const turn = this.applying.then(() => this.tryApply(c));
     this.applying = turn.catch(() => undefined);
     const outcome = await turn;
-    this.history.push(outcome);
-    if (this.history.length > 100) this.history.shift();
+    this.last = outcome;
     if (outcome.ok) this.o.log("info", "config applied", { origin: c.origin, kind: outcome.kind, changed: outcome.changedTypes?.map(shortType) });
     else this.o.log("error", "config rejected; Envoys keep the last good config", { origin: c.origin, error: outcome.error });
     return outcome;
-  }
-
-  stop(): void { this.debouncer.stop(); }
-
-  private async applyPending(): Promise<void> {
-    const c = this.pending;
-    this.pending = undefined;
-    if (c) await this.apply(c);
   }
 
   private async tryApply(c: Candidate): Promise<ApplyOutcome> {
@@ -101,17 +74,15 @@ export class Gateway {
       let kind: ApplyOutcome["kind"] = "full";
       let resources: EnvoyResources;
       // Certificates are re-read on every apply: a rotated file is a change of its own.
-      const certificates = await (this.o.readCertificates ?? readCertificates)(c.model);
+      const certificates = await readCertificates(c.model);
       if (prev && onlyEndpointsDiffer(prev.model, c.model) && sameCertificates(prev.certificates, certificates)) {
         kind = "endpoints";
         resources = { ...prev.resources, endpoints: translateEndpoints(c.model) };
       } else {
         resources = translate({ model: c.model, certificates, modules: c.modules });
       }
-      for (const bytes of c.modules.values()) this.o.modules.put(bytes);
-      const changed = [...(this.o.cache.set("*", toResourceSet(resources)) ?? [])];
-      this.o.modules.retain(c.model.plugins.map((p) => p.module.sha256));
-      this.applied = { model: c.model, resources, certificates };
+      const changed = this.o.cache.set(ANY_NODE, toResourceSet(resources));
+      this.applied = { model: c.model, modules: c.modules, resources, certificates };
       if (changed.length === 0) kind = "unchanged";
       else this.pushes++;
       return { ok: true, origin: c.origin, at, kind, changedTypes: changed };

@@ -2,7 +2,10 @@
 // vm_config.code.remote.http_uri names. A module's name is its content hash, so a response never
 // changes and may be cached forever; Envoy checks the sha256 of what it receives anyway.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ModuleStore } from "./modules.js";
+import { etagMatches } from "../admin/http.js";
+
+/** Where the handler finds a module's bytes by (lower-case hex) sha256. */
+export interface ModuleSource { get(sha256: string): Uint8Array | undefined }
 
 const PREFIX = "/modules/";
 const MODULE_PATH = /^\/modules\/([0-9a-f]{64})\.wasm$/;
@@ -16,7 +19,7 @@ export function moduleUrlPath(sha256: string): string {
  * A request handler for a node:http server that answers everything under /modules/ and returns
  * true; for any other path it does nothing and returns false, so it can share a server.
  */
-export function moduleRequestHandler(store: ModuleStore): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function moduleRequestHandler(store: ModuleSource): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     const path = (req.url ?? "").split("?", 1)[0]!;
     if (!path.startsWith(PREFIX)) return false;
@@ -40,7 +43,7 @@ export function moduleRequestHandler(store: ModuleStore): (req: IncomingMessage,
       // Content-addressed: the bytes behind this URL can never change.
       "cache-control": "public, max-age=31536000, immutable",
     };
-    if (matchesEtag(req.headers["if-none-match"], etag)) {
+    if (etagMatches(req.headers["if-none-match"], etag)) {
       res.writeHead(304, headers);
       res.end();
       return true;
@@ -49,12 +52,4 @@ export function moduleRequestHandler(store: ModuleStore): (req: IncomingMessage,
     res.end(req.method === "HEAD" ? undefined : bytes);
     return true;
   };
-}
-
-function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  return header.split(",").some((t) => {
-    const tag = t.trim();
-    return tag === "*" || tag === etag || tag === `W/${etag}`;
-  });
 }
