@@ -10,7 +10,7 @@ import type { ApplyOutcome } from "../gateway/gateway.js";
 import type { LogFn } from "../log.js";
 import type { GatewayModel } from "../model/types.js";
 import { writeFileAtomic } from "./atomic-write.js";
-import { canonicalJson, configEtag, ifMatchHolds, mergePatch, resourceEtag, sha256Hex } from "./canonical.js";
+import { canonicalJson, configEtag, ifMatchHolds, mergePatch, resourceEtag } from "./canonical.js";
 import { findReferences } from "./references.js";
 import { isSecretKey, redact, unredact } from "./secrets.js";
 import { REDACTED, type Kind, type ResourceDiff, type StoredResource, type StoreError, type WriteOptions, type WriteResult } from "./types.js";
@@ -161,7 +161,7 @@ export class ConfigStore {
   /** Validates `next`; unless a dry run, writes it (the commit point) and applies it. */
   private async commit(before: string, next: string, o: WriteOptions, origin: string): Promise<WriteResult> {
     const etag = configEtag(next);
-    if (sha256Hex(before) === sha256Hex(next)) return { ok: true, etag, created: false, unchanged: true, ...(o.dryRun ? { diff: {} } : {}) };
+    if (before === next) return { ok: true, etag, created: false, unchanged: true, ...(o.dryRun ? { diff: {} } : {}) };
     const loaded = await this.o.load(next);
     if (!loaded.ok) return fail("invalid", "the change does not validate; nothing was applied", loaded.errors);
     if (o.dryRun) return { ok: true, etag, created: false, unchanged: false, diff: await this.o.diff(loaded) };
