@@ -1,6 +1,7 @@
-// Serves plugin modules to Envoys: GET /modules/<sha256>.wasm, the URI that
-// vm_config.code.remote.http_uri names. A module's name is its content hash, so a response never
-// changes and may be cached forever; Envoy checks the sha256 of what it receives anyway.
+// Serves the modules in force at GET /modules/<sha256>.wasm: Envoys get modules inline over xDS,
+// this is for operators (download exactly what runs) and for a `code.remote` source should Envoy
+// ever fetch those on ECDS updates. A module's name is its content hash, so a response never
+// changes and may be cached forever.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { etagMatches } from "../admin/http.js";
 

@@ -16,7 +16,6 @@ import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import { toResourceSet } from "../../src/gateway/gateway.js";
 import { silentLog } from "../../src/log.js";
 import { moduleRequestHandler } from "../../src/plugins/module-http.js";
-import { ModuleStore } from "../../src/plugins/modules.js";
 import { translate, type EnvoyResources } from "../../src/translate/index.js";
 import { SnapshotCache } from "../../src/xds/cache.js";
 import { XdsServer } from "../../src/xds/server.js";
@@ -28,7 +27,8 @@ const NODE = "remote-wasm";
 const envoys = useEnvoy("all");
 const echo = useEchoUpstream("all");
 const dir = mkdtempSync(join(tmpdir(), "portico-remote-wasm-"));
-const store = new ModuleStore();
+/** Every module the test has loaded, by sha256: what the module server serves. */
+const store = new Map<string, Uint8Array>();
 const fetched: string[] = [];
 let modules: Server;
 let cache: SnapshotCache;
@@ -48,7 +48,7 @@ plugins:
 `;
   const loaded = await loadGatewayConfig(text, { source: "remote-wasm.yaml", baseDir: dir, filtersDir: join(repoRoot, "dist/filters") });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
-  for (const bytes of loaded.modules.values()) store.put(bytes);
+  for (const [sha, bytes] of loaded.modules) store.set(sha, bytes);
   const sha = loaded.model.plugins[0]!.module.sha256;
   return { res: translate({ model: loaded.model, modules: loaded.modules, certificates: new Map() }), sha };
 }
