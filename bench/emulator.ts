@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { ProxyWasmVm, type HeaderList, type Plugin } from "../emulator/index.js";
 import { builtFilter, fixtureWasm } from "../test/support/wasm-fixtures.js";
-import { HEADER_REWRITE_REALISTIC, BENCH_HEADERS, BENCH_PATH } from "./scenarios.js";
+import { HEADER_REWRITE_REALISTIC, RATE_LIMIT_REALISTIC, BENCH_HEADERS, BENCH_PATH } from "./scenarios.js";
 
 interface Case { name: string; wasm: string; rootId: string; config?: object }
 
@@ -34,6 +34,8 @@ async function main(): Promise<void> {
   const cases: Case[] = [
     { name: "noop (baseline)", wasm: fixtureWasm("noop"), rootId: "noop" },
     { name: "header-rewrite", wasm: builtFilter("header-rewrite"), rootId: "header-rewrite", config: HEADER_REWRITE_REALISTIC },
+    // A bucket per client IP in the emulator's shared data (one VM: no compare-and-swap conflicts).
+    { name: "rate-limit", wasm: builtFilter("rate-limit"), rootId: "rate-limit", config: RATE_LIMIT_REALISTIC },
   ];
   const results: Record<string, number[]> = {};
   for (let round = 0; round < 3; round++) {
