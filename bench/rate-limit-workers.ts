@@ -15,6 +15,7 @@
 // Not a test: nothing is asserted.
 import { parseArgs } from "node:util";
 import { bootstrap, filterWasm, httpListener, processCpuSeconds, runWrk, startEnvoy, staticCluster, wasmHttpFilter, type Json } from "../test/support/index.js";
+import { shuffle } from "./order.js";
 
 const { values: args } = parseArgs({ options: { workers: { type: "string" }, rounds: { type: "string" }, duration: { type: "string" }, connections: { type: "string" } } });
 const workers = Number(args.workers ?? 2);
@@ -51,14 +52,6 @@ const SCENARIOS: Scenario[] = [
 
 interface Totals { requests: number; ok: number; durationS: number; cpuS: number; casRetries: number; decisions: number; cxPerWorker: number[] }
 
-function shuffle<T>(xs: T[]): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
 
 async function main(): Promise<void> {
   if (!(workers >= 1)) throw new Error("--workers must be at least 1");

@@ -21,6 +21,7 @@ import {
 } from "../test/support/index.js";
 import { BENCH_HEADERS, BENCH_PATH, scenarios, type Scenario } from "./scenarios.js";
 import { renderMarkdown, summarize, type Meta, type Sample } from "./report.js";
+import { shuffle } from "./order.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -44,14 +45,6 @@ const concurrency = Number(args.concurrency ?? 1);
 
 const listenerName = (s: Scenario) => s.name.replace(/-/g, "_");
 
-function shuffle<T>(xs: T[]): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
 
 /** The Go plugins (cached by bench/go/build.sh: rebuilt only when their sources changed). */
 function buildGoPlugins(all: Scenario[]): void {
