@@ -45,7 +45,6 @@ const concurrency = Number(args.concurrency ?? 1);
 
 const listenerName = (s: Scenario) => s.name.replace(/-/g, "_");
 
-
 /** The Go plugins (cached by bench/go/build.sh: rebuilt only when their sources changed). */
 function buildGoPlugins(all: Scenario[]): void {
   if (!all.some((s) => s.impl === "go")) return;
