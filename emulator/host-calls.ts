@@ -183,7 +183,7 @@ export function proxyImports(vm: ProxyWasmVm): Record<string, Fn> {
     proxy_call_foreign_function(namePtr: number, nameLen: number, _args: number, _argsLen: number, resPtr: number, resSize: number) {
       // Envoy's only foreign function we model; it uses current_context_, not the effective context.
       if (str(namePtr, nameLen) !== "clear_route_cache") return NotFound;
-      vm.current.stream?.clearRouteCache();
+      vm.current.stream?.clearRouteCache(true);
       if (resPtr) m().u32(resPtr, 0);
       if (resSize) m().u32(resSize, 0);
       return Ok;

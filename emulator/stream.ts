@@ -77,6 +77,11 @@ export class HttpStream implements AttributeSource {
   localResponse: LocalResponse | undefined;
   /** Request-header mutations (Envoy clears the cache on each, ABI 0.2.1) and clear_route_cache calls. */
   routeCacheClears = 0;
+  /**
+   * Calls of the clear_route_cache foreign function alone. Envoy clears the route cache on any
+   * request-header edit anyway, so only this tells whether the filter made the call itself.
+   */
+  clearRouteCacheCalls = 0;
   /** The filter called proxy_close_stream, or answered locally after the response headers left. */
   reset = false;
   completed = false;
@@ -254,8 +259,11 @@ export class HttpStream implements AttributeSource {
     };
   }
 
-  /** @internal */
-  clearRouteCache(): void { this.routeCacheClears++; }
+  /** @internal `explicit`: the clear_route_cache foreign function, not a header edit. */
+  clearRouteCache(explicit = false): void {
+    this.routeCacheClears++;
+    if (explicit) this.clearRouteCacheCalls++;
+  }
 
   /**
    * @internal proxy_continue_stream. Envoy drops its request-side map pointers whichever direction

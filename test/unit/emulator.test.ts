@@ -129,6 +129,9 @@ describe("header maps", () => {
     const route = runHttpRequest(plugin, { requestHeaders: GET("/route") });
     expect(plain.routeCacheCleared).toBe(true);
     expect(route.routeCacheClears).toBe(plain.routeCacheClears + 1);
+    // Only the foreign function counts as the filter's own call.
+    expect(plain.clearRouteCacheCalls).toBe(0);
+    expect(route.clearRouteCacheCalls).toBe(1);
   });
 });
 
