@@ -1,11 +1,12 @@
 // Proves, in a real Envoy 1.40, each part of the proxy-wasm ABI our runtime layer relies on,
 // using the test-only runtime-probe module (test/fixtures/wasm/runtime-probe): local replies,
 // outbound HTTP calls that pause and resume a request, timers, shared-data compare-and-swap
-// across worker threads, metrics, log levels through proxy_log, and flat VM memory under load.
+// across worker threads, metrics, log levels through proxy_log, the clear_route_cache foreign
+// function, modules whose imports Envoy refuses, and flat VM memory under load.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   bootstrap, echoedHeader, filterWasm, fixtureWasm, httpListener, parseEcho, pollUntil, request, runWrk, staticCluster,
-  useEchoUpstream, useEnvoy, wasmHttpFilter, type Envoy,
+  startEnvoyExpectFailure, useEchoUpstream, useEnvoy, wasmHttpFilter, type Envoy,
 } from "../support/index.js";
 
 const envoy = useEnvoy("all");
@@ -75,9 +76,26 @@ describe("proxy-wasm ABI in Envoy 1.40 through Portico's runtime layer", () => {
     expect(workers.get("server.concurrency")).toBe(2);
   });
 
+  it("refuses a shared-data write whose compare-and-swap value is stale", async () => {
+    // The probe writes with the cas it just read (accepted), then again with that same cas,
+    // which the first write made stale. A host that ignored cas would answer "Ok Ok".
+    const res = await request(e.url("/cas-stale"));
+    expect(res.status).toBe(200);
+    expect(res.body).toBe("Ok CasMismatch");
+  });
+
+  it("provides the clear_route_cache foreign function the runtime's clearRouteCache() calls", async () => {
+    // Envoy 1.40 does not link proxy_clear_route_cache for ABI 0.2.1 modules (see below); the
+    // foreign function is the replacement, and a host without it answers NotFound ("refused").
+    const res = await request(e.url("/clear-route-cache"));
+    expect(res.status).toBe(200);
+    expect(res.body).toBe("Ok");
+  });
+
   it("exports metrics defined by the module", async () => {
     const prom = await e.promStats();
     expect(prom).toMatch(/^portico_probe_requests_total\{\} [1-9]\d*$/m);
+    // Defined and exported; how many retries the CAS test caused depends on thread timing.
     expect(prom).toMatch(/^portico_probe_cas_retries_total\{\} \d+$/m);
   });
 
@@ -92,6 +110,35 @@ describe("proxy-wasm ABI in Envoy 1.40 through Portico's runtime layer", () => {
     expect(logs).not.toContain("probe debug");
     expect(logs).not.toContain("probe trace");
   });
+});
+
+describe("modules importing host calls Envoy 1.40 does not provide", () => {
+  // The emulator refuses the same modules (test/unit/emulator.test.ts); this is the proof that
+  // Envoy does too, and says so in its log.
+  const cases = [
+    { fixture: "emu-fastedge", rootId: "emu-fastedge", missing: "proxy_dictionary_get" },
+    { fixture: "emu-route-cache-import", rootId: "emu-route-cache-import", missing: "proxy_clear_route_cache" },
+  ];
+  for (const c of cases) {
+    it(`refuses ${c.fixture} at load, naming ${c.missing}`, async () => {
+      const failure = await startEnvoyExpectFailure(
+        bootstrap({
+          listeners: [httpListener({
+            name: "refused",
+            httpFilters: [wasmHttpFilter({ file: fixtureWasm(c.fixture), name: c.fixture, rootId: c.rootId })],
+            directResponse: { status: 200 },
+          })],
+        }),
+        { name: `refuse-${c.fixture}` },
+      );
+      expect(failure.code).not.toBe(0);
+      // What Envoy 1.40 prints (wasm_vm.cc), then "Unable to create Wasm plugin <name>".
+      const line = failure.logs.split("\n").find((l) => l.includes("Failed to load Wasm module due to a missing import"));
+      expect(line).toMatch(/\[error\]\[wasm\]/);
+      expect(line).toMatch(new RegExp(`missing import: env\\.${c.missing}$`));
+      expect(failure.logs).toContain(`Unable to create Wasm plugin ${c.fixture}`);
+    });
+  }
 });
 
 describe("Wasm VM memory in Envoy under load", () => {

@@ -63,3 +63,21 @@ describe("crash reporting and logging", () => {
     expect(vm.logs.map((l) => l.message)).toContain("runtime-probe: invalid configuration: cluster: is required; clusterr: unknown field");
   });
 });
+
+// The same probe endpoints test/e2e/runtime-abi.test.ts runs in Envoy, here in the emulator.
+describe("runtime layer calls the emulator answers like Envoy", () => {
+  it("a set with a stale compare-and-swap value is refused (CasMismatch) after the fresh one succeeded", async () => {
+    const vm = await ProxyWasmVm.load(probe);
+    const p = vm.configurePlugin({ config: JSON.stringify({ cluster: "c" }), rootId: "runtime-probe" });
+    const s = runHttpRequest(p, { requestHeaders: GET("/cas-stale") });
+    expect(s.localResponse?.body).toBe("Ok CasMismatch");
+  });
+
+  it("clearRouteCache() reaches the clear_route_cache foreign function and reports Ok", async () => {
+    const vm = await ProxyWasmVm.load(probe);
+    const p = vm.configurePlugin({ config: JSON.stringify({ cluster: "c" }), rootId: "runtime-probe" });
+    const s = runHttpRequest(p, { requestHeaders: GET("/clear-route-cache") });
+    expect(s.localResponse?.body).toBe("Ok");
+    expect(s.clearRouteCacheCalls).toBe(1);
+  });
+});
