@@ -19,7 +19,9 @@ import { withoutCookie, withoutQueryParam } from "./extract";
 const FILTER = "jwt-auth";
 const TICK_MS: u32 = 200;
 const CACHE_ENTRIES: i32 = 1024;
-const REASONS = ["missing", "expired", "not_yet_valid", "issuer", "audience", "claims", "signature", "unknown_key", "algorithm", "too_large", "malformed"];
+// Per-provider refusal reasons (metricName()). A missing token belongs to no provider: it is
+// counted once, in denied_missing_total.
+const REASONS = ["expired", "not_yet_valid", "issuer", "audience", "claims", "signature", "unknown_key", "algorithm", "too_large", "malformed"];
 const AUTHORITY = new HeaderName(":authority");
 const PATH = new HeaderName(":path");
 const COOKIE = new HeaderName("cookie");

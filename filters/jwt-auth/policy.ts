@@ -6,7 +6,7 @@ import { JwtConfig, Provider, Rule, SourceKind, TokenSource } from "./config";
 import { fromCookie, fromHeaderValue, fromQuery } from "./extract";
 import { Failure } from "./failure";
 import { parseJws } from "./token";
-import { checkClaims, checkTimes, verifySignature } from "./verify";
+import { checkClaims, checkTimes, kidUnknown, verifySignature } from "./verify";
 import { CachedToken, TokenCache } from "./cache";
 import { HeaderName } from "../../assembly/runtime/headers";
 
@@ -90,7 +90,8 @@ export function verifyToken(provider: Provider, token: string, nowS: f64, cache:
   }
   const sig = verifySignature(jws, provider.keys, provider.algorithms);
   if (sig != Failure.None) {
-    if (sig == Failure.UnknownKid && provider.remote !== null) d.needsKeys = provider;
+    // A kid the set lacks may be a key the IdP rotated in, also when a kid-less key was tried.
+    if (provider.remote !== null && (sig == Failure.UnknownKid || (sig == Failure.BadSignature && kidUnknown(jws, provider.keys)))) d.needsKeys = provider;
     return sig;
   }
   const times = checkTimes(jws.payload, provider.rules, nowS);

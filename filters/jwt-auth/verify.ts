@@ -26,24 +26,44 @@ function verifyWith(key: Jwk, alg: Alg, jws: Jws): bool {
   }
 }
 
+/** A kid that names something: absent and "" both mean "no kid", as in jwt_verify_lib. */
+function named(kid: string | null): bool {
+  return kid !== null && kid.length > 0;
+}
+
 /**
- * Finds the keys that may verify this token and tries them. `kid` is only a lookup key: a key is
- * a candidate only if its type (and pinned alg) fits the token's alg, so an HS256 token can never
- * be checked against an RSA public key (algorithm confusion), and keys embedded in the token
- * (jwk, jku, x5u, x5c) are never looked at.
+ * Finds the keys that may verify this token and tries them. `kid` is only a lookup key, used as
+ * Envoy's jwt_authn (jwt_verify_lib) uses it: a key is skipped only when both it and the token
+ * name a kid and the two differ, so a JWKS key without kid is a candidate for every token. A key
+ * is a candidate only if its type (and pinned alg) fits the token's alg, so an HS256 token can
+ * never be checked against an RSA public key (algorithm confusion), and keys embedded in the
+ * token (jwk, jku, x5u, x5c) are never looked at.
  */
 export function verifySignature(jws: Jws, keys: KeySet, allowed: Alg[] | null): Failure {
   if (allowed !== null && !allowed.includes(jws.alg)) return Failure.AlgNotAllowed;
   let candidates = 0;
   const ks = keys.keys;
+  const kid = jws.kid;
   for (let i = 0; i < ks.length; i++) {
     const key = ks[i];
-    if (jws.kid !== null && key.kid !== jws.kid) continue;
+    if (named(kid) && named(key.kid) && key.kid != kid) continue;
     if (!key.accepts(jws.alg)) continue;
     candidates++;
     if (verifyWith(key, jws.alg, jws)) return Failure.None;
   }
   return candidates == 0 ? Failure.UnknownKid : Failure.BadSignature;
+}
+
+/**
+ * Whether the token names a kid that no key in the set has: the set may be out of date (a key
+ * the IdP rotated in), even when a kid-less key was tried and failed.
+ */
+export function kidUnknown(jws: Jws, keys: KeySet): bool {
+  const kid = jws.kid;
+  if (!named(kid)) return false;
+  const ks = keys.keys;
+  for (let i = 0; i < ks.length; i++) if (ks[i].kid == kid) return false;
+  return true;
 }
 
 function numericDate(payload: JsonValue, name: string): f64 {

@@ -180,6 +180,44 @@ describe("algorithms", () => {
     expect(withToken(p, await mint(key("RS256"), claims(), { header: { kid: "../../etc/passwd" } })).status).toBe(401);
   });
 
+  it("tries a JWKS key without kid for tokens with any kid or none, as jwt_authn does; alg and key type still decide", async () => {
+    // jwt_verify_lib skips a key only when both it and the token name a kid and they differ.
+    const bare = await generateKey("ES256", "kidless");
+    const rsa = key("RS256");
+    const { p } = await plugin(requireAll([localProvider({}, { keys: [{ ...bare.jwk, kid: undefined }, rsa.jwk] })]));
+    expect(withToken(p, await mint(bare, claims(), { header: { kid: "rotated-2031" } })).status, "unrelated kid").toBe(200);
+    expect(withToken(p, await mint(bare, claims(), { noKid: true })).status, "no kid").toBe(200);
+    expect(withToken(p, await mint(bare, claims(), { header: { kid: "" } })).status, "empty kid").toBe(200);
+    expect(withToken(p, await mint(bare, claims(), { header: { kid: rsa.kid } })).status, "the RSA key's kid, ES256").toBe(200);
+    const forged = withToken(p, await mint(impostors.get("ES256")!, claims(), { header: { kid: "rotated-2031" } }));
+    expect(forged.status, "another key, unknown kid: the kid-less key is tried and fails").toBe(401);
+    expect(forged.json().error_description).toBe("Jwt verification fails");
+    // The kid-less key is ES256 only: an RS256 token with an unknown kid has no key to try.
+    const noKey = withToken(p, await mint(rsa, claims(), { header: { kid: "rotated-2031" } }));
+    expect(noKey.status).toBe(401);
+    expect(noKey.json().error_description).toBe("Jwks doesn't have key to match kid or alg from Jwt");
+    // A kid naming another key is still only a lookup key: the RSA key verifies its own tokens.
+    expect(withToken(p, await mint(rsa, claims())).status).toBe(200);
+  });
+
+  it("refuses a correctly signed token whose header has crit or b64 (RFC 7515 §4.1.11, RFC 7797)", async () => {
+    const { p } = await plugin(requireAll([localProvider()]));
+    const k = key("ES256");
+    // Signed over the token's own header.payload, so only the header parameters can be the reason.
+    const signed = (extra: object) => assemble({ alg: "ES256", kid: k.kid, typ: "JWT", ...extra }, claims(), { alg: "ES256", key: k.signingKey });
+    expect(withToken(p, signed({})).status, "the same token without them").toBe(200);
+    for (const [what, extra] of [
+      ["crit naming a registered claim", { crit: ["exp"], exp: NOW + 3600 }],
+      ["crit naming an unknown extension", { crit: ["urn:example:policy"], "urn:example:policy": "x" }],
+      ["b64: false", { b64: false, crit: ["b64"] }],
+      ["b64: false without crit", { b64: false }],
+    ] as [string, object][]) {
+      const o = withToken(p, signed(extra));
+      expect(o.status, what).toBe(401);
+      expect(o.json().error_description, what).toBe("Jwt header has an unsupported critical parameter");
+    }
+  });
+
   it("never trusts keys or key locations carried by the token (jwk, jku, x5u, x5c)", async () => {
     const { vm, p } = await plugin(requireAll([localProvider()]));
     const attacker = await generateKey("RS256", "attacker");
@@ -393,6 +431,40 @@ describe("rules and failure responses", () => {
     expect(vm.metric("portico.jwt_auth.edge.denied_missing_total")).toBe(1);
     expect(vm.metric("portico.jwt_auth.edge.other.allowed_total") ?? 0).toBe(0);
   });
+
+  it("counts each refusal under its reason, as docs/observability.md names them", async () => {
+    const { vm, p } = await plugin(requireAll([localProvider({ required_claims: ["sub"] })]));
+    const rs = key("RS256");
+    const good = await mint(rs, claims());
+    const { sub: _, ...noSub } = claims();
+    // A different count per reason, so a refusal counted under the wrong reason shows.
+    const sent: [reason: string, status: number, tokens: string[]][] = [
+      ["expired", 401, [await mint(rs, claims({ exp: NOW - 3600 }))]],
+      ["signature", 401, [tamperSignature(good), tamperPayload(good, claims({ sub: "admin" }))]],
+      ["unknown_key", 401, await Promise.all([1, 2, 3].map((i) => mint(rs, claims(), { header: { kid: `no-such-kid-${i}` } })))],
+      ["audience", 403, await Promise.all([1, 2, 3, 4].map((i) => mint(rs, claims({ aud: `other-${i}` }))))],
+      ["issuer", 401, await Promise.all([1, 2, 3, 4, 5].map((i) => mint(rs, claims({ iss: `https://evil-${i}.example.com` }))))],
+      ["malformed", 401, Object.values(malformedTokens(good)).slice(0, 6)],
+      ["not_yet_valid", 401, await Promise.all([1, 2, 3, 4, 5, 6, 7].map((i) => mint(rs, claims({ nbf: NOW + 3600 * i }))))],
+      ["algorithm", 401, [algNone(claims())]],
+      ["claims", 403, [await mint(rs, noSub), await mint(rs, noSub)]],
+      ["too_large", 401, [await oversized(rs, claims(), 9000)]],
+    ];
+    for (const [reason, status, tokens] of sent) {
+      for (const t of tokens) expect(withToken(p, t).status, reason).toBe(status);
+    }
+    send(p, request("/r"));
+    send(p, request("/r", [["authorization", "Basic dXNlcjpwYXNz"]]));
+    for (const [reason, , tokens] of sent) {
+      expect(vm.metric(`portico.jwt_auth.idp.denied.${reason}_total`), reason).toBe(tokens.length);
+    }
+    const refused = sent.reduce((n, [, , tokens]) => n + tokens.length, 0);
+    expect(vm.metric("portico.jwt_auth.idp.denied_total")).toBe(refused);
+    // A missing token belongs to no provider: counted once, globally.
+    expect(vm.metric("portico.jwt_auth.denied_missing_total")).toBe(2);
+    expect(vm.metric("portico.jwt_auth.idp.denied.missing_total")).toBeUndefined();
+    expect(vm.metric("portico.jwt_auth.idp.allowed_total") ?? 0).toBe(0);
+  });
 });
 
 // ---- remote JWKS ------------------------------------------------------------------------------
@@ -510,6 +582,7 @@ class Workers {
 }
 
 const jwksBody = (ks: TestKey[]) => ({ body: JSON.stringify(jwksOf(ks)) });
+
 
 describe("remote JWKS", () => {
   it("fetches through the configured cluster; requests before the first fetch wait for it", async () => {
@@ -642,6 +715,21 @@ describe("remote JWKS", () => {
     w.idle(2000);
     expect(w.send(w.plugins[1]!, t).status, "worker 1, after its timers ran with the IdP down").toBe(200);
     expect(fetchFailures(w.vm), "fetches that failed although a good set was there").toBe(0);
+  });
+
+  it("refetches for a kid the set lacks even when a kid-less key of the same type was tried", async () => {
+    const w = await Workers.start(1, remoteConfig());
+    const bare = await generateKey("ES256", "kidless");
+    const rotated = key("ES256");
+    w.idp = { body: JSON.stringify({ keys: [{ ...bare.jwk, kid: undefined }] }) };
+    expect(w.send(w.plugin, await mint(bare, claims(), { header: { kid: "any" } })).status).toBe(200);
+    w.advance(REMOTE.min_refresh_s * 1000 + 100);
+    w.idp = { body: JSON.stringify({ keys: [{ ...bare.jwk, kid: undefined }, rotated.jwk] }) };
+    const t = await mint(rotated, claims());
+    w.send(w.plugin, t);
+    w.idle(1000);
+    expect(w.calls, "one refetch for the unknown kid").toHaveLength(2);
+    expect(w.send(w.plugin, t).status).toBe(200);
   });
 
   it("shares one fetch between worker VMs, including a worker started later", async () => {
