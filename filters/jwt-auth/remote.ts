@@ -1,6 +1,8 @@
 // Remote JWKS: fetched through an Envoy cluster by one worker at a time, shared with every
 // worker VM through proxy-wasm shared data, refreshed on a schedule and on demand (unknown kid,
 // rate-limited), with backoff after failures. A failed fetch never replaces the last good set.
+// The backoff lives in shared data next to the fetch lock, so while the IdP is down all workers
+// together retry on one schedule instead of each on its own.
 import {
   get_buffer_bytes, get_shared_data, set_shared_data, BufferTypeValues, WasmResultValues,
 } from "@gcoredev/proxy-wasm-sdk-as/assembly";
@@ -14,6 +16,28 @@ const MAX_JWKS_BYTES: u32 = 256 * 1024;
 export const NOT_STARTED: u32 = 0;
 /** start(): another worker is fetching. */
 export const ANOTHER_WORKER: u32 = 0xffffffff;
+
+function field(parts: string[], i: i32): u64 {
+  return i < parts.length ? U64.parseInt(parts[i]) : 0;
+}
+
+/**
+ * The shared fetch lock and backoff, one shared-data value "<fetching until> <no fetch before>
+ * <consecutive failures>" (ms, ms, count). A value of an older version ("<until>") reads as
+ * "no backoff".
+ */
+class LockState {
+  constructor(public fetchingUntil: u64, public notBefore: u64, public failures: i32) {}
+
+  static parse(buf: ArrayBuffer): LockState {
+    const parts = String.UTF8.decode(buf).split(" ");
+    return new LockState(field(parts, 0), field(parts, 1), <i32>field(parts, 2));
+  }
+
+  encode(): ArrayBuffer {
+    return String.UTF8.encode(this.fetchingUntil.toString() + " " + this.notBefore.toString() + " " + this.failures.toString());
+  }
+}
 
 export class RemoteKeys {
   private sharedKey: string;
@@ -75,19 +99,25 @@ export class RemoteKeys {
   }
 
   /**
-   * Starts a fetch unless another worker holds the fetch lock. Returns true if a fetch is (now)
-   * running somewhere, i.e. waiting for new keys makes sense. `token` receives the call's token.
+   * Starts a fetch unless another worker holds the fetch lock or the shared backoff after failed
+   * fetches forbids one yet. Returns the call's token, ANOTHER_WORKER when a fetch is running
+   * elsewhere (waiting for new keys makes sense), or NOT_STARTED.
    */
   start(nowMs: u64): u32 {
     const r = this.provider.remote!;
     const lock = get_shared_data(this.lockKey);
-    if (lock.result == WasmResultValues.Ok) {
-      const until = U64.parseInt(String.UTF8.decode(lock.value!));
-      if (until > nowMs) return ANOTHER_WORKER; // its result arrives through sync()
+    const held = lock.result == WasmResultValues.Ok;
+    const state = held ? LockState.parse(lock.value!) : new LockState(0, 0, 0);
+    if (state.fetchingUntil > nowMs) return ANOTHER_WORKER; // its result arrives through sync()
+    if (state.notBefore > nowMs) {
+      // Another worker's fetch failed: follow the shared schedule rather than this worker's own.
+      this.failures = state.failures;
+      this.nextAttemptMs = state.notBefore;
+      return NOT_STARTED;
     }
-    const cas = lock.result == WasmResultValues.Ok ? lock.cas : 0;
-    const until = nowMs + <u64>r.timeoutMs + 1000;
-    if (set_shared_data(this.lockKey, String.UTF8.encode(until.toString()), cas) != WasmResultValues.Ok) return ANOTHER_WORKER;
+    state.fetchingUntil = nowMs + <u64>r.timeoutMs + 1000;
+    if (set_shared_data(this.lockKey, state.encode(), held ? lock.cas : 0) != WasmResultValues.Ok) return ANOTHER_WORKER;
+    if (state.failures > this.failures) this.failures = state.failures; // the backoff keeps growing whoever fetches
     this.lastAttemptMs = nowMs;
     const token = httpCall(r.cluster, [
       new HeaderEntry(":method", "GET"),
@@ -97,7 +127,6 @@ export class RemoteKeys {
     ], new ArrayBuffer(0), r.timeoutMs);
     this.fetches.increment();
     if (token == 0) {
-      set_shared_data(this.lockKey, String.UTF8.encode("0"));
       this.failed(nowMs, "Envoy refused the call to cluster " + r.cluster);
       return NOT_STARTED;
     }
@@ -108,7 +137,6 @@ export class RemoteKeys {
   /** Handles the fetch response; returns true when a new key set was installed. */
   finish(nowMs: u64, bodySize: usize): bool {
     this.inFlight = false;
-    set_shared_data(this.lockKey, String.UTF8.encode("0"));
     const status = getHeader(HeaderMap.HttpCallResponseHeaders, ":status");
     if (status != "200") {
       this.failed(nowMs, status === null ? "no response" : "HTTP " + status);
@@ -124,6 +152,7 @@ export class RemoteKeys {
       return false;
     }
     set_shared_data(this.sharedKey, body);
+    set_shared_data(this.lockKey, new LockState(0, 0, 0).encode()); // unlocked, no backoff
     const stored = get_shared_data(this.sharedKey);
     if (stored.result == WasmResultValues.Ok) this.seenCas = stored.cas;
     this.failures = 0;
@@ -140,6 +169,8 @@ export class RemoteKeys {
     for (let i = 1; i < this.failures && backoff < r.refreshMs; i++) backoff *= 2;
     if (backoff > r.refreshMs) backoff = r.refreshMs;
     this.nextAttemptMs = nowMs + backoff;
+    // Unlocks, and tells every worker when the next attempt may start.
+    set_shared_data(this.lockKey, new LockState(0, this.nextAttemptMs, this.failures).encode());
     logWarn("jwt-auth: provider " + this.provider.name + ": JWKS fetch failed (" + why + "); " +
       (this.provider.keys.keys.length ? "keeping the last good keys" : "no keys yet") + "; next try in " + (backoff / 1000).toString() + "s");
   }

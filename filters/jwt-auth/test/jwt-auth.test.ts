@@ -583,6 +583,25 @@ class Workers {
 
 const jwksBody = (ks: TestKey[]) => ({ body: JSON.stringify(jwksOf(ks)) });
 
+/**
+ * Lets `ms` of emulated time pass in 100 ms steps with the IdP answering every fetch from
+ * `w.idp`, and returns when each JWKS fetch started (ms since the first one), by any worker.
+ */
+function fetchTimes(w: Workers, ms: number): number[] {
+  const startedAt: number[] = [];
+  for (let t = 0; t <= ms; t += 100) {
+    w.serve();
+    const before = w.calls.length;
+    w.advance(100);
+    // A fetch starts on a tick within the step just taken: stamp it with the step's end.
+    for (let i = before; i < w.calls.length; i++) startedAt.push(w.vm.now().getTime());
+  }
+  w.serve();
+  return startedAt.map((at) => at - startedAt[0]!);
+}
+
+/** Seconds between consecutive fetches, rounded (fetches start on 200 ms ticks). */
+const gapsS = (times: number[]) => times.slice(1).map((t, i) => Math.round((t - times[i]!) / 1000));
 
 describe("remote JWKS", () => {
   it("fetches through the configured cluster; requests before the first fetch wait for it", async () => {
@@ -715,6 +734,36 @@ describe("remote JWKS", () => {
     w.idle(2000);
     expect(w.send(w.plugins[1]!, t).status, "worker 1, after its timers ran with the IdP down").toBe(200);
     expect(fetchFailures(w.vm), "fetches that failed although a good set was there").toBe(0);
+  });
+
+  it("retries a failing IdP after min_refresh_s, then twice as long after each failure, at most refresh_s apart", async () => {
+    const w = await Workers.start(1, remoteConfig({ min_refresh_s: 5, refresh_s: 60 }));
+    w.idp = { status: 503, body: "down" };
+    const times = fetchTimes(w, 240_000);
+    expect(gapsS(times)).toEqual([5, 10, 20, 40, 60, 60]);
+    expect(fetchFailures(w.vm)).toBe(times.length);
+    // Once the IdP is back, the next retry installs the keys and the backoff is over.
+    const k1 = key("RS256");
+    w.setKeys([k1]);
+    w.idle(60_000);
+    expect(w.send(w.plugin, await mint(k1, claims())).status).toBe(200);
+    expect(fetchFailures(w.vm)).toBe(times.length);
+  });
+
+  it("shares the backoff between workers: while the IdP is down, all of them together fetch on one schedule", async () => {
+    const w = await Workers.start(2, remoteConfig({ min_refresh_s: 5, refresh_s: 60 }));
+    w.idp = "reset";
+    const times = fetchTimes(w, 80_000);
+    expect(gapsS(times), "fetches by both workers, seconds apart").toEqual([5, 10, 20, 40]);
+    // A request on a worker during the backoff is refused at once: no fetch, no wait for one.
+    const k1 = key("ES256");
+    for (const p of w.plugins) {
+      const s = start(p, request("/r", [bearer(await mint(k1, claims()))]));
+      expect(s.paused, "a request waiting for a fetch the backoff forbids").toBe(false);
+      expect(finish(s).status).toBe(401);
+    }
+    expect(w.pending()).toEqual([]);
+    expect(w.calls.length).toBe(times.length);
   });
 
   it("refetches for a kid the set lacks even when a kid-less key of the same type was tried", async () => {
