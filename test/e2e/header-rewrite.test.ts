@@ -1,4 +1,5 @@
-// header-rewrite in a real Envoy 1.40: every rule kind, path rewrites that re-route, the
+// header-rewrite in a real Envoy 1.40: every rule kind and template source, empty values,
+// path rewrites that re-route, the
 // shipped example config, bad configs refused at load with the reason, two plugins sharing one
 // VM, and metrics on /stats/prometheus.
 import { beforeAll, describe, expect, it } from "vitest";
@@ -38,6 +39,8 @@ const KINDS = {
           "x-set": "s",
           "x-tmpl": "${request.method} ${request.url_path} q=${request.query} ip=${source.ip} route=${route.name} in=${request.header.x-in}",
           "x-prop": "${property.request.scheme}",
+          "x-conn": "${source.address}|${request.host}|${request.scheme}|${request.id}",
+          "x-empty": "${request.header.x-missing}",
         },
         set_if_absent: { "x-default": "d", "x-present": "ignored" },
         add: { "x-multi": ["1", "2"] },
@@ -58,6 +61,12 @@ const KINDS = {
     { name: "absent", match: { headers: [{ name: "x-flag", present: false }, { name: "x-env", prefix: "pr" }] }, request: { set: { "x-m-absent": "1" } } },
     { name: "value", match: { headers: [{ name: "x-env", exact: "prod" }] }, request: { set: { "x-m-value": "1" } } },
     { name: "route", match: { routes: ["special"] }, request: { set: { "x-m-route": "1" } } },
+    // Only when asked for, so the other tests' rule counts stay as they are.
+    {
+      name: "keep-empty", keep_empty_value: true,
+      match: { headers: [{ name: "x-want-empty", present: true }] },
+      request: { set: { "x-kept-empty": "${request.header.x-missing}" } },
+    },
   ],
 };
 
@@ -133,11 +142,32 @@ describe("header-rewrite actions", () => {
     expect(res.headerAll("x-resp-add")).toEqual(["from-upstream", "a"]);
   });
 
-  it("drops a header whose template renders empty", async () => {
+  it("renders a variable with no value as empty text inside a longer value", async () => {
     const { seen } = await send("kinds", "/x");
     expect(echoedHeader(seen, "x-tmpl")).toEqual(["GET /x q= ip=127.0.0.1 route=default in="]);
     const { res } = await send("kinds", "/r");
     expect(res.headerAll("x-resp-set")).toEqual(["[] for  GET"]);
+  });
+
+  it("drops a header whose whole template renders empty, unless the rule has keep_empty_value", async () => {
+    const { seen } = await send("kinds", "/x", [["x-want-empty", "1"]]);
+    expect(echoedHeader(seen, "x-empty")).toEqual([]);
+    expect(echoedHeader(seen, "x-kept-empty")).toEqual([""]);
+    // Not written when the rule did not match: the empty value above came from the rule.
+    const { seen: plain } = await send("kinds", "/x");
+    expect(echoedHeader(plain, "x-kept-empty")).toEqual([]);
+  });
+
+  it("renders the connection's address, host, scheme and request id", async () => {
+    const { res, seen } = await send("kinds", "/x", [["host", "kinds.example"]]);
+    const [address, host, scheme, id] = echoedHeader(seen, "x-conn")[0]!.split("|");
+    // The peer Envoy saw is this client's connection: same port.
+    expect(address).toBe(`127.0.0.1:${res.localPort}`);
+    expect(host).toBe("kinds.example");
+    expect(scheme).toBe("http");
+    // Envoy generates x-request-id before the filters run and forwards that same value.
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(echoedHeader(seen, "x-request-id")).toEqual([id]);
   });
 });
 
@@ -255,7 +285,9 @@ describe("header-rewrite example config (envoy-configs/header-rewrite.yaml)", ()
     expect(echoedHeader(seen, "x-api-key")).toEqual([]);
     expect(echoedHeader(seen, "x-internal-debug")).toEqual([]);
     expect(echoedHeader(seen, "x-gateway")).toEqual(["portico"]);
+    expect(echoedHeader(seen, "x-api-version")).toEqual(["2"]);
     expect(echoedHeader(seen, "x-client-ip")).toEqual(["127.0.0.1"]);
+    expect(res.header("x-served-by")).toBe("portico");
     expect(res.header("x-route")).toBe("v2-api");
     expect(res.header("x-debug-path")).toBe("/api/users?x=1");
     expect(res.header("x-envoy-upstream-service-time")).toBeUndefined();
@@ -266,6 +298,7 @@ describe("header-rewrite bad configurations", () => {
   const bad: { config: string; reason: string }[] = [
     { config: "{not json", reason: "header-rewrite: invalid configuration: configuration is not valid JSON: expected a string key at byte 1" },
     { config: JSON.stringify({ rules: [{ request: { set: { ":method": "POST" } } }] }), reason: "rules[0].request.set.:method: pseudo-header :method cannot be changed here" },
+    { config: JSON.stringify({ rules: [{ request: { add: { "transfer-encoding": "chunked" } } }] }), reason: "rules[0].request.add.transfer-encoding: transfer-encoding is a connection-level header and cannot be set by a filter" },
     { config: JSON.stringify({ rules: [{ request: { set: { "x-a": "${nope}" } } }] }), reason: "rules[0].request.set.x-a: unknown variable ${nope}" },
     { config: JSON.stringify({ rules: [{ requets: {} }] }), reason: "rules[0].requets: unknown field" },
   ];

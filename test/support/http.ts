@@ -23,6 +23,8 @@ export interface HttpResponse {
   /** Every value of a header (case-insensitive), in order. */
   headerAll(name: string): string[];
   json<T = unknown>(): T;
+  /** The client's local port on the connection, i.e. the port Envoy sees as the peer's. */
+  localPort: number;
 }
 
 export function pairsFromRaw(raw: string[]): HeaderPairs {
@@ -61,6 +63,7 @@ export function request(url: string, opts: RequestOptions = {}): Promise<HttpRes
     req.on("timeout", () => req.destroy(new Error(`request to ${url} timed out`)));
     req.on("error", reject);
     req.on("response", (res) => {
+      const localPort = res.socket?.localPort ?? 0;
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", reject);
@@ -74,6 +77,7 @@ export function request(url: string, opts: RequestOptions = {}): Promise<HttpRes
           header: (name) => headerAll(pairs, name)[0],
           headerAll: (name) => headerAll(pairs, name),
           json: <T>() => JSON.parse(body) as T,
+          localPort,
         });
       });
     });
