@@ -4,10 +4,17 @@
 // taken over by another key. When every probed slot holds another active key, the request is
 // counted against the rule's overflow bucket.
 //
-// A slot's value: 8 bytes little-endian TAT (see bucket.ts), then the first 16 bytes of the
-// SHA-256 of the owning key — fixed-size, so a slot costs 24 bytes however long the key (a header
-// value can be kilobytes), and not craftable: a client cannot pick a key that shares a victim's
-// bucket.
+// A slot's value, 32 bytes, fixed-size so a slot costs the same however long the key (a header
+// value can be kilobytes):
+//   [0, 8)   TAT, i64 little-endian (see bucket.ts), in ms x requests of the shape below;
+//   [8, 16)  the shape the TAT was written under: requests, period_s and burst packed exactly
+//            (shapeOf). Shared data outlives a config update (the vm_id stays), and a TAT only
+//            means something under its own shape: a slot written under another shape is a new
+//            full bucket, whoever its key — what Envoy's native local_ratelimit does on a config
+//            change. The shape is in the value, not the slot's name: shared data has no delete,
+//            so a name per shape would leak the old slots on every edit;
+//   [16, 32) the first 16 bytes of the SHA-256 of the owning key: not craftable, so a client
+//            cannot pick a key that shares a victim's bucket.
 import { get_shared_data, set_shared_data, WasmResultValues } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 import { Metric } from "../../assembly/runtime";
 import { Limit, Verdict, admit, isIdle } from "./bucket";
@@ -15,25 +22,48 @@ import { hashKey } from "./keys";
 import { hash, HashAlg } from "../../assembly/crypto/hash";
 
 const OWNER_BYTES: i32 = 16;
+const SHAPE_OFFSET: i32 = 8;
+const OWNER_OFFSET: i32 = 16;
+const SLOT_BYTES: i32 = OWNER_OFFSET + OWNER_BYTES;
 
 function ownerId(key: string): ArrayBuffer {
   const digest = hash(HashAlg.Sha256, Uint8Array.wrap(String.UTF8.encode(key)));
   return digest.buffer.slice(digest.byteOffset, digest.byteOffset + OWNER_BYTES);
 }
 
+/**
+ * A rule's limit as one exact number (not a hash: two different limits never look alike). The
+ * config's bounds make it fit: requests and burst <= 1e6 < 2^20, period_s <= 86,400 < 2^17, and
+ * periods are whole seconds (20 + 17 + 20 = 57 bits).
+ */
+export function shapeOf(limit: Limit): u64 {
+  return <u64>limit.requests | (<u64>(limit.periodMs / 1000) << 20) | (<u64>limit.burst << 37);
+}
+
 const PROBES: u32 = 8;
 const MAX_CAS_ATTEMPTS: i32 = 64;
 
-function slotValue(tat: i64, owner: ArrayBuffer): ArrayBuffer {
-  const buf = new ArrayBuffer(8 + owner.byteLength);
-  store<i64>(changetype<usize>(buf), tat);
-  memory.copy(changetype<usize>(buf) + 8, changetype<usize>(owner), owner.byteLength);
+function slotValue(tat: i64, shape: u64, owner: ArrayBuffer): ArrayBuffer {
+  const buf = new ArrayBuffer(SLOT_BYTES);
+  const at = changetype<usize>(buf);
+  store<i64>(at, tat);
+  store<u64>(at + SHAPE_OFFSET, shape);
+  memory.copy(at + OWNER_OFFSET, changetype<usize>(owner), OWNER_BYTES);
   return buf;
 }
 
+/** Whether a slot value holds a bucket of this shape; anything else (another config's shape, an older layout) is a new full bucket. */
+function sameShape(value: ArrayBuffer, shape: u64): bool {
+  return value.byteLength == SLOT_BYTES && load<u64>(changetype<usize>(value) + SHAPE_OFFSET) == shape;
+}
+
+function tatOf(value: ArrayBuffer): i64 {
+  return load<i64>(changetype<usize>(value));
+}
+
+/** Only for a value of SLOT_BYTES (checked by sameShape first). */
 function ownedBy(value: ArrayBuffer, owner: ArrayBuffer): bool {
-  if (value.byteLength != 8 + owner.byteLength) return false;
-  return memory.compare(changetype<usize>(value) + 8, changetype<usize>(owner), owner.byteLength) == 0;
+  return memory.compare(changetype<usize>(value) + OWNER_OFFSET, changetype<usize>(owner), OWNER_BYTES) == 0;
 }
 
 export class RuleStore {
@@ -55,17 +85,35 @@ export class RuleStore {
   /** Charges one request for `key` at `nowMs`: `out.allowed` says whether the bucket had a token. */
   take(key: string, limit: Limit, nowMs: i64, out: Verdict): Verdict {
     const owner = ownerId(key);
+    const shape = shapeOf(limit);
     const h = hashKey(key);
+    // One pass over the probe sequence: the key's own slot wins wherever it is, and only a key
+    // that owns none takes the first free one (never written, another shape, or idle). Taking a
+    // free slot met earlier would hand a key that already has a bucket further on a fresh one,
+    // as soon as an earlier slot in its sequence went idle.
+    let free: string | null = null;
     for (let p: u32 = 0; p < PROBES && p < this.maxKeys; p++) {
-      const r = this.trySlot(this.slotKey((h + p) % this.maxKeys), owner, limit, nowMs, out, false);
-      if (r) return out;
+      const slotKey = this.slotKey((h + p) % this.maxKeys);
+      const got = get_shared_data(slotKey);
+      if (got.result == WasmResultValues.Ok && sameShape(got.value!, shape)) {
+        const value = got.value!;
+        if (ownedBy(value, owner)) {
+          // false only if another key took the slot over since this read: look further.
+          if (this.trySlot(slotKey, owner, shape, limit, nowMs, out, false)) return out;
+          continue;
+        }
+        if (!isIdle(limit, tatOf(value), nowMs)) continue; // another key is using this slot
+      }
+      if (free === null) free = slotKey;
     }
-    this.trySlot(this.overflowKey, owner, limit, nowMs, out, true);
+    // false if another key claimed the free slot since it was read: then the overflow bucket.
+    if (free !== null && this.trySlot(free, owner, shape, limit, nowMs, out, false)) return out;
+    this.trySlot(this.overflowKey, owner, shape, limit, nowMs, out, true);
     return out;
   }
 
   /** One slot's compare-and-swap loop; false when the slot belongs to another active key. */
-  private trySlot(slotKey: string, owner: ArrayBuffer, limit: Limit, nowMs: i64, out: Verdict, anyOwner: bool): bool {
+  private trySlot(slotKey: string, owner: ArrayBuffer, shape: u64, limit: Limit, nowMs: i64, out: Verdict, anyOwner: bool): bool {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const got = get_shared_data(slotKey);
       let tat: i64 = -1;
@@ -73,14 +121,17 @@ export class RuleStore {
       if (got.result == WasmResultValues.Ok) {
         const value = got.value!;
         cas = got.cas;
-        const stored = value.byteLength >= 8 ? load<i64>(changetype<usize>(value)) : -1;
-        if (anyOwner || ownedBy(value, owner)) tat = stored;
-        else if (!isIdle(limit, stored, nowMs)) return false; // another key is using this slot
-        // else: the other key's bucket is full again; this key takes the slot over.
+        // A value of another shape stays tat = -1: a new full bucket, whoever wrote it.
+        if (sameShape(value, shape)) {
+          const stored = tatOf(value);
+          if (anyOwner || ownedBy(value, owner)) tat = stored;
+          else if (!isIdle(limit, stored, nowMs)) return false; // another key is using this slot
+          // else: the other key's bucket is full again; this key takes the slot over.
+        }
       }
       admit(limit, tat, nowMs, out);
       if (!out.allowed) return true;
-      const r = set_shared_data(slotKey, slotValue(out.tat, owner), cas);
+      const r = set_shared_data(slotKey, slotValue(out.tat, shape, owner), cas);
       if (r == WasmResultValues.Ok) return true;
       this.casRetries.increment();
     }
@@ -101,9 +152,11 @@ export class RuleStore {
    * each tick cheap even with a large max_keys.
    */
   scan(limit: Limit, nowMs: i64, budget: u32): void {
+    const shape = shapeOf(limit);
     for (let i: u32 = 0; i < budget; i++) {
       const got = get_shared_data(this.slotKey(this.scanNext));
-      if (got.result == WasmResultValues.Ok && got.value!.byteLength >= 8 && !isIdle(limit, load<i64>(changetype<usize>(got.value!)), nowMs)) this.scanCount++;
+      // A slot of another shape counts as idle: the next request on it starts a new full bucket.
+      if (got.result == WasmResultValues.Ok && sameShape(got.value!, shape) && !isIdle(limit, tatOf(got.value!), nowMs)) this.scanCount++;
       this.scanNext++;
       if (this.scanNext >= this.maxKeys) {
         this.tracked = this.scanCount;

@@ -129,6 +129,13 @@ function prng(seed: number): () => number {
   };
 }
 
+/** keys.ts hashKey: FNV-1a over UTF-16 code units, 32-bit. */
+function fnv1a(key: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
 // ---- the bucket arithmetic ------------------------------------------------------------------------
 
 describe("token bucket arithmetic on the emulated clock", () => {
@@ -579,6 +586,63 @@ describe("worker VMs sharing one SharedData", () => {
   });
 });
 
+// ---- a configuration change -------------------------------------------------------------------------
+
+describe("a config change: shared data outlives it, buckets of the old limit do not", () => {
+  // The control plane keeps vm_id fixed across updates, so the new configuration's VMs find the
+  // old configuration's slots in shared data. A bucket's state only means something under the
+  // limit it was written with: after an edit every key (and the overflow bucket) must start from
+  // a new full bucket of the new limit, as Envoy's native local_ratelimit does.
+  const X: Req = { peer: "10.0.0.1:1" };
+  const Y: Req = { peer: "10.0.0.2:1" }; // max_keys 1: X holds the slot, Y is in the overflow bucket
+  const config = ([requests, period_s, burst]: number[]) =>
+    ({ max_keys: 1, rules: [rule({ name: "edited", requests, period_s, burst, key: [{ client_ip: true }] })] });
+  /** Status and Retry-After of each request, then again one emission interval later. */
+  function trace(w: Worker, [requests, periodS, burst]: number[]): string[] {
+    const out: string[] = [];
+    const round = (n: number) => {
+      for (const who of [X, Y]) for (let i = 0; i < n; i++) {
+        const r = send(w.p, who);
+        out.push(`${who.peer} ${r.status} retry-after=${r.header("retry-after") ?? "-"}`);
+      }
+    };
+    round(burst + 1);
+    w.vm.advanceTime((periodS * SECOND) / requests);
+    round(2);
+    return out;
+  }
+  const cases = [
+    { what: "fewer requests", before: [10, 10, 10], after: [2, 10, 2] },
+    { what: "more requests", before: [2, 10, 2], after: [10, 10, 10] },
+    { what: "a larger burst", before: [1, 10, 5], after: [1, 10, 10] },
+    { what: "a longer period", before: [5, 10, 5], after: [5, 60, 5] },
+  ];
+  for (const c of cases) {
+    it(`${c.what} (requests, period_s, burst ${c.before.join("/")} -> ${c.after.join("/")}): every key gets exactly a fresh bucket of the new limit`, async () => {
+      const shared = new SharedData();
+      const old = await limiter(config(c.before), { shared });
+      expect(admitUntilRefused(old.p, X), "X drains its bucket under the old limit").toBe(c.before[2]);
+      expect(admitUntilRefused(old.p, Y), "Y drains the overflow bucket").toBe(c.before[2]);
+      const edited = await limiter(config(c.after), { shared, startTime: T0 + SECOND });
+      const fresh = await limiter(config(c.after), { startTime: T0 + SECOND }); // its own, empty store
+      const got = trace(edited, c.after);
+      expect(got.filter((l) => l.startsWith(`${X.peer} 200`)).length, "X: the new burst, then one per interval").toBe(c.after[2] + 1);
+      expect(got).toEqual(trace(fresh, c.after));
+      // The scan agrees: X's slot is one active key of the new limit.
+      edited.vm.advanceTime(5 * SECOND);
+      expect(metric(edited, "edited.keys_tracked")).toBe(1);
+    });
+  }
+
+  it("an edit that keeps requests, period_s and burst keeps the buckets", async () => {
+    const shared = new SharedData();
+    const before = await limiter({ max_keys: 1, rules: [rule({ name: "edited", requests: 1, period_s: 3600, burst: 2, key: [{ client_ip: true }] })] }, { shared });
+    expect(admitUntilRefused(before.p, X)).toBe(2);
+    const after = await limiter({ max_keys: 1, rate_limit_headers: true, rules: [rule({ name: "edited", match: { methods: ["GET"] }, requests: 1, period_s: 3600, burst: 2, key: [{ client_ip: true }] })] }, { shared });
+    expect(send(after.p, X).status, "same limit: still drained").toBe(429);
+  });
+});
+
 // ---- memory bound -----------------------------------------------------------------------------------
 
 /** Entries in the emulated shared-data store (an emulator internal, read for the memory bound). */
@@ -607,18 +671,43 @@ describe("max_keys: bounded memory, slot reuse and the overflow bucket", () => {
     const { vm, p } = await limiter({ max_keys: 8, rules: [rule({ name: "many", requests: 1, period_s: 3600, burst: 1, key: [{ header: "x-client" }] })] }, { shared });
     let admitted = 0;
     for (let i = 0; i < 1000; i++) if (send(p, { headers: [["x-client", `client-${i}`]] }).status === 200) admitted++;
-    expect(sharedEntries(shared), "shared-data entries after 1000 distinct active keys").toBeLessThanOrEqual(8 + 1 + 2);
-    expect(admitted, "at most 8 slots + the overflow bucket, burst 1 each").toBeLessThanOrEqual(9);
-    expect(admitted).toBeGreaterThanOrEqual(2);
+    // The filter writes nothing to shared data but its buckets: the 8 slots and the overflow
+    // bucket. With max_keys 8 every key probes all 8 slots, so the first 8 keys fill them, the
+    // 9th gets the full overflow bucket and everyone after is refused.
+    expect(sharedEntries(shared), "shared-data entries after 1000 distinct active keys").toBe(8 + 1);
+    expect(admitted, "8 slots + the overflow bucket, burst 1 each").toBe(9);
     vm.advanceTime(15 * SECOND);
-    expect(metric({ vm, p }, "many.keys_tracked"), "keys_tracked is bounded by max_keys").toBeLessThanOrEqual(8);
-    expect(metric({ vm, p }, "many.keys_tracked")).toBeGreaterThanOrEqual(1);
+    expect(metric({ vm, p }, "many.keys_tracked"), "keys_tracked is bounded by max_keys").toBe(8);
     // An hour later every bucket is full again: the slots serve new clients.
     vm.advanceTime(3600 * SECOND);
     let again = 0;
     for (let i = 0; i < 1000; i++) if (send(p, { headers: [["x-client", `new-${i}`]] }).status === 200) again++;
-    expect(again).toBeGreaterThanOrEqual(2);
-    expect(sharedEntries(shared)).toBeLessThanOrEqual(8 + 1 + 2);
+    expect(again, "idle slots and overflow bucket reused").toBe(9);
+    expect(sharedEntries(shared), "still the 8 slots and the overflow bucket").toBe(8 + 1);
+  });
+
+  it("a key keeps its bucket further along its probe sequence when an earlier slot goes idle", async () => {
+    const shared = new SharedData();
+    const { vm, p } = await limiter({ max_keys: 4, rules: [rule({ name: "probe", requests: 1, period_s: 3600, burst: 1, key: [{ header: "x-client" }] })] }, { shared });
+    // Two keys with the same home slot (keys.ts hashKey, mirrored here).
+    const home = (key: string) => fnv1a(key) % 4;
+    const first = "client-0";
+    let second = "";
+    for (let i = 1; !second; i++) if (home(`client-${i}`) === home(first)) second = `client-${i}`;
+    const client = (k: string): Req => ({ headers: [["x-client", k]] });
+    /** Slot numbers written so far (shared-data names end in "|<slot>"; an emulator internal). */
+    const slots = () => [...(shared as unknown as { values: Map<string, unknown> }).values.keys()]
+      .map((k) => /\|(\d+)$/.exec(k)?.[1]).filter((n) => n !== undefined).map(Number).sort((a, b) => a - b);
+
+    expect(send(p, client(first)).status).toBe(200);
+    expect(slots(), "first is in its home slot (checks the mirrored hash)").toEqual([home(first)]);
+    vm.advanceTime(1800 * SECOND);
+    expect(send(p, client(second)).status).toBe(200);
+    expect(slots(), "second probed past first's active slot to the next one").toEqual([home(first), (home(first) + 1) % 4].sort((a, b) => a - b));
+    vm.advanceTime(1800 * SECOND); // first's bucket is full again (idle); second's token is 30 min away
+    expect(send(p, client(second)).status, "second's own bucket, not first's idle slot as a fresh one").toBe(429);
+    expect(send(p, client(first)).status, "first still finds its own slot").toBe(200);
+    expect(send(p, client(second)).status).toBe(429);
   });
 
   it("reports the number of tracked keys in a gauge, updated within a few seconds", async () => {
