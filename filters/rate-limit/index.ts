@@ -144,8 +144,9 @@ class RateLimitStream extends FilterStream {
         continue;
       }
       stats.limited.increment();
-      if (cfg.dryRun) continue;
-      // Later rules are not charged for a request that is refused here.
+      // Later rules are not charged for a request that is refused here; nor in a dry run, so
+      // that their buckets and counters predict exactly what enforcement would do.
+      if (cfg.dryRun) break;
       this.refused = true;
       sendLocalResponse(429, "rate_limited", "{\"error\":\"rate_limited\",\"rule\":\"" + rule.name + "\"}", [
         new HeaderEntry("content-type", "application/json"),
