@@ -99,6 +99,16 @@ describe("proxy-wasm ABI in Envoy 1.40 through Portico's runtime layer", () => {
     expect(prom).toMatch(/^portico_probe_cas_retries_total\{\} \d+$/m);
   });
 
+  it("reads a counter back through proxy_get_metric, with the value Envoy's stats show", async () => {
+    // Requests run one at a time here; each increments requests_total before the probe reads it.
+    const first = Number((await request(e.url("/metric"))).body);
+    const second = Number((await request(e.url("/metric"))).body);
+    expect(first).toBeGreaterThan(0);
+    expect(second).toBe(first + 1);
+    const stats = await e.stats("portico\\.probe\\.requests_total");
+    expect(stats.get("wasmcustom.portico.probe.requests_total")).toBe(second);
+  });
+
   it("logs through proxy_log at the right levels", async () => {
     await request(e.url("/log"));
     await e.waitForLog(/\[critical\]\[wasm\].*probe critical/);

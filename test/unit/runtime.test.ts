@@ -73,6 +73,14 @@ describe("runtime layer calls the emulator answers like Envoy", () => {
     expect(s.localResponse?.body).toBe("Ok CasMismatch");
   });
 
+  it("reads a counter back through proxy_get_metric", async () => {
+    const vm = await ProxyWasmVm.load(probe);
+    const p = vm.configurePlugin({ config: JSON.stringify({ cluster: "c" }), rootId: "runtime-probe" });
+    // Each request increments requests_total before the probe reads it.
+    expect(runHttpRequest(p, { requestHeaders: GET("/metric") }).localResponse?.body).toBe("1");
+    expect(runHttpRequest(p, { requestHeaders: GET("/metric") }).localResponse?.body).toBe("2");
+  });
+
   it("clearRouteCache() reaches the clear_route_cache foreign function and reports Ok", async () => {
     const vm = await ProxyWasmVm.load(probe);
     const p = vm.configurePlugin({ config: JSON.stringify({ cluster: "c" }), rootId: "runtime-probe" });
