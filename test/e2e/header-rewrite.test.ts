@@ -1,7 +1,6 @@
-// header-rewrite in a real Envoy 1.40: every rule kind and template source, empty values,
-// path rewrites that re-route, the
-// shipped example config, bad configs refused at load with the reason, two plugins sharing one
-// VM, and metrics on /stats/prometheus.
+// header-rewrite in a real Envoy 1.40: every rule kind and template source, empty values, path
+// rewrites that re-route, the shipped example config, bad configs refused at load with the
+// reason, two plugins sharing one VM, and metrics on /stats/prometheus.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   bootstrap, echoResponseHeaders, echoedHeader, filterWasm, httpListener, loadExampleConfig, parseEcho, request,
