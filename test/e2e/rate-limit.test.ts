@@ -112,22 +112,28 @@ describe("rate-limit under load on two worker threads", () => {
     const t0 = performance.now();
     const r = await runWrk({ url: e.url("/", "load"), connections, threads: 2, durationSec: 3, countStatuses: true });
     // Admission decisions for requests wrk had in flight when it stopped land right after it
-    // exits: read the counters until they stop moving, and count that time as elapsed too.
-    let after = await e.stats(filter);
-    for (;;) {
-      const again = await e.stats(filter);
-      if (again.get("wasmcustom.portico.rate_limit.load.allowed_total") === after.get("wasmcustom.portico.rate_limit.load.allowed_total") &&
-          again.get("wasmcustom.portico.rate_limit.load.limited_total") === after.get("wasmcustom.portico.rate_limit.load.limited_total")) break;
-      after = again;
-    }
+    // exits: read the counters until two reads 100 ms apart agree, and count that time as
+    // elapsed too (it only widens the upper bound).
+    const counts = (s: Map<string, number>) =>
+      ["allowed_total", "limited_total"].map((c) => s.get(`wasmcustom.portico.rate_limit.load.${c}`) ?? 0).join("/");
+    let previous = await e.stats(filter);
+    const after = await pollUntil(async () => {
+      const now = await e.stats(filter);
+      const settled = counts(now) === counts(previous);
+      previous = now;
+      return { settled, counts: counts(now), stats: now };
+    }, (v) => v.settled, { intervalMs: 100, timeoutMs: 10_000, what: "allowed/limited counters to stop moving after wrk" }).then((v) => v.stats);
     const elapsedS = (performance.now() - t0) / 1000;
     const statuses = r.statuses ?? {};
     const ok = statuses["200"] ?? 0;
     const refused = statuses["429"] ?? 0;
     const admitted = delta(before, after, "wasmcustom.portico.rate_limit.load.allowed_total");
     const limited = delta(before, after, "wasmcustom.portico.rate_limit.load.limited_total");
+    // CAS conflicts between the two workers, for the record (how often they raced on the bucket).
+    const casRetries = delta(before, after, "wasmcustom.portico.rate_limit.load.cas_retries_total");
     const summary = `wrk ${JSON.stringify(statuses)} in ${(r.durationUs / 1e6).toFixed(3)} s; elapsed ${elapsedS.toFixed(3)} s; ` +
-      `allowed_total +${admitted}, limited_total +${limited}`;
+      `allowed_total +${admitted}, limited_total +${limited}, cas_retries_total +${casRetries}`;
+    console.info(`rate-limit load on ${WORKERS} workers: ${summary}`);
 
     // Upper bound. The bucket starts full (burst) and refills at `rate`; over the measured
     // elapsed time (which contains every admission) that is burst + rate x elapsed. +1: a token
