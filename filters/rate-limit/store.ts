@@ -15,7 +15,7 @@
 //            so a name per shape would leak the old slots on every edit;
 //   [16, 32) the first 16 bytes of the SHA-256 of the owning key: not craftable, so a client
 //            cannot pick a key that shares a victim's bucket.
-import { get_shared_data, set_shared_data, WasmResultValues } from "@gcoredev/proxy-wasm-sdk-as/assembly";
+import { get_shared_data, set_shared_data, GetSharedData, WasmResultValues } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 import { Metric } from "../../assembly/runtime";
 import { Limit, Verdict, admit, isIdle } from "./bucket";
 import { hashKey } from "./keys";
@@ -92,30 +92,39 @@ export class RuleStore {
     // free slot met earlier would hand a key that already has a bucket further on a fresh one,
     // as soon as an earlier slot in its sequence went idle.
     let free: string | null = null;
+    let freeRead: GetSharedData | null = null;
     for (let p: u32 = 0; p < PROBES && p < this.maxKeys; p++) {
       const slotKey = this.slotKey((h + p) % this.maxKeys);
       const got = get_shared_data(slotKey);
       if (got.result == WasmResultValues.Ok && sameShape(got.value!, shape)) {
         const value = got.value!;
         if (ownedBy(value, owner)) {
+          // The read is handed on, so the usual request costs one shared-data read, not two.
           // false only if another key took the slot over since this read: look further.
-          if (this.trySlot(slotKey, owner, shape, limit, nowMs, out, false)) return out;
+          if (this.trySlot(slotKey, owner, shape, limit, nowMs, out, false, got)) return out;
           continue;
         }
         if (!isIdle(limit, tatOf(value), nowMs)) continue; // another key is using this slot
       }
-      if (free === null) free = slotKey;
+      if (free === null) {
+        free = slotKey;
+        freeRead = got;
+      }
     }
     // false if another key claimed the free slot since it was read: then the overflow bucket.
-    if (free !== null && this.trySlot(free, owner, shape, limit, nowMs, out, false)) return out;
+    if (free !== null && this.trySlot(free, owner, shape, limit, nowMs, out, false, freeRead)) return out;
     this.trySlot(this.overflowKey, owner, shape, limit, nowMs, out, true);
     return out;
   }
 
-  /** One slot's compare-and-swap loop; false when the slot belongs to another active key. */
-  private trySlot(slotKey: string, owner: ArrayBuffer, shape: u64, limit: Limit, nowMs: i64, out: Verdict, anyOwner: bool): bool {
+  /**
+   * One slot's compare-and-swap loop; false when the slot belongs to another active key.
+   * `read`: the slot as the caller just read it, used for the first attempt (later attempts, after
+   * a lost race, read again).
+   */
+  private trySlot(slotKey: string, owner: ArrayBuffer, shape: u64, limit: Limit, nowMs: i64, out: Verdict, anyOwner: bool, read: GetSharedData | null = null): bool {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const got = get_shared_data(slotKey);
+      const got = attempt == 0 && read !== null ? read : get_shared_data(slotKey);
       let tat: i64 = -1;
       let cas: u32 = 0;
       if (got.result == WasmResultValues.Ok) {
