@@ -19,16 +19,25 @@ import { get_shared_data, set_shared_data, GetSharedData, WasmResultValues } fro
 import { Metric } from "../../assembly/runtime";
 import { Limit, Verdict, admit, isIdle } from "./bucket";
 import { hashKey } from "./keys";
-import { hash, HashAlg } from "../../assembly/crypto/hash";
+import { Sha256 } from "../../assembly/crypto/sha256";
 
 const OWNER_BYTES: i32 = 16;
 const SHAPE_OFFSET: i32 = 8;
 const OWNER_OFFSET: i32 = 16;
 const SLOT_BYTES: i32 = OWNER_OFFSET + OWNER_BYTES;
 
+// Per-VM scratch, reused by every request (a VM runs one callback at a time): the hasher, the
+// owning key's digest (its first OWNER_BYTES are the owner id) and the slot value being written,
+// which set_shared_data copies into the host.
+const HASHER = new Sha256();
+const OWNER = new ArrayBuffer(32);
+const VALUE = new ArrayBuffer(SLOT_BYTES);
+
+/** The owner id of `key`, in OWNER (valid until the next call). */
 function ownerId(key: string): ArrayBuffer {
-  const digest = hash(HashAlg.Sha256, Uint8Array.wrap(String.UTF8.encode(key)));
-  return digest.buffer.slice(digest.byteOffset, digest.byteOffset + OWNER_BYTES);
+  HASHER.updateString(key);
+  HASHER.finalInto(changetype<usize>(OWNER));
+  return OWNER;
 }
 
 /**
@@ -43,13 +52,13 @@ export function shapeOf(limit: Limit): u64 {
 const PROBES: u32 = 8;
 const MAX_CAS_ATTEMPTS: i32 = 64;
 
+/** The slot value, in VALUE (valid until the next call). */
 function slotValue(tat: i64, shape: u64, owner: ArrayBuffer): ArrayBuffer {
-  const buf = new ArrayBuffer(SLOT_BYTES);
-  const at = changetype<usize>(buf);
+  const at = changetype<usize>(VALUE);
   store<i64>(at, tat);
   store<u64>(at + SHAPE_OFFSET, shape);
   memory.copy(at + OWNER_OFFSET, changetype<usize>(owner), OWNER_BYTES);
-  return buf;
+  return VALUE;
 }
 
 /** Whether a slot value holds a bucket of this shape; anything else (another config's shape, an older layout) is a new full bucket. */
