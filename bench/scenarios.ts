@@ -86,15 +86,23 @@ const T = {
   headerMutationPerRoute: "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
 };
 
-// --- ours: one Wasm filter per plugin; vm_id per scenario, so no two scenarios share a VM and
-// each VM's memory gauge is its own (stat_prefix names the gauge).
-const ours = (scenario: string, filter: "header-rewrite" | "rate-limit" | "jwt-auth", config: Json): Json =>
-  wasmHttpFilter({ file: filterWasm(filter), name: `${scenario}.${filter}`, vmId: `${scenario}.${filter}`, rootId: filter, configuration: config });
-const oursGauge = (filter: string, statPrefix: string) => `wasmcustom.portico.${filter.replace(/-/g, "_")}.${statPrefix}.vm_memory_bytes`;
+// --- ours and Go: one Wasm filter per plugin; vm_id per scenario, so no two scenarios share a
+// VM and each VM's memory gauge is its own (stat_prefix names the gauge).
+type WasmFilter = "header-rewrite" | "rate-limit" | "jwt-auth";
+type Plugin = [filter: WasmFilter, config: Json & { stat_prefix: string }];
 
-const go = (scenario: string, filter: "header-rewrite" | "rate-limit", config: Json): Json =>
-  wasmHttpFilter({ file: goWasm(filter), name: `${scenario}.${filter}`, vmId: `${scenario}.${filter}`, rootId: filter, configuration: config });
-const goGauge = (filter: string, statPrefix: string) => `wasmcustom.go.${filter.replace(/-/g, "_")}.${statPrefix}.vm_memory_bytes`;
+/** A scenario of Wasm plugins: its filters, their modules and their VM memory gauges. */
+function wasmScenario(s: Omit<Scenario, "filters" | "modules" | "memoryGauges"> & { impl: "ours" | "go" }, plugins: Plugin[]): Scenario {
+  const file = s.impl === "ours" ? filterWasm : goWasm;
+  const metrics = s.impl === "ours" ? "portico" : "go";
+  return {
+    ...s,
+    filters: plugins.map(([filter, config]) =>
+      wasmHttpFilter({ file: file(filter), name: `${s.name}.${filter}`, vmId: `${s.name}.${filter}`, rootId: filter, configuration: config })),
+    modules: plugins.map(([filter]) => file(filter)),
+    memoryGauges: plugins.map(([filter, config]) => `wasmcustom.${metrics}.${filter.replace(/-/g, "_")}.${config.stat_prefix}.vm_memory_bytes`),
+  };
+}
 
 // --- native equivalents
 const nativeLocalRatelimit = (statPrefix: string): Json => ({
@@ -180,46 +188,36 @@ export function scenarios(cluster = "upstream"): Scenario[] {
       filters: [wasmHttpFilter({ file: fixtureWasm("noop"), name: "noop", vmId: "wasm-noop", rootId: "noop" })],
       modules: [fixtureWasm("noop")], memoryGauges: [],
     },
-    {
+    wasmScenario({
       name: "header-rewrite", family: "header-rewrite", impl: "ours",
       description: "ours: header-rewrite, 3 rules (set/remove/rename/add, templates, response set/remove)",
-      filters: [ours("header-rewrite", "header-rewrite", HEADER_REWRITE_REALISTIC)],
-      modules: [filterWasm("header-rewrite")], memoryGauges: [oursGauge("header-rewrite", "bench")],
-    },
-    {
+    }, [["header-rewrite", HEADER_REWRITE_REALISTIC]]),
+    wasmScenario({
       name: "go-header-rewrite", family: "header-rewrite", impl: "go",
       description: "Go (wasip1): the same rules and behaviour (bench/go/header-rewrite)",
-      filters: [go("go-header-rewrite", "header-rewrite", HEADER_REWRITE_REALISTIC)],
-      modules: [goWasm("header-rewrite")], memoryGauges: [goGauge("header-rewrite", "bench")],
-    },
+    }, [["header-rewrite", HEADER_REWRITE_REALISTIC]]),
     {
       name: "native-header-mutation", family: "header-rewrite", impl: "native",
       description: "native header_mutation: the same mutations; conditional rules as routes with per-route mutations",
       filters: [nativeHeaderMutation()], routes: nativeHeaderMutationRoutes(cluster), modules: [], memoryGauges: [],
     },
-    {
+    wasmScenario({
       name: "rate-limit", family: "rate-limit", impl: "ours",
       description: "ours: rate-limit, a bucket per client IP in shared data (CAS), a limit that never triggers",
-      filters: [ours("rate-limit", "rate-limit", RATE_LIMIT_REALISTIC)],
-      modules: [filterWasm("rate-limit")], memoryGauges: [oursGauge("rate-limit", "bench")],
-    },
-    {
+    }, [["rate-limit", RATE_LIMIT_REALISTIC]]),
+    wasmScenario({
       name: "go-rate-limit", family: "rate-limit", impl: "go",
       description: "Go (wasip1): the same per-client-IP buckets in shared data with CAS (bench/go/rate-limit)",
-      filters: [go("go-rate-limit", "rate-limit", RATE_LIMIT_REALISTIC)],
-      modules: [goWasm("rate-limit")], memoryGauges: [goGauge("rate-limit", "bench")],
-    },
+    }, [["rate-limit", RATE_LIMIT_REALISTIC]]),
     {
       name: "native-local-ratelimit", family: "rate-limit", impl: "native",
       description: "native local_ratelimit, one bucket (shared by workers) with the same never-triggering limit",
       filters: [nativeLocalRatelimit("bench_rl")], modules: [], memoryGauges: [],
     },
-    {
+    wasmScenario({
       name: "jwt-auth-rs256", family: "jwt-auth", impl: "ours",
       description: "ours: jwt-auth, RS256, inline JWKS, the same valid token on every request (verified-token cache)",
-      filters: [ours("jwt-auth-rs256", "jwt-auth", JWT_OURS_CONFIG)],
-      modules: [filterWasm("jwt-auth")], memoryGauges: [oursGauge("jwt-auth", "bench")],
-    },
+    }, [["jwt-auth", JWT_OURS_CONFIG]]),
     {
       name: "native-jwt-authn-rs256", family: "jwt-auth", impl: "native",
       description: "native jwt_authn, same key and token, no jwt_cache_config (Envoy's default: verifies every request)",
@@ -230,13 +228,10 @@ export function scenarios(cluster = "upstream"): Scenario[] {
       description: "native jwt_authn with jwt_cache_config (a verified-token cache, like ours)",
       filters: [nativeJwtAuthn(true)], modules: [], memoryGauges: [],
     },
-    {
+    wasmScenario({
       name: "chain-ours", family: "chain", impl: "ours",
       description: "ours chained: jwt-auth RS256 -> rate-limit (per client IP, never triggers) -> header-rewrite",
-      filters: [ours("chain-ours", "jwt-auth", jwtChain), ours("chain-ours", "rate-limit", rlChain), ours("chain-ours", "header-rewrite", hrChain)],
-      modules: [filterWasm("jwt-auth"), filterWasm("rate-limit"), filterWasm("header-rewrite")],
-      memoryGauges: [oursGauge("jwt-auth", "chain"), oursGauge("rate-limit", "chain"), oursGauge("header-rewrite", "chain")],
-    },
+    }, [["jwt-auth", jwtChain], ["rate-limit", rlChain], ["header-rewrite", hrChain]]),
     {
       name: "chain-native", family: "chain", impl: "native",
       description: "native chained: jwt_authn (cached) -> local_ratelimit -> header_mutation (same configs as above)",
