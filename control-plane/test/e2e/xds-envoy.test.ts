@@ -3,6 +3,7 @@
 // flowing on the previous config.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseEcho, request, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy } from "../../../test/support/index.js";
+import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import type { LogFn } from "../../src/log.js";
 import { SnapshotCache } from "../../src/xds/cache.js";
 import { XdsServer, type NackEvent } from "../../src/xds/server.js";
@@ -10,36 +11,6 @@ import { TypeUrl } from "../../src/xds/types.js";
 import { basicSet, edsCluster, endpoints, rdsListener, resourceSet, routeConfig, type RouteSpec } from "../unit/xds/fixtures.js";
 
 const NODE = "e2e-envoy";
-const ADS = { ads: {}, resource_api_version: "V3" };
-const loopback = (port: number) => ({ socket_address: { address: "127.0.0.1", port_value: port } });
-
-function bootstrap(xdsPort: number): object {
-  return {
-    node: { id: NODE, cluster: "e2e" },
-    admin: { address: loopback(0) },
-    dynamic_resources: {
-      ads_config: { api_type: "GRPC", transport_api_version: "V3", grpc_services: [{ envoy_grpc: { cluster_name: "portico_xds" } }] },
-      cds_config: ADS,
-      lds_config: ADS,
-    },
-    static_resources: {
-      clusters: [{
-        name: "portico_xds",
-        type: "STATIC",
-        connect_timeout: "1s",
-        typed_extension_protocol_options: {
-          "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-            explicit_http_config: { http2_protocol_options: {} },
-          },
-        },
-        load_assignment: { cluster_name: "portico_xds", endpoints: [{ lb_endpoints: [{ endpoint: { address: loopback(xdsPort) } }] }] },
-      }],
-    },
-  };
-}
-
-
 const envoy = useEnvoy("all");
 const upstream = useEchoUpstream("all");
 let e: Envoy;
@@ -70,7 +41,10 @@ beforeAll(async () => {
   server.on("nack", (n) => nacks.push(n));
   const port = await server.listen("127.0.0.1", 0);
   cache.set("*", snapshot([{ prefix: "/" }]));
-  e = await envoy({ name: "xds", config: bootstrap(port) });
+  e = await envoy({
+    name: "xds",
+    config: renderBootstrap({ nodeId: NODE, nodeCluster: "e2e", xds: { host: "127.0.0.1", port }, admin: { address: "127.0.0.1", port: 0 } }),
+  });
 });
 
 afterAll(async () => {
