@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { freePort, repoRoot, request, useEchoUpstream, useEnvoy, type Envoy } from "../../../test/support/index.js";
+import { freePort, repoRoot, request, staticCluster, useEchoUpstream, useEnvoy, type Envoy } from "../../../test/support/index.js";
 import { loadGatewayConfig } from "../../src/config/index.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import { toResourceSet } from "../../src/gateway/gateway.js";
@@ -78,10 +78,7 @@ beforeAll(async () => {
   const first = await resources(join(repoRoot, "dist/filters/header-rewrite.wasm"));
   cache.set("*", toResourceSet(asRemote(first.res, first.sha)));
   const bootstrap = renderBootstrap({ nodeId: NODE, xds: { host: "127.0.0.1", port: xdsPort }, admin: { address: "127.0.0.1", port: 0 } }) as Json;
-  bootstrap.static_resources.clusters.push({
-    name: "portico_modules", type: "STATIC", connect_timeout: "1s",
-    load_assignment: { cluster_name: "portico_modules", endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: (modules.address() as AddressInfo).port } } } }] }] },
-  });
+  bootstrap.static_resources.clusters.push(staticCluster("portico_modules", (modules.address() as AddressInfo).port));
   envoy = await envoys({ name: NODE, config: bootstrap, concurrency: 1 });
 }, 60_000);
 
