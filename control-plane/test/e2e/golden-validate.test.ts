@@ -6,6 +6,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot, validateEnvoyConfig } from "../../../test/support/index.js";
+import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import { fakeFiltersDir, goldenCases, loadCase, TESTDATA } from "../support/golden.js";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -43,23 +44,16 @@ async function bootstrapFor(name: string): Promise<Json> {
     s.tls_certificate.private_key = { filename: keys.get(s.name) };
     return s;
   });
-  const staticCluster = (n: string, port: number, h2: boolean) => ({
-    name: n, type: "STATIC", connect_timeout: "1s",
-    load_assignment: { cluster_name: n, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }] },
-    ...(h2 ? { typed_extension_protocol_options: { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-      "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions", explicit_http_config: { http2_protocol_options: {} } } } } : {}),
-  });
+  // The bootstrap `portico bootstrap` prints, with what xDS would deliver made static.
+  const joined = renderBootstrap({ nodeId: "validate", xds: { host: "127.0.0.1", port: 18000 }, admin: { address: "127.0.0.1", port: 0 } }) as Json;
   return {
-    node: { id: "validate", cluster: "portico" },
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
+    ...joined,
     static_resources: {
       listeners,
-      clusters: [...Object.values(golden.clusters as Json), staticCluster("portico_xds", 18000, true)],
+      clusters: [...Object.values(golden.clusters as Json), ...joined.static_resources.clusters],
       secrets,
     },
-    dynamic_resources: {
-      ads_config: { api_type: "GRPC", transport_api_version: "V3", grpc_services: [{ envoy_grpc: { cluster_name: "portico_xds" } }] },
-    },
+    dynamic_resources: { ads_config: joined.dynamic_resources.ads_config },
   };
 }
 
