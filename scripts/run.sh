@@ -33,7 +33,7 @@ source "$tools_env"
 
 upstream_port=${UPSTREAM_PORT:-8080}
 run_dir=$(mktemp -d "${TMPDIR:-/tmp}/portico-run-XXXXXX")
-upstream_pid='' func_e_pid='' portico_pid='' upstream_pids=()
+func_e_pid='' portico_pid='' upstream_pids=()
 
 # GET a URL, print the body; non-zero unless 2xx. Node is always there (the
 # project needs it), curl might not be.
@@ -65,7 +65,6 @@ cleanup() {
     for _ in $(seq 50); do alive "$func_e_pid" || break; sleep 0.1; done
     alive "$func_e_pid" && kill -KILL "$func_e_pid" 2>/dev/null
   fi
-  alive "$upstream_pid" && kill -TERM "$upstream_pid" 2>/dev/null
   for pid in "${upstream_pids[@]}"; do alive "$pid" && kill -TERM "$pid" 2>/dev/null; done
   wait 2>/dev/null || true
   rm -rf "$run_dir"
@@ -123,7 +122,6 @@ if ! grep -qE '^(static_resources|admin|dynamic_resources):' "$config"; then
 fi
 
 start_upstream "$upstream_port"
-upstream_pid=${upstream_pids[0]}
 
 say "Envoy ($ENVOY_PATH) via func-e on ${config#"$repo_root"/}"
 # func-e state (logs, run dir) stays in $run_dir, not in $HOME. No hot
@@ -174,9 +172,9 @@ say "Ctrl-C to stop"
 
 # Whichever child exits first ends the session (and cleanup stops the other).
 set +e
-wait -n "$upstream_pid" "$func_e_pid"
+wait -n "${upstream_pids[0]}" "$func_e_pid"
 status=$?
 set -e
 alive "$func_e_pid" || say "Envoy exited (status $status)"
-alive "$upstream_pid" || say "demo upstream exited (status $status)"
+alive "${upstream_pids[0]}" || say "demo upstream exited (status $status)"
 exit "$status"
