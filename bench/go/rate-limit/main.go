@@ -1,9 +1,11 @@
 // rate-limit in Go: the behaviour of filters/rate-limit for the config `npm run bench` uses —
 // token buckets (GCRA, exact integer arithmetic) per rule and per client IP, in proxy-wasm shared
 // data updated with compare-and-swap, so all Envoy workers share one limit (not per worker).
-// Same slot layout as ours: a key hashes (FNV-1a) to one of max_keys slots and probes up to 8
+// Same slot scheme as ours: a key hashes (FNV-1a) to one of max_keys slots and probes up to 8
 // neighbours; a slot holds the TAT and the first 16 bytes of the key's SHA-256; an idle slot
 // can be taken over; when all probed slots are busy the rule's overflow bucket is charged.
+// Left out of the slot: ours also stores the limit's shape (a config edit restarts the
+// buckets), which the benchmark's fixed config never exercises.
 // Key parts other than client_ip and fixed, dry_run, trusted_hops and RateLimit-* headers are
 // left out: the benchmark does not use them.
 package main
