@@ -5,7 +5,7 @@ import type { LogFn } from "../log.js";
 import type { GatewayModel } from "../model/types.js";
 import { translate, translateEndpoints, type CertificatePem, type EnvoyResources } from "../translate/index.js";
 import { ANY_NODE, type SnapshotCache } from "../xds/cache.js";
-import { TypeUrl, type ResourceSet } from "../xds/types.js";
+import { TypeUrl, shortTypeName, type ResourceSet } from "../xds/types.js";
 import { readCertificates } from "./certificates.js";
 import { onlyEndpointsDiffer } from "./changes.js";
 
@@ -62,7 +62,7 @@ export class Gateway {
     this.applying = turn.catch(() => undefined);
     const outcome = await turn;
     this.last = outcome;
-    if (outcome.ok) this.o.log("info", "config applied", { origin: c.origin, kind: outcome.kind, changed: outcome.changedTypes?.map(shortType) });
+    if (outcome.ok) this.o.log("info", "config applied", { origin: c.origin, kind: outcome.kind, changed: outcome.changedTypes?.map(shortTypeName) });
     else this.o.log("error", "config rejected; Envoys keep the last good config", { origin: c.origin, error: outcome.error });
     return outcome;
   }
@@ -99,8 +99,4 @@ function sameCertificates(a: Map<string, CertificatePem>, b: Map<string, Certifi
     if (!other || other.certificateChain !== pem.certificateChain || other.privateKey !== pem.privateKey) return false;
   }
   return true;
-}
-
-function shortType(t: string): string {
-  return t.slice(t.lastIndexOf(".") + 1);
 }

@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
 import protobuf from "protobufjs";
 import { ProtoJsonError, isPlainObject, jsonToObject, lookupMessage, messageToJson, typeNameOf, type Json } from "./proto-json.js";
+import { shortTypeName } from "./types.js";
 
 export { ProtoJsonError, typeNameOf } from "./proto-json.js";
 
@@ -114,7 +115,7 @@ export function encodeResource(typeUrl: string, json: unknown): Uint8Array {
     return encodeJson(typeNameOf(typeUrl), json);
   } catch (err) {
     if (!(err instanceof ProtoJsonError)) throw err;
-    const short = typeNameOf(typeUrl).split(".").pop() ?? typeUrl;
+    const short = shortTypeName(typeUrl);
     const name = resourceName(json);
     throw err.within(name === undefined ? short : `${short} "${name}"`);
   }
