@@ -105,10 +105,8 @@ describe("admin API on a live gateway", () => {
   });
 
   it("what the API wrote is served after the control plane restarts", async () => {
-    const { xdsPort, httpPort } = gw.cp;
-    const dir = gw.dir;
     await gw.cp.stop();
-    gw = await startTestGateway({ yaml: readFileSync(`${dir}/gateway.yaml`, "utf8"), xdsPort, httpPort, dir });
+    gw = await gw.startAgain();
     await waitSynced(gw.cp, "api-envoy");
     const r = await get("/web2/y");
     expect(r.status).toBe(200);

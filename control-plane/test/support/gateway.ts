@@ -20,53 +20,61 @@ export interface TestGateway {
   logs: string[];
   /** Replaces the config file the way an editor saving it does (write + rename). */
   write(yaml: string): void;
+  /**
+   * After `cp.stop()`: a control plane "coming back", on the same ports and directory (which it
+   * removes on stop() as this one would have), with `yaml` saved first when given (an edit made
+   * while it was down).
+   */
+  startAgain(yaml?: string): Promise<TestGateway>;
   stop(): Promise<void>;
 }
 
 export interface TestGatewayOptions {
   yaml: string;
-  /** Reuse ports (a control plane "coming back"). */
-  xdsPort?: number;
-  httpPort?: number;
+  /** A directory of the caller's, left in place; by default a temp dir that stop() removes. */
   dir?: string;
   debounce?: { quietMs: number; maxDelayMs: number };
-  log?: LogFn;
-  /** Admin API address (default 127.0.0.1 on httpPort or a free port) and token. */
+  /** Admin API address (default 127.0.0.1 on a free port) and token. */
   http?: { host: string; port: number };
   adminToken?: string;
 }
 
-export async function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
+export function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), "portico-gw-"));
+  return start(o, o.yaml, dir, !o.dir, { xds: 0, http: o.http?.port ?? 0 });
+}
+
+async function start(o: TestGatewayOptions, yaml: string | undefined, dir: string, ownsDir: boolean, ports: { xds: number; http: number }): Promise<TestGateway> {
   const configPath = join(dir, "gateway.yaml");
   const logs: string[] = [];
-  const log: LogFn = o.log ?? ((level, msg, fields) => {
+  const log: LogFn = (level, msg, fields) => {
     logs.push(`${level} ${msg} ${fields ? JSON.stringify(fields) : ""}`);
     if (process.env.PORTICO_CP_DEBUG === "1") console.log(level, msg, fields ?? "");
-  });
-  const write = (yaml: string) => {
+  };
+  const write = (text: string) => {
     const tmp = `${configPath}.tmp-${process.pid}`;
-    writeFileSync(tmp, yaml);
+    writeFileSync(tmp, text);
     renameSync(tmp, configPath);
   };
-  write(o.yaml);
+  if (yaml !== undefined) write(yaml);
   const cp = new ControlPlane({
     configPath, filtersDir: join(repoRoot, "dist/filters"), log,
-    xds: { host: "127.0.0.1", port: o.xdsPort ?? 0 }, http: o.http ?? { host: "127.0.0.1", port: o.httpPort ?? 0 },
+    xds: { host: "127.0.0.1", port: ports.xds }, http: { host: o.http?.host ?? "127.0.0.1", port: ports.http },
     adminToken: o.adminToken,
     debounce: o.debounce ?? { quietMs: 50, maxDelayMs: 500 },
   });
   try {
     await cp.start();
   } catch (e) {
-    if (!o.dir) rmSync(dir, { recursive: true, force: true });
+    if (ownsDir) rmSync(dir, { recursive: true, force: true });
     throw e;
   }
   return {
     cp, dir, configPath, logs, write,
+    startAgain: (next) => start(o, next, dir, ownsDir, { xds: cp.xdsPort, http: cp.httpPort }),
     stop: async () => {
       await cp.stop();
-      if (!o.dir) rmSync(dir, { recursive: true, force: true });
+      if (ownsDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
