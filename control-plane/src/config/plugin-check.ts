@@ -5,8 +5,21 @@ import type { ResolvedModule } from "./files.js";
 import type { PluginInput } from "./schema.js";
 import type { Indexed } from "./shape.js";
 
+export interface PluginCheckInput {
+  /** The module as it will be served to Envoy. */
+  bytes: Uint8Array;
+  /** sha256 (hex) of `bytes`: a checker may cache the compiled module under it, so it must really be the bytes' hash. */
+  sha256: string;
+  /** PluginConfig.root_id. */
+  rootId: string;
+  /** PluginConfig.configuration (the JSON text handed to proxy_on_configure). */
+  config: string;
+  /** PluginConfig.name (the "plugin_name" property). */
+  name: string;
+}
+
 /** Runs a module's configure step on a config: [] = accepted, else the filter's messages. */
-export type PluginChecker = (p: { bytes: Uint8Array; sha256: string; rootId: string; config: string; name: string }) => Promise<string[]>;
+export type PluginChecker = (p: PluginCheckInput) => Promise<string[]>;
 
 export async function checkPluginConfigs(
   plugins: Indexed<PluginInput>[],

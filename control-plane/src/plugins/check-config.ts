@@ -4,22 +4,10 @@
 // plugin config when it loads the gateway file instead of Envoy rejecting the xDS update later
 // (where the reason only shows up in Envoy's log).
 import { GuestCrashError, LogLevel, ProxyWasmVm, WasmLoadError } from "../../../emulator/index.js";
+import type { PluginCheckInput, PluginChecker } from "../config/plugin-check.js";
 
-export interface PluginCheckInput {
-  /** The module as it will be served to Envoy. */
-  bytes: Uint8Array;
-  /** sha256 (hex) of `bytes`: the compiled module is cached under it, so it must really be the bytes' hash. */
-  sha256: string;
-  /** PluginConfig.root_id. */
-  rootId: string;
-  /** PluginConfig.configuration (the JSON text handed to proxy_on_configure). */
-  config: string;
-  /** PluginConfig.name (the "plugin_name" property). */
-  name: string;
-}
-
-/** Resolves with the filter's reasons for refusing the configuration; [] = accepted. */
-export type PluginChecker = (p: PluginCheckInput) => Promise<string[]>;
+// The contract is the loader's (config/plugin-check.ts); this is its implementation.
+export type { PluginChecker } from "../config/plugin-check.js";
 
 export interface PluginCheckerOptions {
   /** Compiled modules kept (least recently used dropped first). Default 32. */
