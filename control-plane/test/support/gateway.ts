@@ -81,24 +81,22 @@ async function start(o: TestGatewayOptions, yaml: string | undefined, dir: strin
 
 /** Resolves once Envoy `nodeId` has ACKed the cache's current version of every type. */
 export async function waitSynced(cp: Pick<ControlPlane, "cache" | "xds">, nodeId: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  for (;;) {
-    const snap = cp.cache.get(nodeId) ?? cp.cache.get(ANY_NODE);
-    const node = cp.xds.status().find((n) => n.nodeId === nodeId);
-    if (snap && node && node.connectedStreams > 0) {
-      const behind = PUSH_ORDER.filter((t) => {
-        const want = snap.types[t]?.version;
-        const s = node.types[t];
-        // Named types an Envoy never subscribed to (e.g. no secrets in use) need no ACK.
-        return want !== undefined && s !== undefined && s.versionAcked !== want;
-      });
-      if (behind.length === 0) return;
-      last = behind.map((t) => `${t.slice(t.lastIndexOf(".") + 1)} acked ${node.types[t]?.versionAcked} want ${snap.types[t]?.version}`).join(", ");
-    } else last = node ? "not connected" : "never connected";
-    if (Date.now() > deadline) throw new Error(`Envoy ${nodeId} not in sync after ${timeoutMs} ms: ${last}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await pollUntil(async () => syncLag(cp, nodeId), (lag) => lag === "", { timeoutMs, intervalMs: 25, what: `Envoy ${nodeId} in sync` });
+}
+
+/** What Envoy `nodeId` has not ACKed yet ("" when nothing). */
+function syncLag(cp: Pick<ControlPlane, "cache" | "xds">, nodeId: string): string {
+  const snap = cp.cache.get(nodeId) ?? cp.cache.get(ANY_NODE);
+  const node = cp.xds.status().find((n) => n.nodeId === nodeId);
+  if (!node) return "never connected";
+  if (!snap || node.connectedStreams === 0) return "not connected";
+  const behind = PUSH_ORDER.filter((t) => {
+    const want = snap.types[t]?.version;
+    const s = node.types[t];
+    // Named types an Envoy never subscribed to (e.g. no secrets in use) need no ACK.
+    return want !== undefined && s !== undefined && s.versionAcked !== want;
+  });
+  return behind.map((t) => `${t.slice(t.lastIndexOf(".") + 1)} acked ${node.types[t]?.versionAcked} want ${snap.types[t]?.version}`).join(", ");
 }
 
 /** Resolves with the next reload outcome after `before` (`cp.source.last` before the files changed). */
