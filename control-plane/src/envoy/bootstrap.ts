@@ -4,6 +4,7 @@
 // on another host needs nothing but this file.
 import { isIP } from "node:net";
 import { stringify } from "yaml";
+import { ADS_SOURCE, socketAddress } from "../translate/common.js";
 
 export interface BootstrapOptions {
   /** node.id: the name the control plane knows this Envoy by. */
@@ -23,13 +24,12 @@ const HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOp
 
 /** The bootstrap as proto3 JSON (the shape of Envoy's YAML bootstrap). */
 export function renderBootstrap(o: BootstrapOptions): object {
-  const ads = { ads: {}, resource_api_version: "V3" };
   return {
     node: { id: o.nodeId, cluster: o.nodeCluster ?? "portico" },
     static_resources: {
       clusters: [
         {
-          ...controlPlaneCluster(XDS_CLUSTER, o.xds, { http2_protocol_options: {} }),
+          ...xdsCluster(o.xds),
           // The ADS stream is long-lived and mostly idle: keepalive notices a control plane that
           // went away without closing the connection (host down, NAT entry expired) in about a minute.
           upstream_connection_options: {
@@ -46,8 +46,8 @@ export function renderBootstrap(o: BootstrapOptions): object {
         set_node_on_first_message_only: true,
         grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }],
       },
-      cds_config: ads,
-      lds_config: ads,
+      cds_config: ADS_SOURCE,
+      lds_config: ADS_SOURCE,
     },
     admin: { address: socketAddress(o.admin.address, o.admin.port) },
   };
@@ -58,25 +58,21 @@ export function bootstrapYaml(o: BootstrapOptions): string {
   return stringify(renderBootstrap(o), { aliasDuplicateObjects: false });
 }
 
-function controlPlaneCluster(name: string, at: { host: string; port: number }, protocol: object): object {
+function xdsCluster(at: BootstrapOptions["xds"]): object {
   return {
-    name,
+    name: XDS_CLUSTER,
     // A name is resolved (and re-resolved) by Envoy; an IP literal needs no DNS at all.
     type: isIP(at.host) ? "STATIC" : "STRICT_DNS",
     connect_timeout: "1s",
     load_assignment: {
-      cluster_name: name,
+      cluster_name: XDS_CLUSTER,
       endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(at.host, at.port) } }] }],
     },
     typed_extension_protocol_options: {
       [HTTP_PROTOCOL_OPTIONS]: {
         "@type": `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
-        explicit_http_config: protocol,
+        explicit_http_config: { http2_protocol_options: {} },
       },
     },
   };
-}
-
-function socketAddress(address: string, port: number): object {
-  return { socket_address: { address, port_value: port } };
 }
