@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { freePort, isAlive, parseEcho, repoRoot, request, useEchoUpstream, validateEnvoyConfig } from "../../../test/support/index.js";
+import { freePort, isAlive, parseEcho, pollUntil, repoRoot, request, useEchoUpstream, validateEnvoyConfig } from "../../../test/support/index.js";
 
 const BIN = join(repoRoot, "bin/portico.mjs");
 const dir = mkdtempSync(join(tmpdir(), "portico-cli-"));
@@ -102,11 +102,10 @@ describe("portico run", () => {
     child.stderr.on("data", (d) => (out += d));
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     try {
-      const deadline = Date.now() + 60_000;
-      while (!out.includes("portico is running.")) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`portico run did not come up:\n${out}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await pollUntil(async () => {
+        if (child.exitCode !== null) throw new Error(`portico run exited with ${child.exitCode}:\n${out}`);
+        return out;
+      }, (o) => o.includes("portico is running."), { timeoutMs: 60_000, intervalMs: 50, what: "portico run to come up" });
       expect(out).toContain(`listener public: http://127.0.0.1:${listen}/`);
       const r = await request(`http://127.0.0.1:${listen}/hello`);
       expect(r.status).toBe(200);

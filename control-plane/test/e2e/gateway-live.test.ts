@@ -7,7 +7,7 @@ import { copyFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  freePort, parseEcho, repoRoot, request, runWrk, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy,
+  freePort, parseEcho, pollUntil, repoRoot, request, runWrk, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy,
 } from "../../../test/support/index.js";
 import { joinEnvoy, nextOutcome, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
 import { TypeUrl } from "../../src/xds/types.js";
@@ -176,8 +176,7 @@ describe("live edits", () => {
   it("coalesces a burst of saves into one push of the last one", async () => {
     const pushes = gw.cp.gateway.pushCount;
     for (let i = 0; i < 10; i++) gw.write(config({ stamp: `burst-${i}` }));
-    const deadline = Date.now() + 10_000;
-    while (gw.cp.gateway.pushCount === pushes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await pollUntil(async () => gw.cp.gateway.pushCount, (n) => n !== pushes, { timeoutMs: 10_000, intervalMs: 20, what: "a push after the burst" });
     await new Promise((r) => setTimeout(r, 300)); // longer than the debounce window: no second push may follow
     expect(gw.cp.gateway.pushCount - pushes).toBe(1);
     await syncedBoth();
