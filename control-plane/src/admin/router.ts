@@ -31,13 +31,14 @@ export interface PathMatch {
 }
 
 export class Router {
-  private readonly templates: { template: string; segments: string[] }[];
+  /** Per template, its segments: a literal to compare, or `param` for a `{param}` segment. */
+  private readonly templates: { template: string; segments: { literal?: string; param?: string }[] }[];
 
   constructor(readonly routes: readonly Route[]) {
     const unique = [...new Set(routes.map((r) => r.template))];
     // More literal segments first, so "/schema/routes" wins over a "/schema/{x}" should both exist.
     this.templates = unique
-      .map((template) => ({ template, segments: template.split("/").slice(1) }))
+      .map((template) => ({ template, segments: template.split("/").slice(1).map(parseSegment) }))
       .sort((a, b) => literals(b.segments) - literals(a.segments));
   }
 
@@ -47,13 +48,12 @@ export class Router {
     for (const { template, segments } of this.templates) {
       if (segments.length !== parts.length) continue;
       const params: Record<string, string> = {};
-      const fits = segments.every((segment, i) => {
+      const fits = segments.every(({ literal, param }, i) => {
         const part = parts[i]!;
-        const name = /^\{(\w+)\}$/.exec(segment)?.[1];
-        if (name === undefined) return segment === part;
+        if (param === undefined) return literal === part;
         const decoded = decode(part);
         if (decoded === undefined || decoded === "") return false;
-        params[name] = decoded;
+        params[param] = decoded;
         return true;
       });
       if (fits) return { template, params };
@@ -80,8 +80,13 @@ export function normalisePath(path: string): string {
   return path.length > 1 && path.endsWith("/") ? path.replace(/\/+$/, "") || "/" : path;
 }
 
-function literals(segments: string[]): number {
-  return segments.filter((s) => !s.startsWith("{")).length;
+function parseSegment(segment: string): { literal?: string; param?: string } {
+  const param = /^\{(\w+)\}$/.exec(segment)?.[1];
+  return param === undefined ? { literal: segment } : { param };
+}
+
+function literals(segments: { param?: string }[]): number {
+  return segments.filter((s) => s.param === undefined).length;
 }
 
 function decode(part: string): string | undefined {
