@@ -141,6 +141,14 @@ const version = (h: Harness, type: TypeUrlValue, node = "envoy-1") => h.cache.ge
 /** Polls until `check` passes (status and events settle a moment after the wire does). */
 const eventually = (check: () => void) => vi.waitFor(check, { timeout: 2_000, interval: 10 });
 
+/** basicSet(8080) plus a cluster "b" (endpoints on 8081) and a route "/b" to it. */
+const withClusterB = (listener = rdsListener("public")) => resourceSet({
+  clusters: [edsCluster("upstream"), edsCluster("b")],
+  endpoints: [endpoints("upstream", 8080), endpoints("b", 8081)],
+  listeners: [listener],
+  routes: [routeConfig("public", [{ prefix: "/b", cluster: "b" }, { prefix: "/" }])],
+});
+
 /** Syncs CDS, EDS, LDS and RDS the way Envoy starts up, ACKing each. */
 async function syncAll(envoy: FakeEnvoy): Promise<Record<string, DiscoveryResponse>> {
   const got: Record<string, DiscoveryResponse> = {};
@@ -266,12 +274,7 @@ describe("XdsServer", () => {
     const before = await syncAll(envoy);
 
     // A new cluster "b", a listener change and a route to "b": every type changes at once.
-    h.cache.set("*", resourceSet({
-      clusters: [edsCluster("upstream"), edsCluster("b")],
-      endpoints: [endpoints("upstream", 8080), endpoints("b", 8081)],
-      listeners: [rdsListener("public", { port: 1 })],
-      routes: [routeConfig("public", [{ prefix: "/b", cluster: "b" }, { prefix: "/" }])],
-    }));
+    h.cache.set("*", withClusterB(rdsListener("public", { port: 1 })));
     const cds = await envoy.next();
     expect([cds.typeUrl, names(cds)]).toEqual([CDS, ["b", "upstream"]]);
     await envoy.expectQuiet(); // nothing else before the CDS ACK
@@ -305,12 +308,7 @@ describe("XdsServer", () => {
     h.cache.set("*", basicSet(8080));
     const envoy = h.envoy();
     const before = await syncAll(envoy);
-    h.cache.set("*", resourceSet({
-      clusters: [edsCluster("upstream"), edsCluster("b")],
-      endpoints: [endpoints("upstream", 8080), endpoints("b", 8081)],
-      listeners: [rdsListener("public")],
-      routes: [routeConfig("public", [{ prefix: "/b", cluster: "b" }, { prefix: "/" }])],
-    }));
+    h.cache.set("*", withClusterB());
     const cds = await envoy.next();
     expect(cds.typeUrl).toBe(CDS);
     // Like Envoy: subscribe to the new cluster's endpoints first, ACK CDS only once they came.
@@ -326,13 +324,7 @@ describe("XdsServer", () => {
 
   it("removes a cluster only after the routes that used it were replaced", async () => {
     const h = await start();
-    const withB = resourceSet({
-      clusters: [edsCluster("upstream"), edsCluster("b")],
-      endpoints: [endpoints("upstream", 8080), endpoints("b", 8081)],
-      listeners: [rdsListener("public")],
-      routes: [routeConfig("public", [{ prefix: "/b", cluster: "b" }, { prefix: "/" }])],
-    });
-    h.cache.set("*", withB);
+    h.cache.set("*", withClusterB());
     const envoy = h.envoy();
     envoy.request(CDS);
     envoy.ack(await envoy.next());
