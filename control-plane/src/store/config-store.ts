@@ -10,7 +10,7 @@ import type { ApplyOutcome } from "../gateway/gateway.js";
 import type { LogFn } from "../log.js";
 import type { GatewayModel } from "../model/types.js";
 import { writeFileAtomic } from "./atomic-write.js";
-import { canonicalJson, configEtag, ifMatchHolds, mergePatch, resourceEtag } from "./canonical.js";
+import { configEtag, ifMatchHolds, mergePatch, resourceEtag } from "./canonical.js";
 import { findReferences } from "./references.js";
 import { isSecretKey, redact, unredact } from "./secrets.js";
 import { REDACTED, type Kind, type ResourceDiff, type StoredResource, type StoreError, type WriteOptions, type WriteResult } from "./types.js";
@@ -36,12 +36,12 @@ export class ConfigStore {
 
   async list(kind: Kind): Promise<StoredResource[]> {
     const { doc } = await this.read();
-    return items(doc, kind).map((v) => stored(kind, v));
+    return items(toJs(doc), kind).map((v) => stored(kind, v));
   }
 
   async get(kind: Kind, name: string): Promise<StoredResource | undefined> {
     const { doc } = await this.read();
-    const v = items(doc, kind).find((i) => i.name === name);
+    const v = items(toJs(doc), kind).find((i) => i.name === name);
     return v && stored(kind, v);
   }
 
@@ -66,23 +66,25 @@ export class ConfigStore {
   delete(kind: Kind, name: string, o: WriteOptions = {}): Promise<WriteResult> {
     return this.serial(async () => {
       const { doc, text } = await this.read();
-      const list = items(doc, kind);
+      const js = toJs(doc);
+      const list = items(js, kind);
       const current = list.find((i) => i.name === name);
       if (!current) return fail("not_found", `no ${singular(kind)} named "${name}"`);
-      if (!ifMatchHolds(o.ifMatch, resourceEtag(current))) return fail("precondition_failed", `${singular(kind)} "${name}" changed since it was read (ETag ${resourceEtag(current)})`);
-      const refs = findReferences(doc.toJS() ?? {}, kind, name);
+      const etag = resourceEtag(current);
+      if (!ifMatchHolds(o.ifMatch, etag)) return fail("precondition_failed", `${singular(kind)} "${name}" changed since it was read (ETag ${etag})`);
+      const refs = findReferences(js, kind, name);
       if (refs.length > 0) return fail("conflict", `${singular(kind)} "${name}" is still used by ${refs.join(", ")}`);
       const seq = doc.get(kind) as YAMLSeq;
       seq.items.splice(list.indexOf(current), 1);
       const r = await this.commit(text, doc.toString(), o, `admin API DELETE /${kind}/${name}`);
-      return r.ok ? { ...r, etag: resourceEtag(current) } : r;
+      return r.ok ? { ...r, etag } : r;
     });
   }
 
   async getConfig(format: "yaml" | "json"): Promise<{ text: string; etag: string }> {
     const { doc, text } = await this.read();
     const etag = configEtag(text);
-    if (format === "json") return { text: JSON.stringify(redact(doc.toJS() ?? {}), null, 2) + "\n", etag };
+    if (format === "json") return { text: JSON.stringify(redact(toJs(doc)), null, 2) + "\n", etag };
     return { text: redactDocument(doc).toString(), etag };
   }
 
@@ -93,8 +95,7 @@ export class ConfigStore {
       const candidate = parseDocument(newText);
       if (candidate.errors.length > 0 || !isYamlDocumentOfLists(candidate)) {
         // Let the loader produce located errors for text that does not even parse.
-        const loaded = await this.o.load(newText);
-        return fail("invalid", "the config does not validate", loaded.ok ? [] : loaded.errors);
+        return fail("invalid", "the config does not validate", await this.loaderErrors(newText));
       }
       const restored = restoreSecrets(candidate, doc);
       if (!restored.ok) return fail("bad_request", `"${REDACTED}" at ${restored.path} has no stored value to keep`);
@@ -130,7 +131,7 @@ export class ConfigStore {
   private async writeItem(kind: Kind, name: string, build: (current: Item | undefined) => Record<string, unknown> | undefined, o: WriteOptions, verb: string): Promise<WriteResult> {
     const { doc, text } = await this.read();
     if (doc.errors.length > 0) return fail("invalid", "the stored config does not parse; replace it with PUT /config", (await this.loaderErrors(text)));
-    const list = items(doc, kind);
+    const list = items(toJs(doc), kind);
     const current = list.find((i) => i.name === name);
     const currentEtag = current && resourceEtag(current);
     if (o.ifNoneMatch?.trim() === "*" && current) return fail("precondition_failed", `${singular(kind)} "${name}" already exists`);
@@ -142,10 +143,9 @@ export class ConfigStore {
     const restored = unredact(built, current);
     if (!restored.ok) return fail("bad_request", `"${REDACTED}" at ${restored.path} has no stored value to keep`);
     const value = restored.value as Item;
+    // The ETag is a hash of the canonical JSON: equal ETags, same content.
     const etag = resourceEtag(value);
-    if (current && canonicalJson(current) === canonicalJson(value)) {
-      return { ok: true, etag, created: false, unchanged: true, resource: stored(kind, value) };
-    }
+    if (etag === currentEtag) return { ok: true, etag, created: false, unchanged: true, resource: stored(kind, value, etag) };
     const node = doc.createNode(value);
     const seq = doc.get(kind);
     if (isSeq(seq)) {
@@ -155,7 +155,7 @@ export class ConfigStore {
       doc.set(kind, doc.createNode([value]));
     }
     const r = await this.commit(text, doc.toString(), o, `admin API ${verb} /${kind}/${name}`);
-    return r.ok ? { ...r, etag, created: !current, resource: stored(kind, value) } : r;
+    return r.ok ? { ...r, etag, created: !current, resource: stored(kind, value, etag) } : r;
   }
 
   /** Validates `next`; unless a dry run, writes it (the commit point) and applies it. */
@@ -183,14 +183,17 @@ export class ConfigStore {
   }
 }
 
-function items(doc: Document, kind: Kind): Item[] {
-  const js = (doc.toJS() ?? {}) as Record<string, unknown>;
+function toJs(doc: Document): Record<string, unknown> {
+  return (doc.toJS() ?? {}) as Record<string, unknown>;
+}
+
+function items(js: Record<string, unknown>, kind: Kind): Item[] {
   const list = js[kind];
   return Array.isArray(list) ? (list.filter((i) => i !== null && typeof i === "object" && typeof (i as Item).name === "string") as Item[]) : [];
 }
 
-function stored(kind: Kind, value: Item): StoredResource {
-  return { kind, name: value.name, value: redact(value) as Record<string, unknown>, etag: resourceEtag(value) };
+function stored(kind: Kind, value: Item, etag = resourceEtag(value)): StoredResource {
+  return { kind, name: value.name, value: redact(value) as Record<string, unknown>, etag };
 }
 
 function singular(kind: Kind): string {
@@ -220,7 +223,7 @@ function redactDocument(doc: Document): Document {
 function restoreSecrets(candidate: Document, current: Document): { ok: true; changed: boolean } | { ok: false; path: string } {
   let missing: string | undefined;
   let changed = false;
-  const currentJs = current.toJS() ?? {};
+  const currentJs = toJs(current);
   visit(candidate, {
     Scalar(_key, node, path) {
       if (node.value !== REDACTED) return;
