@@ -42,6 +42,8 @@ export function translateEndpoints(model: GatewayModel): Map<string, object> {
 
 export function translate({ model, certificates, modules }: TranslateInputs): EnvoyResources {
   const certs = model.listeners.flatMap((l) => l.tls?.certificates ?? []).map((c) => ({ name: c.secretName }));
+  // Plugins of one module (say, a rate limiter per tenant) share its base64 text: encoded once.
+  const inline = new Map<string, string>();
   return {
     secrets: byName(certs, ({ name }) => {
       const pem = certificates.get(name);
@@ -50,11 +52,15 @@ export function translate({ model, certificates, modules }: TranslateInputs): En
     }),
     // ECDS resources are named after the plugin's filter slot, not the plugin.
     extensionConfigs: new Map([...byName(model.plugins, (p) => {
-      const bytes = modules.get(p.module.sha256);
-      if (!bytes) throw new Error(`module ${p.module.sha256} of plugin ${p.name} was not loaded`);
-      return pluginExtensionConfig(p, bytes);
-    }).entries()]
-      .map(([plugin, config]) => [pluginFilterName(plugin), config])),
+      const { sha256 } = p.module;
+      let base64 = inline.get(sha256);
+      if (base64 === undefined) {
+        const bytes = modules.get(sha256);
+        if (!bytes) throw new Error(`module ${sha256} of plugin ${p.name} was not loaded`);
+        inline.set(sha256, (base64 = Buffer.from(bytes).toString("base64")));
+      }
+      return pluginExtensionConfig(p, base64);
+    })].map(([plugin, config]) => [pluginFilterName(plugin), config])),
     clusters: byName(model.upstreams, cluster),
     endpoints: translateEndpoints(model),
     listeners: byName(model.listeners, (l) => listener(model, l)),

@@ -10,7 +10,8 @@
 import type { PluginModel } from "../model/types.js";
 import { ANY, pluginFilterName } from "./common.js";
 
-export function pluginExtensionConfig(p: PluginModel, module: Uint8Array): object {
+/** `moduleBase64`: the plugin's module bytes, base64 (encoded once per module by the caller). */
+export function pluginExtensionConfig(p: PluginModel, moduleBase64: string): object {
   return {
     name: pluginFilterName(p.name),
     typed_config: {
@@ -23,7 +24,7 @@ export function pluginExtensionConfig(p: PluginModel, module: Uint8Array): objec
           // module version has a new code hash and so a new VM.
           vm_id: `portico.${p.filter === "custom" ? p.name : p.filter}`,
           runtime: "envoy.wasm.runtime.v8",
-          code: { local: { inline_bytes: Buffer.from(module).toString("base64") } },
+          code: { local: { inline_bytes: moduleBase64 } },
         },
         configuration: { "@type": ANY.stringValue, value: p.config },
         // A plugin that cannot run refuses requests rather than letting them through unchecked.
