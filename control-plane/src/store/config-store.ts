@@ -4,7 +4,7 @@
 // saved file goes through, writes it atomically (the commit point), then applies it. Writes are
 // serialised; reads are not.
 import { readFile } from "node:fs/promises";
-import { isMap, isScalar, isSeq, parseDocument, Scalar, visit, type Document, type YAMLMap, type YAMLSeq } from "yaml";
+import { isMap, isScalar, isSeq, parseDocument, Scalar, visit, type Document, type YAMLSeq } from "yaml";
 import type { ConfigError, LoadResult } from "../config/index.js";
 import type { ApplyOutcome } from "../gateway/gateway.js";
 import type { LogFn } from "../log.js";
@@ -208,12 +208,14 @@ function isYamlDocumentOfLists(doc: Document): boolean {
 function redactDocument(doc: Document): Document {
   const copy = doc.clone();
   visit(copy, {
-    Pair(_key, pair, path) {
-      const parent = path[path.length - 1];
-      if (!isMap(parent) || !isScalar(pair.key)) return;
-      const siblings = (parent as YAMLMap).toJSON() as Record<string, unknown>;
-      const key = String(pair.key.value);
-      if (isSecretKey(key, siblings, siblings[key])) pair.value = new Scalar(REDACTED);
+    // Per map, not per pair: a secret is judged by its siblings, read once for all of them.
+    Map(_key, map) {
+      const siblings = map.toJSON() as Record<string, unknown>;
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        if (isSecretKey(key, siblings, siblings[key])) pair.value = new Scalar(REDACTED);
+      }
     },
   });
   return copy;
