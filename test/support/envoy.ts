@@ -60,6 +60,8 @@ export interface Envoy {
   url(path?: string, listener?: string): string;
   /** Counters and gauges from /stats?format=json; `filter` is an RE2 regex applied by Envoy. */
   stats(filter?: string): Promise<Map<string, number>>;
+  /** One counter or gauge by its exact name; undefined when Envoy has none of that name. */
+  stat(name: string): Promise<number | undefined>;
   /** /stats/prometheus text. */
   promStats(): Promise<string>;
   /** Any admin endpoint, e.g. admin("/config_dump") or admin("/logging?wasm=debug", "POST"). */
@@ -359,6 +361,9 @@ export async function startEnvoy(opts: StartEnvoyOptions): Promise<Envoy> {
         if (typeof s.name === "string" && typeof s.value === "number") out.set(s.name, s.value); // histograms have no value
       }
       return out;
+    },
+    async stat(name) {
+      return (await handle.stats(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`)).get(name);
     },
     promStats: async () => (await adminGet(`${adminUrl}/stats/prometheus`)).body,
     admin: (path, method = "GET") => adminGet(`${adminUrl}${path.startsWith("/") ? path : `/${path}`}`, method),

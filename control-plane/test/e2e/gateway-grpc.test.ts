@@ -35,7 +35,7 @@ upstreams:
 `;
 }
 
-const stat = async (name: string): Promise<number> => (await envoy.stats(`^${name.replaceAll(".", "\\.")}$`)).get(name) ?? 0;
+const stat = async (name: string): Promise<number> => (await envoy.stat(name)) ?? 0;
 
 beforeAll(async () => {
   upstream = await startProbeServer();

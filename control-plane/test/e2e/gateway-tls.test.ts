@@ -99,8 +99,7 @@ function getHttp2(path: string): Promise<{ status: number; echo: EchoRecord; alp
 
 /** TLS contexts of the listener rebuilt because a secret arrived over SDS. */
 async function sdsContextUpdates(): Promise<number> {
-  const name = `listener.127.0.0.1_${port}.server_ssl_socket_factory.ssl_context_update_by_sds`;
-  return (await envoy.stats(`^${name.replaceAll(".", "\\.")}$`)).get(name) ?? -1;
+  return (await envoy.stat(`listener.127.0.0.1_${port}.server_ssl_socket_factory.ssl_context_update_by_sds`)) ?? -1;
 }
 
 async function listenerStats(): Promise<Record<string, number>> {
