@@ -1,7 +1,6 @@
 // The admin API over a real HTTP server, against an in-memory ConfigStore that honours the
 // store's contract (ETags, If-Match / If-None-Match, dry runs, references, redaction): what an
 // operator with curl would see for every endpoint.
-import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -12,10 +11,13 @@ import { parse, stringify } from "yaml";
 import type { ConfigError } from "../../../src/config/index.js";
 import type { LogFn } from "../../../src/log.js";
 import { startAdminServer, type AdminServer, type AdminServerOptions, type AdminStore } from "../../../src/admin/server.js";
+import { canonicalJson, configEtag, ifMatchHolds, mergePatch, resourceEtag } from "../../../src/store/canonical.js";
+import { redact } from "../../../src/store/secrets.js";
 import { KINDS, REDACTED, type Kind, type ResourceDiff, type StoredResource, type WriteOptions, type WriteResult } from "../../../src/store/types.js";
 import { generateCertificate } from "../../support/tls.js";
 
 // ---- a fake ConfigStore ---------------------------------------------------------------------
+// (ETags, If-Match, merge patch and redaction are the real store's helpers; the rest is in memory.)
 
 type Item = Record<string, unknown> & { name: string };
 type Config = Record<Kind, Item[]>;
@@ -28,24 +30,7 @@ const ALLOWED: Record<Kind, string[]> = {
   plugins: ["name", "filter", "config"],
 };
 
-const canonical = (v: unknown): string =>
-  Array.isArray(v) ? `[${v.map(canonical).join(",")}]`
-  : v !== null && typeof v === "object" ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`
-  : JSON.stringify(v);
-const etagOf = (v: unknown) => `"${createHash("sha256").update(typeof v === "string" ? v : canonical(v)).digest("hex").slice(0, 20)}"`;
 const clone = <T>(v: T): T => structuredClone(v);
-const redact = (v: unknown): unknown =>
-  Array.isArray(v) ? v.map(redact)
-  : v !== null && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === "secret" ? REDACTED : redact(x)]))
-  : v;
-const ifMatchHolds = (h: string | undefined, current: string | undefined) =>
-  h === undefined || (current !== undefined && (h.trim() === "*" || h.split(",").map((t) => t.trim()).includes(current)));
-const mergePatch = (target: unknown, patch: unknown): unknown => {
-  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target !== null && typeof target === "object" && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
-  for (const [k, v] of Object.entries(patch)) v === null ? delete out[k] : (out[k] = mergePatch(out[k], v));
-  return out;
-};
 
 class FakeStore implements AdminStore {
   config: Config;
@@ -76,7 +61,7 @@ class FakeStore implements AdminStore {
   private diff(before: Config, after: Config): ResourceDiff {
     const out: ResourceDiff = {};
     for (const kind of KINDS) {
-      const names = (c: Config) => new Map(c[kind].map((i) => [i.name, canonical(i)]));
+      const names = (c: Config) => new Map(c[kind].map((i) => [i.name, canonicalJson(i)]));
       const [b, a] = [names(before), names(after)];
       const d = { added: [...a.keys()].filter((n) => !b.has(n)), removed: [...b.keys()].filter((n) => !a.has(n)), changed: [...a.keys()].filter((n) => b.has(n) && b.get(n) !== a.get(n)) };
       if (d.added.length + d.removed.length + d.changed.length > 0) out[kind] = d;
@@ -95,7 +80,7 @@ class FakeStore implements AdminStore {
   }
 
   private stored(kind: Kind, v: Item): StoredResource {
-    return { kind, name: v.name, value: redact(v) as Record<string, unknown>, etag: etagOf(v) };
+    return { kind, name: v.name, value: redact(v) as Record<string, unknown>, etag: resourceEtag(v) };
   }
 
   async list(kind: Kind) { if (this.failWith) throw this.failWith; return this.config[kind].map((v) => this.stored(kind, v)); }
@@ -104,7 +89,7 @@ class FakeStore implements AdminStore {
   private async write(kind: Kind, name: string, build: (cur: Item | undefined) => Item | undefined | string, o: WriteOptions): Promise<WriteResult> {
     const cur = this.config[kind].find((i) => i.name === name);
     if (o.ifNoneMatch?.trim() === "*" && cur) return { ok: false, error: { code: "precondition_failed", message: `${kind} "${name}" already exists` } };
-    if (!ifMatchHolds(o.ifMatch, cur && etagOf(cur))) return { ok: false, error: { code: "precondition_failed", message: `${kind} "${name}" changed since it was read` } };
+    if (!ifMatchHolds(o.ifMatch, cur && resourceEtag(cur))) return { ok: false, error: { code: "precondition_failed", message: `${kind} "${name}" changed since it was read` } };
     const built = build(cur);
     if (typeof built === "string") return { ok: false, error: { code: "bad_request", message: built } };
     if (!built) return { ok: false, error: { code: "not_found", message: `no ${kind} named "${name}"` } };
@@ -112,7 +97,7 @@ class FakeStore implements AdminStore {
     const next = clone(this.config);
     const i = next[kind].findIndex((x) => x.name === name);
     if (i >= 0) next[kind][i] = value; else next[kind].push(value);
-    return this.commit(next, o, etagOf(value), { created: !cur, resource: this.stored(kind, value) });
+    return this.commit(next, o, resourceEtag(value), { created: !cur, resource: this.stored(kind, value) });
   }
 
   put(kind: Kind, name: string, value: unknown, o: WriteOptions = {}) {
@@ -131,24 +116,24 @@ class FakeStore implements AdminStore {
   async delete(kind: Kind, name: string, o: WriteOptions = {}): Promise<WriteResult> {
     const cur = this.config[kind].find((i) => i.name === name);
     if (!cur) return { ok: false, error: { code: "not_found", message: `no ${kind} named "${name}"` } };
-    if (!ifMatchHolds(o.ifMatch, etagOf(cur))) return { ok: false, error: { code: "precondition_failed", message: "changed since it was read" } };
+    if (!ifMatchHolds(o.ifMatch, resourceEtag(cur))) return { ok: false, error: { code: "precondition_failed", message: "changed since it was read" } };
     const users = this.config.routes.filter((r) => r.upstream === name || (Array.isArray(r.plugins) && r.plugins.includes(name)));
     if (kind !== "routes" && users.length > 0) return { ok: false, error: { code: "conflict", message: `${kind} "${name}" is still used by ${users.map((u) => `routes.${u.name}`).join(", ")}` } };
     const next = clone(this.config);
     next[kind] = next[kind].filter((i) => i.name !== name);
-    return this.commit(next, o, etagOf(cur), { created: false });
+    return this.commit(next, o, resourceEtag(cur), { created: false });
   }
 
   async getConfig(format: "yaml" | "json") {
     const red = redact(this.config);
-    return { text: format === "json" ? JSON.stringify(red, null, 2) : `# the gateway\n${stringify(red)}`, etag: etagOf(this.text()) };
+    return { text: format === "json" ? JSON.stringify(red, null, 2) : `# the gateway\n${stringify(red)}`, etag: configEtag(this.text()) };
   }
 
   async replaceConfig(text: string, o: WriteOptions = {}): Promise<WriteResult> {
-    if (!ifMatchHolds(o.ifMatch, etagOf(this.text()))) return { ok: false, error: { code: "precondition_failed", message: "the config changed since it was read" } };
+    if (!ifMatchHolds(o.ifMatch, configEtag(this.text()))) return { ok: false, error: { code: "precondition_failed", message: "the config changed since it was read" } };
     const parsed = (parse(text) ?? {}) as Partial<Config>;
     const next: Config = { listeners: [], routes: [], upstreams: [], plugins: [], ...parsed };
-    return this.commit(next, o, etagOf(this.text(next)), { created: false });
+    return this.commit(next, o, configEtag(this.text(next)), { created: false });
   }
 
   async validate(text: string) {
