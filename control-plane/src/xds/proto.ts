@@ -8,10 +8,10 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
 import protobuf from "protobufjs";
-import { ProtoJsonError, isPlainObject, jsonToObject, lookupMessage, messageToJson, typeNameOf, type Json } from "./proto-json.js";
+import { ProtoJsonError, isPlainObject, jsonToObject, lookupMessage, messageToJson, typeNameOf } from "./proto-json.js";
 import { shortTypeName } from "./types.js";
 
-export { ProtoJsonError, typeNameOf } from "./proto-json.js";
+export { ProtoJsonError } from "./proto-json.js";
 
 /** Every message type the translator may put in an Any (typed_config, typed_per_filter_config,
  * transport sockets, access logs, plugin configuration), with the file that declares it. A type
@@ -121,17 +121,12 @@ export function encodeResource(typeUrl: string, json: unknown): Uint8Array {
   }
 }
 
-/** Decodes bytes of `typeName` into proto3 JSON (snake_case names, Anys expanded). */
-export function decodeJson(typeName: string, bytes: Uint8Array): Json {
-  const root = envoyProtos();
-  const type = lookupMessage(root, typeName);
-  if (!type) throw new Error(`unknown message type ${typeName}`);
-  return messageToJson(root, type, type.decode(bytes) as unknown as Record<string, unknown>);
-}
-
-/** The inverse of encodeResource. */
+/** The inverse of encodeResource: proto3 JSON with snake_case names and Anys expanded. */
 export function decodeResource(typeUrl: string, bytes: Uint8Array): Record<string, unknown> {
-  return decodeJson(typeNameOf(typeUrl), bytes) as Record<string, unknown>;
+  const root = envoyProtos();
+  const type = lookupMessage(root, typeNameOf(typeUrl));
+  if (!type) throw new Error(`unknown message type ${typeNameOf(typeUrl)}`);
+  return messageToJson(root, type, type.decode(bytes) as unknown as Record<string, unknown>) as Record<string, unknown>;
 }
 
 // ---------------------------------------------------------------------------------------------
