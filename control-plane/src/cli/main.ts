@@ -1,6 +1,6 @@
 // `portico`: run the gateway (control plane + a supervised local Envoy), validate a config,
 // or print the bootstrap a remote Envoy needs to join.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -149,7 +149,6 @@ async function run(o: RunOptions): Promise<number> {
   if (o.envoy) {
     const tools = locateEnvoyTools();
     const bootstrapPath = join(workDir, "bootstrap.yaml");
-    mkdirSync(workDir, { recursive: true });
     writeFileSync(bootstrapPath, bootstrapYaml(cp.bootstrapOptions({ nodeId: o.nodeId, admin: o.admin })));
     supervisor = new EnvoySupervisor({
       funcE: tools.funcE, envoyPath: tools.envoyPath, bootstrapPath, workDir, concurrency: o.concurrency, logLevel: "warning",
