@@ -25,14 +25,10 @@ export function livePidsInGroup(pgid: number): number[] {
 
 /** Signals every process of the group; a group that is already gone is not an error. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
-  }
+  signalPid(-pgid, signal);
 }
 
-/** Signals one process; one that is already gone is not an error. */
+/** Signals one process (a negative pid: a whole group); one that is already gone is not an error. */
 export function signalPid(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal);
