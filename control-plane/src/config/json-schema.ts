@@ -3,9 +3,5 @@
 import { z } from "zod";
 import { gatewayConfigSchema } from "./schema.js";
 
-export function buildGatewayJsonSchema(): Record<string, unknown> {
-  // draft-07: the newest draft that every common editor integration understands fully.
-  return z.toJSONSchema(gatewayConfigSchema, { io: "input", target: "draft-07" }) as Record<string, unknown>;
-}
-
-export const gatewayJsonSchema: object = buildGatewayJsonSchema();
+// draft-07: the newest draft that every common editor integration understands fully.
+export const gatewayJsonSchema: object = z.toJSONSchema(gatewayConfigSchema, { io: "input", target: "draft-07" });
