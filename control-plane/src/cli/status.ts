@@ -1,6 +1,7 @@
 // `portico status`: asks a running control plane for GET /status and shows, per Envoy node, its
 // streams and, per resource type, the version sent, the version ACKed and the last NACK.
 // The rendering is a pure function of the JSON, so it is tested without a server.
+import { isTypeUrl, PUSH_ORDER, TypeUrl, type TypeUrlValue } from "../xds/types.js";
 
 /** The JSON GET /status answers (control-plane.ts status()); every part may be missing in an older build. */
 export interface StatusReport {
@@ -99,24 +100,25 @@ function reasonOf(e: unknown): string {
   return String(e);
 }
 
-/** The type names people know from Envoy's own docs and logs, in push order. */
-const TYPE_LABELS: [string, string][] = [
-  ["envoy.extensions.transport_sockets.tls.v3.Secret", "SDS Secret"],
-  ["envoy.config.core.v3.TypedExtensionConfig", "ECDS ExtensionConfig"],
-  ["envoy.config.cluster.v3.Cluster", "CDS Cluster"],
-  ["envoy.config.endpoint.v3.ClusterLoadAssignment", "EDS ClusterLoadAssignment"],
-  ["envoy.config.listener.v3.Listener", "LDS Listener"],
-  ["envoy.config.route.v3.RouteConfiguration", "RDS RouteConfiguration"],
-];
+/** The xDS API of each type, as Envoy's own docs and logs name them ("CDS Cluster"). */
+const API: Record<TypeUrlValue, string> = {
+  [TypeUrl.Secret]: "SDS",
+  [TypeUrl.ExtensionConfig]: "ECDS",
+  [TypeUrl.Cluster]: "CDS",
+  [TypeUrl.Endpoints]: "EDS",
+  [TypeUrl.Listener]: "LDS",
+  [TypeUrl.Route]: "RDS",
+};
 
 function typeLabel(typeUrl: string): string {
   const name = typeUrl.slice(typeUrl.indexOf("/") + 1);
-  return TYPE_LABELS.find(([n]) => n === name)?.[1] ?? name.slice(name.lastIndexOf(".") + 1);
+  const short = name.slice(name.lastIndexOf(".") + 1);
+  return isTypeUrl(typeUrl) ? `${API[typeUrl]} ${short}` : short;
 }
 
+/** Rows in push order; unknown types last. */
 function typeOrder(typeUrl: string): number {
-  const i = TYPE_LABELS.findIndex(([n]) => typeUrl.endsWith(`/${n}`));
-  return i === -1 ? TYPE_LABELS.length : i;
+  return isTypeUrl(typeUrl) ? PUSH_ORDER.indexOf(typeUrl) : PUSH_ORDER.length;
 }
 
 /** What a type's row says about it: in sync, waiting for Envoy, or refused. */
