@@ -2,6 +2,7 @@
 // the same facts as the handlers (a unit test holds the two together): per kind the collection,
 // item and item-schema paths, then the whole-config, validation and read-only endpoints.
 import { gatewayJsonSchema } from "../config/index.js";
+import { NAME_PATTERN } from "../config/syntax.js";
 import { KINDS, type Kind } from "../store/types.js";
 import { itemSchema, JSON_SCHEMA_DRAFT_07 } from "./schema.js";
 
@@ -279,7 +280,7 @@ function components(o: OpenApiOptions): Obj {
   return {
     schemas,
     parameters: {
-      Name: { name: "name", in: "path", required: true, schema: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]*$" } },
+      Name: { name: "name", in: "path", required: true, schema: { type: "string", pattern: NAME_PATTERN } },
       DryRun: { name: "dry_run", in: "query", required: false, schema: { type: "boolean" }, description: "Validate and show the Envoy resources the change would touch; change nothing." },
       IfMatch: { name: "If-Match", in: "header", required: false, schema: { type: "string" }, description: "Write only if the current ETag is one of these (\"*\": if it exists); 412 otherwise." },
       IfNoneMatch: { name: "If-None-Match", in: "header", required: false, schema: { type: "string" }, description: "\"*\": create only; 412 if it exists." },
