@@ -18,6 +18,11 @@ export interface ResolvedModule {
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]; // "\0asm"
 
+/** Do the bytes start with the WebAssembly magic number "\0asm"? */
+export function hasWasmMagic(bytes: Uint8Array): boolean {
+  return WASM_MAGIC.every((b, i) => bytes[i] === b);
+}
+
 function reason(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "ENOENT") return "no such file";
@@ -110,7 +115,7 @@ export async function loadModules(
       problems.push({ path: at, message: `cannot read module ${path}: ${reason(error)}` });
       continue;
     }
-    if (!WASM_MAGIC.every((b, i) => bytes[i] === b)) {
+    if (!hasWasmMagic(bytes)) {
       problems.push({ path: at, message: `${path} is not a WebAssembly module (no "\\0asm" header)` });
       continue;
     }

@@ -4,6 +4,7 @@
 // plugin config when it loads the gateway file instead of Envoy rejecting the xDS update later
 // (where the reason only shows up in Envoy's log).
 import { GuestCrashError, LogLevel, ProxyWasmVm, WasmLoadError } from "../../../emulator/index.js";
+import { hasWasmMagic } from "../config/files.js";
 import type { PluginCheckInput, PluginChecker } from "../config/plugin-check.js";
 
 // The contract is the loader's (config/plugin-check.ts); this is its implementation.
@@ -13,8 +14,6 @@ export interface PluginCheckerOptions {
   /** Compiled modules kept (least recently used dropped first). Default 32. */
   maxCachedModules?: number;
 }
-
-const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 export function createPluginChecker(options: PluginCheckerOptions = {}): PluginChecker {
   const compiled = new ModuleCache(options.maxCachedModules ?? 32);
@@ -63,7 +62,7 @@ function configureOnce(module: WebAssembly.Module, p: PluginCheckInput): string[
 }
 
 function describeCompileError(bytes: Uint8Array, err: unknown): string {
-  if (bytes.length < 4 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
+  if (!hasWasmMagic(bytes)) {
     return "the module is not a WebAssembly binary (it does not start with the \\0asm magic bytes)";
   }
   return `the module is not valid WebAssembly: ${err instanceof Error ? err.message : String(err)}`;
