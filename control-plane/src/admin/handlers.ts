@@ -3,7 +3,7 @@
 // statuses; validation, references and secrets are the store's business.
 import { gatewayJsonSchema } from "../config/index.js";
 import type { ConfigStore } from "../store/config-store.js";
-import { KINDS, type Kind, type StoreError, type WriteOptions, type WriteResult } from "../store/types.js";
+import { KINDS, singular, type Kind, type StoreError, type WriteOptions, type WriteResult } from "../store/types.js";
 import { parseJsonBody, readBodyText } from "./body.js";
 import { ApiError, etagMatches, located, mediaType, preferredType, sendEmpty, sendJson, sendText } from "./http.js";
 import type { RequestContext, Route } from "./router.js";
@@ -209,8 +209,4 @@ async function readConfigText(ctx: HandlerContext, c: RequestContext): Promise<s
 
 function unsupported(types: string[]): ApiError {
   return new ApiError(415, "unsupported_media_type", `send the body as ${types.join(" or ")}`);
-}
-
-function singular(kind: Kind): string {
-  return kind.slice(0, -1);
 }

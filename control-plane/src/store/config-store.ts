@@ -13,7 +13,7 @@ import { writeFileAtomic } from "./atomic-write.js";
 import { configEtag, ifMatchHolds, mergePatch, resourceEtag } from "./canonical.js";
 import { findReferences } from "./references.js";
 import { isSecretKey, redact, unredact } from "./secrets.js";
-import { REDACTED, type Kind, type ResourceDiff, type StoredResource, type StoreError, type WriteOptions, type WriteResult } from "./types.js";
+import { REDACTED, singular, type Kind, type ResourceDiff, type StoredResource, type StoreError, type WriteOptions, type WriteResult } from "./types.js";
 
 type Loaded = { model: GatewayModel; modules: Map<string, Uint8Array> };
 
@@ -196,9 +196,6 @@ function stored(kind: Kind, value: Item, etag = resourceEtag(value)): StoredReso
   return { kind, name: value.name, value: redact(value) as Record<string, unknown>, etag };
 }
 
-function singular(kind: Kind): string {
-  return kind.slice(0, -1);
-}
 
 function isYamlDocumentOfLists(doc: Document): boolean {
   return doc.contents === null || isMap(doc.contents);

@@ -7,6 +7,11 @@ import type { ConfigError } from "../config/index.js";
 export const KINDS = ["listeners", "routes", "upstreams", "plugins"] as const;
 export type Kind = (typeof KINDS)[number];
 
+/** "routes" → "route", for messages. */
+export function singular(kind: Kind): string {
+  return kind.slice(0, -1);
+}
+
 export interface StoredResource {
   kind: Kind;
   name: string;
