@@ -86,19 +86,19 @@ async function createResource(ctx: HandlerContext, kind: Kind, c: RequestContext
   if (!result.ok && result.error.code === "precondition_failed") {
     throw new ApiError(409, "conflict", `${singular(kind)} "${name}" already exists (PUT /${kind}/${name} replaces it)`);
   }
-  await respondResourceWrite(ctx, kind, name, result, o, c);
+  respondResourceWrite(kind, name, result, o, c);
 }
 
 async function putResource(ctx: HandlerContext, kind: Kind, c: RequestContext): Promise<void> {
   const body = await readJson(ctx, c, [JSON_TYPE]);
   const o = writeOptions(c);
-  await respondResourceWrite(ctx, kind, c.params.name!, await ctx.store.put(kind, c.params.name!, body, o), o, c);
+  respondResourceWrite(kind, c.params.name!, await ctx.store.put(kind, c.params.name!, body, o), o, c);
 }
 
 async function patchResource(ctx: HandlerContext, kind: Kind, c: RequestContext): Promise<void> {
   const patch = await readJson(ctx, c, [MERGE_PATCH_TYPE, JSON_TYPE]);
   const o = writeOptions(c);
-  await respondResourceWrite(ctx, kind, c.params.name!, await ctx.store.patch(kind, c.params.name!, patch, o), o, c);
+  respondResourceWrite(kind, c.params.name!, await ctx.store.patch(kind, c.params.name!, patch, o), o, c);
 }
 
 async function deleteResource(ctx: HandlerContext, kind: Kind, c: RequestContext): Promise<void> {
@@ -109,11 +109,11 @@ async function deleteResource(ctx: HandlerContext, kind: Kind, c: RequestContext
   sendEmpty(c.res, 204);
 }
 
-async function respondResourceWrite(ctx: HandlerContext, kind: Kind, name: string, result: WriteResult, o: WriteOptions, c: RequestContext): Promise<void> {
+function respondResourceWrite(kind: Kind, name: string, result: WriteResult, o: WriteOptions, c: RequestContext): void {
   if (o.dryRun) return respondDryRun(result, c);
   if (!result.ok) throw storeError(result.error);
-  const resource = result.resource ?? (await ctx.store.get(kind, name));
-  const body = resource ? { name: resource.name, ...resource.value } : { name };
+  // put and patch return the resource written (redacted) with every success.
+  const body = result.resource ? { name: result.resource.name, ...result.resource.value } : { name };
   if (result.created) {
     sendJson(c.res, 201, body, { etag: result.etag, location: `/${kind}/${encodeURIComponent(name)}` });
   } else {

@@ -58,6 +58,7 @@ export type WriteResult =
       created: boolean;
       /** The content did not change (no write, no push). */
       unchanged: boolean;
+      /** put and patch: the resource as stored after the write (secrets redacted). */
       resource?: StoredResource;
       /** With dryRun: what the write would change in Envoy. */
       diff?: ResourceDiff;
