@@ -1,7 +1,7 @@
 // `portico status`: asks a running control plane for GET /status and shows, per Envoy node, its
 // streams and, per resource type, the version sent, the version ACKed and the last NACK.
 // The rendering is a pure function of the JSON, so it is tested without a server.
-import { isTypeUrl, PUSH_ORDER, TypeUrl, type TypeUrlValue } from "../xds/types.js";
+import { isTypeUrl, PUSH_ORDER, shortTypeName, TypeUrl, type TypeUrlValue } from "../xds/types.js";
 
 /** The JSON GET /status answers (control-plane.ts status()); every part may be missing in an older build. */
 export interface StatusReport {
@@ -111,8 +111,7 @@ const API: Record<TypeUrlValue, string> = {
 };
 
 function typeLabel(typeUrl: string): string {
-  const name = typeUrl.slice(typeUrl.indexOf("/") + 1);
-  const short = name.slice(name.lastIndexOf(".") + 1);
+  const short = shortTypeName(typeUrl);
   return isTypeUrl(typeUrl) ? `${API[typeUrl]} ${short}` : short;
 }
 

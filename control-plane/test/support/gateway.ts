@@ -10,7 +10,7 @@ import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import type { ApplyOutcome } from "../../src/gateway/gateway.js";
 import type { LogFn } from "../../src/log.js";
 import { ANY_NODE } from "../../src/xds/cache.js";
-import { PUSH_ORDER } from "../../src/xds/types.js";
+import { PUSH_ORDER, shortTypeName } from "../../src/xds/types.js";
 import { pollUntil, repoRoot, startEnvoy, type Envoy, type StartEnvoyOptions } from "../../../test/support/index.js";
 
 export interface TestGateway {
@@ -96,7 +96,7 @@ function syncLag(cp: Pick<ControlPlane, "cache" | "xds">, nodeId: string): strin
     // Named types an Envoy never subscribed to (e.g. no secrets in use) need no ACK.
     return want !== undefined && s !== undefined && s.versionAcked !== want;
   });
-  return behind.map((t) => `${t.slice(t.lastIndexOf(".") + 1)} acked ${node.types[t]?.versionAcked} want ${snap.types[t]?.version}`).join(", ");
+  return behind.map((t) => `${shortTypeName(t)} acked ${node.types[t]?.versionAcked} want ${snap.types[t]?.version}`).join(", ");
 }
 
 /** Resolves with the next reload outcome after `before` (`cp.source.last` before the files changed). */
