@@ -119,6 +119,11 @@ export class RuleStore {
         free = slotKey;
         freeRead = got;
       }
+      // A slot never written ends the search: shared data has no delete, so it was free whenever
+      // this key claimed its slot, and a key claims the first free slot of its sequence — it owns
+      // none further on. Stopping here keeps a new key to one read before it writes, which also
+      // keeps the creation race between workers (see the README) as narrow as it can be.
+      if (got.result != WasmResultValues.Ok) break;
     }
     // false if another key claimed the free slot since it was read: then the overflow bucket.
     if (free !== null && this.trySlot(free, owner, shape, limit, nowMs, out, false, freeRead)) return out;

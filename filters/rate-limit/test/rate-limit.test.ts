@@ -731,13 +731,19 @@ describe("max_keys: bounded memory, slot reuse and the overflow bucket", () => {
     expect(send(p, client(second)).status).toBe(429);
   });
 
-  it("a request whose key has a bucket costs one shared-data read and one write", async () => {
+  it("a request costs one shared-data read and one write, for a new key and for one with a bucket", async () => {
     const shared = new SharedData();
     const { p } = await limiter({ rules: [rule({ name: "cost", requests: 100, period_s: 1, burst: 100, key: [{ header: "x-client" }] })] }, { shared });
     const client: Req = { headers: [["x-client", "known"]] };
-    expect(send(p, client).status).toBe(200); // the first request finds a free slot
     const reads = vi.spyOn(shared, "get");
     const writes = vi.spyOn(shared, "set");
+    // A new key stops at its first never-written slot: one read, then the write that creates it
+    // (the shorter that gap, the rarer two workers both create the same bucket).
+    expect(send(p, client).status).toBe(200);
+    expect(reads, "shared-data reads, new key").toHaveBeenCalledTimes(1);
+    expect(writes, "shared-data writes, new key").toHaveBeenCalledTimes(1);
+    reads.mockClear();
+    writes.mockClear();
     expect(send(p, client).status).toBe(200);
     // Each read is a host call (≈1.3 µs in Envoy): the probe's read is reused by the update.
     expect(reads, "shared-data reads").toHaveBeenCalledTimes(1);
