@@ -264,8 +264,10 @@ describe("Prometheus scrapes each Envoy: Envoy's own metrics and every plugin's"
     const allowed = open.filter((r) => r.status === 200).length;
     const limited = open.filter((r) => r.status === 429).length;
     expect(allowed + limited, "every /open request was allowed or limited").toBe(10);
-    // Each Envoy keeps its own buckets (2 each): at most 4 of the 10 get through.
-    expect(limited).toBeGreaterThanOrEqual(6);
+    // Each Envoy keeps its own bucket (burst 2), and the burst of 10 creates it: with 2 workers per
+    // Envoy the creation race can admit one more per Envoy, once (filters/rate-limit/README.md,
+    // "the creation race"). So at most 2 x (2 + 1) of the 10 get through.
+    expect(limited).toBeGreaterThanOrEqual(4);
     expect(secure.map((r) => r.status)).toEqual([200, 401, 401]);
     for (const r of [...open.filter((x) => x.status === 200), secure[0]!]) expect(r.header("x-stamp")).toBe(stamp);
 
@@ -286,8 +288,12 @@ describe("Prometheus scrapes each Envoy: Envoy's own metrics and every plugin's"
 
   it("every query of the Grafana dashboard evaluates, on metrics Prometheus has", async () => {
     const queries = dashboardQueries(readDashboard());
-    const r = await request(`${prom.url}/api/v1/label/__name__/values`);
-    const known = (JSON.parse(r.body) as { data: string[] }).data;
+    // Envoy's histograms reach /stats/prometheus on its next stats flush after traffic, and
+    // Prometheus on its next scrape: wait for the names rather than rely on the test above.
+    const wanted = [...new Set(queries.flatMap((q) => metricSelectors(q.expr).names))];
+    const names = async () => (JSON.parse((await request(`${prom.url}/api/v1/label/__name__/values`)).body) as { data: string[] }).data;
+    const known = await pollUntil(names, (k) => wanted.every((n) => k.includes(n)), { timeoutMs: 30_000, intervalMs: 500, what: "every dashboard metric in Prometheus" })
+      .catch(() => names()); // on timeout, the check below reports what is missing
     const problems: string[] = [];
     const empty: string[] = [];
     for (const q of queries) {
