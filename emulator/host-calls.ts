@@ -8,6 +8,7 @@ import {
 import type { HeaderMap } from "./headers.js";
 import type { HostEnv } from "./host.js";
 import { GuestMemoryError } from "./memory.js";
+import type { ClusterDeclaration } from "./plugin.js";
 
 /** A host call other than logging/clock/random made from _start; cpp-host traps ("restricted_callback"). */
 export class RestrictedCallError extends Error {
@@ -181,10 +182,20 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
     },
     proxy_set_effective_context: (id: number) => (vm.setEffective(id >>> 0) ? Ok : BadArgument),
     proxy_done: () => ctx().plugin?.doneFromGuest() ?? NotFound,
-    proxy_call_foreign_function(namePtr: number, nameLen: number, _args: number, _argsLen: number, resPtr: number, resSize: number) {
-      // Envoy's only foreign function we model; it uses current_context_, not the effective context.
-      if (str(namePtr, nameLen) !== "clear_route_cache") return NotFound;
-      vm.called().stream?.clearRouteCache(true);
+    proxy_call_foreign_function(namePtr: number, nameLen: number, argsPtr: number, argsLen: number, resPtr: number, resSize: number) {
+      const name = str(namePtr, nameLen);
+      if (name === "clear_route_cache") {
+        // Envoy's only foreign function we model; it uses current_context_, not the effective context.
+        vm.called().stream?.clearRouteCache(true);
+      } else if (name === "portico_declare_clusters") {
+        // Portico's own (Envoy answers NotFound): the clusters a configured filter will call.
+        const plugin = ctx().plugin;
+        const refs = clusterRefs(str(argsPtr, argsLen));
+        if (!plugin || !refs) return BadArgument;
+        plugin.declaredClusters.push(...refs);
+      } else {
+        return NotFound;
+      }
       if (resPtr) m().u32(resPtr, 0);
       if (resSize) m().u32(resSize, 0);
       return Ok;
@@ -199,6 +210,19 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
   };
   for (const name of PROXY_IMPORT_NAMES) env[name] = guard(vm, name, calls[name]!, WasmResult.InvalidMemoryAccess);
   return env;
+}
+
+/** The argument of portico_declare_clusters: a JSON array of {"name","path"}; null if it is not one. */
+function clusterRefs(json: string): ClusterDeclaration[] | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(v)) return null;
+  const ok = v.every((r: { name?: unknown; path?: unknown } | null) => typeof r?.name === "string" && typeof r.path === "string");
+  return ok ? v.map((r: ClusterDeclaration) => ({ name: r.name, path: r.path })) : null;
 }
 
 /** Applies the start-up restriction and turns out-of-bounds pointers into `memoryError`. */

@@ -16,6 +16,9 @@ export interface PluginOptions {
   name?: string;
 }
 
+/** A cluster the filter said it calls (foreign function portico_declare_clusters), where its config names it. */
+export interface ClusterDeclaration { name: string; path: string }
+
 export class Plugin {
   readonly rootContextId: number;
   readonly name: string;
@@ -25,6 +28,11 @@ export class Plugin {
   readonly vmStarted: boolean;
   /** on_vm_start and on_configure both accepted: Envoy would take this plugin into service. */
   readonly ok: boolean;
+  /**
+   * Clusters the filter declared (Portico's foreign function portico_declare_clusters, normally
+   * from its configure step): the Envoy clusters this configuration will call.
+   */
+  readonly declaredClusters: ClusterDeclaration[] = [];
   /** Last proxy_set_tick_period_milliseconds value (0: no timer). */
   tickPeriodMs = 0;
   /** @internal */ nextTickNs: bigint | undefined;
