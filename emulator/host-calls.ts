@@ -1,12 +1,14 @@
 // The env.proxy_* host functions with Envoy 1.40's results (proxy-wasm-cpp-host exports.cc over
 // Envoy's extensions/common/wasm/context.cc). Each acts on vm.ctx(): the effective context if
-// the guest set one, else the context the host called into.
+// the guest set one, else the context the host called into. `vm` is the VM's HostEnv (host.ts),
+// not the VM object: what the ABI needs of it and nothing else.
 import {
   BufferType, HeaderMapType, PROXY_IMPORT_NAMES, START_ALLOWED, StreamType, WasmResult, deserializePairs, serializePairs,
 } from "./abi.js";
 import type { HeaderMap } from "./headers.js";
+import type { HostEnv } from "./host.js";
 import { GuestMemoryError } from "./memory.js";
-import type { ProxyWasmVm } from "./vm.js";
+import type { ClusterDeclaration } from "./plugin.js";
 
 /** A host call other than logging/clock/random made from _start; cpp-host traps ("restricted_callback"). */
 export class RestrictedCallError extends Error {
@@ -24,7 +26,7 @@ const { Ok, NotFound, BadArgument } = WasmResult;
 const EMPTY = new Uint8Array(0);
 const MAX_MAP = HeaderMapType.HttpCallResponseTrailers;
 
-export function proxyImports(vm: ProxyWasmVm): Record<string, Fn> {
+export function proxyImports(vm: HostEnv): Record<string, Fn> {
   const m = () => vm.mem;
   const str = (ptr: number, len: number) => vm.mem.string(ptr, len);
   const ctx = () => vm.ctx();
@@ -169,21 +171,31 @@ export function proxyImports(vm: ProxyWasmVm): Record<string, Fn> {
       return m().u32(tokenPtr, token), result;
     },
     proxy_define_metric(type: number, namePtr: number, nameLen: number, idPtr: number) {
-      const id = vm.vmMetrics.define(type >>> 0, str(namePtr, nameLen));
+      const id = vm.metrics.define(type >>> 0, str(namePtr, nameLen));
       return id === undefined ? BadArgument : (m().u32(idPtr, id), Ok);
     },
-    proxy_increment_metric: (id: number, offset: bigint) => vm.vmMetrics.increment(id >>> 0, offset),
-    proxy_record_metric: (id: number, value: bigint) => vm.vmMetrics.record(id >>> 0, value),
+    proxy_increment_metric: (id: number, offset: bigint) => vm.metrics.increment(id >>> 0, offset),
+    proxy_record_metric: (id: number, value: bigint) => vm.metrics.record(id >>> 0, value),
     proxy_get_metric(id: number, resultPtr: number) {
-      const r = vm.vmMetrics.get(id >>> 0);
+      const r = vm.metrics.get(id >>> 0);
       return typeof r === "number" ? r : (m().u64(resultPtr, BigInt(r.value)), Ok);
     },
-    proxy_set_effective_context: (id: number) => (vm.contexts.has(id >>> 0) ? ((vm.effective = id >>> 0), Ok) : BadArgument),
+    proxy_set_effective_context: (id: number) => (vm.setEffective(id >>> 0) ? Ok : BadArgument),
     proxy_done: () => ctx().plugin?.doneFromGuest() ?? NotFound,
-    proxy_call_foreign_function(namePtr: number, nameLen: number, _args: number, _argsLen: number, resPtr: number, resSize: number) {
-      // Envoy's only foreign function we model; it uses current_context_, not the effective context.
-      if (str(namePtr, nameLen) !== "clear_route_cache") return NotFound;
-      vm.current.stream?.clearRouteCache(true);
+    proxy_call_foreign_function(namePtr: number, nameLen: number, argsPtr: number, argsLen: number, resPtr: number, resSize: number) {
+      const name = str(namePtr, nameLen);
+      if (name === "clear_route_cache") {
+        // Envoy's only foreign function we model; it uses current_context_, not the effective context.
+        vm.called().stream?.clearRouteCache(true);
+      } else if (name === "portico_declare_clusters") {
+        // Portico's own (Envoy answers NotFound): the clusters a configured filter will call.
+        const plugin = ctx().plugin;
+        const refs = clusterRefs(str(argsPtr, argsLen));
+        if (!plugin || !refs) return BadArgument;
+        plugin.declaredClusters.push(...refs);
+      } else {
+        return NotFound;
+      }
       if (resPtr) m().u32(resPtr, 0);
       if (resSize) m().u32(resSize, 0);
       return Ok;
@@ -200,8 +212,21 @@ export function proxyImports(vm: ProxyWasmVm): Record<string, Fn> {
   return env;
 }
 
+/** The argument of portico_declare_clusters: a JSON array of {"name","path"}; null if it is not one. */
+function clusterRefs(json: string): ClusterDeclaration[] | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(v)) return null;
+  const ok = v.every((r: { name?: unknown; path?: unknown } | null) => typeof r?.name === "string" && typeof r.path === "string");
+  return ok ? v.map((r: ClusterDeclaration) => ({ name: r.name, path: r.path })) : null;
+}
+
 /** Applies the start-up restriction and turns out-of-bounds pointers into `memoryError`. */
-export function guard(vm: ProxyWasmVm, name: string, fn: Fn, memoryError: number): Fn {
+export function guard(vm: Pick<HostEnv, "starting">, name: string, fn: Fn, memoryError: number): Fn {
   const call = fn as (...args: unknown[]) => number | void;
   const allowed = START_ALLOWED.has(name);
   // Fixed parameters instead of ...rest: this wrapper runs on every host call.

@@ -5,7 +5,7 @@ export {
   type HeaderList,
 } from "./abi.js";
 export { MetricsStore, type MetricSnapshot } from "./metrics.js";
-export { Plugin, type PluginOptions } from "./plugin.js";
+export { Plugin, type ClusterDeclaration, type PluginOptions } from "./plugin.js";
 export type { Properties, PropertyValue } from "./properties.js";
 export { runHttpRequest, type HttpExchange } from "./run.js";
 export { SharedData, type SharedValue } from "./shared-data.js";

@@ -70,4 +70,9 @@ export function toUtf8(s: string): Uint8Array {
   return out;
 }
 
+/** Bytes as given; a string as UTF-8; nothing as empty. */
+export function toBytes(v: string | Uint8Array | undefined): Uint8Array {
+  return v === undefined ? new Uint8Array(0) : typeof v === "string" ? toUtf8(v) : v;
+}
+
 export const fromUtf8 = (bytes: Uint8Array): string => decoder.decode(bytes);

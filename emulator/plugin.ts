@@ -2,8 +2,10 @@
 // vm_config, so several Plugins (each with its own root id and configuration) can share a VM.
 import { WasmResult } from "./abi.js";
 import type { HeaderMap } from "./headers.js";
+import type { VmCore } from "./host.js";
+import { toBytes } from "./memory.js";
 import { HttpStream, type StreamOptions } from "./stream.js";
-import { toBytes, type ProxyWasmVm } from "./vm.js";
+import type { ProxyWasmVm } from "./vm.js";
 
 export interface PluginOptions {
   /** PluginConfig.configuration: the PluginConfiguration buffer during on_configure. */
@@ -14,6 +16,9 @@ export interface PluginOptions {
   name?: string;
 }
 
+/** A cluster the filter said it calls (foreign function portico_declare_clusters), where its config names it. */
+export interface ClusterDeclaration { name: string; path: string }
+
 export class Plugin {
   readonly rootContextId: number;
   readonly name: string;
@@ -23,6 +28,11 @@ export class Plugin {
   readonly vmStarted: boolean;
   /** on_vm_start and on_configure both accepted: Envoy would take this plugin into service. */
   readonly ok: boolean;
+  /**
+   * Clusters the filter declared (Portico's foreign function portico_declare_clusters, normally
+   * from its configure step): the Envoy clusters this configuration will call.
+   */
+  readonly declaredClusters: ClusterDeclaration[] = [];
   /** Last proxy_set_tick_period_milliseconds value (0: no timer). */
   tickPeriodMs = 0;
   /** @internal */ nextTickNs: bigint | undefined;
@@ -32,13 +42,14 @@ export class Plugin {
   httpCallResponse: { headers: HeaderMap; body: Uint8Array; trailers: HeaderMap } | undefined;
   private pendingDone = false;
 
-  constructor(readonly vm: ProxyWasmVm, id: number, options: PluginOptions) {
+  /** @internal Created by ProxyWasmVm.configurePlugin. */
+  constructor(readonly vm: ProxyWasmVm, private readonly core: VmCore, id: number, options: PluginOptions) {
     [this.rootContextId, this.name, this.rootId] = [id, options.name ?? "", options.rootId ?? ""];
     this.configBytes = toBytes(options.config);
-    vm.contexts.set(id, { id, plugin: this, stream: null, status: { code: 0, message: "" } });
-    this.withConfig(() => vm.invoke("proxy_on_context_create", id, 0));
-    this.vmStarted = vm.invoke("proxy_on_vm_start", id, vm.vmConfig.length) !== 0;
-    this.ok = this.vmStarted && this.withConfig(() => vm.invoke("proxy_on_configure", id, this.configBytes.length)) !== 0;
+    core.addContext({ id, plugin: this, stream: null, status: { code: 0, message: "" } });
+    this.withConfig(() => core.invoke("proxy_on_context_create", id, 0));
+    this.vmStarted = core.invoke("proxy_on_vm_start", id, core.vmConfig.length) !== 0;
+    this.ok = this.vmStarted && this.withConfig(() => core.invoke("proxy_on_configure", id, this.configBytes.length)) !== 0;
   }
 
   private withConfig(fn: () => number): number {
@@ -53,18 +64,18 @@ export class Plugin {
   /** A new HTTP stream through this plugin's filter (a new stream context in the VM). */
   newHttpStream(options: StreamOptions = {}): HttpStream {
     if (!this.ok) throw new Error(`plugin ${this.name || this.rootContextId} was rejected by the filter; Envoy would not use it`);
-    return new HttpStream(this, this.vm.allocContextId(), options);
+    return new HttpStream(this, this.core, this.core.allocContextId(), options);
   }
 
   /** @internal proxy_set_tick_period_milliseconds: the first tick comes one period from now. */
   setTickPeriod(ms: number): void {
     this.tickPeriodMs = ms;
-    this.nextTickNs = ms > 0 ? this.vm.clockNs + BigInt(ms) * 1_000_000n : undefined;
+    this.nextTickNs = ms > 0 ? this.core.clockNs + BigInt(ms) * 1_000_000n : undefined;
   }
 
   /** Removal as Envoy does it: proxy_on_done, then proxy_on_delete unless the filter defers it until proxy_done. */
   shutdown(): void {
-    if (this.vm.invoke("proxy_on_done", this.rootContextId) !== 0) this.delete();
+    if (this.core.invoke("proxy_on_done", this.rootContextId) !== 0) this.delete();
     else this.pendingDone = true;
   }
 
@@ -72,13 +83,13 @@ export class Plugin {
   doneFromGuest(): WasmResult {
     if (!this.pendingDone) return WasmResult.NotFound;
     this.pendingDone = false;
-    this.vm.post(() => this.delete());
+    this.core.post(() => this.delete());
     return WasmResult.Ok;
   }
 
   private delete(): void {
     this.nextTickNs = undefined;
-    this.vm.invoke("proxy_on_delete", this.rootContextId);
-    this.vm.contexts.delete(this.rootContextId);
+    this.core.invoke("proxy_on_delete", this.rootContextId);
+    this.core.removeContext(this.rootContextId);
   }
 }

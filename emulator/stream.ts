@@ -15,11 +15,11 @@ import {
   type HeaderList,
 } from "./abi.js";
 import { HeaderMap } from "./headers.js";
+import type { ContextRef, VmCore } from "./host.js";
 import type { HostBuffer } from "./host-calls.js";
-import { fromUtf8 } from "./memory.js";
+import { fromUtf8, toBytes } from "./memory.js";
 import type { Plugin } from "./plugin.js";
 import { propertyMap, type AttributeSource, type Properties } from "./properties.js";
-import { toBytes, type ContextRef, type ProxyWasmVm } from "./vm.js";
 
 export interface StreamOptions {
   /** Per-stream properties, e.g. { "source.address": "10.0.0.1:5000", "xds.route_name": "r1" }. */
@@ -88,14 +88,13 @@ export class HttpStream implements AttributeSource {
   /** @internal */ inLogPhase = false;
   /** @internal */ responseCode: number | undefined;
 
-  private readonly vm: ProxyWasmVm;
   private readonly req = new Side({ headers: "proxy_on_request_headers", body: "proxy_on_request_body", trailers: "proxy_on_request_trailers" });
   private readonly resp = new Side({ headers: "proxy_on_response_headers", body: "proxy_on_response_body", trailers: "proxy_on_response_trailers" });
   private readonly ref: ContextRef;
   private created = false;
 
-  constructor(readonly plugin: Plugin, id: number, options: StreamOptions) {
-    this.vm = plugin.vm;
+  /** @internal Created by Plugin.newHttpStream. */
+  constructor(readonly plugin: Plugin, private readonly vm: VmCore, id: number, options: StreamOptions) {
     this.contextId = id;
     this.properties = propertyMap(options.properties);
     this.protocol = options.protocol ?? "HTTP/1.1";
@@ -150,7 +149,7 @@ export class HttpStream implements AttributeSource {
     }
     this.vm.invoke("proxy_on_done", this.contextId);
     this.vm.invoke("proxy_on_delete", this.contextId);
-    this.vm.contexts.delete(this.contextId);
+    this.vm.removeContext(this.contextId);
     this.completed = true;
   }
 
@@ -163,7 +162,7 @@ export class HttpStream implements AttributeSource {
     const continues = side.continues;
     const raw = this.vm.invoke(side.on.headers, this.contextId, side.headers.size, eos ? 1 : 0);
     if (this.localResponse) return FilterHeadersStatus.StopIteration;
-    const status = raw > 4 || (raw === 1 && !this.vm.options.allowOnHeadersStopIteration)
+    const status = raw > 4 || (raw === 1 && !this.vm.allowOnHeadersStopIteration)
       ? FilterHeadersStatus.StopAllIterationAndWatermark : (raw as FilterHeadersStatus);
     if (status === FilterHeadersStatus.Continue || status === FilterHeadersStatus.ContinueAndEndStream) side.headersOpen = false;
     // A proxy_continue_stream inside the callback resumes the stream after it (Envoy defers continueDecoding).
@@ -229,7 +228,7 @@ export class HttpStream implements AttributeSource {
   private ensureCreated(): void {
     if (this.created) return;
     this.created = true;
-    this.vm.contexts.set(this.contextId, this.ref);
+    this.vm.addContext(this.ref);
     this.vm.invoke("proxy_on_context_create", this.contextId, this.plugin.rootContextId);
   }
 

@@ -4,14 +4,16 @@ import { randomFillSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { HOST_IMPORTS, LogLevel, WasmResult, listImports, type HeaderList } from "./abi.js";
 import { HeaderMap } from "./headers.js";
+import type { ContextRef, HostEnv, HttpCall, VmCore } from "./host.js";
 import { guard, proxyImports, RestrictedCallError } from "./host-calls.js";
-import { GuestMemory, toUtf8 } from "./memory.js";
+import { GuestMemory, toBytes, toUtf8 } from "./memory.js";
 import { MetricsStore, VmMetrics, type MetricSnapshot } from "./metrics.js";
 import { Plugin, type PluginOptions } from "./plugin.js";
 import { propertyMap, streamAttribute, type Properties } from "./properties.js";
 import { SharedData } from "./shared-data.js";
-import type { HttpStream } from "./stream.js";
 import { ProcExit, wasiImports } from "./wasi.js";
+
+export type { ContextRef, HttpCall } from "./host.js";
 
 export interface VmOptions {
   /** Share one store between VMs to model Envoy's worker threads. */
@@ -34,20 +36,7 @@ export interface VmOptions {
   allowOnHeadersStopIteration?: boolean;
 }
 
-/** A context as host calls see it: the VM context (id 0), a plugin's root context or a stream. */
-export interface ContextRef {
-  readonly id: number;
-  readonly plugin: Plugin | null;
-  readonly stream: HttpStream | null;
-  /** What proxy_get_status reports (set when an HTTP callout fails). */
-  status: { code: number; message: string };
-}
-
 export interface LogEntry { level: LogLevel; message: string; contextId: number }
-export interface HttpCall {
-  token: number; upstream: string; headers: HeaderList; body: Uint8Array; trailers: HeaderList;
-  timeoutMs: number; rootContextId: number; plugin: Plugin;
-}
 export interface HttpCallReply { status?: number; headers?: HeaderList; body?: string | Uint8Array; trailers?: HeaderList }
 
 /** A trap, proc_exit or restricted call inside the guest. The VM is failed afterwards. */
@@ -68,16 +57,20 @@ export class ProxyWasmVm {
   /** Set once the guest crashed; every later call into it throws. */
   failure: GuestCrashError | undefined;
 
-  /** @internal */ readonly mem: GuestMemory;
-  /** @internal */ readonly options: VmOptions;
-  /** @internal */ readonly vmMetrics: VmMetrics;
-  /** @internal */ readonly contexts = new Map<number, ContextRef>();
-  /** @internal */ readonly vmConfig: Uint8Array;
-  /** @internal */ readonly logLevel: LogLevel;
-  /** @internal */ starting = false;
-  /** @internal */ effective = 0;
-  /** @internal */ current: ContextRef;
-  /** @internal */ clockNs: bigint;
+  private readonly mem: GuestMemory;
+  private readonly options: VmOptions;
+  private readonly vmMetrics: VmMetrics;
+  private readonly contexts = new Map<number, ContextRef>();
+  private readonly vmConfig: Uint8Array;
+  private readonly logLevel: LogLevel;
+  private starting = false;
+  private effective = 0;
+  private current: ContextRef;
+  private clockNs: bigint;
+  /** The VM as the host calls see it. */
+  private readonly host: HostEnv;
+  /** The VM as its plugins and streams see it. */
+  private readonly core: VmCore;
 
   private readonly vmContext: ContextRef = { id: 0, plugin: null, stream: null, status: { code: 0, message: "" } };
   private readonly exportsByName: Record<string, ((...args: number[]) => unknown) | undefined>;
@@ -109,6 +102,34 @@ export class ProxyWasmVm {
     this.clockNs = BigInt(new Date(options.startTime ?? Date.UTC(2025, 0, 1)).getTime()) * 1_000_000n;
     this.current = this.vmContext;
     const vm = this;
+    this.core = {
+      vmConfig: this.vmConfig,
+      get clockNs() { return vm.clockNs; },
+      allowOnHeadersStopIteration: options.allowOnHeadersStopIteration ?? false,
+      allocContextId: () => this.nextContextId++,
+      addContext: (ref) => void this.contexts.set(ref.id, ref),
+      removeContext: (id) => void this.contexts.delete(id),
+      invoke: (name, a, b, c, d, e) => this.invoke(name, a, b, c, d, e),
+      post: (fn) => this.post(fn),
+    };
+    this.host = {
+      get mem() { return vm.mem; }, // read lazily: the memory exists only once instantiated
+      get starting() { return vm.starting; },
+      vmId: this.vmId,
+      vmConfig: this.vmConfig,
+      logLevel: this.logLevel,
+      get clockNs() { return vm.clockNs; },
+      sharedData: this.sharedData,
+      metrics: this.vmMetrics,
+      ctx: () => this.ctx(),
+      called: () => this.current,
+      setEffective: (id) => this.contexts.has(id) && ((this.effective = id), true),
+      log: (level, message) => this.log(level, message),
+      property: (ctx, path) => this.property(ctx, path),
+      post: (fn) => this.post(fn),
+      invoke: (name, a, b, c, d, e) => this.invoke(name, a, b, c, d, e),
+      startHttpCall: (call) => this.startHttpCall(call),
+    };
     const wasi = wasiImports({
       get mem() { return vm.mem; }, // read lazily: the memory exists only once instantiated
       output: (fd, text) => this.output(fd, text),
@@ -117,9 +138,9 @@ export class ProxyWasmVm {
       environ: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
     });
     const EFAULT = 21;
-    const wasiGuarded = Object.fromEntries(Object.entries(wasi).map(([n, f]) => [n, guard(this, n, f, EFAULT)]));
+    const wasiGuarded = Object.fromEntries(Object.entries(wasi).map(([n, f]) => [n, guard(this.host, n, f, EFAULT)]));
     const instance = new WebAssembly.Instance(module,
-      { env: proxyImports(this), wasi_snapshot_preview1: wasiGuarded, wasi_unstable: wasiGuarded });
+      { env: proxyImports(this.host), wasi_snapshot_preview1: wasiGuarded, wasi_unstable: wasiGuarded });
     this.exportsByName = instance.exports as typeof this.exportsByName;
     // cpp-host hands data to the guest through its malloc (ABI 0.2.x), else proxy_on_memory_allocate.
     const malloc = this.exportsByName.malloc ?? this.exportsByName.proxy_on_memory_allocate;
@@ -142,8 +163,11 @@ export class ProxyWasmVm {
 
   /** A plugin's root context: context_create, vm_start, configure, as Envoy does per plugin. */
   configurePlugin(options: PluginOptions = {}): Plugin {
-    return new Plugin(this, this.allocContextId(), options);
+    return new Plugin(this, this.core, this.core.allocContextId(), options);
   }
+
+  /** Whether a context (root or stream) is alive in the VM, e.g. to check that a finished stream was deleted. */
+  hasContext(id: number): boolean { return this.contexts.has(id); }
 
   /** Linear memory size in bytes, to check that a filter does not leak. */
   memoryBytes(): number { return this.mem.byteLength; }
@@ -200,8 +224,8 @@ export class ProxyWasmVm {
     return call;
   }
 
-  /** @internal Context::httpCall: known cluster, :path, :method and :authority are required. */
-  startHttpCall(call: Omit<HttpCall, "token">): { result: WasmResult; token: number } {
+  /** Context::httpCall: known cluster, :path, :method and :authority are required. */
+  private startHttpCall(call: Omit<HttpCall, "token">): { result: WasmResult; token: number } {
     const has = (name: string) => call.headers.some(([k]) => k.toLowerCase() === name);
     const known = this.options.clusters?.includes(call.upstream) ?? true;
     if (call.timeoutMs < 0 || !known || !has(":path") || !has(":method") || !has(":authority")) {
@@ -212,16 +236,13 @@ export class ProxyWasmVm {
     return { result: WasmResult.Ok, token };
   }
 
-  /** @internal Context ids are unique and increasing per VM, shared by root and stream contexts. */
-  allocContextId(): number { return this.nextContextId++; }
-
-  /** @internal The context host calls act on: the effective one if the guest set it, else the called one. */
-  ctx(): ContextRef {
+  /** The context host calls act on: the effective one if the guest set it, else the called one. */
+  private ctx(): ContextRef {
     return (this.effective !== 0 && this.contexts.get(this.effective)) || this.current;
   }
 
-  /** @internal Stream properties, then stream attributes, then plugin tokens, then VM properties. */
-  property(ctx: ContextRef, path: string): Uint8Array | undefined {
+  /** Stream properties, then stream attributes, then plugin tokens, then VM properties. */
+  private property(ctx: ContextRef, path: string): Uint8Array | undefined {
     const s = ctx.stream;
     const own = s && (s.properties.get(path) ?? streamAttribute(path, s));
     if (own) return own;
@@ -231,14 +252,13 @@ export class ProxyWasmVm {
     return this.vmProperties.get(path);
   }
 
-  /** @internal Runs `fn` once the outermost guest call returned (Envoy's addAfterVmCallAction). */
-  post(fn: () => void): void {
+  /** Runs `fn` once the outermost guest call returned (Envoy's addAfterVmCallAction). */
+  private post(fn: () => void): void {
     if (this.depth > 0) this.afterCall.push(fn);
     else fn();
   }
 
-  /** @internal */
-  log(level: LogLevel, message: string): void {
+  private log(level: LogLevel, message: string): void {
     this.note(message);
     if (level >= this.logLevel) this.logs.push({ level, message, contextId: this.ctx().id });
   }
@@ -256,11 +276,11 @@ export class ProxyWasmVm {
   }
 
   /**
-   * @internal Calls a guest export; a missing one is skipped and yields 0, as in cpp-host. The first
+   * Calls a guest export; a missing one is skipped and yields 0, as in cpp-host. The first
    * argument of every proxy_on_* export is the context it runs in, and each call starts without
    * an effective context (cpp-host's SaveRestoreContext).
    */
-  invoke(name: string, a = 0, b = 0, c = 0, d = 0, e = 0): number {
+  private invoke(name: string, a = 0, b = 0, c = 0, d = 0, e = 0): number {
     if (this.failure) throw new GuestCrashError(`VM already failed: ${this.failure.message}`, name, [], { cause: this.failure });
     const fn = this.exportsByName[name];
     if (!fn) return 0;
@@ -308,9 +328,4 @@ function checkLinkable(module: WebAssembly.Module): void {
   if (!exported.has("proxy_abi_version_0_2_1") && !exported.has("proxy_abi_version_0_2_0")) {
     throw new WasmLoadError("Missing or unknown Proxy-Wasm ABI version (this emulator implements 0.2.x)");
   }
-}
-
-/** @internal */
-export function toBytes(v: string | Uint8Array | undefined): Uint8Array {
-  return v === undefined ? new Uint8Array(0) : typeof v === "string" ? toUtf8(v) : v;
 }

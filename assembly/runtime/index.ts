@@ -11,3 +11,4 @@ export { log, logTrace, logDebug, logInfo, logWarn, logError, logCritical, hostL
 export { clearRouteCache, resumeRequest, sendLocalResponse, nowNanos, nowMillis, httpCall, setEffectiveContext, setTickPeriod } from "./stream";
 export { FilterHeadersStatusValues as HeadersStatus, FilterDataStatusValues as DataStatus } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 export { HostSource, addressIp } from "./source";
+export { ClusterRef, declareClusters } from "./clusters";

@@ -33,6 +33,8 @@ export class ClaimHeader {
 
 export class RemoteJwks {
   cluster: string = "";
+  /** Where the config names the cluster, for declareClusters. */
+  clusterPath: string = "";
   path: string = "";
   authority: string = "";
   timeoutMs: u32 = 2000;
@@ -144,6 +146,7 @@ function readProvider(v: JsonValue, path: string, index: i32, errors: ConfigErro
     const r = remote!;
     const cfg = new RemoteJwks();
     cfg.cluster = r.string("cluster", "", true, 256);
+    cfg.clusterPath = r.at("cluster");
     cfg.path = r.string("path", "", true, 2048);
     if (cfg.path.length && !cfg.path.startsWith("/")) errors.add(r.at("path"), "must start with '/'");
     cfg.authority = r.string("authority", cfg.cluster, false, 256);

@@ -3,8 +3,8 @@
 // See filters/jwt-auth/README.md.
 export * from "../../assembly/runtime/exports";
 import {
-  FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
-  getHeaderBytes, logError, logInfo, nowMillis, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
+  ClusterRef, FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
+  declareClusters, getHeaderBytes, logError, logInfo, nowMillis, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
   setEffectiveContext, setHeaderBytes, setTickPeriod,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
@@ -73,17 +73,18 @@ class JwtRoot extends FilterRoot {
     this.cache.clear();
     this.missing = counter(base + "denied_missing_total");
     this.memory = new MemoryGauge(base + "vm_memory_bytes");
-    let anyRemote = false;
+    const clusters: ClusterRef[] = [];
     for (let i = 0; i < cfg.providers.length; i++) {
       const p = cfg.providers[i];
       const pbase = base + p.name + ".";
       this.stats.push(new ProviderStats(pbase));
       this.remotes.push(p.remote !== null ? new RemoteKeys(p, pbase) : null);
-      if (p.remote !== null) anyRemote = true;
+      if (p.remote !== null) clusters.push(new ClusterRef(p.remote!.cluster, p.remote!.clusterPath));
       for (let k = 0; k < p.claimHeaders.length; k++) this.claimHeaders.push(p.claimHeaders[k].header);
       if (p.payloadHeader !== null) this.claimHeaders.push(p.payloadHeader!);
     }
-    if (anyRemote) setTickPeriod(TICK_MS);
+    if (clusters.length > 0) setTickPeriod(TICK_MS);
+    declareClusters(clusters); // for the control plane's check; Envoy ignores it
     logInfo(FILTER + ": configured " + cfg.providers.length.toString() + " provider(s), " + cfg.rules.length.toString() + " rule(s)");
     return true;
   }

@@ -92,6 +92,16 @@ describe("proxy-wasm ABI in Envoy 1.40 through Portico's runtime layer", () => {
     expect(res.body).toBe("Ok");
   });
 
+  it("answers NotFound to Portico's portico_declare_clusters foreign function, silently", async () => {
+    // Only Portico's emulator (the control plane's config check) implements it; in Envoy the
+    // runtime's declareClusters() gets NotFound ("refused"), the plugin still configures, and
+    // nothing about it reaches Envoy's log.
+    const res = await request(e.url("/declared"));
+    expect(res.status).toBe(200);
+    expect(res.body).toBe("refused");
+    expect(e.logs().split("\n").filter((l) => /portico_declare_clusters|foreign/i.test(l))).toEqual([]);
+  });
+
   it("exports metrics defined by the module", async () => {
     const prom = await e.promStats();
     expect(prom).toMatch(/^portico_probe_requests_total\{\} [1-9]\d*$/m);

@@ -364,7 +364,7 @@ describe("logs, crashes and lifecycle", () => {
     const s = runHttpRequest(plugin, { requestHeaders: GET("/done"), responseHeaders: [[":status", "204"]] });
     expect(s.completed).toBe(true);
     expect(vm.sharedData.getString("last-log")).toBe("/done 204");
-    expect(vm.contexts.has(s.contextId)).toBe(false);
+    expect(vm.hasContext(s.contextId)).toBe(false);
   });
 
   it("exposes the SDK 1.2.3 crash on an empty buffer read (Envoy leaves the out-pointers untouched)", async () => {

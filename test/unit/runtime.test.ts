@@ -81,6 +81,13 @@ describe("runtime layer calls the emulator answers like Envoy", () => {
     expect(runHttpRequest(p, { requestHeaders: GET("/metric") }).localResponse?.body).toBe("2");
   });
 
+  it("declareClusters() reaches the emulator's portico_declare_clusters foreign function", async () => {
+    const vm = await ProxyWasmVm.load(probe);
+    const p = vm.configurePlugin({ config: JSON.stringify({ cluster: "c" }), rootId: "runtime-probe" });
+    expect(p.declaredClusters).toEqual([{ name: "c", path: "cluster" }]);
+    expect(runHttpRequest(p, { requestHeaders: GET("/declared") }).localResponse?.body).toBe("Ok");
+  });
+
   it("clearRouteCache() reaches the clear_route_cache foreign function and reports Ok", async () => {
     const vm = await ProxyWasmVm.load(probe);
     const p = vm.configurePlugin({ config: JSON.stringify({ cluster: "c" }), rootId: "runtime-probe" });

@@ -18,8 +18,11 @@ export interface PluginCheckInput {
   name: string;
 }
 
-/** Runs a module's configure step on a config: [] = accepted, else the filter's messages. */
-export type PluginChecker = (p: PluginCheckInput) => Promise<string[]>;
+export interface PluginCheckResult {
+  errors: string[];                           // the filter's refusals; [] = accepted
+  clusters: { name: string; path: string }[]; // Envoy clusters the configured filter will call, as the filter reported them, with the JSON path inside the plugin config, e.g. "providers[0].remote_jwks.cluster"
+}
+export type PluginChecker = (p: PluginCheckInput) => Promise<PluginCheckResult>;
 
 export async function checkPluginConfigs(
   plugins: Indexed<PluginInput>[],
@@ -33,8 +36,8 @@ export async function checkPluginConfigs(
     if (!module) continue; // its module could not be loaded: already reported
     const at = ["plugins", index, "config"];
     try {
-      const messages = await checker({ bytes: module.bytes, sha256: module.sha256, rootId: module.rootId, config: value.config, name: value.name });
-      problems.push(...messages.map((message) => ({ path: at, message })));
+      const { errors } = await checker({ bytes: module.bytes, sha256: module.sha256, rootId: module.rootId, config: value.config, name: value.name });
+      problems.push(...errors.map((message) => ({ path: at, message })));
     } catch (error) {
       problems.push({ path: at, message: `the config could not be checked: ${error instanceof Error ? error.message : String(error)}` });
     }

@@ -88,6 +88,14 @@ describe("configuration", () => {
     expect(vm.logs.filter((l) => l.level >= LogLevel.Error)).toEqual([]);
   });
 
+  it("declares the cluster of each remote JWKS, with its config path (for the control plane's check)", async () => {
+    const remote = (name: string, cluster: string) => ({ name, issuer: ISSUER, remote_jwks: { cluster, path: "/j" } });
+    const { p } = await plugin({ providers: [remote("idp", "idp"), localProvider({ name: "local" }), remote("b", "idp_b")], rules: [{ match: {}, requires: ["idp"] }] });
+    expect(p.ok).toBe(true);
+    expect(p.declaredClusters).toEqual([{ name: "idp", path: "providers[0].remote_jwks.cluster" }, { name: "idp_b", path: "providers[2].remote_jwks.cluster" }]);
+    expect((await plugin(requireAll([localProvider()]))).p.declaredClusters).toEqual([]);
+  });
+
   const rules = [{ match: {}, requires: ["idp"] }];
   // Each configuration has exactly one problem.
   const bad: [string, () => unknown, string | RegExp][] = [

@@ -326,7 +326,7 @@ describe("plugin config checks", () => {
     const calls: { rootId: string; config: string; name: string; size: number }[] = [];
     const checkPlugin: PluginChecker = async ({ bytes, rootId, config, name }) => {
       calls.push({ rootId, config, name, size: bytes.length });
-      return name === "limit" ? ["requests_per_second: must be a positive number", "burst: unknown field"] : [];
+      return { errors: name === "limit" ? ["requests_per_second: must be a positive number", "burst: unknown field"] : [], clusters: [] };
     };
     const errors = await gw.errors(
       yaml`

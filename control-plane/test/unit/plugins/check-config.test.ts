@@ -2,8 +2,8 @@
 // in the ways a user's module can): what it accepts, and what it says when it refuses.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createPluginChecker, type PluginChecker } from "../../../src/plugins/check-config.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPluginChecker, type BoundedPluginChecker, type PluginChecker } from "../../../src/plugins/check-config.js";
 import { builtFilter, fixtureWasm } from "../../../../test/support/wasm-fixtures.js";
 
 interface Module { bytes: Uint8Array; sha256: string }
@@ -18,11 +18,19 @@ beforeAll(() => {
   for (const name of ["emu-probe", "emu-fastedge", "emu-start-metric"]) modules[name] = moduleOf(readFileSync(fixtureWasm(name)));
 }, 300_000);
 
-afterEach(() => vi.restoreAllMocks());
+const checkers: BoundedPluginChecker[] = [];
+/** A checker whose worker is stopped after the tests. */
+function newChecker(options?: Parameters<typeof createPluginChecker>[0]): BoundedPluginChecker {
+  const check = createPluginChecker(options);
+  checkers.push(check);
+  return check;
+}
+afterAll(() => Promise.all(checkers.map((c) => c.close())));
 
-function checkWith(check: PluginChecker, filter: string, config: unknown, rootId = filter): Promise<string[]> {
+async function checkWith(check: PluginChecker, filter: string, config: unknown, rootId = filter): Promise<string[]> {
   const m = modules[filter]!;
-  return check({ ...m, rootId, name: filter.replaceAll("-", "_"), config: typeof config === "string" ? config : JSON.stringify(config) });
+  const r = await check({ ...m, rootId, name: filter.replaceAll("-", "_"), config: typeof config === "string" ? config : JSON.stringify(config) });
+  return r.errors;
 }
 
 const jwtProvider = {
@@ -37,7 +45,7 @@ const rateLimitConfig = { rules: [{ name: "per_client", requests: 100, period_s:
 const headerRewriteConfig = { rules: [{ request: { set: { "x-gateway": "portico" }, remove: ["x-internal"] } }] };
 
 describe("suite filters", () => {
-  const check = createPluginChecker();
+  const check = newChecker();
 
   it("accepts the documented configurations of each filter", async () => {
     expect(await checkWith(check, "jwt-auth", jwtConfig)).toEqual([]);
@@ -71,6 +79,24 @@ describe("suite filters", () => {
     expect((await checkWith(check, "rate-limit", "{rules:")).join("\n")).toMatch(/rate-limit: invalid configuration: .*not valid JSON/);
   });
 
+  it("reports the clusters the configured filter declared, where its config names them", async () => {
+    const m = modules["jwt-auth"]!;
+    const second = { ...jwtProvider, name: "idp2", remote_jwks: { ...jwtProvider.remote_jwks, cluster: "idp2_jwks" } };
+    const inline = { ...jwtProvider, name: "local", remote_jwks: undefined, jwks: { keys: [{ kty: "oct", kid: "k", alg: "HS256", k: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY" }] } };
+    const config = JSON.stringify({ ...jwtConfig, providers: [jwtProvider, inline, second] });
+    expect(await check({ ...m, rootId: "jwt-auth", name: "auth", config })).toEqual({
+      errors: [],
+      clusters: [
+        { name: "idp_jwks", path: "providers[0].remote_jwks.cluster" },
+        { name: "idp2_jwks", path: "providers[2].remote_jwks.cluster" },
+      ],
+    });
+    // A refused config declares nothing; a filter that calls no cluster neither.
+    expect(await check({ ...m, rootId: "jwt-auth", name: "auth", config: JSON.stringify({ ...jwtConfig, rules: [] }) }))
+      .toEqual({ errors: [expect.stringContaining("rules: must contain at least one rule")], clusters: [] });
+    expect((await check({ ...modules["rate-limit"]!, rootId: "rate-limit", name: "r", config: JSON.stringify(rateLimitConfig) })).clusters).toEqual([]);
+  });
+
   it("checks each config on its own: a refused config does not affect the next check of the module", async () => {
     expect(await checkWith(check, "rate-limit", { rules: [] })).not.toEqual([]);
     expect(await checkWith(check, "rate-limit", rateLimitConfig)).toEqual([]);
@@ -78,8 +104,8 @@ describe("suite filters", () => {
 });
 
 describe("modules that cannot run", () => {
-  const check = createPluginChecker();
-  const run = (m: Module, rootId = "x") => check({ ...m, rootId, name: "p", config: "{}" });
+  const check = newChecker();
+  const run = async (m: Module, rootId = "x") => (await check({ ...m, rootId, name: "p", config: "{}" })).errors;
 
   it("says so when the bytes are not WebAssembly at all", async () => {
     expect(await run(moduleOf(new TextEncoder().encode("<html>not found</html>")))).toEqual([
@@ -106,39 +132,115 @@ describe("modules that cannot run", () => {
   });
 
   it("refuses a filter that rejects its config without logging why, and says that", async () => {
-    expect(await check({ ...modules["emu-probe"]!, rootId: "emu-probe", name: "p", config: "reject" })).toEqual([
+    expect((await check({ ...modules["emu-probe"]!, rootId: "emu-probe", name: "p", config: "reject" })).errors).toEqual([
       "the filter refused its configuration (proxy_on_configure returned false) without logging a reason",
     ]);
-    expect(await check({ ...modules["emu-probe"]!, rootId: "emu-probe", name: "p", config: "fine" })).toEqual([]);
+    expect((await check({ ...modules["emu-probe"]!, rootId: "emu-probe", name: "p", config: "fine" })).errors).toEqual([]);
   });
 });
 
 describe("compiled module cache", () => {
   it("compiles a module once per sha256, however many configs are checked", async () => {
-    const compile = vi.spyOn(WebAssembly, "compile");
-    const check = createPluginChecker();
+    const check = newChecker();
     for (let i = 1; i <= 3; i++) {
       expect(await checkWith(check, "rate-limit", { rules: [{ name: "r", requests: i, period_s: 1 }] })).toEqual([]);
     }
-    expect(compile).toHaveBeenCalledTimes(1);
+    expect(check.compiledModules).toBe(1);
     await checkWith(check, "header-rewrite", headerRewriteConfig);
-    expect(compile).toHaveBeenCalledTimes(2);
+    expect(check.compiledModules).toBe(2);
   });
 
   it("drops the least recently used module beyond its capacity", async () => {
-    const compile = vi.spyOn(WebAssembly, "compile");
-    const check = createPluginChecker({ maxCachedModules: 1 });
+    const check = newChecker({ maxCachedModules: 1 });
     await checkWith(check, "rate-limit", rateLimitConfig);
     await checkWith(check, "header-rewrite", headerRewriteConfig);
     await checkWith(check, "rate-limit", rateLimitConfig);
-    expect(compile).toHaveBeenCalledTimes(3);
+    expect(check.compiledModules).toBe(3);
   });
 
   it("does not keep a failed compilation: the same sha256 with good bytes then works", async () => {
-    const check = createPluginChecker();
+    const check = newChecker();
     const good = modules["rate-limit"]!;
     const config = JSON.stringify(rateLimitConfig);
-    expect(await check({ bytes: good.bytes.subarray(0, 100), sha256: good.sha256, rootId: "rate-limit", name: "r", config })).toHaveLength(1);
-    expect(await check({ ...good, rootId: "rate-limit", name: "r", config })).toEqual([]);
+    expect((await check({ bytes: good.bytes.subarray(0, 100), sha256: good.sha256, rootId: "rate-limit", name: "r", config })).errors).toHaveLength(1);
+    expect((await check({ ...good, rootId: "rate-limit", name: "r", config })).errors).toEqual([]);
+  });
+});
+
+/**
+ * A minimal proxy-wasm module, by hand: memory, malloc, the ABI 0.2.1 marker, _start and
+ * proxy_on_vm_start/proxy_on_configure returning 1. `loops` makes _start or proxy_on_configure
+ * `loop br 0 end`: it never returns.
+ */
+function handWrittenModule(loops: "start" | "configure" | "never"): Module {
+  const leb = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...leb(n >>> 7)]);
+  const vec = (items: number[][]) => [...leb(items.length), ...items.flat()];
+  const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
+  const name = (s: string) => [...leb(s.length), ...new TextEncoder().encode(s)];
+  const body = (code: number[]) => [...leb(code.length + 2), 0x00, ...code, 0x0b]; // no locals, end
+  const LOOP = [0x03, 0x40, 0x0c, 0x00, 0x0b]; // loop (empty type) br 0 end
+  const [I32, VOID_VOID, I32_I32, I32x2_I32] = [0x7f, 0, 1, 2];
+  const types = [[0x60, 0, 0], [0x60, 1, I32, 1, I32], [0x60, 2, I32, I32, 1, I32]];
+  const funcs: [string, number, number[]][] = [
+    ["_start", VOID_VOID, loops === "start" ? LOOP : []],
+    ["malloc", I32_I32, [0x41, 0x00]],
+    ["proxy_abi_version_0_2_1", VOID_VOID, []],
+    ["proxy_on_vm_start", I32x2_I32, [0x41, 0x01]],
+    ["proxy_on_configure", I32x2_I32, [...(loops === "configure" ? LOOP : []), 0x41, 0x01]],
+  ];
+  const bytes = Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec(types)),
+    ...section(3, vec(funcs.map(([, type]) => [type]))),
+    ...section(5, vec([[0x00, 0x01]])), // one memory, min 1 page
+    ...section(7, vec([...funcs.map(([n], i) => [...name(n), 0x00, i]), [...name("memory"), 0x02, 0x00]])),
+    ...section(10, vec(funcs.map(([, , code]) => body(code)))),
+  ]);
+  return moduleOf(bytes);
+}
+
+describe("modules that never finish", () => {
+  const BOUND = 500;
+  const MARGIN = 1500; // terminating the worker and a loaded CI machine
+  const check = newChecker({ timeoutMs: BOUND });
+  const run = (m: Module) => check({ ...m, rootId: "x", name: "p", config: "{}" });
+
+  it("the hand-written module is a valid proxy-wasm module when it does not loop", async () => {
+    // (Also starts the worker, so the timings below measure only the checks.)
+    expect(await run(handWrittenModule("never"))).toEqual({ errors: [], clusters: [] });
+  });
+
+  it("refuses a module whose _start loops forever, within its bound, while the event loop stays free", async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 20);
+    const started = performance.now();
+    const r = await run(handWrittenModule("start"));
+    const elapsed = performance.now() - started;
+    clearInterval(timer);
+    expect(r).toEqual({
+      errors: [`the module did not finish starting (_start/_initialize) within ${BOUND} ms (it may loop forever); refused`],
+      clusters: [],
+    });
+    expect(elapsed).toBeGreaterThanOrEqual(BOUND);
+    expect(elapsed).toBeLessThan(BOUND + MARGIN);
+    expect(ticks).toBeGreaterThanOrEqual(BOUND / 20 / 2); // timers kept running (they would not with the loop on this thread)
+  });
+
+  it("refuses a module whose configure step loops forever", async () => {
+    const started = performance.now();
+    const r = await run(handWrittenModule("configure"));
+    expect(performance.now() - started).toBeLessThan(BOUND + MARGIN);
+    expect(r.errors).toEqual([
+      `the filter did not finish its configure step (proxy_on_vm_start/proxy_on_configure) within ${BOUND} ms (it may loop forever); refused`,
+    ]);
+  });
+
+  it("checks a good module correctly after a timeout (in a new worker), and overlapping checks wait their turn", async () => {
+    const looping = run(handWrittenModule("start"));
+    const good = checkWith(check, "rate-limit", rateLimitConfig);
+    const bad = checkWith(check, "rate-limit", { rules: [{ name: "r", requests: 0, period_s: 10 }] });
+    expect((await looping).errors).toEqual([expect.stringContaining("did not finish starting")]);
+    expect(await good).toEqual([]);
+    expect(await bad).toEqual(["rate-limit: invalid configuration: rules[0].requests: must be an integer from 1 to 1000000"]);
   });
 });
