@@ -2,10 +2,8 @@
 // every reference from a route to a listener, upstream or plugin. Names and references are read
 // from the items as written, so an item with some other mistake is still checked here.
 import type { Problem } from "./errors.js";
-import type { SectionName } from "./schema.js";
+import { singular, type CollectionName as SectionName } from "./collections.js";
 import { type Indexed, type ShapeResult, fieldOf as field, listOf } from "./shape.js";
-
-const SINGULAR: Record<SectionName, string> = { listeners: "listener", routes: "route", upstreams: "upstream", plugins: "plugin" };
 
 export function checkReferences(shape: ShapeResult): Problem[] {
   const names = {
@@ -91,7 +89,7 @@ function routeReferences(route: unknown, index: number, names: Names): Problem[]
     if (typeof name !== "string" || names[kind].some((n) => n.value === name)) return; // a non-string is a shape error
     const known = [...new Set(names[kind].map((n) => n.value))];
     const list = known.length > 0 ? `known: ${known.join(", ")}` : `no ${kind} are defined`;
-    problems.push({ path, message: `no ${SINGULAR[kind]} named "${name}" (${list})` });
+    problems.push({ path, message: `no ${singular(kind)} named "${name}" (${list})` });
   };
   const list = (key: string) => listOf(field(route, key));
 
