@@ -2,6 +2,7 @@
 // every reference from a route to a listener, upstream or plugin. Names and references are read
 // from the items as written, so an item with some other mistake is still checked here.
 import type { Problem } from "./errors.js";
+import { XDS_CLUSTER } from "../translate/common.js";
 import { singular, type CollectionName as SectionName } from "./collections.js";
 import { type Indexed, type ShapeResult, fieldOf as field, listOf } from "./shape.js";
 
@@ -40,7 +41,7 @@ function duplicateNames(section: SectionName, names: Indexed<string>[]): Problem
 }
 
 /** Upstreams become Envoy clusters of the same name; the bootstrap's own cluster takes one. */
-const RESERVED_CLUSTERS = new Set(["portico_xds"]);
+const RESERVED_CLUSTERS = new Set([XDS_CLUSTER]);
 
 function reservedUpstreamNames(names: Indexed<string>[]): Problem[] {
   return names.filter(({ value }) => RESERVED_CLUSTERS.has(value))
