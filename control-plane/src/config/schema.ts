@@ -1,6 +1,6 @@
 // The shape of a gateway config file: one list per collection (collections.ts), each item checked
 // by its collection's schema. zod checks each value where it stands; relations between values
-// (names, references, files) are checked in references.ts and files.ts.
+// (names, references, files) are checked in relations.ts, references.ts and files.ts.
 import { z } from "zod";
 import { COLLECTIONS, COLLECTION_NAMES, type CollectionName } from "./collections.js";
 

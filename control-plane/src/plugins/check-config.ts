@@ -17,15 +17,18 @@ export interface PluginCheckerOptions {
 
 export function createPluginChecker(options: PluginCheckerOptions = {}): PluginChecker {
   const compiled = new ModuleCache(options.maxCachedModules ?? 32);
-  return async (p) => {
-    let module: WebAssembly.Module;
-    try {
-      module = await compiled.get(p.sha256, p.bytes);
-    } catch (err) {
-      return [describeCompileError(p.bytes, err)];
-    }
-    return configureOnce(module, p);
-  };
+  // Clusters: none reported yet (the emulator branch has the filter report them).
+  return async (p) => ({ errors: await refusals(compiled, p), clusters: [] });
+}
+
+async function refusals(compiled: ModuleCache, p: PluginCheckInput): Promise<string[]> {
+  let module: WebAssembly.Module;
+  try {
+    module = await compiled.get(p.sha256, p.bytes);
+  } catch (err) {
+    return [describeCompileError(p.bytes, err)];
+  }
+  return configureOnce(module, p);
 }
 
 /** One fresh VM (as a new Envoy worker would create it), started and configured once. */

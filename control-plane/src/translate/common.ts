@@ -15,7 +15,7 @@ export const ANY = {
 
 /**
  * The bootstrap's static cluster of the ADS stream. Upstreams become clusters of their own name,
- * so the config loader reserves this one (config/references.ts) and the bootstrap declares it.
+ * so the config loader reserves this one (config/relations.ts) and the bootstrap declares it.
  */
 export const XDS_CLUSTER = "portico_xds";
 

@@ -22,7 +22,7 @@ afterEach(() => vi.restoreAllMocks());
 
 function checkWith(check: PluginChecker, filter: string, config: unknown, rootId = filter): Promise<string[]> {
   const m = modules[filter]!;
-  return check({ ...m, rootId, name: filter.replaceAll("-", "_"), config: typeof config === "string" ? config : JSON.stringify(config) });
+  return check({ ...m, rootId, name: filter.replaceAll("-", "_"), config: typeof config === "string" ? config : JSON.stringify(config) }).then((r) => r.errors);
 }
 
 const jwtProvider = {
@@ -79,7 +79,7 @@ describe("suite filters", () => {
 
 describe("modules that cannot run", () => {
   const check = createPluginChecker();
-  const run = (m: Module, rootId = "x") => check({ ...m, rootId, name: "p", config: "{}" });
+  const run = (m: Module, rootId = "x") => check({ ...m, rootId, name: "p", config: "{}" }).then((r) => r.errors);
 
   it("says so when the bytes are not WebAssembly at all", async () => {
     expect(await run(moduleOf(new TextEncoder().encode("<html>not found</html>")))).toEqual([
@@ -106,10 +106,10 @@ describe("modules that cannot run", () => {
   });
 
   it("refuses a filter that rejects its config without logging why, and says that", async () => {
-    expect(await check({ ...modules["emu-probe"]!, rootId: "emu-probe", name: "p", config: "reject" })).toEqual([
+    expect((await check({ ...modules["emu-probe"]!, rootId: "emu-probe", name: "p", config: "reject" })).errors).toEqual([
       "the filter refused its configuration (proxy_on_configure returned false) without logging a reason",
     ]);
-    expect(await check({ ...modules["emu-probe"]!, rootId: "emu-probe", name: "p", config: "fine" })).toEqual([]);
+    expect((await check({ ...modules["emu-probe"]!, rootId: "emu-probe", name: "p", config: "fine" })).errors).toEqual([]);
   });
 });
 
@@ -138,7 +138,7 @@ describe("compiled module cache", () => {
     const check = createPluginChecker();
     const good = modules["rate-limit"]!;
     const config = JSON.stringify(rateLimitConfig);
-    expect(await check({ bytes: good.bytes.subarray(0, 100), sha256: good.sha256, rootId: "rate-limit", name: "r", config })).toHaveLength(1);
-    expect(await check({ ...good, rootId: "rate-limit", name: "r", config })).toEqual([]);
+    expect((await check({ bytes: good.bytes.subarray(0, 100), sha256: good.sha256, rootId: "rate-limit", name: "r", config })).errors).toHaveLength(1);
+    expect((await check({ ...good, rootId: "rate-limit", name: "r", config })).errors).toEqual([]);
   });
 });
