@@ -12,7 +12,6 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { loadGatewayFile, type LoadResult } from "../../control-plane/src/config/index.js";
 import { onlyEndpointsDiffer } from "../../control-plane/src/gateway/changes.js";
-import { toResourceSet } from "../../control-plane/src/gateway/gateway.js";
 import { createPluginChecker } from "../../control-plane/src/plugins/check-config.js";
 import { translate } from "../../control-plane/src/translate/index.js";
 import { ANY_NODE, SnapshotCache } from "../../control-plane/src/xds/cache.js";
@@ -200,7 +199,7 @@ async function timeStages(path: string): Promise<Pick<SizeResult, "loadMs" | "tr
     const resources = translate({ model: loaded.model, certificates: new Map(), modules: loaded.modules });
     const translateMs = performance.now() - t;
     t = performance.now();
-    new SnapshotCache().set(ANY_NODE, toResourceSet(resources));
+    new SnapshotCache().set(ANY_NODE, resources);
     const encodeMs = performance.now() - t;
     let compareMs = NaN;
     if (previous?.ok) {

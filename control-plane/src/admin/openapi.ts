@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document of the admin API, served at GET /openapi.json. Written by hand from
 // the same facts as the handlers (a unit test holds the two together): per kind the collection,
 // item and item-schema paths, then the whole-config, validation and read-only endpoints.
+import { title } from "../config/collections.js";
 import { gatewayJsonSchema } from "../config/index.js";
 import { NAME_PATTERN } from "../config/syntax.js";
 import { KINDS, type Kind } from "../store/types.js";
@@ -13,7 +14,6 @@ export interface OpenApiOptions {
 
 type Obj = Record<string, unknown>;
 
-const TITLE: Record<Kind, string> = { listeners: "Listener", routes: "Route", upstreams: "Upstream", plugins: "Plugin" };
 const JSON_TYPE = "application/json";
 const YAML_TYPE = "application/yaml";
 
@@ -49,7 +49,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): Obj {
 }
 
 function kindPaths(kind: Kind): Obj {
-  const one = TITLE[kind];
+  const one = title(kind);
   const item = ref("schemas", one);
   const tags = [kind];
   const writeResponses = (extra: Obj): Obj => ({
@@ -63,7 +63,7 @@ function kindPaths(kind: Kind): Obj {
   return {
     [`/${kind}`]: {
       get: {
-        operationId: `list${TITLE[kind]}s`, tags, summary: `List ${kind}`,
+        operationId: `list${one}s`, tags, summary: `List ${kind}`,
         responses: {
           "200": reply(`Every ${one.toLowerCase()}, in file order.`, {
             type: "object", required: ["items", "total"],
@@ -276,7 +276,7 @@ function components(o: OpenApiOptions): Obj {
       properties: { valid: { type: "boolean" }, errors: { type: "array", items: ref("schemas", "LocatedError") } },
     },
   };
-  for (const kind of KINDS) schemas[TITLE[kind]] = itemSchema(kind) ?? { type: "object" };
+  for (const kind of KINDS) schemas[title(kind)] = itemSchema(kind) ?? { type: "object" };
   return {
     schemas,
     parameters: {

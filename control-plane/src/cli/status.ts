@@ -1,7 +1,7 @@
 // `portico status`: asks a running control plane for GET /status and shows, per Envoy node, its
 // streams and, per resource type, the version sent, the version ACKed and the last NACK.
 // The rendering is a pure function of the JSON, so it is tested without a server.
-import { isTypeUrl, PUSH_ORDER, shortTypeName, TypeUrl, type TypeUrlValue } from "../xds/types.js";
+import { isTypeUrl, PUSH_ORDER, shortTypeName, xdsType } from "../xds/types.js";
 
 /** The JSON GET /status answers (control-plane.ts status()); every part may be missing in an older build. */
 export interface StatusReport {
@@ -100,19 +100,10 @@ function reasonOf(e: unknown): string {
   return String(e);
 }
 
-/** The xDS API of each type, as Envoy's own docs and logs name them ("CDS Cluster"). */
-const API: Record<TypeUrlValue, string> = {
-  [TypeUrl.Secret]: "SDS",
-  [TypeUrl.ExtensionConfig]: "ECDS",
-  [TypeUrl.Cluster]: "CDS",
-  [TypeUrl.Endpoints]: "EDS",
-  [TypeUrl.Listener]: "LDS",
-  [TypeUrl.Route]: "RDS",
-};
-
+/** The xDS API and the type, as Envoy's own docs and logs name them ("CDS Cluster"). */
 function typeLabel(typeUrl: string): string {
-  const short = shortTypeName(typeUrl);
-  return isTypeUrl(typeUrl) ? `${API[typeUrl]} ${short}` : short;
+  const type = xdsType(typeUrl);
+  return type ? `${type.api} ${type.short}` : shortTypeName(typeUrl);
 }
 
 /** Rows in push order; unknown types last. */

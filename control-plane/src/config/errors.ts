@@ -35,6 +35,20 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+const SEGMENT = /(?:^|\.)([A-Za-z_$][\w$-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y;
+
+/** formatPath read back: "providers[0].remote_jwks.cluster" → ["providers", 0, "remote_jwks", "cluster"]; undefined if it is not a path. */
+export function parsePath(text: string): PropertyKey[] | undefined {
+  const path: PropertyKey[] = [];
+  for (let at = 0; at < text.length; at = SEGMENT.lastIndex) {
+    SEGMENT.lastIndex = at;
+    const m = SEGMENT.exec(text);
+    if (!m) return undefined;
+    path.push(m[1] ?? (m[2] !== undefined ? Number(m[2]) : (JSON.parse(m[3]!) as string)));
+  }
+  return path;
+}
+
 /** One line per error, compiler style: `gateway.yaml:14:5: routes[2].upstream: no upstream named "ech0"`. */
 export function formatConfigErrors(errors: readonly ConfigError[]): string {
   return errors

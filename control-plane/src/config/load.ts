@@ -1,4 +1,4 @@
-// The loader: text → YAML document → shape → references → files → plugin configs → model.
+// The loader: text → YAML document → shape → relations → files → plugin configs → references → model.
 // Every stage runs even when an earlier one found problems (on the items that passed), so a user
 // sees all errors in one go.
 import { readFile } from "node:fs/promises";
@@ -9,7 +9,8 @@ import { type ConfigError, type Problem, sortErrors } from "./errors.js";
 import { checkCertificateFiles, loadModules } from "./files.js";
 import { locate, positionAt } from "./locate.js";
 import { type PluginChecker, checkPluginConfigs } from "./plugin-check.js";
-import { checkReferences } from "./references.js";
+import { type ReferenceGraph, referenceGraph } from "./references.js";
+import { checkRelations } from "./relations.js";
 import { checkShape } from "./shape.js";
 import { toModel } from "./to-model.js";
 
@@ -25,8 +26,20 @@ export interface LoadOptions {
 }
 
 export type LoadResult =
-  | { ok: true; model: GatewayModel; /** Module bytes by sha256, for the module server. */ modules: Map<string, Uint8Array> }
-  | { ok: false; errors: ConfigError[] };
+  | {
+      ok: true;
+      model: GatewayModel;
+      /** Module bytes by sha256, for the module server. */
+      modules: Map<string, Uint8Array>;
+      /** Who refers to whom (for DELETE: what still uses an item). */
+      references: ReferenceGraph;
+    }
+  | {
+      ok: false;
+      errors: ConfigError[];
+      /** Present when the text parsed: the references of the items as written. */
+      references?: ReferenceGraph;
+    };
 
 export async function loadGatewayConfig(text: string, opts: LoadOptions): Promise<LoadResult> {
   const lineCounter = new LineCounter();
@@ -45,17 +58,21 @@ export async function loadGatewayConfig(text: string, opts: LoadOptions): Promis
   }
 
   const shape = checkShape(document);
-  const problems: Problem[] = [...shape.problems, ...checkReferences(shape)];
+  const problems: Problem[] = [...shape.problems, ...checkRelations(shape)];
   problems.push(...(await checkCertificateFiles(shape.written.listeners, opts.baseDir)));
   const loaded = await loadModules(shape.written.plugins, opts);
   problems.push(...loaded.problems);
-  if (opts.checkPlugin) problems.push(...(await checkPluginConfigs(shape.sections.plugins, loaded.modules, opts.checkPlugin)));
+  // Without a checker the clusters plugins call are unknown: they are simply not in the graph.
+  const plugins = opts.checkPlugin ? await checkPluginConfigs(shape.sections.plugins, loaded.modules, opts.checkPlugin) : { problems: [], references: [] };
+  problems.push(...plugins.problems);
+  const references = referenceGraph(shape.written, plugins.references);
+  problems.push(...references.unknownReferences());
 
-  if (problems.length > 0) return { ok: false, errors: sortErrors(problems.map((p) => locate(doc, lineCounter, opts.source, p))) };
+  if (problems.length > 0) return { ok: false, errors: sortErrors(problems.map((p) => locate(doc, lineCounter, opts.source, p))), references };
 
   const modules = new Map<string, Uint8Array>();
   for (const module of loaded.modules.values()) modules.set(module.sha256, module.bytes);
-  return { ok: true, model: toModel(shape.sections, loaded.modules, opts.baseDir), modules };
+  return { ok: true, model: toModel(shape.sections, loaded.modules, opts.baseDir), modules, references };
 }
 
 /** Loads a config file; relative paths in it start from its directory. */

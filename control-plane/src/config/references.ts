@@ -1,111 +1,93 @@
-// Checks between values: unique names, unique listener addresses, certificate selection, and
-// every reference from a route to a listener, upstream or plugin. Names and references are read
-// from the items as written, so an item with some other mistake is still checked here.
+// The reference graph of a gateway file: every place an item names an item of another collection,
+// with the path where the name is written. The edges come from two sources: the reference paths
+// each collection declares (collections.ts), read from the items as written, and the clusters a
+// plugin's filter reports it will call (plugin-check.ts), since only the filter knows which of
+// its config fields name clusters. Validation reports the references that name nothing; the admin
+// API's DELETE refuses while anything still refers to the item.
+import { COLLECTIONS, COLLECTION_NAMES, EACH, singular, type CollectionName } from "./collections.js";
 import type { Problem } from "./errors.js";
-import type { SectionName } from "./schema.js";
-import { type Indexed, type ShapeResult, fieldOf as field, listOf } from "./shape.js";
+import { type Indexed, fieldOf, listOf, writtenNames } from "./shape.js";
 
-const SINGULAR: Record<SectionName, string> = { listeners: "listener", routes: "route", upstreams: "upstream", plugins: "plugin" };
-
-export function checkReferences(shape: ShapeResult): Problem[] {
-  const names = {
-    listeners: writtenNames(shape.written.listeners),
-    routes: writtenNames(shape.written.routes),
-    upstreams: writtenNames(shape.written.upstreams),
-    plugins: writtenNames(shape.written.plugins),
-  };
-  return [
-    ...(Object.keys(names) as SectionName[]).flatMap((section) => duplicateNames(section, names[section])),
-    ...reservedUpstreamNames(names.upstreams),
-    ...listenerAddresses(shape),
-    ...certificateSelection(shape),
-    ...shape.written.routes.flatMap((route, index) => routeReferences(route, index, names)),
-  ];
+export interface Referrer {
+  collection: CollectionName;
+  /** Position in its collection as written. */
+  index: number;
+  /** Its name as written; undefined when it has none (a shape error of its own). */
+  name: string | undefined;
 }
 
-function writtenNames(items: unknown[]): Indexed<string>[] {
-  return items.flatMap((item, index) => {
-    const name = field(item, "name");
-    return typeof name === "string" ? [{ index, value: name }] : [];
-  });
+export interface Reference {
+  from: Referrer;
+  to: CollectionName;
+  name: string;
+  /** Where the name is written, from the document root, e.g. ["routes", 2, "upstreams", 0, "name"]. */
+  path: PropertyKey[];
 }
 
-function duplicateNames(section: SectionName, names: Indexed<string>[]): Problem[] {
-  const first = new Map<string, number>();
-  const problems: Problem[] = [];
-  for (const { index, value } of names) {
-    const earlier = first.get(value);
-    if (earlier === undefined) first.set(value, index);
-    else problems.push({ path: [section, index, "name"], message: `duplicate name "${value}": ${section}[${earlier}] has it too` });
-  }
-  return problems;
-}
+/** A reference path as declared in collections.ts: keys, and EACH for every index of a list. */
+type DeclaredPath = readonly (string | typeof EACH)[];
 
-/** Upstreams become Envoy clusters of the same name; the bootstrap's own cluster takes one. */
-const RESERVED_CLUSTERS = new Set(["portico_xds"]);
+export class ReferenceGraph {
+  constructor(
+    /** The names each collection defines, as written (an item with other mistakes still defines its name). */
+    readonly names: Readonly<Record<CollectionName, Indexed<string>[]>>,
+    readonly references: readonly Reference[],
+  ) {}
 
-function reservedUpstreamNames(names: Indexed<string>[]): Problem[] {
-  return names.filter(({ value }) => RESERVED_CLUSTERS.has(value))
-    .map(({ index, value }) => ({ path: ["upstreams", index, "name"], message: `"${value}" is reserved: it is the cluster Envoy reaches the control plane through` }));
-}
-
-function listenerAddresses({ sections }: ShapeResult): Problem[] {
-  const taken = new Map<string, string>();
-  const problems: Problem[] = [];
-  for (const { index, value } of sections.listeners) {
-    const key = `${value.address.includes(":") ? `[${value.address}]` : value.address}:${value.port}`;
-    const owner = taken.get(key);
-    if (owner === undefined) taken.set(key, value.name);
-    else problems.push({ path: ["listeners", index, "port"], message: `${key} is already used by listener "${owner}"` });
-  }
-  return problems;
-}
-
-function certificateSelection({ sections }: ShapeResult): Problem[] {
-  const problems: Problem[] = [];
-  for (const { index, value } of sections.listeners) {
-    let defaultAt: number | undefined;
-    const servedBy = new Map<string, number>();
-    (value.tls?.certificates ?? []).forEach((certificate, c) => {
-      const at = ["listeners", index, "tls", "certificates", c];
-      if (certificate.sni.length === 0) {
-        if (defaultAt === undefined) defaultAt = c;
-        else problems.push({ path: at, message: `a second default certificate (no sni): certificates[${defaultAt}] is the default; give this one sni` });
-      }
-      certificate.sni.forEach((name, n) => {
-        const earlier = servedBy.get(name);
-        if (earlier === undefined) servedBy.set(name, c);
-        else problems.push({ path: [...at, "sni", n], message: `"${name}" is already served by certificates[${earlier}]` });
-      });
+  /** Every reference to a name its collection does not define, at the place it is written. */
+  unknownReferences(): Problem[] {
+    return this.references.filter((r) => !this.defines(r.to, r.name)).map((r) => {
+      const known = [...new Set(this.names[r.to].map((n) => n.value))];
+      const list = known.length > 0 ? `known: ${known.join(", ")}` : `no ${r.to} are defined`;
+      return { path: r.path, message: `no ${singular(r.to)} named "${r.name}" (${list})` };
     });
   }
-  return problems;
+
+  /** The items referring to `name` of `collection`, each once, in document order. */
+  referrers(collection: CollectionName, name: string): Referrer[] {
+    const seen = new Set<string>();
+    return this.references
+      .filter((r) => r.to === collection && r.name === name)
+      .map((r) => r.from)
+      .filter((from) => {
+        const key = `${from.collection}[${from.index}]`;
+        return !seen.has(key) && seen.add(key);
+      });
+  }
+
+  private defines(collection: CollectionName, name: string): boolean {
+    return this.names[collection].some((n) => n.value === name);
+  }
 }
 
-type Names = Record<SectionName, Indexed<string>[]>;
+/**
+ * The graph of the items as written (`written`: each collection's list, valid items or not),
+ * plus `reported`: references only a filter can tell (the clusters it calls).
+ */
+export function referenceGraph(written: Readonly<Record<CollectionName, unknown[]>>, reported: readonly Reference[] = []): ReferenceGraph {
+  const names = {} as Record<CollectionName, Indexed<string>[]>;
+  const references: Reference[] = [];
+  for (const collection of COLLECTION_NAMES) {
+    names[collection] = writtenNames(written[collection]);
+    const declared: readonly { to: CollectionName; at: DeclaredPath }[] = COLLECTIONS[collection].references;
+    written[collection].forEach((item, index) => {
+      const name = fieldOf(item, "name");
+      const from: Referrer = { collection, index, name: typeof name === "string" ? name : undefined };
+      for (const { to, at } of declared) {
+        for (const found of valuesAt(item, at, [collection, index])) references.push({ from, to, ...found });
+      }
+    });
+  }
+  // Reported references are kept in document order with the declared ones.
+  references.push(...reported);
+  references.sort((a, b) => COLLECTION_NAMES.indexOf(a.from.collection) - COLLECTION_NAMES.indexOf(b.from.collection) || a.from.index - b.from.index);
+  return new ReferenceGraph(names, references);
+}
 
-function routeReferences(route: unknown, index: number, names: Names): Problem[] {
-  const problems: Problem[] = [];
-  const at = ["routes", index];
-  const check = (kind: SectionName, name: unknown, path: PropertyKey[]) => {
-    if (typeof name !== "string" || names[kind].some((n) => n.value === name)) return; // a non-string is a shape error
-    const known = [...new Set(names[kind].map((n) => n.value))];
-    const list = known.length > 0 ? `known: ${known.join(", ")}` : `no ${kind} are defined`;
-    problems.push({ path, message: `no ${SINGULAR[kind]} named "${name}" (${list})` });
-  };
-  const list = (key: string) => listOf(field(route, key));
-
-  list("listeners").forEach((name, n) => check("listeners", name, [...at, "listeners", n]));
-  check("upstreams", field(route, "upstream"), [...at, "upstream"]);
-  const split = new Map<string, number>();
-  list("upstreams").forEach((entry, n) => {
-    const name = field(entry, "name");
-    check("upstreams", name, [...at, "upstreams", n, "name"]);
-    if (typeof name !== "string") return;
-    const earlier = split.get(name);
-    if (earlier === undefined) split.set(name, n);
-    else problems.push({ path: [...at, "upstreams", n, "name"], message: `upstream "${name}" is already listed at upstreams[${earlier}]` });
-  });
-  list("plugins").forEach((name, n) => check("plugins", name, [...at, "plugins", n]));
-  return problems;
+/** The string values at `at` inside `value` (a non-string is a shape error, reported elsewhere). */
+function valuesAt(value: unknown, at: DeclaredPath, path: PropertyKey[]): { name: string; path: PropertyKey[] }[] {
+  if (at.length === 0) return typeof value === "string" ? [{ name: value, path }] : [];
+  const [head, ...rest] = at;
+  if (head === EACH) return listOf(value).flatMap((item, i) => valuesAt(item, rest, [...path, i]));
+  return valuesAt(fieldOf(value, head!), rest, [...path, head!]);
 }

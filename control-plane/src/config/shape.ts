@@ -2,8 +2,9 @@
 // hide the good ones from the cross-reference checks that follow.
 import { z } from "zod";
 import type { Problem } from "./errors.js";
+import { COLLECTIONS, COLLECTION_NAMES, type CollectionName } from "./collections.js";
 import { friendlyMessage, issuesToProblems } from "./issues.js";
-import { SECTION_NAMES, gatewayConfigSchema, sectionSchemas, type SectionName } from "./schema.js";
+import { gatewayConfigSchema } from "./schema.js";
 
 export interface Indexed<T> {
   /** Position in the section's list as written (paths and lines refer to it). */
@@ -11,7 +12,7 @@ export interface Indexed<T> {
   value: T;
 }
 
-export type ParsedSections = { [S in SectionName]: Indexed<z.output<(typeof sectionSchemas)[S]>>[] };
+export type ParsedSections = { [C in CollectionName]: Indexed<z.output<(typeof COLLECTIONS)[C]["item"]>>[] };
 
 export interface ShapeResult {
   sections: ParsedSections;
@@ -19,19 +20,19 @@ export interface ShapeResult {
    * Every item as written, valid or not: names and references are checked on these too, so an
    * item with a bad value still gets its references checked, and a reference to it is not "unknown".
    */
-  written: { [S in SectionName]: unknown[] };
+  written: { [C in CollectionName]: unknown[] };
   problems: Problem[];
 }
 
 const frame = z.strictObject({
   $schema: z.string().optional(),
-  ...Object.fromEntries(SECTION_NAMES.map((section) => [section, z.array(z.unknown()).nullish()])),
+  ...Object.fromEntries(COLLECTION_NAMES.map((section) => [section, z.array(z.unknown()).nullish()])),
 });
 
 export function checkShape(document: unknown): ShapeResult {
   const result: ShapeResult = {
-    sections: { listeners: [], routes: [], upstreams: [], plugins: [] },
-    written: { listeners: [], routes: [], upstreams: [], plugins: [] },
+    sections: perCollection(() => []) as ParsedSections,
+    written: perCollection(() => []),
     problems: [],
   };
   if (document === null || document === undefined) return result; // an empty file: an empty gateway
@@ -43,7 +44,7 @@ export function checkShape(document: unknown): ShapeResult {
   }
   const lists = typeof document === "object" && !Array.isArray(document) ? (document as Record<string, unknown>) : {};
 
-  for (const section of SECTION_NAMES) {
+  for (const section of COLLECTION_NAMES) {
     const items = lists[section];
     if (!Array.isArray(items)) continue;
     result.written[section] = items;
@@ -52,13 +53,17 @@ export function checkShape(document: unknown): ShapeResult {
   return result;
 }
 
-function parseItem<S extends SectionName>(section: S, item: unknown, index: number, into: ShapeResult): void {
-  const parsed = sectionSchemas[section].safeParse(item, { error: friendlyMessage });
+function parseItem(section: CollectionName, item: unknown, index: number, into: ShapeResult): void {
+  const parsed = COLLECTIONS[section].item.safeParse(item, { error: friendlyMessage });
   if (parsed.success) {
     (into.sections[section] as Indexed<unknown>[]).push({ index, value: parsed.data });
   } else {
     into.problems.push(...issuesToProblems(parsed.error.issues, [section, index], gatewayConfigSchema));
   }
+}
+
+function perCollection<T>(make: () => T): Record<CollectionName, T> {
+  return Object.fromEntries(COLLECTION_NAMES.map((name) => [name, make()])) as Record<CollectionName, T>;
 }
 
 /** `item[key]` when item is a map as written, else undefined (for checks that read unvalidated items). */
@@ -68,4 +73,12 @@ export function fieldOf(item: unknown, key: string): unknown {
 
 export function listOf(value: unknown): unknown[] {
   return Array.isArray(value) ? (value as unknown[]) : [];
+}
+
+/** The names of the items as written (an item without a string name has none). */
+export function writtenNames(items: unknown[]): Indexed<string>[] {
+  return items.flatMap((item, index) => {
+    const name = fieldOf(item, "name");
+    return typeof name === "string" ? [{ index, value: name }] : [];
+  });
 }

@@ -4,7 +4,7 @@
 // on another host needs nothing but this file.
 import { isIP } from "node:net";
 import { stringify } from "yaml";
-import { ADS_SOURCE, socketAddress } from "../translate/common.js";
+import { ADS_SOURCE, socketAddress, XDS_CLUSTER } from "../translate/common.js";
 
 export interface BootstrapOptions {
   /** node.id: the name the control plane knows this Envoy by. */
@@ -17,8 +17,7 @@ export interface BootstrapOptions {
   admin: { address: string; port: number };
 }
 
-/** The static cluster of the ADS stream (user upstreams must not take this name). */
-export const XDS_CLUSTER = "portico_xds";
+export { XDS_CLUSTER } from "../translate/common.js";
 
 const HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 

@@ -5,7 +5,7 @@ import type { LogFn } from "../log.js";
 import type { GatewayModel } from "../model/types.js";
 import { translate, translateEndpoints, type CertificatePem, type EnvoyResources } from "../translate/index.js";
 import { ANY_NODE, type SnapshotCache } from "../xds/cache.js";
-import { TypeUrl, shortTypeName, type ResourceSet } from "../xds/types.js";
+import { TypeUrl, shortTypeName } from "../xds/types.js";
 import { readCertificates } from "./certificates.js";
 import { onlyEndpointsDiffer } from "./changes.js";
 
@@ -24,17 +24,6 @@ export interface ApplyOutcome {
 export interface GatewayOptions {
   cache: SnapshotCache;
   log: LogFn;
-}
-
-export function toResourceSet(r: EnvoyResources): ResourceSet {
-  return {
-    [TypeUrl.Secret]: r.secrets,
-    [TypeUrl.ExtensionConfig]: r.extensionConfigs,
-    [TypeUrl.Cluster]: r.clusters,
-    [TypeUrl.Endpoints]: r.endpoints,
-    [TypeUrl.Listener]: r.listeners,
-    [TypeUrl.Route]: r.routes,
-  };
 }
 
 export class Gateway {
@@ -77,11 +66,11 @@ export class Gateway {
       const certificates = await readCertificates(c.model);
       if (prev && onlyEndpointsDiffer(prev.model, c.model) && sameCertificates(prev.certificates, certificates)) {
         kind = "endpoints";
-        resources = { ...prev.resources, endpoints: translateEndpoints(c.model) };
+        resources = { ...prev.resources, [TypeUrl.Endpoints]: translateEndpoints(c.model) };
       } else {
         resources = translate({ model: c.model, certificates, modules: c.modules });
       }
-      const changed = this.o.cache.set(ANY_NODE, toResourceSet(resources));
+      const changed = this.o.cache.set(ANY_NODE, resources);
       this.applied = { model: c.model, modules: c.modules, resources, certificates };
       if (changed.length === 0) kind = "unchanged";
       else this.pushes++;

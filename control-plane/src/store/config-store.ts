@@ -11,7 +11,6 @@ import type { LogFn } from "../log.js";
 import type { GatewayModel } from "../model/types.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { configEtag, ifMatchHolds, mergePatch, resourceEtag } from "./canonical.js";
-import { findReferences } from "./references.js";
 import { isSecretKey, redact, unredact } from "./secrets.js";
 import { REDACTED, singular, type Kind, type ResourceDiff, type StoredResource, type StoreError, type WriteOptions, type WriteResult } from "./types.js";
 
@@ -72,8 +71,8 @@ export class ConfigStore {
       if (!current) return fail("not_found", `no ${singular(kind)} named "${name}"`);
       const etag = resourceEtag(current);
       if (!ifMatchHolds(o.ifMatch, etag)) return fail("precondition_failed", `${singular(kind)} "${name}" changed since it was read (ETag ${etag})`);
-      const refs = findReferences(js, kind, name);
-      if (refs.length > 0) return fail("conflict", `${singular(kind)} "${name}" is still used by ${refs.join(", ")}`);
+      const users = await this.referrers(text, kind, name);
+      if (users.length > 0) return fail("conflict", `${singular(kind)} "${name}" is still used by ${users.join(", ")}`);
       const seq = doc.get(kind) as YAMLSeq;
       seq.items.splice(list.indexOf(current), 1);
       const r = await this.commit(text, doc.toString(), o, `admin API DELETE /${kind}/${name}`);
@@ -175,6 +174,12 @@ export class ConfigStore {
       return fail("invalid", outcome.error ?? "the change was refused", []);
     }
     return { ok: true, etag, created: false, unchanged: false };
+  }
+
+  /** What refers to an item, from the loader's reference graph of `text` (so with the clusters plugins' filters report). */
+  private async referrers(text: string, kind: Kind, name: string): Promise<string[]> {
+    const { references } = await this.o.load(text);
+    return (references?.referrers(kind, name) ?? []).map((r) => `${r.collection}[${r.index}] (${r.name})`);
   }
 
   private async loaderErrors(text: string): Promise<ConfigError[]> {

@@ -1,16 +1,13 @@
 // The config store's contract: the gateway file is the document of record; the admin API reads
 // and edits it through a ConfigStore, and every write is validated exactly as a saved file is
 // (the same loader, plugin checks included), persisted atomically, then applied.
+import { COLLECTION_NAMES, type CollectionName } from "../config/collections.js";
 import type { ConfigError } from "../config/index.js";
 
-/** The four lists of a gateway file, as the admin API names its collections. */
-export const KINDS = ["listeners", "routes", "upstreams", "plugins"] as const;
-export type Kind = (typeof KINDS)[number];
-
-/** "routes" → "route", for messages. */
-export function singular(kind: Kind): string {
-  return kind.slice(0, -1);
-}
+/** The admin API's collections are the gateway file's lists (declared in config/collections.ts). */
+export type Kind = CollectionName;
+export const KINDS: readonly Kind[] = COLLECTION_NAMES;
+export { singular } from "../config/collections.js";
 
 export interface StoredResource {
   kind: Kind;

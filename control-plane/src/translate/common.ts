@@ -13,6 +13,12 @@ export const ANY = {
   stringValue: "type.googleapis.com/google.protobuf.StringValue",
 } as const;
 
+/**
+ * The bootstrap's static cluster of the ADS stream. Upstreams become clusters of their own name,
+ * so the config loader reserves this one (config/relations.ts) and the bootstrap declares it.
+ */
+export const XDS_CLUSTER = "portico_xds";
+
 /** Every dynamic resource comes over the one ADS stream the bootstrap opens. */
 export const ADS_SOURCE = { ads: {}, resource_api_version: "V3" } as const;
 

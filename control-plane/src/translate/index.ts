@@ -2,6 +2,7 @@
 // Same inputs, same output (sorted by name), so versions come from content hashes and golden
 // files stay stable.
 import type { GatewayModel } from "../model/types.js";
+import { TypeUrl, type ResourceSet } from "../xds/types.js";
 import { pluginFilterName } from "./common.js";
 import { cluster } from "./clusters.js";
 import { loadAssignment } from "./endpoints.js";
@@ -21,15 +22,8 @@ export interface TranslateInputs {
   modules: ReadonlyMap<string, Uint8Array>;
 }
 
-/** Envoy resources by kind, each keyed by resource name. */
-export interface EnvoyResources {
-  secrets: Map<string, object>;
-  extensionConfigs: Map<string, object>;
-  clusters: Map<string, object>;
-  endpoints: Map<string, object>;
-  listeners: Map<string, object>;
-  routes: Map<string, object>;
-}
+/** Envoy resources by type URL (every type present), each keyed by resource name: what the xDS cache takes as it is. */
+export type EnvoyResources = Required<ResourceSet>;
 
 function byName<T extends { name: string }>(items: T[], build: (item: T) => object): Map<string, object> {
   return new Map([...items].sort((a, b) => (a.name < b.name ? -1 : 1)).map((i) => [i.name, build(i)]));
@@ -45,13 +39,13 @@ export function translate({ model, certificates, modules }: TranslateInputs): En
   // Plugins of one module (say, a rate limiter per tenant) share its base64 text: encoded once.
   const inline = new Map<string, string>();
   return {
-    secrets: byName(certs, ({ name }) => {
+    [TypeUrl.Secret]: byName(certs, ({ name }) => {
       const pem = certificates.get(name);
       if (!pem) throw new Error(`certificate ${name} was not loaded`);
       return tlsSecret(name, pem);
     }),
     // ECDS resources are named after the plugin's filter slot, not the plugin.
-    extensionConfigs: new Map([...byName(model.plugins, (p) => {
+    [TypeUrl.ExtensionConfig]: new Map([...byName(model.plugins, (p) => {
       const { sha256 } = p.module;
       let base64 = inline.get(sha256);
       if (base64 === undefined) {
@@ -61,9 +55,9 @@ export function translate({ model, certificates, modules }: TranslateInputs): En
       }
       return pluginExtensionConfig(p, base64);
     })].map(([plugin, config]) => [pluginFilterName(plugin), config])),
-    clusters: byName(model.upstreams, cluster),
-    endpoints: translateEndpoints(model),
-    listeners: byName(model.listeners, (l) => listener(model, l)),
-    routes: byName(model.listeners, (l) => routeConfiguration(model, l.name)),
+    [TypeUrl.Cluster]: byName(model.upstreams, cluster),
+    [TypeUrl.Endpoints]: translateEndpoints(model),
+    [TypeUrl.Listener]: byName(model.listeners, (l) => listener(model, l)),
+    [TypeUrl.Route]: byName(model.listeners, (l) => routeConfiguration(model, l.name)),
   };
 }

@@ -1,29 +1,48 @@
-// The xDS resource types Portico serves, and the shape the translator hands to the cache.
-
-export const TypeUrl = {
-  Secret: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
-  ExtensionConfig: "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
-  Cluster: "type.googleapis.com/envoy.config.cluster.v3.Cluster",
-  Endpoints: "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
-  Listener: "type.googleapis.com/envoy.config.listener.v3.Listener",
-  Route: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
-} as const;
-
-export type TypeUrlValue = (typeof TypeUrl)[keyof typeof TypeUrl];
+// The xDS resource types Portico serves, declared once: every other spelling of a type (the
+// translator's output, the cache, diffs, metrics labels, `portico status`, golden files) is read
+// from this table.
 
 /**
- * Envoy's safe order: what a later type references exists before it arrives (secrets and
+ * In Envoy's safe order: what a later type references exists before it arrives (secrets and
  * extension configs before the clusters and listeners using them, clusters and their endpoints
  * before the listeners and routes sending traffic to them).
  */
-export const PUSH_ORDER: readonly TypeUrlValue[] = [
-  TypeUrl.Secret,
-  TypeUrl.ExtensionConfig,
-  TypeUrl.Cluster,
-  TypeUrl.Endpoints,
-  TypeUrl.Listener,
-  TypeUrl.Route,
-];
+const TYPES = {
+  Secret: { url: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", api: "SDS", key: "secrets" },
+  ExtensionConfig: { url: "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig", api: "ECDS", key: "extension_configs" },
+  Cluster: { url: "type.googleapis.com/envoy.config.cluster.v3.Cluster", api: "CDS", key: "clusters" },
+  Endpoints: { url: "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment", api: "EDS", key: "endpoints" },
+  Listener: { url: "type.googleapis.com/envoy.config.listener.v3.Listener", api: "LDS", key: "listeners" },
+  Route: { url: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", api: "RDS", key: "routes" },
+} as const;
+
+type Declared = (typeof TYPES)[keyof typeof TYPES];
+
+/** The type URL of each type, by the name code refers to it with (TypeUrl.Cluster). */
+export const TypeUrl = Object.fromEntries(Object.entries(TYPES).map(([id, t]) => [id, t.url])) as { readonly [Id in keyof typeof TYPES]: (typeof TYPES)[Id]["url"] };
+
+export type TypeUrlValue = Declared["url"];
+
+export interface XdsType {
+  url: TypeUrlValue;
+  /** The message name ("ClusterLoadAssignment"): logs, errors, metrics labels, dry-run diffs. */
+  short: string;
+  /** The discovery service ("EDS"), as `portico status` labels it. */
+  api: Declared["api"];
+  /** The type's section where resources are written out by type (the translator's golden files). */
+  key: Declared["key"];
+}
+
+/** Every type, in push order. */
+export const XDS_TYPES: readonly XdsType[] = Object.values(TYPES).map((t) => ({ ...t, short: shortTypeName(t.url) }));
+
+/** The type URLs, in push order. */
+export const PUSH_ORDER: readonly TypeUrlValue[] = XDS_TYPES.map((t) => t.url);
+
+/** The declared type of a type URL; undefined for a type Portico does not serve. */
+export function xdsType(typeUrl: string): XdsType | undefined {
+  return XDS_TYPES.find((t) => t.url === typeUrl);
+}
 
 /** Types Envoy subscribes to as a whole (wildcard); the others it asks for by name. */
 export const WILDCARD_TYPES: ReadonlySet<string> = new Set([TypeUrl.Cluster, TypeUrl.Listener]);

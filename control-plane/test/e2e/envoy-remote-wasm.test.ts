@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePort, repoRoot, request, staticCluster, useEchoUpstream, useEnvoy, type Envoy } from "../../../test/support/index.js";
 import { loadGatewayConfig } from "../../src/config/index.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
-import { toResourceSet } from "../../src/gateway/gateway.js";
 import { silentLog } from "../../src/log.js";
 import { moduleRequestHandler } from "../../src/plugins/module-http.js";
 import { translate, type EnvoyResources } from "../../src/translate/index.js";
@@ -55,11 +54,11 @@ plugins:
 
 /** The same resources with the plugin's module given as `code.remote` (URL + sha256) instead of inline. */
 function asRemote(r: EnvoyResources, sha: string): EnvoyResources {
-  const ext = structuredClone(r.extensionConfigs.get("portico.plugin.p")) as Json;
+  const ext = structuredClone(r[TypeUrl.ExtensionConfig].get("portico.plugin.p")) as Json;
   ext.typed_config.config.vm_config.code = {
     remote: { http_uri: { uri: `http://modules/modules/${sha}.wasm`, cluster: "portico_modules", timeout: "5s" }, sha256: sha },
   };
-  return { ...r, extensionConfigs: new Map([["portico.plugin.p", ext]]) };
+  return { ...r, [TypeUrl.ExtensionConfig]: new Map([["portico.plugin.p", ext]]) };
 }
 
 beforeAll(async () => {
@@ -76,7 +75,7 @@ beforeAll(async () => {
   xds = new XdsServer({ cache, log: silentLog });
   const xdsPort = await xds.listen("127.0.0.1", 0);
   const first = await resources(join(repoRoot, "dist/filters/header-rewrite.wasm"));
-  cache.set("*", toResourceSet(asRemote(first.res, first.sha)));
+  cache.set("*", asRemote(first.res, first.sha));
   const bootstrap = renderBootstrap({ nodeId: NODE, xds: { host: "127.0.0.1", port: xdsPort }, admin: { address: "127.0.0.1", port: 0 } }) as Json;
   bootstrap.static_resources.clusters.push(staticCluster("portico_modules", (modules.address() as AddressInfo).port));
   envoy = await envoys({ name: NODE, config: bootstrap, concurrency: 1 });
@@ -104,7 +103,7 @@ describe("Envoy 1.40 and remote Wasm code over ECDS", () => {
   it("applies an ECDS update naming a module it never fetched without fetching it: requests pass with no plugin at all", async () => {
     const next = await resources(join(repoRoot, "dist/test/hello.wasm"));
     const before = fetched.length;
-    expect(cache.set("*", toResourceSet(asRemote(next.res, next.sha)))).toEqual([TypeUrl.ExtensionConfig]);
+    expect(cache.set("*", asRemote(next.res, next.sha))).toEqual([TypeUrl.ExtensionConfig]);
     await waitSynced({ cache, xds }, NODE);
     const seen = new Set<string>();
     for (let i = 0; i < 10; i++) {
@@ -121,7 +120,7 @@ describe("Envoy 1.40 and remote Wasm code over ECDS", () => {
 
   it("the same update with the module inline (what Portico sends) runs at once", async () => {
     const next = await resources(join(repoRoot, "dist/test/hello.wasm"));
-    cache.set("*", toResourceSet(next.res));
+    cache.set("*", next.res);
     await waitSynced({ cache, xds }, NODE);
     const r = await vi.waitFor(async () => {
       const x = await get();

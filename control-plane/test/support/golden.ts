@@ -9,6 +9,7 @@ import { loadGatewayFile } from "../../src/config/index.js";
 import type { GatewayModel } from "../../src/model/types.js";
 import { translate, type EnvoyResources } from "../../src/translate/index.js";
 import { readCertificates } from "../../src/gateway/certificates.js";
+import { XDS_TYPES } from "../../src/xds/types.js";
 
 export const TESTDATA = fileURLToPath(new URL("../../testdata/translate/", import.meta.url));
 export const SUITE_FILTERS = ["header-rewrite", "jwt-auth", "rate-limit"];
@@ -43,14 +44,7 @@ export async function translateCase({ model, modules }: LoadedCase): Promise<Env
 
 /** JSON text of the resources with private keys redacted and machine paths made relative. */
 export function goldenText(r: EnvoyResources, caseDir: string): string {
-  const obj = {
-    secrets: Object.fromEntries(r.secrets),
-    extension_configs: Object.fromEntries(r.extensionConfigs),
-    clusters: Object.fromEntries(r.clusters),
-    endpoints: Object.fromEntries(r.endpoints),
-    listeners: Object.fromEntries(r.listeners),
-    routes: Object.fromEntries(r.routes),
-  };
+  const obj = Object.fromEntries(XDS_TYPES.map(({ url, key }) => [key, Object.fromEntries(r[url])]));
   const text = JSON.stringify(obj, (key, value) => (key === "private_key" ? { inline_string: "[redacted]" } : value), 2);
   return text.split(caseDir).join("<case>") + "\n";
 }

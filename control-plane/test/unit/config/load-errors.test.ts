@@ -365,6 +365,54 @@ describe("plugin config checks", () => {
   });
 });
 
+describe("clusters a plugin's filter calls", () => {
+  // Stands in for a filter that reports the clusters it will call, as the real ones do.
+  const reporting = (clusters: { name: string; path: string }[]): PluginChecker => async () => ({ errors: [], clusters });
+  const jwks = { name: "nope", path: "providers[0].remote_jwks.cluster" };
+
+  it("are references to upstreams: an unknown one is an error at the field, listing the known upstreams", async () => {
+    const errors = await gw.errors(
+      yaml`
+        ${UPSTREAM}
+        plugins:
+          - name: auth
+            filter: jwt-auth
+            config:
+              providers:
+                - name: idp
+                  remote_jwks: { cluster: nope, path: /jwks }
+      `,
+      { checkPlugin: reporting([jwks]) },
+    );
+    expect(lines(errors)).toEqual(['8:35 plugins[0].config.providers[0].remote_jwks.cluster: no upstream named "nope" (known: echo, api)']);
+  });
+
+  it("stop at the deepest node present when the path leaves the YAML, e.g. a config written as a JSON string", async () => {
+    const errors = await gw.errors(
+      yaml`
+        plugins:
+          - name: auth
+            filter: jwt-auth
+            config: '{"providers": [{"remote_jwks": {"cluster": "nope"}}]}'
+      `,
+      { checkPlugin: reporting([jwks, { name: "gone", path: "not a path" }]) },
+    );
+    expect(lines(errors)).toEqual([
+      '4:13 plugins[0].config.providers[0].remote_jwks.cluster: no upstream named "nope" (no upstreams are defined)',
+      '4:13 plugins[0].config: no upstream named "gone" (no upstreams are defined)',
+    ]);
+  });
+
+  it("resolve to an upstream of that name; without a checker they are not known at all", async () => {
+    const text = yaml`
+      ${UPSTREAM}
+      plugins: [{ name: auth, filter: jwt-auth, config: { providers: [{ remote_jwks: { cluster: nope } }] } }]
+    `;
+    expect((await gw.load(text, { checkPlugin: reporting([{ name: "api", path: "providers[0].remote_jwks.cluster" }]) })).ok).toBe(true);
+    expect((await gw.load(text)).ok).toBe(true);
+  });
+});
+
 describe("YAML syntax errors", () => {
   it("are reported with their line", async () => {
     const errors = await gw.errors("listeners:\n  - name: a\n    port: [80\nroutes: []\n");

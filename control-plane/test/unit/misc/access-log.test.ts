@@ -6,7 +6,6 @@ import type { ConfigError } from "../../../src/config/index.js";
 import { DEFAULT_ACCESS_LOG_FIELDS, formatStringError } from "../../../src/config/schema-access-log.js";
 import type { GatewayModel } from "../../../src/model/types.js";
 import { translate } from "../../../src/translate/index.js";
-import { toResourceSet } from "../../../src/gateway/gateway.js";
 import { SnapshotCache } from "../../../src/xds/cache.js";
 import { TypeUrl } from "../../../src/xds/types.js";
 import { type GatewayDir, makeGatewayDir, yaml } from "../config/fixtures.js";
@@ -111,7 +110,7 @@ describe("access_log in the config", () => {
 describe("access_log in Envoy's config", () => {
   const hcmOf = (m: GatewayModel) => {
     const r = translate({ model: m, certificates: new Map(), modules: new Map() });
-    const l = r.listeners.get("main") as { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] };
+    const l = r[TypeUrl.Listener].get("main") as { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] };
     return { hcm: l.filter_chains[0]!.filters[0]!.typed_config, resources: r };
   };
 
@@ -127,7 +126,7 @@ describe("access_log in Envoy's config", () => {
       },
     }]);
     const cache = new SnapshotCache();
-    cache.set("*", toResourceSet(resources));
+    cache.set("*", resources);
     const encoded = cache.get("*")!.types[TypeUrl.Listener].resources.get("main")!.json;
     expect(JSON.stringify(encoded)).toContain('"tenant":"%REQ(X-TENANT)%"');
   });

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadGatewayConfig } from "../../../src/config/index.js";
+import { loadGatewayConfig, type PluginChecker } from "../../../src/config/index.js";
 import type { ApplyOutcome } from "../../../src/gateway/gateway.js";
 import { silentLog } from "../../../src/log.js";
 import { ConfigStore } from "../../../src/store/config-store.js";
@@ -166,5 +166,65 @@ describe("ConfigStore", () => {
   it("leaves no temp files behind", async () => {
     await store.put("routes", "web", { upstream: "b" });
     expect(readdirSync(dir)).toEqual(["gateway.yaml"]);
+  });
+});
+
+describe("ConfigStore DELETE and the clusters plugins call", () => {
+  // Stands in for a filter that reports the clusters its config names (as jwt-auth reports
+  // remote_jwks.cluster); what else the config holds is not the store's business.
+  const checkPlugin: PluginChecker = async ({ config }) => {
+    const providers = (JSON.parse(config) as { providers?: { remote_jwks?: { cluster?: string } }[] }).providers ?? [];
+    const clusters = providers.flatMap((p, i) => (p.remote_jwks?.cluster ? [{ name: p.remote_jwks.cluster, path: `providers[${i}].remote_jwks.cluster` }] : []));
+    return { errors: [], clusters };
+  };
+  const CALLS = `listeners:
+  - name: public
+    port: 8080
+routes:
+  - name: api
+    listeners: [public]
+    match: { path: { prefix: /api/ } }
+    upstreams: [{ name: a, weight: 1 }]
+upstreams:
+  - name: a
+    endpoints: ["127.0.0.1:9001"]
+  - name: idp
+    endpoints: ["127.0.0.1:9002"]
+  - name: metrics
+    endpoints: ["127.0.0.1:9003"]
+plugins:
+  - name: auth
+    filter: jwt-auth
+    config:
+      providers:
+        - { name: idp, remote_jwks: { cluster: idp, path: /jwks } }
+      # Not a cluster the filter calls: only the filter says which fields are.
+      audit: { cluster: metrics }
+`;
+  let checked: ConfigStore;
+  beforeEach(() => {
+    writeFileSync(path, CALLS);
+    checked = new ConfigStore({
+      path,
+      load: (text) => loadGatewayConfig(text, { source: path, baseDir: dir, filtersDir, checkPlugin }),
+      apply: async (_loaded, origin): Promise<ApplyOutcome> => ({ ok: true, origin, at: "", kind: "full" }),
+      diff: async () => ({}),
+      log: silentLog,
+    });
+  });
+
+  it("refuses to delete an upstream only a plugin's reported cluster uses, naming the plugin", async () => {
+    expect(await checked.delete("upstreams", "idp")).toMatchObject({ ok: false, error: { code: "conflict", message: 'upstream "idp" is still used by plugins[0] (auth)' } });
+    expect(parse(file()).upstreams.map((u: { name: string }) => u.name)).toEqual(["a", "idp", "metrics"]);
+  });
+
+  it("deletes an upstream a plugin config merely mentions under a key the filter does not report", async () => {
+    expect((await checked.delete("upstreams", "metrics")).ok).toBe(true);
+    expect(parse(file()).upstreams.map((u: { name: string }) => u.name)).toEqual(["a", "idp"]);
+  });
+
+  it("still refuses what routes use: a listener, and an upstream in a split", async () => {
+    expect(await checked.delete("listeners", "public")).toMatchObject({ ok: false, error: { code: "conflict", message: 'listener "public" is still used by routes[0] (api)' } });
+    expect(await checked.delete("upstreams", "a")).toMatchObject({ ok: false, error: { code: "conflict", message: 'upstream "a" is still used by routes[0] (api)' } });
   });
 });

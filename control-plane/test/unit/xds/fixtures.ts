@@ -1,7 +1,7 @@
 // Hand-written xDS resources (proto3 JSON, as the translator produces them) for the xDS tests.
 import { expect } from "vitest";
 import { resourceName } from "../../../src/xds/proto.js";
-import { TypeUrl, type ResourceSet } from "../../../src/xds/types.js";
+import { XDS_TYPES, type ResourceSet, type XdsType } from "../../../src/xds/types.js";
 
 type Json = Record<string, unknown>;
 
@@ -76,17 +76,9 @@ export function secret(name: string): Json {
 
 const byName = (list: Json[] | undefined) => new Map((list ?? []).map((r) => [resourceName(r)!, r as object]));
 
-export function resourceSet(o: {
-  secrets?: Json[]; extensionConfigs?: Json[]; clusters?: Json[]; endpoints?: Json[]; listeners?: Json[]; routes?: Json[];
-}): ResourceSet {
-  return {
-    [TypeUrl.Secret]: byName(o.secrets),
-    [TypeUrl.ExtensionConfig]: byName(o.extensionConfigs),
-    [TypeUrl.Cluster]: byName(o.clusters),
-    [TypeUrl.Endpoints]: byName(o.endpoints),
-    [TypeUrl.Listener]: byName(o.listeners),
-    [TypeUrl.Route]: byName(o.routes),
-  };
+/** Resources by the types' keys (secrets, extension_configs, clusters, ...). */
+export function resourceSet(o: { [K in XdsType["key"]]?: Json[] }): ResourceSet {
+  return Object.fromEntries(XDS_TYPES.map(({ url, key }) => [url, byName(o[key])]));
 }
 
 /** One EDS cluster "upstream" on `port`, one listener "public" with its RDS route config. */

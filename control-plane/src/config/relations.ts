@@ -1,0 +1,84 @@
+// Checks between values that are not references: unique names, reserved names, unique listener
+// addresses, certificate selection, and a split listing an upstream twice. Names are read from
+// the items as written, so an item with some other mistake is still checked here. References
+// (a name that must exist) are the reference graph's (references.ts).
+import type { Problem } from "./errors.js";
+import { XDS_CLUSTER } from "../translate/common.js";
+import { COLLECTION_NAMES, type CollectionName } from "./collections.js";
+import { type Indexed, type ShapeResult, fieldOf as field, listOf, writtenNames } from "./shape.js";
+
+export function checkRelations(shape: ShapeResult): Problem[] {
+  return [
+    ...COLLECTION_NAMES.flatMap((collection) => duplicateNames(collection, writtenNames(shape.written[collection]))),
+    ...reservedUpstreamNames(writtenNames(shape.written.upstreams)),
+    ...listenerAddresses(shape),
+    ...certificateSelection(shape),
+    ...shape.written.routes.flatMap((route, index) => splitEntries(route, index)),
+  ];
+}
+
+function duplicateNames(section: CollectionName, names: Indexed<string>[]): Problem[] {
+  const first = new Map<string, number>();
+  const problems: Problem[] = [];
+  for (const { index, value } of names) {
+    const earlier = first.get(value);
+    if (earlier === undefined) first.set(value, index);
+    else problems.push({ path: [section, index, "name"], message: `duplicate name "${value}": ${section}[${earlier}] has it too` });
+  }
+  return problems;
+}
+
+/** Upstreams become Envoy clusters of the same name; the bootstrap's own cluster takes one. */
+const RESERVED_CLUSTERS = new Set([XDS_CLUSTER]);
+
+function reservedUpstreamNames(names: Indexed<string>[]): Problem[] {
+  return names.filter(({ value }) => RESERVED_CLUSTERS.has(value))
+    .map(({ index, value }) => ({ path: ["upstreams", index, "name"], message: `"${value}" is reserved: it is the cluster Envoy reaches the control plane through` }));
+}
+
+function listenerAddresses({ sections }: ShapeResult): Problem[] {
+  const taken = new Map<string, string>();
+  const problems: Problem[] = [];
+  for (const { index, value } of sections.listeners) {
+    const key = `${value.address.includes(":") ? `[${value.address}]` : value.address}:${value.port}`;
+    const owner = taken.get(key);
+    if (owner === undefined) taken.set(key, value.name);
+    else problems.push({ path: ["listeners", index, "port"], message: `${key} is already used by listener "${owner}"` });
+  }
+  return problems;
+}
+
+function certificateSelection({ sections }: ShapeResult): Problem[] {
+  const problems: Problem[] = [];
+  for (const { index, value } of sections.listeners) {
+    let defaultAt: number | undefined;
+    const servedBy = new Map<string, number>();
+    (value.tls?.certificates ?? []).forEach((certificate, c) => {
+      const at = ["listeners", index, "tls", "certificates", c];
+      if (certificate.sni.length === 0) {
+        if (defaultAt === undefined) defaultAt = c;
+        else problems.push({ path: at, message: `a second default certificate (no sni): certificates[${defaultAt}] is the default; give this one sni` });
+      }
+      certificate.sni.forEach((name, n) => {
+        const earlier = servedBy.get(name);
+        if (earlier === undefined) servedBy.set(name, c);
+        else problems.push({ path: [...at, "sni", n], message: `"${name}" is already served by certificates[${earlier}]` });
+      });
+    });
+  }
+  return problems;
+}
+
+/** A weighted split names each upstream once. */
+function splitEntries(route: unknown, index: number): Problem[] {
+  const problems: Problem[] = [];
+  const split = new Map<string, number>();
+  listOf(field(route, "upstreams")).forEach((entry, n) => {
+    const name = field(entry, "name");
+    if (typeof name !== "string") return;
+    const earlier = split.get(name);
+    if (earlier === undefined) split.set(name, n);
+    else problems.push({ path: ["routes", index, "upstreams", n, "name"], message: `upstream "${name}" is already listed at upstreams[${earlier}]` });
+  });
+  return problems;
+}
