@@ -74,12 +74,12 @@ export class ControlPlane {
 
   /** Loads the config (a bad one fails start-up with its errors), then serves xDS and HTTP. */
   async start(): Promise<void> {
-    this.watcher.start();
     const first = await this.source.reload();
     if (!first.ok) {
-      this.watcher.stop();
+      this.watcher.stop(); // it may follow the modules and certificates of a config that loaded
       throw new Error(`${this.o.configPath} is not valid:\n${first.error}`);
     }
+    this.watcher.start();
     try {
       this.admin = await startAdminServer({
         store: this.store,

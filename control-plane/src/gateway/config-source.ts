@@ -153,9 +153,9 @@ export class ConfigSource {
       return this.record({ ok: false, origin, at: new Date().toISOString(), error });
     }
     if (!force && text === this.loadedText) return undefined;
-    this.loadedText = text;
     const at = new Date().toISOString();
     const loaded = await this.o.load(text);
+    this.loadedText = text;
     if (!loaded.ok) {
       const error = formatConfigErrors(loaded.errors);
       this.o.log("error", `config rejected; Envoys keep the last good config\n${error}`, { origin });
