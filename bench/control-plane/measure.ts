@@ -36,7 +36,7 @@ if (!Number.isInteger(routes) || routes <= 0 || !Number.isInteger(reps) || reps 
   process.exit(2);
 }
 
-/** FileConfigSource's own default, which `portico run` uses: the floor of every edit's latency. */
+/** ConfigFileWatcher's own default, which `portico run` uses: the floor of every edit's latency. */
 const DEBOUNCE = { quietMs: 150, maxDelayMs: 1000 };
 const FILTERS_DIR = join(repoRoot, "dist/filters");
 /** Generous: at 10,000 routes one Envoy start plus full sync takes seconds, not minutes. */

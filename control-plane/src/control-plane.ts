@@ -1,14 +1,14 @@
 // The control plane as one component: xDS server, module/status HTTP server, the gateway
-// (translate + cache) and the file source, started in order and stopped in reverse.
+// (translate + cache) and the config source with its two ways in (the file watcher and the
+// admin API's store), started in order and stopped in reverse.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, resolve } from "node:path";
 import { sendJson } from "./admin/http.js";
 import { startAdminServer, type AdminServer } from "./admin/server.js";
 import { loadGatewayConfig } from "./config/index.js";
 import type { BootstrapOptions } from "./envoy/bootstrap.js";
-import { readCertificates } from "./gateway/certificates.js";
-import { diffResources } from "./gateway/diff.js";
-import { FileConfigSource } from "./gateway/file-source.js";
+import { ConfigSource, gatewayTarget } from "./gateway/config-source.js";
+import { ConfigFileWatcher } from "./gateway/file-watcher.js";
 import { Gateway } from "./gateway/gateway.js";
 import type { DebouncerOptions } from "./gateway/debounce.js";
 import type { ApplyOutcome } from "./gateway/gateway.js";
@@ -17,7 +17,6 @@ import { createMetrics, type ControlPlaneMetrics } from "./metrics.js";
 import { createPluginChecker } from "./plugins/check-config.js";
 import { moduleRequestHandler } from "./plugins/module-http.js";
 import { ConfigStore } from "./store/config-store.js";
-import { translate } from "./translate/index.js";
 import { SnapshotCache } from "./xds/cache.js";
 import { XdsServer } from "./xds/server.js";
 
@@ -33,13 +32,19 @@ export interface ControlPlaneOptions {
   adminToken?: string;
   adminTls?: { certPath: string; keyPath: string };
   debounce?: DebouncerOptions;
+  /** The config loader (default loadGatewayConfig); every text goes through it exactly once. */
+  load?: typeof loadGatewayConfig;
 }
 
 export class ControlPlane {
   readonly cache = new SnapshotCache();
   readonly xds: XdsServer;
   readonly gateway: Gateway;
-  readonly source: FileConfigSource;
+  /** The one path a change takes: load, apply, record (`last` is /status `lastAttempt`). */
+  readonly source: ConfigSource;
+  /** The file's way in: tells the source when the file, or a file it names, changed. */
+  readonly watcher: ConfigFileWatcher;
+  /** The admin API's way in: edits the file's text and proposes it to the source. */
   readonly store: ConfigStore;
   readonly metrics: ControlPlaneMetrics;
   private admin: AdminServer | undefined;
@@ -54,32 +59,27 @@ export class ControlPlane {
     const filtersDir = resolve(o.filtersDir);
     // One checker for file and API: it caches compiled modules.
     const checkPlugin = createPluginChecker();
-    const countOutcome = (r: ApplyOutcome) => (r.ok ? this.metrics.configApplied.inc({ kind: r.kind ?? "full" }) : this.metrics.configRejected.inc());
-    this.source = new FileConfigSource({
-      path: configPath, filtersDir, checkPlugin,
-      gateway: this.gateway, log: o.log, debounce: o.debounce,
-      onOutcome: countOutcome,
-    });
-    this.store = new ConfigStore({
+    const load = o.load ?? loadGatewayConfig;
+    this.source = new ConfigSource({
       path: configPath,
-      load: (text) => loadGatewayConfig(text, { source: configPath, baseDir: dirname(configPath), filtersDir, checkPlugin }),
-      apply: async ({ model, modules }, origin) => {
-        const outcome = await this.gateway.apply({ model, modules, origin });
-        countOutcome(outcome);
-        return outcome;
-      },
-      diff: async ({ model, modules }) => diffResources(this.gateway.resources, translate({ model, modules, certificates: await readCertificates(model) })),
+      load: (text) => load(text, { source: configPath, baseDir: dirname(configPath), filtersDir, checkPlugin }),
+      ...gatewayTarget(this.gateway),
       log: o.log,
+      onOutcome: (r: ApplyOutcome) => (r.ok ? this.metrics.configApplied.inc({ kind: r.kind ?? "full" }) : this.metrics.configRejected.inc()),
+      onLoaded: (model) => this.watcher.follow(model),
     });
+    this.watcher = new ConfigFileWatcher({ path: configPath, log: o.log, debounce: o.debounce, onChange: (c) => this.source.filesChanged(c) });
+    this.store = new ConfigStore({ source: this.source, log: o.log });
   }
 
   /** Loads the config (a bad one fails start-up with its errors), then serves xDS and HTTP. */
   async start(): Promise<void> {
-    const first = await this.source.start();
+    const first = await this.source.reload();
     if (!first.ok) {
-      this.source.stop();
+      this.watcher.stop(); // it may follow the modules and certificates of a config that loaded
       throw new Error(`${this.o.configPath} is not valid:\n${first.error}`);
     }
+    this.watcher.start();
     try {
       this.admin = await startAdminServer({
         store: this.store,
@@ -99,7 +99,7 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
-    this.source.stop();
+    this.watcher.stop();
     await this.xds.stop();
     await this.admin?.close();
     this.metrics.close();

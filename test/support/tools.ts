@@ -2,37 +2,17 @@
 // An environment variable wins (CI or a developer may point at their own
 // build); otherwise the values come from <tools-dir>/env. A missing tool is an
 // error, never a reason to skip: an e2e suite that silently skips proves nothing.
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "./paths.js";
+import { readToolsEnvFile, toolsDir } from "../../control-plane/src/envoy/tools.js";
+
+// One definition of the tools dir and the env file format: `portico run` finds func-e the same way.
+export { parseEnvFile, toolsDir } from "../../control-plane/src/envoy/tools.js";
 
 const HOW_TO_FIX = "run `make test` (or `scripts/install-tools.sh`) to install the pinned tools";
 
-/** The tools directory: $PORTICO_TOOLS_DIR, else <repo>/.tools (same rule as install-tools.sh). */
-export function toolsDir(): string {
-  return process.env.PORTICO_TOOLS_DIR || join(repoRoot, ".tools");
-}
-
-/** Parses the KEY=VALUE (optionally 'single-quoted') lines written by install-tools.sh. */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const eq = line.indexOf("=");
-    if (eq <= 0) continue;
-    let value = line.slice(eq + 1);
-    if (value.startsWith("'") && value.endsWith("'") && value.length >= 2) {
-      value = value.slice(1, -1).replaceAll("'\\''", "'");
-    }
-    out[line.slice(0, eq)] = value;
-  }
-  return out;
-}
-
 export function readToolsEnv(): Record<string, string> {
-  const file = join(toolsDir(), "env");
-  return existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {};
+  return readToolsEnvFile(toolsDir());
 }
 
 function resolveTool(key: string, what: string): string {

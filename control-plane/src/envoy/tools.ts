@@ -22,12 +22,17 @@ export interface LocateOptions {
 
 const HOW_TO_FIX = "install func-e (https://func-e.io) or run scripts/install-tools.sh, or set FUNC_E to its path";
 
+/** Where scripts/install-tools.sh installs (and writes its env file): $PORTICO_TOOLS_DIR, else <repo>/.tools. */
+export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PORTICO_TOOLS_DIR || fileURLToPath(new URL("../../../.tools", import.meta.url));
+}
+
 export function locateEnvoyTools(o: LocateOptions = {}): EnvoyTools {
   const env = o.env ?? process.env;
-  const toolsDir = o.toolsDir ?? (env.PORTICO_TOOLS_DIR || fileURLToPath(new URL("../../../.tools", import.meta.url)));
-  const installed = readEnvFile(join(toolsDir, "env"));
+  const dir = o.toolsDir ?? toolsDir(env);
+  const installed = readToolsEnvFile(dir);
   const funcE = env.FUNC_E || installed.FUNC_E || onPath("func-e", env.PATH ?? "");
-  if (!funcE) throw new Error(`func-e not found: FUNC_E is not set, ${join(toolsDir, "env")} names none and it is not on PATH; ${HOW_TO_FIX}`);
+  if (!funcE) throw new Error(`func-e not found: FUNC_E is not set, ${join(dir, "env")} names none and it is not on PATH; ${HOW_TO_FIX}`);
   requireExecutable(funcE, "func-e");
   const envoyPath = env.ENVOY_PATH || installed.ENVOY_PATH || undefined;
   if (envoyPath !== undefined) requireExecutable(envoyPath, "Envoy (ENVOY_PATH)");
@@ -48,7 +53,9 @@ export function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-function readEnvFile(path: string): Record<string, string> {
+/** The KEY=VALUE pairs of <dir>/env; none when install-tools.sh has not run. */
+export function readToolsEnvFile(dir: string): Record<string, string> {
+  const path = join(dir, "env");
   return existsSync(path) ? parseEnvFile(readFileSync(path, "utf8")) : {};
 }
 

@@ -1,6 +1,6 @@
 // The running gateway: takes validated models, turns them into Envoy resources and hands them
 // to the xDS cache, keeping the last good one whenever a candidate fails. Callers debounce
-// (FileConfigSource coalesces a burst of saves into one apply).
+// (ConfigFileWatcher coalesces a burst of saves into one apply).
 import type { LogFn } from "../log.js";
 import type { GatewayModel } from "../model/types.js";
 import { translate, translateEndpoints, type CertificatePem, type EnvoyResources } from "../translate/index.js";

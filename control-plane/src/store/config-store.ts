@@ -1,26 +1,20 @@
-// The gateway file as the document of record for the admin API. Every operation re-reads the
-// file (an operator may have edited it by hand), changes one list item in the parsed YAML
-// document (comments and layout elsewhere survive), validates the result with the same loader a
-// saved file goes through, writes it atomically (the commit point), then applies it. Writes are
-// serialised; reads are not.
-import { readFile } from "node:fs/promises";
+// The gateway file as the document of record for the admin API. Every write takes a turn of the
+// ConfigSource (so it is serialised with the watcher's reloads), re-reads the file there (an
+// operator may have edited it by hand), changes one list item in the parsed YAML document
+// (comments and layout elsewhere survive) and hands the resulting text to the source, which
+// loads it once, applies it and writes it atomically (the commit point). Reads are not serialised.
 import { isMap, isScalar, isSeq, parseDocument, Scalar, visit, type Document, type YAMLSeq } from "yaml";
-import type { ConfigError, LoadResult } from "../config/index.js";
-import type { ApplyOutcome } from "../gateway/gateway.js";
+import type { ConfigError } from "../config/index.js";
+import type { ReferenceGraph } from "../config/references.js";
+import type { ConfigSource, Turn } from "../gateway/config-source.js";
 import type { LogFn } from "../log.js";
-import type { GatewayModel } from "../model/types.js";
-import { writeFileAtomic } from "./atomic-write.js";
 import { configEtag, ifMatchHolds, mergePatch, resourceEtag } from "./canonical.js";
 import { isSecretKey, redact, unredact } from "./secrets.js";
-import { REDACTED, singular, type Kind, type ResourceDiff, type StoredResource, type StoreError, type WriteOptions, type WriteResult } from "./types.js";
-
-type Loaded = { model: GatewayModel; modules: Map<string, Uint8Array> };
+import { REDACTED, singular, type Kind, type StoredResource, type StoreError, type WriteOptions, type WriteResult } from "./types.js";
 
 export interface ConfigStoreOptions {
-  path: string;
-  load: (text: string) => Promise<LoadResult>;
-  apply: (loaded: Loaded, origin: string) => Promise<ApplyOutcome>;
-  diff: (loaded: Loaded) => Promise<ResourceDiff>;
+  /** Where the file is read, and the one way a change to it is loaded, applied and written. */
+  source: ConfigSource;
   log: LogFn;
 }
 
@@ -29,8 +23,6 @@ type Item = Record<string, unknown> & { name: string };
 const fail = (code: StoreError["code"], message: string, errors?: ConfigError[]): WriteResult => ({ ok: false, error: { code, message, ...(errors ? { errors } : {}) } });
 
 export class ConfigStore {
-  private queue: Promise<unknown> = Promise.resolve();
-
   constructor(private readonly o: ConfigStoreOptions) {}
 
   async list(kind: Kind): Promise<StoredResource[]> {
@@ -45,37 +37,40 @@ export class ConfigStore {
   }
 
   put(kind: Kind, name: string, value: unknown, o: WriteOptions = {}): Promise<WriteResult> {
-    return this.serial(async () => {
+    return this.o.source.exclusive(async (turn) => {
       if (value === null || typeof value !== "object" || Array.isArray(value)) return fail("bad_request", "the body must be a JSON object");
       const body = value as Record<string, unknown>;
       if (body.name !== undefined && body.name !== name) return fail("bad_request", `the body names "${String(body.name)}" but the URL names "${name}"`);
-      return this.writeItem(kind, name, () => ({ name, ...body }), o, "PUT");
+      return this.writeItem(turn, kind, name, () => ({ name, ...body }), o, "PUT");
     });
   }
 
   patch(kind: Kind, name: string, patch: unknown, o: WriteOptions = {}): Promise<WriteResult> {
-    return this.serial(async () => {
+    return this.o.source.exclusive(async (turn) => {
       if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return fail("bad_request", "a merge patch must be a JSON object");
       const p = patch as Record<string, unknown>;
       if (p.name !== undefined && p.name !== name) return fail("bad_request", "a resource cannot be renamed with PATCH (PUT the new name, DELETE the old)");
-      return this.writeItem(kind, name, (current) => (current ? { name, ...(mergePatch(current, p) as Record<string, unknown>) } : undefined), o, "PATCH");
+      return this.writeItem(turn, kind, name, (current) => (current ? { name, ...(mergePatch(current, p) as Record<string, unknown>) } : undefined), o, "PATCH");
     });
   }
 
   delete(kind: Kind, name: string, o: WriteOptions = {}): Promise<WriteResult> {
-    return this.serial(async () => {
-      const { doc, text } = await this.read();
+    return this.o.source.exclusive(async (turn) => {
+      const doc = parseDocument(turn.text);
       const js = toJs(doc);
       const list = items(js, kind);
       const current = list.find((i) => i.name === name);
       if (!current) return fail("not_found", `no ${singular(kind)} named "${name}"`);
       const etag = resourceEtag(current);
       if (!ifMatchHolds(o.ifMatch, etag)) return fail("precondition_failed", `${singular(kind)} "${name}" changed since it was read (ETag ${etag})`);
-      const users = await this.referrers(text, kind, name);
-      if (users.length > 0) return fail("conflict", `${singular(kind)} "${name}" is still used by ${users.join(", ")}`);
       const seq = doc.get(kind) as YAMLSeq;
       seq.items.splice(list.indexOf(current), 1);
-      const r = await this.commit(text, doc.toString(), o, `admin API DELETE /${kind}/${name}`);
+      // The text without the item is loaded once: what still refers to the name is in its
+      // reference graph (with the clusters plugins' filters report), so no second load is needed.
+      const r = await this.commit(turn, doc.toString(), o, `admin API DELETE /${kind}/${name}`, (refs) => {
+        const users = refs.referrers(kind, name).map((u) => `${u.collection}[${u.index}] (${u.name})`);
+        return users.length > 0 ? fail("conflict", `${singular(kind)} "${name}" is still used by ${users.join(", ")}`) : undefined;
+      });
       return r.ok ? { ...r, etag } : r;
     });
   }
@@ -88,8 +83,9 @@ export class ConfigStore {
   }
 
   replaceConfig(newText: string, o: WriteOptions = {}): Promise<WriteResult> {
-    return this.serial(async () => {
-      const { doc, text } = await this.read();
+    return this.o.source.exclusive(async (turn) => {
+      const { text } = turn;
+      const doc = parseDocument(text);
       if (!ifMatchHolds(o.ifMatch, configEtag(text))) return fail("precondition_failed", `the config changed since it was read (ETag ${configEtag(text)})`);
       const candidate = parseDocument(newText);
       if (candidate.errors.length > 0 || !isYamlDocumentOfLists(candidate)) {
@@ -99,36 +95,26 @@ export class ConfigStore {
       const restored = restoreSecrets(candidate, doc);
       if (!restored.ok) return fail("bad_request", `"${REDACTED}" at ${restored.path} has no stored value to keep`);
       const finalText = restored.changed ? candidate.toString() : newText;
-      return this.commit(text, finalText, o, "admin API PUT /config");
+      return this.commit(turn, finalText, o, "admin API PUT /config");
     });
   }
 
   async validate(text: string): Promise<{ valid: boolean; errors: ConfigError[] }> {
-    const loaded = await this.o.load(text);
+    const loaded = await this.o.source.check(text);
     return loaded.ok ? { valid: true, errors: [] } : { valid: false, errors: loaded.errors };
   }
 
   // ---- internals -------------------------------------------------------------------------
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
+  /** Outside any turn: GETs do not wait for writes (the atomic rename makes every read whole). */
   private async read(): Promise<{ text: string; doc: Document }> {
-    let text: string;
-    try {
-      text = await readFile(this.o.path, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      text = "";
-    }
+    const text = await this.o.source.read();
     return { text, doc: parseDocument(text) };
   }
 
-  private async writeItem(kind: Kind, name: string, build: (current: Item | undefined) => Record<string, unknown> | undefined, o: WriteOptions, verb: string): Promise<WriteResult> {
-    const { doc, text } = await this.read();
+  private async writeItem(turn: Turn, kind: Kind, name: string, build: (current: Item | undefined) => Record<string, unknown> | undefined, o: WriteOptions, verb: string): Promise<WriteResult> {
+    const { text } = turn;
+    const doc = parseDocument(text);
     if (doc.errors.length > 0) return fail("invalid", "the stored config does not parse; replace it with PUT /config", (await this.loaderErrors(text)));
     const list = items(toJs(doc), kind);
     const current = list.find((i) => i.name === name);
@@ -153,37 +139,30 @@ export class ConfigStore {
     } else {
       doc.set(kind, doc.createNode([value]));
     }
-    const r = await this.commit(text, doc.toString(), o, `admin API ${verb} /${kind}/${name}`);
+    const r = await this.commit(turn, doc.toString(), o, `admin API ${verb} /${kind}/${name}`);
     return r.ok ? { ...r, etag, created: !current, resource: stored(kind, value, etag) } : r;
   }
 
-  /** Validates `next`; unless a dry run, writes it (the commit point) and applies it. */
-  private async commit(before: string, next: string, o: WriteOptions, origin: string): Promise<WriteResult> {
+  /** Hands `next` to the source: loaded once, then diffed (dry run) or applied and written. */
+  private async commit(turn: Turn, next: string, o: WriteOptions, origin: string, refused?: (refs: ReferenceGraph) => WriteResult | undefined): Promise<WriteResult> {
     const etag = configEtag(next);
-    if (before === next) return { ok: true, etag, created: false, unchanged: true, ...(o.dryRun ? { diff: {} } : {}) };
-    const loaded = await this.o.load(next);
-    if (!loaded.ok) return fail("invalid", "the change does not validate; nothing was applied", loaded.errors);
-    if (o.dryRun) return { ok: true, etag, created: false, unchanged: false, diff: await this.o.diff(loaded) };
-    await writeFileAtomic(this.o.path, next);
-    const outcome = await this.o.apply(loaded, origin);
-    if (!outcome.ok) {
-      // Valid for the loader but refused further on (translation or snapshot checks): put the
-      // previous file back so disk and Envoys agree.
-      await writeFileAtomic(this.o.path, before);
-      this.o.log("error", "admin change refused after validation; previous config restored", { origin, error: outcome.error });
-      return fail("invalid", outcome.error ?? "the change was refused", []);
+    if (turn.text === next) return { ok: true, etag, created: false, unchanged: true, ...(o.dryRun ? { diff: {} } : {}) };
+    const r = await turn.propose(next, origin, { dryRun: o.dryRun });
+    if (!r.ok && r.stage === "load") {
+      return (r.references && refused?.(r.references)) || fail("invalid", "the change does not validate; nothing was applied", r.errors);
     }
-    return { ok: true, etag, created: false, unchanged: false };
+    if (!r.ok) {
+      // Valid for the loader but refused further on (translation, certificates, snapshot
+      // checks): the source did not write it, so the file and Envoys still agree.
+      this.o.log("error", "admin change refused after validation; the file was not written", { origin, error: r.error });
+      return fail("invalid", r.error, []);
+    }
+    return { ok: true, etag, created: false, unchanged: false, ...(r.diff ? { diff: r.diff } : {}) };
   }
 
-  /** What refers to an item, from the loader's reference graph of `text` (so with the clusters plugins' filters report). */
-  private async referrers(text: string, kind: Kind, name: string): Promise<string[]> {
-    const { references } = await this.o.load(text);
-    return (references?.referrers(kind, name) ?? []).map((r) => `${r.collection}[${r.index}] (${r.name})`);
-  }
 
   private async loaderErrors(text: string): Promise<ConfigError[]> {
-    const loaded = await this.o.load(text);
+    const loaded = await this.o.source.check(text);
     return loaded.ok ? [] : loaded.errors;
   }
 }

@@ -1,163 +1,52 @@
-// The admin API over a real HTTP server, against an in-memory ConfigStore that honours the
-// store's contract (ETags, If-Match / If-None-Match, dry runs, references, redaction): what an
-// operator with curl would see for every endpoint.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+// The admin API over a real HTTP server, against the real ConfigStore on a temp gateway file:
+// the real loader (stand-in filter modules, no plugin checker), the real ConfigSource and a real
+// Gateway with its snapshot cache, so ETags, If-Match / If-None-Match, validation, references,
+// redaction and dry-run diffs (keyed by Envoy type) are the server's own: what an operator with
+// curl would see for every endpoint.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import type { ConfigError } from "../../../src/config/index.js";
-import type { LogFn } from "../../../src/log.js";
-import { startAdminServer, type AdminServer, type AdminServerOptions, type AdminStore } from "../../../src/admin/server.js";
-import { canonicalJson, configEtag, ifMatchHolds, mergePatch, resourceEtag } from "../../../src/store/canonical.js";
-import { redact } from "../../../src/store/secrets.js";
-import { KINDS, REDACTED, type Kind, type ResourceDiff, type StoredResource, type WriteOptions, type WriteResult } from "../../../src/store/types.js";
+import { startAdminServer, type AdminServer, type AdminServerOptions } from "../../../src/admin/server.js";
+import { loadGatewayConfig } from "../../../src/config/index.js";
+import { ConfigSource, gatewayTarget } from "../../../src/gateway/config-source.js";
+import { Gateway } from "../../../src/gateway/gateway.js";
+import { silentLog, type LogFn } from "../../../src/log.js";
+import { ConfigStore } from "../../../src/store/config-store.js";
+import { KINDS, REDACTED } from "../../../src/store/types.js";
+import { SnapshotCache } from "../../../src/xds/cache.js";
+import { fakeFiltersDir } from "../../support/golden.js";
 import { generateCertificate } from "../../support/tls.js";
 
-// ---- a fake ConfigStore ---------------------------------------------------------------------
-// (ETags, If-Match, merge patch and redaction are the real store's helpers; the rest is in memory.)
+// ---- a real store on a temp file ------------------------------------------------------------
 
-type Item = Record<string, unknown> & { name: string };
-type Config = Record<Kind, Item[]>;
-
-const SECRET = "s3cr3t-signing-key";
-const ALLOWED: Record<Kind, string[]> = {
-  listeners: ["name", "address", "port"],
-  routes: ["name", "match", "upstream", "plugins", "timeout"],
-  upstreams: ["name", "endpoints"],
-  plugins: ["name", "filter", "config"],
+/** A symmetric JWK's key material: a secret the store must never hand out. */
+const SECRET = "c3VwZXItc2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcyE";
+const AUTH_CONFIG = {
+  providers: [{ name: "idp", issuer: "https://idp", jwks: { keys: [{ kty: "oct", kid: "h", alg: "HS256", k: SECRET }] } }],
+  rules: [{ match: {}, requires: ["idp"] }],
 };
-
-const clone = <T>(v: T): T => structuredClone(v);
-
-class FakeStore implements AdminStore {
-  config: Config;
-  /** Writes that reached "disk" (and would have been pushed). */
-  commits = 0;
-  failWith: Error | undefined;
-
-  constructor(initial: Partial<Config>) {
-    this.config = { listeners: [], routes: [], upstreams: [], plugins: [], ...clone(initial) };
-  }
-
-  private text(c: Config = this.config): string { return stringify(c); }
-
-  private check(c: Config): ConfigError[] {
-    const errors: ConfigError[] = [];
-    const err = (path: string, message: string, line = 1) => errors.push({ source: "gateway.yaml", path, line, column: 5, message });
-    for (const kind of KINDS) {
-      c[kind].forEach((item, i) => {
-        for (const key of Object.keys(item)) if (!ALLOWED[kind].includes(key)) err(`${kind}[${i}].${key}`, `unknown key "${key}"`, i + 2);
-      });
-    }
-    c.routes.forEach((r, i) => {
-      if (!c.upstreams.some((u) => u.name === r.upstream)) err(`routes[${i}].upstream`, `no upstream named "${String(r.upstream)}"`, i + 2);
-    });
-    return errors;
-  }
-
-  private diff(before: Config, after: Config): ResourceDiff {
-    const out: ResourceDiff = {};
-    for (const kind of KINDS) {
-      const names = (c: Config) => new Map(c[kind].map((i) => [i.name, canonicalJson(i)]));
-      const [b, a] = [names(before), names(after)];
-      const d = { added: [...a.keys()].filter((n) => !b.has(n)), removed: [...b.keys()].filter((n) => !a.has(n)), changed: [...a.keys()].filter((n) => b.has(n) && b.get(n) !== a.get(n)) };
-      if (d.added.length + d.removed.length + d.changed.length > 0) out[kind] = d;
-    }
-    return out;
-  }
-
-  private commit(next: Config, o: WriteOptions, etag: string, extra: { created: boolean; resource?: StoredResource }): WriteResult {
-    if (this.text(next) === this.text()) return { ok: true, etag, created: false, unchanged: true, ...(o.dryRun ? { diff: {} } : {}), ...(extra.resource ? { resource: extra.resource } : {}) };
-    const errors = this.check(next);
-    if (errors.length > 0) return { ok: false, error: { code: "invalid", message: "the change does not validate; nothing was applied", errors } };
-    if (o.dryRun) return { ok: true, etag, created: extra.created, unchanged: false, diff: this.diff(this.config, next) };
-    this.config = next;
-    this.commits++;
-    return { ok: true, etag, unchanged: false, ...extra };
-  }
-
-  private stored(kind: Kind, v: Item): StoredResource {
-    return { kind, name: v.name, value: redact(v) as Record<string, unknown>, etag: resourceEtag(v) };
-  }
-
-  async list(kind: Kind) { if (this.failWith) throw this.failWith; return this.config[kind].map((v) => this.stored(kind, v)); }
-  async get(kind: Kind, name: string) { const v = this.config[kind].find((i) => i.name === name); return v && this.stored(kind, v); }
-
-  private async write(kind: Kind, name: string, build: (cur: Item | undefined) => Item | undefined | string, o: WriteOptions): Promise<WriteResult> {
-    const cur = this.config[kind].find((i) => i.name === name);
-    if (o.ifNoneMatch?.trim() === "*" && cur) return { ok: false, error: { code: "precondition_failed", message: `${kind} "${name}" already exists` } };
-    if (!ifMatchHolds(o.ifMatch, cur && resourceEtag(cur))) return { ok: false, error: { code: "precondition_failed", message: `${kind} "${name}" changed since it was read` } };
-    const built = build(cur);
-    if (typeof built === "string") return { ok: false, error: { code: "bad_request", message: built } };
-    if (!built) return { ok: false, error: { code: "not_found", message: `no ${kind} named "${name}"` } };
-    const value = restoreSecrets(built, cur);
-    const next = clone(this.config);
-    const i = next[kind].findIndex((x) => x.name === name);
-    if (i >= 0) next[kind][i] = value; else next[kind].push(value);
-    return this.commit(next, o, resourceEtag(value), { created: !cur, resource: this.stored(kind, value) });
-  }
-
-  put(kind: Kind, name: string, value: unknown, o: WriteOptions = {}) {
-    return this.write(kind, name, () => {
-      if (value === null || typeof value !== "object" || Array.isArray(value)) return "the body must be a JSON object";
-      const body = value as Record<string, unknown>;
-      if (body.name !== undefined && body.name !== name) return `the body names "${String(body.name)}" but the URL names "${name}"`;
-      return { ...body, name };
-    }, o);
-  }
-
-  patch(kind: Kind, name: string, patch: unknown, o: WriteOptions = {}) {
-    return this.write(kind, name, (cur) => (cur ? { ...(mergePatch(cur, patch) as Item), name } : undefined), o);
-  }
-
-  async delete(kind: Kind, name: string, o: WriteOptions = {}): Promise<WriteResult> {
-    const cur = this.config[kind].find((i) => i.name === name);
-    if (!cur) return { ok: false, error: { code: "not_found", message: `no ${kind} named "${name}"` } };
-    if (!ifMatchHolds(o.ifMatch, resourceEtag(cur))) return { ok: false, error: { code: "precondition_failed", message: "changed since it was read" } };
-    const users = this.config.routes.filter((r) => r.upstream === name || (Array.isArray(r.plugins) && r.plugins.includes(name)));
-    if (kind !== "routes" && users.length > 0) return { ok: false, error: { code: "conflict", message: `${kind} "${name}" is still used by ${users.map((u) => `routes.${u.name}`).join(", ")}` } };
-    const next = clone(this.config);
-    next[kind] = next[kind].filter((i) => i.name !== name);
-    return this.commit(next, o, resourceEtag(cur), { created: false });
-  }
-
-  async getConfig(format: "yaml" | "json") {
-    const red = redact(this.config);
-    return { text: format === "json" ? JSON.stringify(red, null, 2) : `# the gateway\n${stringify(red)}`, etag: configEtag(this.text()) };
-  }
-
-  async replaceConfig(text: string, o: WriteOptions = {}): Promise<WriteResult> {
-    if (!ifMatchHolds(o.ifMatch, configEtag(this.text()))) return { ok: false, error: { code: "precondition_failed", message: "the config changed since it was read" } };
-    const parsed = (parse(text) ?? {}) as Partial<Config>;
-    const next: Config = { listeners: [], routes: [], upstreams: [], plugins: [], ...parsed };
-    return this.commit(next, o, configEtag(this.text(next)), { created: false });
-  }
-
-  async validate(text: string) {
-    const parsed = (parse(text) ?? {}) as Partial<Config>;
-    const errors = this.check({ listeners: [], routes: [], upstreams: [], plugins: [], ...parsed });
-    return { valid: errors.length === 0, errors };
-  }
-}
-
-function restoreSecrets(v: Item, cur: Item | undefined): Item {
-  const walk = (x: unknown, old: unknown): unknown =>
-    x === REDACTED ? old
-    : x !== null && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, walk(y, (old as Record<string, unknown> | undefined)?.[k])]))
-    : x;
-  return walk(v, cur) as Item;
-}
-
-const INITIAL: Partial<Config> = {
+const INITIAL = {
   listeners: [{ name: "public", port: 8080 }],
   routes: [{ name: "api", match: { path: { prefix: "/api" } }, upstream: "a", plugins: ["auth"] }],
   upstreams: [{ name: "a", endpoints: ["127.0.0.1:9001"] }, { name: "b", endpoints: ["127.0.0.1:9002"] }],
-  plugins: [{ name: "auth", filter: "jwt-auth", config: { issuer: "https://idp", secret: SECRET } }],
+  plugins: [{ name: "auth", filter: "jwt-auth", config: AUTH_CONFIG }],
 };
+const INITIAL_TEXT = `# the gateway\n${stringify(INITIAL)}`;
 
+let dir: string;
+let filtersDir: string;
+let path: string;
+let gateway: Gateway;
+let store: ConfigStore;
+/** Pushes to the snapshot cache since the test began (a write that reached Envoys). */
+let pushes: () => number;
+
+/** The gateway file as it is on disk now. */
+const onDisk = () => parse(readFileSync(path, "utf8")) as typeof INITIAL & Record<string, Record<string, unknown>[]>;
 // ---- a small HTTP client --------------------------------------------------------------------
 
 interface Reply { status: number; headers: IncomingHttpHeaders; text: string; json: () => any }
@@ -185,7 +74,6 @@ const JSON_HEADERS = { "content-type": "application/json" };
 
 // ---- the tests ------------------------------------------------------------------------------
 
-let store: FakeStore;
 let server: AdminServer | undefined;
 let requests: [string, string, number][];
 let logs: [string, string, Record<string, unknown> | undefined][];
@@ -197,14 +85,31 @@ async function start(o: Partial<AdminServerOptions> = {}): Promise<(method: stri
   return (method, path, opts) => call(base, method, path, opts);
 }
 
-beforeEach(() => {
-  store = new FakeStore(INITIAL);
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), "portico-admin-"));
+  filtersDir = fakeFiltersDir();
+  path = join(dir, "gateway.yaml");
+  writeFileSync(path, INITIAL_TEXT);
+  gateway = new Gateway({ cache: new SnapshotCache(), log: silentLog });
+  const source = new ConfigSource({
+    path,
+    load: (text) => loadGatewayConfig(text, { source: "gateway.yaml", baseDir: dir, filtersDir }),
+    ...gatewayTarget(gateway),
+    log: silentLog,
+  });
+  const first = await source.reload();
+  expect(first.ok, first.error).toBe(true);
+  const pushesAtStart = gateway.pushCount;
+  pushes = () => gateway.pushCount - pushesAtStart;
+  store = new ConfigStore({ source, log: silentLog });
   requests = [];
   logs = [];
 });
 afterEach(async () => {
   await server?.close();
   server = undefined;
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(filtersDir, { recursive: true, force: true });
 });
 
 describe("admin API: resources", () => {
@@ -216,7 +121,7 @@ describe("admin API: resources", () => {
     expect(r.json()).toEqual({ items: [{ name: "a", endpoints: ["127.0.0.1:9001"] }, { name: "b", endpoints: ["127.0.0.1:9002"] }], total: 2 });
     const plugins = await api("GET", "/plugins");
     expect(plugins.text).not.toContain(SECRET);
-    expect(plugins.json().items[0].config.secret).toBe(REDACTED);
+    expect(plugins.json().items[0].config.providers[0].jwks.keys[0].k).toBe(REDACTED);
   });
 
   it("gets one resource with an ETag, and 304 when If-None-Match still matches", async () => {
@@ -251,7 +156,7 @@ describe("admin API: resources", () => {
     const replaced = await api("PUT", "/routes/web/", { headers: JSON_HEADERS, body: JSON.stringify({ upstream: "a" }) });
     expect(replaced.status).toBe(200);
     expect(replaced.headers.etag).not.toBe(created.headers.etag);
-    expect(store.config.routes.find((r) => r.name === "web")).toEqual({ name: "web", upstream: "a" });
+    expect(onDisk().routes.find((r) => r.name === "web")).toEqual({ name: "web", upstream: "a" });
     expect(requests).toContainEqual(["PUT", "/routes/{name}", 201]);
     expect(logs.some(([level, msg]) => level === "info" && msg === "admin API write")).toBe(true);
   });
@@ -263,7 +168,7 @@ describe("admin API: resources", () => {
     const stale = await api("PUT", "/upstreams/b", { headers: { ...JSON_HEADERS, "if-match": headers.etag! }, body: JSON.stringify({ endpoints: ["127.0.0.1:9004"] }) });
     expect(stale.status).toBe(412);
     expect(stale.json().error).toBe("precondition_failed");
-    expect(store.config.upstreams[1]!.endpoints).toEqual(["127.0.0.1:9003"]);
+    expect(onDisk().upstreams[1]!.endpoints).toEqual(["127.0.0.1:9003"]);
     const fresh = (await api("GET", "/upstreams/b")).headers.etag!;
     const ok = await api("PUT", "/upstreams/b", { headers: { ...JSON_HEADERS, "if-match": fresh }, body: JSON.stringify({ endpoints: ["127.0.0.1:9004"] }) });
     expect(ok.status).toBe(200);
@@ -291,9 +196,10 @@ describe("admin API: resources", () => {
     expect(r.status).toBe(400);
     const body = r.json();
     expect(body.error).toBe("invalid");
-    expect(body.errors).toEqual([{ path: "routes[0].upstream", line: 2, column: 5, message: 'no upstream named "ech0"' }]);
-    expect(store.config.routes[0]!.upstream).toBe("a");
-    expect(store.commits).toBe(0);
+    // Located in the file as it would have been written: the route's upstream, on its own line.
+    expect(body.errors).toEqual([{ path: "routes[0].upstream", line: 7, column: 15, message: 'no upstream named "ech0" (known: a, b)' }]);
+    expect(onDisk().routes[0]!.upstream).toBe("a");
+    expect(pushes()).toBe(0);
     const mismatch = await api("PUT", "/routes/api", { headers: JSON_HEADERS, body: JSON.stringify({ name: "other", upstream: "a" }) });
     expect(mismatch.status).toBe(400);
     expect(mismatch.json().error).toBe("bad_request");
@@ -314,17 +220,21 @@ describe("admin API: resources", () => {
   it("keeps a secret that is written back redacted, and never returns it", async () => {
     const api = await start();
     const current = (await api("GET", "/plugins/auth")).json();
-    const r = await api("PUT", "/plugins/auth", { headers: JSON_HEADERS, body: JSON.stringify({ ...current, config: { ...current.config, issuer: "https://idp2" } }) });
+    expect(current.config.providers[0].jwks.keys[0].k).toBe(REDACTED);
+    current.config.providers[0].issuer = "https://idp2";
+    const r = await api("PUT", "/plugins/auth", { headers: JSON_HEADERS, body: JSON.stringify(current) });
     expect(r.status).toBe(200);
     expect(r.text).not.toContain(SECRET);
-    expect(store.config.plugins[0]!.config).toEqual({ issuer: "https://idp2", secret: SECRET });
+    const stored = onDisk().plugins[0]!.config as typeof AUTH_CONFIG;
+    expect(stored.providers[0]!.issuer).toBe("https://idp2");
+    expect(stored.providers[0]!.jwks.keys[0]!.k).toBe(SECRET);
   });
 
   it("DELETE refuses while something refers to the resource (409), then deletes (204)", async () => {
     const api = await start();
     const refused = await api("DELETE", "/upstreams/a");
     expect(refused.status).toBe(409);
-    expect(refused.json().message).toContain("routes.api");
+    expect(refused.json().message).toContain("routes[0] (api)");
     const gone = await api("DELETE", "/upstreams/b");
     expect(gone.status).toBe(204);
     expect(gone.text).toBe("");
@@ -332,20 +242,28 @@ describe("admin API: resources", () => {
     expect((await api("DELETE", "/upstreams/b")).status).toBe(404);
   });
 
-  it("dry_run=true validates and shows the diff, changing nothing", async () => {
+  it("dry_run=true validates and shows the diff by Envoy resource type, changing nothing", async () => {
     const api = await start();
     const put = await api("PUT", "/upstreams/c?dry_run=true", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:1"] }) });
     expect(put.status).toBe(200);
-    expect(put.json()).toEqual({ dry_run: true, valid: true, diff: { upstreams: { added: ["c"], removed: [], changed: [] } }, errors: [] });
+    const added = { added: ["c"], removed: [], changed: [] };
+    expect(put.json()).toEqual({ dry_run: true, valid: true, diff: { Cluster: added, ClusterLoadAssignment: added }, errors: [] });
     const bad = await api("PATCH", "/routes/api?dry_run=true", { headers: JSON_HEADERS, body: JSON.stringify({ upstream: "zzz" }) });
     expect(bad.status).toBe(200);
     expect(bad.json()).toMatchObject({ dry_run: true, valid: false, errors: [{ path: "routes[0].upstream" }] });
+    // A route is an entry of its listener's RouteConfiguration (named after the listener).
     const del = await api("DELETE", "/routes/api?dry_run=1");
-    expect(del.json()).toMatchObject({ dry_run: true, valid: true, diff: { routes: { removed: ["api"] } } });
+    expect(del.json()).toEqual({ dry_run: true, valid: true, diff: { RouteConfiguration: { added: [], removed: [], changed: ["public"] } }, errors: [] });
     const whole = await api("PUT", "/config?dry_run=true", { headers: { "content-type": "application/yaml" }, body: "upstreams: [{name: a, endpoints: ['127.0.0.1:1']}]\n" });
-    expect(whole.json()).toMatchObject({ dry_run: true, valid: true, diff: { routes: { removed: ["api"] } } });
-    expect(store.commits).toBe(0);
-    expect(store.config).toEqual({ ...INITIAL });
+    expect(whole.json()).toMatchObject({
+      dry_run: true, valid: true,
+      diff: {
+        Listener: { removed: ["public"] }, RouteConfiguration: { removed: ["public"] }, TypedExtensionConfig: { removed: ["portico.plugin.auth"] },
+        Cluster: { removed: ["b"] }, ClusterLoadAssignment: { removed: ["b"], changed: ["a"] },
+      },
+    });
+    expect(pushes()).toBe(0);
+    expect(readFileSync(path, "utf8")).toBe(INITIAL_TEXT);
     const wrong = await api("DELETE", "/routes/api?dry_run=maybe");
     expect(wrong.status).toBe(400);
   });
@@ -382,19 +300,21 @@ describe("admin API: resources", () => {
     expect(chunked.status).toBe(413);
     const huge = await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: Buffer.alloc(3 * 1024 * 1024, 0x61), chunked: true });
     expect(huge.status).toBe(413);
-    expect(store.config.upstreams[0]!.endpoints).toEqual(["127.0.0.1:9001"]);
+    expect(onDisk().upstreams[0]!.endpoints).toEqual(["127.0.0.1:9001"]);
     // The server is still fine afterwards.
     expect((await api("GET", "/upstreams/a")).status).toBe(200);
   });
 
   it("answers 500 without details when the store fails, and logs the cause", async () => {
     const api = await start();
-    store.failWith = new Error("EACCES: permission denied, open '/etc/portico/gateway.yaml'");
+    // The file cannot be read at all (here: a directory stands where it was).
+    rmSync(path);
+    mkdirSync(path);
     const r = await api("GET", "/routes");
     expect(r.status).toBe(500);
     expect(r.json().error).toBe("internal");
-    expect(r.text).not.toContain("EACCES");
-    expect(logs.some(([level, , fields]) => level === "error" && String(fields?.error).includes("EACCES"))).toBe(true);
+    expect(r.text).not.toContain("EISDIR");
+    expect(logs.some(([level, , fields]) => level === "error" && String(fields?.error).includes("EISDIR"))).toBe(true);
   });
 });
 
@@ -415,16 +335,19 @@ describe("admin API: the whole config", () => {
 
   it("PUT /config replaces the file; the same content again is unchanged and not pushed", async () => {
     const api = await start();
-    const text = stringify({ ...INITIAL, upstreams: [...INITIAL.upstreams!, { name: "c", endpoints: ["127.0.0.1:9003"] }] }).replace(SECRET, REDACTED);
+    // As a client would send it back after a GET: the secret as the placeholder.
+    const redacted = JSON.parse(JSON.stringify(INITIAL).replace(SECRET, REDACTED)) as typeof INITIAL;
+    const text = stringify({ ...redacted, upstreams: [...INITIAL.upstreams, { name: "c", endpoints: ["127.0.0.1:9003"] }] });
     const first = await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: text });
     expect(first.status).toBe(200);
     expect(first.json()).toEqual({ unchanged: false });
-    expect(store.commits).toBe(1);
-    expect(store.config.upstreams.map((u) => u.name)).toEqual(["a", "b", "c"]);
+    expect(pushes()).toBe(1);
+    expect(onDisk().upstreams.map((u) => u.name)).toEqual(["a", "b", "c"]);
+    expect(readFileSync(path, "utf8")).toContain(SECRET); // the placeholder kept the stored secret
     const again = await api("PUT", "/config", { headers: { "content-type": "text/yaml" }, body: text });
     expect(again.json()).toEqual({ unchanged: true });
     expect(again.headers.etag).toBe(first.headers.etag);
-    expect(store.commits).toBe(1);
+    expect(pushes()).toBe(1);
   });
 
   it("PUT /config takes JSON, honours If-Match, and locates JSON syntax errors", async () => {
@@ -454,7 +377,8 @@ describe("admin API: the whole config", () => {
     expect(bad.json().errors.map((e: { path: string }) => e.path).sort()).toEqual(["routes[0].tiemout", "routes[0].upstream"]);
     const json = await api("POST", "/validate", { headers: JSON_HEADERS, body: "{" });
     expect(json.json()).toMatchObject({ valid: false, errors: [{ message: expect.any(String) }] });
-    expect(store.commits).toBe(0);
+    expect(pushes()).toBe(0);
+    expect(readFileSync(path, "utf8")).toBe(INITIAL_TEXT);
   });
 
   it("serves the gateway schema and each list's item schema", async () => {
@@ -515,7 +439,7 @@ describe("admin API: authentication", () => {
     expect(basic.status).toBe(401);
     const write = await api("DELETE", "/routes/api");
     expect(write.status).toBe(401);
-    expect(store.config.routes).toHaveLength(1);
+    expect(onDisk().routes).toHaveLength(1);
     expect(fallbackCalls).toBe(0);
     const right = await api("GET", "/routes", { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(right.status).toBe(200);

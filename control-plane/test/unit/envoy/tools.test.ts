@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { locateEnvoyTools, parseEnvFile } from "../../../src/envoy/tools.js";
+import { fileURLToPath } from "node:url";
+import { locateEnvoyTools, parseEnvFile, toolsDir } from "../../../src/envoy/tools.js";
 
 let dir: string;
 beforeEach(() => {
@@ -51,5 +52,12 @@ describe("locateEnvoyTools", () => {
 describe("parseEnvFile", () => {
   it("reads KEY=VALUE lines, unquoting shell single quotes and skipping comments", () => {
     expect(parseEnvFile("# c\nA=1\n\nB='x y'\nC='it'\\''s'\nbad line\n=x\n")).toEqual({ A: "1", B: "x y", C: "it's" });
+  });
+});
+
+describe("toolsDir", () => {
+  it("is $PORTICO_TOOLS_DIR when set, else the repository's .tools (as install-tools.sh decides)", () => {
+    expect(toolsDir({ PORTICO_TOOLS_DIR: dir })).toBe(dir);
+    expect(toolsDir({})).toBe(join(fileURLToPath(new URL("../../../..", import.meta.url)), ".tools"));
   });
 });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadGatewayConfig, type PluginChecker } from "../../../src/config/index.js";
+import { ConfigSource } from "../../../src/gateway/config-source.js";
 import type { ApplyOutcome } from "../../../src/gateway/gateway.js";
 import { silentLog } from "../../../src/log.js";
 import { ConfigStore } from "../../../src/store/config-store.js";
@@ -50,13 +51,14 @@ beforeEach(() => {
   path = join(dir, "gateway.yaml");
   writeFileSync(path, BASE);
   applied = [];
-  store = new ConfigStore({
+  const source = new ConfigSource({
     path,
     load: (text) => loadGatewayConfig(text, { source: path, baseDir: dir, filtersDir }),
-    apply: async (_loaded, origin): Promise<ApplyOutcome> => { applied.push(origin); return { ok: true, origin, at: "", kind: "full" }; },
+    apply: async ({ origin }): Promise<ApplyOutcome> => { applied.push(origin); return { ok: true, origin, at: "", kind: "full" }; },
     diff: async (loaded) => ({ Route: { added: loaded.model.routes.map((r) => r.name), removed: [], changed: [] } }),
     log: silentLog,
   });
+  store = new ConfigStore({ source, log: silentLog });
 });
 afterEach(() => { rmSync(dir, { recursive: true, force: true }); rmSync(filtersDir, { recursive: true, force: true }); });
 
@@ -204,13 +206,14 @@ plugins:
   let checked: ConfigStore;
   beforeEach(() => {
     writeFileSync(path, CALLS);
-    checked = new ConfigStore({
+    const source = new ConfigSource({
       path,
       load: (text) => loadGatewayConfig(text, { source: path, baseDir: dir, filtersDir, checkPlugin }),
-      apply: async (_loaded, origin): Promise<ApplyOutcome> => ({ ok: true, origin, at: "", kind: "full" }),
+      apply: async ({ origin }): Promise<ApplyOutcome> => ({ ok: true, origin, at: "", kind: "full" }),
       diff: async () => ({}),
       log: silentLog,
     });
+    checked = new ConfigStore({ source, log: silentLog });
   });
 
   it("refuses to delete an upstream only a plugin's reported cluster uses, naming the plugin", async () => {
