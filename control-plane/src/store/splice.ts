@@ -43,7 +43,7 @@ export function spliceListItem(text: string, doc: Document, key: string, splice:
     const at = lineEnd(text, last.range[1]);
     const col = dash - lineStart(text, dash);
     const before = at > 0 && text[at - 1] !== "\n" ? eol : "";
-    next = text.slice(0, at) + before + " ".repeat(col) + "- " + render(splice.value, col + 2, false, true, eol) + text.slice(at);
+    next = `${text.slice(0, at)}${before}${" ".repeat(col)}- ${render(splice.value, col + 2, false, true, eol)}${text.slice(at)}`;
   }
   return readsAs(next, expected) ? next : undefined;
 }

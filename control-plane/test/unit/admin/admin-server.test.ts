@@ -496,7 +496,7 @@ describe("admin API: the file is the store", () => {
   it("picks up a hand edit made between API calls: the next write keeps it", async () => {
     const api = await start();
     expect((await api("PUT", "/upstreams/c", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:9003"] }) })).status).toBe(201);
-    const edited = readFileSync(path, "utf8").replace("127.0.0.1:9002", "127.0.0.1:9022") + "# edited by hand\n";
+    const edited = `${readFileSync(path, "utf8").replace("127.0.0.1:9002", "127.0.0.1:9022")}# edited by hand\n`;
     writeFileSync(path, edited);
     expect((await api("GET", "/upstreams/b")).json().endpoints).toEqual(["127.0.0.1:9022"]);
     expect((await api("PATCH", "/upstreams/a", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:9011"] }) })).status).toBe(200);
