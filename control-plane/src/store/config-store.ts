@@ -1,7 +1,7 @@
 // The gateway file as the document of record for the admin API. Every write takes a turn of the
 // ConfigSource (so it is serialised with the watcher's reloads), re-reads the file there (an
-// operator may have edited it by hand), changes one list item in the parsed YAML document
-// (comments and layout elsewhere survive) and hands the resulting text to the source, which
+// operator may have edited it by hand), changes one list item by splicing that item's lines in
+// the text (every other byte stays; see splice.ts) and hands the resulting text to the source, which
 // loads it once, applies it and writes it atomically (the commit point). Reads are not serialised.
 import { isMap, isScalar, isSeq, parseDocument, Scalar, visit, type Document, type YAMLSeq } from "yaml";
 import type { ConfigError } from "../config/index.js";
@@ -10,6 +10,7 @@ import type { ConfigSource, Turn } from "../gateway/config-source.js";
 import type { LogFn } from "../log.js";
 import { configEtag, ifMatchHolds, mergePatch, resourceEtag } from "./canonical.js";
 import { isSecretKey, redact, unredact } from "./secrets.js";
+import { spliceListItem, type Splice } from "./splice.js";
 import { REDACTED, singular, type Kind, type StoredResource, type StoreError, type WriteOptions, type WriteResult } from "./types.js";
 
 export interface ConfigStoreOptions {
@@ -63,11 +64,11 @@ export class ConfigStore {
       if (!current) return fail("not_found", `no ${singular(kind)} named "${name}"`);
       const etag = resourceEtag(current);
       if (!ifMatchHolds(o.ifMatch, etag)) return fail("precondition_failed", `${singular(kind)} "${name}" changed since it was read (ETag ${etag})`);
-      const seq = doc.get(kind) as YAMLSeq;
-      seq.items.splice(list.indexOf(current), 1);
+      const index = nodeIndex(doc, kind, name)!;
+      const next = spliced(turn.text, kind, { op: "remove", index }, (d) => void (d.get(kind) as YAMLSeq).items.splice(index, 1));
       // The text without the item is loaded once: what still refers to the name is in its
       // reference graph (with the clusters plugins' filters report), so no second load is needed.
-      const r = await this.commit(turn, doc.toString(), o, `admin API DELETE /${kind}/${name}`, (refs) => {
+      const r = await this.commit(turn, next, o, `admin API DELETE /${kind}/${name}`, (refs) => {
         const users = refs.referrers(kind, name).map((u) => `${u.collection}[${u.index}] (${u.name})`);
         return users.length > 0 ? fail("conflict", `${singular(kind)} "${name}" is still used by ${users.join(", ")}`) : undefined;
       });
@@ -131,15 +132,17 @@ export class ConfigStore {
     // The ETag is a hash of the canonical JSON: equal ETags, same content.
     const etag = resourceEtag(value);
     if (etag === currentEtag) return { ok: true, etag, created: false, unchanged: true, resource: stored(kind, value, etag) };
-    const node = doc.createNode(value);
-    const seq = doc.get(kind);
-    if (isSeq(seq)) {
-      if (current) seq.items[list.indexOf(current)] = node;
-      else seq.items.push(node);
-    } else {
-      doc.set(kind, doc.createNode([value]));
-    }
-    const r = await this.commit(turn, doc.toString(), o, `admin API ${verb} /${kind}/${name}`);
+    const index = current ? nodeIndex(doc, kind, name) : undefined;
+    const next = spliced(text, kind, index === undefined ? { op: "append", value } : { op: "replace", index, value }, (d) => {
+      const seq = d.get(kind);
+      if (isSeq(seq)) {
+        if (index !== undefined) seq.items[index] = d.createNode(value);
+        else seq.items.push(d.createNode(value));
+      } else {
+        d.set(kind, d.createNode([value]));
+      }
+    });
+    const r = await this.commit(turn, next, o, `admin API ${verb} /${kind}/${name}`);
     return r.ok ? { ...r, etag, created: !current, resource: stored(kind, value, etag) } : r;
   }
 
@@ -165,6 +168,24 @@ export class ConfigStore {
     const loaded = await this.o.source.check(text);
     return loaded.ok ? [] : loaded.errors;
   }
+}
+
+/**
+ * The file's text after one change to a list: only the item's own lines change where that can be
+ * done by splicing the text; otherwise (say, a list in flow style) the changed document stringified.
+ */
+function spliced(text: string, kind: Kind, splice: Splice, change: (doc: Document) => void): string {
+  const doc = parseDocument(text);
+  change(doc);
+  return spliceListItem(text, parseDocument(text), kind, splice, doc.toJS()) ?? doc.toString();
+}
+
+/** The position in the list node of the item named `name` (items without a name are counted too). */
+function nodeIndex(doc: Document, kind: Kind, name: string): number | undefined {
+  const seq = doc.get(kind);
+  if (!isSeq(seq)) return undefined;
+  const i = seq.items.findIndex((n) => isMap(n) && n.get("name") === name);
+  return i === -1 ? undefined : i;
 }
 
 function toJs(doc: Document): Record<string, unknown> {

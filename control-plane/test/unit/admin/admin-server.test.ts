@@ -480,3 +480,143 @@ describe("admin API: TLS", () => {
     await expect(startAdminServer({ store, host: "127.0.0.1", port: 0, log, tls: { certPath: join(dir, "none.pem"), keyPath: join(dir, "none.key") } })).rejects.toThrow(/ENOENT/);
   });
 });
+
+describe("admin API: the file is the store", () => {
+  it("serialises concurrent writes: 50 PUTs at once all land, in the file and in the applied config", async () => {
+    const api = await start();
+    const names = Array.from({ length: 50 }, (_, i) => `u${i}`);
+    const replies = await Promise.all(names.map((n, i) => api("PUT", `/upstreams/${n}`, { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: [`127.0.0.1:${10000 + i}`] }) })));
+    expect(replies.map((r) => r.status)).toEqual(names.map(() => 201));
+    const upstreams = onDisk().upstreams;
+    for (const [i, n] of names.entries()) expect(upstreams.find((u) => u.name === n), n).toEqual({ name: n, endpoints: [`127.0.0.1:${10000 + i}`] });
+    expect(upstreams).toHaveLength(52);
+    expect(gateway.model!.upstreams.map((u) => u.name).sort()).toEqual(["a", "b", ...names].sort());
+  });
+
+  it("picks up a hand edit made between API calls: the next write keeps it", async () => {
+    const api = await start();
+    expect((await api("PUT", "/upstreams/c", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:9003"] }) })).status).toBe(201);
+    const edited = `${readFileSync(path, "utf8").replace("127.0.0.1:9002", "127.0.0.1:9022")}# edited by hand\n`;
+    writeFileSync(path, edited);
+    expect((await api("GET", "/upstreams/b")).json().endpoints).toEqual(["127.0.0.1:9022"]);
+    expect((await api("PATCH", "/upstreams/a", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:9011"] }) })).status).toBe(200);
+    const text = readFileSync(path, "utf8");
+    expect(text).toContain("# edited by hand\n");
+    expect(onDisk().upstreams.map((u) => [u.name, u.endpoints])).toEqual([["a", ["127.0.0.1:9011"]], ["b", ["127.0.0.1:9022"]], ["c", ["127.0.0.1:9003"]]]);
+    expect(gateway.model!.upstreams.find((u) => u.name === "b")!.endpoints).toEqual([expect.objectContaining({ port: 9022 })]);
+  });
+
+  // Every byte outside the item a write concerns stays as it was: comments, blank lines, flow
+  // collections as written (`[limit]`, not `[ limit ]`), quotes, anchors, line endings.
+  const HAND_WRITTEN = `# The gateway, as an operator writes it.
+listeners:
+  - name: public
+    address: 127.0.0.1
+    port: 10000   # the public port
+
+routes:
+  - name: public
+    match:
+      path: { prefix: /public/ }
+    upstream: web
+    plugins: [limit]
+  - name: api
+    match: { path: { prefix: /api/ } }
+    timeout: 10s
+    retries: { attempts: 2, on: [connect-failure, reset] }
+    upstreams:
+      - { name: web, weight: 80 }
+      - { name: 'web-v2', weight: 20 }
+    plugins: [auth]
+  - name: jwks
+    # The identity provider's key set.
+    match:
+      path: { exact: /.well-known/jwks.json }
+    upstream: web
+
+upstreams:
+  - name: web
+    endpoints: ["127.0.0.1:8080"]
+    connect_timeout: &timeout 1s
+    health_check: {path: /__ready, interval: 5s, timeout: 1s}
+  - name: web-v2
+    endpoints: [ "127.0.0.1:8081" ]
+    connect_timeout: *timeout
+
+plugins:
+  - name: auth
+    filter: jwt-auth
+    config:
+      providers:
+        - name: idp
+          issuer: "https://idp.example.com"
+          jwks: { keys: [{ kty: oct, kid: h, alg: HS256, k: ${SECRET} }] }
+      rules:
+        - { match: {}, requires: [idp] }
+  - name: limit
+    filter: rate-limit
+    config:
+      rules:
+        - name: per_client
+          match: { path: { prefix: / } }
+          requests: 5
+          period_s: 10
+          key: [{ client_ip: true }]
+`;
+
+  /** The lines of `text` before the line starting with `first` and from the line starting with `next` on. */
+  function outside(text: string, first: string, next: string | undefined): { head: string[]; tail: string[] } {
+    const lines = text.split("\n");
+    const from = lines.indexOf(first);
+    const to = next === undefined ? lines.length : lines.indexOf(next, from + 1);
+    expect(from, first).toBeGreaterThanOrEqual(0);
+    expect(to, next).toBeGreaterThan(from);
+    return { head: lines.slice(0, from), tail: lines.slice(to) };
+  }
+
+  /** Every line of `after` outside the item is the line of `before` at the same place. */
+  function expectOnlyItemChanged(before: string, after: string, first: string, next: string | undefined): string[] {
+    const { head, tail } = outside(before, first, next);
+    const lines = after.split("\n");
+    expect(lines.slice(0, head.length)).toEqual(head);
+    expect(lines.slice(lines.length - tail.length)).toEqual(tail);
+    return lines.slice(head.length, lines.length - tail.length);
+  }
+
+  it.each([["LF", "\n"], ["CRLF", "\r\n"]])("changes only the item's lines on PUT, PATCH and DELETE (%s)", async (_, eol) => {
+    const api = await start();
+    const cr = eol === "\r\n" ? "\r" : "";
+    writeFileSync(path, HAND_WRITTEN.replace(/\n/g, eol));
+    let before = readFileSync(path, "utf8");
+
+    // PATCH an item in the middle of a list: from its first line to the next item's.
+    const patched = await api("PATCH", "/routes/api", { headers: JSON_HEADERS, body: JSON.stringify({ timeout: "5s" }) });
+    expect(patched.status).toBe(200);
+    let after = readFileSync(path, "utf8");
+    const item = expectOnlyItemChanged(before, after, `  - name: api${cr}`, `  - name: jwks${cr}`);
+    expect(item[0]).toBe(`  - name: api${cr}`);
+    expect(item).toContain(`    timeout: 5s${cr}`);
+    expect(onDisk().routes[1]).toEqual({ name: "api", match: { path: { prefix: "/api/" } }, timeout: "5s", retries: { attempts: 2, on: ["connect-failure", "reset"] }, upstreams: [{ name: "web", weight: 80 }, { name: "web-v2", weight: 20 }], plugins: ["auth"] });
+
+    // PUT a new item: appended after the list's last item, nothing else moves.
+    before = after;
+    const put = await api("PUT", "/upstreams/web-v3", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:8082"] }) });
+    expect(put.status).toBe(201);
+    after = readFileSync(path, "utf8");
+    const last = `    connect_timeout: *timeout${cr}`;
+    const appended = expectOnlyItemChanged(before.replace(`${last}\n`, `${last}\n<new>\n`), after, "<new>", `${cr}`);
+    expect(appended).toEqual([`  - name: web-v3${cr}`, `    endpoints:${cr}`, `      - 127.0.0.1:8082${cr}`]);
+
+    // PUT replacing the file's last item, then DELETE an item: the same.
+    before = after;
+    expect((await api("PUT", "/plugins/limit", { headers: JSON_HEADERS, body: JSON.stringify({ filter: "rate-limit", config: { rules: [] } }) })).status).toBe(200);
+    after = readFileSync(path, "utf8");
+    expect(expectOnlyItemChanged(before, after, `  - name: limit${cr}`, "")[0]).toBe(`  - name: limit${cr}`);
+    before = after;
+    expect((await api("DELETE", "/routes/jwks")).status).toBe(204);
+    after = readFileSync(path, "utf8");
+    expect(expectOnlyItemChanged(before, after, `  - name: jwks${cr}`, `${cr}`)).toEqual([]);
+    expect(onDisk().routes.map((r) => r.name)).toEqual(["public", "api"]);
+    expect(gateway.model!.routes.map((r) => r.name)).toEqual(["public", "api"]);
+  });
+});
