@@ -3,7 +3,8 @@
 #   make deps    npm ci, when node_modules is missing or older than package-lock.json
 #   make build   compile the Wasm filters and test fixtures (npm run build:wasm)
 #   make test    tools + deps + build, then unit, as-pect, e2e tests and the typecheck
-#   make run     build, then run the gateway (gateway.yaml: control plane + Envoy + two demo upstreams);
+#   make run     build, then run the gateway (on .run/gateway.yaml, a copy of gateway.yaml made on the
+#                first run: control plane + Envoy + two demo upstreams);
 #                make run CONFIG=envoy-configs/x.yaml runs one filter in a static Envoy config instead
 #   make clean   remove build outputs (dist/); `make distclean` also node_modules and .tools
 SHELL := bash

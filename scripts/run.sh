@@ -2,12 +2,19 @@
 # Runs the gateway locally (`make run`) until Ctrl-C. Two kinds of CONFIG:
 #   - a gateway config (default: gateway.yaml): two demo upstreams (bin/demo-upstream.mjs on
 #     8080 and 8081) and `portico run`: the control plane plus a local Envoy it configures over
-#     xDS through func-e; edits to the file apply live;
+#     xDS through func-e; edits to the file apply live. The example gateway.yaml itself is never
+#     edited: the first run copies it to $PORTICO_RUN_DIR/gateway.yaml (.run/, gitignored) and
+#     runs on the copy, which edits and the admin API change; delete the copy to start over;
 #   - a static Envoy config (envoy-configs/*.yaml): the demo upstream plus Envoy through func-e.
 #
 # Usage: scripts/run.sh [CONFIG]      CONFIG defaults to gateway.yaml
 # Environment:
-#   UPSTREAM_PORT   demo upstream port (default 8080, what the configs expect; 8081 is the second)
+#   UPSTREAM_PORT   demo upstream port (default 8080, what the configs expect)
+#   UPSTREAM2_PORT  second demo upstream port (default UPSTREAM_PORT + 1)
+#   LISTEN_PORT, XDS_PORT, HTTP_PORT, ADMIN_PORT
+#                   gateway mode: listener (default 10000; used when making the example's copy,
+#                   as are the upstream ports), control plane xDS (18000) and HTTP (18001), Envoy admin (9901)
+#   PORTICO_RUN_DIR where the example's working copy lives (default .run in the repo root)
 #   LOG_LEVEL       Envoy --log-level (default warning)
 #   WASM_LOG_LEVEL  level of the Wasm plugins' own logs (default info)
 #   CONCURRENCY     Envoy worker threads (default 2)
@@ -32,6 +39,11 @@ source "$tools_env"
 [[ -x ${ENVOY_PATH:-} && -x ${FUNC_E:-} ]] || die "Envoy or func-e missing: run 'make tools'"
 
 upstream_port=${UPSTREAM_PORT:-8080}
+upstream2_port=${UPSTREAM2_PORT:-$((upstream_port + 1))}
+listen_port=${LISTEN_PORT:-10000}
+xds_port=${XDS_PORT:-18000}
+http_port=${HTTP_PORT:-18001}
+admin_port=${ADMIN_PORT:-9901}
 run_dir=$(mktemp -d "${TMPDIR:-/tmp}/portico-run-XXXXXX")
 func_e_pid='' portico_pid='' upstream_pids=()
 
@@ -101,18 +113,36 @@ start_upstream() {
 
 # A gateway config (no Envoy bootstrap keys): the control plane drives Envoy.
 if ! grep -qE '^(static_resources|admin|dynamic_resources):' "$config"; then
+  if [[ $config == "$repo_root/gateway.yaml" ]]; then
+    # The example stays as shipped: the gateway runs on a working copy, made on the first run
+    # with this run's ports (the example's hints name them too).
+    work_dir=${PORTICO_RUN_DIR:-$repo_root/.run}
+    work_copy=$work_dir/gateway.yaml
+    if [[ -f $work_copy ]]; then
+      say "running on ${work_copy#"$repo_root"/}, your copy of gateway.yaml from an earlier run (delete it to start again from the example)"
+    else
+      mkdir -p "$work_dir"
+      sed -E -e "s/127\.0\.0\.1:10000/127.0.0.1:$listen_port/g; s/^(    port: )10000\$/\1$listen_port/" \
+        -e "s/127\.0\.0\.1:8080/127.0.0.1:$upstream_port/g; s/127\.0\.0\.1:8081/127.0.0.1:$upstream2_port/g" \
+        gateway.yaml > "$work_copy.tmp"
+      mv "$work_copy.tmp" "$work_copy"
+      say "running on ${work_copy#"$repo_root"/}, a copy of gateway.yaml made now: edit the copy while it runs (the admin API writes there too); gateway.yaml stays as shipped"
+    fi
+    config=$work_copy
+  fi
   start_upstream "$upstream_port"
-  start_upstream "$((upstream_port + 1))"
+  start_upstream "$upstream2_port"
   mapfile -t hints < <(grep -E '^# (try|expect):' "$config" | sed -E 's/^# //')
   # portico prints where to send requests once Envoy is ready; the hints follow.
-  node bin/portico.mjs run -c "$config" --concurrency "${CONCURRENCY:-2}" &
+  node bin/portico.mjs run -c "$config" --concurrency "${CONCURRENCY:-2}" \
+    --xds "127.0.0.1:$xds_port" --http "127.0.0.1:$http_port" --admin "127.0.0.1:$admin_port" &
   portico_pid=$!
   (
-    until http_get http://127.0.0.1:18001/healthz >/dev/null 2>&1 && http_get http://127.0.0.1:9901/ready >/dev/null 2>&1; do
+    until http_get "http://127.0.0.1:$http_port/healthz" >/dev/null 2>&1 && http_get "http://127.0.0.1:$admin_port/ready" >/dev/null 2>&1; do
       kill -0 "$portico_pid" 2>/dev/null || exit 0
       sleep 0.2
     done
-    ((${#hints[@]})) && printf '  %s\n' "${hints[@]}" "try: curl -s http://127.0.0.1:18001/status" "try: curl -s http://127.0.0.1:9901/stats/prometheus | grep portico_"
+    ((${#hints[@]})) && printf '  %s\n' "${hints[@]}" "try: curl -s http://127.0.0.1:$http_port/status" "try: curl -s http://127.0.0.1:$admin_port/stats/prometheus | grep portico_"
   ) &
   set +e
   wait -n "${upstream_pids[@]}" "$portico_pid"

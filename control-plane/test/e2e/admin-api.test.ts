@@ -3,8 +3,8 @@
 // the API wrote survives a control-plane restart.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, parseEcho, request, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy } from "../../../test/support/index.js";
-import { joinEnvoy, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
+import { parseEcho, request, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy } from "../../../test/support/index.js";
+import { startGatewayOnFreshPort, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
 
 const envoys = useEnvoy("all");
 const echo = useEchoUpstream("all");
@@ -41,10 +41,9 @@ const get = (path: string) => request(envoy.url(path, "public"), { timeoutMs: 10
 
 beforeAll(async () => {
   up = await echo();
-  port = await freePort();
-  gw = await startTestGateway({ yaml: yaml() });
-  envoy = await joinEnvoy(gw.cp, "api-envoy", { concurrency: 1 }, envoys);
-  await waitSynced(gw.cp, "api-envoy");
+  ({ gw, envoys: [envoy] } = await startGatewayOnFreshPort({
+    yaml: (p) => { port = p; return yaml(); }, nodes: [{ id: "api-envoy", opts: { concurrency: 1 } }], start: envoys,
+  }));
 }, 60_000);
 afterAll(async () => { await gw?.stop(); });
 
@@ -116,8 +115,9 @@ describe("admin API on a live gateway", () => {
 
 describe("admin API beyond loopback", () => {
   it("needs the token (401 without it, constant-time check), and the control plane refuses to start without one", async () => {
-    const p = await freePort();
-    const tokenGw = await startTestGateway({ yaml: yaml(), http: { host: "0.0.0.0", port: p }, adminToken: "s3cret-token" });
+    // Port 0: the control plane binds it and reports the port it got.
+    const tokenGw = await startTestGateway({ yaml: yaml(), http: { host: "0.0.0.0", port: 0 }, adminToken: "s3cret-token" });
+    const p = tokenGw.cp.httpPort;
     try {
       expect((await fetch(`http://127.0.0.1:${p}/routes`)).status).toBe(401);
       expect((await fetch(`http://127.0.0.1:${p}/routes`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
@@ -126,6 +126,6 @@ describe("admin API beyond loopback", () => {
     } finally {
       await tokenGw.stop();
     }
-    await expect(startTestGateway({ yaml: yaml(), http: { host: "0.0.0.0", port: await freePort() } })).rejects.toThrow(/token/);
+    await expect(startTestGateway({ yaml: yaml(), http: { host: "0.0.0.0", port: 0 } })).rejects.toThrow(/token/);
   });
 });

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { freePort, repoRoot, request, staticCluster, useEchoUpstream, useEnvoy, type Envoy } from "../../../test/support/index.js";
+import { onFreshPort, repoRoot, request, staticCluster, useEchoUpstream, useEnvoy, type Envoy } from "../../../test/support/index.js";
 import { loadGatewayConfig } from "../../src/config/index.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import { silentLog } from "../../src/log.js";
@@ -64,7 +64,6 @@ function asRemote(r: EnvoyResources, sha: string): EnvoyResources {
 beforeAll(async () => {
   const up = await echo({ record: false });
   upstreamPort = up.port;
-  listenPort = await freePort();
   const serve = moduleRequestHandler(store);
   modules = createServer((req, res) => {
     fetched.push(req.url ?? "");
@@ -74,11 +73,23 @@ beforeAll(async () => {
   cache = new SnapshotCache();
   xds = new XdsServer({ cache, log: silentLog });
   const xdsPort = await xds.listen("127.0.0.1", 0);
-  const first = await resources(join(repoRoot, "dist/filters/header-rewrite.wasm"));
-  cache.set("*", asRemote(first.res, first.sha));
   const bootstrap = renderBootstrap({ nodeId: NODE, xds: { host: "127.0.0.1", port: xdsPort }, admin: { address: "127.0.0.1", port: 0 } }) as Json;
   bootstrap.static_resources.clusters.push(staticCluster("portico_modules", (modules.address() as AddressInfo).port));
-  envoy = await envoys({ name: NODE, config: bootstrap, concurrency: 1 });
+  // The listener port is in the config Envoy binds on LDS: a port taken before that (Envoy NACKs
+  // the listener) means a fresh port and a new Envoy.
+  envoy = await onFreshPort(async (p) => {
+    listenPort = p;
+    const first = await resources(join(repoRoot, "dist/filters/header-rewrite.wasm"));
+    cache.set("*", asRemote(first.res, first.sha));
+    const e = await envoys({ name: NODE, config: bootstrap, concurrency: 1 });
+    try {
+      await waitSynced({ cache, xds }, NODE, { types: [TypeUrl.Listener], failOnNack: true });
+      return e;
+    } catch (err) {
+      await e.stop();
+      throw err;
+    }
+  });
 }, 60_000);
 
 afterAll(async () => {

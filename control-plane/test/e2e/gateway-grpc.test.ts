@@ -5,8 +5,8 @@
 // and HTTP/2 connections to the upstream that many calls share.
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, useEnvoy, type Envoy } from "../../../test/support/index.js";
-import { joinEnvoy, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
+import { useEnvoy, type Envoy } from "../../../test/support/index.js";
+import { startGatewayOnFreshPort, type TestGateway } from "../support/gateway.js";
 import { PROBE_PREFIX, ProbeClient, startProbeServer, type ProbeServer } from "../support/grpc.js";
 
 const NODE = "grpc-envoy";
@@ -39,9 +39,9 @@ const stat = async (name: string): Promise<number> => (await envoy.stat(name)) ?
 
 beforeAll(async () => {
   upstream = await startProbeServer();
-  gw = await startTestGateway({ yaml: config(await freePort(), upstream.port) });
-  envoy = await joinEnvoy(gw.cp, NODE, {}, envoys);
-  await waitSynced(gw.cp, NODE);
+  ({ gw, envoys: [envoy] } = await startGatewayOnFreshPort({
+    yaml: (p) => config(p, upstream.port), nodes: [{ id: NODE }], start: envoys,
+  }));
   client = new ProbeClient(`127.0.0.1:${envoy.listenerPort("grpc")}`);
 }, 60_000);
 

@@ -7,9 +7,9 @@ import { copyFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  freePort, parseEcho, pollUntil, repoRoot, request, runWrk, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy,
+  parseEcho, pollUntil, repoRoot, request, runWrk, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy,
 } from "../../../test/support/index.js";
-import { joinEnvoy, nextOutcome, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
+import { nextOutcome, startGatewayOnFreshPort, waitSynced, type TestGateway } from "../support/gateway.js";
 import { TypeUrl } from "../../src/xds/types.js";
 
 const envoys = useEnvoy("all");
@@ -95,12 +95,11 @@ const drainStats = async (e: Envoy) => {
 
 beforeAll(async () => {
   [upA, upB] = await Promise.all([echo({ record: false }), echo({ record: false })]);
-  port = await freePort();
-  gw = await startTestGateway({ yaml: config() });
   // Both Envoys bind the same listener address: Envoy sets SO_REUSEPORT, and the kernel spreads
   // new connections over the two processes.
-  [e1, e2] = await Promise.all([joinEnvoy(gw.cp, "envoy-1", {}, envoys), joinEnvoy(gw.cp, "envoy-2", {}, envoys)]);
-  await syncedBoth();
+  ({ gw, envoys: [e1, e2] } = await startGatewayOnFreshPort({
+    yaml: (p) => { port = p; return config(); }, nodes: [{ id: "envoy-1" }, { id: "envoy-2" }], start: envoys,
+  }));
 }, 90_000);
 
 afterAll(async () => {

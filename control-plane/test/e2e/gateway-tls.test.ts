@@ -12,11 +12,11 @@ import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
-  echoedHeader, freePort, isAlive, livePidsInGroup, parseEcho, useEchoUpstream, useEnvoy,
+  echoedHeader, isAlive, livePidsInGroup, parseEcho, useEchoUpstream, useEnvoy,
   type EchoRecord, type EchoUpstream, type Envoy,
 } from "../../../test/support/index.js";
 import { TypeUrl } from "../../src/xds/types.js";
-import { joinEnvoy, nextOutcome, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
+import { nextOutcome, startGatewayOnFreshPort, waitSynced, type TestGateway } from "../support/gateway.js";
 import { generateCertificate, rotateCertificate, tlsHandshake, type CertificateFiles } from "../support/tls.js";
 
 const NODE = "tls-envoy";
@@ -120,10 +120,9 @@ beforeAll(async () => {
   api = generateCertificate(join(dir, "certs/api.pem"), join(dir, "certs/api.key"), API);
   fallback = generateCertificate(join(dir, "certs/default.pem"), join(dir, "certs/default.key"), "default.example.com");
   upstream = await echo();
-  port = await freePort();
-  gw = await startTestGateway({ yaml: config(), dir });
-  envoy = await joinEnvoy(gw.cp, NODE, {}, envoys);
-  await waitSynced(gw.cp, NODE);
+  ({ gw, envoys: [envoy] } = await startGatewayOnFreshPort({
+    yaml: (p) => { port = p; return config(); }, dir, nodes: [{ id: NODE }], start: envoys,
+  }));
 }, 60_000);
 
 afterAll(async () => {

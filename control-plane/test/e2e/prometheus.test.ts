@@ -10,12 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  freePort, generateKey, jwksOf, mint, pollUntil, prometheusPath, request, standardClaims, useEchoUpstream, useEnvoy,
+  generateKey, onFreshPort, jwksOf, mint, pollUntil, prometheusPath, request, standardClaims, useEchoUpstream, useEnvoy,
   type EchoUpstream, type Envoy, type TestKey,
 } from "../../../test/support/index.js";
 import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from "../../../test/support/procs.js";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { joinEnvoy, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
+import { startGatewayOnFreshPort, waitSynced, type TestGateway } from "../support/gateway.js";
 import { statusCommand } from "../../src/cli/status.js";
 import { OBSERVABILITY_DOC_PATH, dashboardQueries, metricSelectors, readDashboard, withGrafanaVariables } from "../support/promql.js";
 
@@ -99,10 +99,12 @@ function docYaml(marker: string): Record<string, unknown> {
 
 interface ScrapeJob { job_name: string; static_configs: { targets: string[] }[] }
 
-async function startPrometheus(targets: Record<string, string[]>): Promise<PrometheusServer> {
+/** Prometheus binds its web port itself: a port taken before it did means a fresh port and a new start. */
+const startPrometheus = (targets: Record<string, string[]>): Promise<PrometheusServer> => onFreshPort((webPort) => startPrometheusOn(webPort, targets));
+
+async function startPrometheusOn(webPort: number, targets: Record<string, string[]>): Promise<PrometheusServer> {
   const bin = prometheusPath();
   const dir = mkdtempSync(join(tmpdir(), "portico-prometheus-"));
-  const webPort = await freePort();
   // The documented config and alert rules, with this test's targets and a 1 s interval so the
   // test waits seconds, not minutes.
   const config = docYaml("scrape_configs") as { global: Record<string, string>; scrape_configs: ScrapeJob[]; rule_files: string[] };
@@ -177,13 +179,12 @@ beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), "portico-observability-"));
   accessLogPath = join(workDir, "access.log");
   up = await echo({ record: false });
-  port = await freePort();
   key = await generateKey("ES256", "obs");
-  gw = await startTestGateway({ yaml: config() });
   // Envoy flushes access log files every 10 s by default; a test need not wait that long.
   const flushFast = { extraArgs: ["--file-flush-interval-msec", "200"] };
-  [e1, e2] = await Promise.all([joinEnvoy(gw.cp, "envoy-1", flushFast, envoys), joinEnvoy(gw.cp, "envoy-2", flushFast, envoys)]);
-  await Promise.all([waitSynced(gw.cp, "envoy-1"), waitSynced(gw.cp, "envoy-2")]);
+  ({ gw, envoys: [e1, e2] } = await startGatewayOnFreshPort({
+    yaml: (p) => { port = p; return config(); }, nodes: [{ id: "envoy-1", opts: flushFast }, { id: "envoy-2", opts: flushFast }], start: envoys,
+  }));
   prom = await startPrometheus({
     "portico-control-plane": [`127.0.0.1:${gw.cp.httpPort}`],
     envoy: [e1, e2].map((e) => e.adminUrl.replace(/^http:\/\//, "")),

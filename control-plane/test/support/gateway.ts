@@ -1,7 +1,7 @@
 // e2e support for the whole control plane: a ControlPlane in this process following a YAML
 // file in a temp dir, and real Envoys (func-e) joining it with the bootstrap `portico
-// bootstrap` prints. Readiness is polled: "synced" means an Envoy ACKed every type of the
-// snapshot currently in the cache.
+// bootstrap` prints. Readiness is polled: "synced" means an Envoy ACKed the current version of
+// every type the snapshot holds resources for (sync.ts).
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,8 +10,9 @@ import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import type { ApplyOutcome } from "../../src/gateway/gateway.js";
 import type { LogFn } from "../../src/log.js";
 import { ANY_NODE } from "../../src/xds/cache.js";
-import { PUSH_ORDER, shortTypeName } from "../../src/xds/types.js";
-import { pollUntil, repoRoot, startEnvoy, type Envoy, type StartEnvoyOptions } from "../../../test/support/index.js";
+import type { TypeUrlValue } from "../../src/xds/types.js";
+import { syncState } from "./sync.js";
+import { onFreshPort, pollUntil, repoRoot, startEnvoy, type Envoy, type StartEnvoyOptions } from "../../../test/support/index.js";
 
 export interface TestGateway {
   cp: ControlPlane;
@@ -79,24 +80,36 @@ async function start(o: TestGatewayOptions, yaml: string | undefined, dir: strin
   };
 }
 
-/** Resolves once Envoy `nodeId` has ACKed the cache's current version of every type. */
-export async function waitSynced(cp: Pick<ControlPlane, "cache" | "xds">, nodeId: string, timeoutMs = 20_000): Promise<void> {
-  await pollUntil(async () => syncLag(cp, nodeId), (lag) => lag === "", { timeoutMs, intervalMs: 25, what: `Envoy ${nodeId} in sync` });
+export interface WaitSyncedOptions {
+  timeoutMs?: number;
+  /** The types that must be ACKed; default: every type the snapshot holds resources for (sync.ts). */
+  types?: readonly TypeUrlValue[];
+  /** Throw as soon as Envoy NACKed the wanted version (e.g. a listener port it could not bind). */
+  failOnNack?: boolean;
 }
 
-/** What Envoy `nodeId` has not ACKed yet ("" when nothing). */
-function syncLag(cp: Pick<ControlPlane, "cache" | "xds">, nodeId: string): string {
-  const snap = cp.cache.get(nodeId) ?? cp.cache.get(ANY_NODE);
-  const node = cp.xds.status().find((n) => n.nodeId === nodeId);
-  if (!node) return "never connected";
-  if (!snap || node.connectedStreams === 0) return "not connected";
-  const behind = PUSH_ORDER.filter((t) => {
-    const want = snap.types[t]?.version;
-    const s = node.types[t];
-    // Named types an Envoy never subscribed to (e.g. no secrets in use) need no ACK.
-    return want !== undefined && s !== undefined && s.versionAcked !== want;
-  });
-  return behind.map((t) => `${shortTypeName(t)} acked ${node.types[t]?.versionAcked} want ${snap.types[t]?.version}`).join(", ");
+/** Thrown by waitSynced({ failOnNack }) with Envoy's NACK message(s). */
+export class NackedError extends Error {
+  override name = "NackedError";
+}
+
+/**
+ * Resolves once Envoy `nodeId` has ACKed the cache's current version of every required type
+ * (see syncState: a required type Envoy has not subscribed to yet is not synced).
+ */
+export async function waitSynced(cp: Pick<ControlPlane, "cache" | "xds">, nodeId: string, o: number | WaitSyncedOptions = {}): Promise<void> {
+  const { timeoutMs = 20_000, types, failOnNack = false } = typeof o === "number" ? { timeoutMs: o } : o;
+  const state = () => {
+    const snap = cp.cache.get(nodeId) ?? cp.cache.get(ANY_NODE);
+    return syncState(snap?.types, cp.xds.status().find((n) => n.nodeId === nodeId), types);
+  };
+  await pollUntil(async () => {
+    const s = state();
+    if (failOnNack && s.nacked.length) {
+      throw new NackedError(`Envoy ${nodeId} NACKed: ${s.nacked.map((n) => `${n.type}: ${n.message}`).join("; ")}`);
+    }
+    return s;
+  }, (s) => s.synced, { timeoutMs, intervalMs: 25, what: `Envoy ${nodeId} in sync` });
 }
 
 /** Resolves with the next reload outcome after `before` (`cp.source.last` before the files changed). */
@@ -113,4 +126,41 @@ export async function joinEnvoy(
 ): Promise<Envoy> {
   const config = renderBootstrap(cp.bootstrapOptions({ nodeId, admin: { address: "127.0.0.1", port: 0 } }));
   return start({ name: nodeId, concurrency: 2, readyTimeoutMs: 30_000, ...opts, config });
+}
+
+export interface NodeToJoin { id: string; opts?: Partial<StartEnvoyOptions> }
+
+export interface GatewayOnFreshPortOptions<N extends readonly NodeToJoin[]> extends Omit<TestGatewayOptions, "yaml"> {
+  /** The gateway config, given the listener port to put in it. */
+  yaml: (port: number) => string;
+  /** Envoys to join, by node id, with their options. */
+  nodes: N;
+  /** startEnvoy or a lifecycle-managed starter (useEnvoy). */
+  start?: (o: StartEnvoyOptions) => Promise<Envoy>;
+}
+
+export interface GatewayOnFreshPort<N extends readonly NodeToJoin[]> { gw: TestGateway; port: number; envoys: { [K in keyof N]: Envoy } }
+
+/**
+ * A gateway whose listener port must be in its config (Envoy binds it when LDS arrives, so the
+ * port cannot be 0 and discovered): picks a free port, starts the control plane and the Envoys,
+ * and waits until every Envoy is in sync. When an Envoy NACKs the listener because the port was
+ * taken in the meantime, everything is stopped and started again on a fresh port (onFreshPort).
+ */
+export function startGatewayOnFreshPort<const N extends readonly NodeToJoin[]>(o: GatewayOnFreshPortOptions<N>): Promise<GatewayOnFreshPort<N>> {
+  return onFreshPort(async (port) => {
+    const gw = await startTestGateway({ ...o, yaml: o.yaml(port) });
+    const envoys: (Envoy | undefined)[] = [];
+    try {
+      // allSettled: every Envoy that did start is known (and stopped below) when another failed.
+      const joined = await Promise.allSettled(o.nodes.map(async (n, i) => { envoys[i] = await joinEnvoy(gw.cp, n.id, n.opts, o.start); }));
+      for (const r of joined) if (r.status === "rejected") throw r.reason;
+      await Promise.all(o.nodes.map((n) => waitSynced(gw.cp, n.id, { failOnNack: true })));
+      return { gw, port, envoys: envoys as { [K in keyof N]: Envoy } };
+    } catch (e) {
+      await Promise.all(envoys.map((x) => x?.stop()));
+      await gw.stop();
+      throw e;
+    }
+  });
 }
