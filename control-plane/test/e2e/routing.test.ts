@@ -105,6 +105,10 @@ routes:
     match: { path: { prefix: /retry/codes } }
     retries: { attempts: 2, on: [connect-failure], status_codes: [409] }
     upstream: flaky
+  - name: retry-defaults
+    match: { path: { prefix: /retry/defaults } }
+    retries: {}
+    upstream: flaky
   - name: no-retry
     match: { path: { prefix: /retry/none } }
     upstream: flaky
@@ -334,9 +338,10 @@ describe("path rewrites", () => {
   });
 
   it("a regex rewrite substitutes the pattern's groups; a path the pattern misses is forwarded unchanged", async () => {
-    const [a, b] = await Promise.all([send("/rx/abc/42"), send("/rx/abc/def")]);
-    expect([a, b].map((s) => [s.hits, s.seenPath])).toEqual([
+    const [a, q, b] = await Promise.all([send("/rx/abc/42"), send("/rx/abc/42?z=1"), send("/rx/abc/def")]);
+    expect([a, q, b].map((s) => [s.hits, s.seenPath])).toEqual([
       [["hit"], "/items/42/abc"],
+      [["hit"], "/items/42/abc?z=1"], // the pattern applies to the path, the query string is kept
       [["hit"], "/rx/abc/def"],
     ]);
   });
@@ -366,6 +371,12 @@ describe("retries", () => {
     const [listed, unlisted] = await Promise.all([send("/retry/codes", failing(409)), send("/retry/codes", failing(503))]);
     expect([listed.res.status, listed.hits.length]).toEqual([409, 3]);
     expect([unlisted.res.status, unlisted.hits.length]).toEqual([503, 1]);
+  });
+
+  it("retries: {} means the documented defaults, one retry on 5xx", async () => {
+    const [failed, notFound] = await Promise.all([send("/retry/defaults", failing(503)), send("/retry/defaults", failing(404))]);
+    expect([failed.res.status, failed.hits.length]).toEqual([503, 2]);
+    expect([notFound.res.status, notFound.hits.length]).toEqual([404, 1]);
   });
 
   it("a route without retries tries a failing request once", async () => {
