@@ -8,6 +8,9 @@ export function routeConfiguration(model: GatewayModel, listener: string): objec
   const routes = model.routes.filter((r) => r.listeners.includes(listener));
   return {
     name: routeConfigName(listener),
+    // `hosts` match the Host header without its port (docs/gateway-config.md): clients send
+    // "api.example.com:8443" on any listener not on 80/443, and that must reach the host's routes.
+    ignore_port_in_host_matching: true,
     virtual_hosts: virtualHosts(routes).map(({ domain, routes: rs }) => ({
       name: domain === "*" ? "any" : domain,
       domains: [domain],

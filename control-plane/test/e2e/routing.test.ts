@@ -225,13 +225,9 @@ describe("route matching", () => {
     ]);
   });
 
-  // FINDING: docs/gateway-config.md says hosts are matched on "the Host / :authority header without
-  // its port", but the translation sets neither the route configuration's ignore_port_in_host_matching
-  // nor the HCM's strip_any_host_port, so Envoy compares "api.example.com:<port>" with the domain
-  // "api.example.com" and falls through to "*". Any client of a listener on a port other than 80
-  // (curl, browsers) sends the port. it.fails: this passes while the bug is there and turns red
-  // once it is fixed; then drop `.fails`.
-  it.fails("a host route also answers a Host header that carries the listener's port", async () => {
+  // Clients of a listener on any port but 80/443 send "host:port" (curl, browsers); the route
+  // configuration ignores the port in host matching, as docs/gateway-config.md promises.
+  it("a host route also answers a Host header that carries the listener's port", async () => {
     await expectLanding([
       ["/host/a", { host: "api.example.com" }, "hit"],
       ["/host/a", { host: "a.wild.example.com" }, "hit"],
