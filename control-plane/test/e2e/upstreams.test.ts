@@ -72,7 +72,7 @@ function config(port: number): string {
 listeners:
   - { name: public, address: 127.0.0.1, port: ${port} }
 routes:
-${["rr", "ring", "hc", "od", "cb", "dns", "tls", "tls-other-sni"].map((n) => `  - { name: ${n}, match: { path: { prefix: /${n}/ } }, upstream: ${n} }`).join("\n")}
+${["rr", "ring", "hc", "od", "cb", "dns", "tls", "tls-true", "tls-other-sni"].map((n) => `  - { name: ${n}, match: { path: { prefix: /${n}/ } }, upstream: ${n} }`).join("\n")}
 upstreams:
   - name: rr
     endpoints: ${ep("r1", "r2", "r3")}
@@ -93,6 +93,9 @@ upstreams:
   - name: tls
     endpoints: ${ep("t1")}
     tls: { sni: backend.test }
+  - name: tls-true
+    endpoints: ["localhost:${backends.t1!.port}"]
+    tls: true
   - name: tls-other-sni
     endpoints: ${ep("t1")}
     tls: { sni: other.test }
@@ -222,6 +225,13 @@ describe("upstream TLS", () => {
     expect(r.status).toBe(200);
     expect(r.header("x-backend")).toBe("t1");
     expect(backends.t1!.servername).toBe("backend.test");
+  });
+
+  it("tls: true sends the first endpoint's host as the server name", async () => {
+    const r = await get("/tls-true/x");
+    expect(r.status).toBe(200);
+    expect(r.header("x-backend")).toBe("t1");
+    expect(backends.t1!.servername).toBe("localhost");
   });
 
   it("known gap: the upstream's certificate is not verified, so a name it is not valid for is accepted too", async () => {
