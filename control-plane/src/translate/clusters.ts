@@ -47,6 +47,10 @@ function healthCheck(u: UpstreamModel): object {
   return {
     timeout: duration(h.timeoutMs),
     interval: duration(h.intervalMs),
+    // Envoy probes a cluster that has not carried traffic yet every 60s (no_traffic_interval),
+    // and keeps a probe timer set that way after traffic starts; the documented `interval` is
+    // the time between probes, always.
+    no_traffic_interval: duration(h.intervalMs),
     healthy_threshold: h.healthyThreshold,
     unhealthy_threshold: h.unhealthyThreshold,
     http_health_check: {

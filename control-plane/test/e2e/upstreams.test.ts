@@ -1,0 +1,245 @@
+// Upstreams end to end (#12 item 1): one control plane, one real Envoy, small Node backends
+// whose behaviour the tests steer (health status, 5xx, slowness, TLS). What docs/gateway-config.md
+// promises about `upstreams` is checked on real traffic: load balancing, active health checks,
+// outlier detection, circuit breakers, DNS endpoints and upstream TLS.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, pollUntil, request, useEnvoy, type Envoy, type HttpResponse } from "../../../test/support/index.js";
+import { joinEnvoy, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
+import { generateCertificate } from "../support/tls.js";
+
+const envoys = useEnvoy("all");
+
+/** A backend answering `{ id }` (and `x-backend: id`); /health answers `health`. */
+interface Backend {
+  id: string;
+  port: number;
+  /** Requests other than health probes. */
+  hits: number;
+  probes: number;
+  health: number;
+  /** Answer 500 to every request but the probes. */
+  failing: boolean;
+  delayMs: number;
+  /** SNI of the last TLS request ("" over plain HTTP or without SNI). */
+  servername: string;
+  close(): Promise<void>;
+}
+
+async function startBackend(id: string, tls?: { cert: string; key: string }): Promise<Backend> {
+  const b: Backend = { id, port: 0, hits: 0, probes: 0, health: 200, failing: false, delayMs: 0, servername: "", close: async () => {} };
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    if (req.url === "/health") {
+      b.probes++;
+      res.writeHead(b.health, { "content-length": "0" }).end();
+      return;
+    }
+    b.hits++;
+    b.servername = (req.socket as TLSSocket).servername || "";
+    const body = JSON.stringify({ id });
+    const answer = () => res.writeHead(b.failing ? 500 : 200, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-backend": id }).end(body);
+    if (b.delayMs > 0) setTimeout(answer, b.delayMs);
+    else answer();
+  };
+  const srv: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
+  // Envoy reuses its upstream connections: never let Node close one under it.
+  srv.keepAliveTimeout = 60 * 60 * 1000;
+  srv.headersTimeout = srv.keepAliveTimeout + 1000;
+  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  const addr = srv.address();
+  b.port = typeof addr === "object" && addr ? addr.port : 0;
+  b.close = () => new Promise((resolve) => {
+    srv.close(() => resolve());
+    srv.closeAllConnections();
+  });
+  return b;
+}
+
+let gw: TestGateway;
+let envoy: Envoy;
+let certDir: string;
+const backends: Record<string, Backend> = {};
+const ep = (...ids: string[]) => `[${ids.map((i) => `"127.0.0.1:${backends[i]!.port}"`).join(", ")}]`;
+
+function config(port: number): string {
+  return `
+listeners:
+  - { name: public, address: 127.0.0.1, port: ${port} }
+routes:
+${["rr", "ring", "hc", "od", "cb", "dns", "tls", "tls-true", "tls-other-sni"].map((n) => `  - { name: ${n}, match: { path: { prefix: /${n}/ } }, upstream: ${n} }`).join("\n")}
+upstreams:
+  - name: rr
+    endpoints: ${ep("r1", "r2", "r3")}
+  - name: ring
+    lb: ring_hash
+    endpoints: ${ep("r1", "r2", "r3")}
+  - name: hc
+    endpoints: ${ep("h1", "h2")}
+    health_check: { path: /health, interval: 100ms, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 1 }
+  - name: od
+    endpoints: ${ep("o1", "o2")}
+    outlier_detection: { consecutive_5xx: 3, interval: 100ms, base_ejection_time: 30s, max_ejection_percent: 50 }
+  - name: cb
+    endpoints: ${ep("c1")}
+    circuit_breakers: { max_connections: 1, max_pending_requests: 1, max_requests: 1 }
+  - name: dns
+    endpoints: ["localhost:${backends.d1!.port}"]
+  - name: tls
+    endpoints: ${ep("t1")}
+    tls: { sni: backend.test }
+  - name: tls-true
+    endpoints: ["localhost:${backends.t1!.port}"]
+    tls: true
+  - name: tls-other-sni
+    endpoints: ${ep("t1")}
+    tls: { sni: other.test }
+`;
+}
+
+const get = (path: string, headers: Record<string, string> = {}): Promise<HttpResponse> => request(envoy.url(path), { headers, timeoutMs: 10_000 });
+/** Which backend answered each of `n` sequential requests. */
+async function spread(path: string, n: number, headers: Record<string, string> = {}): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const r = await get(path, headers);
+    const id = r.status === 200 ? r.header("x-backend")! : `status ${r.status}`;
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+  }
+  return seen;
+}
+
+beforeAll(async () => {
+  certDir = mkdtempSync(join(tmpdir(), "portico-upstream-tls-"));
+  const cert = generateCertificate(join(certDir, "backend.crt"), join(certDir, "backend.key"), "backend.test");
+  const pem = { cert: readFileSync(cert.certPath, "utf8"), key: readFileSync(cert.keyPath, "utf8") };
+  const plain = ["r1", "r2", "r3", "h1", "h2", "o1", "o2", "c1", "d1"];
+  const started = await Promise.all([...plain.map((id) => startBackend(id)), startBackend("t1", pem)]);
+  for (const b of started) backends[b.id] = b;
+  gw = await startTestGateway({ yaml: config(await freePort()) });
+  envoy = await joinEnvoy(gw.cp, "envoy-up", {}, envoys);
+  await waitSynced(gw.cp, "envoy-up");
+}, 60_000);
+
+afterAll(async () => {
+  await gw?.stop();
+  await Promise.all(Object.values(backends).map((b) => b.close()));
+  if (certDir) rmSync(certDir, { recursive: true, force: true });
+});
+
+describe("load balancing", () => {
+  it("round_robin (the default) spreads requests evenly over the endpoints", async () => {
+    const seen = await spread("/rr/x", 30);
+    expect([...seen.keys()].sort()).toEqual(["r1", "r2", "r3"]);
+    // Two workers each keep their own rotation: even to within a request or two.
+    for (const n of seen.values()) expect(n).toBeGreaterThanOrEqual(8);
+  });
+
+  it("known gap: ring_hash has no hash policy to configure, so one client is not kept on one endpoint", async () => {
+    // docs/gateway-config.md offers `lb: ring_hash | maglev` but no key saying what to hash
+    // (routes have no hash_policy): Envoy then hashes a random number, i.e. behaves like random.
+    const seen = await spread("/ring/x", 30, { "x-user": "alice" });
+    expect([...seen.keys()].every((k) => k.startsWith("r")), JSON.stringify([...seen])).toBe(true);
+    expect(seen.size, "one client spread over several endpoints").toBeGreaterThan(1);
+  });
+});
+
+describe("active health checks", () => {
+  it("ejects an endpoint whose health path fails, and readmits it once it recovers", async () => {
+    const [h1, h2] = [backends.h1!, backends.h2!];
+    await pollUntil(() => spread("/hc/x", 6), (s) => s.get("h1")! > 0 && s.get("h2")! > 0, { timeoutMs: 10_000, what: "both hc endpoints serving" });
+    h2.health = 503;
+    await pollUntil(async () => (await envoy.stat("cluster.hc.health_check.failure")) ?? 0, (n) => n >= 2, { timeoutMs: 10_000, what: "two failed probes of h2" });
+    await pollUntil(async () => (await envoy.stat("cluster.hc.membership_healthy")) ?? -1, (n) => n === 1, { timeoutMs: 10_000, what: "h2 ejected" });
+    // The main thread counts it first; the workers' host sets follow a moment later.
+    await pollUntil(() => spread("/hc/x", 4), (s) => s.get("h1") === 4, { timeoutMs: 5_000, what: "only h1 serving" });
+    const hitsBefore = h2.hits;
+    const seen = await spread("/hc/x", 20);
+    expect([...seen]).toEqual([["h1", 20]]);
+    expect(h2.hits, "no request reached the failing endpoint").toBe(hitsBefore);
+
+    h2.health = 200;
+    await pollUntil(async () => (await envoy.stat("cluster.hc.membership_healthy")) ?? -1, (n) => n === 2, { timeoutMs: 10_000, what: "h2 readmitted" });
+    const after = await pollUntil(() => spread("/hc/x", 4), (s) => (s.get("h2") ?? 0) > 0, { timeoutMs: 5_000, what: "h2 serving again" });
+    expect([...after.keys()].sort()).toEqual(["h1", "h2"]);
+    expect(h1.hits).toBeGreaterThan(0);
+  });
+});
+
+describe("outlier detection", () => {
+  it("ejects an endpoint that answers consecutive 5xx", async () => {
+    const o2 = backends.o2!;
+    o2.failing = true;
+    // Round robin sends o2 about every other request: after its third 5xx in a row it is ejected.
+    const ejections = async () => (await envoy.stat("cluster.od.outlier_detection.ejections_enforced_consecutive_5xx")) ?? 0;
+    await pollUntil(async () => { await get("/od/x"); return ejections(); }, (n) => n >= 1, { timeoutMs: 10_000, intervalMs: 0, what: "o2 ejected (consecutive 5xx)" });
+    expect(await envoy.stat("cluster.od.outlier_detection.ejections_active")).toBe(1);
+    const hitsBefore = o2.hits;
+    const seen = await spread("/od/x", 20);
+    expect([...seen]).toEqual([["o1", 20]]);
+    expect(o2.hits, "no request reached the ejected endpoint").toBe(hitsBefore);
+  });
+});
+
+describe("circuit breakers", () => {
+  it("with every limit at 1, concurrent requests beyond it get Envoy's 503 overflow, counted in the stats", async () => {
+    const c1 = backends.c1!;
+    c1.delayMs = 1_000;
+    try {
+      const results = await Promise.all(Array.from({ length: 6 }, () => get("/cb/x")));
+      const statuses = results.map((r) => r.status).sort();
+      expect(statuses.filter((s) => s === 200).length, statuses.join(",")).toBeGreaterThanOrEqual(1);
+      const overflowed = results.filter((r) => r.status === 503);
+      expect(overflowed.length, statuses.join(",")).toBeGreaterThanOrEqual(1);
+      for (const r of overflowed) expect(r.header("x-envoy-overloaded")).toBe("true");
+      expect(c1.hits, "the backend never saw more than the limit allows at once").toBeLessThanOrEqual(results.length - overflowed.length);
+      // Requests refused for want of a connection or of a request slot: Envoy counts them in
+      // upstream_rq_pending_overflow (and, for max_requests, upstream_rq_active_overflow).
+      const s = await envoy.stats("^cluster\\.cb\\.upstream_rq_(pending|active)_overflow$");
+      const pending = s.get("cluster.cb.upstream_rq_pending_overflow") ?? 0;
+      expect(pending, JSON.stringify([...s])).toBeGreaterThanOrEqual(1);
+      expect(pending + (s.get("cluster.cb.upstream_rq_active_overflow") ?? 0), JSON.stringify([...s])).toBeGreaterThanOrEqual(overflowed.length);
+    } finally {
+      c1.delayMs = 0;
+    }
+  });
+});
+
+describe("DNS endpoints", () => {
+  it("an endpoint given as localhost:<port> is resolved by Envoy and receives traffic", async () => {
+    const d1 = backends.d1!;
+    const r = await pollUntil(() => get("/dns/x"), (x) => x.status === 200, { timeoutMs: 10_000, what: "the DNS upstream answering" });
+    expect(r.header("x-backend")).toBe("d1");
+    expect(d1.hits).toBeGreaterThan(0);
+  });
+});
+
+describe("upstream TLS", () => {
+  it("tls: { sni } reaches a TLS upstream, sending that server name", async () => {
+    const r = await get("/tls/x");
+    expect(r.status).toBe(200);
+    expect(r.header("x-backend")).toBe("t1");
+    expect(backends.t1!.servername).toBe("backend.test");
+  });
+
+  it("tls: true sends the first endpoint's host as the server name", async () => {
+    const r = await get("/tls-true/x");
+    expect(r.status).toBe(200);
+    expect(r.header("x-backend")).toBe("t1");
+    expect(backends.t1!.servername).toBe("localhost");
+  });
+
+  it("known gap: the upstream's certificate is not verified, so a name it is not valid for is accepted too", async () => {
+    // The config has no CA to verify against (docs/gateway-config.md: `tls: true | { sni }`) and
+    // the cluster gets no validation_context: a certificate for backend.test, self-signed (no CA
+    // trusts it), is accepted for server name other.test.
+    const r = await get("/tls-other-sni/x");
+    expect(r.status).toBe(200);
+    expect(backends.t1!.servername).toBe("other.test");
+  });
+});
