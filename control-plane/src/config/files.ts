@@ -59,6 +59,60 @@ export async function checkCertificateFiles(listeners: unknown[], baseDir: strin
   return problems;
 }
 
+/**
+ * The system trust store (Debian/Ubuntu's bundle, also what the Envoy images ship): what upstream
+ * TLS verifies against when no `ca` is given. Envoy reads it itself, so it must exist on Envoy's
+ * host too.
+ */
+export const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
+/**
+ * Upstream TLS trust as written: each `ca` file must be readable PEM certificates; without one
+ * (and without insecure_skip_verify) the system trust store must exist.
+ */
+export async function checkUpstreamCaFiles(upstreams: unknown[], baseDir: string, systemStore = SYSTEM_CA_BUNDLE): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const [index, upstream] of upstreams.entries()) {
+    const tls = fieldOf(upstream, "tls");
+    if (tls === undefined || tls === false) continue;
+    if (tls !== true && (typeof tls !== "object" || tls === null)) continue; // a shape error
+    const ca = tls === true ? undefined : fieldOf(tls, "ca");
+    if (tls !== true && fieldOf(tls, "insecure_skip_verify") === true) continue;
+    if (ca === undefined) {
+      const error = await readableFileError(systemStore);
+      if (error) {
+        problems.push({
+          path: ["upstreams", index, "tls"],
+          message: `cannot read the system trust store ${systemStore} (${error}) to verify the upstream's certificate: give a ca file`,
+        });
+      }
+      continue;
+    }
+    if (typeof ca !== "string" || ca === "") continue; // a shape error
+    const path = resolve(baseDir, ca);
+    const problem = await caFileError(path);
+    if (problem) problems.push({ path: ["upstreams", index, "tls", "ca"], message: problem });
+  }
+  return problems;
+}
+
+/** What is wrong with a CA bundle file, or null. */
+export async function caFileError(path: string): Promise<string | null> {
+  const error = await readableFileError(path);
+  if (error) return `cannot read CA file ${path}: ${error}`;
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    return `cannot read CA file ${path}: ${reason(e)}`;
+  }
+  return isPemCertificates(text) ? null : `${path} is not a PEM CA certificate (no "-----BEGIN CERTIFICATE-----")`;
+}
+
+export function isPemCertificates(text: string): boolean {
+  return text.includes("-----BEGIN CERTIFICATE-----");
+}
+
 /** Suite filter names: the *.wasm files of filtersDir whose names are valid filter names (so not "x.debug"). */
 export async function listSuiteFilters(filtersDir: string): Promise<string[] | string> {
   try {

@@ -6,7 +6,7 @@ import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import type { GatewayModel } from "../model/types.js";
 import { type ConfigError, type Problem, sortErrors } from "./errors.js";
-import { checkCertificateFiles, loadModules } from "./files.js";
+import { checkCertificateFiles, checkUpstreamCaFiles, loadModules } from "./files.js";
 import { locate, positionAt } from "./locate.js";
 import { type PluginChecker, checkPluginConfigs } from "./plugin-check.js";
 import { type ReferenceGraph, referenceGraph } from "./references.js";
@@ -60,6 +60,7 @@ export async function loadGatewayConfig(text: string, opts: LoadOptions): Promis
   const shape = checkShape(document);
   const problems: Problem[] = [...shape.problems, ...checkRelations(shape)];
   problems.push(...(await checkCertificateFiles(shape.written.listeners, opts.baseDir)));
+  problems.push(...(await checkUpstreamCaFiles(shape.written.upstreams, opts.baseDir)));
   const loaded = await loadModules(shape.written.plugins, opts);
   problems.push(...loaded.problems);
   // Without a checker the clusters plugins call are unknown: they are simply not in the graph.

@@ -30,16 +30,38 @@ const endpoint = z
     return z.NEVER;
   });
 
+export interface UpstreamTlsInput {
+  sni: string | null;
+  /** CA bundle file as written (relative to the config file); null: the system trust store. */
+  ca: string | null;
+  insecureSkipVerify: boolean;
+}
+
 const tls = z
   .union([
     z.boolean(),
     z.strictObject({
       sni: z.string().regex(new RegExp(HOSTNAME_PATTERN), { error: "sni must be a DNS name" }).optional()
-        .meta({ description: "Server name sent in the TLS handshake; default: the first endpoint's host." }),
+        .meta({ description: "Server name sent in the TLS handshake, and the name the upstream's certificate must be valid for; default: the first endpoint's host." }),
+      ca: z.string().min(1).optional()
+        .meta({ description: "PEM file of the CA certificate(s) the upstream's certificate must chain to, relative to the config file; default: the system trust store." }),
+      insecure_skip_verify: z.boolean().prefault(false)
+        .meta({ description: "DANGEROUS: accept any certificate from the upstream (no chain or name check), so anyone on the path can intercept the traffic. For tests only." }),
+    }).superRefine((value, ctx) => {
+      if (value.insecure_skip_verify && value.ca !== undefined) {
+        ctx.addIssue({ code: "custom", message: "ca and insecure_skip_verify: true exclude each other (a CA is only used to verify)", input: value, path: ["insecure_skip_verify"] });
+      }
     }),
   ])
-  .transform((value) => (value === false ? null : { sni: value === true ? null : (value.sni ?? null) }))
-  .meta({ description: "Connect to the endpoints over TLS: true, or a map with sni." });
+  .transform((value): UpstreamTlsInput | null => {
+    if (value === false) return null;
+    if (value === true) return { sni: null, ca: null, insecureSkipVerify: false };
+    return { sni: value.sni ?? null, ca: value.ca ?? null, insecureSkipVerify: value.insecure_skip_verify };
+  })
+  .meta({
+    description: "Connect to the endpoints over TLS, verifying the upstream's certificate (chain and name): true (system trust store, "
+      + "SNI = first endpoint's host), or a map with sni, ca and insecure_skip_verify.",
+  });
 
 const statusRange = z
   .union([

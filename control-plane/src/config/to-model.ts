@@ -1,8 +1,9 @@
 // The validated sections → the model every later stage consumes. Runs only when nothing was
 // reported, so every reference here resolves.
 import { resolve } from "node:path";
-import type { GatewayModel, ListenerModel, PluginModel, RouteModel, UpstreamModel } from "../model/types.js";
-import type { ResolvedModule } from "./files.js";
+import type { GatewayModel, ListenerModel, PluginModel, RouteModel, UpstreamModel, UpstreamTlsModel } from "../model/types.js";
+import { SYSTEM_CA_BUNDLE, type ResolvedModule } from "./files.js";
+import type { UpstreamTlsInput } from "./schema-upstreams.js";
 import type { ListenerInput, PluginInput, RouteInput, UpstreamInput } from "./schema.js";
 import type { ParsedSections } from "./shape.js";
 import { isIpLiteral } from "./syntax.js";
@@ -17,7 +18,7 @@ export function toModel(sections: ParsedSections, modules: Map<number, ResolvedM
   return {
     listeners,
     routes: sections.routes.map(({ value }) => routeModel(value, listeners, plugins)),
-    upstreams: sections.upstreams.map(({ value }) => upstreamModel(value)),
+    upstreams: sections.upstreams.map(({ value }) => upstreamModel(value, baseDir)),
     plugins,
   };
 }
@@ -63,7 +64,7 @@ function routeModel(r: RouteInput, listeners: ListenerModel[], plugins: PluginMo
   };
 }
 
-function upstreamModel(u: UpstreamInput): UpstreamModel {
+function upstreamModel(u: UpstreamInput, baseDir: string): UpstreamModel {
   return {
     name: u.name,
     discovery: u.endpoints.every((e) => isIpLiteral(e.host)) ? "static" : "dns",
@@ -74,8 +75,15 @@ function upstreamModel(u: UpstreamInput): UpstreamModel {
     healthCheck: u.health_check ?? null,
     outlierDetection: u.outlier_detection ?? null,
     circuitBreakers: u.circuit_breakers ?? null,
-    tls: u.tls ?? null,
+    tls: u.tls ? upstreamTlsModel(u.name, u.tls, baseDir) : null,
   };
+}
+
+function upstreamTlsModel(upstream: string, t: UpstreamTlsInput, baseDir: string): UpstreamTlsModel {
+  if (t.insecureSkipVerify) return { sni: t.sni, trust: { kind: "none" } };
+  if (t.ca === null) return { sni: t.sni, trust: { kind: "system", path: SYSTEM_CA_BUNDLE } };
+  // Named after the upstream, not the content: a rotated CA file keeps its secret's name.
+  return { sni: t.sni, trust: { kind: "ca", path: resolve(baseDir, t.ca), secretName: `${upstream}.ca` } };
 }
 
 function pluginModel(p: PluginInput, module: ResolvedModule): PluginModel {

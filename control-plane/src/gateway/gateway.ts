@@ -3,7 +3,7 @@
 // (ConfigFileWatcher coalesces a burst of saves into one apply).
 import type { LogFn } from "../log.js";
 import type { GatewayModel } from "../model/types.js";
-import { translate, translateEndpoints, type CertificatePem, type EnvoyResources } from "../translate/index.js";
+import { sameSecretPem, translate, translateEndpoints, type EnvoyResources, type SecretPem } from "../translate/index.js";
 import { ANY_NODE, type SnapshotCache } from "../xds/cache.js";
 import { TypeUrl, shortTypeName } from "../xds/types.js";
 import { readCertificates } from "./certificates.js";
@@ -27,7 +27,7 @@ export interface GatewayOptions {
 }
 
 export class Gateway {
-  private applied: { model: GatewayModel; modules: ReadonlyMap<string, Uint8Array>; resources: EnvoyResources; certificates: Map<string, CertificatePem> } | undefined;
+  private applied: { model: GatewayModel; modules: ReadonlyMap<string, Uint8Array>; resources: EnvoyResources; certificates: Map<string, SecretPem> } | undefined;
   private last: ApplyOutcome | undefined;
   private pushes = 0;
   private applying: Promise<unknown> = Promise.resolve();
@@ -81,11 +81,11 @@ export class Gateway {
   }
 }
 
-function sameCertificates(a: Map<string, CertificatePem>, b: Map<string, CertificatePem>): boolean {
+function sameCertificates(a: Map<string, SecretPem>, b: Map<string, SecretPem>): boolean {
   if (a.size !== b.size) return false;
   for (const [name, pem] of a) {
     const other = b.get(name);
-    if (!other || other.certificateChain !== pem.certificateChain || other.privateKey !== pem.privateKey) return false;
+    if (!other || !sameSecretPem(other, pem)) return false;
   }
   return true;
 }

@@ -112,7 +112,22 @@ export interface UpstreamModel {
   outlierDetection: OutlierDetectionModel | null;
   circuitBreakers: CircuitBreakersModel | null;
   /** TLS to the upstream (SNI = sni ?? first endpoint host). */
-  tls: { sni: string | null } | null;
+  tls: UpstreamTlsModel | null;
+}
+
+/** Where the CA certificates that verify an upstream's certificate come from. */
+export type UpstreamTrust =
+  /** The config's CA bundle (`ca:`), read by the control plane and sent over SDS as `secretName`. */
+  | { kind: "ca"; path: string; secretName: string }
+  /** The system trust store at `path`, read by Envoy itself. */
+  | { kind: "system"; path: string }
+  /** insecure_skip_verify: any certificate is accepted. */
+  | { kind: "none" };
+
+export interface UpstreamTlsModel {
+  /** Server name sent; null: the first endpoint's host (none when that is an IP address). */
+  sni: string | null;
+  trust: UpstreamTrust;
 }
 
 export interface HealthCheckModel {

@@ -1,6 +1,7 @@
 // Upstreams -> Envoy Clusters. Static upstreams (IP endpoints) are EDS clusters so an endpoint
 // edit is an EDS update alone; upstreams with host names are STRICT_DNS clusters carrying their
 // endpoints inline (EDS needs resolved addresses).
+import { isIpLiteral } from "../config/syntax.js";
 import type { UpstreamModel } from "../model/types.js";
 import { ADS_SOURCE, ANY, duration } from "./common.js";
 import { loadAssignment } from "./endpoints.js";
@@ -81,10 +82,31 @@ function circuitBreakers(c: NonNullable<UpstreamModel["circuitBreakers"]>): obje
 }
 
 function upstreamTls(u: UpstreamModel): object {
-  const sni = u.tls?.sni ?? u.endpoints[0]?.host;
+  const { sni, trust } = u.tls!;
+  // The name the certificate is checked against: the SNI sent, else the first endpoint's host
+  // (an IP address is matched against the certificate's IP SANs, and sent as no SNI).
+  const name = sni ?? u.endpoints[0]!.host;
+  const ip = isIpLiteral(name);
   const alpn = u.protocol === "http1" ? ["http/1.1"] : ["h2"];
+  const san = { match_typed_subject_alt_names: [{ san_type: ip ? "IP_ADDRESS" : "DNS", matcher: { exact: name } }] };
+  let validation: object = {};
+  if (trust.kind === "system") {
+    validation = { validation_context: { trusted_ca: { filename: trust.path }, ...san } };
+  } else if (trust.kind === "ca") {
+    // The CA bundle travels over SDS: a rotated file updates the secret alone, live.
+    validation = {
+      combined_validation_context: {
+        default_validation_context: san,
+        validation_context_sds_secret_config: { name: trust.secretName, sds_config: ADS_SOURCE },
+      },
+    };
+  }
   return {
     name: "envoy.transport_sockets.tls",
-    typed_config: { "@type": ANY.upstreamTls, ...(sni ? { sni } : {}), common_tls_context: { alpn_protocols: alpn } },
+    typed_config: {
+      "@type": ANY.upstreamTls,
+      ...(ip ? {} : { sni: name }),
+      common_tls_context: { alpn_protocols: alpn, ...validation },
+    },
   };
 }

@@ -9,15 +9,15 @@ import { loadAssignment } from "./endpoints.js";
 import { listener } from "./listeners.js";
 import { pluginExtensionConfig } from "./plugins.js";
 import { routeConfiguration } from "./routes.js";
-import { tlsSecret, type CertificatePem } from "./secrets.js";
+import { tlsSecret, validationContextSecret, type SecretPem } from "./secrets.js";
 
-export type { CertificatePem } from "./secrets.js";
+export { sameSecretPem, type CertificatePem, type SecretPem, type TrustedCaPem } from "./secrets.js";
 export { pluginFilterName, routeConfigName } from "./common.js";
 
 export interface TranslateInputs {
   model: GatewayModel;
-  /** PEM of every certificate the model names, by secret name. */
-  certificates: ReadonlyMap<string, CertificatePem>;
+  /** PEM of every certificate and upstream CA bundle the model names, by secret name. */
+  certificates: ReadonlyMap<string, SecretPem>;
   /** Module bytes by sha256 (every plugin's module.sha256 must be here). */
   modules: ReadonlyMap<string, Uint8Array>;
 }
@@ -36,13 +36,14 @@ export function translateEndpoints(model: GatewayModel): Map<string, object> {
 
 export function translate({ model, certificates, modules }: TranslateInputs): EnvoyResources {
   const certs = model.listeners.flatMap((l) => l.tls?.certificates ?? []).map((c) => ({ name: c.secretName }));
+  const cas = model.upstreams.flatMap((u) => (u.tls?.trust.kind === "ca" ? [{ name: u.tls.trust.secretName }] : []));
   // Plugins of one module (say, a rate limiter per tenant) share its base64 text: encoded once.
   const inline = new Map<string, string>();
   return {
-    [TypeUrl.Secret]: byName(certs, ({ name }) => {
+    [TypeUrl.Secret]: byName([...certs, ...cas], ({ name }) => {
       const pem = certificates.get(name);
       if (!pem) throw new Error(`certificate ${name} was not loaded`);
-      return tlsSecret(name, pem);
+      return "trustedCa" in pem ? validationContextSecret(name, pem) : tlsSecret(name, pem);
     }),
     // ECDS resources are named after the plugin's filter slot, not the plugin.
     [TypeUrl.ExtensionConfig]: new Map([...byName(model.plugins, (p) => {

@@ -41,7 +41,8 @@ async function bootstrapFor(name: string): Promise<Json> {
     return l;
   });
   const secrets = Object.values(golden.secrets as Json).map((s: Json) => {
-    s.tls_certificate.private_key = { filename: keys.get(s.name) };
+    // Upstream CA bundles (validation_context secrets) are complete as they are.
+    if (s.tls_certificate) s.tls_certificate.private_key = { filename: keys.get(s.name) };
     return s;
   });
   // The bootstrap `portico bootstrap` prints, with what xDS would deliver made static.

@@ -2,7 +2,7 @@
 // whose behaviour the tests steer (health status, 5xx, slowness, TLS). What docs/gateway-config.md
 // promises about `upstreams` is checked on real traffic: load balancing, active health checks,
 // outlier detection, circuit breakers, DNS endpoints and upstream TLS.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { tmpdir } from "node:os";
@@ -11,7 +11,7 @@ import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, pollUntil, request, useEnvoy, type Envoy, type HttpResponse } from "../../../test/support/index.js";
 import { joinEnvoy, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
-import { generateCertificate } from "../support/tls.js";
+import { generateCa, generateSignedCertificate } from "../support/tls.js";
 
 const envoys = useEnvoy("all");
 
@@ -67,12 +67,16 @@ let certDir: string;
 const backends: Record<string, Backend> = {};
 const ep = (...ids: string[]) => `[${ids.map((i) => `"127.0.0.1:${backends[i]!.port}"`).join(", ")}]`;
 
+const TLS_ROUTES = ["tls", "tls-host", "tls-system", "tls-wrong-ca", "tls-other-sni", "tls-insecure", "tls-rotate"];
+/** A CA file of the test's, by absolute path (relative ones start from the gateway's own directory). */
+const ca = (file: string) => JSON.stringify(join(certDir, file));
+
 function config(port: number): string {
   return `
 listeners:
   - { name: public, address: 127.0.0.1, port: ${port} }
 routes:
-${["rr", "ring", "hc", "od", "cb", "dns", "tls", "tls-true", "tls-other-sni"].map((n) => `  - { name: ${n}, match: { path: { prefix: /${n}/ } }, upstream: ${n} }`).join("\n")}
+${["rr", "ring", "hc", "od", "cb", "dns", ...TLS_ROUTES].map((n) => `  - { name: ${n}, match: { path: { prefix: /${n}/ } }, upstream: ${n} }`).join("\n")}
 upstreams:
   - name: rr
     endpoints: ${ep("r1", "r2", "r3")}
@@ -92,13 +96,25 @@ upstreams:
     endpoints: ["localhost:${backends.d1!.port}"]
   - name: tls
     endpoints: ${ep("t1")}
-    tls: { sni: backend.test }
-  - name: tls-true
+    tls: { sni: backend.test, ca: ${ca("ca.pem")} }
+  - name: tls-host
+    endpoints: ["localhost:${backends.t1!.port}"]
+    tls: { ca: ${ca("ca.pem")} }
+  - name: tls-system
     endpoints: ["localhost:${backends.t1!.port}"]
     tls: true
+  - name: tls-wrong-ca
+    endpoints: ${ep("t1")}
+    tls: { sni: backend.test, ca: ${ca("other-ca.pem")} }
   - name: tls-other-sni
     endpoints: ${ep("t1")}
-    tls: { sni: other.test }
+    tls: { sni: other.test, ca: ${ca("ca.pem")} }
+  - name: tls-insecure
+    endpoints: ${ep("t1")}
+    tls: { sni: other.test, insecure_skip_verify: true }
+  - name: tls-rotate
+    endpoints: ${ep("t1")}
+    tls: { sni: backend.test, ca: ${ca("rotating-ca.pem")} }
 `;
 }
 
@@ -116,7 +132,12 @@ async function spread(path: string, n: number, headers: Record<string, string> =
 
 beforeAll(async () => {
   certDir = mkdtempSync(join(tmpdir(), "portico-upstream-tls-"));
-  const cert = generateCertificate(join(certDir, "backend.crt"), join(certDir, "backend.key"), "backend.test");
+  // The backend's certificate is signed by a test CA, for backend.test and localhost; another CA
+  // (trusted by no one here) stands for an attacker's, and rotating-ca.pem starts out as that one.
+  const testCa = generateCa(join(certDir, "ca.pem"), join(certDir, "ca.key"), "Portico test CA");
+  generateCa(join(certDir, "other-ca.pem"), join(certDir, "other-ca.key"), "Some other CA");
+  copyFileSync(join(certDir, "other-ca.pem"), join(certDir, "rotating-ca.pem"));
+  const cert = generateSignedCertificate(testCa, join(certDir, "backend.crt"), join(certDir, "backend.key"), ["backend.test", "localhost"]);
   const pem = { cert: readFileSync(cert.certPath, "utf8"), key: readFileSync(cert.keyPath, "utf8") };
   const plain = ["r1", "r2", "r3", "h1", "h2", "o1", "o2", "c1", "d1"];
   const started = await Promise.all([...plain.map((id) => startBackend(id)), startBackend("t1", pem)]);
@@ -220,26 +241,62 @@ describe("DNS endpoints", () => {
 });
 
 describe("upstream TLS", () => {
-  it("tls: { sni } reaches a TLS upstream, sending that server name", async () => {
+  /** Handshakes Envoy refused because the upstream's certificate failed verification, by cluster. */
+  const verifyFailures = async (cluster: string) => {
+    const s = await envoy.stats(`^cluster\\.${cluster}\\.ssl\\.fail_verify_(error|san)$`);
+    return { chain: s.get(`cluster.${cluster}.ssl.fail_verify_error`) ?? 0, name: s.get(`cluster.${cluster}.ssl.fail_verify_san`) ?? 0 };
+  };
+
+  it("tls: { sni, ca } reaches an upstream whose certificate that CA signed for that name, sending the name", async () => {
     const r = await get("/tls/x");
     expect(r.status).toBe(200);
     expect(r.header("x-backend")).toBe("t1");
     expect(backends.t1!.servername).toBe("backend.test");
   });
 
-  it("tls: true sends the first endpoint's host as the server name", async () => {
-    const r = await get("/tls-true/x");
+  it("tls: { ca } without sni sends, and verifies the certificate for, the first endpoint's host", async () => {
+    const r = await get("/tls-host/x");
     expect(r.status).toBe(200);
     expect(r.header("x-backend")).toBe("t1");
     expect(backends.t1!.servername).toBe("localhost");
   });
 
-  it("known gap: the upstream's certificate is not verified, so a name it is not valid for is accepted too", async () => {
-    // The config has no CA to verify against (docs/gateway-config.md: `tls: true | { sni }`) and
-    // the cluster gets no validation_context: a certificate for backend.test, self-signed (no CA
-    // trusts it), is accepted for server name other.test.
+  it("tls: true verifies against the system trust store: a certificate from a private CA is refused (503)", async () => {
+    const hits = backends.t1!.hits;
+    const r = await get("/tls-system/x");
+    expect(r.status).toBe(503);
+    expect(backends.t1!.hits).toBe(hits);
+    expect((await verifyFailures("tls-system")).chain).toBeGreaterThan(0);
+  });
+
+  it("a certificate the configured CA did not sign is refused (503)", async () => {
+    const hits = backends.t1!.hits;
+    const r = await get("/tls-wrong-ca/x");
+    expect(r.status).toBe(503);
+    expect(backends.t1!.hits).toBe(hits);
+    expect((await verifyFailures("tls-wrong-ca")).chain).toBeGreaterThan(0);
+  });
+
+  it("a certificate not valid for the sni name is refused (503), though the right CA signed it", async () => {
+    const hits = backends.t1!.hits;
     const r = await get("/tls-other-sni/x");
+    expect(r.status).toBe(503);
+    expect(backends.t1!.hits).toBe(hits);
+    expect((await verifyFailures("tls-other-sni")).name).toBeGreaterThan(0);
+  });
+
+  it("insecure_skip_verify: true accepts any certificate (the explicit, dangerous opt-out)", async () => {
+    const r = await get("/tls-insecure/x");
     expect(r.status).toBe(200);
     expect(backends.t1!.servername).toBe("other.test");
+  });
+
+  it("replacing the ca file reaches Envoy live: the upstream is trusted once the right CA is in it", async () => {
+    expect((await get("/tls-rotate/x")).status).toBe(503);
+    const next = join(certDir, "rotating-ca.pem.next");
+    copyFileSync(join(certDir, "ca.pem"), next);
+    renameSync(next, join(certDir, "rotating-ca.pem"));
+    const r = await pollUntil(() => get("/tls-rotate/x"), (x) => x.status === 200, { timeoutMs: 10_000, what: "the rotated CA trusted" });
+    expect(r.header("x-backend")).toBe("t1");
   });
 });

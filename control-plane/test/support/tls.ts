@@ -1,9 +1,9 @@
-// TLS helpers for gateway tests: self-signed certificates made with the openssl CLI, rotations
+// TLS helpers for gateway tests: self-signed certificates and small CAs made with the openssl CLI, rotations
 // done the way cert-manager and certbot do them (new files under temporary names, then renamed
 // over the old ones), and TLS handshakes that report what the server presented.
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { readFileSync, renameSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type PeerCertificate } from "node:tls";
 
 export interface CertificateFiles {
@@ -20,6 +20,34 @@ export function generateCertificate(certPath: string, keyPath: string, dnsName: 
     "-subj", `/CN=${dnsName}`, "-addext", `subjectAltName=DNS:${dnsName}`,
     "-keyout", keyPath, "-out", certPath,
   ], { stdio: ["ignore", "ignore", "pipe"] });
+  return { certPath, keyPath, fingerprint256: new X509Certificate(readFileSync(certPath)).fingerprint256 };
+}
+
+/** Writes a fresh self-signed P-256 CA certificate (basicConstraints CA:TRUE) and its key. */
+export function generateCa(certPath: string, keyPath: string, commonName: string): CertificateFiles {
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+    "-subj", `/CN=${commonName}`, "-keyout", keyPath, "-out", certPath,
+  ], { stdio: ["ignore", "ignore", "pipe"] });
+  return { certPath, keyPath, fingerprint256: new X509Certificate(readFileSync(certPath)).fingerprint256 };
+}
+
+/** Writes a P-256 server certificate for `dnsNames` (subjectAltNames; CN the first) signed by `ca`, and its key. */
+export function generateSignedCertificate(ca: CertificateFiles, certPath: string, keyPath: string, dnsNames: string[]): CertificateFiles {
+  const csr = `${certPath}.csr`;
+  const ext = `${certPath}.ext`;
+  writeFileSync(ext, `basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(",")}\n`);
+  try {
+    execFileSync("openssl", [
+      "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${dnsNames[0]}`, "-keyout", keyPath, "-out", csr,
+    ], { stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync("openssl", [
+      "x509", "-req", "-in", csr, "-CA", ca.certPath, "-CAkey", ca.keyPath, "-CAcreateserial", "-days", "1", "-extfile", ext, "-out", certPath,
+    ], { stdio: ["ignore", "ignore", "pipe"] });
+  } finally {
+    rmSync(csr, { force: true });
+    rmSync(ext, { force: true });
+  }
   return { certPath, keyPath, fingerprint256: new X509Certificate(readFileSync(certPath)).fingerprint256 };
 }
 

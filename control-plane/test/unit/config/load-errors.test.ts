@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkUpstreamCaFiles } from "../../../src/config/files.js";
 import { type ConfigError, type PluginChecker, formatConfigErrors } from "../../../src/config/index.js";
 import { type GatewayDir, makeGatewayDir, yaml } from "./fixtures.js";
 
@@ -292,6 +293,43 @@ describe("file errors", () => {
       `6:17 listeners[0].tls.certificates[0].cert: cannot read certificate file ${join(gw.dir, "certs/missing.pem")}: no such file`,
       `7:16 listeners[0].tls.certificates[0].key: cannot read key file ${join(gw.dir, "a-directory")}: not a regular file`,
     ]);
+  });
+
+  it("reports upstream CA files that are missing or not PEM, and a CA given with insecure_skip_verify", async () => {
+    writeFileSync(join(gw.dir, "certs", "not-pem.txt"), "hello");
+    const errors = await gw.errors(yaml`
+      upstreams:
+        - name: a
+          endpoints: ["10.0.0.1:443"]
+          tls: { ca: certs/missing-ca.pem }
+        - name: b
+          endpoints: ["10.0.0.1:443"]
+          tls: { ca: certs/not-pem.txt }
+        - name: c
+          endpoints: ["10.0.0.1:443"]
+          tls: { ca: certs/api.pem, insecure_skip_verify: true }
+    `);
+    expect(lines(errors)).toEqual([
+      `4:16 upstreams[0].tls.ca: cannot read CA file ${join(gw.dir, "certs/missing-ca.pem")}: no such file`,
+      `7:16 upstreams[1].tls.ca: ${join(gw.dir, "certs/not-pem.txt")} is not a PEM CA certificate (no "-----BEGIN CERTIFICATE-----")`,
+      `10:53 upstreams[2].tls.insecure_skip_verify: ca and insecure_skip_verify: true exclude each other (a CA is only used to verify)`,
+    ]);
+  });
+
+  it("reports a missing system trust store for upstream TLS without a ca", async () => {
+    const upstreams = [
+      { name: "a", endpoints: ["example.com:443"], tls: true },
+      { name: "b", endpoints: ["example.com:443"], tls: { sni: "example.com" } },
+      { name: "c", endpoints: ["example.com:443"], tls: { insecure_skip_verify: true } },
+      { name: "d", endpoints: ["example.com:443"], tls: { ca: "certs/api.pem" } },
+      { name: "e", endpoints: ["example.com:443"] },
+    ];
+    const store = join(gw.dir, "no-such-store.crt");
+    expect(await checkUpstreamCaFiles(upstreams, gw.dir, store)).toEqual([0, 1].map((i) => ({
+      path: ["upstreams", i, "tls"],
+      message: `cannot read the system trust store ${store} (no such file) to verify the upstream's certificate: give a ca file`,
+    })));
+    expect(await checkUpstreamCaFiles(upstreams, gw.dir)).toEqual([]);
   });
 
   it("reports an unknown suite filter with the known ones (release builds only)", async () => {

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SYSTEM_CA_BUNDLE } from "../../../src/config/files.js";
 import { loadGatewayFile } from "../../../src/config/index.js";
 import type { GatewayModel } from "../../../src/model/types.js";
 import { type GatewayDir, fakeWasm, makeGatewayDir, yaml } from "./fixtures.js";
@@ -172,7 +173,7 @@ describe("a full config", () => {
           },
           outlierDetection: { consecutive5xx: 3, intervalMs: 60_000, baseEjectionTimeMs: 90_000, maxEjectionPercent: 50 },
           circuitBreakers: { maxConnections: 100, maxPendingRequests: null, maxRequests: null, maxRetries: 5 },
-          tls: { sni: "api.internal" },
+          tls: { sni: "api.internal", trust: { kind: "system", path: SYSTEM_CA_BUNDLE } },
         },
         {
           name: "canary",
@@ -187,7 +188,7 @@ describe("a full config", () => {
           healthCheck: null,
           outlierDetection: null,
           circuitBreakers: null,
-          tls: { sni: null },
+          tls: { sni: null, trust: { kind: "system", path: SYSTEM_CA_BUNDLE } },
         },
       ],
       plugins: [
@@ -272,7 +273,7 @@ describe("defaults", () => {
       healthCheck: { path: "/", host: null, intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 1, unhealthyThreshold: 3, expectedStatuses: [{ start: 200, end: 400 }] },
       outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10 },
       circuitBreakers: { maxConnections: null, maxPendingRequests: null, maxRequests: null, maxRetries: null },
-      tls: { sni: null },
+      tls: { sni: null, trust: { kind: "system", path: SYSTEM_CA_BUNDLE } },
     });
     expect(m.plugins.map((p) => [p.name, p.rootId, p.config, p.global])).toEqual([
       ["hdr", "header-rewrite", "{}", false],
@@ -290,6 +291,20 @@ describe("defaults", () => {
     expect(m.routes[0]?.retries).toEqual({ attempts: 1, on: ["5xx", "connect-failure"], perTryTimeoutMs: null, statusCodes: [] });
     expect(m.listeners[0]?.tls?.minVersion).toBe("1.2");
     expect(m.upstreams[0]?.tls).toBeNull();
+  });
+
+  it("verifies upstream TLS against a ca file (relative to the config, sent as secret <upstream>.ca), the system store, or not at all when asked", async () => {
+    const m = await model(yaml`
+      upstreams:
+        - { name: own, endpoints: ["10.0.0.1:443"], tls: { ca: certs/api.pem, sni: api.internal } }
+        - { name: sys, endpoints: ["10.0.0.1:443"], tls: true }
+        - { name: off, endpoints: ["10.0.0.1:443"], tls: { insecure_skip_verify: true } }
+    `);
+    expect(m.upstreams.map((u) => u.tls)).toEqual([
+      { sni: "api.internal", trust: { kind: "ca", path: join(gw.dir, "certs/api.pem"), secretName: "own.ca" } },
+      { sni: null, trust: { kind: "system", path: SYSTEM_CA_BUNDLE } },
+      { sni: null, trust: { kind: "none" } },
+    ]);
   });
 
   it("loads an empty file, or one with only comments, as an empty gateway", async () => {
