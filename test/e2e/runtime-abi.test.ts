@@ -4,6 +4,7 @@
 // across worker threads, metrics, log levels through proxy_log, the clear_route_cache foreign
 // function, modules whose imports Envoy refuses, and flat VM memory under load.
 import { beforeAll, describe, expect, it } from "vitest";
+import { GuestCrashError, LogLevel, ProxyWasmVm, runHttpRequest } from "../../emulator/index.js";
 import {
   bootstrap, echoedHeader, filterWasm, fixtureWasm, httpListener, parseEcho, pollUntil, request, runWrk, staticCluster,
   startEnvoyExpectFailure, useEchoUpstream, useEnvoy, wasmHttpFilter, type Envoy,
@@ -159,6 +160,60 @@ describe("modules importing host calls Envoy 1.40 does not provide", () => {
       expect(failure.logs).toContain(`Unable to create Wasm plugin ${c.fixture}`);
     });
   }
+});
+
+describe("emulator behaviour the control plane relies on, in Envoy", () => {
+  // The control plane refuses a user module whose top-level code (run inside _start) makes a
+  // host call other than logging/args/clock/random, on the emulator's word (emulator/host-calls.ts
+  // guard, RestrictedCallError; test/unit/emulator.test.ts). This is Envoy's word on the same module.
+  it("refuses a module that defines a metric while it starts (_start), as the emulator does", async () => {
+    await expect(ProxyWasmVm.load(fixtureWasm("emu-start-metric")), "the emulator").rejects.toThrow(/_start.*restricted_callback: proxy_define_metric/s);
+    const failure = await startEnvoyExpectFailure(
+      bootstrap({
+        listeners: [httpListener({
+          name: "refused",
+          httpFilters: [wasmHttpFilter({ file: fixtureWasm("emu-start-metric"), name: "emu-start-metric", rootId: "emu-start-metric" })],
+          directResponse: { status: 200 },
+        })],
+      }),
+      { name: "refuse-emu-start-metric" },
+    );
+    expect(failure.code).not.toBe(0);
+    // proxy-wasm-cpp-host traps the call (wasm_vm.cc), then Envoy refuses the plugin.
+    expect(failure.logs).toMatch(/\[error\]\[wasm\].*Function: _start failed: Uncaught Error: restricted_callback$/m);
+    expect(failure.logs).toContain("Unable to create Wasm plugin emu-start-metric");
+  });
+
+  // The emulator reports a guest abort as a crash, with our abort handler's critical log line
+  // (test/unit/runtime.test.ts); an operator reads the same line in Envoy's log.
+  it("logs an AssemblyScript abort at critical with its message and place, and fails the request", async () => {
+    const up = await upstream({ record: false });
+    const crash = await envoy({
+      name: "abort",
+      concurrency: 1,
+      config: bootstrap({
+        listeners: [httpListener({
+          name: "probe",
+          httpFilters: [wasmHttpFilter({ file: fixtureWasm("runtime-probe"), name: "probe", rootId: "runtime-probe", configuration: { cluster: "probe_upstream", tick_ms: 60_000 } })],
+        })],
+        clusters: [staticCluster("upstream", up.port), staticCluster("probe_upstream", up.port)],
+      }),
+    });
+    // The emulator's account: a crash, and one critical line.
+    const vm = await ProxyWasmVm.load(fixtureWasm("runtime-probe"));
+    const p = vm.configurePlugin({ config: JSON.stringify({ cluster: "probe_upstream", tick_ms: 60_000 }), rootId: "runtime-probe" });
+    expect(() => runHttpRequest(p, { requestHeaders: [[":method", "GET"], [":path", "/abort"], [":authority", "a"]] })).toThrow(GuestCrashError);
+    const emulated = vm.logs.filter((l) => l.level === LogLevel.Critical).map((l) => l.message);
+    expect(emulated).toEqual([expect.stringMatching(/^abort: probe abort at test\/fixtures\/wasm\/runtime-probe\/index\.ts:\d+:\d+$/)]);
+    // Envoy's: the request fails, and the same line is in its log at critical.
+    const res = await request(crash.url("/abort"));
+    expect(res.status).toBe(503);
+    await crash.waitForLog(/abort: probe abort/);
+    const lines = crash.logs().split("\n").filter((l) => l.includes("abort: probe abort"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/\[critical\]\[wasm\]/);
+    expect(lines[0]!.endsWith(`probe: ${emulated[0]}`), lines[0]).toBe(true);
+  });
 });
 
 describe("Wasm VM memory in Envoy under load", () => {

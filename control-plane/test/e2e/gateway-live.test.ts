@@ -51,6 +51,7 @@ routes:
 ${k.extraRoute ? `  - name: extra
     match: { path: { prefix: /extra/ } }
     upstream: extra
+    plugins: [stamp]
 ` : ""}upstreams:
   - name: a
     endpoints: ["127.0.0.1:${upA.port}"]
@@ -64,7 +65,7 @@ ${k.extraRoute ? `  - name: extra
     config:
       rules:
         - name: stamp
-          response: { set: { x-stamp: "${k.stamp ?? "v0"}" } }
+          response: { set: { x-stamp: "${k.stamp ?? "v0"}", x-envoy-node: "\${property.xds.node.id}" } }
 ${k.customModule ? `  - name: custom
     module: ./custom.wasm
     root_id: x
@@ -128,25 +129,85 @@ describe("two Envoys on one control plane", () => {
 
 describe("live edits", () => {
   it("applies 100 edits of every kind under load with zero failed requests and no drained connection", async () => {
+    // Load goes where the edits are: /a/ (its route timeout changes), /b/ (its endpoint moves
+    // between two live upstreams) and /extra/ (a route and cluster added and removed). What an
+    // /extra/ request should get depends on when it was sent. From when both Envoys ACKed the
+    // snapshot adding it until the save removing it, the route is in force everywhere: 200 only
+    // (the removal waits for nothing, so a request still in flight then is judged as in a change).
+    // While it is absent everywhere: Envoy's 404. While it is being added or removed an Envoy may
+    // or may not have it yet: 200 or 404, never a 503 (a route whose cluster is missing or gone:
+    // what cluster-before-route on add and route-before-cluster on removal prevent).
+    // The Envoys share the listener port (SO_REUSEPORT: the kernel picks one per connection), so
+    // per-Envoy claims come from each Envoy's own admin stats, or from the node id its stamp
+    // plugin puts on every response.
+    const perEnvoy = async (e: Envoy) => {
+      const s = await e.stats("^(http\\.public\\.downstream_rq_[245]xx|cluster\\.b\\.(upstream_rq_total|membership_change))$");
+      const v = (n: string) => s.get(n) ?? 0;
+      return {
+        rq2xx: v("http.public.downstream_rq_2xx"), rq4xx: v("http.public.downstream_rq_4xx"), rq5xx: v("http.public.downstream_rq_5xx"),
+        bRequests: v("cluster.b.upstream_rq_total"), bMoves: v("cluster.b.membership_change"),
+      };
+    };
+    const delta = (a: Awaited<ReturnType<typeof perEnvoy>>, b: typeof a) =>
+      Object.fromEntries(Object.entries(a).map(([k, n]) => [k, n - b[k as keyof typeof a]])) as typeof a;
     const drainBefore = await Promise.all([drainStats(e1), drainStats(e2)]);
+    const statsBefore = await Promise.all([perEnvoy(e1), perEnvoy(e2)]);
     let edits = 0;
     let stop = false;
+    type Phase = "absent" | "adding" | "present" | "removing";
+    let phase: Phase = "absent";
+    let epoch = 0; // bumped on every phase change
+    let changed: () => void = () => {};
+    let nextPhase = new Promise<void>((r) => { changed = r; });
+    const enter = (p: Phase) => {
+      phase = p;
+      epoch++;
+      changed();
+      nextPhase = new Promise<void>((r) => { changed = r; });
+    };
     const editing = (async () => {
-      for (let i = 1; i <= 100; i++) {
-        const k: Knobs = { stamp: `v${i}` };
-        if (i % 4 === 1) k.timeout = `${10 + (i % 7)}s`; // routes
-        if (i % 4 === 2) k.bPort = i % 8 === 2 ? upA.port : upB.port; // endpoints
-        if (i % 4 === 3) k.extraRoute = i % 8 === 3; // clusters + routes added and removed
-        await save(config(k));
-        await syncedBoth();
-        edits++;
+      try {
+        let state: Knobs = {};
+        for (let i = 1; i <= 100; i++) {
+          const next: Knobs = { ...state, stamp: `v${i}`, timeout: undefined };
+          if (i % 4 === 1) next.timeout = `${10 + (i % 7)}s`; // routes
+          if (i % 4 === 2) next.bPort = next.bPort === upA.port ? upB.port : upA.port; // endpoints
+          if (i % 4 === 3) next.extraRoute = !next.extraRoute; // clusters + routes added and removed
+          if (i === 100) Object.assign(next, { bPort: undefined, extraRoute: false }); // the defaults later tests start from
+          const change = !state.extraRoute === !next.extraRoute ? undefined : next.extraRoute ? "adding" : "removing";
+          if (change) enter(change);
+          await save(config(next));
+          await syncedBoth();
+          if (change) enter(change === "adding" ? "present" : "absent");
+          state = next;
+          edits++;
+        }
+      } finally {
+        stop = true;
+        changed();
       }
-      stop = true;
     })();
-    // wrk on keep-alive connections over both Envoys for as long as the edits take.
+    const extra: { phase: Phase; settled: boolean; status: number; node?: string }[] = [];
+    const extraLoad = async () => {
+      let absentSince = -1;
+      while (!stop) {
+        // While the route is absent everywhere a few 404s make the point; the load is for its changes.
+        if (phase === "absent" && absentSince === epoch) { await nextPhase; continue; }
+        if (phase === "absent") absentSince = epoch;
+        const sent = { phase, epoch };
+        const r = await request(`http://127.0.0.1:${port}/extra/load`, { timeoutMs: 10_000 }).then(
+          (res) => ({ status: res.status, node: res.header("x-envoy-node") }),
+          (err: Error) => ({ status: 0, node: err.message }),
+        );
+        extra.push({ phase: sent.phase, settled: sent.epoch === epoch, ...r });
+      }
+    };
+    // wrk on keep-alive connections over both Envoys, to /a/ and /b/, for as long as the edits take.
     const loads: Awaited<ReturnType<typeof runWrk>>[] = [];
-    while (!stop) loads.push(await runWrk({ url: `http://127.0.0.1:${port}/a/load`, connections: 8, durationSec: 3, countStatuses: true }));
-    await editing;
+    const wrkLoad = async (path: string) => {
+      while (!stop) loads.push(await runWrk({ url: `http://127.0.0.1:${port}${path}`, connections: 4, durationSec: 2, countStatuses: true }));
+    };
+    await Promise.all([wrkLoad("/a/load"), wrkLoad("/b/load"), extraLoad(), extraLoad(), editing]);
     expect(edits).toBe(100);
     const total = loads.reduce((n, l) => n + l.requests, 0);
     const non200 = loads.flatMap((l) => Object.entries(l.statuses ?? {}).filter(([s]) => s !== "200"));
@@ -154,8 +215,31 @@ describe("live edits", () => {
     expect(total, "requests sent during the edits").toBeGreaterThan(1000);
     expect(non200, "responses other than 200").toEqual([]);
     expect(errors, "socket errors and timeouts").toBe(0);
-    // The last edit is what both Envoys serve.
-    for (const e of [e1, e2]) expect((await get(e, "/a/x")).header("x-stamp")).toBe("v100");
+    // /extra/: 200 while in force, 404 while absent, one or the other while changing; never a 503.
+    const expected = (r: (typeof extra)[number]) => (!r.settled ? [200, 404] : r.phase === "present" ? [200] : r.phase === "absent" ? [404] : [200, 404]);
+    expect(extra.filter((r) => !expected(r).includes(r.status)), "/extra/ requests answered other than they should").toEqual([]);
+    const inForce = extra.filter((r) => r.phase === "present" && r.settled);
+    expect(inForce.length, "/extra/ requests while the route was in force").toBeGreaterThan(50);
+    expect(extra.filter((r) => r.phase === "adding" || r.phase === "removing").length, "/extra/ requests during its changes").toBeGreaterThan(10);
+    expect(new Set(inForce.map((r) => r.node)), "Envoys that answered /extra/").toEqual(new Set(["envoy-1", "envoy-2"]));
+    // Each Envoy, by its own stats: no 5xx, its 4xx are the /extra/ 404s, it sent /b/ requests,
+    // and it moved /b/'s endpoint every time it was moved.
+    const stats = (await Promise.all([perEnvoy(e1), perEnvoy(e2)])).map((s, i) => delta(s, statsBefore[i]!));
+    for (const s of stats) {
+      expect(s.rq5xx).toBe(0);
+      expect(s.rq2xx).toBeGreaterThan(0);
+      expect(s.bRequests).toBeGreaterThan(0);
+      expect(s.bMoves).toBeGreaterThanOrEqual(26);
+    }
+    expect(stats[0]!.rq4xx + stats[1]!.rq4xx, "4xx over both Envoys").toBe(extra.filter((r) => r.status === 404).length);
+    // The last edit is what each Envoy serves: fresh connections until both have answered.
+    const last = new Map<string, string | undefined>();
+    await pollUntil(async () => {
+      const r = await request(`http://127.0.0.1:${port}/a/x`, { timeoutMs: 10_000 });
+      last.set(r.header("x-envoy-node") ?? "?", r.header("x-stamp"));
+      return last.size;
+    }, (n) => n >= 2, { intervalMs: 0, what: "an answer from each Envoy" });
+    expect(Object.fromEntries(last)).toEqual({ "envoy-1": "v100", "envoy-2": "v100" });
     // Plugins, routes, clusters and endpoints changed 100 times; no listener did.
     expect(await Promise.all([drainStats(e1), drainStats(e2)])).toEqual(drainBefore);
     expect(drainBefore.map((d) => d.draining)).toEqual([0, 0]);
