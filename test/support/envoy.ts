@@ -303,7 +303,7 @@ function hostFor(address: string | undefined): string {
 export async function startEnvoy(opts: StartEnvoyOptions): Promise<Envoy> {
   const l = launch(opts);
   let adminUrl: string;
-  let listeners: Record<string, number> = {};
+  const listeners: Record<string, number> = {};
   const hosts: Record<string, string> = {};
   try {
     const r = await waitReadyOrExit(l, opts.readyTimeoutMs ?? 20_000);

@@ -357,7 +357,7 @@ function wkt(root: protobuf.Root, typeName: string, m: Record<string, unknown>):
   const k = wktKeys(root, typeName);
   return (protoName) => {
     const key = k(protoName);
-    return Object.prototype.hasOwnProperty.call(m, key) ? m[key] : undefined;
+    return Object.hasOwn(m, key) ? m[key] : undefined;
   };
 }
 
@@ -429,7 +429,7 @@ function specialToJson(root: protobuf.Root, type: PbType, name: string, m: Recor
 function fieldsToJson(root: protobuf.Root, type: PbType, m: Record<string, unknown>): Json {
   const out: Record<string, Json> = {};
   for (const field of type.fieldsArray) {
-    if (!Object.prototype.hasOwnProperty.call(m, field.name)) continue;
+    if (!Object.hasOwn(m, field.name)) continue;
     const v = m[field.name];
     if (v === null || v === undefined) continue;
     field.resolve();

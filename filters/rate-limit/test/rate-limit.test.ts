@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
-  LogLevel, MetricsStore, ProxyWasmVm, SharedData, WasmResult, runHttpRequest,
+  LogLevel, MetricsStore, ProxyWasmVm, SharedData, type WasmResult, runHttpRequest,
   type HeaderList, type HttpStream, type Plugin, type Properties,
 } from "../../../emulator/index.js";
 import { builtFilter } from "../../../test/support/wasm-fixtures.js";
