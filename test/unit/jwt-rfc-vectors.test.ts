@@ -7,8 +7,7 @@
 // verify there (and each key pair must be consistent, deterministic signatures must be
 // reproduced), so a transcription error fails the "fixture" tests, not the jwt-auth ones.
 import { beforeAll, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -111,7 +110,7 @@ function tamper(token: string, seg: 1 | 2, at: "first" | "middle" | "last"): str
 
 // ---- RSA / EC key-pair arithmetic (fixture sanity) ---------------------------------------------
 
-const big = (s: string | undefined) => BigInt("0x" + (b64u(s ?? "").toString("hex") || "0"));
+const big = (s: string | undefined) => BigInt(`0x${b64u(s ?? "").toString("hex") || "0"}`);
 function modPow(b: bigint, e: bigint, m: bigint): bigint {
   let r = 1n;
   b %= m;
