@@ -77,7 +77,10 @@ const SPECIAL_JSON = new Set([
 const fullNames = new WeakMap<PbType | PbEnum, string>();
 function fullName(t: PbType | PbEnum): string {
   let name = fullNames.get(t);
-  if (name === undefined) fullNames.set(t, (name = t.fullName.replace(/^\./, "")));
+  if (name === undefined) {
+    name = t.fullName.replace(/^\./, "");
+    fullNames.set(t, name);
+  }
   return name;
 }
 
@@ -186,7 +189,10 @@ const camelCase = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.t
  */
 function wktKeys(root: protobuf.Root, typeName: string): (protoName: string) => string {
   let byRoot = wktKeyCache.get(root);
-  if (!byRoot) wktKeyCache.set(root, (byRoot = new Map()));
+  if (!byRoot) {
+    byRoot = new Map();
+    wktKeyCache.set(root, byRoot);
+  }
   let keys = byRoot.get(typeName);
   if (!keys) {
     const names = new Map(root.lookupType(typeName).fieldsArray.map((f) => [f.protoName ?? f.name, f.name]));
