@@ -89,7 +89,9 @@ async function main(): Promise<void> {
         t.cpuS += cpu;
         t.casRetries += after.cas - before.cas;
         t.decisions += after.decisions - before.decisions;
-        after.cx.forEach((c, w) => (t.cxPerWorker[w]! += c - before.cx[w]!));
+        after.cx.forEach((c, w) => {
+          t.cxPerWorker[w]! += c - before.cx[w]!;
+        });
         console.log(`round ${r}/${rounds} ${s.name.padEnd(16)} ${res.rps.toFixed(0).padStart(7)} req/s  ${JSON.stringify(res.statuses)}`);
       }
     }

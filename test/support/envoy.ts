@@ -196,7 +196,10 @@ function launch(opts: StartEnvoyOptions): Launch {
   return {
     name, dir, configPath, adminAddressPath, logFile, child, pid, exited,
     logs: () => buffer,
-    onLog: (l) => (listeners.add(l), () => listeners.delete(l)),
+    onLog: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
     isExited: () => done,
   };
 }

@@ -162,9 +162,16 @@ async function loadHarness(): Promise<Harness> {
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind !== "function") throw new Error(`jws-harness imports a ${imp.kind}: ${imp.module}.${imp.name}`);
     const fn = imp.module === "env" && imp.name === "proxy_log"
-      ? (level: number, ptr: number, len: number) => (calls.push(`proxy_log[${level}] ${text(ptr, len)}`), 0)
-      : () => (calls.push(`${imp.module}.${imp.name}`), 0);
-    (imports[imp.module] ??= {})[imp.name] = fn;
+      ? (level: number, ptr: number, len: number) => {
+          calls.push(`proxy_log[${level}] ${text(ptr, len)}`);
+          return 0;
+        }
+      : () => {
+          calls.push(`${imp.module}.${imp.name}`);
+          return 0;
+        };
+    imports[imp.module] ??= {};
+    imports[imp.module]![imp.name] = fn;
   }
   const instance = await WebAssembly.instantiate(module, imports);
   const x = instance.exports as unknown as {

@@ -565,7 +565,9 @@ async function workers(n: number, config: Json, shared: SharedData = new SharedD
   const metrics = new MetricsStore();
   const ws: Worker[] = [];
   for (let i = 0; i < n; i++) ws.push(await limiter(config, { shared, metrics }));
-  return { ws, metrics, advance: (ms) => ws.forEach((w) => w.vm.advanceTime(ms)) };
+  return { ws, metrics, advance: (ms) => {
+    for (const w of ws) w.vm.advanceTime(ms);
+  } };
 }
 
 describe("worker VMs sharing one SharedData", () => {
