@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   }
   const meta: Meta = {
     date: new Date().toISOString(),
-    command: `npm run bench:control-plane${process.argv.length > 2 ? " -- " + process.argv.slice(2).join(" ") : ""}`,
+    command: `npm run bench:control-plane${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
     machine: `${cpus().length} x ${cpus()[0]?.model ?? "?"}`,
     loadAverage,
     node: process.version,
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, "control-plane.md"), md);
   writeFileSync(join(outDir, "control-plane.json"), JSON.stringify({ meta, results }, null, 2));
-  console.log("\n" + md);
+  console.log(`\n${md}`);
   console.log("written: bench/results/control-plane.md, bench/results/control-plane.json");
 }
 

@@ -94,7 +94,7 @@ if (asJson) {
   console.log(`JWS verification, ${input.length}-byte signing input, median of ${rounds} rounds (${process.version}, ${process.arch})`);
   console.log("algorithm".padEnd(42) + "wasm µs".padStart(10) + "node µs".padStart(10) + "ratio".padStart(8));
   for (const r of rows) {
-    const ratio = r.nodeUs ? (r.wasmUs / r.nodeUs).toFixed(1) + "x" : "";
+    const ratio = r.nodeUs ? `${(r.wasmUs / r.nodeUs).toFixed(1)}x` : "";
     console.log(r.name.padEnd(42) + r.wasmUs.toFixed(1).padStart(10) + (r.nodeUs ? r.nodeUs.toFixed(1) : "").padStart(10) + ratio.padStart(8));
   }
 }

@@ -39,7 +39,10 @@ async function main(): Promise<void> {
   ];
   const results: Record<string, number[]> = {};
   for (let round = 0; round < 3; round++) {
-    for (const c of cases) (results[c.name] ??= []).push(await measure(c, n));
+    for (const c of cases) {
+      results[c.name] ??= [];
+      results[c.name]!.push(await measure(c, n));
+    }
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const base = med(results[cases[0]!.name]!);

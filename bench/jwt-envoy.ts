@@ -39,7 +39,7 @@ async function main(): Promise<void> {
         lines.push(assemble({ alg, kid: alg }, { iss: "https://idp", aud: "api", sub: `u${i}`, exp: now + 3600, iat: now }, { alg, key: key.signingKey }));
       }
       const file = join(dir, `${alg}.txt`);
-      writeFileSync(file, lines.join("\n") + "\n");
+      writeFileSync(file, `${lines.join("\n")}\n`);
       const jwks = jwksOf([key]);
       const gw = await startEnvoy({
         name: `jwt-bench-${alg}`, logLevel: "warning",

@@ -68,8 +68,8 @@ async function main(): Promise<void> {
       const stat = (n: string) => st.get(n) ?? 0;
       const rl = `wasmcustom.portico.rate_limit.${s.name}.${s.rule}.`;
       return {
-        cas: stat(rl + "cas_retries_total"),
-        decisions: stat(rl + "allowed_total") + stat(rl + "limited_total"),
+        cas: stat(`${rl}cas_retries_total`),
+        decisions: stat(`${rl}allowed_total`) + stat(`${rl}limited_total`),
         cx: Array.from({ length: workers }, (_, w) => stat(`listener.${s.name}.worker_${w}.downstream_cx_total`)),
       };
     };
@@ -89,7 +89,9 @@ async function main(): Promise<void> {
         t.cpuS += cpu;
         t.casRetries += after.cas - before.cas;
         t.decisions += after.decisions - before.decisions;
-        after.cx.forEach((c, w) => (t.cxPerWorker[w]! += c - before.cx[w]!));
+        after.cx.forEach((c, w) => {
+          t.cxPerWorker[w]! += c - before.cx[w]!;
+        });
         console.log(`round ${r}/${rounds} ${s.name.padEnd(16)} ${res.rps.toFixed(0).padStart(7)} req/s  ${JSON.stringify(res.statuses)}`);
       }
     }
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
     console.log(`|---|---:|---:|---:|---:|---:|---:|---:|---|`);
     for (const s of SCENARIOS) {
       const t = totals.get(s.name)!;
-      const cas = s.rule ? ((t.casRetries / Math.max(1, t.decisions)) * 1000).toFixed(2) + ` (${t.casRetries} of ${t.decisions})` : "—";
+      const cas = s.rule ? `${((t.casRetries / Math.max(1, t.decisions)) * 1000).toFixed(2)} (${t.casRetries} of ${t.decisions})` : "—";
       console.log(`| ${s.name} | ${rps(t).toFixed(0)} | ${(rps(t) / rps(base)).toFixed(2)} | ${cpuUs(t).toFixed(1)} | ${(cpuUs(t) / cpuUs(base)).toFixed(2)} | ${(cpuUs(t) - cpuUs(base)).toFixed(1)} | ${cas} | ${(t.ok / t.durationS).toFixed(0)} | ${t.cxPerWorker.join(" / ")} |`);
     }
     const pair = (o: string, n: string) => {

@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     const envoyVersion = (await gw.admin("/server_info")).body.match(/"version": "([^"]+)"/)?.[1] ?? "?";
     const meta: Meta = {
       date: new Date().toISOString(),
-      command: `npm run bench${process.argv.length > 2 ? " -- " + process.argv.slice(2).join(" ") : ""}`,
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${process.platform === "linux" ? (spawnSync("uname", ["-r"]).stdout?.toString().trim() ?? "") : process.platform}`,
       envoy: envoyVersion.split("/").slice(1, 2).join("") || envoyVersion,
       envoyPath: envoyPath(),
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, "latest.md"), md);
     writeFileSync(join(outDir, "latest.json"), JSON.stringify({ meta, scenarios: all.map(({ name, family, impl, description }) => ({ name, family, impl, description })), rows, samples }, null, 2));
-    console.log("\n" + md);
+    console.log(`\n${md}`);
     const written = ["bench/results/latest.md", "bench/results/latest.json"];
     if (!args["no-chart"]) {
       drawChart(join(outDir, "latest.json"), join(outDir, "latest.png"));

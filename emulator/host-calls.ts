@@ -21,7 +21,7 @@ export class RestrictedCallError extends Error {
 /** A buffer the guest can read and, for bodies, rewrite (Envoy's Buffer::copyFrom rules). */
 export interface HostBuffer { bytes(): Uint8Array; write?(start: number, length: number, data: Uint8Array): WasmResult }
 
-type Fn = (...args: never[]) => number | void;
+type Fn = (...args: never[]) => number | undefined;
 const { Ok, NotFound, BadArgument } = WasmResult;
 const EMPTY = new Uint8Array(0);
 const MAX_MAP = HeaderMapType.HttpCallResponseTrailers;
@@ -58,26 +58,49 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
   };
 
   const calls: Record<string, Fn> = {
-    proxy_log: (level: number, ptr: number, len: number) =>
-      level < 0 || level > 5 ? BadArgument : (vm.log(level, str(ptr, len)), Ok),
-    proxy_get_log_level: (ptr: number) => (m().u32(ptr, vm.logLevel), Ok),
-    proxy_get_status: (codePtr: number, msgPtr: number, msgSize: number) =>
-      (m().u32(codePtr, ctx().status.code), m().give(ctx().status.message, msgPtr, msgSize), Ok),
-    proxy_set_tick_period_milliseconds: (ms: number) => (ctx().plugin?.setTickPeriod(ms >>> 0), Ok),
-    proxy_get_current_time_nanoseconds: (ptr: number) => (m().u64(ptr, vm.clockNs), Ok),
+    proxy_log(level: number, ptr: number, len: number) {
+      if (level < 0 || level > 5) return BadArgument;
+      vm.log(level, str(ptr, len));
+      return Ok;
+    },
+    proxy_get_log_level(ptr: number) {
+      m().u32(ptr, vm.logLevel);
+      return Ok;
+    },
+    proxy_get_status(codePtr: number, msgPtr: number, msgSize: number) {
+      m().u32(codePtr, ctx().status.code);
+      m().give(ctx().status.message, msgPtr, msgSize);
+      return Ok;
+    },
+    proxy_set_tick_period_milliseconds(ms: number) {
+      ctx().plugin?.setTickPeriod(ms >>> 0);
+      return Ok;
+    },
+    proxy_get_current_time_nanoseconds(ptr: number) {
+      m().u64(ptr, vm.clockNs);
+      return Ok;
+    },
     proxy_get_property(pathPtr: number, pathLen: number, valuePtr: number, valueSize: number) {
       const value = vm.property(ctx(), str(pathPtr, pathLen));
-      return value ? (m().give(value, valuePtr, valueSize), Ok) : NotFound;
+      if (!value) return NotFound;
+      m().give(value, valuePtr, valueSize);
+      return Ok;
     },
     proxy_set_property(pathPtr: number, pathLen: number, valuePtr: number, valueLen: number) {
       const s = ctx().stream; // Envoy keeps it in the stream's filter state; a root context has none
-      return s ? (s.properties.set(str(pathPtr, pathLen), m().copy(valuePtr, valueLen)), Ok) : NotFound;
+      if (!s) return NotFound;
+      s.properties.set(str(pathPtr, pathLen), m().copy(valuePtr, valueLen));
+      return Ok;
     },
     proxy_continue_stream(type: number) {
       if (type === StreamType.Request || type === StreamType.Response) ctx().stream?.continueFromGuest(type);
       return type > StreamType.Upstream ? BadArgument : type === StreamType.Upstream ? WasmResult.Unimplemented : Ok;
     },
-    proxy_close_stream: (type: number) => (type > StreamType.Upstream ? BadArgument : (ctx().stream?.closeFromGuest(type), Ok)),
+    proxy_close_stream(type: number) {
+      if (type > StreamType.Upstream) return BadArgument;
+      ctx().stream?.closeFromGuest(type);
+      return Ok;
+    },
     proxy_send_local_response(status: number, detPtr: number, detLen: number, bodyPtr: number, bodyLen: number,
       hdrPtr: number, hdrLen: number, grpc: number) {
       const headers = deserializePairs(m().view(hdrPtr, hdrLen));
@@ -86,7 +109,10 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
     },
     proxy_get_shared_data(keyPtr: number, keyLen: number, valuePtr: number, valueSize: number, casPtr: number) {
       const entry = vm.sharedData.get(str(keyPtr, keyLen), vm.vmId);
-      return entry ? (m().give(entry.value, valuePtr, valueSize), m().u32(casPtr, entry.cas), Ok) : NotFound;
+      if (!entry) return NotFound;
+      m().give(entry.value, valuePtr, valueSize);
+      m().u32(casPtr, entry.cas);
+      return Ok;
     },
     proxy_set_shared_data: (keyPtr: number, keyLen: number, valuePtr: number, valueLen: number, cas: number) =>
       vm.sharedData.set(str(keyPtr, keyLen), m().copy(valuePtr, valueLen), cas >>> 0, vm.vmId),
@@ -95,15 +121,20 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       if (root === undefined) return BadArgument;
       // on_queue_ready is posted to the registering VM, so it runs after the enqueuing call.
       const notify = (t: number) => vm.post(() => void vm.invoke("proxy_on_queue_ready", root, t));
-      return m().u32(tokenPtr, vm.sharedData.registerQueue(vm.vmId, str(namePtr, nameLen), notify)), Ok;
+      m().u32(tokenPtr, vm.sharedData.registerQueue(vm.vmId, str(namePtr, nameLen), notify));
+      return Ok;
     },
     proxy_resolve_shared_queue(vmIdPtr: number, vmIdLen: number, namePtr: number, nameLen: number, tokenPtr: number) {
       const token = vm.sharedData.resolveQueue(str(vmIdPtr, vmIdLen), str(namePtr, nameLen));
-      return token === undefined ? NotFound : (m().u32(tokenPtr, token), Ok);
+      if (token === undefined) return NotFound;
+      m().u32(tokenPtr, token);
+      return Ok;
     },
     proxy_dequeue_shared_queue(token: number, dataPtr: number, dataSize: number) {
       const item = vm.sharedData.dequeue(token >>> 0);
-      return typeof item === "number" ? item : (m().give(item, dataPtr, dataSize), Ok);
+      if (typeof item === "number") return item;
+      m().give(item, dataPtr, dataSize);
+      return Ok;
     },
     proxy_enqueue_shared_queue: (token: number, ptr: number, len: number) => vm.sharedData.enqueue(token >>> 0, m().copy(ptr, len)),
     proxy_add_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) {
@@ -127,16 +158,21 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       // An unavailable map is BadArgument, except in the access-log phase (NotFound).
       if (!map) return ctx().stream?.inLogPhase && type <= MAX_MAP ? NotFound : BadArgument;
       const v = map.get(str(kPtr, kLen));
-      return v === undefined ? NotFound : (m().give(v, valuePtr, valueSize), Ok);
+      if (v === undefined) return NotFound;
+      m().give(v, valuePtr, valueSize);
+      return Ok;
     },
     proxy_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number) {
       if (type > MAX_MAP) return BadArgument;
       const map = headerMap(type, false); // an unavailable map reads as empty
-      return m().give(map && map.size > 0 ? serializePairs(map.toList()) : EMPTY, ptrPtr, sizePtr), Ok;
+      m().give(map && map.size > 0 ? serializePairs(map.toList()) : EMPTY, ptrPtr, sizePtr);
+      return Ok;
     },
     proxy_get_header_map_size(type: number, ptr: number) {
       const map = type <= MAX_MAP ? headerMap(type, true) : null; // Envoy asks for the mutable map here
-      return map ? (m().u32(ptr, map.byteSize()), Ok) : BadArgument; // bytes, not entries
+      if (!map) return BadArgument;
+      m().u32(ptr, map.byteSize()); // bytes, not entries
+      return Ok;
     },
     proxy_get_buffer_bytes(type: number, start: number, length: number, ptrPtr: number, sizePtr: number) {
       const b = type <= BufferType.CallData ? buffer(type) : null;
@@ -152,7 +188,9 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
     proxy_get_buffer_status(type: number, lengthPtr: number, flagsPtr: number) {
       const b = type <= BufferType.CallData ? buffer(type) : null;
       if (!b) return type <= BufferType.CallData ? NotFound : BadArgument;
-      return m().u32(lengthPtr, b.bytes().length), m().u32(flagsPtr, 0), Ok; // Envoy never sets EndOfStream
+      m().u32(lengthPtr, b.bytes().length);
+      m().u32(flagsPtr, 0); // Envoy never sets EndOfStream
+      return Ok;
     },
     proxy_set_buffer_bytes(type: number, start: number, length: number, ptr: number, len: number) {
       const b = type <= BufferType.CallData ? buffer(type) : null;
@@ -168,17 +206,22 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
         upstream: str(uriPtr, uriLen), headers: deserializePairs(m().view(hPtr, hLen)), body: m().copy(bodyPtr, bodyLen),
         trailers: deserializePairs(m().view(tPtr, tLen)), timeoutMs: timeoutMs | 0, rootContextId: plugin.rootContextId, plugin,
       });
-      return m().u32(tokenPtr, token), result;
+      m().u32(tokenPtr, token);
+      return result;
     },
     proxy_define_metric(type: number, namePtr: number, nameLen: number, idPtr: number) {
       const id = vm.metrics.define(type >>> 0, str(namePtr, nameLen));
-      return id === undefined ? BadArgument : (m().u32(idPtr, id), Ok);
+      if (id === undefined) return BadArgument;
+      m().u32(idPtr, id);
+      return Ok;
     },
     proxy_increment_metric: (id: number, offset: bigint) => vm.metrics.increment(id >>> 0, offset),
     proxy_record_metric: (id: number, value: bigint) => vm.metrics.record(id >>> 0, value),
     proxy_get_metric(id: number, resultPtr: number) {
       const r = vm.metrics.get(id >>> 0);
-      return typeof r === "number" ? r : (m().u64(resultPtr, BigInt(r.value)), Ok);
+      if (typeof r === "number") return r;
+      m().u64(resultPtr, BigInt(r.value));
+      return Ok;
     },
     proxy_set_effective_context: (id: number) => (vm.setEffective(id >>> 0) ? Ok : BadArgument),
     proxy_done: () => ctx().plugin?.doneFromGuest() ?? NotFound,
@@ -227,7 +270,7 @@ function clusterRefs(json: string): ClusterDeclaration[] | null {
 
 /** Applies the start-up restriction and turns out-of-bounds pointers into `memoryError`. */
 export function guard(vm: Pick<HostEnv, "starting">, name: string, fn: Fn, memoryError: number): Fn {
-  const call = fn as (...args: unknown[]) => number | void;
+  const call = fn as (...args: unknown[]) => number | undefined;
   const allowed = START_ALLOWED.has(name);
   // Fixed parameters instead of ...rest: this wrapper runs on every host call.
   return ((a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown, g: unknown, h: unknown, i: unknown, j: unknown) => {

@@ -35,7 +35,10 @@ export class SharedData {
   /** Re-registering a name keeps token and items and moves the notification (cpp-host). */
   registerQueue(vmId: string, name: string, notify: (token: number) => void): number {
     const existing = this.queues.get(`${vmId}\0${name}`);
-    if (existing) return (existing.notify = notify), existing.token;
+    if (existing) {
+      existing.notify = notify;
+      return existing.token;
+    }
     const queue: Queue = { token: this.nextToken++, items: [], notify };
     this.queues.set(`${vmId}\0${name}`, queue);
     this.queuesByToken.set(queue.token, queue);

@@ -283,7 +283,11 @@ export class HttpStream implements AttributeSource {
 
   /** @internal proxy_close_stream: Envoy resets the stream after the VM call. */
   closeFromGuest(type: StreamType): void {
-    if (type <= StreamType.Response) this.vm.post(() => void (this.reset = true));
+    if (type <= StreamType.Response) {
+      this.vm.post(() => {
+        this.reset = true;
+      });
+    }
   }
 
   /** @internal proxy_send_local_response. A second reply on an answered stream is ignored. */
@@ -306,7 +310,10 @@ export class HttpStream implements AttributeSource {
     if (body.length > 0) headers.set("content-length", String(body.length));
     if (body.length > 0 && headers.get("content-type") === undefined) headers.add("content-type", "text/plain");
     this.responseCode = lr.status;
-    if (resp.started && !resp.headersOpen) return void (this.reset = true);
+    if (resp.started && !resp.headersOpen) {
+      this.reset = true;
+      return;
+    }
     const viaFilter = !resp.started;
     [resp.started, resp.ended, resp.paused, resp.hold, resp.headers, resp.forwarded] = [true, true, false, false, headers, []];
     resp.buffered = body;

@@ -123,7 +123,11 @@ export class ProxyWasmVm {
       metrics: this.vmMetrics,
       ctx: () => this.ctx(),
       called: () => this.current,
-      setEffective: (id) => this.contexts.has(id) && ((this.effective = id), true),
+      setEffective: (id) => {
+        if (!this.contexts.has(id)) return false;
+        this.effective = id;
+        return true;
+      },
       log: (level, message) => this.log(level, message),
       property: (ctx, path) => this.property(ctx, path),
       post: (fn) => this.post(fn),
@@ -312,7 +316,8 @@ export class ProxyWasmVm {
     const said = (aborts.length > 0 ? aborts : output.slice(-3)).join(" | ");
     this.afterCall.length = 0;
     const message = `${call}(${args.join(", ")}) crashed the VM: ${reason}${said ? `\n  guest output: ${said}` : ""}`;
-    return (this.failure = new GuestCrashError(message, call, output, { cause: err }));
+    this.failure = new GuestCrashError(message, call, output, { cause: err });
+    return this.failure;
   }
 }
 

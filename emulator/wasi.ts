@@ -20,7 +20,7 @@ export interface WasiHost {
   readonly environ: readonly string[];
 }
 
-type Fn = (...args: never[]) => number | void;
+type Fn = (...args: never[]) => number | undefined;
 
 export function wasiImports(host: WasiHost): Record<string, Fn> {
   const m = () => host.mem;
@@ -56,12 +56,22 @@ export function wasiImports(host: WasiHost): Record<string, Fn> {
       }
       return ESUCCESS;
     },
-    args_sizes_get: (argcPtr: number, sizePtr: number) => (m().u32(argcPtr, 0), m().u32(sizePtr, 0), ESUCCESS),
+    args_sizes_get(argcPtr: number, sizePtr: number) {
+      m().u32(argcPtr, 0);
+      m().u32(sizePtr, 0);
+      return ESUCCESS;
+    },
     args_get: () => ESUCCESS,
-    clock_time_get: (clockId: number, _precision: bigint, resultPtr: number) =>
-      clockId !== 0 ? ENOTSUP : (m().u64(resultPtr, host.nowNs()), ESUCCESS),
-    random_get: (ptr: number, len: number) => (host.random(m().view(ptr, len)), ESUCCESS),
-    proc_exit(code: number): void {
+    clock_time_get(clockId: number, _precision: bigint, resultPtr: number) {
+      if (clockId !== 0) return ENOTSUP;
+      m().u64(resultPtr, host.nowNs());
+      return ESUCCESS;
+    },
+    random_get(ptr: number, len: number) {
+      host.random(m().view(ptr, len));
+      return ESUCCESS;
+    },
+    proc_exit(code: number): never {
       throw new ProcExit(code);
     },
     path_open: () => ENOENT,

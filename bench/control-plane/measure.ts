@@ -223,7 +223,7 @@ async function main(): Promise<void> {
   const yaml = gatewayYaml(spec);
   const before = memory();
 
-  let t = performance.now();
+  const t = performance.now();
   const gw = await startTestGateway({ yaml, debounce: DEBOUNCE });
   const coldStartMs = performance.now() - t;
   const envoys: Envoy[] = [];

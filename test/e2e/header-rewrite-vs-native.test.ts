@@ -109,7 +109,8 @@ function normalize(pairs: HeaderPairs): Record<string, string[]> {
   for (const [k, v] of pairs) {
     const name = k.toLowerCase();
     if (VOLATILE.has(name)) continue;
-    (out[name] ??= []).push(v);
+    out[name] ??= [];
+    out[name].push(v);
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }

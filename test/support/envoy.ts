@@ -196,7 +196,10 @@ function launch(opts: StartEnvoyOptions): Launch {
   return {
     name, dir, configPath, adminAddressPath, logFile, child, pid, exited,
     logs: () => buffer,
-    onLog: (l) => (listeners.add(l), () => listeners.delete(l)),
+    onLog: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
     isExited: () => done,
   };
 }
@@ -303,7 +306,7 @@ function hostFor(address: string | undefined): string {
 export async function startEnvoy(opts: StartEnvoyOptions): Promise<Envoy> {
   const l = launch(opts);
   let adminUrl: string;
-  let listeners: Record<string, number> = {};
+  const listeners: Record<string, number> = {};
   const hosts: Record<string, string> = {};
   try {
     const r = await waitReadyOrExit(l, opts.readyTimeoutMs ?? 20_000);

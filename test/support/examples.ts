@@ -9,10 +9,11 @@ import { repoRoot } from "./paths.js";
 type Node = Record<string, unknown>;
 
 function walk(node: unknown, visit: (n: Node) => void): void {
-  if (Array.isArray(node)) node.forEach((n) => walk(n, visit));
-  else if (node && typeof node === "object") {
+  if (Array.isArray(node)) {
+    for (const n of node) walk(n, visit);
+  } else if (node && typeof node === "object") {
     visit(node as Node);
-    Object.values(node as Node).forEach((v) => walk(v, visit));
+    for (const v of Object.values(node as Node)) walk(v, visit);
   }
 }
 

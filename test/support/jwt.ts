@@ -285,9 +285,15 @@ export async function startJwksServer(o: JwksServerOptions = {}): Promise<JwksSe
     get fetches() { return fetches; },
     requests,
     get running() { return server !== undefined; },
-    setJwks: (j) => void (jwks = j),
-    setFailure: (f) => void (failure = f),
-    setDelay: (ms) => void (delayMs = ms),
+    setJwks: (j) => {
+      jwks = j;
+    },
+    setFailure: (f) => {
+      failure = f;
+    },
+    setDelay: (ms) => {
+      delayMs = ms;
+    },
     async waitForFetches(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (fetches <= count) {

@@ -32,7 +32,7 @@ export function useEnvoy(scope: Scope = "each"): (opts: StartEnvoyOptions) => Pr
   if (scope === "each") {
     afterEach(async (ctx) => cleanup(ctx.task.result?.state === "fail"));
   } else {
-    // eslint-disable-next-line no-empty-pattern -- vitest requires a destructuring first parameter
+    // biome-ignore lint/correctness/noEmptyPattern: vitest requires a destructuring first parameter
     afterAll(async ({}, suite) => cleanup(anyFailed(suite as TaskLike)));
   }
   return async (opts) => {

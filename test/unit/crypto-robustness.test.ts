@@ -18,7 +18,7 @@ function referenceDecode(text: string): Buffer | null {
 }
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-const NOISE = ALPHABET + "+/= .\n\t\u00e9\u0000~";
+const NOISE = `${ALPHABET}+/= .\n\t\u00e9\u0000~`;
 
 describe("base64url against its definition", () => {
   it("decodes exactly the canonical unpadded strings, byte-for-byte", () => {

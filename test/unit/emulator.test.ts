@@ -29,7 +29,7 @@ async function probe(vmOptions: VmOptions = {}, pluginOptions: PluginOptions = {
 
 describe("loading modules like Envoy", () => {
   it("runs a plain SDK filter end to end", async () => {
-    const vm = await ProxyWasmVm.load(wasm["hello"]!);
+    const vm = await ProxyWasmVm.load(wasm.hello!);
     const s = runHttpRequest(vm.configurePlugin(), { requestHeaders: GET("/") });
     expect(s.responseHeaders).toEqual([[":status", "200"], ["hello", "world"]]);
   });

@@ -7,8 +7,7 @@
 // verify there (and each key pair must be consistent, deterministic signatures must be
 // reproduced), so a transcription error fails the "fixture" tests, not the jwt-auth ones.
 import { beforeAll, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -111,7 +110,7 @@ function tamper(token: string, seg: 1 | 2, at: "first" | "middle" | "last"): str
 
 // ---- RSA / EC key-pair arithmetic (fixture sanity) ---------------------------------------------
 
-const big = (s: string | undefined) => BigInt("0x" + (b64u(s ?? "").toString("hex") || "0"));
+const big = (s: string | undefined) => BigInt(`0x${b64u(s ?? "").toString("hex") || "0"}`);
 function modPow(b: bigint, e: bigint, m: bigint): bigint {
   let r = 1n;
   b %= m;
@@ -163,9 +162,16 @@ async function loadHarness(): Promise<Harness> {
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind !== "function") throw new Error(`jws-harness imports a ${imp.kind}: ${imp.module}.${imp.name}`);
     const fn = imp.module === "env" && imp.name === "proxy_log"
-      ? (level: number, ptr: number, len: number) => (calls.push(`proxy_log[${level}] ${text(ptr, len)}`), 0)
-      : () => (calls.push(`${imp.module}.${imp.name}`), 0);
-    (imports[imp.module] ??= {})[imp.name] = fn;
+      ? (level: number, ptr: number, len: number) => {
+          calls.push(`proxy_log[${level}] ${text(ptr, len)}`);
+          return 0;
+        }
+      : () => {
+          calls.push(`${imp.module}.${imp.name}`);
+          return 0;
+        };
+    imports[imp.module] ??= {};
+    imports[imp.module]![imp.name] = fn;
   }
   const instance = await WebAssembly.instantiate(module, imports);
   const x = instance.exports as unknown as {

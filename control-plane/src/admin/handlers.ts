@@ -110,7 +110,10 @@ async function deleteResource(ctx: HandlerContext, kind: Kind, c: RequestContext
 }
 
 function respondResourceWrite(kind: Kind, name: string, result: WriteResult, o: WriteOptions, c: RequestContext): void {
-  if (o.dryRun) return respondDryRun(result, c);
+  if (o.dryRun) {
+    respondDryRun(result, c);
+    return;
+  }
   if (!result.ok) throw storeError(result.error);
   // put and patch return the resource written (redacted) with every success.
   const body = result.resource ? { name: result.resource.name, ...result.resource.value } : { name };
@@ -181,7 +184,10 @@ function writeOptions(c: RequestContext): WriteOptions {
 
 /** A dry run answers 200 whether or not the change validates; other refusals keep their status. */
 function respondDryRun(result: WriteResult, c: RequestContext): void {
-  if (result.ok) return sendJson(c.res, 200, { dry_run: true, valid: true, diff: result.diff ?? {}, errors: [] });
+  if (result.ok) {
+    sendJson(c.res, 200, { dry_run: true, valid: true, diff: result.diff ?? {}, errors: [] });
+    return;
+  }
   if (result.error.code !== "invalid") throw storeError(result.error);
   sendJson(c.res, 200, { dry_run: true, valid: false, diff: {}, errors: located(result.error.errors), message: result.error.message });
 }

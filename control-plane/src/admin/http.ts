@@ -31,7 +31,7 @@ export function located(errors: readonly ConfigError[] | undefined): LocatedErro
 const COMMON = { "x-content-type-options": "nosniff" };
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  sendText(res, status, "application/json; charset=utf-8", JSON.stringify(body, null, 2) + "\n", headers);
+  sendText(res, status, "application/json; charset=utf-8", `${JSON.stringify(body, null, 2)}\n`, headers);
 }
 
 export function sendText(res: ServerResponse, status: number, contentType: string, text: string, headers: Record<string, string> = {}): void {

@@ -180,7 +180,7 @@ function printWhereToSend(model: GatewayModel, o: RunOptions, adminUrl: string |
   lines.push(`  admin API:     ${admin}/routes, ${admin}/config, ${admin}/openapi.json  (status: ${admin}/status)`);
   lines.push(`  xDS (ADS):     ${o.xds.host}:${o.xds.port}`);
   lines.push(`  edit ${o.configPath} and save (or use the admin API): changes apply live. Ctrl-C stops.`, "");
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 export async function cli(argv: string[]): Promise<void> {

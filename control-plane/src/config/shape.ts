@@ -48,7 +48,9 @@ export function checkShape(document: unknown): ShapeResult {
     const items = lists[section];
     if (!Array.isArray(items)) continue;
     result.written[section] = items;
-    items.forEach((item: unknown, index) => parseItem(section, item, index, result));
+    items.forEach((item: unknown, index) => {
+      parseItem(section, item, index, result);
+    });
   }
   return result;
 }

@@ -79,7 +79,7 @@ export class ConfigStore {
   async getConfig(format: "yaml" | "json"): Promise<{ text: string; etag: string }> {
     const { doc, text } = await this.read();
     const etag = configEtag(text);
-    if (format === "json") return { text: JSON.stringify(redact(toJs(doc)), null, 2) + "\n", etag };
+    if (format === "json") return { text: `${JSON.stringify(redact(toJs(doc)), null, 2)}\n`, etag };
     return { text: redactDocument(doc).toString(), etag };
   }
 

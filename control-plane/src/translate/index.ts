@@ -52,7 +52,8 @@ export function translate({ model, certificates, modules }: TranslateInputs): En
       if (base64 === undefined) {
         const bytes = modules.get(sha256);
         if (!bytes) throw new Error(`module ${sha256} of plugin ${p.name} was not loaded`);
-        inline.set(sha256, (base64 = Buffer.from(bytes).toString("base64")));
+        base64 = Buffer.from(bytes).toString("base64");
+        inline.set(sha256, base64);
       }
       return pluginExtensionConfig(p, base64);
     })].map(([plugin, config]) => [pluginFilterName(plugin), config])),

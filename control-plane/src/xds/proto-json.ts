@@ -77,7 +77,10 @@ const SPECIAL_JSON = new Set([
 const fullNames = new WeakMap<PbType | PbEnum, string>();
 function fullName(t: PbType | PbEnum): string {
   let name = fullNames.get(t);
-  if (name === undefined) fullNames.set(t, (name = t.fullName.replace(/^\./, "")));
+  if (name === undefined) {
+    name = t.fullName.replace(/^\./, "");
+    fullNames.set(t, name);
+  }
   return name;
 }
 
@@ -186,7 +189,10 @@ const camelCase = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.t
  */
 function wktKeys(root: protobuf.Root, typeName: string): (protoName: string) => string {
   let byRoot = wktKeyCache.get(root);
-  if (!byRoot) wktKeyCache.set(root, (byRoot = new Map()));
+  if (!byRoot) {
+    byRoot = new Map();
+    wktKeyCache.set(root, byRoot);
+  }
   let keys = byRoot.get(typeName);
   if (!keys) {
     const names = new Map(root.lookupType(typeName).fieldsArray.map((f) => [f.protoName ?? f.name, f.name]));
@@ -357,7 +363,7 @@ function wkt(root: protobuf.Root, typeName: string, m: Record<string, unknown>):
   const k = wktKeys(root, typeName);
   return (protoName) => {
     const key = k(protoName);
-    return Object.prototype.hasOwnProperty.call(m, key) ? m[key] : undefined;
+    return Object.hasOwn(m, key) ? m[key] : undefined;
   };
 }
 
@@ -429,7 +435,7 @@ function specialToJson(root: protobuf.Root, type: PbType, name: string, m: Recor
 function fieldsToJson(root: protobuf.Root, type: PbType, m: Record<string, unknown>): Json {
   const out: Record<string, Json> = {};
   for (const field of type.fieldsArray) {
-    if (!Object.prototype.hasOwnProperty.call(m, field.name)) continue;
+    if (!Object.hasOwn(m, field.name)) continue;
     const v = m[field.name];
     if (v === null || v === undefined) continue;
     field.resolve();

@@ -70,7 +70,7 @@ export function envoyProtos(): protobuf.Root {
   if (cachedRoot) return cachedRoot;
   const dirs = protoDirs();
   const root = new protobuf.Root();
-  root.resolvePath = (origin, target) => {
+  root.resolvePath = (_origin, target) => {
     if (isAbsolute(target)) return target;
     for (const d of dirs) {
       const p = join(d, target);

@@ -111,7 +111,10 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       // Streams were ended above; give their trailers a moment to go out, then cut what is left.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1_000);
-        server.tryShutdown(() => (clearTimeout(timer), resolve()));
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
       server.forceShutdown();
     }
@@ -138,7 +141,10 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     const typeStatus = (nodeId: string, t: TypeUrlValue): TypeStatus => {
       const rec = this.nodes.get(nodeId)!;
       let s = rec.types.get(t);
-      if (!s) rec.types.set(t, (s = { versionSent: null, versionAcked: null, lastNack: null }));
+      if (!s) {
+        s = { versionSent: null, versionAcked: null, lastNack: null };
+        rec.types.set(t, s);
+      }
       return s;
     };
     const stream: AdsStream = new AdsStream(id, {

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { onFreshPort, repoRoot, request, staticCluster, useEchoUpstream, useEnvoy, type Envoy } from "../../../test/support/index.js";
+import { onFreshPort, repoRoot, request, staticCluster, useEchoUpstream, useEnvoy } from "../../../test/support/index.js";
 import { loadGatewayConfig } from "../../src/config/index.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import { silentLog } from "../../src/log.js";
@@ -32,7 +32,6 @@ const fetched: string[] = [];
 let modules: Server;
 let cache: SnapshotCache;
 let xds: XdsServer;
-let envoy: Envoy;
 let listenPort: number;
 let upstreamPort: number;
 
@@ -77,7 +76,7 @@ beforeAll(async () => {
   bootstrap.static_resources.clusters.push(staticCluster("portico_modules", (modules.address() as AddressInfo).port));
   // The listener port is in the config Envoy binds on LDS: a port taken before that (Envoy NACKs
   // the listener) means a fresh port and a new Envoy.
-  envoy = await onFreshPort(async (p) => {
+  await onFreshPort(async (p) => {
     listenPort = p;
     const first = await resources(join(repoRoot, "dist/filters/header-rewrite.wasm"));
     cache.set("*", asRemote(first.res, first.sha));

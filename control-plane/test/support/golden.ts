@@ -46,5 +46,5 @@ export async function translateCase({ model, modules }: LoadedCase): Promise<Env
 export function goldenText(r: EnvoyResources, caseDir: string): string {
   const obj = Object.fromEntries(XDS_TYPES.map(({ url, key }) => [key, Object.fromEntries(r[url])]));
   const text = JSON.stringify(obj, (key, value) => (key === "private_key" ? { inline_string: "[redacted]" } : value), 2);
-  return text.split(caseDir).join("<case>") + "\n";
+  return `${text.split(caseDir).join("<case>")}\n`;
 }

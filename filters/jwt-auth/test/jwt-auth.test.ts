@@ -276,9 +276,12 @@ describe("algorithms", () => {
     const good = await mint(key("ES256"), claims());
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let seed = 12345;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
     const segmentEnds = new Set<number>();
-    good.split("").forEach((c, i) => { if (good[i + 1] === "." || i === good.length - 1) segmentEnds.add(i); });
+    good.split("").forEach((_c, i) => { if (good[i + 1] === "." || i === good.length - 1) segmentEnds.add(i); });
     for (let n = 0; n < 150; n++) {
       const i = rnd(good.length);
       // The last character of a segment may carry unused bits; every other one carries data.

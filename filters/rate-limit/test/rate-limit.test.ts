@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
-  LogLevel, MetricsStore, ProxyWasmVm, SharedData, WasmResult, runHttpRequest,
+  LogLevel, MetricsStore, ProxyWasmVm, SharedData, type WasmResult, runHttpRequest,
   type HeaderList, type HttpStream, type Plugin, type Properties,
 } from "../../../emulator/index.js";
 import { builtFilter } from "../../../test/support/wasm-fixtures.js";
@@ -604,7 +604,9 @@ async function workers(n: number, config: Json, shared: SharedData = new SharedD
   const metrics = new MetricsStore();
   const ws: Worker[] = [];
   for (let i = 0; i < n; i++) ws.push(await limiter(config, { shared, metrics }));
-  return { ws, metrics, advance: (ms) => ws.forEach((w) => w.vm.advanceTime(ms)) };
+  return { ws, metrics, advance: (ms) => {
+    for (const w of ws) w.vm.advanceTime(ms);
+  } };
 }
 
 describe("worker VMs sharing one SharedData", () => {

@@ -427,7 +427,10 @@ describe("admin API: authentication", () => {
 
   it("requires the bearer token everywhere but GET /healthz", async () => {
     let fallbackCalls = 0;
-    const api = await start({ token: TOKEN, fallback: () => (fallbackCalls++, false) });
+    const api = await start({ token: TOKEN, fallback: () => {
+      fallbackCalls++;
+      return false;
+    } });
     const none = await api("GET", "/routes");
     expect(none.status).toBe(401);
     expect(none.headers["www-authenticate"]).toBe('Bearer realm="portico-admin"');

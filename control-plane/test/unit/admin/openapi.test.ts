@@ -16,7 +16,9 @@ function operations(doc: Obj): string[] {
 }
 
 function refs(node: unknown, out: string[] = []): string[] {
-  if (Array.isArray(node)) node.forEach((n) => refs(n, out));
+  if (Array.isArray(node)) {
+    for (const n of node) refs(n, out);
+  }
   else if (node !== null && typeof node === "object") {
     for (const [k, v] of Object.entries(node)) k === "$ref" && typeof v === "string" ? out.push(v) : refs(v, out);
   }

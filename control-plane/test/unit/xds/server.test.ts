@@ -78,7 +78,10 @@ class FakeEnvoy {
       if (left <= 0) throw new Error(`no response within ${ms} ms`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
-        this.waiter = () => (clearTimeout(t), r());
+        this.waiter = () => {
+          clearTimeout(t);
+          r();
+        };
       });
     }
     return this.queue.shift()!;
