@@ -1,6 +1,7 @@
 // Reading the shared `match` object of filter rules, and header names, from a JSON config.
 import { ConfigErrors, ObjectReader, indexPath, readStringArray } from "./reader";
-import { HeaderCondition, HeaderTest, PathMatcher, PathMatchKind, RequestMatch } from "../match";
+import { HeaderCondition, HeaderTest, PathMatcher, PathMatchKind, QueryCondition, RequestMatch, ValueTest, compileRegex } from "../match";
+import { Regex } from "../match/regex";
 import { TemplateVar, VarKind } from "../template";
 
 function isTokenChar(c: i32): bool {
@@ -30,25 +31,89 @@ export function headerName(raw: string, path: string, errors: ConfigErrors): str
   return name;
 }
 
+/** Compiles a `regex` member; reports (at the member) and returns null when it does not compile. */
+function readRegex(r: ObjectReader, key: string, source: string): Regex | null {
+  const c = compileRegex(source);
+  if (c.regex === null) r.errors.add(r.at(key), "invalid regex: " + c.error);
+  return c.regex;
+}
+
 function readPathMatch(m: ObjectReader): PathMatcher | null {
   const p = m.object("path");
   if (p === null) return null;
-  const kinds = ["exact", "prefix", "suffix", "glob"];
+  const kinds = ["exact", "prefix", "suffix", "glob", "regex"];
   let found: PathMatcher | null = null;
   let count = 0;
   for (let i = 0; i < kinds.length; i++) {
     const s = p.optionalString(kinds[i], 1024);
     if (s === null) continue;
     count++;
+    if (<PathMatchKind>i == PathMatchKind.Regex) {
+      const re = readRegex(p, kinds[i], s);
+      if (re !== null) found = PathMatcher.ofRegex(re);
+      continue;
+    }
     if ((i == 0 || i == 1 || i == 3) && !s.startsWith("/")) p.errors.add(p.at(kinds[i]), "must start with '/'");
     found = new PathMatcher(<PathMatchKind>i, s);
   }
   p.finish();
   if (count != 1) {
-    p.errors.add(p.path, "needs exactly one of exact, prefix, suffix, glob");
+    p.errors.add(p.path, "needs exactly one of exact, prefix, suffix, glob, regex");
     return null;
   }
   return found;
+}
+
+const TEST_NAMES = ["exact", "prefix", "suffix", "contains", "regex"];
+const TEST_KINDS = [HeaderTest.Exact, HeaderTest.Prefix, HeaderTest.Suffix, HeaderTest.Contains, HeaderTest.Regex];
+
+/**
+ * Reads the test of one header or query condition: exactly one of present, exact, prefix,
+ * suffix, contains, regex, and `invert`. Null when it is missing, ambiguous or invalid.
+ */
+class TestSpec {
+  test: HeaderTest = HeaderTest.Present;
+  value: string = "";
+  regex: Regex | null = null;
+  invert: bool = false;
+
+  apply<T extends ValueTest>(t: T): T {
+    t.regex = this.regex;
+    t.invert = this.invert;
+    return t;
+  }
+}
+
+function readTest(c: ObjectReader): TestSpec | null {
+  const spec = new TestSpec();
+  let tests = 0;
+  let valid = true;
+  if (c.has("present")) {
+    tests++;
+    spec.test = c.bool("present", true) ? HeaderTest.Present : HeaderTest.Absent;
+  }
+  for (let k = 0; k < TEST_NAMES.length; k++) {
+    const s = c.optionalString(TEST_NAMES[k]);
+    if (s === null) continue;
+    tests++;
+    spec.test = TEST_KINDS[k];
+    spec.value = s;
+    if (spec.test == HeaderTest.Regex) {
+      if (s.length > 1024) {
+        c.errors.add(c.at("regex"), "is longer than 1024 characters");
+        valid = false;
+      } else {
+        spec.regex = readRegex(c, "regex", s);
+        if (spec.regex === null) valid = false;
+      }
+    }
+  }
+  spec.invert = c.bool("invert", false);
+  if (tests != 1) {
+    c.errors.add(c.path, "needs exactly one of present, exact, prefix, suffix, contains, regex");
+    return null;
+  }
+  return valid ? spec : null;
 }
 
 function readHeaderConditions(m: ObjectReader, out: HeaderCondition[]): void {
@@ -60,32 +125,32 @@ function readHeaderConditions(m: ObjectReader, out: HeaderCondition[]): void {
     if (c === null) continue;
     const rawName = c.string("name", "", true, 256);
     const name = rawName.length ? headerName(rawName, c.at("name"), c.errors) : null;
-    let test = HeaderTest.Present;
-    let value = "";
-    let tests = 0;
-    if (c.has("present")) {
-      tests++;
-      test = c.bool("present", true) ? HeaderTest.Present : HeaderTest.Absent;
-    }
-    const names = ["exact", "prefix", "suffix", "contains"];
-    const kinds = [HeaderTest.Exact, HeaderTest.Prefix, HeaderTest.Suffix, HeaderTest.Contains];
-    for (let k = 0; k < names.length; k++) {
-      const s = c.optionalString(names[k]);
-      if (s === null) continue;
-      tests++;
-      test = kinds[k];
-      value = s;
-    }
+    const spec = readTest(c);
     c.finish();
-    if (tests != 1) c.errors.add(c.path, "needs exactly one of present, exact, prefix, suffix, contains");
-    if (name !== null && tests == 1) {
-      out.push(new HeaderCondition(new TemplateVar(VarKind.RequestHeader, name, "request.header." + name), test, value));
+    if (name !== null && spec !== null) {
+      out.push(spec.apply(new HeaderCondition(new TemplateVar(VarKind.RequestHeader, name, "request.header." + name), spec.test, spec.value)));
     }
   }
 }
 
+function readQueryConditions(m: ObjectReader, out: QueryCondition[]): void {
+  const list = m.array("query", false, 32);
+  if (list === null) return;
+  const base = m.at("query");
+  for (let i = 0; i < list.length; i++) {
+    const c = ObjectReader.of(list.at(i), indexPath(base, i), m.errors);
+    if (c === null) continue;
+    // Names are compared as they appear in the request (case-sensitive, not percent-decoded).
+    const name = c.string("name", "", true, 256);
+    if (c.has("name") && name.length == 0) c.errors.add(c.at("name"), "must not be empty");
+    const spec = readTest(c);
+    c.finish();
+    if (name.length > 0 && spec !== null) out.push(spec.apply(new QueryCondition(name, spec.test, spec.value)));
+  }
+}
 
-/** Reads `match: { path, methods, headers, routes }`; a missing match matches everything. */
+
+/** Reads `match: { path, methods, headers, query, routes }`; a missing match matches everything. */
 export function readRequestMatch(parent: ObjectReader, key: string = "match"): RequestMatch {
   const match = new RequestMatch();
   const m = parent.object(key);
@@ -96,6 +161,7 @@ export function readRequestMatch(parent: ObjectReader, key: string = "match"): R
   const routes = m.array("routes", false, 256);
   if (routes !== null) match.routes = readStringArray(routes, m.at("routes"), m.errors, 256);
   readHeaderConditions(m, match.headers);
+  readQueryConditions(m, match.query);
   m.finish();
   return match;
 }

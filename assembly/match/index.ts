@@ -1,3 +1,4 @@
 export { globMatches } from "./glob";
 export { PathMatcher, PathMatchKind, stripQuery } from "./path";
-export { HeaderCondition, HeaderTest, RequestMatch, REQUEST_PATH } from "./request";
+export { HeaderCondition, HeaderTest, QueryCondition, RequestMatch, REQUEST_PATH, ValueTest, queryParam } from "./request";
+export { Regex, RegexCompile, compileRegex } from "./regex";

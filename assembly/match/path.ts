@@ -1,23 +1,36 @@
 // Request-path conditions. They see the path without its query string, as Envoy's route
 // matching does.
 import { globMatches } from "./glob";
+import { Regex } from "./regex";
 
 export enum PathMatchKind {
   Exact = 0,
   Prefix = 1,
   Suffix = 2,
   Glob = 3,
+  /** RE2 syntax, the whole path must match (assembly/match/regex.ts). */
+  Regex = 4,
 }
 
 export class PathMatcher {
+  /** For PathMatchKind.Regex: the compiled pattern. */
+  regex: Regex | null = null;
+
   constructor(public readonly kind: PathMatchKind, public readonly pattern: string) {}
+
+  static ofRegex(regex: Regex): PathMatcher {
+    const m = new PathMatcher(PathMatchKind.Regex, regex.pattern);
+    m.regex = regex;
+    return m;
+  }
 
   matches(path: string): bool {
     switch (this.kind) {
       case PathMatchKind.Exact: return path == this.pattern;
       case PathMatchKind.Prefix: return path.startsWith(this.pattern);
       case PathMatchKind.Suffix: return path.endsWith(this.pattern);
-      default: return globMatches(this.pattern, path);
+      case PathMatchKind.Glob: return globMatches(this.pattern, path);
+      default: return this.regex!.matches(path);
     }
   }
 }

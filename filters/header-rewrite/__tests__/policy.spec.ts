@@ -219,9 +219,9 @@ describe("header-rewrite config validation", () => {
 
   it("checks match conditions", () => {
     expect(errorsOf('{"rules":[{"match":{"path":{"prefix":"/a","exact":"/b"}},"request":{"remove":["x"]}}]}'))
-      .toBe("rules[0].match.path: needs exactly one of exact, prefix, suffix, glob");
+      .toBe("rules[0].match.path: needs exactly one of exact, prefix, suffix, glob, regex");
     expect(errorsOf('{"rules":[{"match":{"headers":[{"name":"x"}]},"request":{"remove":["x"]}}]}'))
-      .toBe("rules[0].match.headers[0]: needs exactly one of present, exact, prefix, suffix, contains");
+      .toBe("rules[0].match.headers[0]: needs exactly one of present, exact, prefix, suffix, contains, regex");
     expect(errorsOf('{"rules":[{"match":{"methods":"GET"},"request":{"remove":["x"]}}]}'))
       .toBe("rules[0].match.methods: must be an array, got a string");
   });

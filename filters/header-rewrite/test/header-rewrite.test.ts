@@ -94,6 +94,95 @@ describe("rewriting", () => {
   });
 });
 
+describe("the shared match object", () => {
+  /** Whether a one-rule plugin with this match tags the request. */
+  async function selector(match: object) {
+    const { p } = await plugin({ rules: [{ match, request: { set: { "x-hit": "1" } } }] });
+    expect(p.ok).toBe(true);
+    return (path: string, extra: HeaderList = []) =>
+      runHttpRequest(p, { requestHeaders: GET(path, extra) }).requestHeader("x-hit") === "1";
+  }
+
+  it("matches the path with a regex (whole path, query string ignored)", async () => {
+    const hit = await selector({ path: { regex: "/users/\\d+(/profile)?" } });
+    expect(hit("/users/42")).toBe(true);
+    expect(hit("/users/42/profile?x=1")).toBe(true);
+    expect(hit("/users/42/posts")).toBe(false);
+    expect(hit("/v2/users/42")).toBe(false);
+    expect(hit("/users/abc")).toBe(false);
+  });
+
+  it("matches a header with a regex, inverted, or absent", async () => {
+    const re = await selector({ headers: [{ name: "X-Tenant", regex: "(?i)acme-[a-z]+" }] });
+    expect(re("/", [["x-tenant", "ACME-east"]])).toBe(true);
+    expect(re("/", [["x-tenant", "acme-east-1"]])).toBe(false);
+    expect(re("/")).toBe(false);
+    const inverted = await selector({ headers: [{ name: "x-env", exact: "prod", invert: true }] });
+    expect(inverted("/", [["x-env", "prod"]])).toBe(false);
+    expect(inverted("/", [["x-env", "dev"]])).toBe(true);
+    expect(inverted("/")).toBe(true); // invert negates the whole test, absence included
+    const absent = await selector({ headers: [{ name: "x-skip", present: false }] });
+    expect(absent("/")).toBe(true);
+    expect(absent("/", [["x-skip", ""]])).toBe(false);
+    const notPresent = await selector({ headers: [{ name: "x-skip", present: true, invert: true }] });
+    expect(notPresent("/")).toBe(true);
+    expect(notPresent("/", [["x-skip", "1"]])).toBe(false);
+  });
+
+  it("matches query parameters: first value, raw (not percent-decoded), flags present", async () => {
+    const exact = await selector({ query: [{ name: "debug", exact: "1" }] });
+    expect(exact("/?debug=1")).toBe(true);
+    expect(exact("/a?x=2&debug=1")).toBe(true);
+    expect(exact("/?debug=0&debug=1")).toBe(false); // only the first value counts, as in Envoy
+    expect(exact("/?debug=1&debug=0")).toBe(true);
+    expect(exact("/?debugx=1")).toBe(false);
+    expect(exact("/")).toBe(false);
+    const raw = await selector({ query: [{ name: "q", exact: "a%20b" }] });
+    expect(raw("/?q=a%20b")).toBe(true);
+    expect(raw("/?q=a b")).toBe(false);
+    const present = await selector({ query: [{ name: "flag", present: true }] });
+    expect(present("/?flag")).toBe(true);
+    expect(present("/?flag=")).toBe(true);
+    expect(present("/?other=flag")).toBe(false);
+    const absent = await selector({ query: [{ name: "flag", present: false }] });
+    expect(absent("/?a=1")).toBe(true);
+    expect(absent("/?flag")).toBe(false);
+    const re = await selector({ path: { prefix: "/search" }, query: [{ name: "page", regex: "[1-9][0-9]*" }, { name: "sort", prefix: "date", invert: true }] });
+    expect(re("/search?page=3")).toBe(true);
+    expect(re("/search?page=03")).toBe(false);
+    expect(re("/search?page=3&sort=date_desc")).toBe(false);
+    expect(re("/other?page=3")).toBe(false);
+  });
+
+  it("keeps suffix, contains and glob working beside the new kinds", async () => {
+    const hit = await selector({ path: { glob: "/static/**/*.css" }, headers: [{ name: "accept", contains: "css" }, { name: "x-v", suffix: "-beta" }] });
+    expect(hit("/static/a/b/site.css", [["accept", "text/css"], ["x-v", "2-beta"]])).toBe(true);
+    expect(hit("/static/a/b/site.css", [["accept", "text/css"], ["x-v", "2"]])).toBe(false);
+  });
+
+  it("refuses bad conditions with the field's location", async () => {
+    const { vm, p } = await plugin({
+      rules: [{
+        match: {
+          path: { regex: "/a(?=b)" },
+          headers: [{ name: "x-a", regex: "(x", invert: "yes" }, { name: "x-b", exact: "1", prefix: "2" }],
+          query: [{ name: "", exact: "1" }, { name: "q" }, { name: "r", regex: "\\1" }],
+        },
+        request: { set: { "x-a": "1" } },
+      }],
+    });
+    expect(p.ok).toBe(false);
+    const text = vm.logs.filter((l) => l.level === LogLevel.Error).map((l) => l.message).join("\n");
+    expect(text).toContain("rules[0].match.path.regex: invalid regex: lookahead ((?=...)) is not supported (at offset 2)");
+    expect(text).toContain("rules[0].match.headers[0].regex: invalid regex: missing ): unterminated group");
+    expect(text).toContain("rules[0].match.headers[0].invert: must be a boolean, got a string");
+    expect(text).toContain("rules[0].match.headers[1]: needs exactly one of present, exact, prefix, suffix, contains, regex");
+    expect(text).toContain("rules[0].match.query[0].name: must not be empty");
+    expect(text).toContain("rules[0].match.query[1]: needs exactly one of present, exact, prefix, suffix, contains, regex");
+    expect(text).toContain("rules[0].match.query[2].regex: invalid regex: backreferences and octal escapes (\\1) are not supported");
+  });
+});
+
 describe("runtime layer behaviour through this filter", () => {
   it("keeps a separate configuration per plugin in one VM, and survives plugin removal", async () => {
     const vm = await ProxyWasmVm.load(module);
