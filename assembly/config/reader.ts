@@ -140,6 +140,69 @@ export class ObjectReader {
     return v.num;
   }
 
+  /**
+   * A duration in milliseconds under `key` — a string such as "250ms", "15s", "2m", "1h",
+   * "1m30s" (whole milliseconds; the control plane's grammar) or a number of seconds — or, for
+   * configs written before it, under `legacyKey`: an integer in units of `legacyUnitMs` (e.g.
+   * `timeout_ms` with 1, `refresh_s` with 1000). Giving both is an error naming both; bounds are
+   * reported in the unit-free form ("must be between 100ms and 60s").
+   */
+  duration(key: string, legacyKey: string, legacyUnitMs: i64, fallbackMs: i64, minMs: i64, maxMs: i64, required: bool = false): i64 {
+    const v = this.raw(key);
+    const legacy = legacyKey.length ? this.raw(legacyKey) : null;
+    if (v !== null && legacy !== null) {
+      this.errors.add(this.path, "give either " + key + " or the legacy " + legacyKey + ", not both");
+      return fallbackMs;
+    }
+    const range = "between " + formatDuration(minMs) + " and " + formatDuration(maxMs);
+    if (legacy !== null) {
+      const unit = legacyUnitMs == 1 ? "milliseconds" : legacyUnitMs == 1000 ? "seconds" : "units of " + formatDuration(legacyUnitMs);
+      if (legacy.kind != JsonKind.Number || !legacy.integral) {
+        this.errors.add(this.at(legacyKey), "must be an integer (" + unit + "), got " + (legacy.kind == JsonKind.Number ? "a fraction" : kindName(legacy.kind)));
+        return fallbackMs;
+      }
+      const ms = legacy.num * <f64>legacyUnitMs;
+      if (ms < <f64>minMs || ms > <f64>maxMs) {
+        this.errors.add(this.at(legacyKey), "must be " + range + " (" + (<f64>minMs / <f64>legacyUnitMs).toString() + " to " + (<f64>maxMs / <f64>legacyUnitMs).toString() + " " + unit + ")");
+        return fallbackMs;
+      }
+      return <i64>ms;
+    }
+    if (v === null) {
+      if (required) this.errors.add(this.at(key), "is required" + (legacyKey.length ? " (or the legacy " + legacyKey + ")" : ""));
+      return fallbackMs;
+    }
+    let ms: f64 = -1;
+    if (v.kind == JsonKind.Number) {
+      if (v.num < 0 || !isFinite(v.num)) {
+        this.errors.add(this.at(key), "a duration must not be negative");
+        return fallbackMs;
+      }
+      ms = v.num * 1000;
+    } else if (v.kind == JsonKind.String) {
+      ms = parseDurationMs(v.str);
+      if (ms < 0) {
+        this.errors.add(this.at(key), "invalid duration \"" + v.str + "\": use a number with a unit (ms, s, m, h) such as \"250ms\", \"15s\", \"1m30s\", or a number of seconds");
+        return fallbackMs;
+      }
+    } else {
+      this.errors.add(this.at(key), "must be a duration string such as \"15s\" or a number of seconds, got " + kindName(v.kind));
+      return fallbackMs;
+    }
+    // Decimal fractions (0.1 s) are not exact in binary: round the float noise away, then
+    // insist on whole milliseconds, as the control plane does.
+    const rounded = Math.round(ms * 1000) / 1000;
+    if (rounded != Math.floor(rounded)) {
+      this.errors.add(this.at(key), "a duration must be a whole number of milliseconds");
+      return fallbackMs;
+    }
+    if (rounded < <f64>minMs || rounded > <f64>maxMs) {
+      this.errors.add(this.at(key), "must be " + range);
+      return fallbackMs;
+    }
+    return <i64>rounded;
+  }
+
   /** Reports members that no reader asked for: a misspelt key must not be silently ignored. */
   finish(): void {
     const n = this.value.length;
@@ -149,6 +212,54 @@ export class ObjectReader {
     }
   }
 }
+
+/**
+ * Milliseconds in "250ms", "15s", "2m", "1h", "1m30s" (grammar `^(\d+(\.\d+)?(ms|s|m|h))+$`,
+ * surrounding blanks ignored, as control-plane/src/config/durations.ts); -1 if it is not one.
+ */
+export function parseDurationMs(raw: string): f64 {
+  const s = raw.trim();
+  const n = s.length;
+  if (n == 0) return -1;
+  let i = 0;
+  let total: f64 = 0;
+  while (i < n) {
+    const start = i;
+    let amount: f64 = 0;
+    while (i < n && isAsciiDigit(s.charCodeAt(i))) amount = amount * 10 + <f64>(s.charCodeAt(i++) - 0x30);
+    if (i == start) return -1;
+    if (i < n && s.charCodeAt(i) == 0x2e) { // '.'
+      i++;
+      let scale: f64 = 0.1;
+      const fracStart = i;
+      while (i < n && isAsciiDigit(s.charCodeAt(i))) {
+        amount += <f64>(s.charCodeAt(i++) - 0x30) * scale;
+        scale /= 10;
+      }
+      if (i == fracStart) return -1;
+    }
+    if (i >= n) return -1;
+    const u = s.charCodeAt(i);
+    let unitMs: f64;
+    if (u == 0x6d && i + 1 < n && s.charCodeAt(i + 1) == 0x73) { unitMs = 1; i += 2; } // ms
+    else if (u == 0x73) { unitMs = 1000; i++; } // s
+    else if (u == 0x6d) { unitMs = 60_000; i++; } // m
+    else if (u == 0x68) { unitMs = 3_600_000; i++; } // h
+    else return -1;
+    total += amount * unitMs;
+  }
+  return total;
+}
+
+/** `ms` in the largest unit that states it exactly ("24h", "2m", "60s", "250ms"; a minute is "60s"). */
+export function formatDuration(ms: i64): string {
+  if (ms != 0 && ms % 3_600_000 == 0) return (ms / 3_600_000).toString() + "h";
+  if (ms > 60_000 && ms % 60_000 == 0) return (ms / 60_000).toString() + "m";
+  if (ms % 1000 == 0) return (ms / 1000).toString() + "s";
+  return ms.toString() + "ms";
+}
+
+function isAsciiDigit(c: i32): bool { return c >= 0x30 && c <= 0x39; }
 
 export function isMetricName(s: string): bool {
   if (s.length == 0 || s.length > 64) return false;

@@ -147,14 +147,14 @@ function readProvider(v: JsonValue, path: string, index: i32, errors: ConfigErro
     cfg.path = r.string("path", "", true, 2048);
     if (cfg.path.length && !cfg.path.startsWith("/")) errors.add(r.at("path"), "must start with '/'");
     cfg.authority = r.string("authority", cfg.cluster, false, 256);
-    cfg.timeoutMs = <u32>r.int("timeout_ms", 2000, 100, 60_000);
-    cfg.refreshMs = <u64>r.int("refresh_s", 300, 1, 86_400) * 1000;
-    cfg.minRefreshMs = <u64>r.int("min_refresh_s", 5, 1, 3600) * 1000;
+    cfg.timeoutMs = <u32>r.duration("timeout", "timeout_ms", 1, 2000, 100, 60_000);
+    cfg.refreshMs = <u64>r.duration("refresh", "refresh_s", 1000, 300_000, 1000, 86_400_000);
+    cfg.minRefreshMs = <u64>r.duration("min_refresh", "min_refresh_s", 1000, 5000, 1000, 3_600_000);
     r.finish();
     provider.remote = cfg;
   }
   provider.sources = readSources(p);
-  provider.rules.clockSkewS = <f64>p.int("clock_skew_s", 60, 0, 3600);
+  provider.rules.clockSkewS = <f64>p.duration("clock_skew", "clock_skew_s", 1000, 60_000, 0, 3_600_000) / 1000;
   provider.rules.requireExp = p.bool("require_exp", true);
   const req = p.array("required_claims", false, 32);
   if (req !== null) {

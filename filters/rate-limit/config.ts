@@ -80,9 +80,9 @@ function readRule(v: JsonValue, path: string, index: i32, errors: ConfigErrors):
   rule.name = r.metricName("name", "", true);
   rule.match = readRequestMatch(r);
   const requests = r.int("requests", 1, 1, 1_000_000, true);
-  const periodS = r.int("period_s", 1, 1, 86_400, true);
+  const periodMs = r.duration("period", "period_s", 1000, 1000, 1000, 86_400_000, true);
   const burst = r.int("burst", requests, 1, 1_000_000);
-  rule.limit = new Limit(requests, periodS * 1000, burst);
+  rule.limit = new Limit(requests, periodMs, burst);
   readKey(r, rule);
   r.finish();
   return rule;

@@ -60,6 +60,20 @@ const KINDS = {
     { name: "absent", match: { headers: [{ name: "x-flag", present: false }, { name: "x-env", prefix: "pr" }] }, request: { set: { "x-m-absent": "1" } } },
     { name: "value", match: { headers: [{ name: "x-env", exact: "prod" }] }, request: { set: { "x-m-value": "1" } } },
     { name: "route", match: { routes: ["special"] }, request: { set: { "x-m-route": "1" } } },
+    {
+      name: "regex",
+      match: {
+        path: { regex: "/re/v[0-9]+/[a-z]+" },
+        headers: [{ name: "x-tenant", regex: "(?i)acme-\\d+" }],
+        query: [{ name: "mode", exact: "a%20b" }],
+      },
+      request: { set: { "x-m-regex": "1" } },
+    },
+    {
+      name: "query",
+      match: { query: [{ name: "debug", present: true }, { name: "skip", present: false }], headers: [{ name: "x-env", exact: "prod", invert: true }] },
+      request: { set: { "x-m-query": "1" } },
+    },
     // Only when asked for, so the other tests' rule counts stay as they are.
     {
       name: "keep-empty", keep_empty_value: true,
@@ -185,6 +199,14 @@ describe("header-rewrite conditions", () => {
     { name: "header value", path: "/other", headers: [["x-env", "prod"]], expect: ["absent", "value"] },
     { name: "header value mismatch", path: "/other", headers: [["x-env", "production"], ["x-flag", "1"]], expect: ["present"] },
     { name: "route name", path: "/special/x.json", expect: ["suffix", "route"] },
+    { name: "path, header and query regex/exact", path: "/re/v2/items?x=1&mode=a%20b", headers: [["x-tenant", "ACME-7"]], expect: ["regex"] },
+    { name: "query values are not decoded", path: "/re/v2/items?mode=a+b", headers: [["x-tenant", "acme-7"]], expect: [] },
+    { name: "header regex is a full match", path: "/re/v2/items?mode=a%20b", headers: [["x-tenant", "acme-7b"]], expect: [] },
+    { name: "path regex is a full match", path: "/re/v2/items/x?mode=a%20b", headers: [["x-tenant", "acme-7"]], expect: [] },
+    { name: "query present, empty value", path: "/other?debug", expect: ["query"] },
+    { name: "query present: false", path: "/other?debug=1&skip", expect: [] },
+    { name: "inverted header test", path: "/other?debug=1", headers: [["x-env", "prod"]], expect: ["absent", "value"] },
+    { name: "inverted header test passes", path: "/other?debug=1", headers: [["x-env", "dev"]], expect: ["query"] },
   ];
   for (const c of cases) {
     it(`matches: ${c.name}`, async () => {

@@ -39,6 +39,10 @@ const bearer = (t: string): [string, string] => ["authorization", `Bearer ${t}`]
 function localProvider(extra: object = {}, jwks: Jwks = jwksOf(keys.values())): object {
   return { name: "idp", issuer: ISSUER, audiences: ["api"], jwks, ...extra };
 }
+/** A provider with remote_jwks; `extra` goes into remote_jwks. */
+function remoteProvider(extra: object = {}): object {
+  return { name: "idp", issuer: ISSUER, remote_jwks: { cluster: "jwks", path: "/jwks.json", ...extra } };
+}
 const requireAll = (providers: object[], extra: object = {}) => ({ providers, rules: [{ match: {}, requires: ["idp"] }], ...extra });
 
 async function plugin(config: object | string, vmOptions: Parameters<typeof ProxyWasmVm.load>[1] = {}): Promise<{ vm: ProxyWasmVm; p: Plugin }> {
@@ -103,6 +107,23 @@ describe("configuration", () => {
     ["an unknown token source", () => ({ providers: [localProvider({ from: [{ body: "t" }] })], rules }), "providers[0].from[0]"],
     ["a wrong type", () => ({ providers: [localProvider({ forward_token: "yes" })], rules }), "providers[0].forward_token"],
     ["text that is not JSON", () => "{providers", /JSON/],
+    ["both clock_skew and clock_skew_s", () => ({ providers: [localProvider({ clock_skew: "30s", clock_skew_s: 30 })], rules }),
+      "providers[0]: give either clock_skew or the legacy clock_skew_s, not both"],
+    ["a clock_skew over an hour", () => ({ providers: [localProvider({ clock_skew: "61m" })], rules }), "providers[0].clock_skew: must be between 0s and 1h"],
+    ["a legacy clock_skew_s over an hour", () => ({ providers: [localProvider({ clock_skew_s: 3601 })], rules }), "providers[0].clock_skew_s: must be between 0s and 1h"],
+    ["a malformed clock_skew", () => ({ providers: [localProvider({ clock_skew: "1 minute" })], rules }), "providers[0].clock_skew: invalid duration"],
+    ["both timeout and timeout_ms", () => ({ providers: [remoteProvider({ timeout: "2s", timeout_ms: 2000 })], rules }),
+      "providers[0].remote_jwks: give either timeout or the legacy timeout_ms, not both"],
+    ["both refresh and refresh_s", () => ({ providers: [remoteProvider({ refresh: "5m", refresh_s: 300 })], rules }),
+      "providers[0].remote_jwks: give either refresh or the legacy refresh_s, not both"],
+    ["both min_refresh and min_refresh_s", () => ({ providers: [remoteProvider({ min_refresh: "5s", min_refresh_s: 5 })], rules }),
+      "providers[0].remote_jwks: give either min_refresh or the legacy min_refresh_s, not both"],
+    ["a timeout under 100ms", () => ({ providers: [remoteProvider({ timeout: "50ms" })], rules }), "providers[0].remote_jwks.timeout: must be between 100ms and 60s"],
+    ["a legacy timeout_ms over 60s", () => ({ providers: [remoteProvider({ timeout_ms: 60_001 })], rules }), "providers[0].remote_jwks.timeout_ms: must be between 100ms and 60s"],
+    ["a refresh over a day", () => ({ providers: [remoteProvider({ refresh: "25h" })], rules }), "providers[0].remote_jwks.refresh: must be between 1s and 24h"],
+    ["a min_refresh under a second", () => ({ providers: [remoteProvider({ min_refresh: 0.5 })], rules }), "providers[0].remote_jwks.min_refresh: must be between 1s and 1h"],
+    ["an unsupported regex in a rule", () => ({ providers: [localProvider()], rules: [{ match: { path: { regex: "/a(?!b)" } }, requires: ["idp"] }] }),
+      "rules[0].match.path.regex: invalid regex: lookahead ((?!...)) is not supported"],
   ];
   for (const [what, config, reason] of bad) {
     it(`refuses ${what}, naming it in an error log`, async () => {
@@ -292,6 +313,18 @@ describe("time claims against the emulated clock", () => {
     expect(withToken(p, early).status).toBe(200);
   });
 
+  it("takes clock_skew as a duration, like clock_skew_s", async () => {
+    for (const skew of [{ clock_skew: "0s" }, { clock_skew: 0 }, { clock_skew_s: 0 }]) {
+      const strict = await plugin(requireAll([localProvider(skew)]));
+      expect(withToken(strict.p, await mint(key("RS256"), claims({ exp: NOW - 2 }))).status, JSON.stringify(skew)).toBe(401);
+    }
+    for (const skew of [{ clock_skew: "2m" }, { clock_skew: 120 }, { clock_skew: "1m60s" }, { clock_skew_s: 120 }]) {
+      const lax = await plugin(requireAll([localProvider(skew)]));
+      expect(withToken(lax.p, await mint(key("RS256"), claims({ exp: NOW - 100 }))).status, JSON.stringify(skew)).toBe(200);
+      expect(withToken(lax.p, await mint(key("RS256"), claims({ exp: NOW - 130 }))).status, JSON.stringify(skew)).toBe(401);
+    }
+  });
+
   it("uses clock_skew_s, and require_exp decides about tokens without exp", async () => {
     const strict = await plugin(requireAll([localProvider({ clock_skew_s: 0 })]));
     expect(withToken(strict.p, await mint(key("RS256"), claims({ exp: NOW - 2 }))).status).toBe(401);
@@ -401,6 +434,28 @@ describe("rules and failure responses", () => {
     expect(Object.keys(body).sort()).toEqual(["error", "error_description"]);
     expect(body.error).toBe("invalid_token");
     expect(o.header("www-authenticate")).toEqual([`Bearer realm="${AUTHORITY}", error="invalid_token", error_description="${String(body.error_description)}"`]);
+  });
+
+  it("selects rules with the shared match vocabulary: path regex, query, absent and inverted headers", async () => {
+    const { p } = await plugin({
+      providers: [localProvider()],
+      rules: [
+        { match: { path: { regex: "/api/v[0-9]+/docs(/.*)?" } }, requires: [] },
+        { match: { query: [{ name: "preview", exact: "1" }], headers: [{ name: "x-internal", present: false }] }, requires: [] },
+        { match: { headers: [{ name: "x-tenant", regex: "[a-z]+", invert: true }] }, requires: [] },
+        { match: {}, requires: ["idp"] },
+      ],
+    });
+    const tenant: [string, string] = ["x-tenant", "acme"];
+    expect(send(p, request("/api/v2/docs/intro", [tenant])).status).toBe(200);
+    expect(send(p, request("/api/v2/docsx", [tenant])).status).toBe(401);
+    expect(send(p, request("/api/x?preview=1", [tenant])).status).toBe(200);
+    expect(send(p, request("/api/x?preview=1", [tenant, ["x-internal", "1"]])).status).toBe(401);
+    expect(send(p, request("/api/x?preview=2&preview=1", [tenant])).status, "first value only").toBe(401);
+    expect(send(p, request("/api/x", [["x-tenant", "ACME"]])).status, "inverted regex").toBe(200);
+    expect(send(p, request("/api/x")).status, "inverted: an absent header passes").toBe(200);
+    expect(send(p, request("/api/x", [tenant])).status).toBe(401);
+    expect(send(p, request("/api/x", [tenant, bearer(await mint(key("RS256"), claims()))])).status).toBe(200);
   });
 
   it("applies the first matching rule; no rule means no check", async () => {
@@ -640,6 +695,44 @@ describe("remote JWKS", () => {
       expect(w.vm.failure).toBeUndefined();
     });
   }
+
+  it("takes timeout, refresh and min_refresh as durations, like the legacy keys", async () => {
+    const { timeout_ms: _t, refresh_s: _r, min_refresh_s: _m, ...rest } = REMOTE;
+    const config = () => requireAll([{ name: "idp", issuer: ISSUER, audiences: ["api"],
+      remote_jwks: { ...rest, timeout: "1.5s", refresh: "2m", min_refresh: 10 } }]);
+    const [k1, k2] = [key("RS256"), key("ES256")];
+
+    // timeout and refresh: the fetch's timeout, then no refresh before 2 minutes.
+    const a = await Workers.start(1, config());
+    a.setKeys([k1]);
+    expect(a.send(a.plugin, await mint(k1, claims())).status).toBe(200);
+    expect(a.calls).toHaveLength(1);
+    expect(a.calls[0]!.call.timeoutMs).toBe(1500);
+    a.advance(120_000 - 1000);
+    expect(a.pending(), "no refresh before refresh").toEqual([]);
+    a.answer(a.nextFetch(3000), jwksBody([k1]));
+    expect(a.calls).toHaveLength(2);
+
+    // min_refresh: an unknown kid refetches, then not again within 10 s.
+    const b = await Workers.start(1, config());
+    b.setKeys([k1]);
+    expect(b.send(b.plugin, await mint(k1, claims())).status).toBe(200);
+    b.advance(10_100);
+    const t2 = await mint(k2, claims());
+    expect(b.send(b.plugin, t2).status).toBe(401); // the IdP does not publish k2 yet
+    b.idle(1000);
+    expect(b.calls, "one refetch for the unknown kid").toHaveLength(2);
+    b.setKeys([k1, k2]);
+    b.advance(7000);
+    expect(b.send(b.plugin, t2).status).toBe(401);
+    b.idle(1000);
+    expect(b.calls, "no refetch within min_refresh").toHaveLength(2);
+    b.advance(2000);
+    b.send(b.plugin, t2);
+    b.idle(1000);
+    expect(b.calls, "a refetch after min_refresh").toHaveLength(3);
+    expect(b.send(b.plugin, t2).status).toBe(200);
+  });
 
   it("recovers after a failed first fetch once the IdP answers", async () => {
     const w = await Workers.start(1, remoteConfig());

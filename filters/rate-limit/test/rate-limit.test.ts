@@ -153,6 +153,24 @@ describe("token bucket arithmetic on the emulated clock", () => {
     expect(statuses(p, 6), "idle for a long time: still only the capacity").toEqual([...ok(5), 429]);
   });
 
+  it("takes the period as a duration (`period`), exactly like the legacy `period_s`", async () => {
+    for (const period of ["10s", 10, "0m10s", "10000ms"]) {
+      const { vm, p } = await limiter({ rules: [{ name: "r", requests: 5, period, burst: 5 }] });
+      expect(statuses(p, 6), `period ${JSON.stringify(period)}`).toEqual([...ok(5), 429]);
+      vm.advanceTime(1999);
+      expect(statuses(p, 1)).toEqual([429]);
+      vm.advanceTime(1);
+      expect(statuses(p, 2)).toEqual([200, 429]);
+    }
+    // Sub-second precision the legacy key cannot express: 3 per 1.5 s, one token every 500 ms.
+    const { vm, p } = await limiter({ rules: [{ name: "r", requests: 3, period: "1.5s", burst: 1 }] });
+    expect(statuses(p, 2)).toEqual([200, 429]);
+    vm.advanceTime(499);
+    expect(statuses(p, 1)).toEqual([429]);
+    vm.advanceTime(1);
+    expect(statuses(p, 1)).toEqual([200]);
+  });
+
   it("defaults the capacity to `requests`", async () => {
     const { vm, p } = await limiter({ rules: [{ name: "r", requests: 3, period_s: 60 }] });
     expect(statuses(p, 4)).toEqual([...ok(3), 429]);
@@ -412,6 +430,27 @@ describe("rules", () => {
     const byApi = send(p, { ...b, method: "POST" });
     expect(byApi.status, "writes still has tokens, api has none").toBe(429);
     expect(JSON.parse(byApi.body)).toEqual({ error: "rate_limited", rule: "api" });
+  });
+
+  it("limits only what a rule matches: path regex, header regex, inverted tests and query parameters", async () => {
+    const { p } = await limiter({
+      rules: [{
+        name: "search", requests: 1, period: "1h", burst: 1, key: [{ header: "x-user" }],
+        match: {
+          path: { regex: "/v[0-9]+/search" },
+          headers: [{ name: "x-user", regex: "u-[0-9]+" }, { name: "x-internal", present: true, invert: true }],
+          query: [{ name: "q", present: true }, { name: "cache", exact: "1", invert: true }],
+        },
+      }],
+    });
+    const user = (id: string, extra: HeaderList = []): HeaderList => [["x-user", id], ...extra];
+    expect(statuses(p, 2, { path: "/v1/search?q=a", headers: user("u-1") })).toEqual([200, 429]);
+    expect(statuses(p, 2, { path: "/v1/search?q=a&cache=1", headers: user("u-1") }), "cache=1: inverted test fails").toEqual(ok(2));
+    expect(statuses(p, 2, { path: "/v1/search?x=1", headers: user("u-1") }), "no q parameter").toEqual(ok(2));
+    expect(statuses(p, 2, { path: "/v1/search/x?q=a", headers: user("u-1") }), "path regex is a full match").toEqual(ok(2));
+    expect(statuses(p, 2, { path: "/v1/search?q=a", headers: user("admin") }), "x-user fails the regex").toEqual(ok(2));
+    expect(statuses(p, 2, { path: "/v1/search?q=a", headers: user("u-2", [["x-internal", "1"]]) }), "x-internal present").toEqual(ok(2));
+    expect(statuses(p, 2, { path: "/v22/search?flag&q", headers: user("u-2") }), "q without a value is present").toEqual([200, 429]);
   });
 
   it("limits only what a rule matches: path, methods, headers and routes", async () => {
@@ -799,9 +838,16 @@ describe("configuration", () => {
     { what: "no requests", config: { rules: [{ name: "r", period_s: 1 }] }, field: "rules[0].requests" },
     { what: "zero requests", config: withRule({ requests: 0 }), field: "rules[0].requests" },
     { what: "fractional requests", config: withRule({ requests: 1.5 }), field: "rules[0].requests" },
-    { what: "no period", config: { rules: [{ name: "r", requests: 1 }] }, field: "rules[0].period_s" },
-    { what: "a zero period", config: withRule({ period_s: 0 }), field: "rules[0].period_s" },
-    { what: "a period over a day", config: withRule({ period_s: 86_401 }), field: "rules[0].period_s" },
+    { what: "no period", config: { rules: [{ name: "r", requests: 1 }] }, field: "rules[0].period: is required (or the legacy period_s)" },
+    { what: "a zero period", config: withRule({ period_s: 0 }), field: "rules[0].period_s: must be between 1s and 24h" },
+    { what: "a period over a day", config: withRule({ period_s: 86_401 }), field: "rules[0].period_s: must be between 1s and 24h" },
+    { what: "a fractional period_s", config: withRule({ period_s: 1.5 }), field: "rules[0].period_s: must be an integer (seconds)" },
+    { what: "a duration period over a day", config: { rules: [{ name: "r", requests: 1, period: "24h1ms" }] }, field: "rules[0].period: must be between 1s and 24h" },
+    { what: "a duration period under a second", config: { rules: [{ name: "r", requests: 1, period: "999ms" }] }, field: "rules[0].period: must be between 1s and 24h" },
+    { what: "a malformed duration", config: { rules: [{ name: "r", requests: 1, period: "10 sec" }] }, field: "rules[0].period: invalid duration \"10 sec\"" },
+    { what: "a fraction of a millisecond", config: { rules: [{ name: "r", requests: 1, period: "1.0005s" }] }, field: "rules[0].period: a duration must be a whole number of milliseconds" },
+    { what: "both period and period_s", config: withRule({ period: "10s" }), field: "rules[0]: give either period or the legacy period_s, not both" },
+    { what: "an unsupported regex", config: withRule({ match: { headers: [{ name: "x-a", regex: "(?<=a)b" }] } }), field: "rules[0].match.headers[0].regex: invalid regex: lookbehind ((?<=...)) is not supported" },
     { what: "a zero burst", config: withRule({ burst: 0 }), field: "rules[0].burst" },
     { what: "an unknown key source", config: withRule({ key: [{ cookie: "session" }] }), field: "rules[0].key[0]" },
     { what: "a key part with two sources", config: withRule({ key: [{ header: "x-a", fixed: "b" }] }), field: "rules[0].key[0]" },
