@@ -2,6 +2,7 @@
 // its own for (path suffix and glob, as a safe_regex) or that came with the vocabulary (header and
 // query suffix, contains, present: false) routes a request that matches and 404s one that does
 // not. Each route is also gated on `x-case`, so every kind is tested on its own in one config.
+// And a route and a plugin rule with the same `match` select the same requests.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, parseEcho, request, useEchoUpstream, useEnvoy, type Envoy } from "../../../test/support/index.js";
 import { joinEnvoy, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
@@ -27,17 +28,40 @@ const CASES: Record<string, Match> = {
   "query-not-present": { query: [{ name: "draft", present: true, invert: true }] },
 };
 
-/** The gateway file (JSON is YAML): one route per case, all to the echo upstream. */
+/** One match, used by the route `same` and by a header-rewrite rule (a header regex and a path glob). */
+const SAME: Match = {
+  path: { glob: "/s/*/x/**" },
+  headers: [{ name: "x-env", regex: "prod|stag(ing)?" }, { name: "x-case", exact: "same" }],
+};
+
+/**
+ * The gateway file (JSON is YAML): one route per case, all to the echo upstream; then `same`
+ * and, for the rest of its x-case, `same-rest`. A global header-rewrite plugin names the route
+ * that took each request and marks the requests its rule (with SAME as match) selected.
+ */
 function config(port: number, upstream: number): string {
-  const routes = Object.entries(CASES).map(([name, m]) => ({
+  const routes: { name: string; match: Match; upstream: string }[] = Object.entries(CASES).map(([name, m]) => ({
     name,
     match: { ...m, headers: [...(m.headers ?? []), { name: "x-case", exact: name }] },
     upstream: "echo",
   }));
+  routes.push({ name: "same", match: SAME, upstream: "echo" });
+  routes.push({ name: "same-rest", match: { headers: [{ name: "x-case", exact: "same" }] }, upstream: "echo" });
   return JSON.stringify({
     listeners: [{ name: "public", address: "127.0.0.1", port }],
     routes,
     upstreams: [{ name: "echo", endpoints: [`127.0.0.1:${upstream}`] }],
+    plugins: [{
+      name: "mark",
+      filter: "header-rewrite",
+      global: true,
+      config: {
+        rules: [
+          { name: "route", response: { set: { "x-route": "${route.name}" } } },
+          { name: "same", match: SAME, response: { set: { "x-rule": "hit" } } },
+        ],
+      },
+    }],
   });
 }
 
@@ -103,5 +127,26 @@ describe("route match kinds in a real Envoy", () => {
       expect(await status(kind, "/?draft=1")).toBe(404);
       expect(await status(kind, "/?draft")).toBe(404);
     }
+  });
+});
+
+describe("a route and a plugin rule with the same match", () => {
+  it("select the same requests (header regex, path glob)", async () => {
+    const paths = ["/s/a/x/b", "/s/a/x/", "/s/ab/x/deep/er?q=1", "/s/a/b/x/c", "/s/x/b", "/s/a/x", "/S/a/x/b"];
+    const envs = ["prod", "staging", "stag", "preprod", "production", undefined];
+    const seen = { both: 0, neither: 0 };
+    for (const path of paths) {
+      for (const env of envs) {
+        const r = await request(envoy.url(path, "public"), { headers: { "x-case": "same", ...(env ? { "x-env": env } : {}) }, timeoutMs: 10_000 });
+        expect(r.status).toBe(200);
+        const route = r.header("x-route");
+        const rule = r.header("x-rule") === "hit";
+        expect(route === "same" ? "same" : route, `${path} x-env=${env}`).toBe(rule ? "same" : "same-rest");
+        seen[rule ? "both" : "neither"]++;
+      }
+    }
+    // Both sides of the match are exercised.
+    expect(seen.both).toBe(9);
+    expect(seen.neither).toBe(paths.length * envs.length - 9);
   });
 });

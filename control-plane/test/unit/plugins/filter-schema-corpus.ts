@@ -2,7 +2,8 @@
 // agreement test runs each through the built filter's configure step and through the filter's
 // JSON Schema (filters/<name>/config.schema.json): both must agree, except the cases marked
 // `schemaCannot`, which the filter refuses for a reason no JSON Schema can state (the schema
-// accepts them; the gateway still refuses them when it loads the file).
+// accepts them; the gateway still refuses them when it loads the file), and `schemaStricter`,
+// which the filter accepts and the schema flags on purpose.
 
 export interface Example {
   what: string;
@@ -11,6 +12,8 @@ export interface Example {
   ok: boolean;
   /** Refused by the filter, accepted by the schema, and why a schema cannot say so. */
   schemaCannot?: string;
+  /** Accepted by the filter, flagged by the schema, and why. */
+  schemaStricter?: string;
 }
 
 const key = { kty: "oct", kid: "h", alg: "HS256", k: "cG9ydGljby1nb2xkZW4tdGVzdC1rZXktMzItYnl0ZXMh" };
@@ -68,6 +71,10 @@ export const JWT_AUTH: Example[] = [
   { what: "timeout in seconds out of range", config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout: 61 } }), ok: false },
   { what: "a duration without a unit", config: jwt({ clock_skew: "5 sec" }), ok: false },
   { what: "a negative duration", config: jwt({ clock_skew: -1 }), ok: false },
+  { what: "a legacy key with a fraction", config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout_ms: 1500.5 } }), ok: false },
+  { what: "a legacy key as a string", config: jwt({ clock_skew_s: "60" }), ok: false },
+  { what: "a duration that is not whole milliseconds", config: jwt({ clock_skew: "1.5ms" }), ok: false, schemaCannot: "whole milliseconds of a duration string (its pattern allows any decimal)" },
+  { what: "a duration with blanks around it", config: jwt({ clock_skew: " 30s " }), ok: true, schemaStricter: "the duration pattern is the gateway's own (route timeouts are flagged the same way); both parsers trim blanks" },
   { what: "a token source with two places", config: jwt({ from: [{ header: "a", query: "b" }] }), ok: false },
   { what: "no token source", config: jwt({ from: [] }), ok: false },
   { what: "an unknown algorithm", config: jwt({ algorithms: ["HS1"] }), ok: false },
@@ -93,12 +100,13 @@ export const JWT_AUTH: Example[] = [
   { what: "an unusable key", config: jwt({ jwks: { keys: [{ kty: "oct", kid: "h" }] } }), ok: false, schemaCannot: "the contents of a JWK (each key type has its own members; the filter checks them)" },
 ];
 
-const limit = (rule: object = {}, top: object = {}) => ({ rules: [{ name: "per_client", requests: 10, period: "1m", ...rule }], ...top });
+// Legacy period_s as the base, so the other cases hold whichever period form a filter build knows.
+const limit = (rule: object = {}, top: object = {}) => ({ rules: [{ name: "per_client", requests: 10, period_s: 60, ...rule }], ...top });
 
 export const RATE_LIMIT: Example[] = [
   { what: "one rule", config: limit(), ok: true },
-  { what: "period in seconds", config: limit({ period: 60 }), ok: true },
-  { what: "legacy period_s", config: limit({ period: undefined, period_s: 60 }), ok: true },
+  { what: "period as a duration", config: limit({ period_s: undefined, period: "1m" }), ok: true },
+  { what: "period in seconds", config: limit({ period_s: undefined, period: 60 }), ok: true },
   { what: "the whole match vocabulary", config: limit({ match: everyKind }), ok: true },
   {
     what: "every option",
@@ -108,11 +116,11 @@ export const RATE_LIMIT: Example[] = [
   },
   { what: "no rules", config: {}, ok: false },
   { what: "an empty rule list", config: { rules: [] }, ok: false },
-  { what: "period and period_s together", config: limit({ period_s: 60 }), ok: false },
-  { what: "no period", config: limit({ period: undefined }), ok: false },
-  { what: "period 0", config: limit({ period: 0 }), ok: false },
-  { what: "legacy period_s 0", config: limit({ period: undefined, period_s: 0 }), ok: false },
-  { what: "a period without a unit", config: limit({ period: "1 minute" }), ok: false },
+  { what: "period and period_s together", config: limit({ period: "1m" }), ok: false },
+  { what: "no period", config: limit({ period_s: undefined }), ok: false },
+  { what: "period 0", config: limit({ period_s: undefined, period: 0 }), ok: false },
+  { what: "legacy period_s 0", config: limit({ period_s: 0 }), ok: false },
+  { what: "a period without a unit", config: limit({ period_s: undefined, period: "1 minute" }), ok: false },
   { what: "requests 0", config: limit({ requests: 0 }), ok: false },
   { what: "requests not a whole number", config: limit({ requests: 1.5 }), ok: false },
   { what: "burst 0", config: limit({ burst: 0 }), ok: false },
@@ -122,10 +130,10 @@ export const RATE_LIMIT: Example[] = [
   { what: "trusted_hops too high", config: limit({}, { trusted_hops: 17 }), ok: false },
   { what: "an unknown key", config: limit({}, { trusted_hop: 1 }), ok: false },
   { what: "a rule name with a dash", config: limit({ name: "per-client" }), ok: false },
-  { what: "a rule without a name", config: { rules: [{ requests: 1, period: 1 }] }, ok: false },
+  { what: "a rule without a name", config: { rules: [{ requests: 1, period_s: 1 }] }, ok: false },
   { what: "a header test on a number", config: limit({ match: { headers: [{ name: "x", exact: 1 }] } }), ok: false },
   { what: "two rules with one name", config: { rules: [limit().rules[0], limit().rules[0]] }, ok: false, schemaCannot: "rule names must be unique (uniqueItems compares whole items)" },
-  { what: "a period string out of range", config: limit({ period: "25h" }), ok: false, schemaCannot: "the range of a duration written as a string (only the number form has bounds)" },
+  { what: "a period string out of range", config: limit({ period_s: undefined, period: "25h" }), ok: false, schemaCannot: "the range of a duration written as a string (only the number form has bounds)" },
 ];
 
 const rewrite = (rule: object = {}) => ({ rules: [{ request: { set: { "x-gateway": "portico" } }, ...rule }] });

@@ -2,7 +2,7 @@
 // every example config in the corpus gets the same verdict from the built filter's configure step
 // (run in the emulator, as the gateway checks plugin configs) and from the schema, alone and as
 // composed into the gateway schema for a plugin of that filter. The exceptions are the corpus
-// cases marked schemaCannot (see filter-schema-corpus.ts).
+// cases marked schemaCannot and schemaStricter (see filter-schema-corpus.ts).
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -77,12 +77,12 @@ for (const filter of FILTER_SCHEMA_NAMES) {
     });
 
     for (const example of CORPUS[filter]!) {
-      it(`${example.ok ? "accepts" : "refuses"} ${example.what}${example.schemaCannot ? " (filter only)" : ""}`, async () => {
+      it(`${example.ok ? "accepts" : "refuses"} ${example.what}${example.schemaCannot ? " (filter only)" : example.schemaStricter ? " (schema flags it)" : ""}`, async () => {
         const config = JSON.parse(JSON.stringify(example.config)) as unknown;
         const messages = await filterAccepts(filter, config);
         expect(messages.length === 0, `filter: ${messages.join("; ")}`).toBe(example.ok);
         const schemaOk = schema(config);
-        const expected = example.schemaCannot ? true : example.ok;
+        const expected = example.schemaCannot ? true : example.schemaStricter ? false : example.ok;
         expect(schemaOk, `schema: ${JSON.stringify(schema.errors)}`).toBe(expected);
         // The same verdict through the gateway schema, for a plugin of this filter.
         const doc = { plugins: [{ name: "p", filter, config }] };
