@@ -24,15 +24,24 @@ beforeAll(async () => {
   const imports: Record<string, Record<string, (...a: number[]) => number>> = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind !== "function") throw new Error(`regex-harness imports a ${imp.kind}: ${imp.module}.${imp.name}`);
-    imports[imp.module] ??= {};
-    imports[imp.module][imp.name] = imp.module === "env" && imp.name === "proxy_log"
+    const ns = (imports[imp.module] ??= {});
+    ns[imp.name] = imp.module === "env" && imp.name === "proxy_log"
       ? (_level, ptr, len) => { logs.push(Buffer.from(memory!.buffer, ptr, len).toString("utf8")); return 0; }
       : () => { throw new Error(`regex-harness called ${imp.module}.${imp.name}`); };
   }
   const instance = await WebAssembly.instantiate(module, imports);
-  const x = instance.exports as Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory };
+  const x = instance.exports as unknown as {
+    memory: WebAssembly.Memory;
+    _start?: () => void;
+    arena(size: number): number;
+    compile(ptr: number, units: number): number;
+    errorText(): number;
+    matches(handle: number, ptr: number, units: number): number;
+    programSize(handle: number): number;
+    reset(): void;
+  };
   memory = x.memory;
-  (x._start as unknown as (() => void) | undefined)?.();
+  x._start?.();
   const put = (s: string): [number, number] => {
     const ptr = x.arena(s.length * 2 + 8);
     const view = new Uint16Array(memory!.buffer, ptr, s.length);
