@@ -59,45 +59,57 @@ export const absolutePath = checkedString((path) => (path.startsWith("/") ? null
   pattern: "^/",
 });
 
+const PATH_KINDS = ["prefix", "exact", "suffix", "glob", "regex"] as const;
+
 export const pathMatchSchema = z
   .strictObject({
     prefix: absolutePath.optional().meta({ description: 'Match paths starting with this ("/api" also matches "/api/x" and "/apix").' }),
     exact: absolutePath.optional().meta({ description: "Match this path exactly (the query string is not part of it)." }),
+    suffix: z.string().min(1, { error: "must not be empty" }).optional().meta({ description: 'Match paths ending with this (e.g. ".json").' }),
+    glob: absolutePath.optional().meta({
+      description: 'Match the whole path against this glob: "*" matches within one segment (no "/"), "**" across segments, "?" one character other than "/".',
+    }),
     regex: regexString.optional().meta({ description: "Match the whole path against this RE2 regular expression." }),
   })
-  .superRefine(exactlyOne(["prefix", "exact", "regex"]), ALSO_WITH_OTHER_ISSUES)
+  .superRefine(exactlyOne(PATH_KINDS), ALSO_WITH_OTHER_ISSUES)
   .transform((m): PathMatch => {
-    if (m.exact !== undefined) return { kind: "exact", value: m.exact };
-    if (m.regex !== undefined) return { kind: "regex", value: m.regex };
-    return { kind: "prefix", value: m.prefix ?? "/" };
+    for (const kind of PATH_KINDS) {
+      const value = m[kind];
+      if (value !== undefined) return { kind, value };
+    }
+    return { kind: "prefix", value: "/" };
   })
-  .meta({ description: "How the request path is matched: exactly one of prefix, exact, regex." });
+  .meta({ description: "How the request path (without its query string) is matched: exactly one of prefix, exact, suffix, glob, regex." });
 
-/** Header and query parameter matchers share one shape. */
+const VALUE_KINDS = ["exact", "prefix", "suffix", "contains", "regex", "present"] as const;
+
+/** Envoy refuses empty prefix, suffix and contains tests (they would match any value). */
+const nonEmpty = z.string().min(1, { error: "must not be empty (to match any value, use present: true)" });
+
+/** Header and query parameter matchers share one shape (filter rules use the same one). */
 export function namedMatchSchema(what: "header" | "query parameter") {
   return z
     .strictObject({
       name: z.string().min(1).meta({ description: `The ${what} name.` }),
       exact: z.string().optional().meta({ description: "The value equals this." }),
-      prefix: z.string().optional().meta({ description: "The value starts with this." }),
+      prefix: nonEmpty.optional().meta({ description: "The value starts with this." }),
+      suffix: nonEmpty.optional().meta({ description: "The value ends with this." }),
+      contains: nonEmpty.optional().meta({ description: "The value contains this." }),
       regex: regexString.optional().meta({ description: "The whole value matches this RE2 regular expression." }),
-      present: z
-        .literal(true, { error: "present only takes true (to require absence, add invert: true)" })
-        .optional()
-        .meta({ description: `The ${what} is present, whatever its value.` }),
+      present: z.boolean().optional().meta({ description: `true: the ${what} is present, whatever its value; false: it is absent.` }),
       invert: z.boolean().prefault(false).meta({ description: "Negate the match." }),
     })
-    .superRefine(exactlyOne(["exact", "prefix", "regex", "present"]), ALSO_WITH_OTHER_ISSUES)
+    .superRefine(exactlyOne(VALUE_KINDS), ALSO_WITH_OTHER_ISSUES)
     .transform((m): NamedMatch => {
-      let match: ValueMatch;
-      if (m.exact !== undefined) match = { kind: "exact", value: m.exact };
-      else if (m.prefix !== undefined) match = { kind: "prefix", value: m.prefix };
-      else if (m.regex !== undefined) match = { kind: "regex", value: m.regex };
-      else match = { kind: "present" };
+      let match: ValueMatch = { kind: m.present === false ? "absent" : "present" };
+      for (const kind of VALUE_KINDS) {
+        const value = m[kind];
+        if (kind !== "present" && typeof value === "string") match = { kind, value };
+      }
       // Header names are case-insensitive (and lower case on HTTP/2); query names are not.
       return { name: what === "header" ? m.name.toLowerCase() : m.name, match, invert: m.invert };
     })
-    .meta({ description: `A ${what} matcher: name plus exactly one of exact, prefix, regex, present.` });
+    .meta({ description: `A ${what} matcher: name plus exactly one of exact, prefix, suffix, contains, regex, present; invert negates it.` });
 }
 
 export function unique<T>(items: T[]): T[] {

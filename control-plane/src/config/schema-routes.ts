@@ -16,12 +16,27 @@ const method = z
   .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: (issue) => `invalid HTTP method ${JSON.stringify(issue.input)}` })
   .transform((m) => m.toUpperCase());
 
+/**
+ * Envoy's query parameter matcher has no invert_match: a route can negate presence (present:
+ * true/false swap) but not a value test, so that is refused rather than silently dropped.
+ */
+const routeQueryMatch = namedMatchSchema("query parameter").superRefine((q, ctx) => {
+  if (q.invert && q.match.kind !== "present" && q.match.kind !== "absent") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["invert"],
+      message: `a route cannot invert a query parameter ${q.match.kind} test (Envoy has no negated query match); only present: true/false can be inverted`,
+      input: true,
+    });
+  }
+});
+
 const match = z
   .strictObject({
     path: pathMatchSchema.prefault({ prefix: "/" }),
     methods: z.array(method).prefault([]).transform(unique).meta({ description: "HTTP methods (any case); default: any method." }),
     headers: z.array(namedMatchSchema("header")).prefault([]).meta({ description: "All of these header matchers must match." }),
-    query: z.array(namedMatchSchema("query parameter")).prefault([]).meta({ description: "All of these query parameter matchers must match." }),
+    query: z.array(routeQueryMatch).prefault([]).meta({ description: "All of these query parameter matchers must match." }),
   })
   .meta({ description: "Which requests the route takes; every condition must hold." });
 

@@ -54,17 +54,14 @@ export interface CertificateModel {
   sni: string[];
 }
 
-export type PathMatch =
-  | { kind: "prefix"; value: string }
-  | { kind: "exact"; value: string }
-  | { kind: "regex"; value: string };
+/** The request path without its query string. `glob`: "*" within a segment, "**" across, "?" one non-"/" character. */
+export type PathMatch = { kind: "prefix" | "exact" | "suffix" | "glob" | "regex"; value: string };
 
-/** Header and query matchers. `present` matches any value. */
+/** Header and query matchers. `present` matches any value, `absent` its absence; regex is RE2, whole value. */
 export type ValueMatch =
-  | { kind: "exact"; value: string }
-  | { kind: "prefix"; value: string }
-  | { kind: "regex"; value: string }
-  | { kind: "present" };
+  | { kind: "exact" | "prefix" | "suffix" | "contains" | "regex"; value: string }
+  | { kind: "present" }
+  | { kind: "absent" };
 
 export interface NamedMatch { name: string; match: ValueMatch; invert: boolean }
 

@@ -1,7 +1,7 @@
 // Routes -> one RouteConfiguration per listener (served over RDS). Plugins are switched on per
 // route through typed_per_filter_config, so attaching or detaching a plugin is a route update:
 // the listener (and its connections) stays untouched.
-import type { GatewayModel, NamedMatch, RouteModel, ValueMatch } from "../model/types.js";
+import type { GatewayModel, NamedMatch, PathMatch, RouteModel, ValueMatch } from "../model/types.js";
 import { ANY, duration, pluginFilterName, routeConfigName } from "./common.js";
 
 export function routeConfiguration(model: GatewayModel, listener: string): object {
@@ -57,17 +57,52 @@ function route(r: RouteModel): object {
 }
 
 function routeMatch(r: RouteModel): object {
-  const path =
-    r.path.kind === "prefix" ? { prefix: r.path.value }
-    : r.path.kind === "exact" ? { path: r.path.value }
-    : { safe_regex: { regex: r.path.value } };
   const headers = r.headers.map(headerMatcher);
   if (r.methods.length > 0) headers.unshift(methodMatcher(r.methods));
   return {
-    ...path,
+    ...pathMatch(r.path),
     ...(headers.length > 0 ? { headers } : {}),
     ...(r.query.length > 0 ? { query_parameters: r.query.map(queryMatcher) } : {}),
   };
+}
+
+/**
+ * Envoy matches the path without its query string, like the filters. prefix and exact map to
+ * Envoy's own; suffix and glob have no Envoy path specifier and become a safe_regex (RE2, which
+ * must match the whole path): suffix ".json" is `.*\.json`; a glob is translated token by token,
+ * `**` -> `.*` (any characters, "/" included), `*` -> `[^/]*` (within one segment), `?` -> `[^/]`
+ * (one character other than "/"), every other character literal (RE2-escaped). A run of three or
+ * more stars reads left to right as `**` then `*` (as the filters read it), which is `.*` again.
+ * (`.` does not match a newline, which Envoy's HTTP codecs never let into a path.)
+ */
+function pathMatch(p: PathMatch): object {
+  switch (p.kind) {
+    case "prefix": return { prefix: p.value };
+    case "exact": return { path: p.value };
+    case "regex": return { safe_regex: { regex: p.value } };
+    case "suffix": return { safe_regex: { regex: `.*${re2Literal(p.value)}` } };
+    case "glob": return { safe_regex: { regex: globToRe2(p.value) } };
+  }
+}
+
+/** RE2 source matching `text` literally: every RE2 metacharacter gets a backslash. */
+export function re2Literal(text: string): string {
+  return text.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&");
+}
+
+/** The RE2 (whole-match) equivalent of a path glob; see pathMatch. */
+export function globToRe2(glob: string): string {
+  let out = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === "*" && glob[i + 1] === "*") {
+      out += ".*";
+      i++;
+    } else if (c === "*") out += "[^/]*";
+    else if (c === "?") out += "[^/]";
+    else out += re2Literal(c);
+  }
+  return out;
 }
 
 function methodMatcher(methods: string[]): object {
@@ -75,17 +110,33 @@ function methodMatcher(methods: string[]): object {
   return { name: ":method", string_match };
 }
 
-function stringMatch(m: Exclude<ValueMatch, { kind: "present" }>): object {
+type ValueTest = Extract<ValueMatch, { value: string }>;
+
+function stringMatch(m: ValueTest): object {
   return m.kind === "regex" ? { safe_regex: { regex: m.value } } : { [m.kind]: m.value };
 }
 
-function headerMatcher(h: NamedMatch): object {
-  const match = h.match.kind === "present" ? { present_match: true } : { string_match: stringMatch(h.match) };
-  return { name: h.name, ...match, ...(h.invert ? { invert_match: true } : {}) };
+/** present -> present_match: true; absent -> present_match: false (Envoy: "the header is absent"). */
+function valueMatcher(m: ValueMatch): object {
+  if (m.kind === "present") return { present_match: true };
+  if (m.kind === "absent") return { present_match: false };
+  return { string_match: stringMatch(m) };
 }
 
+function headerMatcher(h: NamedMatch): object {
+  return { name: h.name, ...valueMatcher(h.match), ...(h.invert ? { invert_match: true } : {}) };
+}
+
+/**
+ * Query matchers have no invert_match in Envoy. The loader only lets presence be inverted, which
+ * is the other presence; present_match: false means "absent" in Envoy 1.40 (runtime guard
+ * enable_new_query_param_present_match_behavior, on by default).
+ */
 function queryMatcher(q: NamedMatch): object {
-  return q.match.kind === "present" ? { name: q.name, present_match: true } : { name: q.name, string_match: stringMatch(q.match) };
+  const m: ValueMatch = q.invert && q.match.kind === "present" ? { kind: "absent" }
+    : q.invert && q.match.kind === "absent" ? { kind: "present" }
+    : q.match;
+  return { name: q.name, ...valueMatcher(m) };
 }
 
 function routeAction(r: RouteModel): object {

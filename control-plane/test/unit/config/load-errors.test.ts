@@ -133,7 +133,7 @@ describe("shape errors", () => {
     const errors = await gw.errors(yaml`
       routes:
         - name: neither
-          match: { path: { prefix: /a, exact: /a }, headers: [{ name: x }, { name: y, present: false }] }
+          match: { path: { prefix: /a, exact: /a }, headers: [{ name: x }, { name: y, suffix: "" }], query: [{ name: q, exact: a, invert: true }] }
         - name: both
           upstream: echo
           upstreams: [{ name: api }]
@@ -146,8 +146,9 @@ describe("shape errors", () => {
     expect(lines(errors)).toEqual([
       "2:5 routes[0]: give one of: upstream, upstreams",
       "3:20 routes[0].match.path: give only one of prefix, exact (they are alternatives)",
-      "3:57 routes[0].match.headers[0]: give one of: exact, prefix, regex, present",
-      "3:90 routes[0].match.headers[1].present: present only takes true (to require absence, add invert: true)",
+      "3:57 routes[0].match.headers[0]: give one of: exact, prefix, suffix, contains, regex, present",
+      "3:89 routes[0].match.headers[1].suffix: must not be empty (to match any value, use present: true)",
+      "3:133 routes[0].match.query[0].invert: a route cannot invert a query parameter exact test (Envoy has no negated query match); only present: true/false can be inverted",
       "4:5 routes[1]: give only one of upstream, upstreams (they are alternatives)",
       "7:14 routes[1].rewrite: give one of: prefix, regex",
       "10:5 plugins[0]: give only one of filter, module (they are alternatives)",

@@ -1,0 +1,99 @@
+// Each suite filter's JSON Schema (filters/<name>/config.schema.json) and the filter itself agree:
+// every example config in the corpus gets the same verdict from the built filter's configure step
+// (run in the emulator, as the gateway checks plugin configs) and from the schema, alone and as
+// composed into the gateway schema for a plugin of that filter. The exceptions are the corpus
+// cases marked schemaCannot and schemaStricter (see filter-schema-corpus.ts).
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv, type ValidateFunction } from "ajv";
+import { beforeAll, describe, expect, it } from "vitest";
+import { FILTER_SCHEMA_NAMES, filterConfigSchema, gatewayJsonSchema, inlineFilterSchema } from "../../../src/config/json-schema.js";
+import { createPluginChecker } from "../../../src/plugins/check-config.js";
+import { repoRoot } from "../../../../test/support/index.js";
+import { builtFilter } from "../../../../test/support/wasm-fixtures.js";
+import { CORPUS } from "./filter-schema-corpus.js";
+
+function newAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, strictTypes: false });
+  ajv.addKeyword({ keyword: "deprecationMessage", schemaType: "string" }); // VS Code's, shown on use
+  return ajv;
+}
+
+const check = createPluginChecker();
+const modules: Record<string, { bytes: Uint8Array; sha256: string }> = {};
+let gateway: ValidateFunction;
+
+beforeAll(() => {
+  for (const name of FILTER_SCHEMA_NAMES) {
+    const bytes = readFileSync(builtFilter(name));
+    modules[name] = { bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
+  }
+  gateway = newAjv().compile(gatewayJsonSchema);
+}, 300_000);
+
+async function filterAccepts(filter: string, config: unknown): Promise<string[]> {
+  return check({ ...modules[filter]!, rootId: filter, name: "p", config: JSON.stringify(config) });
+}
+
+it("every suite filter directory has a schema, and the gateway schema composes each", () => {
+  const dirs = readdirSync(join(repoRoot, "filters"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  expect([...FILTER_SCHEMA_NAMES]).toEqual(dirs);
+  expect(Object.keys(CORPUS).sort()).toEqual(dirs);
+});
+
+it("the three filter schemas spell the shared match vocabulary identically", () => {
+  const shared = ["match", "pathMatch", "headerMatch", "queryMatch", "headerName", "metricName"];
+  const defs = FILTER_SCHEMA_NAMES.map((f) => (filterConfigSchema(f).definitions as Record<string, unknown>));
+  for (const name of shared) for (const d of defs) expect(d[name], name).toEqual(defs[0]![name]);
+});
+
+type Node = Record<string, unknown>;
+
+/** Every object schema with properties, as [path, schema], walking every subschema. */
+function objectSchemas(node: unknown, path = ""): [string, Node][] {
+  if (Array.isArray(node)) return node.flatMap((n, i) => objectSchemas(n, `${path}[${i}]`));
+  if (node === null || typeof node !== "object") return [];
+  const own: [string, Node][] = (node as Node).properties ? [[path || "(top)", node as Node]] : [];
+  return [...own, ...Object.entries(node as Node).flatMap(([k, v]) => objectSchemas(v, `${path}/${k}`))];
+}
+
+it("describes every key and refuses unknown ones (as the filters do), so editors can help", () => {
+  for (const filter of FILTER_SCHEMA_NAMES) {
+    const objects = objectSchemas(inlineFilterSchema(filterConfigSchema(filter)));
+    const undescribed = objects.flatMap(([p, o]) => Object.entries(o.properties as Node).filter(([, v]) => !(v as Node).description).map(([k]) => `${p}.${k}`));
+    expect(undescribed, filter).toEqual([]);
+    // A JWKS is the identity provider's document: its members are not the filter's to refuse.
+    const open = objects.filter(([p, o]) => o.additionalProperties !== false && !p.endsWith("/jwks"));
+    expect(open.map(([p]) => p), filter).toEqual([]);
+  }
+});
+
+for (const filter of FILTER_SCHEMA_NAMES) {
+  describe(`${filter}: schema and filter agree`, () => {
+    let schema: ValidateFunction;
+    beforeAll(() => {
+      schema = newAjv().compile(filterConfigSchema(filter));
+    });
+
+    for (const example of CORPUS[filter]!) {
+      it(`${example.ok ? "accepts" : "refuses"} ${example.what}${example.schemaCannot ? " (filter only)" : example.schemaStricter ? " (schema flags it)" : ""}`, async () => {
+        const config = JSON.parse(JSON.stringify(example.config)) as unknown;
+        const messages = await filterAccepts(filter, config);
+        expect(messages.length === 0, `filter: ${messages.join("; ")}`).toBe(example.ok);
+        const schemaOk = schema(config);
+        const expected = example.schemaCannot ? true : example.schemaStricter ? false : example.ok;
+        expect(schemaOk, `schema: ${JSON.stringify(schema.errors)}`).toBe(expected);
+        // The same verdict through the gateway schema, for a plugin of this filter.
+        const doc = { plugins: [{ name: "p", filter, config }] };
+        expect(gateway(doc), `gateway schema: ${JSON.stringify(gateway.errors)}`).toBe(expected);
+      });
+    }
+  });
+}
+
+it("the gateway schema leaves other plugins' configs alone", () => {
+  expect(gateway({ plugins: [{ name: "m", module: "x.wasm", config: { anything: [1] } }] })).toBe(true);
+  expect(gateway({ plugins: [{ name: "p", filter: "rate-limit", config: '{"not": "checked"}' }] })).toBe(true);
+  expect(gateway({ plugins: [{ name: "p", filter: "rate-limit", config: { not: "ok" } }] })).toBe(false);
+});
