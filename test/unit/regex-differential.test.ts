@@ -24,7 +24,8 @@ beforeAll(async () => {
   const imports: Record<string, Record<string, (...a: number[]) => number>> = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind !== "function") throw new Error(`regex-harness imports a ${imp.kind}: ${imp.module}.${imp.name}`);
-    const ns = (imports[imp.module] ??= {});
+    imports[imp.module] ??= {};
+    const ns = imports[imp.module]!;
     ns[imp.name] = imp.module === "env" && imp.name === "proxy_log"
       ? (_level, ptr, len) => { logs.push(Buffer.from(memory!.buffer, ptr, len).toString("utf8")); return 0; }
       : () => { throw new Error(`regex-harness called ${imp.module}.${imp.name}`); };

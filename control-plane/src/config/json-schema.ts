@@ -52,6 +52,7 @@ function withFilterConfigs(schema: Json): Json {
   if (!item) throw new Error("gateway schema: no plugin item schema");
   item.allOf = FILTER_SCHEMA_NAMES.map((filter) => ({
     if: { properties: { filter: { const: filter } }, required: ["filter"] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords, not a thenable
     then: { properties: { config: { if: { type: "object" }, then: inlineFilterSchema(filterConfigSchema(filter)) } } },
   }));
   return schema;

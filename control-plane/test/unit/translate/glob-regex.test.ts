@@ -63,7 +63,10 @@ const fullMatch = (re2: string, text: string) => new RegExp(`^(?:${re2})$`).test
 
 function random(seed: number): () => number {
   let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  return () => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return s / 0x80000000;
+  };
 }
 
 describe("glob -> RE2", () => {
