@@ -41,12 +41,14 @@ function measure(routes: number, outFile: string): Promise<void> {
   if (args["cpu-prof"]) node.push("--cpu-prof", `--cpu-prof-dir=${join(outDir, "profiles", `control-plane-${routes}`)}`);
   const script = join(repoRoot, "bench", "control-plane", "measure.ts");
   const child = spawn(process.execPath, [...node, script, "--routes", String(routes), "--reps", String(reps), "--out", outFile], {
-    cwd: repoRoot, stdio: "inherit",
+    cwd: repoRoot,
+    stdio: "inherit",
   });
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`measure.ts --routes ${routes} failed (${signal ?? `exit code ${code}`})`)));
+      code === 0 ? resolve() : reject(new Error(`measure.ts --routes ${routes} failed (${signal ?? `exit code ${code}`})`)),
+    );
   });
 }
 

@@ -13,10 +13,18 @@ const asJson = args.includes("--json");
 const h = await loadCryptoHarness();
 const b64u = (b) => Buffer.from(b).toString("base64url");
 const header = b64u(JSON.stringify({ alg: "XX256", typ: "JWT", kid: "2024-05-key-1" }));
-const payload = b64u(JSON.stringify({
-  iss: "https://issuer.example.com/", sub: "user-4f2d9c1a", aud: ["portico-api"], scope: "orders:read orders:write",
-  iat: 1_700_000_000, nbf: 1_700_000_000, exp: 1_700_003_600, jti: "7d1c2a9e-3b44-4c1f-9a07-1e5b2c3d4e5f",
-}));
+const payload = b64u(
+  JSON.stringify({
+    iss: "https://issuer.example.com/",
+    sub: "user-4f2d9c1a",
+    aud: ["portico-api"],
+    scope: "orders:read orders:write",
+    iat: 1_700_000_000,
+    nbf: 1_700_000_000,
+    exp: 1_700_003_600,
+    jti: "7d1c2a9e-3b44-4c1f-9a07-1e5b2c3d4e5f",
+  }),
+);
 const input = Buffer.from(`${header}.${payload}`);
 
 /** Median µs per call over `rounds` rounds, each sized to run ~200 ms. */
@@ -27,7 +35,10 @@ function measure(fn) {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) fn();
     const dt = performance.now() - t0;
-    if (dt > 50) { n = Math.ceil((n * 200) / dt); break; }
+    if (dt > 50) {
+      n = Math.ceil((n * 200) / dt);
+      break;
+    }
     n *= 4;
   }
   const samples = [];
@@ -48,42 +59,71 @@ function row(name, wasmFn, nodeFn, extra = {}) {
 for (const bits of [2048, 3072, 4096]) {
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: bits });
   const jwk = publicKey.export({ format: "jwk" });
-  const n = Buffer.from(jwk.n, "base64url"), e = Buffer.from(jwk.e, "base64url");
+  const n = Buffer.from(jwk.n, "base64url"),
+    e = Buffer.from(jwk.e, "base64url");
   const k = h.rsaKey(n, e);
   const rs = sign("sha256", input, privateKey);
-  row(`RS256 (RSA-${bits})`, () => h.rsaVerifyPkcs1(k, Hash.SHA256, input, rs), () => verify("sha256", input, publicKey, rs));
+  row(
+    `RS256 (RSA-${bits})`,
+    () => h.rsaVerifyPkcs1(k, Hash.SHA256, input, rs),
+    () => verify("sha256", input, publicKey, rs),
+  );
   if (bits === 2048) {
     const pss = { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
     const ps = sign("sha256", input, pss);
-    row("PS256 (RSA-2048)", () => h.rsaVerifyPss(k, Hash.SHA256, input, ps, 32),
-      () => verify("sha256", input, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, ps));
-    row("RSA-2048 key import (JWK n, e → key)", () => { h.resetKeys(); return h.rsaKey(n, e) >= 0; },
-      () => !!createPublicKey({ key: jwk, format: "jwk" }));
+    row(
+      "PS256 (RSA-2048)",
+      () => h.rsaVerifyPss(k, Hash.SHA256, input, ps, 32),
+      () => verify("sha256", input, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, ps),
+    );
+    row(
+      "RSA-2048 key import (JWK n, e → key)",
+      () => {
+        h.resetKeys();
+        return h.rsaKey(n, e) >= 0;
+      },
+      () => !!createPublicKey({ key: jwk, format: "jwk" }),
+    );
   }
 }
 
-for (const [alg, crv, curve, hash, hashId] of [["ES256", "P-256", Curve.P256, "sha256", Hash.SHA256], ["ES384", "P-384", Curve.P384, "sha384", Hash.SHA384]]) {
+for (const [alg, crv, curve, hash, hashId] of [
+  ["ES256", "P-256", Curve.P256, "sha256", Hash.SHA256],
+  ["ES384", "P-384", Curve.P384, "sha384", Hash.SHA384],
+]) {
   const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: crv });
   const jwk = publicKey.export({ format: "jwk" });
-  const x = Buffer.from(jwk.x, "base64url"), y = Buffer.from(jwk.y, "base64url");
+  const x = Buffer.from(jwk.x, "base64url"),
+    y = Buffer.from(jwk.y, "base64url");
   h.resetKeys();
   const k = h.ecKey(curve, x, y);
   const sig = sign(hash, input, { key: privateKey, dsaEncoding: "ieee-p1363" });
-  row(alg, () => h.ecdsaVerify(k, hashId, input, sig), () => verify(hash, input, { key: publicKey, dsaEncoding: "ieee-p1363" }, sig));
+  row(
+    alg,
+    () => h.ecdsaVerify(k, hashId, input, sig),
+    () => verify(hash, input, { key: publicKey, dsaEncoding: "ieee-p1363" }, sig),
+  );
 }
 
 {
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
   const pk = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
   const sig = sign(null, input, privateKey);
-  row("EdDSA (Ed25519)", () => h.ed25519Verify(pk, input, sig), () => verify(null, input, publicKey, sig));
+  row(
+    "EdDSA (Ed25519)",
+    () => h.ed25519Verify(pk, input, sig),
+    () => verify(null, input, publicKey, sig),
+  );
 }
 
 {
   const key = Buffer.alloc(32, 7);
   const tag = createHmac("sha256", key).update(input).digest();
-  row("HS256", () => h.hmacVerify(Hash.SHA256, key, input, tag),
-    () => timingSafeEqual(createHmac("sha256", key).update(input).digest(), tag));
+  row(
+    "HS256",
+    () => h.hmacVerify(Hash.SHA256, key, input, tag),
+    () => timingSafeEqual(createHmac("sha256", key).update(input).digest(), tag),
+  );
 }
 
 row("harness call overhead (SHA-256 of 0 bytes)", () => h.sha(Hash.SHA256, Buffer.alloc(0)).length === 32, null);
@@ -95,6 +135,8 @@ if (asJson) {
   console.log("algorithm".padEnd(42) + "wasm µs".padStart(10) + "node µs".padStart(10) + "ratio".padStart(8));
   for (const r of rows) {
     const ratio = r.nodeUs ? `${(r.wasmUs / r.nodeUs).toFixed(1)}x` : "";
-    console.log(r.name.padEnd(42) + r.wasmUs.toFixed(1).padStart(10) + (r.nodeUs ? r.nodeUs.toFixed(1) : "").padStart(10) + ratio.padStart(8));
+    console.log(
+      r.name.padEnd(42) + r.wasmUs.toFixed(1).padStart(10) + (r.nodeUs ? r.nodeUs.toFixed(1) : "").padStart(10) + ratio.padStart(8),
+    );
   }
 }

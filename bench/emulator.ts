@@ -7,10 +7,19 @@ import { ProxyWasmVm, type HeaderList, type Plugin } from "../emulator/index.js"
 import { builtFilter, fixtureWasm } from "../test/support/wasm-fixtures.js";
 import { HEADER_REWRITE_REALISTIC, RATE_LIMIT_REALISTIC, BENCH_HEADERS, BENCH_PATH } from "./scenarios.js";
 
-interface Case { name: string; wasm: string; rootId: string; config?: object }
+interface Case {
+  name: string;
+  wasm: string;
+  rootId: string;
+  config?: object;
+}
 
 const REQ: HeaderList = [[":method", "GET"], [":path", BENCH_PATH], [":authority", "bench"], [":scheme", "http"], ...BENCH_HEADERS];
-const RESP: HeaderList = [[":status", "200"], ["content-type", "text/plain"], ["x-envoy-upstream-service-time", "1"]];
+const RESP: HeaderList = [
+  [":status", "200"],
+  ["content-type", "text/plain"],
+  ["x-envoy-upstream-service-time", "1"],
+];
 
 function oneRequest(p: Plugin): void {
   const s = p.newHttpStream();
@@ -49,7 +58,9 @@ async function main(): Promise<void> {
   console.log(`per request (request + response headers, complete stream), ${n} requests x 3 rounds, median:`);
   for (const c of cases) {
     const v = med(results[c.name]!);
-    console.log(`  ${c.name.padEnd(18)} ${(v / 1000).toFixed(2).padStart(7)} µs   x${(v / base).toFixed(2)} baseline   (+${((v - base) / 1000).toFixed(2)} µs)`);
+    console.log(
+      `  ${c.name.padEnd(18)} ${(v / 1000).toFixed(2).padStart(7)} µs   x${(v / base).toFixed(2)} baseline   (+${((v - base) / 1000).toFixed(2)} µs)`,
+    );
   }
 }
 

@@ -10,9 +10,7 @@ import { builtFilter, fixtureWasm } from "../test/support/wasm-fixtures.js";
 // Tokens verified before measuring. With 20, HS256 measured twice its settled cost.
 const WARM_UP = 500;
 // Every algorithm the filter supports.
-const ALGORITHMS: JwsAlg[] = [
-  "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
-];
+const ALGORITHMS: JwsAlg[] = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
 
 function token(key: TestKey, jti: number): string {
   const now = nowSeconds();
@@ -23,7 +21,12 @@ function token(key: TestKey, jti: number): string {
   );
 }
 
-const req = (t: string): HeaderList => [[":method", "GET"], [":path", "/api"], [":authority", "bench"], ["authorization", `Bearer ${t}`]];
+const req = (t: string): HeaderList => [
+  [":method", "GET"],
+  [":path", "/api"],
+  [":authority", "bench"],
+  ["authorization", `Bearer ${t}`],
+];
 
 function perRequest(p: Plugin, tokens: string[]): number {
   const t0 = process.hrtime.bigint();
@@ -40,7 +43,10 @@ function perRequest(p: Plugin, tokens: string[]): number {
 async function main(): Promise<void> {
   const noop = await ProxyWasmVm.load(readFileSync(fixtureWasm("noop")));
   const np = noop.configurePlugin({ rootId: "noop" });
-  const base = perRequest(np, Array.from({ length: 20000 }, () => "x"));
+  const base = perRequest(
+    np,
+    Array.from({ length: 20000 }, () => "x"),
+  );
   console.log(`no-op module: ${base.toFixed(2)} µs per request (emulator overhead)\n`);
   console.log("alg     full verification   cached token   (µs per request, minus the no-op)");
   const wasm = readFileSync(builtFilter("jwt-auth"));
@@ -49,7 +55,10 @@ async function main(): Promise<void> {
     const vm = await ProxyWasmVm.load(wasm, { startTime: Date.now() });
     const p = vm.configurePlugin({
       rootId: "jwt-auth",
-      config: JSON.stringify({ providers: [{ name: "idp", issuer: "https://idp", audiences: ["api"], jwks: jwksOf([key]) }], rules: [{ requires: ["idp"] }] }),
+      config: JSON.stringify({
+        providers: [{ name: "idp", issuer: "https://idp", audiences: ["api"], jwks: jwksOf([key]) }],
+        rules: [{ requires: ["idp"] }],
+      }),
     });
     if (!p.ok) throw new Error(vm.logs.map((l) => l.message).join("; "));
     const distinct = Array.from({ length: 1500 }, (_, i) => token(key, i));
@@ -57,7 +66,10 @@ async function main(): Promise<void> {
     const full = perRequest(p, distinct.slice(WARM_UP));
     const one = token(key, 99999);
     perRequest(p, [one]);
-    const cached = perRequest(p, Array.from({ length: 5000 }, () => one));
+    const cached = perRequest(
+      p,
+      Array.from({ length: 5000 }, () => one),
+    );
     console.log(`${alg.padEnd(7)} ${(full - base).toFixed(1).padStart(12)} ${(cached - base).toFixed(1).padStart(16)}`);
   }
 }

@@ -85,7 +85,8 @@ export function summarize(all: Scenario[], samples: Sample[], memory: Record<str
 }
 
 const f = (n: number | undefined, d = 2) => (n === undefined || Number.isNaN(n) ? "—" : n.toFixed(d));
-const kib = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? "—" : n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`);
+const kib = (n: number | undefined) =>
+  n === undefined || Number.isNaN(n) ? "—" : n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
 
 /** The results table alone (docs/benchmarks.md quotes it). */
 export function renderTable(rows: Row[]): string {
@@ -94,7 +95,9 @@ export function renderTable(rows: Row[]): string {
     `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
   ];
   for (const r of rows) {
-    lines.push(`| ${r.scenario} | ${r.rps.toFixed(0)} (${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)}) | ${f(r.rpsRatio)} | ${f(r.p50Ms)} | ${f(r.p90Ms)} | ${f(r.p99Ms)} | ${f(r.p99Ratio)} | ${f(r.cpuPer10k, 3)} | ${f(r.cpuRatio)} | ${f(r.addedCpuUs, 1)} | ${kib(r.moduleBytes)} | ${kib(r.vmMemoryBytes)} | ${r.errors} |`);
+    lines.push(
+      `| ${r.scenario} | ${r.rps.toFixed(0)} (${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)}) | ${f(r.rpsRatio)} | ${f(r.p50Ms)} | ${f(r.p90Ms)} | ${f(r.p99Ms)} | ${f(r.p99Ratio)} | ${f(r.cpuPer10k, 3)} | ${f(r.cpuRatio)} | ${f(r.addedCpuUs, 1)} | ${kib(r.moduleBytes)} | ${kib(r.vmMemoryBytes)} | ${r.errors} |`,
+    );
   }
   return lines.join("\n");
 }
@@ -106,7 +109,9 @@ export function renderMarkdown(m: Meta, all: Scenario[], rows: Row[]): string {
     `- date: ${m.date}; the run took ${m.durationSec} s`,
     `- command: \`${m.command}\``,
     `- machine: ${m.machine}`,
-    `- Envoy ${m.envoy} (V8), ${m.go}; settings: ${Object.entries(m.settings).map(([k, v]) => `${k}=${v}`).join(", ")}`,
+    `- Envoy ${m.envoy} (V8), ${m.go}; settings: ${Object.entries(m.settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ")}`,
     `- ratios (× base) are against \`envoy-baseline\` measured in the same run; req/s and latencies are medians of the rounds (req/s min–max in brackets); CPU is the gateway Envoy's user+system time over all rounds; added CPU = CPU per request minus the baseline's`,
     `- module: size of the .wasm file(s); VM memory: linear memory of the scenario's Wasm VM(s) after the run (one VM per plugin per worker; summed over the plugins of a chain)`,
     ``,
@@ -118,6 +123,12 @@ export function renderMarkdown(m: Meta, all: Scenario[], rows: Row[]): string {
     "For `upstream-direct`, the CPU column is the upstream's, not the gateway's.",
     "",
   ];
-  if (m.checkNotes.length) lines.push("Where the pre-run check saw an implementation's header changes differ from ours:", "", ...m.checkNotes.map((n) => `- ${n}`), "");
+  if (m.checkNotes.length)
+    lines.push(
+      "Where the pre-run check saw an implementation's header changes differ from ours:",
+      "",
+      ...m.checkNotes.map((n) => `- ${n}`),
+      "",
+    );
   return lines.join("\n");
 }

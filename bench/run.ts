@@ -16,8 +16,21 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
-  bootstrap, envoyPath, httpListener, parseEcho, processCpuSeconds, repoRoot, request, runWrk, startEchoUpstream, startEnvoy,
-  staticCluster, toolsDir, type Envoy, type Json, type WrkResult,
+  bootstrap,
+  envoyPath,
+  httpListener,
+  parseEcho,
+  processCpuSeconds,
+  repoRoot,
+  request,
+  runWrk,
+  startEchoUpstream,
+  startEnvoy,
+  staticCluster,
+  toolsDir,
+  type Envoy,
+  type Json,
+  type WrkResult,
 } from "../test/support/index.js";
 import { BENCH_HEADERS, BENCH_PATH, scenarios, type Scenario } from "./scenarios.js";
 import { renderMarkdown, summarize, type Meta, type Sample } from "./report.js";
@@ -66,7 +79,16 @@ function gatewayConfig(all: Scenario[], cluster: string, port: number): Json {
 }
 
 // Headers the scenarios' filters read or write: what the check compares within a family.
-const UPSTREAM_VIEW = ["x-gateway", "x-client-ip", "x-forwarded-path", "x-internal-debug", "x-api-key", "x-legacy-key", "x-api-version", "x-user"];
+const UPSTREAM_VIEW = [
+  "x-gateway",
+  "x-client-ip",
+  "x-forwarded-path",
+  "x-internal-debug",
+  "x-api-key",
+  "x-legacy-key",
+  "x-api-version",
+  "x-user",
+];
 const CLIENT_VIEW = ["x-served-by", "x-debug-path", "x-envoy-upstream-service-time"];
 
 interface CheckResult {
@@ -87,12 +109,20 @@ async function checkScenarios(all: Scenario[], cluster: string, show: boolean): 
     gw = await startEnvoy({ name: "bench-check", concurrency: 1, logLevel: "warning", config: gatewayConfig(all, cluster, echo.port) });
     const results: CheckResult[] = [];
     for (const s of all.filter((x) => x.filters !== null)) {
-      const res = await request(gw.url(BENCH_PATH, listenerName(s)), { headers: [...BENCH_HEADERS, ["x-debug", "1"], ["x-internal-debug", "yes"]] });
+      const res = await request(gw.url(BENCH_PATH, listenerName(s)), {
+        headers: [...BENCH_HEADERS, ["x-debug", "1"], ["x-internal-debug", "yes"]],
+      });
       const seen: Record<string, string> = {};
       if (res.status === 200) {
         const rec = parseEcho(res.body);
-        for (const h of UPSTREAM_VIEW) seen[`> ${h}`] = rec.headers.filter(([k]) => k.toLowerCase() === h).map(([, v]) => v).join(", ") || "(absent)";
-        for (const h of CLIENT_VIEW) seen[`< ${h}`] = res.header(h) === undefined ? "(absent)" : h === "x-envoy-upstream-service-time" ? "(present)" : res.header(h)!;
+        for (const h of UPSTREAM_VIEW)
+          seen[`> ${h}`] =
+            rec.headers
+              .filter(([k]) => k.toLowerCase() === h)
+              .map(([, v]) => v)
+              .join(", ") || "(absent)";
+        for (const h of CLIENT_VIEW)
+          seen[`< ${h}`] = res.header(h) === undefined ? "(absent)" : h === "x-envoy-upstream-service-time" ? "(present)" : res.header(h)!;
       }
       results.push({ scenario: s.name, status: res.status, seen });
       if (show) console.log(`  ${s.name} ${res.status} ${JSON.stringify(seen)}`);
@@ -139,7 +169,12 @@ async function main(): Promise<void> {
   });
   let gw: Envoy | undefined;
   try {
-    gw = await startEnvoy({ name: "bench-gateway", concurrency, logLevel: "warning", config: gatewayConfig(all, cluster, upstream.listenerPort("upstream")) });
+    gw = await startEnvoy({
+      name: "bench-gateway",
+      concurrency,
+      logLevel: "warning",
+      config: gatewayConfig(all, cluster, upstream.listenerPort("upstream")),
+    });
     const urlOf = (s: Scenario) => (s.filters === null ? upstream.url(BENCH_PATH, "upstream") : gw!.url(BENCH_PATH, listenerName(s)));
 
     console.log(`warm-up: ${all.length} scenarios x ${warmupSec}s`);
@@ -154,7 +189,9 @@ async function main(): Promise<void> {
         const cpu = processCpuSeconds(pid) - cpu0;
         samples.push({ scenario: s.name, round: r, wrk: res, cpuSeconds: cpu });
         const errors = Object.values(res.errors).reduce((a, b) => a + b, 0);
-        console.log(`round ${r}/${rounds} ${s.name.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${(res.latencyUs.p99 / 1000).toFixed(2)} ms  errors ${errors}`);
+        console.log(
+          `round ${r}/${rounds} ${s.name.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${(res.latencyUs.p99 / 1000).toFixed(2)} ms  errors ${errors}`,
+        );
       }
     }
 
@@ -184,7 +221,14 @@ async function main(): Promise<void> {
     const outDir = join(repoRoot, "bench", "results");
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, "latest.md"), md);
-    writeFileSync(join(outDir, "latest.json"), JSON.stringify({ meta, scenarios: all.map(({ name, family, impl, description }) => ({ name, family, impl, description })), rows, samples }, null, 2));
+    writeFileSync(
+      join(outDir, "latest.json"),
+      JSON.stringify(
+        { meta, scenarios: all.map(({ name, family, impl, description }) => ({ name, family, impl, description })), rows, samples },
+        null,
+        2,
+      ),
+    );
     console.log(`\n${md}`);
     const written = ["bench/results/latest.md", "bench/results/latest.json"];
     if (!args["no-chart"]) {

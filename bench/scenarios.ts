@@ -75,7 +75,15 @@ export const JWT = jwtMaterial();
 
 const JWT_OURS_CONFIG = {
   stat_prefix: "bench",
-  providers: [{ name: "idp", issuer: "https://idp.bench", audiences: ["bench"], jwks: JWT.jwks, claims_to_headers: [{ claim: "sub", header: "x-user" }] }],
+  providers: [
+    {
+      name: "idp",
+      issuer: "https://idp.bench",
+      audiences: ["bench"],
+      jwks: JWT.jwks,
+      claims_to_headers: [{ claim: "sub", header: "x-user" }],
+    },
+  ],
   rules: [{ requires: ["idp"] }],
 };
 
@@ -98,9 +106,18 @@ function wasmScenario(s: Omit<Scenario, "filters" | "modules" | "memoryGauges"> 
   return {
     ...s,
     filters: plugins.map(([filter, config]) =>
-      wasmHttpFilter({ file: file(filter), name: `${s.name}.${filter}`, vmId: `${s.name}.${filter}`, rootId: filter, configuration: config })),
+      wasmHttpFilter({
+        file: file(filter),
+        name: `${s.name}.${filter}`,
+        vmId: `${s.name}.${filter}`,
+        rootId: filter,
+        configuration: config,
+      }),
+    ),
     modules: plugins.map(([filter]) => file(filter)),
-    memoryGauges: plugins.map(([filter, config]) => `wasmcustom.${metrics}.${filter.replace(/-/g, "_")}.${config.stat_prefix}.vm_memory_bytes`),
+    memoryGauges: plugins.map(
+      ([filter, config]) => `wasmcustom.${metrics}.${filter.replace(/-/g, "_")}.${config.stat_prefix}.vm_memory_bytes`,
+    ),
   };
 }
 
@@ -159,7 +176,11 @@ const nativeHeaderMutation = (): Json => ({
 });
 
 const API_MUTATIONS = {
-  request_mutations: [append("x-legacy-key", "%REQ(x-api-key)%", "APPEND_IF_EXISTS_OR_ADD"), { remove: "x-api-key" }, append("x-api-version", "2", "APPEND_IF_EXISTS_OR_ADD")],
+  request_mutations: [
+    append("x-legacy-key", "%REQ(x-api-key)%", "APPEND_IF_EXISTS_OR_ADD"),
+    { remove: "x-api-key" },
+    append("x-api-version", "2", "APPEND_IF_EXISTS_OR_ADD"),
+  ],
 };
 const DEBUG_MUTATIONS = { response_mutations: [append("x-debug-path", "%REQ(:PATH)%")] };
 
@@ -168,7 +189,11 @@ function nativeHeaderMutationRoutes(cluster: string): Json[] {
   const api = { prefix: "/api/", headers: [{ name: ":method", string_match: { safe_regex: { regex: "GET|POST" } } }] };
   const debug = { name: "x-debug", string_match: { exact: "1" } };
   return [
-    { match: { ...api, headers: [...api.headers, debug] }, route: { cluster }, typed_per_filter_config: perRoute({ ...API_MUTATIONS, ...DEBUG_MUTATIONS }) },
+    {
+      match: { ...api, headers: [...api.headers, debug] },
+      route: { cluster },
+      typed_per_filter_config: perRoute({ ...API_MUTATIONS, ...DEBUG_MUTATIONS }),
+    },
     { match: api, route: { cluster }, typed_per_filter_config: perRoute(API_MUTATIONS) },
     { match: { prefix: "/", headers: [debug] }, route: { cluster }, typed_per_filter_config: perRoute(DEBUG_MUTATIONS) },
     { match: { prefix: "/" }, route: { cluster } },
@@ -180,67 +205,146 @@ export function scenarios(cluster = "upstream"): Scenario[] {
   const rlChain = { ...RATE_LIMIT_REALISTIC, stat_prefix: "chain" };
   const jwtChain = { ...JWT_OURS_CONFIG, stat_prefix: "chain" };
   return [
-    { name: "upstream-direct", family: "reference", impl: "reference", description: "wrk straight to the upstream (no proxy)", filters: null, modules: [], memoryGauges: [] },
-    { name: "envoy-baseline", family: "reference", impl: "reference", description: "Envoy, router only", filters: [], modules: [], memoryGauges: [], baseline: true },
     {
-      name: "wasm-noop", family: "reference", impl: "reference",
+      name: "upstream-direct",
+      family: "reference",
+      impl: "reference",
+      description: "wrk straight to the upstream (no proxy)",
+      filters: null,
+      modules: [],
+      memoryGauges: [],
+    },
+    {
+      name: "envoy-baseline",
+      family: "reference",
+      impl: "reference",
+      description: "Envoy, router only",
+      filters: [],
+      modules: [],
+      memoryGauges: [],
+      baseline: true,
+    },
+    {
+      name: "wasm-noop",
+      family: "reference",
+      impl: "reference",
       description: "Envoy + a Wasm filter that does nothing (the fixed cost of any Wasm filter)",
       filters: [wasmHttpFilter({ file: fixtureWasm("noop"), name: "noop", vmId: "wasm-noop", rootId: "noop" })],
-      modules: [fixtureWasm("noop")], memoryGauges: [],
+      modules: [fixtureWasm("noop")],
+      memoryGauges: [],
     },
-    wasmScenario({
-      name: "header-rewrite", family: "header-rewrite", impl: "ours",
-      description: "ours: header-rewrite, 3 rules (set/remove/rename/add, templates, response set/remove)",
-    }, [["header-rewrite", HEADER_REWRITE_REALISTIC]]),
-    wasmScenario({
-      name: "go-header-rewrite", family: "header-rewrite", impl: "go",
-      description: "Go (wasip1): the same rules and behaviour (bench/go/header-rewrite)",
-    }, [["header-rewrite", HEADER_REWRITE_REALISTIC]]),
+    wasmScenario(
+      {
+        name: "header-rewrite",
+        family: "header-rewrite",
+        impl: "ours",
+        description: "ours: header-rewrite, 3 rules (set/remove/rename/add, templates, response set/remove)",
+      },
+      [["header-rewrite", HEADER_REWRITE_REALISTIC]],
+    ),
+    wasmScenario(
+      {
+        name: "go-header-rewrite",
+        family: "header-rewrite",
+        impl: "go",
+        description: "Go (wasip1): the same rules and behaviour (bench/go/header-rewrite)",
+      },
+      [["header-rewrite", HEADER_REWRITE_REALISTIC]],
+    ),
     {
-      name: "native-header-mutation", family: "header-rewrite", impl: "native",
+      name: "native-header-mutation",
+      family: "header-rewrite",
+      impl: "native",
       description: "native header_mutation: the same mutations; conditional rules as routes with per-route mutations",
-      filters: [nativeHeaderMutation()], routes: nativeHeaderMutationRoutes(cluster), modules: [], memoryGauges: [],
+      filters: [nativeHeaderMutation()],
+      routes: nativeHeaderMutationRoutes(cluster),
+      modules: [],
+      memoryGauges: [],
     },
-    wasmScenario({
-      name: "rate-limit", family: "rate-limit", impl: "ours",
-      description: "ours: rate-limit, a bucket per client IP in shared data (CAS), a limit that never triggers",
-    }, [["rate-limit", RATE_LIMIT_REALISTIC]]),
-    wasmScenario({
-      name: "go-rate-limit", family: "rate-limit", impl: "go",
-      description: "Go (wasip1): the same per-client-IP buckets in shared data with CAS (bench/go/rate-limit)",
-    }, [["rate-limit", RATE_LIMIT_REALISTIC]]),
+    wasmScenario(
+      {
+        name: "rate-limit",
+        family: "rate-limit",
+        impl: "ours",
+        description: "ours: rate-limit, a bucket per client IP in shared data (CAS), a limit that never triggers",
+      },
+      [["rate-limit", RATE_LIMIT_REALISTIC]],
+    ),
+    wasmScenario(
+      {
+        name: "go-rate-limit",
+        family: "rate-limit",
+        impl: "go",
+        description: "Go (wasip1): the same per-client-IP buckets in shared data with CAS (bench/go/rate-limit)",
+      },
+      [["rate-limit", RATE_LIMIT_REALISTIC]],
+    ),
     {
-      name: "native-local-ratelimit", family: "rate-limit", impl: "native",
+      name: "native-local-ratelimit",
+      family: "rate-limit",
+      impl: "native",
       description: "native local_ratelimit, one bucket (shared by workers) with the same never-triggering limit",
-      filters: [nativeLocalRatelimit("bench_rl")], modules: [], memoryGauges: [],
+      filters: [nativeLocalRatelimit("bench_rl")],
+      modules: [],
+      memoryGauges: [],
     },
-    wasmScenario({
-      name: "jwt-auth-rs256", family: "jwt-auth", impl: "ours",
-      description: "ours: jwt-auth, RS256, inline JWKS, the same valid token on every request (verified-token cache)",
-    }, [["jwt-auth", JWT_OURS_CONFIG]]),
+    wasmScenario(
+      {
+        name: "jwt-auth-rs256",
+        family: "jwt-auth",
+        impl: "ours",
+        description: "ours: jwt-auth, RS256, inline JWKS, the same valid token on every request (verified-token cache)",
+      },
+      [["jwt-auth", JWT_OURS_CONFIG]],
+    ),
     {
-      name: "native-jwt-authn-rs256", family: "jwt-auth", impl: "native",
+      name: "native-jwt-authn-rs256",
+      family: "jwt-auth",
+      impl: "native",
       description: "native jwt_authn, same key and token, no jwt_cache_config (Envoy's default: verifies every request)",
-      filters: [nativeJwtAuthn(false)], modules: [], memoryGauges: [],
+      filters: [nativeJwtAuthn(false)],
+      modules: [],
+      memoryGauges: [],
     },
     {
-      name: "native-jwt-authn-cached", family: "jwt-auth", impl: "native",
+      name: "native-jwt-authn-cached",
+      family: "jwt-auth",
+      impl: "native",
       description: "native jwt_authn with jwt_cache_config (a verified-token cache, like ours)",
-      filters: [nativeJwtAuthn(true)], modules: [], memoryGauges: [],
+      filters: [nativeJwtAuthn(true)],
+      modules: [],
+      memoryGauges: [],
     },
-    wasmScenario({
-      name: "chain-ours", family: "chain", impl: "ours",
-      description: "ours chained: jwt-auth RS256 -> rate-limit (per client IP, never triggers) -> header-rewrite",
-    }, [["jwt-auth", jwtChain], ["rate-limit", rlChain], ["header-rewrite", hrChain]]),
+    wasmScenario(
+      {
+        name: "chain-ours",
+        family: "chain",
+        impl: "ours",
+        description: "ours chained: jwt-auth RS256 -> rate-limit (per client IP, never triggers) -> header-rewrite",
+      },
+      [
+        ["jwt-auth", jwtChain],
+        ["rate-limit", rlChain],
+        ["header-rewrite", hrChain],
+      ],
+    ),
     {
-      name: "chain-native", family: "chain", impl: "native",
+      name: "chain-native",
+      family: "chain",
+      impl: "native",
       description: "native chained: jwt_authn (cached) -> local_ratelimit -> header_mutation (same configs as above)",
       filters: [nativeJwtAuthn(true), nativeLocalRatelimit("chain_rl"), nativeHeaderMutation()],
-      routes: nativeHeaderMutationRoutes(cluster), modules: [], memoryGauges: [],
+      routes: nativeHeaderMutationRoutes(cluster),
+      modules: [],
+      memoryGauges: [],
     },
   ];
 }
 
 /** The request every scenario gets: a path under /api/ so conditional rules match. */
 export const BENCH_PATH = "/api/users/42?view=full";
-export const BENCH_HEADERS: [string, string][] = [["x-api-key", "k-123"], ["user-agent", "wrk"], ["authorization", `Bearer ${JWT.token}`]];
+export const BENCH_HEADERS: [string, string][] = [
+  ["x-api-key", "k-123"],
+  ["user-agent", "wrk"],
+  ["authorization", `Bearer ${JWT.token}`],
+];

@@ -2,23 +2,77 @@
 // format. Values follow proxy-wasm/spec and proxy-wasm-cpp-host, which Envoy 1.40 embeds.
 
 export enum WasmResult {
-  Ok, NotFound, BadArgument, SerializationFailure, ParseFailure, BadExpression, InvalidMemoryAccess, Empty,
-  CasMismatch, ResultMismatch, InternalFailure, BrokenConnection, Unimplemented,
+  Ok,
+  NotFound,
+  BadArgument,
+  SerializationFailure,
+  ParseFailure,
+  BadExpression,
+  InvalidMemoryAccess,
+  Empty,
+  CasMismatch,
+  ResultMismatch,
+  InternalFailure,
+  BrokenConnection,
+  Unimplemented,
 }
 export enum HeaderMapType {
-  RequestHeaders, RequestTrailers, ResponseHeaders, ResponseTrailers, GrpcReceiveInitialMetadata,
-  GrpcReceiveTrailingMetadata, HttpCallResponseHeaders, HttpCallResponseTrailers,
+  RequestHeaders,
+  RequestTrailers,
+  ResponseHeaders,
+  ResponseTrailers,
+  GrpcReceiveInitialMetadata,
+  GrpcReceiveTrailingMetadata,
+  HttpCallResponseHeaders,
+  HttpCallResponseTrailers,
 }
 export enum BufferType {
-  HttpRequestBody, HttpResponseBody, NetworkDownstreamData, NetworkUpstreamData, HttpCallResponseBody,
-  GrpcReceiveBuffer, VmConfiguration, PluginConfiguration, CallData,
+  HttpRequestBody,
+  HttpResponseBody,
+  NetworkDownstreamData,
+  NetworkUpstreamData,
+  HttpCallResponseBody,
+  GrpcReceiveBuffer,
+  VmConfiguration,
+  PluginConfiguration,
+  CallData,
 }
-export enum MetricType { Counter, Gauge, Histogram }
-export enum LogLevel { Trace, Debug, Info, Warn, Error, Critical }
-export enum StreamType { Request, Response, Downstream, Upstream }
-export enum FilterHeadersStatus { Continue, StopIteration, ContinueAndEndStream, StopAllIterationAndBuffer, StopAllIterationAndWatermark }
-export enum FilterDataStatus { Continue, StopIterationAndBuffer, StopIterationAndWatermark, StopIterationNoBuffer }
-export enum FilterTrailersStatus { Continue, StopIteration }
+export enum MetricType {
+  Counter,
+  Gauge,
+  Histogram,
+}
+export enum LogLevel {
+  Trace,
+  Debug,
+  Info,
+  Warn,
+  Error,
+  Critical,
+}
+export enum StreamType {
+  Request,
+  Response,
+  Downstream,
+  Upstream,
+}
+export enum FilterHeadersStatus {
+  Continue,
+  StopIteration,
+  ContinueAndEndStream,
+  StopAllIterationAndBuffer,
+  StopAllIterationAndWatermark,
+}
+export enum FilterDataStatus {
+  Continue,
+  StopIterationAndBuffer,
+  StopIterationAndWatermark,
+  StopIterationNoBuffer,
+}
+export enum FilterTrailersStatus {
+  Continue,
+  StopIteration,
+}
 
 /** Ordered [name, value] pairs as on the wire; the emulator lowercases names like Envoy. */
 export type HeaderList = [string, string][];
@@ -28,17 +82,62 @@ export type HeaderList = [string, string][];
 // proxy_get_configuration are registered for ABI 0.1.0 only, so an 0.2.1 module importing them
 // fails to link in Envoy exactly like one importing a FastEdge-only call.
 export const PROXY_IMPORT_NAMES: readonly string[] = [
-  "log", "get_log_level", "get_status", "set_property", "get_property", "send_local_response", "get_shared_data",
-  "set_shared_data", "register_shared_queue", "resolve_shared_queue", "dequeue_shared_queue", "enqueue_shared_queue",
-  "get_header_map_value", "add_header_map_value", "replace_header_map_value", "remove_header_map_value",
-  "get_header_map_pairs", "set_header_map_pairs", "get_header_map_size", "get_buffer_status", "get_buffer_bytes",
-  "set_buffer_bytes", "http_call", "grpc_call", "grpc_stream", "grpc_close", "grpc_cancel", "grpc_send",
-  "set_tick_period_milliseconds", "get_current_time_nanoseconds", "define_metric", "increment_metric", "record_metric",
-  "get_metric", "set_effective_context", "done", "call_foreign_function", "continue_stream", "close_stream",
+  "log",
+  "get_log_level",
+  "get_status",
+  "set_property",
+  "get_property",
+  "send_local_response",
+  "get_shared_data",
+  "set_shared_data",
+  "register_shared_queue",
+  "resolve_shared_queue",
+  "dequeue_shared_queue",
+  "enqueue_shared_queue",
+  "get_header_map_value",
+  "add_header_map_value",
+  "replace_header_map_value",
+  "remove_header_map_value",
+  "get_header_map_pairs",
+  "set_header_map_pairs",
+  "get_header_map_size",
+  "get_buffer_status",
+  "get_buffer_bytes",
+  "set_buffer_bytes",
+  "http_call",
+  "grpc_call",
+  "grpc_stream",
+  "grpc_close",
+  "grpc_cancel",
+  "grpc_send",
+  "set_tick_period_milliseconds",
+  "get_current_time_nanoseconds",
+  "define_metric",
+  "increment_metric",
+  "record_metric",
+  "get_metric",
+  "set_effective_context",
+  "done",
+  "call_foreign_function",
+  "continue_stream",
+  "close_stream",
 ].map((f) => `proxy_${f}`);
 const WASI_FUNCTIONS = [
-  "fd_write", "fd_read", "fd_seek", "fd_close", "fd_fdstat_get", "environ_get", "environ_sizes_get", "args_get",
-  "args_sizes_get", "clock_time_get", "random_get", "proc_exit", "path_open", "fd_prestat_get", "fd_prestat_dir_name",
+  "fd_write",
+  "fd_read",
+  "fd_seek",
+  "fd_close",
+  "fd_fdstat_get",
+  "environ_get",
+  "environ_sizes_get",
+  "args_get",
+  "args_sizes_get",
+  "clock_time_get",
+  "random_get",
+  "proc_exit",
+  "path_open",
+  "fd_prestat_get",
+  "fd_prestat_dir_name",
 ];
 
 /** Every "module.name" Envoy 1.40 links for an ABI 0.2.1 module. */
@@ -50,8 +149,16 @@ export const HOST_IMPORTS: ReadonlySet<string> = new Set([
 // WasmBase::startVm lets _start/_initialize make only these calls; anything else traps
 // ("restricted_callback"), so e.g. defining a metric in AssemblyScript top-level code kills the VM.
 export const START_ALLOWED: ReadonlySet<string> = new Set([
-  "proxy_log", "fd_write", "args_sizes_get", "args_get", "environ_sizes_get", "environ_get", "fd_prestat_get",
-  "fd_prestat_dir_name", "clock_time_get", "random_get",
+  "proxy_log",
+  "fd_write",
+  "args_sizes_get",
+  "args_get",
+  "environ_sizes_get",
+  "environ_get",
+  "fd_prestat_get",
+  "fd_prestat_dir_name",
+  "clock_time_get",
+  "random_get",
 ]);
 
 const encoder = new TextEncoder();

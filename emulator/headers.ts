@@ -12,10 +12,14 @@ export class HeaderMap {
     return map;
   }
 
-  get size(): number { return this.entries.length; }
+  get size(): number {
+    return this.entries.length;
+  }
 
   /** HeaderMap::byteSize(), which proxy_get_header_map_size reports: name and value bytes. */
-  byteSize(): number { return this.entries.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0); }
+  byteSize(): number {
+    return this.entries.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  }
 
   /** The first value only, as proxy_get_header_map_value returns. */
   get(name: string): string | undefined {
@@ -46,5 +50,7 @@ export class HeaderMap {
     for (const [k, v] of list) this.add(k, v);
   }
 
-  toList(): HeaderList { return this.entries.map(([k, v]) => [k, v]); }
+  toList(): HeaderList {
+    return this.entries.map(([k, v]) => [k, v]);
+  }
 }

@@ -3,7 +3,14 @@
 // the guest set one, else the context the host called into. `vm` is the VM's HostEnv (host.ts),
 // not the VM object: what the ABI needs of it and nothing else.
 import {
-  BufferType, HeaderMapType, PROXY_IMPORT_NAMES, START_ALLOWED, StreamType, WasmResult, deserializePairs, serializePairs,
+  BufferType,
+  HeaderMapType,
+  PROXY_IMPORT_NAMES,
+  START_ALLOWED,
+  StreamType,
+  WasmResult,
+  deserializePairs,
+  serializePairs,
 } from "./abi.js";
 import type { HeaderMap } from "./headers.js";
 import type { HostEnv } from "./host.js";
@@ -13,13 +20,18 @@ import type { ClusterDeclaration } from "./plugin.js";
 /** A host call other than logging/clock/random made from _start; cpp-host traps ("restricted_callback"). */
 export class RestrictedCallError extends Error {
   constructor(name: string) {
-    super(`restricted_callback: ${name} was called while the VM was starting (_start/_initialize); ` +
-      "Envoy only allows logging, args/environ, clock_time_get and random_get there");
+    super(
+      `restricted_callback: ${name} was called while the VM was starting (_start/_initialize); ` +
+        "Envoy only allows logging, args/environ, clock_time_get and random_get there",
+    );
   }
 }
 
 /** A buffer the guest can read and, for bodies, rewrite (Envoy's Buffer::copyFrom rules). */
-export interface HostBuffer { bytes(): Uint8Array; write?(start: number, length: number, data: Uint8Array): WasmResult }
+export interface HostBuffer {
+  bytes(): Uint8Array;
+  write?(start: number, length: number, data: Uint8Array): WasmResult;
+}
 
 type Fn = (...args: never[]) => number | undefined;
 const { Ok, NotFound, BadArgument } = WasmResult;
@@ -48,12 +60,17 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
     const { stream, plugin } = ctx();
     const response = plugin?.httpCallResponse;
     switch (type) {
-      case BufferType.HttpRequestBody: case BufferType.HttpResponseBody:
+      case BufferType.HttpRequestBody:
+      case BufferType.HttpResponseBody:
         return stream?.bodyBuffer(type) ?? { bytes: () => EMPTY };
-      case BufferType.HttpCallResponseBody: return response ? { bytes: () => response.body } : null;
-      case BufferType.VmConfiguration: return { bytes: () => vm.vmConfig };
-      case BufferType.PluginConfiguration: return plugin?.exposesConfig ? { bytes: () => plugin.configBytes } : null;
-      default: return null;
+      case BufferType.HttpCallResponseBody:
+        return response ? { bytes: () => response.body } : null;
+      case BufferType.VmConfiguration:
+        return { bytes: () => vm.vmConfig };
+      case BufferType.PluginConfiguration:
+        return plugin?.exposesConfig ? { bytes: () => plugin.configBytes } : null;
+      default:
+        return null;
     }
   };
 
@@ -101,8 +118,16 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       ctx().stream?.closeFromGuest(type);
       return Ok;
     },
-    proxy_send_local_response(status: number, detPtr: number, detLen: number, bodyPtr: number, bodyLen: number,
-      hdrPtr: number, hdrLen: number, grpc: number) {
+    proxy_send_local_response(
+      status: number,
+      detPtr: number,
+      detLen: number,
+      bodyPtr: number,
+      bodyLen: number,
+      hdrPtr: number,
+      hdrLen: number,
+      grpc: number,
+    ) {
       const headers = deserializePairs(m().view(hdrPtr, hdrLen));
       ctx().stream?.recordLocalResponse(status >>> 0, str(detPtr, detLen), m().copy(bodyPtr, bodyLen), headers, grpc >>> 0);
       return Ok;
@@ -197,14 +222,29 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       if (!b) return type <= BufferType.CallData ? NotFound : BadArgument;
       return b.write ? b.write(start >>> 0, length >>> 0, m().copy(ptr, len)) : BadArgument;
     },
-    proxy_http_call(uriPtr: number, uriLen: number, hPtr: number, hLen: number, bodyPtr: number, bodyLen: number,
-      tPtr: number, tLen: number, timeoutMs: number, tokenPtr: number) {
+    proxy_http_call(
+      uriPtr: number,
+      uriLen: number,
+      hPtr: number,
+      hLen: number,
+      bodyPtr: number,
+      bodyLen: number,
+      tPtr: number,
+      tLen: number,
+      timeoutMs: number,
+      tokenPtr: number,
+    ) {
       const plugin = ctx().plugin; // callouts belong to the root context of the effective context
       m().u32(tokenPtr, 0);
       if (!plugin) return BadArgument;
       const { result, token } = vm.startHttpCall({
-        upstream: str(uriPtr, uriLen), headers: deserializePairs(m().view(hPtr, hLen)), body: m().copy(bodyPtr, bodyLen),
-        trailers: deserializePairs(m().view(tPtr, tLen)), timeoutMs: timeoutMs | 0, rootContextId: plugin.rootContextId, plugin,
+        upstream: str(uriPtr, uriLen),
+        headers: deserializePairs(m().view(hPtr, hLen)),
+        body: m().copy(bodyPtr, bodyLen),
+        trailers: deserializePairs(m().view(tPtr, tLen)),
+        timeoutMs: timeoutMs | 0,
+        rootContextId: plugin.rootContextId,
+        plugin,
       });
       m().u32(tokenPtr, token);
       return result;
@@ -245,7 +285,8 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
     },
   };
   // gRPC callouts are not emulated (Envoy does implement them).
-  for (const f of ["grpc_call", "grpc_stream", "grpc_cancel", "grpc_close", "grpc_send"]) calls[`proxy_${f}`] = () => WasmResult.Unimplemented;
+  for (const f of ["grpc_call", "grpc_stream", "grpc_cancel", "grpc_close", "grpc_send"])
+    calls[`proxy_${f}`] = () => WasmResult.Unimplemented;
 
   const env: Record<string, Fn> = {
     pthread_equal: (a: number, b: number) => (a === b ? 1 : 0),

@@ -18,8 +18,14 @@ export interface ContextRef {
 }
 
 export interface HttpCall {
-  token: number; upstream: string; headers: HeaderList; body: Uint8Array; trailers: HeaderList;
-  timeoutMs: number; rootContextId: number; plugin: Plugin;
+  token: number;
+  upstream: string;
+  headers: HeaderList;
+  body: Uint8Array;
+  trailers: HeaderList;
+  timeoutMs: number;
+  rootContextId: number;
+  plugin: Plugin;
 }
 
 /** Calls a guest export (a missing one yields 0); the first argument is the context it runs in. */

@@ -1,7 +1,18 @@
 // Public surface of the proxy-wasm host emulator (Envoy 1.40 semantics, ABI 0.2.1).
 export {
-  BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, HeaderMapType, HOST_IMPORTS,
-  LogLevel, MetricType, StreamType, WasmResult, deserializePairs, listImports, serializePairs,
+  BufferType,
+  FilterDataStatus,
+  FilterHeadersStatus,
+  FilterTrailersStatus,
+  HeaderMapType,
+  HOST_IMPORTS,
+  LogLevel,
+  MetricType,
+  StreamType,
+  WasmResult,
+  deserializePairs,
+  listImports,
+  serializePairs,
   type HeaderList,
 } from "./abi.js";
 export { MetricsStore, type MetricSnapshot } from "./metrics.js";
@@ -11,7 +22,13 @@ export { runHttpRequest, type HttpExchange } from "./run.js";
 export { SharedData, type SharedValue } from "./shared-data.js";
 export { HttpStream, type LocalResponse, type SendOptions, type StreamOptions } from "./stream.js";
 export {
-  GuestCrashError, ProxyWasmVm, WasmLoadError,
-  type ContextRef, type HttpCall, type HttpCallReply, type LogEntry, type VmOptions,
+  GuestCrashError,
+  ProxyWasmVm,
+  WasmLoadError,
+  type ContextRef,
+  type HttpCall,
+  type HttpCallReply,
+  type LogEntry,
+  type VmOptions,
 } from "./vm.js";
 export { ProcExit } from "./wasi.js";

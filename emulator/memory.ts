@@ -13,9 +13,14 @@ export class GuestMemory {
   private u8 = new Uint8Array(0);
   private dv = new DataView(this.u8.buffer);
 
-  constructor(private readonly memory: WebAssembly.Memory, private readonly malloc: (size: number) => number) {}
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly malloc: (size: number) => number,
+  ) {}
 
-  get byteLength(): number { return this.memory.buffer.byteLength; }
+  get byteLength(): number {
+    return this.memory.buffer.byteLength;
+  }
 
   /** A view (not a copy) of guest memory, valid until the next guest allocation. */
   view(ptr: number, len: number): Uint8Array {
@@ -28,7 +33,9 @@ export class GuestMemory {
     return this.u8.subarray(ptr, ptr + len);
   }
 
-  copy(ptr: number, len: number): Uint8Array { return this.view(ptr, len).slice(); }
+  copy(ptr: number, len: number): Uint8Array {
+    return this.view(ptr, len).slice();
+  }
 
   /** UTF-8; short ASCII strings (header names, keys) skip TextDecoder, which is slower for them. */
   string(ptr: number, len: number): string {
@@ -42,12 +49,25 @@ export class GuestMemory {
     return s;
   }
 
-  readU32(ptr: number): number { this.view(ptr, 4); return this.dv.getUint32(ptr >>> 0, true); }
-  u32(ptr: number, value: number): void { this.view(ptr, 4); this.dv.setUint32(ptr >>> 0, value >>> 0, true); }
-  u64(ptr: number, value: bigint): void { this.view(ptr, 8); this.dv.setBigUint64(ptr >>> 0, BigInt.asUintN(64, value), true); }
-  write(ptr: number, data: Uint8Array): void { this.view(ptr, data.length).set(data); }
+  readU32(ptr: number): number {
+    this.view(ptr, 4);
+    return this.dv.getUint32(ptr >>> 0, true);
+  }
+  u32(ptr: number, value: number): void {
+    this.view(ptr, 4);
+    this.dv.setUint32(ptr >>> 0, value >>> 0, true);
+  }
+  u64(ptr: number, value: bigint): void {
+    this.view(ptr, 8);
+    this.dv.setBigUint64(ptr >>> 0, BigInt.asUintN(64, value), true);
+  }
+  write(ptr: number, data: Uint8Array): void {
+    this.view(ptr, data.length).set(data);
+  }
   /** Allocates with the guest's malloc (which may grow, and so detach, the memory). */
-  alloc(size: number): number { return this.malloc(size) >>> 0; }
+  alloc(size: number): number {
+    return this.malloc(size) >>> 0;
+  }
 
   /** cpp-host's copyToPointerSize; an empty value is returned as (0, 0) without calling malloc. */
   give(data: Uint8Array | string, ptrPtr: number, sizePtr: number): void {

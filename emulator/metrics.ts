@@ -10,7 +10,11 @@ export interface MetricSnapshot {
   samples?: number[];
 }
 
-interface Stat { type: MetricType; value: number; samples: number[] }
+interface Stat {
+  type: MetricType;
+  value: number;
+  samples: number[];
+}
 
 export class MetricsStore {
   private readonly stats = new Map<string, Stat>();
@@ -21,13 +25,15 @@ export class MetricsStore {
     return this.stats.get(key) ?? this.stats.set(key, { type, value: 0, samples: [] }).get(key)!;
   }
 
-  get(name: string): MetricSnapshot | undefined { return this.all()[name]; }
+  get(name: string): MetricSnapshot | undefined {
+    return this.all()[name];
+  }
 
   all(): Record<string, MetricSnapshot> {
     const out: Record<string, MetricSnapshot> = {};
     for (const [key, { type, value, samples }] of this.stats) {
-      out[key.slice(key.indexOf(":") + 1)] = type === MetricType.Histogram
-        ? { type, value: samples.length, samples: [...samples] } : { type, value };
+      out[key.slice(key.indexOf(":") + 1)] =
+        type === MetricType.Histogram ? { type, value: samples.length, samples: [...samples] } : { type, value };
     }
     return out;
   }

@@ -17,7 +17,10 @@ export interface PluginOptions {
 }
 
 /** A cluster the filter said it calls (foreign function portico_declare_clusters), where its config names it. */
-export interface ClusterDeclaration { name: string; path: string }
+export interface ClusterDeclaration {
+  name: string;
+  path: string;
+}
 
 export class Plugin {
   readonly rootContextId: number;
@@ -43,7 +46,12 @@ export class Plugin {
   private pendingDone = false;
 
   /** @internal Created by ProxyWasmVm.configurePlugin. */
-  constructor(readonly vm: ProxyWasmVm, private readonly core: VmCore, id: number, options: PluginOptions) {
+  constructor(
+    readonly vm: ProxyWasmVm,
+    private readonly core: VmCore,
+    id: number,
+    options: PluginOptions,
+  ) {
     [this.rootContextId, this.name, this.rootId] = [id, options.name ?? "", options.rootId ?? ""];
     this.configBytes = toBytes(options.config);
     core.addContext({ id, plugin: this, stream: null, status: { code: 0, message: "" } });

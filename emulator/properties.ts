@@ -36,7 +36,12 @@ export interface AttributeSource {
 }
 
 const FROM_HEADER: Record<string, string> = {
-  host: ":authority", method: ":method", scheme: ":scheme", referer: "referer", useragent: "user-agent", id: "x-request-id",
+  host: ":authority",
+  method: ":method",
+  scheme: ":scheme",
+  referer: "referer",
+  useragent: "user-agent",
+  id: "x-request-id",
 };
 
 /** The request.* and response.* attributes Envoy derives from headers and stream info. */

@@ -44,7 +44,10 @@ export function runHttpRequest(plugin: Plugin, ex: HttpExchange): HttpStream {
   };
   direction(ex.requestHeaders, ex.requestBody, ex.requestTrailers, true);
   if (s.paused) {
-    const pending = fresh().map((c) => `${c.token} -> ${c.upstream}`).join(", ") || "none";
+    const pending =
+      fresh()
+        .map((c) => `${c.token} -> ${c.upstream}`)
+        .join(", ") || "none";
     throw new Error(`the filter paused the request and never resumed it (pending HTTP calls: ${pending})`);
   }
   if (!s.localResponse && !s.reset) direction(ex.responseHeaders ?? [[":status", "200"]], ex.responseBody, ex.responseTrailers, false);

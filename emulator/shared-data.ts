@@ -5,8 +5,15 @@
 import { WasmResult } from "./abi.js";
 import { fromUtf8, toUtf8 } from "./memory.js";
 
-export interface SharedValue { value: Uint8Array; cas: number }
-interface Queue { token: number; items: Uint8Array[]; notify: (token: number) => void }
+export interface SharedValue {
+  value: Uint8Array;
+  cas: number;
+}
+interface Queue {
+  token: number;
+  items: Uint8Array[];
+  notify: (token: number) => void;
+}
 
 const bytes = (v: Uint8Array | string) => (typeof v === "string" ? toUtf8(v) : v.slice());
 
@@ -17,7 +24,9 @@ export class SharedData {
   private nextCas = 1;
   private nextToken = 1;
 
-  get(key: string, vmId = ""): SharedValue | undefined { return this.values.get(`${vmId}\0${key}`); }
+  get(key: string, vmId = ""): SharedValue | undefined {
+    return this.values.get(`${vmId}\0${key}`);
+  }
   getString(key: string, vmId = ""): string | undefined {
     const v = this.get(key, vmId);
     return v && fromUtf8(v.value);
@@ -45,7 +54,9 @@ export class SharedData {
     return queue.token;
   }
 
-  resolveQueue(vmId: string, name: string): number | undefined { return this.queues.get(`${vmId}\0${name}`)?.token; }
+  resolveQueue(vmId: string, name: string): number | undefined {
+    return this.queues.get(`${vmId}\0${name}`)?.token;
+  }
 
   enqueue(token: number, data: Uint8Array | string): WasmResult {
     const queue = this.queuesByToken.get(token);
@@ -57,6 +68,6 @@ export class SharedData {
 
   dequeue(token: number): Uint8Array | WasmResult.NotFound | WasmResult.Empty {
     const queue = this.queuesByToken.get(token);
-    return queue ? queue.items.shift() ?? WasmResult.Empty : WasmResult.NotFound;
+    return queue ? (queue.items.shift() ?? WasmResult.Empty) : WasmResult.NotFound;
   }
 }

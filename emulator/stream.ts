@@ -11,7 +11,13 @@
 // Simplified: any Stop* body status keeps the data buffered for the next body callback (Envoy
 // tells buffering, watermark and no-buffer apart); 1xx headers and metadata are not modelled.
 import {
-  BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, HeaderMapType, StreamType, WasmResult,
+  BufferType,
+  FilterDataStatus,
+  FilterHeadersStatus,
+  FilterTrailersStatus,
+  HeaderMapType,
+  StreamType,
+  WasmResult,
   type HeaderList,
 } from "./abi.js";
 import { HeaderMap } from "./headers.js";
@@ -28,7 +34,9 @@ export interface StreamOptions {
   protocol?: string;
 }
 /** end_of_stream of a headers or body event; default false. */
-export interface SendOptions { endOfStream?: boolean }
+export interface SendOptions {
+  endOfStream?: boolean;
+}
 export interface LocalResponse {
   status: number;
   /** As Envoy records response code details: whitespace replaced by "_". */
@@ -67,7 +75,9 @@ class Side {
     if (this.buffered.length > 0) this.forwarded.push(this.buffered);
     this.buffered = EMPTY;
   }
-  close(): void { this.headersOpen = this.bodyOpen = this.trailersOpen = false; }
+  close(): void {
+    this.headersOpen = this.bodyOpen = this.trailersOpen = false;
+  }
 }
 
 export class HttpStream implements AttributeSource {
@@ -88,35 +98,74 @@ export class HttpStream implements AttributeSource {
   /** @internal */ inLogPhase = false;
   /** @internal */ responseCode: number | undefined;
 
-  private readonly req = new Side({ headers: "proxy_on_request_headers", body: "proxy_on_request_body", trailers: "proxy_on_request_trailers" });
-  private readonly resp = new Side({ headers: "proxy_on_response_headers", body: "proxy_on_response_body", trailers: "proxy_on_response_trailers" });
+  private readonly req = new Side({
+    headers: "proxy_on_request_headers",
+    body: "proxy_on_request_body",
+    trailers: "proxy_on_request_trailers",
+  });
+  private readonly resp = new Side({
+    headers: "proxy_on_response_headers",
+    body: "proxy_on_response_body",
+    trailers: "proxy_on_response_trailers",
+  });
   private readonly ref: ContextRef;
   private created = false;
 
   /** @internal Created by Plugin.newHttpStream. */
-  constructor(readonly plugin: Plugin, private readonly vm: VmCore, id: number, options: StreamOptions) {
+  constructor(
+    readonly plugin: Plugin,
+    private readonly vm: VmCore,
+    id: number,
+    options: StreamOptions,
+  ) {
     this.contextId = id;
     this.properties = propertyMap(options.properties);
     this.protocol = options.protocol ?? "HTTP/1.1";
     this.ref = { id, plugin, stream: this, status: { code: 0, message: "" } };
   }
 
-  get requestHeaders(): HeaderList { return this.req.headers.toList(); }
-  get responseHeaders(): HeaderList { return this.resp.headers.toList(); }
-  get requestTrailers(): HeaderList | undefined { return this.req.trailers?.toList(); }
-  get responseTrailers(): HeaderList | undefined { return this.resp.trailers?.toList(); }
-  requestHeader(name: string): string | undefined { return this.req.headers.get(name); }
-  responseHeader(name: string): string | undefined { return this.resp.headers.get(name); }
+  get requestHeaders(): HeaderList {
+    return this.req.headers.toList();
+  }
+  get responseHeaders(): HeaderList {
+    return this.resp.headers.toList();
+  }
+  get requestTrailers(): HeaderList | undefined {
+    return this.req.trailers?.toList();
+  }
+  get responseTrailers(): HeaderList | undefined {
+    return this.resp.trailers?.toList();
+  }
+  requestHeader(name: string): string | undefined {
+    return this.req.headers.get(name);
+  }
+  responseHeader(name: string): string | undefined {
+    return this.resp.headers.get(name);
+  }
   /** Request body that went upstream past the filter. */
-  get requestBody(): string { return fromUtf8(Buffer.concat(this.req.forwarded)); }
+  get requestBody(): string {
+    return fromUtf8(Buffer.concat(this.req.forwarded));
+  }
   /** Response body that went to the client past the filter. */
-  get responseBody(): string { return fromUtf8(Buffer.concat(this.resp.forwarded)); }
-  get routeCacheCleared(): boolean { return this.routeCacheClears > 0; }
+  get responseBody(): string {
+    return fromUtf8(Buffer.concat(this.resp.forwarded));
+  }
+  get routeCacheCleared(): boolean {
+    return this.routeCacheClears > 0;
+  }
   /** The filter stopped a direction and has not continued it. */
-  get paused(): boolean { return !this.finished() && (this.req.paused || this.resp.paused); }
-  get continueCalls(): { request: number; response: number } { return { request: this.req.continues, response: this.resp.continues }; }
-  get readableRequestHeaders(): HeaderMap | null { return this.req.headersOpen || this.inLogPhase ? this.req.headers : null; }
-  get readableResponseHeaders(): HeaderMap | null { return this.resp.headersOpen || this.inLogPhase ? this.resp.headers : null; }
+  get paused(): boolean {
+    return !this.finished() && (this.req.paused || this.resp.paused);
+  }
+  get continueCalls(): { request: number; response: number } {
+    return { request: this.req.continues, response: this.resp.continues };
+  }
+  get readableRequestHeaders(): HeaderMap | null {
+    return this.req.headersOpen || this.inLogPhase ? this.req.headers : null;
+  }
+  get readableResponseHeaders(): HeaderMap | null {
+    return this.resp.headersOpen || this.inLogPhase ? this.resp.headers : null;
+  }
 
   // Events return undefined when the filter is not called: the stream is already answered or
   // reset, or the event waits behind a StopAll* and is delivered once the filter continues.
@@ -126,7 +175,9 @@ export class HttpStream implements AttributeSource {
   sendRequestBody(body: string | Uint8Array, o: SendOptions = {}): FilterDataStatus | undefined {
     return this.sendBody(this.req, toBytes(body), o.endOfStream ?? false);
   }
-  sendRequestTrailers(trailers: HeaderList): FilterTrailersStatus | undefined { return this.sendTrailers(this.req, trailers); }
+  sendRequestTrailers(trailers: HeaderList): FilterTrailersStatus | undefined {
+    return this.sendTrailers(this.req, trailers);
+  }
   sendResponseHeaders(headers: HeaderList, o: SendOptions = {}): FilterHeadersStatus | undefined {
     const status = Number(headers.find(([k]) => k === ":status")?.[1]);
     if (Number.isFinite(status)) this.responseCode = status;
@@ -135,7 +186,9 @@ export class HttpStream implements AttributeSource {
   sendResponseBody(body: string | Uint8Array, o: SendOptions = {}): FilterDataStatus | undefined {
     return this.sendBody(this.resp, toBytes(body), o.endOfStream ?? false);
   }
-  sendResponseTrailers(trailers: HeaderList): FilterTrailersStatus | undefined { return this.sendTrailers(this.resp, trailers); }
+  sendResponseTrailers(trailers: HeaderList): FilterTrailersStatus | undefined {
+    return this.sendTrailers(this.resp, trailers);
+  }
 
   /** End of stream: proxy_on_log, then proxy_on_done and proxy_on_delete (Envoy logs before it destroys filters). */
   complete(): void {
@@ -162,8 +215,10 @@ export class HttpStream implements AttributeSource {
     const continues = side.continues;
     const raw = this.vm.invoke(side.on.headers, this.contextId, side.headers.size, eos ? 1 : 0);
     if (this.localResponse) return FilterHeadersStatus.StopIteration;
-    const status = raw > 4 || (raw === 1 && !this.vm.allowOnHeadersStopIteration)
-      ? FilterHeadersStatus.StopAllIterationAndWatermark : (raw as FilterHeadersStatus);
+    const status =
+      raw > 4 || (raw === 1 && !this.vm.allowOnHeadersStopIteration)
+        ? FilterHeadersStatus.StopAllIterationAndWatermark
+        : (raw as FilterHeadersStatus);
     if (status === FilterHeadersStatus.Continue || status === FilterHeadersStatus.ContinueAndEndStream) side.headersOpen = false;
     // A proxy_continue_stream inside the callback resumes the stream after it (Envoy defers continueDecoding).
     else if (side.continues === continues) [side.paused, side.hold] = [true, status !== FilterHeadersStatus.StopIteration];
@@ -222,7 +277,9 @@ export class HttpStream implements AttributeSource {
     if (side.ended) throw new Error(`${callback}: end of stream was already sent`);
   }
 
-  private finished(): boolean { return this.localResponse !== undefined || this.reset || this.completed; }
+  private finished(): boolean {
+    return this.localResponse !== undefined || this.reset || this.completed;
+  }
 
   /** Envoy creates the VM context lazily, when the first event reaches the filter. */
   private ensureCreated(): void {
@@ -236,11 +293,16 @@ export class HttpStream implements AttributeSource {
   headerMap(type: HeaderMapType, write: boolean): HeaderMap | null {
     const logRead = !write && this.inLogPhase;
     switch (type) {
-      case HeaderMapType.RequestHeaders: return this.req.headersOpen || logRead ? this.req.headers : null;
-      case HeaderMapType.RequestTrailers: return this.req.trailersOpen ? this.req.trailers : null;
-      case HeaderMapType.ResponseHeaders: return this.resp.headersOpen || logRead ? this.resp.headers : null;
-      case HeaderMapType.ResponseTrailers: return this.resp.trailersOpen || logRead ? this.resp.trailers : null;
-      default: return null;
+      case HeaderMapType.RequestHeaders:
+        return this.req.headersOpen || logRead ? this.req.headers : null;
+      case HeaderMapType.RequestTrailers:
+        return this.req.trailersOpen ? this.req.trailers : null;
+      case HeaderMapType.ResponseHeaders:
+        return this.resp.headersOpen || logRead ? this.resp.headers : null;
+      case HeaderMapType.ResponseTrailers:
+        return this.resp.trailersOpen || logRead ? this.resp.trailers : null;
+      default:
+        return null;
     }
   }
 
@@ -294,8 +356,11 @@ export class HttpStream implements AttributeSource {
   recordLocalResponse(status: number, details: string, body: Uint8Array, headers: HeaderList, grpc: number): void {
     if (this.finished()) return;
     this.localResponse = {
-      status, details: details.replace(/\s/g, "_"), body: fromUtf8(body),
-      headers: headers.map(([k, v]) => [k.toLowerCase(), v]), grpcStatus: grpc <= 16 ? grpc : null,
+      status,
+      details: details.replace(/\s/g, "_"),
+      body: fromUtf8(body),
+      headers: headers.map(([k, v]) => [k.toLowerCase(), v]),
+      grpcStatus: grpc <= 16 ? grpc : null,
     };
     this.vm.post(() => this.deliverLocalReply(body));
   }

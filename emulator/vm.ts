@@ -36,12 +36,26 @@ export interface VmOptions {
   allowOnHeadersStopIteration?: boolean;
 }
 
-export interface LogEntry { level: LogLevel; message: string; contextId: number }
-export interface HttpCallReply { status?: number; headers?: HeaderList; body?: string | Uint8Array; trailers?: HeaderList }
+export interface LogEntry {
+  level: LogLevel;
+  message: string;
+  contextId: number;
+}
+export interface HttpCallReply {
+  status?: number;
+  headers?: HeaderList;
+  body?: string | Uint8Array;
+  trailers?: HeaderList;
+}
 
 /** A trap, proc_exit or restricted call inside the guest. The VM is failed afterwards. */
 export class GuestCrashError extends Error {
-  constructor(message: string, readonly call: string, readonly guestOutput: string[], options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly call: string,
+    readonly guestOutput: string[],
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -84,8 +98,10 @@ export class ProxyWasmVm {
 
   /** Loads a module from a path, bytes or a compiled module (compile once, start many VMs). */
   static async load(source: string | URL | Uint8Array | WebAssembly.Module, options: VmOptions = {}): Promise<ProxyWasmVm> {
-    const module = source instanceof WebAssembly.Module ? source
-      : await WebAssembly.compile(source instanceof Uint8Array ? new Uint8Array(source) : await readFile(source));
+    const module =
+      source instanceof WebAssembly.Module
+        ? source
+        : await WebAssembly.compile(source instanceof Uint8Array ? new Uint8Array(source) : await readFile(source));
     return new ProxyWasmVm(module, options);
   }
 
@@ -104,7 +120,9 @@ export class ProxyWasmVm {
     const vm = this;
     this.core = {
       vmConfig: this.vmConfig,
-      get clockNs() { return vm.clockNs; },
+      get clockNs() {
+        return vm.clockNs;
+      },
       allowOnHeadersStopIteration: options.allowOnHeadersStopIteration ?? false,
       allocContextId: () => this.nextContextId++,
       addContext: (ref) => void this.contexts.set(ref.id, ref),
@@ -113,12 +131,18 @@ export class ProxyWasmVm {
       post: (fn) => this.post(fn),
     };
     this.host = {
-      get mem() { return vm.mem; }, // read lazily: the memory exists only once instantiated
-      get starting() { return vm.starting; },
+      get mem() {
+        return vm.mem;
+      }, // read lazily: the memory exists only once instantiated
+      get starting() {
+        return vm.starting;
+      },
       vmId: this.vmId,
       vmConfig: this.vmConfig,
       logLevel: this.logLevel,
-      get clockNs() { return vm.clockNs; },
+      get clockNs() {
+        return vm.clockNs;
+      },
       sharedData: this.sharedData,
       metrics: this.vmMetrics,
       ctx: () => this.ctx(),
@@ -135,7 +159,9 @@ export class ProxyWasmVm {
       startHttpCall: (call) => this.startHttpCall(call),
     };
     const wasi = wasiImports({
-      get mem() { return vm.mem; }, // read lazily: the memory exists only once instantiated
+      get mem() {
+        return vm.mem;
+      }, // read lazily: the memory exists only once instantiated
       output: (fd, text) => this.output(fd, text),
       nowNs: () => this.clockNs,
       random: (t) => void randomFillSync(t),
@@ -143,8 +169,11 @@ export class ProxyWasmVm {
     });
     const EFAULT = 21;
     const wasiGuarded = Object.fromEntries(Object.entries(wasi).map(([n, f]) => [n, guard(this.host, n, f, EFAULT)]));
-    const instance = new WebAssembly.Instance(module,
-      { env: proxyImports(this.host), wasi_snapshot_preview1: wasiGuarded, wasi_unstable: wasiGuarded });
+    const instance = new WebAssembly.Instance(module, {
+      env: proxyImports(this.host),
+      wasi_snapshot_preview1: wasiGuarded,
+      wasi_unstable: wasiGuarded,
+    });
     this.exportsByName = instance.exports as typeof this.exportsByName;
     // cpp-host hands data to the guest through its malloc (ABI 0.2.x), else proxy_on_memory_allocate.
     const malloc = this.exportsByName.malloc ?? this.exportsByName.proxy_on_memory_allocate;
@@ -171,20 +200,34 @@ export class ProxyWasmVm {
   }
 
   /** Whether a context (root or stream) is alive in the VM, e.g. to check that a finished stream was deleted. */
-  hasContext(id: number): boolean { return this.contexts.has(id); }
+  hasContext(id: number): boolean {
+    return this.contexts.has(id);
+  }
 
   /** Linear memory size in bytes, to check that a filter does not leak. */
-  memoryBytes(): number { return this.mem.byteLength; }
-  metric(name: string): number | undefined { return this.metricsStore.get(name)?.value; }
-  metrics(): Record<string, MetricSnapshot> { return this.metricsStore.all(); }
-  now(): Date { return new Date(Number(this.clockNs / 1_000_000n)); }
-  get pendingHttpCalls(): HttpCall[] { return [...this.pending.values()]; }
+  memoryBytes(): number {
+    return this.mem.byteLength;
+  }
+  metric(name: string): number | undefined {
+    return this.metricsStore.get(name)?.value;
+  }
+  metrics(): Record<string, MetricSnapshot> {
+    return this.metricsStore.all();
+  }
+  now(): Date {
+    return new Date(Number(this.clockNs / 1_000_000n));
+  }
+  get pendingHttpCalls(): HttpCall[] {
+    return [...this.pending.values()];
+  }
 
   /** Advances the emulated clock, firing proxy_on_tick for each elapsed tick period, in time order. */
   advanceTime(ms: number): void {
     const target = this.clockNs + BigInt(Math.round(ms * 1e6));
     for (;;) {
-      const due = [...this.contexts.values()].filter((c) => !c.stream).map((c) => c.plugin)
+      const due = [...this.contexts.values()]
+        .filter((c) => !c.stream)
+        .map((c) => c.plugin)
         .filter((p): p is Plugin => p?.nextTickNs !== undefined && p.nextTickNs <= target)
         .sort((x, y) => (x.nextTickNs! < y.nextTickNs! ? -1 : 1))[0];
       if (!due) break;
@@ -308,9 +351,12 @@ export class ProxyWasmVm {
 
   private crash(call: string, args: number[], err: unknown): GuestCrashError {
     if (err instanceof GuestCrashError) return err;
-    const reason = err instanceof ProcExit || err instanceof RestrictedCallError ? err.message
-      : err instanceof WebAssembly.RuntimeError ? `wasm trap: ${err.message}`
-      : `emulator host function threw: ${err instanceof Error ? err.stack : String(err)}`;
+    const reason =
+      err instanceof ProcExit || err instanceof RestrictedCallError
+        ? err.message
+        : err instanceof WebAssembly.RuntimeError
+          ? `wasm trap: ${err.message}`
+          : `emulator host function threw: ${err instanceof Error ? err.stack : String(err)}`;
     const output = [...this.recentOutput];
     const aborts = output.filter((l) => /abort/i.test(l));
     const said = (aborts.length > 0 ? aborts : output.slice(-3)).join(" | ");
@@ -323,11 +369,15 @@ export class ProxyWasmVm {
 
 /** Envoy refuses modules it cannot link or whose ABI version it does not know (WasmBase::load). */
 function checkLinkable(module: WebAssembly.Module): void {
-  const missing = listImports(module).map((i) => `${i.module}.${i.name}`).filter((i) => !HOST_IMPORTS.has(i));
+  const missing = listImports(module)
+    .map((i) => `${i.module}.${i.name}`)
+    .filter((i) => !HOST_IMPORTS.has(i));
   if (missing.length > 0) {
-    throw new WasmLoadError(`Failed to load Wasm module due to a missing import: ${missing.join(", ")} ` +
-      "(Envoy 1.40 links only the proxy-wasm ABI 0.2.1 host calls; FastEdge-only calls such as " +
-      "proxy_dictionary_get, proxy_get_secret or proxy_kv_store_* do not exist there)");
+    throw new WasmLoadError(
+      `Failed to load Wasm module due to a missing import: ${missing.join(", ")} ` +
+        "(Envoy 1.40 links only the proxy-wasm ABI 0.2.1 host calls; FastEdge-only calls such as " +
+        "proxy_dictionary_get, proxy_get_secret or proxy_kv_store_* do not exist there)",
+    );
   }
   const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
   if (!exported.has("proxy_abi_version_0_2_1") && !exported.has("proxy_abi_version_0_2_0")) {

@@ -7,7 +7,9 @@ const [ESUCCESS, EBADF, ENOENT, ENOSYS, ENOTSUP] = [0, 8, 44, 52, 58];
 
 /** proc_exit; the VM records it as a crash (AssemblyScript's wasi-shim aborts this way). */
 export class ProcExit extends Error {
-  constructor(readonly code: number) { super(`proc_exit(${code})`); }
+  constructor(readonly code: number) {
+    super(`proc_exit(${code})`);
+  }
 }
 
 export interface WasiHost {
@@ -45,7 +47,10 @@ export function wasiImports(host: WasiHost): Record<string, Fn> {
     },
     environ_sizes_get(countPtr: number, sizePtr: number) {
       m().u32(countPtr, environ.length);
-      m().u32(sizePtr, environ.reduce((n, e) => n + e.length, 0));
+      m().u32(
+        sizePtr,
+        environ.reduce((n, e) => n + e.length, 0),
+      );
       return ESUCCESS;
     },
     environ_get(arrayPtr: number, bufPtr: number) {

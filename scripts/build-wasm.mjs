@@ -18,10 +18,7 @@ function entries(dir, outDir, withDebug) {
     .map((d) => ({ name: d.name, entry: join(dir, d.name, "index.ts"), outDir, withDebug }));
 }
 
-const all = [
-  ...entries("filters", "dist/filters", true),
-  ...entries("test/fixtures/wasm", "dist/test", false),
-];
+const all = [...entries("filters", "dist/filters", true), ...entries("test/fixtures/wasm", "dist/test", false)];
 const wanted = process.argv.slice(2);
 const selected = wanted.length ? all.filter((e) => wanted.includes(e.name)) : all;
 if (wanted.length && selected.length !== wanted.length) {
@@ -36,10 +33,10 @@ for (const m of selected) {
   for (const target of targets) {
     const out = join(m.outDir, target === "release" ? `${m.name}.wasm` : `${m.name}.debug.wasm`);
     mkdirSync(join(root, m.outDir), { recursive: true });
-    const { error, stderr } = await asc.main(
-      [m.entry, "--config", "asconfig.json", "--target", target, "--outFile", out],
-      { stdout: process.stdout, stderr: process.stderr },
-    );
+    const { error, stderr } = await asc.main([m.entry, "--config", "asconfig.json", "--target", target, "--outFile", out], {
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
     if (error) {
       failed++;
       console.error(`FAILED ${relative(root, join(root, m.entry))} (${target}): ${error.message}`);

@@ -54,10 +54,7 @@ export function gatewayYaml(s: GatewayFileSpec): string {
   for (let j = 0; j < s.upstreams; j++) {
     // 10.<hi>.<lo>.x: distinct static IPs; nothing listens there, and nothing needs to.
     const net = `10.${(j >> 8) & 255}.${j & 255}`;
-    out.push(
-      `  - name: u${pad(j, uw)}`,
-      `    endpoints: ["${net}.1:${s.endpointPorts.get(j) ?? 8080}", "${net}.2:8080"]`,
-    );
+    out.push(`  - name: u${pad(j, uw)}`, `    endpoints: ["${net}.1:${s.endpointPorts.get(j) ?? 8080}", "${net}.2:8080"]`);
   }
   out.push(
     "plugins:",

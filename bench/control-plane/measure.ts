@@ -106,7 +106,9 @@ function nextSnapshot(gw: TestGateway): { promise: Promise<{ t: number; changed:
 
 async function timeJoin(gw: TestGateway, log: AckLog, nodeId: string): Promise<{ envoy: Envoy; sample: JoinSample }> {
   let connectedAt: number | undefined;
-  const onConnect = (e: { nodeId: string }) => { if (e.nodeId === nodeId) connectedAt ??= performance.now(); };
+  const onConnect = (e: { nodeId: string }) => {
+    if (e.nodeId === nodeId) connectedAt ??= performance.now();
+  };
   gw.cp.xds.on("connect", onConnect);
   const t0 = performance.now();
   let envoy: Envoy | undefined;
@@ -132,10 +134,15 @@ async function timeJoin(gw: TestGateway, log: AckLog, nodeId: string): Promise<{
  * this loop's polling does not enter the figures).
  */
 async function editApplied(
-  gw: TestGateway, snapshot: Promise<{ t: number; changed: TypeUrlValue[] }>, before: unknown, kind: EditKind,
+  gw: TestGateway,
+  snapshot: Promise<{ t: number; changed: TypeUrlValue[] }>,
+  before: unknown,
+  kind: EditKind,
 ): Promise<{ t: number; changed: TypeUrlValue[] }> {
   const state: { applied?: { t: number; changed: TypeUrlValue[] } } = {};
-  void snapshot.then((s) => { state.applied = s; });
+  void snapshot.then((s) => {
+    state.applied = s;
+  });
   const deadline = performance.now() + WAIT_MS;
   for (;;) {
     if (state.applied) return state.applied;
@@ -143,12 +150,20 @@ async function editApplied(
     if (last !== before && last && (!last.ok || last.kind === "unchanged")) {
       throw new Error(`the ${kind} edit was not applied: ${last.error ?? "the control plane found nothing changed"}`);
     }
-    if (performance.now() > deadline) throw new Error(`no new snapshot ${WAIT_MS} ms after the ${kind} edit; last reload: ${JSON.stringify(last)}`);
+    if (performance.now() > deadline)
+      throw new Error(`no new snapshot ${WAIT_MS} ms after the ${kind} edit; last reload: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
 
-async function timeEdit(gw: TestGateway, log: AckLog, spec: GatewayFileSpec, kind: EditKind, n: number, nodes: string[]): Promise<EditSample> {
+async function timeEdit(
+  gw: TestGateway,
+  log: AckLog,
+  spec: GatewayFileSpec,
+  kind: EditKind,
+  n: number,
+  nodes: string[],
+): Promise<EditSample> {
   applyEdit(spec, kind, n);
   const yaml = gatewayYaml(spec);
   const next = nextSnapshot(gw);
@@ -194,7 +209,13 @@ async function timeStages(path: string): Promise<Pick<SizeResult, "loadMs" | "tr
     let t = performance.now();
     const loaded = await loadGatewayFile(path, { filtersDir: FILTERS_DIR, checkPlugin });
     const loadMs = performance.now() - t;
-    if (!loaded.ok) throw new Error(`the generated file does not load: ${loaded.errors.slice(0, 3).map((e) => e.message).join("; ")}`);
+    if (!loaded.ok)
+      throw new Error(
+        `the generated file does not load: ${loaded.errors
+          .slice(0, 3)
+          .map((e) => e.message)
+          .join("; ")}`,
+      );
     t = performance.now();
     const resources = translate({ model: loaded.model, certificates: new Map(), modules: loaded.modules });
     const translateMs = performance.now() - t;
@@ -213,7 +234,9 @@ async function timeStages(path: string): Promise<Pick<SizeResult, "loadMs" | "tr
     out.translateMs.push(translateMs);
     out.encodeMs.push(encodeMs);
     out.compareMs.push(compareMs);
-    say(`stages ${i}/${reps}: load ${loadMs.toFixed(0)} ms, translate ${translateMs.toFixed(0)} ms, encode ${encodeMs.toFixed(0)} ms, compare ${compareMs.toFixed(0)} ms`);
+    say(
+      `stages ${i}/${reps}: load ${loadMs.toFixed(0)} ms, translate ${translateMs.toFixed(0)} ms, encode ${encodeMs.toFixed(0)} ms, compare ${compareMs.toFixed(0)} ms`,
+    );
   }
   return out;
 }
@@ -232,7 +255,9 @@ async function main(): Promise<void> {
     const log = new AckLog(gw.cp.xds);
     const snapshot = snapshotSize(gw);
     const afterSnapshot = memory();
-    say(`control plane started in ${coldStartMs.toFixed(0)} ms; snapshot ${(snapshot.totalBytes / 1024).toFixed(0)} KiB; heapUsed ${(afterSnapshot.heapUsed / 2 ** 20).toFixed(1)} MiB`);
+    say(
+      `control plane started in ${coldStartMs.toFixed(0)} ms; snapshot ${(snapshot.totalBytes / 1024).toFixed(0)} KiB; heapUsed ${(afterSnapshot.heapUsed / 2 ** 20).toFixed(1)} MiB`,
+    );
 
     // Fresh Envoys, one at a time so each join has the control plane to itself. The first two
     // stay for the edits; any further ones only add initial-sync samples.
@@ -247,7 +272,8 @@ async function main(): Promise<void> {
       else await envoy.stop();
     }
     const withEnvoys = memory();
-    const envoyVersion = await envoys[0]!.admin("/server_info")
+    const envoyVersion = await envoys[0]!
+      .admin("/server_info")
       .then((r) => String((JSON.parse(r.body) as { version?: string }).version ?? "?").split("/")[1] ?? "?")
       .catch(() => "?");
 
@@ -256,13 +282,23 @@ async function main(): Promise<void> {
       for (const kind of EDIT_KINDS) {
         const s = await timeEdit(gw, log, spec, kind, n, nodes);
         edits[kind].push(s);
-        say(`edit ${kind} ${n}/${reps}: ${s.changed.join("+")} in cache after ${s.pushMs.toFixed(0)} ms, ACKed by both after ${s.ackMs.toFixed(0)} ms`);
+        say(
+          `edit ${kind} ${n}/${reps}: ${s.changed.join("+")} in cache after ${s.pushMs.toFixed(0)} ms, ACKed by both after ${s.ackMs.toFixed(0)} ms`,
+        );
       }
     }
     result = {
-      routes, upstreams: spec.upstreams, yamlBytes: Buffer.byteLength(yaml), reps, coldStartMs, snapshot,
+      routes,
+      upstreams: spec.upstreams,
+      yamlBytes: Buffer.byteLength(yaml),
+      reps,
+      coldStartMs,
+      snapshot,
       memory: { gcExposed: gc !== undefined, before, snapshot: afterSnapshot, withEnvoys, peakRss: process.resourceUsage().maxRSS * 1024 },
-      joins, edits, envoyVersion, debounce: DEBOUNCE,
+      joins,
+      edits,
+      envoyVersion,
+      debounce: DEBOUNCE,
     };
   } finally {
     await Promise.all(envoys.map((e) => e.stop()));

@@ -56,7 +56,9 @@ export function renderMarkdown(meta: Meta, results: SizeResult[]): string {
   for (const r of results) {
     const sum = median(r.loadMs) + median(r.translateMs) + median(r.encodeMs) + median(r.compareMs);
     const rds = r.snapshot.byType.RouteConfiguration?.bytes ?? 0;
-    lines.push(`| ${r.routes} | ${size(r.yamlBytes)} | ${spread(r.loadMs)} | ${spread(r.translateMs)} | ${spread(r.encodeMs)} | ${spread(r.compareMs)} | ${ms(sum)} | ${ms(r.coldStartMs)} | ${size(r.snapshot.totalBytes)} (${size(rds)}) |`);
+    lines.push(
+      `| ${r.routes} | ${size(r.yamlBytes)} | ${spread(r.loadMs)} | ${spread(r.translateMs)} | ${spread(r.encodeMs)} | ${spread(r.compareMs)} | ${ms(sum)} | ${ms(r.coldStartMs)} | ${size(r.snapshot.totalBytes)} (${size(rds)}) |`,
+    );
   }
   lines.push(
     "",
@@ -76,14 +78,18 @@ export function renderMarkdown(meta: Meta, results: SizeResult[]): string {
     for (const { kind, label } of EDITS) {
       const s = r.edits[kind];
       const changed = [...new Set(s.map((x) => x.changed.join("+")))].join(" / ");
-      lines.push(`| ${r.routes} | ${label} | ${changed} | ${spread(s.map((x) => x.pushMs))} | ${spread(s.map((x) => x.ackMs - x.pushMs))} | ${ms(median(s.map((x) => x.ackMs)))} | ${ms(max(s.map((x) => x.ackMs)))} |`);
+      lines.push(
+        `| ${r.routes} | ${label} | ${changed} | ${spread(s.map((x) => x.pushMs))} | ${spread(s.map((x) => x.ackMs - x.pushMs))} | ${ms(median(s.map((x) => x.ackMs)))} | ${ms(max(s.map((x) => x.ackMs)))} |`,
+      );
     }
     const j = r.joins;
-    lines.push(`| ${r.routes} | fresh Envoy joins (${j.length}×) | all | connected after ${spread(j.map((x) => x.connectMs))} | connected → in sync ${spread(j.map((x) => x.syncedMs - x.connectMs))} | ${ms(median(j.map((x) => x.syncedMs)))} | ${ms(max(j.map((x) => x.syncedMs)))} |`);
+    lines.push(
+      `| ${r.routes} | fresh Envoy joins (${j.length}×) | all | connected after ${spread(j.map((x) => x.connectMs))} | connected → in sync ${spread(j.map((x) => x.syncedMs - x.connectMs))} | ${ms(median(j.map((x) => x.syncedMs)))} | ${ms(max(j.map((x) => x.syncedMs)))} |`,
+    );
   }
   lines.push(
     "",
-    "For a fresh Envoy the clock starts when func-e is launched, and \"ACK by both\" means that Envoy's ACK of every type.",
+    'For a fresh Envoy the clock starts when func-e is launched, and "ACK by both" means that Envoy\'s ACK of every type.',
     "",
     "## Control-plane memory",
     "",
@@ -94,11 +100,18 @@ export function renderMarkdown(meta: Meta, results: SizeResult[]): string {
   );
   for (const r of results) {
     const m = r.memory;
-    lines.push(`| ${r.routes} | ${mib(m.before.rss)} | ${mib(m.snapshot.rss)} | ${mib(m.withEnvoys.rss)} | ${mib(m.peakRss)} | ${mib(m.before.heapUsed)} | ${mib(m.snapshot.heapUsed)} | ${mib(m.withEnvoys.heapUsed)} | ${mib(m.snapshot.external)} |`);
+    lines.push(
+      `| ${r.routes} | ${mib(m.before.rss)} | ${mib(m.snapshot.rss)} | ${mib(m.withEnvoys.rss)} | ${mib(m.peakRss)} | ${mib(m.before.heapUsed)} | ${mib(m.snapshot.heapUsed)} | ${mib(m.withEnvoys.heapUsed)} | ${mib(m.snapshot.external)} |`,
+    );
   }
   lines.push("", "Snapshot by type (resources, encoded bytes):", "");
   for (const r of results) {
-    lines.push(`- ${r.routes} routes: ${Object.entries(r.snapshot.byType).filter(([, v]) => v.resources > 0).map(([t, v]) => `${t}: ${v.resources} (${size(v.bytes)})`).join(", ")}`);
+    lines.push(
+      `- ${r.routes} routes: ${Object.entries(r.snapshot.byType)
+        .filter(([, v]) => v.resources > 0)
+        .map(([t, v]) => `${t}: ${v.resources} (${size(v.bytes)})`)
+        .join(", ")}`,
+    );
   }
   lines.push("");
   return lines.join("\n");

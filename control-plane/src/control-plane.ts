@@ -20,7 +20,6 @@ import { ConfigStore } from "./store/config-store.js";
 import { SnapshotCache } from "./xds/cache.js";
 import { XdsServer } from "./xds/server.js";
 
-
 export interface ControlPlaneOptions {
   configPath: string;
   filtersDir: string;
@@ -65,10 +64,16 @@ export class ControlPlane {
       load: (text) => load(text, { source: configPath, baseDir: dirname(configPath), filtersDir, checkPlugin }),
       ...gatewayTarget(this.gateway),
       log: o.log,
-      onOutcome: (r: ApplyOutcome) => (r.ok ? this.metrics.configApplied.inc({ kind: r.kind ?? "full" }) : this.metrics.configRejected.inc()),
+      onOutcome: (r: ApplyOutcome) =>
+        r.ok ? this.metrics.configApplied.inc({ kind: r.kind ?? "full" }) : this.metrics.configRejected.inc(),
       onLoaded: (model) => this.watcher.follow(model),
     });
-    this.watcher = new ConfigFileWatcher({ path: configPath, log: o.log, debounce: o.debounce, onChange: (c) => this.source.filesChanged(c) });
+    this.watcher = new ConfigFileWatcher({
+      path: configPath,
+      log: o.log,
+      debounce: o.debounce,
+      onChange: (c) => this.source.filesChanged(c),
+    });
     this.store = new ConfigStore({ source: this.source, log: o.log });
   }
 
@@ -84,8 +89,10 @@ export class ControlPlane {
       this.admin = await startAdminServer({
         store: this.store,
         fallback: (req, res) => this.serveOwn(req, res),
-        host: this.o.http.host, port: this.o.http.port,
-        token: this.o.adminToken, tls: this.o.adminTls,
+        host: this.o.http.host,
+        port: this.o.http.port,
+        token: this.o.adminToken,
+        tls: this.o.adminTls,
         onRequest: (method, route, status) => this.metrics.observeAdminRequest(method, route, status),
         log: this.o.log,
       });
@@ -109,7 +116,8 @@ export class ControlPlane {
   bootstrapOptions(o: { nodeId: string; nodeCluster?: string; host?: string; admin: { address: string; port: number } }): BootstrapOptions {
     const reach = (h: string) => o.host ?? (h === "0.0.0.0" ? "127.0.0.1" : h);
     return {
-      nodeId: o.nodeId, nodeCluster: o.nodeCluster,
+      nodeId: o.nodeId,
+      nodeCluster: o.nodeCluster,
       xds: { host: reach(this.o.xds.host), port: this.xdsPort },
       admin: o.admin,
     };
@@ -130,7 +138,10 @@ export class ControlPlane {
     if (this.modulesHandler(req, res)) return true;
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET") return false;
-    if (path === "/status") { sendJson(res, 200, this.status()); return true; }
+    if (path === "/status") {
+      sendJson(res, 200, this.status());
+      return true;
+    }
     if (path === "/metrics") {
       void this.metrics.registry.metrics().then((text) => {
         res.writeHead(200, { "content-type": this.metrics.registry.contentType });

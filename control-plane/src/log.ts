@@ -12,7 +12,13 @@ export function consoleLog(o: { level?: LogLevel; json?: boolean; component?: st
     const all = o.component ? { component: o.component, ...fields } : fields;
     const line = o.json
       ? JSON.stringify({ time: new Date().toISOString(), level, msg, ...all })
-      : `${new Date().toISOString()} ${level.padEnd(5)} ${msg}${Object.keys(all).length ? ` ${Object.entries(all).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")}` : ""}`;
+      : `${new Date().toISOString()} ${level.padEnd(5)} ${msg}${
+          Object.keys(all).length
+            ? ` ${Object.entries(all)
+                .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+                .join(" ")}`
+            : ""
+        }`;
     (ORDER[level] >= ORDER.warn ? process.stderr : process.stdout).write(`${line}\n`);
   };
 }

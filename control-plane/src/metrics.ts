@@ -54,24 +54,62 @@ export function createMetrics(xds: MetricsXdsSource, o: MetricsSources = {}): Co
   const now = o.now ?? (() => performance.now());
   const types = PUSH_ORDER.map(shortTypeName);
 
-  const acks = new Counter({ name: "portico_xds_acks_total", help: "xDS responses Envoys accepted, by resource type", labelNames: ["type"], registers: [registry] });
-  const nacks = new Counter({ name: "portico_xds_nacks_total", help: "xDS responses Envoys rejected (they keep the previous config), by resource type", labelNames: ["type"], registers: [registry] });
+  const acks = new Counter({
+    name: "portico_xds_acks_total",
+    help: "xDS responses Envoys accepted, by resource type",
+    labelNames: ["type"],
+    registers: [registry],
+  });
+  const nacks = new Counter({
+    name: "portico_xds_nacks_total",
+    help: "xDS responses Envoys rejected (they keep the previous config), by resource type",
+    labelNames: ["type"],
+    registers: [registry],
+  });
   const streams = new Gauge({ name: "portico_xds_connected_streams", help: "Open ADS streams from Envoys", registers: [registry] });
   new Gauge({
-    name: "portico_connected_envoys", help: "Distinct Envoy nodes with at least one open ADS stream", registers: [registry],
-    collect() { this.set(xds.status().filter((n) => n.connectedStreams > 0).length); },
+    name: "portico_connected_envoys",
+    help: "Distinct Envoy nodes with at least one open ADS stream",
+    registers: [registry],
+    collect() {
+      this.set(xds.status().filter((n) => n.connectedStreams > 0).length);
+    },
   });
-  const pushes = new Counter({ name: "portico_config_pushes_total", help: "Snapshot changes handed to the xDS server (a burst of edits counts once)", registers: [registry] });
-  const version = new Gauge({ name: "portico_config_version", help: "Generation of the config in force: the number of pushes since the control plane started", registers: [registry] });
+  const pushes = new Counter({
+    name: "portico_config_pushes_total",
+    help: "Snapshot changes handed to the xDS server (a burst of edits counts once)",
+    registers: [registry],
+  });
+  const version = new Gauge({
+    name: "portico_config_version",
+    help: "Generation of the config in force: the number of pushes since the control plane started",
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: "portico_xds_push_latency_seconds",
     help: "From a snapshot change to each connected Envoy's ACK of that type's new version, by resource type",
-    labelNames: ["type"], buckets: PUSH_LATENCY_BUCKETS, registers: [registry],
+    labelNames: ["type"],
+    buckets: PUSH_LATENCY_BUCKETS,
+    registers: [registry],
   });
-  const admin = new Counter({ name: "portico_admin_requests_total", help: "Requests to the HTTP port (admin API, /status, /metrics, /modules), by method, route template and response status", labelNames: ["method", "route", "status"], registers: [registry] });
+  const admin = new Counter({
+    name: "portico_admin_requests_total",
+    help: "Requests to the HTTP port (admin API, /status, /metrics, /modules), by method, route template and response status",
+    labelNames: ["method", "route", "status"],
+    registers: [registry],
+  });
 
-  const applied = new Counter({ name: "portico_config_applied_total", help: "Configs accepted and handed to the xDS cache, by kind (full, endpoints, unchanged)", labelNames: ["kind"], registers: [registry] });
-  const rejected = new Counter({ name: "portico_config_rejected_total", help: "Configs rejected (validation, translation or snapshot checks); the last good config kept serving", registers: [registry] });
+  const applied = new Counter({
+    name: "portico_config_applied_total",
+    help: "Configs accepted and handed to the xDS cache, by kind (full, endpoints, unchanged)",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: "portico_config_rejected_total",
+    help: "Configs rejected (validation, translation or snapshot checks); the last good config kept serving",
+    registers: [registry],
+  });
 
   // Series that exist from the start read 0 instead of being absent: rate() and alerts on them
   // work before the first NACK.

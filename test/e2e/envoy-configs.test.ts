@@ -9,7 +9,9 @@ const CONFIGS = readdirSync(join(repoRoot, "envoy-configs")).filter((f) => f.end
 
 describe("envoy-configs/*.yaml", () => {
   it("ships an example per filter", () => {
-    const filters = readdirSync(join(repoRoot, "filters"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `${d.name}.yaml`);
+    const filters = readdirSync(join(repoRoot, "filters"), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => `${d.name}.yaml`);
     for (const f of filters) expect(CONFIGS).toContain(f);
   });
 
@@ -21,14 +23,20 @@ describe("envoy-configs/*.yaml", () => {
   }
 
   it("validation runs the filter's own configure step: a bad plugin config fails, with the field named", async () => {
-    const text = readFileSync(exampleConfigPath("header-rewrite.yaml"), "utf8").replace('"stat_prefix": "demo",', '"stat_prefix": "demo", "bogus": 1,');
+    const text = readFileSync(exampleConfigPath("header-rewrite.yaml"), "utf8").replace(
+      '"stat_prefix": "demo",',
+      '"stat_prefix": "demo", "bogus": 1,',
+    );
     const r = await validateEnvoyConfig(text);
     expect(r.ok).toBe(false);
     expect(r.output).toContain("header-rewrite: invalid configuration: bogus: unknown field");
   });
 
   it("validation fails when a config points at a module that does not exist", async () => {
-    const text = readFileSync(exampleConfigPath("header-rewrite.yaml"), "utf8").replace("dist/filters/header-rewrite.wasm", "dist/filters/missing.wasm");
+    const text = readFileSync(exampleConfigPath("header-rewrite.yaml"), "utf8").replace(
+      "dist/filters/header-rewrite.wasm",
+      "dist/filters/missing.wasm",
+    );
     const r = await validateEnvoyConfig(text);
     expect(r.ok).toBe(false);
   });

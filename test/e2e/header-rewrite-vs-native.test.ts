@@ -6,8 +6,19 @@
 // route with per-route mutations).
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  bootstrap, echoResponseHeaders, filterWasm, httpListener, parseEcho, request, staticCluster, useEchoUpstream,
-  useEnvoy, wasmHttpFilter, type Envoy, type HeaderPairs, type Json,
+  bootstrap,
+  echoResponseHeaders,
+  filterWasm,
+  httpListener,
+  parseEcho,
+  request,
+  staticCluster,
+  useEchoUpstream,
+  useEnvoy,
+  wasmHttpFilter,
+  type Envoy,
+  type HeaderPairs,
+  type Json,
 } from "../support/index.js";
 
 const envoy = useEnvoy("all");
@@ -39,7 +50,12 @@ const OURS = {
       },
       response: {
         remove: ["x-up-remove"],
-        set: { "x-resp-copy": "${response.header.x-up}", "x-resp-set": "r", "x-resp-req": "${request.header.x-src}", "x-resp-route": "${route.name}" },
+        set: {
+          "x-resp-copy": "${response.header.x-up}",
+          "x-resp-set": "r",
+          "x-resp-req": "${request.header.x-src}",
+          "x-resp-route": "${route.name}",
+        },
         set_if_absent: { "x-resp-if-absent": "ra" },
         add: { "x-resp-add": "radd" },
       },
@@ -86,14 +102,20 @@ const NATIVE = {
 const COND_NATIVE = {
   "@type": "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
   mutations: {
-    request_mutations: [append("x-cond", "matched", SET), append("x-cond-src", "%REQ(x-src)%", SET), append("x-cond-add", "c", "APPEND_IF_EXISTS_OR_ADD")],
+    request_mutations: [
+      append("x-cond", "matched", SET),
+      append("x-cond-src", "%REQ(x-src)%", SET),
+      append("x-cond-add", "c", "APPEND_IF_EXISTS_OR_ADD"),
+    ],
     response_mutations: [append("x-resp-cond", "%REQ(:METHOD)%", SET)],
   },
 };
 function routes(native: boolean): Json[] {
   return [
     {
-      name: "cond", match: { prefix: COND_PREFIX }, route: { cluster: "upstream" },
+      name: "cond",
+      match: { prefix: COND_PREFIX },
+      route: { cluster: "upstream" },
       ...(native ? { typed_per_filter_config: { "envoy.filters.http.header_mutation": COND_NATIVE } } : {}),
     },
     { name: "default", match: { prefix: "/" }, route: { cluster: "upstream" } },
@@ -101,7 +123,14 @@ function routes(native: boolean): Json[] {
 }
 
 // Headers that differ per request or per listener regardless of the filters.
-const VOLATILE = new Set(["x-request-id", "date", "x-envoy-upstream-service-time", "content-length", "x-envoy-expected-rq-timeout-ms", "x-echo-set-response-headers"]);
+const VOLATILE = new Set([
+  "x-request-id",
+  "date",
+  "x-envoy-upstream-service-time",
+  "content-length",
+  "x-envoy-expected-rq-timeout-ms",
+  "x-echo-set-response-headers",
+]);
 
 /** name -> values in order; header order across names carries no meaning in HTTP. */
 function normalize(pairs: HeaderPairs): Record<string, string[]> {
@@ -120,18 +149,70 @@ type Case = { name: string; method?: string; path: string; headers: HeaderPairs;
 const CORPUS: Case[] = [
   { name: "bare GET", path: "/", headers: [] },
   { name: "query string", path: "/a/b?x=1&y=two", headers: [] },
-  { name: "headers to remove, overwrite and keep", path: "/x", headers: [["x-remove", "1"], ["x-remove", "2"], ["x-set", "client"], ["x-if-absent", "client"]] },
+  {
+    name: "headers to remove, overwrite and keep",
+    path: "/x",
+    headers: [
+      ["x-remove", "1"],
+      ["x-remove", "2"],
+      ["x-set", "client"],
+      ["x-if-absent", "client"],
+    ],
+  },
   { name: "copy source present", path: "/x", headers: [["x-src", "hello world"]] },
-  { name: "copy source repeated", path: "/x", headers: [["x-src", "first"], ["x-src", "second"]] },
+  {
+    name: "copy source repeated",
+    path: "/x",
+    headers: [
+      ["x-src", "first"],
+      ["x-src", "second"],
+    ],
+  },
   { name: "copy source empty", path: "/x", headers: [["x-src", ""]] },
-  { name: "existing values to append to", path: "/x", headers: [["x-add", "a1"], ["x-add", "a2"]] },
-  { name: "POST with body", method: "POST", path: "/submit", headers: [["content-type", "text/plain"], ["x-src", "p"]] },
+  {
+    name: "existing values to append to",
+    path: "/x",
+    headers: [
+      ["x-add", "a1"],
+      ["x-add", "a2"],
+    ],
+  },
+  {
+    name: "POST with body",
+    method: "POST",
+    path: "/submit",
+    headers: [
+      ["content-type", "text/plain"],
+      ["x-src", "p"],
+    ],
+  },
   { name: "DELETE", method: "DELETE", path: "/items/7", headers: [] },
-  { name: "unicode-free odd characters", path: "/p%20q?a=%2F", headers: [["x-src", "a,b;c=d \"quoted\""]] },
-  { name: "response headers from upstream", path: "/r", headers: [["x-src", "s"]], upstreamSets: [["x-up", "U1"], ["x-up", "U2"], ["x-up-remove", "gone"], ["x-resp-set", "upstream"], ["x-resp-if-absent", "upstream"], ["x-resp-add", "u1"]] },
+  { name: "unicode-free odd characters", path: "/p%20q?a=%2F", headers: [["x-src", 'a,b;c=d "quoted"']] },
+  {
+    name: "response headers from upstream",
+    path: "/r",
+    headers: [["x-src", "s"]],
+    upstreamSets: [
+      ["x-up", "U1"],
+      ["x-up", "U2"],
+      ["x-up-remove", "gone"],
+      ["x-resp-set", "upstream"],
+      ["x-resp-if-absent", "upstream"],
+      ["x-resp-add", "u1"],
+    ],
+  },
   { name: "response without the copied header", path: "/r", headers: [], upstreamSets: [["x-other", "o"]] },
   { name: "conditional rule's route", path: "/cond/a?x=1", headers: [["x-src", "c1"]] },
-  { name: "conditional rule with existing values", method: "POST", path: "/cond/b", headers: [["x-cond", "client"], ["x-cond-add", "client"]], upstreamSets: [["x-resp-cond", "upstream"]] },
+  {
+    name: "conditional rule with existing values",
+    method: "POST",
+    path: "/cond/b",
+    headers: [
+      ["x-cond", "client"],
+      ["x-cond-add", "client"],
+    ],
+    upstreamSets: [["x-resp-cond", "upstream"]],
+  },
   { name: "almost the conditional prefix", path: "/cond", headers: [["x-src", "c2"]] },
 ];
 
@@ -157,7 +238,11 @@ async function through(listener: string, c: Case) {
   // The same Host for both listeners (they differ only in port).
   const headers: HeaderPairs = [["host", "gateway.test"], ...c.headers];
   if (c.upstreamSets) headers.push(echoResponseHeaders(c.upstreamSets));
-  const res = await request(e.url(c.path, listener), { method: c.method ?? "GET", headers, body: c.method === "POST" ? "body" : undefined });
+  const res = await request(e.url(c.path, listener), {
+    method: c.method ?? "GET",
+    headers,
+    body: c.method === "POST" ? "body" : undefined,
+  });
   expect(res.status).toBe(200);
   const seen = parseEcho(res.body);
   // The peer address differs per connection only by the client's port: write that port as a

@@ -3,8 +3,21 @@
 // reason, two plugins sharing one VM, and metrics on /stats/prometheus.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  bootstrap, echoResponseHeaders, echoedHeader, filterWasm, httpListener, loadExampleConfig, parseEcho, request,
-  staticCluster, startEnvoyExpectFailure, useEchoUpstream, useEnvoy, wasmHttpFilter, type Envoy, type EchoUpstream,
+  bootstrap,
+  echoResponseHeaders,
+  echoedHeader,
+  filterWasm,
+  httpListener,
+  loadExampleConfig,
+  parseEcho,
+  request,
+  staticCluster,
+  startEnvoyExpectFailure,
+  useEchoUpstream,
+  useEnvoy,
+  wasmHttpFilter,
+  type Envoy,
+  type EchoUpstream,
   type Json,
 } from "../support/index.js";
 
@@ -36,7 +49,8 @@ const KINDS = {
         rename: { "x-old": "x-new" },
         set: {
           "x-set": "s",
-          "x-tmpl": "${request.method} ${request.url_path} q=${request.query} ip=${source.ip} route=${route.name} in=${request.header.x-in}",
+          "x-tmpl":
+            "${request.method} ${request.url_path} q=${request.query} ip=${source.ip} route=${route.name} in=${request.header.x-in}",
           "x-prop": "${property.request.scheme}",
           "x-conn": "${source.address}|${request.host}|${request.scheme}|${request.id}",
           "x-empty": "${request.header.x-missing}",
@@ -57,7 +71,16 @@ const KINDS = {
     { name: "glob", match: { path: { glob: "/g/*/items/**" } }, request: { set: { "x-m-glob": "1" } } },
     { name: "method", match: { methods: ["DELETE"] }, request: { set: { "x-m-method": "1" } } },
     { name: "present", match: { headers: [{ name: "x-flag", present: true }] }, request: { set: { "x-m-present": "1" } } },
-    { name: "absent", match: { headers: [{ name: "x-flag", present: false }, { name: "x-env", prefix: "pr" }] }, request: { set: { "x-m-absent": "1" } } },
+    {
+      name: "absent",
+      match: {
+        headers: [
+          { name: "x-flag", present: false },
+          { name: "x-env", prefix: "pr" },
+        ],
+      },
+      request: { set: { "x-m-absent": "1" } },
+    },
     { name: "value", match: { headers: [{ name: "x-env", exact: "prod" }] }, request: { set: { "x-m-value": "1" } } },
     { name: "route", match: { routes: ["special"] }, request: { set: { "x-m-route": "1" } } },
     {
@@ -71,12 +94,19 @@ const KINDS = {
     },
     {
       name: "query",
-      match: { query: [{ name: "debug", present: true }, { name: "skip", present: false }], headers: [{ name: "x-env", exact: "prod", invert: true }] },
+      match: {
+        query: [
+          { name: "debug", present: true },
+          { name: "skip", present: false },
+        ],
+        headers: [{ name: "x-env", exact: "prod", invert: true }],
+      },
       request: { set: { "x-m-query": "1" } },
     },
     // Only when asked for, so the other tests' rule counts stay as they are.
     {
-      name: "keep-empty", keep_empty_value: true,
+      name: "keep-empty",
+      keep_empty_value: true,
       match: { headers: [{ name: "x-want-empty", present: true }] },
       request: { set: { "x-kept-empty": "${request.header.x-missing}" } },
     },
@@ -130,7 +160,12 @@ async function send(listener: string, path: string, headers: [string, string][] 
 describe("header-rewrite actions", () => {
   it("removes, renames, sets, sets if absent and adds request headers", async () => {
     const { seen } = await send("kinds", "/x?a=1&b=2", [
-      ["x-drop", "secret"], ["x-old", "o1"], ["x-old", "o2"], ["x-set", "client"], ["x-present", "mine"], ["x-in", "v-in"],
+      ["x-drop", "secret"],
+      ["x-old", "o1"],
+      ["x-old", "o2"],
+      ["x-set", "client"],
+      ["x-present", "mine"],
+      ["x-in", "v-in"],
     ]);
     expect(echoedHeader(seen, "x-drop")).toEqual([]);
     expect(echoedHeader(seen, "x-old")).toEqual([]);
@@ -144,10 +179,20 @@ describe("header-rewrite actions", () => {
   });
 
   it("rewrites response headers, with request values captured before forwarding", async () => {
-    const { res } = await send("kinds", "/r", [
-      ["x-in", "abc"],
-      echoResponseHeaders([["x-up", "U"], ["x-up-drop", "gone"], ["x-up-old", "moved"], ["x-resp-add", "from-upstream"]]),
-    ], "POST");
+    const { res } = await send(
+      "kinds",
+      "/r",
+      [
+        ["x-in", "abc"],
+        echoResponseHeaders([
+          ["x-up", "U"],
+          ["x-up-drop", "gone"],
+          ["x-up-old", "moved"],
+          ["x-resp-add", "from-upstream"],
+        ]),
+      ],
+      "POST",
+    );
     expect(res.headerAll("x-resp-set")).toEqual(["[U] for abc POST"]);
     expect(res.headerAll("x-up-drop")).toEqual([]);
     expect(res.headerAll("x-up-old")).toEqual([]);
@@ -197,9 +242,22 @@ describe("header-rewrite conditions", () => {
     { name: "header present", path: "/other", headers: [["x-flag", ""]], expect: ["present"] },
     { name: "header absent + prefix", path: "/other", headers: [["x-env", "preview"]], expect: ["absent"] },
     { name: "header value", path: "/other", headers: [["x-env", "prod"]], expect: ["absent", "value"] },
-    { name: "header value mismatch", path: "/other", headers: [["x-env", "production"], ["x-flag", "1"]], expect: ["present"] },
+    {
+      name: "header value mismatch",
+      path: "/other",
+      headers: [
+        ["x-env", "production"],
+        ["x-flag", "1"],
+      ],
+      expect: ["present"],
+    },
     { name: "route name", path: "/special/x.json", expect: ["suffix", "route"] },
-    { name: "path, header and query regex/exact", path: "/re/v2/items?x=1&mode=a%20b", headers: [["x-tenant", "ACME-7"]], expect: ["regex"] },
+    {
+      name: "path, header and query regex/exact",
+      path: "/re/v2/items?x=1&mode=a%20b",
+      headers: [["x-tenant", "ACME-7"]],
+      expect: ["regex"],
+    },
     { name: "query values are not decoded", path: "/re/v2/items?mode=a+b", headers: [["x-tenant", "acme-7"]], expect: [] },
     { name: "header regex is a full match", path: "/re/v2/items?mode=a%20b", headers: [["x-tenant", "acme-7b"]], expect: [] },
     { name: "path regex is a full match", path: "/re/v2/items/x?mode=a%20b", headers: [["x-tenant", "acme-7"]], expect: [] },
@@ -298,7 +356,11 @@ describe("header-rewrite example config (envoy-configs/header-rewrite.yaml)", ()
   it("does what the file's comments and README promise", async () => {
     const ex = await envoy({ name: "example", config: loadExampleConfig("header-rewrite.yaml", { upstreamPort: up.port }) });
     const res = await request(ex.url("/api/users?x=1"), {
-      headers: [["x-api-key", "k1"], ["x-internal-debug", "s"], ["x-debug", "1"]],
+      headers: [
+        ["x-api-key", "k1"],
+        ["x-internal-debug", "s"],
+        ["x-debug", "1"],
+      ],
     });
     const seen = parseEcho(res.body);
     expect(seen.path).toBe("/v2/users?x=1");
@@ -317,17 +379,35 @@ describe("header-rewrite example config (envoy-configs/header-rewrite.yaml)", ()
 
 describe("header-rewrite bad configurations", () => {
   const bad: { config: string; reason: string }[] = [
-    { config: "{not json", reason: "header-rewrite: invalid configuration: configuration is not valid JSON: expected a string key at byte 1" },
-    { config: JSON.stringify({ rules: [{ request: { set: { ":method": "POST" } } }] }), reason: "rules[0].request.set.:method: pseudo-header :method cannot be changed here" },
-    { config: JSON.stringify({ rules: [{ request: { add: { "transfer-encoding": "chunked" } } }] }), reason: "rules[0].request.add.transfer-encoding: transfer-encoding is a connection-level header and cannot be set by a filter" },
-    { config: JSON.stringify({ rules: [{ request: { set: { "x-a": "${nope}" } } }] }), reason: "rules[0].request.set.x-a: unknown variable ${nope}" },
+    {
+      config: "{not json",
+      reason: "header-rewrite: invalid configuration: configuration is not valid JSON: expected a string key at byte 1",
+    },
+    {
+      config: JSON.stringify({ rules: [{ request: { set: { ":method": "POST" } } }] }),
+      reason: "rules[0].request.set.:method: pseudo-header :method cannot be changed here",
+    },
+    {
+      config: JSON.stringify({ rules: [{ request: { add: { "transfer-encoding": "chunked" } } }] }),
+      reason: "rules[0].request.add.transfer-encoding: transfer-encoding is a connection-level header and cannot be set by a filter",
+    },
+    {
+      config: JSON.stringify({ rules: [{ request: { set: { "x-a": "${nope}" } } }] }),
+      reason: "rules[0].request.set.x-a: unknown variable ${nope}",
+    },
     { config: JSON.stringify({ rules: [{ requets: {} }] }), reason: "rules[0].requets: unknown field" },
   ];
   for (const b of bad) {
     it(`refuses ${b.reason.split(":")[0]} at load, saying why`, async () => {
       const failure = await startEnvoyExpectFailure(
         bootstrap({
-          listeners: [httpListener({ name: "bad", httpFilters: [wasmHttpFilter({ file: WASM, name: "bad", rootId: "header-rewrite", configuration: b.config })], directResponse: { status: 200 } })],
+          listeners: [
+            httpListener({
+              name: "bad",
+              httpFilters: [wasmHttpFilter({ file: WASM, name: "bad", rootId: "header-rewrite", configuration: b.config })],
+              directResponse: { status: 200 },
+            }),
+          ],
         }),
         { name: "header-rewrite-bad" },
       );

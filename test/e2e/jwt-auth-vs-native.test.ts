@@ -9,10 +9,36 @@
 // both sides.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  algNone, assemble, bootstrap, decodePayload, echoedHeader, filterWasm, generateKey, generateKeys, hmacWithPublicKey,
-  httpListener, JWT_AUTH_ALGORITHMS, jwksOf, malformedTokens, mint, nowSeconds, oversized, parseEcho, request,
-  staticCluster, tamperPayload, tamperSignature, useEchoUpstream, useEnvoy, type Claims, type Envoy, type HttpResponse,
-  type JwsAlg, type Json, type TestKey, wasmHttpFilter,
+  algNone,
+  assemble,
+  bootstrap,
+  decodePayload,
+  echoedHeader,
+  filterWasm,
+  generateKey,
+  generateKeys,
+  hmacWithPublicKey,
+  httpListener,
+  JWT_AUTH_ALGORITHMS,
+  jwksOf,
+  malformedTokens,
+  mint,
+  nowSeconds,
+  oversized,
+  parseEcho,
+  request,
+  staticCluster,
+  tamperPayload,
+  tamperSignature,
+  useEchoUpstream,
+  useEnvoy,
+  type Claims,
+  type Envoy,
+  type HttpResponse,
+  type JwsAlg,
+  type Json,
+  type TestKey,
+  wasmHttpFilter,
 } from "../support/index.js";
 
 const envoy = useEnvoy("all");
@@ -31,7 +57,12 @@ let impostors: Map<JwsAlg, TestKey>;
 let kidless: TestKey;
 
 const claims = (extra: Claims = {}, now = nowSeconds()): Claims => ({
-  iss: ISSUER, aud: AUDIENCE, sub: "user-1", iat: now, exp: now + 3600, ...extra,
+  iss: ISSUER,
+  aud: AUDIENCE,
+  sub: "user-1",
+  iat: now,
+  exp: now + 3600,
+  ...extra,
 });
 
 interface Case {
@@ -51,64 +82,251 @@ function corpus(): Case[] {
     cases.push({ name: `good ${alg}`, expect: "allow", authorization: async () => bearer(await mint(key(alg), claims())) });
   }
   cases.push(
-    { name: "good RS256 without kid (key found by algorithm)", expect: "allow", authorization: async () => bearer(await mint(key("RS256"), claims(), { noKid: true })) },
-    { name: "good ES256 without kid", expect: "allow", authorization: async () => bearer(await mint(key("ES256"), claims(), { noKid: true })) },
-    { name: "good, aud is an array containing the audience", expect: "allow", authorization: async () => bearer(await mint(key("RS256"), claims({ aud: ["other", AUDIENCE] }))) },
-    { name: "good, expired 30s ago (within the 60s skew)", expect: "allow", authorization: async () => bearer(await mint(key("ES256"), claims({ exp: nowSeconds() - 30 }))) },
-    { name: "good, nbf 30s ahead (within the 60s skew)", expect: "allow", authorization: async () => bearer(await mint(key("ES256"), claims({ nbf: nowSeconds() + 30 }))) },
-    { name: "good, unknown extra claims and header fields", expect: "allow", authorization: async () => bearer(await mint(key("RS256"), claims({ scope: "a b", nested: { x: [1, 2] } }), { header: { cty: "x", extra: true } })) },
+    {
+      name: "good RS256 without kid (key found by algorithm)",
+      expect: "allow",
+      authorization: async () => bearer(await mint(key("RS256"), claims(), { noKid: true })),
+    },
+    {
+      name: "good ES256 without kid",
+      expect: "allow",
+      authorization: async () => bearer(await mint(key("ES256"), claims(), { noKid: true })),
+    },
+    {
+      name: "good, aud is an array containing the audience",
+      expect: "allow",
+      authorization: async () => bearer(await mint(key("RS256"), claims({ aud: ["other", AUDIENCE] }))),
+    },
+    {
+      name: "good, expired 30s ago (within the 60s skew)",
+      expect: "allow",
+      authorization: async () => bearer(await mint(key("ES256"), claims({ exp: nowSeconds() - 30 }))),
+    },
+    {
+      name: "good, nbf 30s ahead (within the 60s skew)",
+      expect: "allow",
+      authorization: async () => bearer(await mint(key("ES256"), claims({ nbf: nowSeconds() + 30 }))),
+    },
+    {
+      name: "good, unknown extra claims and header fields",
+      expect: "allow",
+      authorization: async () =>
+        bearer(await mint(key("RS256"), claims({ scope: "a b", nested: { x: [1, 2] } }), { header: { cty: "x", extra: true } })),
+    },
 
-    { name: "expired an hour ago", expect: "deny", authorization: async () => bearer(await mint(key("RS256"), claims({ exp: nowSeconds() - 3600, iat: nowSeconds() - 7200 }))) },
-    { name: "expired 2 minutes ago (beyond skew)", expect: "deny", authorization: async () => bearer(await mint(key("ES256"), claims({ exp: nowSeconds() - 120 }))) },
-    { name: "not yet valid (nbf in an hour)", expect: "deny", authorization: async () => bearer(await mint(key("RS256"), claims({ nbf: nowSeconds() + 3600 }))) },
-    { name: "no exp (expiration required)", expect: "deny", authorization: async () => { const c = claims(); delete c.exp; return bearer(await mint(key("RS256"), c)); } },
-    { name: "wrong issuer", expect: "deny", authorization: async () => bearer(await mint(key("RS256"), claims({ iss: "https://evil.example.com" }))) },
-    { name: "issuer differing only by a trailing slash", expect: "deny", authorization: async () => bearer(await mint(key("RS256"), claims({ iss: `${ISSUER}/` }))) },
-    { name: "no issuer", expect: "deny", authorization: async () => { const c = claims(); delete c.iss; return bearer(await mint(key("RS256"), c)); } },
-    { name: "wrong audience", expect: "deny", authorization: async () => bearer(await mint(key("RS256"), claims({ aud: "someone-else" }))) },
-    { name: "wrong audiences (array)", expect: "deny", authorization: async () => bearer(await mint(key("ES256"), claims({ aud: ["a", "b"] }))) },
-    { name: "no audience", expect: "deny", authorization: async () => { const c = claims(); delete c.aud; return bearer(await mint(key("RS256"), c)); } },
+    {
+      name: "expired an hour ago",
+      expect: "deny",
+      authorization: async () => bearer(await mint(key("RS256"), claims({ exp: nowSeconds() - 3600, iat: nowSeconds() - 7200 }))),
+    },
+    {
+      name: "expired 2 minutes ago (beyond skew)",
+      expect: "deny",
+      authorization: async () => bearer(await mint(key("ES256"), claims({ exp: nowSeconds() - 120 }))),
+    },
+    {
+      name: "not yet valid (nbf in an hour)",
+      expect: "deny",
+      authorization: async () => bearer(await mint(key("RS256"), claims({ nbf: nowSeconds() + 3600 }))),
+    },
+    {
+      name: "no exp (expiration required)",
+      expect: "deny",
+      authorization: async () => {
+        const c = claims();
+        delete c.exp;
+        return bearer(await mint(key("RS256"), c));
+      },
+    },
+    {
+      name: "wrong issuer",
+      expect: "deny",
+      authorization: async () => bearer(await mint(key("RS256"), claims({ iss: "https://evil.example.com" }))),
+    },
+    {
+      name: "issuer differing only by a trailing slash",
+      expect: "deny",
+      authorization: async () => bearer(await mint(key("RS256"), claims({ iss: `${ISSUER}/` }))),
+    },
+    {
+      name: "no issuer",
+      expect: "deny",
+      authorization: async () => {
+        const c = claims();
+        delete c.iss;
+        return bearer(await mint(key("RS256"), c));
+      },
+    },
+    {
+      name: "wrong audience",
+      expect: "deny",
+      authorization: async () => bearer(await mint(key("RS256"), claims({ aud: "someone-else" }))),
+    },
+    {
+      name: "wrong audiences (array)",
+      expect: "deny",
+      authorization: async () => bearer(await mint(key("ES256"), claims({ aud: ["a", "b"] }))),
+    },
+    {
+      name: "no audience",
+      expect: "deny",
+      authorization: async () => {
+        const c = claims();
+        delete c.aud;
+        return bearer(await mint(key("RS256"), c));
+      },
+    },
   );
   for (const alg of ["RS256", "PS256", "ES256", "ES384", "HS256", "EdDSA"] as JwsAlg[]) {
     cases.push(
-      { name: `tampered payload (${alg})`, expect: "deny", authorization: async () => bearer(tamperPayload(await mint(key(alg), claims()), claims({ sub: "admin" }))) },
-      { name: `tampered signature (${alg})`, expect: "deny", authorization: async () => bearer(tamperSignature(await mint(key(alg), claims()))) },
-      { name: `wrong key with the trusted kid (${alg})`, expect: "deny", authorization: async () => bearer(await mint(impostors.get(alg)!, claims(), { header: { kid: key(alg).kid } })) },
+      {
+        name: `tampered payload (${alg})`,
+        expect: "deny",
+        authorization: async () => bearer(tamperPayload(await mint(key(alg), claims()), claims({ sub: "admin" }))),
+      },
+      {
+        name: `tampered signature (${alg})`,
+        expect: "deny",
+        authorization: async () => bearer(tamperSignature(await mint(key(alg), claims()))),
+      },
+      {
+        name: `wrong key with the trusted kid (${alg})`,
+        expect: "deny",
+        authorization: async () => bearer(await mint(impostors.get(alg)!, claims(), { header: { kid: key(alg).kid } })),
+      },
     );
   }
   cases.push(
-    { name: "signature of another token", expect: "deny", authorization: async () => {
-      const a = (await mint(key("RS256"), claims({ sub: "a" }))).split(".");
-      const b = (await mint(key("RS256"), claims({ sub: "b" }))).split(".");
-      return bearer(`${a[0]}.${a[1]}.${b[2]}`);
-    } },
-    { name: "empty signature (RS256)", expect: "deny", authorization: async () => bearer((await mint(key("RS256"), claims())).replace(/\.[^.]+$/, ".")) },
+    {
+      name: "signature of another token",
+      expect: "deny",
+      authorization: async () => {
+        const a = (await mint(key("RS256"), claims({ sub: "a" }))).split(".");
+        const b = (await mint(key("RS256"), claims({ sub: "b" }))).split(".");
+        return bearer(`${a[0]}.${a[1]}.${b[2]}`);
+      },
+    },
+    {
+      name: "empty signature (RS256)",
+      expect: "deny",
+      authorization: async () => bearer((await mint(key("RS256"), claims())).replace(/\.[^.]+$/, ".")),
+    },
     { name: "alg none, no signature", expect: "deny", authorization: () => bearer(algNone(claims())) },
     { name: "alg none with the RSA kid", expect: "deny", authorization: () => bearer(algNone(claims(), { kid: key("RS256").kid })) },
-    { name: "alg None (case variant) with a signature", expect: "deny", authorization: () => bearer(algNone(claims(), { alg: "None", kid: key("RS256").kid, signature: "c2ln" })) },
-    { name: "unknown alg", expect: "deny", authorization: () => bearer(assemble({ alg: "XS256", kid: key("HS256").kid }, claims(), { alg: "HS256", key: key("HS256").signingKey as Uint8Array })) },
-    { name: "alg confusion: HS256 keyed with the RSA public key PEM", expect: "deny", authorization: () => bearer(hmacWithPublicKey(key("RS256"), claims(), { form: "pem" })) },
-    { name: "alg confusion: HS256 keyed with the RSA public JWK JSON", expect: "deny", authorization: () => bearer(hmacWithPublicKey(key("RS256"), claims(), { form: "jwk" })) },
-    { name: "alg confusion: HS384 keyed with the RSA public key DER", expect: "deny", authorization: () => bearer(hmacWithPublicKey(key("RS384"), claims(), { form: "der", alg: "HS384" })) },
-    { name: "alg confusion: HS256 keyed with the EC public key PEM", expect: "deny", authorization: () => bearer(hmacWithPublicKey(key("ES256"), claims(), { form: "pem" })) },
-    { name: "alg confusion: HS256 keyed with the Ed25519 public key PEM, no kid", expect: "deny", authorization: () => { const k = key("EdDSA"); return bearer(assemble({ alg: "HS256" }, claims(), { alg: "HS256", key: Buffer.from(k.publicPem!) })); } },
-    { name: "key-type confusion: RS256 header with the EC key's kid", expect: "deny", authorization: async () => bearer(await mint(impostors.get("RS256")!, claims(), { header: { kid: key("ES256").kid } })) },
-    { name: "key-type confusion: ES256 header with the RSA key's kid", expect: "deny", authorization: async () => bearer(await mint(impostors.get("ES256")!, claims(), { header: { kid: key("RS256").kid } })) },
-    { name: "PS256 signed by the key published for RS256 (JWK alg says RS256)", expect: "deny", authorization: () => { const k = key("RS256"); return bearer(assemble({ alg: "PS256", kid: k.kid }, claims(), { alg: "PS256", key: k.signingKey })); } },
-    { name: "ES384 curve confusion: ES256 token signed by the P-384 key", expect: "deny", authorization: () => { const k = key("ES384"); return bearer(assemble({ alg: "ES256", kid: k.kid }, claims(), { alg: "ES256", key: k.signingKey })); } },
-    { name: "unknown kid", expect: "deny", authorization: async () => bearer(await mint(key("RS256"), claims(), { header: { kid: "no-such-kid" } })) },
-    { name: "untrusted key without kid", expect: "deny", authorization: async () => bearer(await mint(impostors.get("RS256")!, claims(), { noKid: true })) },
+    {
+      name: "alg None (case variant) with a signature",
+      expect: "deny",
+      authorization: () => bearer(algNone(claims(), { alg: "None", kid: key("RS256").kid, signature: "c2ln" })),
+    },
+    {
+      name: "unknown alg",
+      expect: "deny",
+      authorization: () =>
+        bearer(assemble({ alg: "XS256", kid: key("HS256").kid }, claims(), { alg: "HS256", key: key("HS256").signingKey as Uint8Array })),
+    },
+    {
+      name: "alg confusion: HS256 keyed with the RSA public key PEM",
+      expect: "deny",
+      authorization: () => bearer(hmacWithPublicKey(key("RS256"), claims(), { form: "pem" })),
+    },
+    {
+      name: "alg confusion: HS256 keyed with the RSA public JWK JSON",
+      expect: "deny",
+      authorization: () => bearer(hmacWithPublicKey(key("RS256"), claims(), { form: "jwk" })),
+    },
+    {
+      name: "alg confusion: HS384 keyed with the RSA public key DER",
+      expect: "deny",
+      authorization: () => bearer(hmacWithPublicKey(key("RS384"), claims(), { form: "der", alg: "HS384" })),
+    },
+    {
+      name: "alg confusion: HS256 keyed with the EC public key PEM",
+      expect: "deny",
+      authorization: () => bearer(hmacWithPublicKey(key("ES256"), claims(), { form: "pem" })),
+    },
+    {
+      name: "alg confusion: HS256 keyed with the Ed25519 public key PEM, no kid",
+      expect: "deny",
+      authorization: () => {
+        const k = key("EdDSA");
+        return bearer(assemble({ alg: "HS256" }, claims(), { alg: "HS256", key: Buffer.from(k.publicPem!) }));
+      },
+    },
+    {
+      name: "key-type confusion: RS256 header with the EC key's kid",
+      expect: "deny",
+      authorization: async () => bearer(await mint(impostors.get("RS256")!, claims(), { header: { kid: key("ES256").kid } })),
+    },
+    {
+      name: "key-type confusion: ES256 header with the RSA key's kid",
+      expect: "deny",
+      authorization: async () => bearer(await mint(impostors.get("ES256")!, claims(), { header: { kid: key("RS256").kid } })),
+    },
+    {
+      name: "PS256 signed by the key published for RS256 (JWK alg says RS256)",
+      expect: "deny",
+      authorization: () => {
+        const k = key("RS256");
+        return bearer(assemble({ alg: "PS256", kid: k.kid }, claims(), { alg: "PS256", key: k.signingKey }));
+      },
+    },
+    {
+      name: "ES384 curve confusion: ES256 token signed by the P-384 key",
+      expect: "deny",
+      authorization: () => {
+        const k = key("ES384");
+        return bearer(assemble({ alg: "ES256", kid: k.kid }, claims(), { alg: "ES256", key: k.signingKey }));
+      },
+    },
+    {
+      name: "unknown kid",
+      expect: "deny",
+      authorization: async () => bearer(await mint(key("RS256"), claims(), { header: { kid: "no-such-kid" } })),
+    },
+    {
+      name: "untrusted key without kid",
+      expect: "deny",
+      authorization: async () => bearer(await mint(impostors.get("RS256")!, claims(), { noKid: true })),
+    },
     // Key selection: a JWKS key without kid is tried for any token (jwt_verify_lib skips a key only
     // when both name a kid and they differ); alg and key type still apply.
-    { name: "kid-less JWKS key: signed by it, a kid no key has", expect: "allow", authorization: async () => bearer(await mint(kidless, claims(), { header: { kid: "rotated-2031" } })) },
-    { name: "kid-less JWKS key: signed by it, no kid", expect: "allow", authorization: async () => bearer(await mint(kidless, claims(), { noKid: true })) },
-    { name: "kid-less JWKS key: signed by it, the RS256 key's kid", expect: "allow", authorization: async () => bearer(await mint(kidless, claims(), { header: { kid: key("RS256").kid } })) },
-    { name: "kid-less JWKS key: signed by an untrusted key, a kid no key has", expect: "deny", authorization: async () => bearer(await mint(impostors.get("ES256")!, claims(), { header: { kid: "rotated-2031" } })) },
-    { name: "kid-less JWKS key: RS256 signed by an untrusted key, a kid no key has", expect: "deny", authorization: async () => bearer(await mint(impostors.get("RS256")!, claims(), { header: { kid: "rotated-2031" } })) },
+    {
+      name: "kid-less JWKS key: signed by it, a kid no key has",
+      expect: "allow",
+      authorization: async () => bearer(await mint(kidless, claims(), { header: { kid: "rotated-2031" } })),
+    },
+    {
+      name: "kid-less JWKS key: signed by it, no kid",
+      expect: "allow",
+      authorization: async () => bearer(await mint(kidless, claims(), { noKid: true })),
+    },
+    {
+      name: "kid-less JWKS key: signed by it, the RS256 key's kid",
+      expect: "allow",
+      authorization: async () => bearer(await mint(kidless, claims(), { header: { kid: key("RS256").kid } })),
+    },
+    {
+      name: "kid-less JWKS key: signed by an untrusted key, a kid no key has",
+      expect: "deny",
+      authorization: async () => bearer(await mint(impostors.get("ES256")!, claims(), { header: { kid: "rotated-2031" } })),
+    },
+    {
+      name: "kid-less JWKS key: RS256 signed by an untrusted key, a kid no key has",
+      expect: "deny",
+      authorization: async () => bearer(await mint(impostors.get("RS256")!, claims(), { header: { kid: "rotated-2031" } })),
+    },
     // Oversized tokens that are invalid anyway: both refuse (ours before reading them).
-    { name: "oversized (>8 KiB) with a bad signature", expect: "deny", authorization: async () => bearer(tamperSignature(await oversized(key("RS256"), claims(), 9 * 1024))) },
+    {
+      name: "oversized (>8 KiB) with a bad signature",
+      expect: "deny",
+      authorization: async () => bearer(tamperSignature(await oversized(key("RS256"), claims(), 9 * 1024))),
+    },
     { name: "oversized (>8 KiB) garbage", expect: "deny", authorization: () => bearer("x".repeat(9 * 1024)) },
-    { name: "oversized (>8 KiB) three segments that are not JSON", expect: "deny", authorization: () => bearer(["a", "b", "c"].map((c) => c.repeat(3 * 1024)).join(".")) },
+    {
+      name: "oversized (>8 KiB) three segments that are not JSON",
+      expect: "deny",
+      authorization: () => bearer(["a", "b", "c"].map((c) => c.repeat(3 * 1024)).join(".")),
+    },
     { name: "missing token", expect: "deny", authorization: () => undefined },
     { name: "empty bearer", expect: "deny", authorization: () => "Bearer " },
     { name: "another scheme (Basic)", expect: "deny", authorization: () => "Basic dXNlcjpwYXNz" },
@@ -239,11 +457,17 @@ describe("documented differences from jwt_authn (each side asserted)", () => {
 
   it("a correctly signed token whose header has crit: ours 401 (RFC 7515 §4.1.11), native 200 (jwt_verify_lib ignores crit)", async () => {
     const k = key("ES256");
-    const t = assemble({ alg: "ES256", kid: k.kid, typ: "JWT", crit: ["exp"], exp: nowSeconds() + 3600 }, claims(), { alg: "ES256", key: k.signingKey });
+    const t = assemble({ alg: "ES256", kid: k.kid, typ: "JWT", crit: ["exp"], exp: nowSeconds() + 3600 }, claims(), {
+      alg: "ES256",
+      key: k.signingKey,
+    });
     const native = await through("native", bearer(t));
     const ours = await through("ours", bearer(t));
     expect(native.status, native.body.slice(0, 200)).toBe(200);
     expect(ours.status).toBe(401);
-    expect(JSON.parse(ours.body)).toEqual({ error: "invalid_token", error_description: "Jwt header has an unsupported critical parameter" });
+    expect(JSON.parse(ours.body)).toEqual({
+      error: "invalid_token",
+      error_description: "Jwt header has an unsupported critical parameter",
+    });
   });
 });

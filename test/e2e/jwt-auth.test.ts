@@ -6,11 +6,40 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  algNone, assemble, bootstrap, echoedHeader, filterWasm, generateKey, hmacWithPublicKey, httpListener, jwksOf,
-  loadExampleConfig, malformedTokens, mint, nowSeconds, oversized, parseEcho, payloadSegment, pollUntil, repoRoot,
-  request, staticCluster, startEnvoyExpectFailure, startJwksServer, tamperSignature, useEchoUpstream, useEnvoy,
-  wasmHttpFilter, type Claims, type EchoRecord, type Envoy, type EchoUpstream, type HttpResponse, type JwksServer,
-  type Json, type TestKey,
+  algNone,
+  assemble,
+  bootstrap,
+  echoedHeader,
+  filterWasm,
+  generateKey,
+  hmacWithPublicKey,
+  httpListener,
+  jwksOf,
+  loadExampleConfig,
+  malformedTokens,
+  mint,
+  nowSeconds,
+  oversized,
+  parseEcho,
+  payloadSegment,
+  pollUntil,
+  repoRoot,
+  request,
+  staticCluster,
+  startEnvoyExpectFailure,
+  startJwksServer,
+  tamperSignature,
+  useEchoUpstream,
+  useEnvoy,
+  wasmHttpFilter,
+  type Claims,
+  type EchoRecord,
+  type Envoy,
+  type EchoUpstream,
+  type HttpResponse,
+  type JwksServer,
+  type Json,
+  type TestKey,
 } from "../support/index.js";
 
 const WASM = filterWasm("jwt-auth");
@@ -31,9 +60,30 @@ const namedRoute = (name: string, prefix: string): Json => ({ name, match: { pre
 
 let idpRsa: TestKey, idpEs: TestKey, partnerEd: TestKey, scopedRsa: TestKey, scopedEs: TestKey, stranger: TestKey;
 
-const idpClaims = (extra: Claims = {}, now = nowSeconds()): Claims => ({ iss: IDP, aud: "api", sub: "user-1", iat: now, exp: now + 3600, ...extra });
-const partnerClaims = (extra: Claims = {}, now = nowSeconds()): Claims => ({ iss: PARTNER, sub: "partner-7", iat: now, exp: now + 3600, ...extra });
-const scopedClaims = (extra: Claims = {}, now = nowSeconds()): Claims => ({ iss: SCOPED, aud: "scoped-api", sub: "s-1", email: "s@example.com", iat: now, exp: now + 3600, ...extra });
+const idpClaims = (extra: Claims = {}, now = nowSeconds()): Claims => ({
+  iss: IDP,
+  aud: "api",
+  sub: "user-1",
+  iat: now,
+  exp: now + 3600,
+  ...extra,
+});
+const partnerClaims = (extra: Claims = {}, now = nowSeconds()): Claims => ({
+  iss: PARTNER,
+  sub: "partner-7",
+  iat: now,
+  exp: now + 3600,
+  ...extra,
+});
+const scopedClaims = (extra: Claims = {}, now = nowSeconds()): Claims => ({
+  iss: SCOPED,
+  aud: "scoped-api",
+  sub: "s-1",
+  email: "s@example.com",
+  iat: now,
+  exp: now + 3600,
+  ...extra,
+});
 
 function mainConfig(): object {
   return {
@@ -107,8 +157,12 @@ let up: EchoUpstream;
 
 beforeAll(async () => {
   [idpRsa, idpEs, partnerEd, scopedRsa, scopedEs, stranger] = await Promise.all([
-    generateKey("RS256", "idp-rs"), generateKey("ES256", "idp-es"), generateKey("EdDSA", "partner-ed"),
-    generateKey("RS256", "scoped-rs"), generateKey("ES256", "scoped-es"), generateKey("RS256", "idp-rs"),
+    generateKey("RS256", "idp-rs"),
+    generateKey("ES256", "idp-es"),
+    generateKey("EdDSA", "partner-ed"),
+    generateKey("RS256", "scoped-rs"),
+    generateKey("ES256", "scoped-es"),
+    generateKey("RS256", "idp-rs"),
   ]);
   up = await upstream();
   const main = httpListener({
@@ -142,7 +196,12 @@ async function allowed(path: string, headers: Headers = [], o: { method?: string
 
 const bearer = (t: string): [string, string] => ["authorization", `Bearer ${t}`];
 
-interface Failure { status: number; error: string; description: string; wwwAuthenticate: string }
+interface Failure {
+  status: number;
+  error: string;
+  description: string;
+  wwwAuthenticate: string;
+}
 
 /** Checks the documented shape of a refusal and returns its parts. */
 function refusal(res: HttpResponse): Failure {
@@ -188,7 +247,10 @@ describe("jwt-auth token sources", () => {
   });
 
   it("reads a token from a custom header and strips it", async () => {
-    const seen = await allowed("/api/items", [["x-token", await mint(idpEs, idpClaims())], ["x-other", "kept"]]);
+    const seen = await allowed("/api/items", [
+      ["x-token", await mint(idpEs, idpClaims())],
+      ["x-other", "kept"],
+    ]);
     expect(echoedHeader(seen, "x-token")).toEqual([]);
     expect(echoedHeader(seen, "x-other")).toEqual(["kept"]);
     expect(echoedHeader(seen, "x-jwt-sub")).toEqual(["user-1"]);
@@ -231,9 +293,19 @@ describe("jwt-auth token sources", () => {
 
 describe("jwt-auth claims to headers", () => {
   it("forwards plain, nested, numeric, boolean, array and object claims", async () => {
-    const seen = await allowed("/api/items", [bearer(await mint(idpRsa, idpClaims({
-      email: "u@example.com", realm: { roles: ["admin", "dev"] }, tenant: { id: 42 }, admin: true,
-    })))]);
+    const seen = await allowed("/api/items", [
+      bearer(
+        await mint(
+          idpRsa,
+          idpClaims({
+            email: "u@example.com",
+            realm: { roles: ["admin", "dev"] },
+            tenant: { id: 42 },
+            admin: true,
+          }),
+        ),
+      ),
+    ]);
     expect(echoedHeader(seen, "x-jwt-sub")).toEqual(["user-1"]);
     expect(echoedHeader(seen, "x-jwt-email")).toEqual(["u@example.com"]);
     expect(JSON.parse(echoedHeader(seen, "x-jwt-roles")[0] ?? "null")).toEqual(["admin", "dev"]);
@@ -246,8 +318,13 @@ describe("jwt-auth claims to headers", () => {
     const t = await mint(idpRsa, idpClaims()); // no email, realm, tenant or admin claim
     const seen = await allowed("/api/items", [
       bearer(t),
-      ["x-jwt-sub", "forged"], ["x-jwt-sub", "forged-2"], ["x-jwt-email", "ceo@example.com"], ["X-JWT-Roles", "[\"admin\"]"],
-      ["x-jwt-tenant", "1"], ["x-jwt-admin", "true"], ["x-jwt-payload", "forged"],
+      ["x-jwt-sub", "forged"],
+      ["x-jwt-sub", "forged-2"],
+      ["x-jwt-email", "ceo@example.com"],
+      ["X-JWT-Roles", '["admin"]'],
+      ["x-jwt-tenant", "1"],
+      ["x-jwt-admin", "true"],
+      ["x-jwt-payload", "forged"],
     ]);
     expect(echoedHeader(seen, "x-jwt-sub")).toEqual(["user-1"]);
     expect(echoedHeader(seen, "x-jwt-email")).toEqual([]);
@@ -282,7 +359,10 @@ describe("jwt-auth rules", () => {
     const seen = await allowed("/optional/feed", [bearer(await mint(idpRsa, idpClaims()))]);
     expect(echoedHeader(seen, "x-jwt-sub")).toEqual(["user-1"]);
     expectInvalidToken(await send("/optional/feed", [bearer(tamperSignature(await mint(idpRsa, idpClaims())))]), "bad token on optional");
-    expectInvalidToken(await send("/optional/feed", [bearer(await mint(idpRsa, idpClaims({ exp: nowSeconds() - 600 })))]), "expired token on optional");
+    expectInvalidToken(
+      await send("/optional/feed", [bearer(await mint(idpRsa, idpClaims({ exp: nowSeconds() - 600 })))]),
+      "expired token on optional",
+    );
   });
 
   it("matches on method: POST /api/ needs the partner, GET /api/ the idp", async () => {
@@ -329,7 +409,7 @@ describe("jwt-auth failure responses", () => {
     const now = nowSeconds();
     const good = await mint(idpRsa, idpClaims());
     const tokens: Record<string, string> = {
-      "expired": await mint(idpRsa, idpClaims({ exp: now - 3600 })),
+      expired: await mint(idpRsa, idpClaims({ exp: now - 3600 })),
       "not yet valid (nbf)": await mint(idpRsa, idpClaims({ nbf: now + 3600 })),
       "issued in the future (iat)": await mint(idpRsa, idpClaims({ iat: now + 3600 })),
       "no exp": await mint(idpRsa, (({ exp: _, ...c }) => c)(idpClaims())),
@@ -344,7 +424,9 @@ describe("jwt-auth failure responses", () => {
       "unknown alg": assemble({ alg: "RS1024", kid: idpRsa.kid }, idpClaims(), { alg: "RS256", key: idpRsa.signingKey }),
       "oversized (9 KiB, correctly signed)": await oversized(idpRsa, idpClaims(), 9 * 1024),
       "embedded jwk header with an attacker key": await mint(stranger, idpClaims(), { header: { kid: "attacker", jwk: stranger.jwk } }),
-      "jku header pointing elsewhere": await mint(stranger, idpClaims(), { header: { kid: "attacker", jku: "http://127.0.0.1:1/jwks.json" } }),
+      "jku header pointing elsewhere": await mint(stranger, idpClaims(), {
+        header: { kid: "attacker", jku: "http://127.0.0.1:1/jwks.json" },
+      }),
       ...Object.fromEntries(Object.entries(malformedTokens(good)).map(([k, v]) => [`malformed: ${k}`, v])),
     };
     const descriptions = new Set<string>();
@@ -366,9 +448,18 @@ describe("jwt-auth failure responses", () => {
 
   it("answers a valid token failing audience or required claims with 403 insufficient_scope", async () => {
     expectInsufficientScope(await send("/scoped/x", [bearer(await mint(scopedRsa, scopedClaims({ aud: "other" })))]), "wrong audience");
-    expectInsufficientScope(await send("/scoped/x", [bearer(await mint(scopedRsa, (({ aud: _, ...c }) => c)(scopedClaims())))]), "no audience");
-    expectInsufficientScope(await send("/scoped/x", [bearer(await mint(scopedRsa, (({ email: _, ...c }) => c)(scopedClaims())))]), "no email (required)");
-    expectInsufficientScope(await send("/api/items", [bearer(await mint(idpRsa, (({ sub: _, ...c }) => c)(idpClaims())))]), "no sub (required)");
+    expectInsufficientScope(
+      await send("/scoped/x", [bearer(await mint(scopedRsa, (({ aud: _, ...c }) => c)(scopedClaims())))]),
+      "no audience",
+    );
+    expectInsufficientScope(
+      await send("/scoped/x", [bearer(await mint(scopedRsa, (({ email: _, ...c }) => c)(scopedClaims())))]),
+      "no email (required)",
+    );
+    expectInsufficientScope(
+      await send("/api/items", [bearer(await mint(idpRsa, (({ sub: _, ...c }) => c)(idpClaims())))]),
+      "no sub (required)",
+    );
     await allowed("/api/items", [bearer(await mint(idpRsa, idpClaims({ aud: ["x", "api"] })))]);
   });
 
@@ -379,7 +470,9 @@ describe("jwt-auth failure responses", () => {
     expect((await send("/x", [["x-token", await mint(idpRsa, { iss: IDP, exp: now - 5 })]], { listener: "fwd" })).status).toBe(401);
     expect((await send("/api/items", [bearer(await mint(idpRsa, idpClaims({ exp: now - 5 })))])).status).toBe(200);
     // max_token_bytes 2048.
-    expect((await send("/x", [["x-token", await oversized(idpRsa, { iss: IDP, exp: now + 60 }, 2100)]], { listener: "fwd" })).status).toBe(401);
+    expect((await send("/x", [["x-token", await oversized(idpRsa, { iss: IDP, exp: now + 60 }, 2100)]], { listener: "fwd" })).status).toBe(
+      401,
+    );
     await allowed("/x", [["x-token", await oversized(idpRsa, { iss: IDP, exp: now + 60 }, 1200)]], { listener: "fwd" });
   });
 });
@@ -411,8 +504,12 @@ describe("jwt-auth metrics", () => {
     expect(delta(before, after, "portico.jwt_auth.fwd.denied_missing_total")).toBe(1);
     const prom = await e.promStats();
     for (const name of [
-      "portico_jwt_auth_idp_allowed_total", "portico_jwt_auth_idp_denied_total", "portico_jwt_auth_denied_missing_total",
-      "portico_jwt_auth_partner_allowed_total", "portico_jwt_auth_fwd_idp_allowed_total", "portico_jwt_auth_fwd_denied_missing_total",
+      "portico_jwt_auth_idp_allowed_total",
+      "portico_jwt_auth_idp_denied_total",
+      "portico_jwt_auth_denied_missing_total",
+      "portico_jwt_auth_partner_allowed_total",
+      "portico_jwt_auth_fwd_idp_allowed_total",
+      "portico_jwt_auth_fwd_denied_missing_total",
     ]) {
       expect(prom).toMatch(new RegExp(`^${name}\\{\\} \\d+$`, "m"));
     }
@@ -427,10 +524,15 @@ describe("jwt-auth on two worker threads", () => {
     const results = await Promise.all(Array.from({ length: 40 }, () => send("/api/items", [bearer(t)])));
     expect(results.map((r) => r.status)).toEqual(Array(40).fill(200));
     const after = await e.stats(filter);
-    const cx = (w: number) => (after.get(`listener.main.worker_${w}.downstream_cx_total`) ?? 0) - (before.get(`listener.main.worker_${w}.downstream_cx_total`) ?? 0);
+    const cx = (w: number) =>
+      (after.get(`listener.main.worker_${w}.downstream_cx_total`) ?? 0) -
+      (before.get(`listener.main.worker_${w}.downstream_cx_total`) ?? 0);
     expect(cx(0), "connections on worker 0").toBeGreaterThan(0);
     expect(cx(1), "connections on worker 1").toBeGreaterThan(0);
-    expect((after.get("wasmcustom.portico.jwt_auth.idp.allowed_total") ?? 0) - (before.get("wasmcustom.portico.jwt_auth.idp.allowed_total") ?? 0)).toBe(40);
+    expect(
+      (after.get("wasmcustom.portico.jwt_auth.idp.allowed_total") ?? 0) -
+        (before.get("wasmcustom.portico.jwt_auth.idp.allowed_total") ?? 0),
+    ).toBe(40);
   });
 });
 
@@ -452,16 +554,22 @@ describe("jwt-auth remote JWKS", () => {
   function remoteConfig(o: { timeoutMs?: number; minRefreshS?: number } = {}): object {
     return {
       stat_prefix: "remote",
-      providers: [{
-        name: "idp",
-        issuer: IDP,
-        audiences: ["api"],
-        remote_jwks: {
-          cluster: "jwks", path: "/.well-known/jwks.json", authority: "idp.example.com",
-          timeout_ms: o.timeoutMs ?? 2000, refresh_s: 300, min_refresh_s: o.minRefreshS ?? 1,
+      providers: [
+        {
+          name: "idp",
+          issuer: IDP,
+          audiences: ["api"],
+          remote_jwks: {
+            cluster: "jwks",
+            path: "/.well-known/jwks.json",
+            authority: "idp.example.com",
+            timeout_ms: o.timeoutMs ?? 2000,
+            refresh_s: 300,
+            min_refresh_s: o.minRefreshS ?? 1,
+          },
+          claims_to_headers: [{ claim: "sub", header: "x-jwt-sub" }],
         },
-        claims_to_headers: [{ claim: "sub", header: "x-jwt-sub" }],
-      }],
+      ],
       rules: [{ match: {}, requires: ["idp"] }],
     };
   }
@@ -492,7 +600,8 @@ describe("jwt-auth remote JWKS", () => {
 
   const call = (r: Envoy, token?: string) =>
     request(r.url("/resource"), { headers: [["host", HOST], ...(token ? [bearer(token)] : [])], timeoutMs: 15_000 });
-  const statOf = async (r: Envoy, name: string) => (await r.stats(`portico\\.jwt_auth\\.remote\\.`)).get(`wasmcustom.portico.jwt_auth.remote.${name}`) ?? 0;
+  const statOf = async (r: Envoy, name: string) =>
+    (await r.stats(`portico\\.jwt_auth\\.remote\\.`)).get(`wasmcustom.portico.jwt_auth.remote.${name}`) ?? 0;
 
   it("fetches the key set through the cluster once, for both workers", async () => {
     const k1 = await generateKey("RS256", "k1");
@@ -512,7 +621,12 @@ describe("jwt-auth remote JWKS", () => {
     expect(await statOf(r, "idp.jwks_fetch_failure_total")).toBe(0);
     // Configuring declared the cluster (declareClusters, for the control plane's check): Envoy
     // answers that foreign function NotFound and logs nothing about it.
-    expect(r.logs().split("\n").filter((l) => /\[(warning|error|critical)\]\[wasm\]/.test(l) || /foreign|declare_clusters/i.test(l))).toEqual([]);
+    expect(
+      r
+        .logs()
+        .split("\n")
+        .filter((l) => /\[(warning|error|critical)\]\[wasm\]/.test(l) || /foreign|declare_clusters/i.test(l)),
+    ).toEqual([]);
   });
 
   it("picks up a rotated key (new kid) without a restart, and drops the retired one", async () => {
@@ -527,7 +641,11 @@ describe("jwt-auth remote JWKS", () => {
     const t2 = await mint(k2, idpClaims());
     const first = await call(r, t2);
     // A token with an unknown kid triggers a refetch; it is accepted once the new set is in.
-    await pollUntil(() => call(r, t2).then((x) => x.status), (s) => s === 200, { what: `token with the new kid accepted (first answer ${first.status})` });
+    await pollUntil(
+      () => call(r, t2).then((x) => x.status),
+      (s) => s === 200,
+      { what: `token with the new kid accepted (first answer ${first.status})` },
+    );
     expect(jwks.fetches).toBeGreaterThan(fetchesBefore);
     expect(jwks.fetches - fetchesBefore, "refetches for the new kid").toBeLessThanOrEqual(2);
     // Each worker installs the new set from shared data on its next tick (200 ms), so the retired
@@ -535,7 +653,11 @@ describe("jwt-auth remote JWKS", () => {
     // poll with a batch of fresh connections (spread over both workers) and fresh tokens (no
     // cache hits) until the whole batch is refused.
     const batch = async () => Promise.all(Array.from({ length: 8 }, async () => call(r, await mint(k1, idpClaims()))));
-    const retired = await pollUntil(batch, (xs) => xs.every((x) => x.status === 401), { timeoutMs: 2000, intervalMs: 50, what: "retired key refused by every worker" });
+    const retired = await pollUntil(batch, (xs) => xs.every((x) => x.status === 401), {
+      timeoutMs: 2000,
+      intervalMs: 50,
+      what: "retired key refused by every worker",
+    });
     for (const x of retired) expectInvalidTokenOn(x, "retired key after rotation");
     for (let i = 0; i < 10; i++) expectInvalidTokenOn(await call(r, await mint(k1, idpClaims())), "retired key, later requests");
     if (first.status !== 200) console.info(`remote JWKS: the first request with the new kid got ${first.status}, later ones 200`);
@@ -550,13 +672,20 @@ describe("jwt-auth remote JWKS", () => {
     await jwks.stop();
     // Right after the first fetch, on either worker (fresh connections spread over both).
     const soon = await Promise.all(Array.from({ length: 10 }, () => call(r, t)));
-    expect(soon.map((x) => x.status), "requests right after the IdP went down").toEqual(Array(10).fill(200));
+    expect(
+      soon.map((x) => x.status),
+      "requests right after the IdP went down",
+    ).toEqual(Array(10).fill(200));
     await quiet(async () => statOf(r, "idp.jwks_fetch_total"), 1500);
     // An unknown kid makes the filter try to refetch, which fails: the old keys stay.
     const failuresBefore = await statOf(r, "idp.jwks_fetch_failure_total");
     const unknown = await mint(await generateKey("RS256", "k-unknown"), idpClaims());
     expectInvalidTokenOn(await call(r, unknown), "unknown kid while the JWKS server is down");
-    await pollUntil(() => statOf(r, "idp.jwks_fetch_failure_total"), (n) => n > failuresBefore, { what: "jwks_fetch_failure_total increased" });
+    await pollUntil(
+      () => statOf(r, "idp.jwks_fetch_failure_total"),
+      (n) => n > failuresBefore,
+      { what: "jwks_fetch_failure_total increased" },
+    );
     const again = await Promise.all(Array.from({ length: 10 }, () => call(r, t)));
     expect(again.map((x) => x.status)).toEqual(Array(10).fill(200));
   });
@@ -571,9 +700,17 @@ describe("jwt-auth remote JWKS", () => {
     const res = await call(r, t);
     expectInvalidTokenOn(res, "token before any successful fetch");
     expect(Date.now() - started, "the request waits at most about timeout_ms").toBeLessThan(1000 + 3000);
-    await pollUntil(() => statOf(r, "idp.jwks_fetch_failure_total"), (n) => n >= 1, { what: "a failed fetch counted" });
+    await pollUntil(
+      () => statOf(r, "idp.jwks_fetch_failure_total"),
+      (n) => n >= 1,
+      { what: "a failed fetch counted" },
+    );
     await jwks.start();
-    await pollUntil(() => call(r, t).then((x) => x.status), (s) => s === 200, { what: "recovery after the JWKS server came back", timeoutMs: 20_000 });
+    await pollUntil(
+      () => call(r, t).then((x) => x.status),
+      (s) => s === 200,
+      { what: "recovery after the JWKS server came back", timeoutMs: 20_000 },
+    );
     expect(jwks.fetches).toBeGreaterThanOrEqual(1);
   });
 
@@ -605,18 +742,36 @@ describe("jwt-auth bad configurations", () => {
   const bad: { what: string; config: unknown; field: RegExp | string }[] = [
     { what: "a misspelt field", config: { providers: [{ ...provider, isuer: IDP }], rules }, field: "providers[0].isuer: unknown field" },
     { what: "a missing issuer", config: { providers: [{ name: "idp", jwks }], rules }, field: "providers[0].issuer" },
-    { what: "a provider name with capitals", config: { providers: [{ ...provider, name: "IdP" }], rules: [{ match: {}, requires: ["IdP"] }] }, field: "providers[0].name" },
-    { what: "a rule requiring an unknown provider", config: { providers: [provider], rules: [{ match: {}, requires: ["nobody"] }] }, field: "rules[0].requires" },
+    {
+      what: "a provider name with capitals",
+      config: { providers: [{ ...provider, name: "IdP" }], rules: [{ match: {}, requires: ["IdP"] }] },
+      field: "providers[0].name",
+    },
+    {
+      what: "a rule requiring an unknown provider",
+      config: { providers: [provider], rules: [{ match: {}, requires: ["nobody"] }] },
+      field: "rules[0].requires",
+    },
     { what: "alg none allowed", config: { providers: [{ ...provider, algorithms: ["none"] }], rules }, field: "providers[0].algorithms" },
     { what: "no key source", config: { providers: [{ name: "idp", issuer: IDP }], rules }, field: /providers\[0\].*jwks/ },
-    { what: "an unknown source kind", config: { providers: [{ ...provider, from: [{ body: "token" }] }], rules }, field: "providers[0].from[0]" },
+    {
+      what: "an unknown source kind",
+      config: { providers: [{ ...provider, from: [{ body: "token" }] }], rules },
+      field: "providers[0].from[0]",
+    },
     { what: "not JSON", config: "{providers:", field: /invalid configuration|JSON/ },
   ];
   for (const b of bad) {
     it(`refuses ${b.what} at load, naming the field`, async () => {
       const failure = await startEnvoyExpectFailure(
         bootstrap({
-          listeners: [httpListener({ name: "bad", httpFilters: [wasmHttpFilter({ file: WASM, name: "bad", rootId: "jwt-auth", configuration: b.config as object | string })], directResponse: { status: 200 } })],
+          listeners: [
+            httpListener({
+              name: "bad",
+              httpFilters: [wasmHttpFilter({ file: WASM, name: "bad", rootId: "jwt-auth", configuration: b.config as object | string })],
+              directResponse: { status: 200 },
+            }),
+          ],
         }),
         { name: "jwt-auth-bad" },
       );
@@ -641,7 +796,9 @@ describe("jwt-auth example config (envoy-configs/jwt-auth.yaml) with bin/demo-up
   });
 
   async function startDemoUpstream(): Promise<string> {
-    demo = spawn(process.execPath, [join(repoRoot, "bin/demo-upstream.mjs"), "--port", "0", "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
+    demo = spawn(process.execPath, [join(repoRoot, "bin/demo-upstream.mjs"), "--port", "0", "--quiet"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     return new Promise((resolve, reject) => {
       let out = "";
       const timer = setTimeout(() => reject(new Error(`demo upstream did not start: ${out}`)), 10_000);

@@ -14,8 +14,17 @@
 // and disagree: that case pins the premise.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  bootstrap, filterWasm, httpListener, request, runWrk, staticCluster, useEchoUpstream, useEnvoy, wasmHttpFilter,
-  type Envoy, type Json,
+  bootstrap,
+  filterWasm,
+  httpListener,
+  request,
+  runWrk,
+  staticCluster,
+  useEchoUpstream,
+  useEnvoy,
+  wasmHttpFilter,
+  type Envoy,
+  type Json,
 } from "../support/index.js";
 
 const envoy = useEnvoy("all");
@@ -44,7 +53,10 @@ const BUCKETS: Bucket[] = [
 
 function ours(b: Bucket): Json {
   return wasmHttpFilter({
-    file: filterWasm("rate-limit"), name: `ours_${b.id}`, rootId: "rate-limit", vmId: `ours_${b.id}`,
+    file: filterWasm("rate-limit"),
+    name: `ours_${b.id}`,
+    rootId: "rate-limit",
+    vmId: `ours_${b.id}`,
     configuration: { rules: [{ name: `bucket_${b.id}`, ...b.ours, burst: b.burst }] },
   });
 }
@@ -80,7 +92,12 @@ beforeAll(async () => {
   });
 }, 120_000);
 
-interface Run { admitted: number; refused: number; elapsedS: number; wrkS: number }
+interface Run {
+  admitted: number;
+  refused: number;
+  elapsedS: number;
+  wrkS: number;
+}
 
 async function saturate(listener: string): Promise<Run> {
   const t0 = performance.now();
@@ -98,7 +115,10 @@ describe("rate-limit vs Envoy's local_ratelimit: the same bucket under the same 
       const mine = await saturate(`ours_${b.id}`);
       const theirs = await saturate(`native_${b.id}`);
       const summary = `ours ${JSON.stringify(mine)}; native ${JSON.stringify(theirs)}`;
-      for (const [who, run, extra] of [["ours", mine, WORKERS - 1], ["native", theirs, 0]] as const) {
+      for (const [who, run, extra] of [
+        ["ours", mine, WORKERS - 1],
+        ["native", theirs, 0],
+      ] as const) {
         // Upper: burst + rate x (measured time around wrk) + 1 token accrued just before the first
         // request; ours may admit (workers - 1) more on the very first request of a new key.
         expect(run.admitted, `${who} upper bound; ${summary}`).toBeLessThanOrEqual(b.burst + b.rate * run.elapsedS + 1 + extra);
@@ -110,7 +130,9 @@ describe("rate-limit vs Envoy's local_ratelimit: the same bucket under the same 
       // stopped (rate x the difference in wrk's run time, plus 0.25 s of scheduling jitter on a
       // 2-core machine), the +1 rounding of each, and our creation race.
       const tolerance = b.rate * (Math.abs(mine.wrkS - theirs.wrkS) + 0.25) + 2 + (WORKERS - 1);
-      expect(Math.abs(mine.admitted - theirs.admitted), `|ours - native| <= ${tolerance.toFixed(1)}; ${summary}`).toBeLessThanOrEqual(tolerance);
+      expect(Math.abs(mine.admitted - theirs.admitted), `|ours - native| <= ${tolerance.toFixed(1)}; ${summary}`).toBeLessThanOrEqual(
+        tolerance,
+      );
     });
   }
 

@@ -6,9 +6,28 @@
 // refused at start with the field named, and the shipped example config.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  bootstrap, echoedHeader, filterWasm, generateKey, httpListener, jwksOf, loadExampleConfig, mint, nowSeconds, pollUntil,
-  request, runWrk, staticCluster, startEnvoyExpectFailure, useEchoUpstream, useEnvoy, wasmHttpFilter,
-  type Envoy, type EchoUpstream, type HttpResponse, type Json, type TestKey,
+  bootstrap,
+  echoedHeader,
+  filterWasm,
+  generateKey,
+  httpListener,
+  jwksOf,
+  loadExampleConfig,
+  mint,
+  nowSeconds,
+  pollUntil,
+  request,
+  runWrk,
+  staticCluster,
+  startEnvoyExpectFailure,
+  useEchoUpstream,
+  useEnvoy,
+  wasmHttpFilter,
+  type Envoy,
+  type EchoUpstream,
+  type HttpResponse,
+  type Json,
+  type TestKey,
 } from "../support/index.js";
 
 const WASM = filterWasm("rate-limit");
@@ -21,7 +40,7 @@ function rateLimit(config: object | string, name: string): Json {
   return wasmHttpFilter({ file: WASM, name, rootId: "rate-limit", vmId: name, configuration: config });
 }
 
-const hcmOf = (l: Json): Json => (((l.filter_chains as Json[])[0]!.filters as Json[])[0]!.typed_config as Json);
+const hcmOf = (l: Json): Json => ((l.filter_chains as Json[])[0]!.filters as Json[])[0]!.typed_config as Json;
 
 /** A listener with its own stat_prefix (per-worker stats under listener.<name>.worker_<n>.) and HCM settings. */
 function listener(name: string, filters: Json[], o: { hcm?: Json; routes?: Json[] } = {}): Json {
@@ -33,8 +52,18 @@ function listener(name: string, filters: Json[], o: { hcm?: Json; routes?: Json[
 
 // Load: the default key (one global bucket), 20 per second, capacity 10.
 const LOAD = { rate: 20, burst: 10 };
-const perKey = (name: string, extra: Json = {}) => ({ name, requests: 1, period_s: 60, burst: 2, key: [{ header: "x-test-key" }], ...extra });
-const perIp = (extra: Json = {}) => ({ ...extra, rules: [{ name: "per_ip", requests: 1, period_s: 3600, burst: 2, key: [{ client_ip: true }] }] });
+const perKey = (name: string, extra: Json = {}) => ({
+  name,
+  requests: 1,
+  period_s: 60,
+  burst: 2,
+  key: [{ header: "x-test-key" }],
+  ...extra,
+});
+const perIp = (extra: Json = {}) => ({
+  ...extra,
+  rules: [{ name: "per_ip", requests: 1, period_s: 3600, burst: 2, key: [{ client_ip: true }] }],
+});
 const ISSUER = "https://idp.example.com";
 
 let e: Envoy;
@@ -45,7 +74,10 @@ beforeAll(async () => {
   idp = await generateKey("ES256", "idp-es");
   up = await upstream();
   const jwtAuth = wasmHttpFilter({
-    file: filterWasm("jwt-auth"), name: "jwt_auth", rootId: "jwt-auth", vmId: "jwt_auth",
+    file: filterWasm("jwt-auth"),
+    name: "jwt_auth",
+    rootId: "jwt-auth",
+    vmId: "jwt_auth",
     configuration: {
       providers: [{ name: "idp", issuer: ISSUER, jwks: jwksOf([idp]), claims_to_headers: [{ claim: "sub", header: "x-jwt-sub" }] }],
       rules: [{ match: {}, requires: ["idp"] }],
@@ -61,14 +93,26 @@ beforeAll(async () => {
         listener("shape", [rateLimit({ rate_limit_headers: true, rules: [perKey("shape")] }, "rl_shape")]),
         listener("plain", [rateLimit({ rules: [perKey("plain")] }, "rl_plain")]),
         listener("dry", [rateLimit({ stat_prefix: "dry", dry_run: true, rules: [perKey("trial", { period_s: 3600 })] }, "rl_dry")]),
-        listener("metrics", [rateLimit({
-          stat_prefix: "e2e",
-          rules: [perKey("m", { period_s: 3600, burst: 3 }), perKey("unused", { match: { path: { prefix: "/never/" } } })],
-        }, "rl_metrics")]),
-        listener("routes", [rateLimit({ rules: [{ name: "per_route", requests: 1, period_s: 3600, burst: 2, key: [{ route: true }] }] }, "rl_routes")], {
-          routes: [route("orders", "/orders/"), route("users", "/users/")],
-        }),
-        listener("jwt", [jwtAuth, rateLimit({ rules: [{ name: "per_user", requests: 1, period_s: 3600, burst: 2, key: [{ header: "x-jwt-sub" }] }] }, "rl_jwt")]),
+        listener("metrics", [
+          rateLimit(
+            {
+              stat_prefix: "e2e",
+              rules: [perKey("m", { period_s: 3600, burst: 3 }), perKey("unused", { match: { path: { prefix: "/never/" } } })],
+            },
+            "rl_metrics",
+          ),
+        ]),
+        listener(
+          "routes",
+          [rateLimit({ rules: [{ name: "per_route", requests: 1, period_s: 3600, burst: 2, key: [{ route: true }] }] }, "rl_routes")],
+          {
+            routes: [route("orders", "/orders/"), route("users", "/users/")],
+          },
+        ),
+        listener("jwt", [
+          jwtAuth,
+          rateLimit({ rules: [{ name: "per_user", requests: 1, period_s: 3600, burst: 2, key: [{ header: "x-jwt-sub" }] }] }, "rl_jwt"),
+        ]),
         // Client address: Envoy at the edge (use_remote_address: true) ...
         listener("edge", [rateLimit(perIp(), "rl_edge")], { hcm: { use_remote_address: true } }),
         // ... with Envoy's defaults (use_remote_address: false) ...
@@ -117,12 +161,16 @@ describe("rate-limit under load on two worker threads", () => {
     const counts = (s: Map<string, number>) =>
       ["allowed_total", "limited_total"].map((c) => s.get(`wasmcustom.portico.rate_limit.load.${c}`) ?? 0).join("/");
     let previous = await e.stats(filter);
-    const after = await pollUntil(async () => {
-      const now = await e.stats(filter);
-      const settled = counts(now) === counts(previous);
-      previous = now;
-      return { settled, counts: counts(now), stats: now };
-    }, (v) => v.settled, { intervalMs: 100, timeoutMs: 10_000, what: "allowed/limited counters to stop moving after wrk" }).then((v) => v.stats);
+    const after = await pollUntil(
+      async () => {
+        const now = await e.stats(filter);
+        const settled = counts(now) === counts(previous);
+        previous = now;
+        return { settled, counts: counts(now), stats: now };
+      },
+      (v) => v.settled,
+      { intervalMs: 100, timeoutMs: 10_000, what: "allowed/limited counters to stop moving after wrk" },
+    ).then((v) => v.stats);
     const elapsedS = (performance.now() - t0) / 1000;
     const statuses = r.statuses ?? {};
     const ok = statuses["200"] ?? 0;
@@ -131,7 +179,8 @@ describe("rate-limit under load on two worker threads", () => {
     const limited = delta(before, after, "wasmcustom.portico.rate_limit.load.limited_total");
     // CAS conflicts between the two workers, for the record (how often they raced on the bucket).
     const casRetries = delta(before, after, "wasmcustom.portico.rate_limit.load.cas_retries_total");
-    const summary = `wrk ${JSON.stringify(statuses)} in ${(r.durationUs / 1e6).toFixed(3)} s; elapsed ${elapsedS.toFixed(3)} s; ` +
+    const summary =
+      `wrk ${JSON.stringify(statuses)} in ${(r.durationUs / 1e6).toFixed(3)} s; elapsed ${elapsedS.toFixed(3)} s; ` +
       `allowed_total +${admitted}, limited_total +${limited}, cas_retries_total +${casRetries}`;
     console.info(`rate-limit load on ${WORKERS} workers: ${summary}`);
 
@@ -227,11 +276,14 @@ describe("rate-limit keys in Envoy", () => {
 
   it("a JWT claim: jwt-auth first writes x-jwt-sub from the verified token, rate-limit keys on it", async () => {
     const now = nowSeconds();
-    const token = async (sub: string) => ["authorization", `Bearer ${await mint(idp, { iss: ISSUER, sub, iat: now, exp: now + 600 })}`] as [string, string];
+    const token = async (sub: string) =>
+      ["authorization", `Bearer ${await mint(idp, { iss: ISSUER, sub, iat: now, exp: now + 600 })}`] as [string, string];
     const alice = await token("alice");
     expect(await statusesOf(3, "jwt", [alice])).toEqual([200, 200, 429]);
     expect(await statusesOf(1, "jwt", [await token("bob")]), "another user: another bucket").toEqual([200]);
-    expect(await statusesOf(1, "jwt", [alice, ["x-jwt-sub", "carol"]]), "a client-sent x-jwt-sub is replaced by the token's").toEqual([429]);
+    expect(await statusesOf(1, "jwt", [alice, ["x-jwt-sub", "carol"]]), "a client-sent x-jwt-sub is replaced by the token's").toEqual([
+      429,
+    ]);
     expect(await statusesOf(1, "jwt", [["x-jwt-sub", "dave"]]), "no token: jwt-auth answers first").toEqual([401]);
   });
 });
@@ -241,8 +293,11 @@ describe("rate-limit client address and X-Forwarded-For (the client connects fro
 
   it("at the edge (use_remote_address: true, trusted_hops 0) a spoofed X-Forwarded-For stays in the peer's bucket", async () => {
     const got = [
-      await send("edge", xff("1.1.1.1")), await send("edge", xff("2.2.2.2")), await send("edge", xff("3.3.3.3")),
-      await send("edge", xff("4.4.4.4, 5.5.5.5")), await send("edge"),
+      await send("edge", xff("1.1.1.1")),
+      await send("edge", xff("2.2.2.2")),
+      await send("edge", xff("3.3.3.3")),
+      await send("edge", xff("4.4.4.4, 5.5.5.5")),
+      await send("edge"),
     ].map((r) => r.status);
     expect(got).toEqual([200, 200, 429, 429, 429]);
   });
@@ -281,13 +336,21 @@ describe("rate-limit metrics", () => {
     expect(delta(before, after, "wasmcustom.portico.rate_limit.e2e.m.limited_total")).toBe(2);
     expect(after.has("wasmcustom.portico.rate_limit.e2e.m.cas_retries_total")).toBe(true);
     expect(after.get("wasmcustom.portico.rate_limit.e2e.unused.allowed_total") ?? 0).toBe(0);
-    await pollUntil(() => e.stats(filter), (s) => s.get("wasmcustom.portico.rate_limit.e2e.m.keys_tracked") === 2, {
-      what: "keys_tracked = 2 (m1 and m2 active)", timeoutMs: 20_000, intervalMs: 250,
-    });
+    await pollUntil(
+      () => e.stats(filter),
+      (s) => s.get("wasmcustom.portico.rate_limit.e2e.m.keys_tracked") === 2,
+      {
+        what: "keys_tracked = 2 (m1 and m2 active)",
+        timeoutMs: 20_000,
+        intervalMs: 250,
+      },
+    );
     const prom = await e.promStats();
     for (const [name, type] of [
-      ["portico_rate_limit_e2e_m_allowed_total", "counter"], ["portico_rate_limit_e2e_m_limited_total", "counter"],
-      ["portico_rate_limit_e2e_m_cas_retries_total", "counter"], ["portico_rate_limit_e2e_m_keys_tracked", "gauge"],
+      ["portico_rate_limit_e2e_m_allowed_total", "counter"],
+      ["portico_rate_limit_e2e_m_limited_total", "counter"],
+      ["portico_rate_limit_e2e_m_cas_retries_total", "counter"],
+      ["portico_rate_limit_e2e_m_keys_tracked", "gauge"],
       ["portico_rate_limit_e2e_unused_limited_total", "counter"],
     ] as const) {
       expect(prom).toMatch(new RegExp(`^# TYPE ${name} ${type}$`, "m"));
@@ -307,7 +370,11 @@ describe("rate-limit bad configurations", () => {
   for (const b of bad) {
     it(`refuses ${b.what} at start, naming the field in Envoy's log`, async () => {
       const failure = await startEnvoyExpectFailure(
-        bootstrap({ listeners: [httpListener({ name: "bad", httpFilters: [rateLimit(b.config as object, "rl_bad")], directResponse: { status: 200 } })] }),
+        bootstrap({
+          listeners: [
+            httpListener({ name: "bad", httpFilters: [rateLimit(b.config as object, "rl_bad")], directResponse: { status: 200 } }),
+          ],
+        }),
         { name: "rate-limit-bad" },
       );
       expect(failure.code).not.toBe(0);

@@ -6,8 +6,21 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { GuestCrashError, LogLevel, ProxyWasmVm, runHttpRequest } from "../../emulator/index.js";
 import {
-  bootstrap, echoedHeader, filterWasm, fixtureWasm, httpListener, parseEcho, pollUntil, request, runWrk, staticCluster,
-  startEnvoyExpectFailure, useEchoUpstream, useEnvoy, wasmHttpFilter, type Envoy,
+  bootstrap,
+  echoedHeader,
+  filterWasm,
+  fixtureWasm,
+  httpListener,
+  parseEcho,
+  pollUntil,
+  request,
+  runWrk,
+  staticCluster,
+  startEnvoyExpectFailure,
+  useEchoUpstream,
+  useEnvoy,
+  wasmHttpFilter,
+  type Envoy,
 } from "../support/index.js";
 
 const envoy = useEnvoy("all");
@@ -23,7 +36,14 @@ beforeAll(async () => {
       listeners: [
         httpListener({
           name: "probe",
-          httpFilters: [wasmHttpFilter({ file: fixtureWasm("runtime-probe"), name: "probe", rootId: "runtime-probe", configuration: { cluster: "probe_upstream", tick_ms: 20 } })],
+          httpFilters: [
+            wasmHttpFilter({
+              file: fixtureWasm("runtime-probe"),
+              name: "probe",
+              rootId: "runtime-probe",
+              configuration: { cluster: "probe_upstream", tick_ms: 20 },
+            }),
+          ],
         }),
       ],
       clusters: [staticCluster("upstream", up.port), staticCluster("probe_upstream", up.port)],
@@ -52,9 +72,15 @@ describe("proxy-wasm ABI in Envoy 1.40 through Portico's runtime layer", () => {
 
   it("fires timers on the root context", async () => {
     const first = Number((await request(e.url("/ticks"))).body);
-    const later = await pollUntil(async () => Number((await request(e.url("/ticks"))).body), (n) => n >= first + 3, {
-      timeoutMs: 10_000, intervalMs: 20, what: "ticks to advance",
-    });
+    const later = await pollUntil(
+      async () => Number((await request(e.url("/ticks"))).body),
+      (n) => n >= first + 3,
+      {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+        what: "ticks to advance",
+      },
+    );
     expect(later).toBeGreaterThanOrEqual(first + 3);
     const stats = await e.stats("portico\\.probe\\.ticks");
     expect(stats.get("wasmcustom.portico.probe.ticks")).toBeGreaterThan(0);
@@ -67,9 +93,11 @@ describe("proxy-wasm ABI in Envoy 1.40 through Portico's runtime layer", () => {
     const bodies: number[] = [];
     // Many parallel connections so both worker threads serve requests at the same time.
     const batches = 8;
-    await Promise.all(Array.from({ length: batches }, async () => {
-      for (let i = 0; i < N / batches; i++) bodies.push(Number((await request(e.url("/cas"))).body));
-    }));
+    await Promise.all(
+      Array.from({ length: batches }, async () => {
+        for (let i = 0; i < N / batches; i++) bodies.push(Number((await request(e.url("/cas"))).body));
+      }),
+    );
     const sorted = [...bodies].sort((a, b) => a - b);
     // Every increment returned a distinct value and together they are exactly start+1..start+N.
     expect(sorted).toEqual(Array.from({ length: N }, (_, i) => start + 1 + i));
@@ -100,7 +128,12 @@ describe("proxy-wasm ABI in Envoy 1.40 through Portico's runtime layer", () => {
     const res = await request(e.url("/declared"));
     expect(res.status).toBe(200);
     expect(res.body).toBe("refused");
-    expect(e.logs().split("\n").filter((l) => /portico_declare_clusters|foreign/i.test(l))).toEqual([]);
+    expect(
+      e
+        .logs()
+        .split("\n")
+        .filter((l) => /portico_declare_clusters|foreign/i.test(l)),
+    ).toEqual([]);
   });
 
   it("exports metrics defined by the module", async () => {
@@ -144,11 +177,13 @@ describe("modules importing host calls Envoy 1.40 does not provide", () => {
     it(`refuses ${c.fixture} at load, naming ${c.missing}`, async () => {
       const failure = await startEnvoyExpectFailure(
         bootstrap({
-          listeners: [httpListener({
-            name: "refused",
-            httpFilters: [wasmHttpFilter({ file: fixtureWasm(c.fixture), name: c.fixture, rootId: c.rootId })],
-            directResponse: { status: 200 },
-          })],
+          listeners: [
+            httpListener({
+              name: "refused",
+              httpFilters: [wasmHttpFilter({ file: fixtureWasm(c.fixture), name: c.fixture, rootId: c.rootId })],
+              directResponse: { status: 200 },
+            }),
+          ],
         }),
         { name: `refuse-${c.fixture}` },
       );
@@ -167,14 +202,18 @@ describe("emulator behaviour the control plane relies on, in Envoy", () => {
   // host call other than logging/args/clock/random, on the emulator's word (emulator/host-calls.ts
   // guard, RestrictedCallError; test/unit/emulator.test.ts). This is Envoy's word on the same module.
   it("refuses a module that defines a metric while it starts (_start), as the emulator does", async () => {
-    await expect(ProxyWasmVm.load(fixtureWasm("emu-start-metric")), "the emulator").rejects.toThrow(/_start.*restricted_callback: proxy_define_metric/s);
+    await expect(ProxyWasmVm.load(fixtureWasm("emu-start-metric")), "the emulator").rejects.toThrow(
+      /_start.*restricted_callback: proxy_define_metric/s,
+    );
     const failure = await startEnvoyExpectFailure(
       bootstrap({
-        listeners: [httpListener({
-          name: "refused",
-          httpFilters: [wasmHttpFilter({ file: fixtureWasm("emu-start-metric"), name: "emu-start-metric", rootId: "emu-start-metric" })],
-          directResponse: { status: 200 },
-        })],
+        listeners: [
+          httpListener({
+            name: "refused",
+            httpFilters: [wasmHttpFilter({ file: fixtureWasm("emu-start-metric"), name: "emu-start-metric", rootId: "emu-start-metric" })],
+            directResponse: { status: 200 },
+          }),
+        ],
       }),
       { name: "refuse-emu-start-metric" },
     );
@@ -192,24 +231,44 @@ describe("emulator behaviour the control plane relies on, in Envoy", () => {
       name: "abort",
       concurrency: 1,
       config: bootstrap({
-        listeners: [httpListener({
-          name: "probe",
-          httpFilters: [wasmHttpFilter({ file: fixtureWasm("runtime-probe"), name: "probe", rootId: "runtime-probe", configuration: { cluster: "probe_upstream", tick_ms: 60_000 } })],
-        })],
+        listeners: [
+          httpListener({
+            name: "probe",
+            httpFilters: [
+              wasmHttpFilter({
+                file: fixtureWasm("runtime-probe"),
+                name: "probe",
+                rootId: "runtime-probe",
+                configuration: { cluster: "probe_upstream", tick_ms: 60_000 },
+              }),
+            ],
+          }),
+        ],
         clusters: [staticCluster("upstream", up.port), staticCluster("probe_upstream", up.port)],
       }),
     });
     // The emulator's account: a crash, and one critical line.
     const vm = await ProxyWasmVm.load(fixtureWasm("runtime-probe"));
     const p = vm.configurePlugin({ config: JSON.stringify({ cluster: "probe_upstream", tick_ms: 60_000 }), rootId: "runtime-probe" });
-    expect(() => runHttpRequest(p, { requestHeaders: [[":method", "GET"], [":path", "/abort"], [":authority", "a"]] })).toThrow(GuestCrashError);
+    expect(() =>
+      runHttpRequest(p, {
+        requestHeaders: [
+          [":method", "GET"],
+          [":path", "/abort"],
+          [":authority", "a"],
+        ],
+      }),
+    ).toThrow(GuestCrashError);
     const emulated = vm.logs.filter((l) => l.level === LogLevel.Critical).map((l) => l.message);
     expect(emulated).toEqual([expect.stringMatching(/^abort: probe abort at test\/fixtures\/wasm\/runtime-probe\/index\.ts:\d+:\d+$/)]);
     // Envoy's: the request fails, and the same line is in its log at critical.
     const res = await request(crash.url("/abort"));
     expect(res.status).toBe(503);
     await crash.waitForLog(/abort: probe abort/);
-    const lines = crash.logs().split("\n").filter((l) => l.includes("abort: probe abort"));
+    const lines = crash
+      .logs()
+      .split("\n")
+      .filter((l) => l.includes("abort: probe abort"));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/\[critical\]\[wasm\]/);
     expect(lines[0]!.endsWith(`probe: ${emulated[0]}`), lines[0]).toBe(true);
@@ -223,30 +282,44 @@ describe("Wasm VM memory in Envoy under load", () => {
       name: "memory",
       concurrency: 1, // one VM, so the gauge always describes the same VM
       config: bootstrap({
-        listeners: [httpListener({
-          name: "hr",
-          httpFilters: [wasmHttpFilter({
-            file: filterWasm("header-rewrite"), name: "hr", rootId: "header-rewrite",
-            configuration: {
-              stat_prefix: "mem",
-              rules: [{
-                match: { path: { prefix: "/" } },
-                request: { set: { "x-a": "${request.header.user-agent}-${request.path}", "x-ip": "${source.ip}" }, add: { "x-b": "b" }, remove: ["x-c"] },
-                response: { set: { "x-r": "${request.method} ${response.header.content-type}" } },
-              }],
-            },
-          })],
-        })],
+        listeners: [
+          httpListener({
+            name: "hr",
+            httpFilters: [
+              wasmHttpFilter({
+                file: filterWasm("header-rewrite"),
+                name: "hr",
+                rootId: "header-rewrite",
+                configuration: {
+                  stat_prefix: "mem",
+                  rules: [
+                    {
+                      match: { path: { prefix: "/" } },
+                      request: {
+                        set: { "x-a": "${request.header.user-agent}-${request.path}", "x-ip": "${source.ip}" },
+                        add: { "x-b": "b" },
+                        remove: ["x-c"],
+                      },
+                      response: { set: { "x-r": "${request.method} ${response.header.content-type}" } },
+                    },
+                  ],
+                },
+              }),
+            ],
+          }),
+        ],
         clusters: [staticCluster("upstream", up.port)],
       }),
     });
-    const gauge = async () => (await e2eGauge(hr, "wasmcustom.portico.header_rewrite.mem.vm_memory_bytes"));
+    const gauge = async () => await e2eGauge(hr, "wasmcustom.portico.header_rewrite.mem.vm_memory_bytes");
     const warm = await runWrk({ url: hr.url("/warm/up?x=1"), connections: 8, durationSec: 2 });
     expect(warm.errors.status + warm.errors.connect).toBe(0);
     const afterWarm = await gauge();
     const load = await runWrk({ url: hr.url("/some/path?q=1"), connections: 8, durationSec: 5 });
     const afterLoad = await gauge();
-    console.info(`header-rewrite VM memory: ${afterWarm} B after ${warm.requests} warm-up requests, ${afterLoad} B after ${load.requests} more`);
+    console.info(
+      `header-rewrite VM memory: ${afterWarm} B after ${warm.requests} warm-up requests, ${afterLoad} B after ${load.requests} more`,
+    );
     expect(load.requests).toBeGreaterThan(5_000);
     expect(load.errors.status + load.errors.connect + load.errors.read).toBe(0);
     expect(afterWarm).toBeGreaterThan(0);

@@ -77,10 +77,18 @@ export function createDemoIssuer() {
     mint(claims = {}) {
       const now = Math.floor(Date.now() / 1000);
       const header = b64url(JSON.stringify({ alg: "RS256", typ: "JWT", kid: DEMO_JWT.kid }));
-      const payload = b64url(JSON.stringify({
-        iss: DEMO_JWT.issuer, aud: DEMO_JWT.audience, sub: DEMO_JWT.subject,
-        iat: now, nbf: now, exp: now + DEMO_JWT.lifetimeSeconds, jti: randomUUID(), ...claims,
-      }));
+      const payload = b64url(
+        JSON.stringify({
+          iss: DEMO_JWT.issuer,
+          aud: DEMO_JWT.audience,
+          sub: DEMO_JWT.subject,
+          iat: now,
+          nbf: now,
+          exp: now + DEMO_JWT.lifetimeSeconds,
+          jti: randomUUID(),
+          ...claims,
+        }),
+      );
       const signature = createSign("sha256").update(`${header}.${payload}`).sign(privateKey);
       return `${header}.${payload}.${b64url(signature)}`;
     },

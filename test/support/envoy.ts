@@ -82,7 +82,10 @@ export interface Envoy {
 }
 
 export class EnvoyStartError extends Error {
-  constructor(message: string, readonly logs: string) {
+  constructor(
+    message: string,
+    readonly logs: string,
+  ) {
     super(message);
     this.name = "EnvoyStartError";
   }
@@ -133,15 +136,26 @@ function launch(opts: StartEnvoyOptions): Launch {
 
   const args = [
     "run",
-    "-c", configPath,
-    "--admin-address-path", adminAddressPath,
-    "--concurrency", String(opts.concurrency ?? 1),
-    "--log-level", opts.logLevel ?? "info",
+    "-c",
+    configPath,
+    "--admin-address-path",
+    adminAddressPath,
+    "--concurrency",
+    String(opts.concurrency ?? 1),
+    "--log-level",
+    opts.logLevel ?? "info",
     "--disable-hot-restart",
   ];
   if (opts.componentLogLevel) {
     const c = opts.componentLogLevel;
-    args.push("--component-log-level", typeof c === "string" ? c : Object.entries(c).map(([k, v]) => `${k}:${v}`).join(","));
+    args.push(
+      "--component-log-level",
+      typeof c === "string"
+        ? c
+        : Object.entries(c)
+            .map(([k, v]) => `${k}:${v}`)
+            .join(","),
+    );
   }
   args.push(...(opts.extraArgs ?? []));
 
@@ -194,7 +208,14 @@ function launch(opts: StartEnvoyOptions): Launch {
   });
 
   return {
-    name, dir, configPath, adminAddressPath, logFile, child, pid, exited,
+    name,
+    dir,
+    configPath,
+    adminAddressPath,
+    logFile,
+    child,
+    pid,
+    exited,
     logs: () => buffer,
     onLog: (l) => {
       listeners.add(l);
@@ -236,10 +257,7 @@ async function waitReadyOrExit(l: Launch, timeoutMs: number): Promise<{ state: "
       }
     }
     if (Date.now() >= deadline) {
-      throw new EnvoyStartError(
-        `Envoy "${l.name}" not ready after ${timeoutMs} ms; log tail:\n${tail(l.logs())}`,
-        l.logs(),
-      );
+      throw new EnvoyStartError(`Envoy "${l.name}" not ready after ${timeoutMs} ms; log tail:\n${tail(l.logs())}`, l.logs());
     }
     // Wake on whichever comes first: the next poll tick or the process exiting.
     await Promise.race([new Promise((r) => setTimeout(r, POLL_MS)), l.exited]);

@@ -41,9 +41,7 @@ export function headerAll(pairs: HeaderPairs, name: string): string[] {
 export function request(url: string, opts: RequestOptions = {}): Promise<HttpResponse> {
   // node:http accepts a flat [name, value, name, value] array (rawHeaders
   // format), which is the only way to send a header twice in a chosen order.
-  const headers: OutgoingHttpHeaders | string[] = Array.isArray(opts.headers)
-    ? opts.headers.flat()
-    : { ...opts.headers };
+  const headers: OutgoingHttpHeaders | string[] = Array.isArray(opts.headers) ? opts.headers.flat() : { ...opts.headers };
   // With array headers node:http adds neither Host nor a framing header, and
   // servers (Node, Envoy) answer 400. Add them unless the caller set them.
   if (Array.isArray(headers)) {

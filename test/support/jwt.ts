@@ -12,20 +12,41 @@ import type { Socket } from "node:net";
 import * as jose from "jose";
 
 export type JwsAlg =
-  | "RS256" | "RS384" | "RS512"
-  | "PS256" | "PS384" | "PS512"
-  | "ES256" | "ES384" | "ES512"
-  | "HS256" | "HS384" | "HS512"
+  | "RS256"
+  | "RS384"
+  | "RS512"
+  | "PS256"
+  | "PS384"
+  | "PS512"
+  | "ES256"
+  | "ES384"
+  | "ES512"
+  | "HS256"
+  | "HS384"
+  | "HS512"
   | "EdDSA";
 
 /** The algorithms the jwt-auth filter's contract names (Envoy's jwt_authn supports all of them too). */
 export const JWT_AUTH_ALGORITHMS: readonly JwsAlg[] = [
-  "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "HS256", "HS384", "HS512", "EdDSA",
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "HS256",
+  "HS384",
+  "HS512",
+  "EdDSA",
 ];
 
 export type Claims = Record<string, unknown>;
 export type Jwk = jose.JWK;
-export interface Jwks { keys: Jwk[] }
+export interface Jwks {
+  keys: Jwk[];
+}
 
 export interface TestKey {
   alg: JwsAlg;
@@ -86,7 +107,10 @@ export function standardClaims(issuer: string, claims: Claims = {}, now = nowSec
 /** Signs `claims` (used as is: add iss/exp yourself, or use standardClaims) with jose. */
 export async function mint(key: TestKey, claims: Claims, o: MintOptions = {}): Promise<string> {
   const header: jose.CompactJWSHeaderParameters = {
-    alg: o.alg ?? key.alg, typ: "JWT", ...(o.noKid ? {} : { kid: key.kid }), ...(o.header ?? {}),
+    alg: o.alg ?? key.alg,
+    typ: "JWT",
+    ...(o.noKid ? {} : { kid: key.kid }),
+    ...(o.header ?? {}),
   } as jose.CompactJWSHeaderParameters;
   return new jose.CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader(header).sign(key.signingKey);
 }
@@ -101,7 +125,9 @@ export const fromB64u = (s: string): Buffer => Buffer.from(s, "base64url");
 export function rawSignature(alg: JwsAlg, key: KeyObject | Uint8Array, input: string): Buffer {
   const data = Buffer.from(input);
   if (alg.startsWith("HS")) {
-    return createHmac(HASH[alg.slice(2)]!, key instanceof KeyObject ? key.export() : Buffer.from(key)).update(data).digest();
+    return createHmac(HASH[alg.slice(2)]!, key instanceof KeyObject ? key.export() : Buffer.from(key))
+      .update(data)
+      .digest();
   }
   if (!(key instanceof KeyObject)) throw new Error(`${alg} needs a private key`);
   const hash = HASH[alg.slice(2)];
@@ -150,14 +176,20 @@ export function tamperSignature(token: string): string {
  * RSA/EC key the verifier trusts (its PEM, or its JWK JSON), carrying that key's kid, so a verifier
  * that lets the token pick the algorithm would accept it.
  */
-export function hmacWithPublicKey(key: TestKey, claims: Claims, o: { form?: "pem" | "jwk" | "der"; alg?: "HS256" | "HS384" | "HS512"; kid?: string } = {}): string {
+export function hmacWithPublicKey(
+  key: TestKey,
+  claims: Claims,
+  o: { form?: "pem" | "jwk" | "der"; alg?: "HS256" | "HS384" | "HS512"; kid?: string } = {},
+): string {
   if (!key.publicPem) throw new Error("hmacWithPublicKey needs an asymmetric key");
   const alg = o.alg ?? "HS256";
   const form = o.form ?? "pem";
   const secret =
-    form === "pem" ? Buffer.from(key.publicPem)
-    : form === "jwk" ? Buffer.from(JSON.stringify(key.jwk))
-    : Buffer.from(key.publicPem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+    form === "pem"
+      ? Buffer.from(key.publicPem)
+      : form === "jwk"
+        ? Buffer.from(JSON.stringify(key.jwk))
+        : Buffer.from(key.publicPem.replace(/-----[^-]+-----|\s/g, ""), "base64");
   return assemble({ alg, typ: "JWT", kid: o.kid ?? key.kid }, claims, { alg, key: secret });
 }
 
@@ -181,7 +213,7 @@ export function malformedTokens(good: string): Record<string, string> {
     "header is a JSON array": `${b64uJson(["RS256"])}.${p}.${s}`,
     "header is not JSON": `${b64u("{alg:RS256")}.${p}.${s}`,
     "payload is not JSON": `${h}.${b64u("not json")}.${s}`,
-    "garbage": "this-is-not-a-jwt",
+    garbage: "this-is-not-a-jwt",
     "dots only": "..",
   };
 }
@@ -279,12 +311,20 @@ export async function startJwksServer(o: JwksServerOptions = {}): Promise<JwksSe
 
   await listen();
   return {
-    get port() { return port; },
-    get url() { return `http://127.0.0.1:${port}`; },
+    get port() {
+      return port;
+    },
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
     path,
-    get fetches() { return fetches; },
+    get fetches() {
+      return fetches;
+    },
     requests,
-    get running() { return server !== undefined; },
+    get running() {
+      return server !== undefined;
+    },
     setJwks: (j) => {
       jwks = j;
     },
@@ -297,7 +337,8 @@ export async function startJwksServer(o: JwksServerOptions = {}): Promise<JwksSe
     async waitForFetches(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (fetches <= count) {
-        if (Date.now() > deadline) throw new Error(`JWKS server: still ${fetches} fetch(es) after ${timeoutMs} ms, waited for more than ${count}`);
+        if (Date.now() > deadline)
+          throw new Error(`JWKS server: still ${fetches} fetch(es) after ${timeoutMs} ms, waited for more than ${count}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },

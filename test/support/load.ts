@@ -78,18 +78,23 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   const script = join(dir, "hooks.lua");
   writeFileSync(script, DONE_HOOK + (o.countStatuses ? STATUS_HOOK : "") + (o.rotateHeader ? rotateHook(o.rotateHeader) : ""));
   const args = [
-    "-t", String(o.threads ?? 1),
-    "-c", String(o.connections ?? 10),
-    "-d", `${o.durationSec ?? 2}s`,
+    "-t",
+    String(o.threads ?? 1),
+    "-c",
+    String(o.connections ?? 10),
+    "-d",
+    `${o.durationSec ?? 2}s`,
     "--latency",
-    "-s", script,
+    "-s",
+    script,
     ...(o.headers ?? []).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
     o.url,
   ];
   try {
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(wrkPath(), args, { timeout: ((o.durationSec ?? 2) + 30) * 1000 }, (err, out, errOut) =>
-        err ? reject(new Error(`wrk failed: ${err.message}\n${errOut}`)) : resolve(out));
+        err ? reject(new Error(`wrk failed: ${err.message}\n${errOut}`)) : resolve(out),
+      );
     });
     const line = stdout.split("\n").find((l) => l.startsWith("WRKJSON "));
     if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);

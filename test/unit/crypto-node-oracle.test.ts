@@ -2,8 +2,17 @@
 // messages and signatures, plus tampered variants, must get the same verdict from both.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  constants, createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPair, generatePrimeSync, randomBytes,
-  sign, verify, type KeyObject,
+  constants,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  generatePrimeSync,
+  randomBytes,
+  sign,
+  verify,
+  type KeyObject,
 } from "node:crypto";
 import { promisify } from "node:util";
 import { loadCryptoHarness, Hash, Curve, type CryptoHarness } from "../fixtures/wasm/crypto-harness/load.mjs";
@@ -15,7 +24,8 @@ const HASHES = [
 ] as const;
 
 const genKeyPair = promisify(generateKeyPair) as unknown as (
-  type: string, options: Record<string, unknown>,
+  type: string,
+  options: Record<string, unknown>,
 ) => Promise<{ publicKey: KeyObject; privateKey: KeyObject }>;
 const b64u = (s: string | undefined) => Buffer.from(String(s), "base64url");
 
@@ -71,13 +81,19 @@ describe("RSA against node:crypto", () => {
   // OpenSSL only makes even-sized moduli (asking for 2049 bits gives 2048), so the odd sizes are
   // built from primes: 2057 bits (≡ 1 mod 8) is PSS's emLen = k - 1 case, 2053 a non-aligned one.
   const specs = [
-    { bits: 2048, e: 65537 }, { bits: 2048, e: 3 }, { bits: 2050, e: 65537 }, { bits: 2053, e: 65537 },
-    { bits: 2057, e: 65537 }, { bits: 3072, e: 65537 }, { bits: 4096, e: 65537 },
+    { bits: 2048, e: 65537 },
+    { bits: 2048, e: 3 },
+    { bits: 2050, e: 65537 },
+    { bits: 2053, e: 65537 },
+    { bits: 2057, e: 65537 },
+    { bits: 3072, e: 65537 },
+    { bits: 4096, e: 65537 },
   ];
   const keys: { bits: number; e: number; publicKey: KeyObject; privateKey: KeyObject; handle: number }[] = [];
   beforeAll(async () => {
-    const pairs = await Promise.all(specs.map((s) =>
-      s.bits % 2 === 1 ? rsaFromPrimes(s.bits, s.e) : genKeyPair("rsa", { modulusLength: s.bits, publicExponent: s.e })));
+    const pairs = await Promise.all(
+      specs.map((s) => (s.bits % 2 === 1 ? rsaFromPrimes(s.bits, s.e) : genKeyPair("rsa", { modulusLength: s.bits, publicExponent: s.e }))),
+    );
     for (const [i, pair] of pairs.entries()) {
       const jwk = pair.publicKey.export({ format: "jwk" });
       const handle = h.rsaKey(b64u(jwk.n), b64u(jwk.e));
@@ -172,12 +188,14 @@ describe("ECDSA against node:crypto", () => {
             expect(h.ecdsaVerify(otherHandle, alg, msg, sig), `${label} other key`).toBe(false);
             expect(h.ecdsaVerify(handle, alg, flip(msg.length ? msg : Buffer.from("x")), sig), `${label} other msg`).toBe(false);
             const bad = flip(sig);
-            expect(h.ecdsaVerify(handle, alg, msg, bad), `${label} flipped sig`)
-              .toBe(verify(name, msg, { key: publicKey, dsaEncoding: "ieee-p1363" }, bad));
+            expect(h.ecdsaVerify(handle, alg, msg, bad), `${label} flipped sig`).toBe(
+              verify(name, msg, { key: publicKey, dsaEncoding: "ieee-p1363" }, bad),
+            );
             // (r, n - s) is also a valid ECDSA signature; JWS does not forbid it, nor does node.
             const highS = negateS(sig, c.size, c.crv);
-            expect(h.ecdsaVerify(handle, alg, msg, highS), `${label} (r, n - s)`)
-              .toBe(verify(name, msg, { key: publicKey, dsaEncoding: "ieee-p1363" }, highS));
+            expect(h.ecdsaVerify(handle, alg, msg, highS), `${label} (r, n - s)`).toBe(
+              verify(name, msg, { key: publicKey, dsaEncoding: "ieee-p1363" }, highS),
+            );
             expect(h.ecdsaVerify(handle, alg, msg, sig.subarray(1)), `${label} short`).toBe(false);
             expect(h.ecdsaVerify(handle, alg, msg, Buffer.concat([sig, Buffer.alloc(1)])), `${label} long`).toBe(false);
           }
@@ -190,7 +208,8 @@ describe("ECDSA against node:crypto", () => {
     for (const c of curves) {
       const { publicKey } = await genKeyPair("ec", { namedCurve: c.crv });
       const jwk = publicKey.export({ format: "jwk" });
-      const x = b64u(jwk.x), y = b64u(jwk.y);
+      const x = b64u(jwk.x),
+        y = b64u(jwk.y);
       expect(h.ecKey(c.id, x, y)).toBeGreaterThanOrEqual(0);
       expect(h.ecKey(c.id, x, flip(y)), "off-curve y").toBe(-1);
       expect(h.ecKey(c.id, Buffer.alloc(c.size), Buffer.alloc(c.size)), "(0, 0)").toBe(-1);
@@ -211,12 +230,21 @@ describe("Ed25519 against node:crypto and RFC 8032", () => {
 
   it("verifies the RFC 8032 §7.1 vectors (tests 1-3)", () => {
     const vectors = [
-      ["d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
-        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"],
-      ["3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
-        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"],
-      ["fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
-        "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"],
+      [
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        "",
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+      ],
+      [
+        "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+        "72",
+        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+      ],
+      [
+        "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+        "af82",
+        "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+      ],
     ];
     for (const [pk, msg, sig] of vectors) {
       expect(h.ed25519Verify(Buffer.from(pk!, "hex"), Buffer.from(msg!, "hex"), Buffer.from(sig!, "hex"))).toBe(true);
@@ -278,10 +306,20 @@ async function rsaFromPrimes(bits: number, e: number) {
     const phi = (p - 1n) * (q - 1n);
     if (n.toString(2).length !== bits || p === q || gcd(E, phi) !== 1n) continue;
     const d = modInverse(E, phi);
-    const enc = (v: bigint) => { const hex = v.toString(16); return Buffer.from(hex.length % 2 ? `0${hex}` : hex, "hex").toString("base64url"); };
+    const enc = (v: bigint) => {
+      const hex = v.toString(16);
+      return Buffer.from(hex.length % 2 ? `0${hex}` : hex, "hex").toString("base64url");
+    };
     const jwk = {
-      kty: "RSA", n: enc(n), e: enc(E), d: enc(d), p: enc(p), q: enc(q),
-      dp: enc(d % (p - 1n)), dq: enc(d % (q - 1n)), qi: enc(modInverse(q, p)),
+      kty: "RSA",
+      n: enc(n),
+      e: enc(E),
+      d: enc(d),
+      p: enc(p),
+      q: enc(q),
+      dp: enc(d % (p - 1n)),
+      dq: enc(d % (q - 1n)),
+      qi: enc(modInverse(q, p)),
     };
     const privateKey = createPrivateKey({ key: jwk, format: "jwk" });
     return { privateKey, publicKey: createPublicKey(privateKey) };

@@ -95,7 +95,9 @@ describe("garbage in, rejection out (never a trap)", () => {
   it("HMAC with any key, message and tag size", () => {
     for (let i = 0; i < 300; i++) {
       const alg = randomInt(0, 3);
-      expect(h.hmacVerify(alg, garbage(randomInt(0, 300)), garbage(randomInt(0, 300)), garbage(lengths[randomInt(0, lengths.length)]!))).toBe(false);
+      expect(
+        h.hmacVerify(alg, garbage(randomInt(0, 300)), garbage(randomInt(0, 300)), garbage(lengths[randomInt(0, lengths.length)]!)),
+      ).toBe(false);
     }
   });
 

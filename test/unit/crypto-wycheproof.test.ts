@@ -18,9 +18,22 @@ const ACCEPTABLE_POLICY: Record<string, boolean> = {
   MissingNull: false,
 };
 
-interface TestCase { tcId: number; comment: string; flags: string[]; result: "valid" | "invalid" | "acceptable"; [k: string]: unknown }
-interface TestGroup { tests: TestCase[]; [k: string]: unknown }
-interface TestFile { algorithm: string; numberOfTests: number; testGroups: TestGroup[] }
+interface TestCase {
+  tcId: number;
+  comment: string;
+  flags: string[];
+  result: "valid" | "invalid" | "acceptable";
+  [k: string]: unknown;
+}
+interface TestGroup {
+  tests: TestCase[];
+  [k: string]: unknown;
+}
+interface TestFile {
+  algorithm: string;
+  numberOfTests: number;
+  testGroups: TestGroup[];
+}
 
 function load(name: string): TestFile {
   const path = join(dir, name);
@@ -57,7 +70,9 @@ function runFile(file: TestFile, verify: (g: TestGroup, t: TestCase) => boolean)
         continue;
       }
       if (got !== want) {
-        failures.push(`tcId ${t.tcId} (${t.comment || "no comment"}; flags [${t.flags.join(", ")}]; result ${t.result}): ${got ? "accepted" : "rejected"}`);
+        failures.push(
+          `tcId ${t.tcId} (${t.comment || "no comment"}; flags [${t.flags.join(", ")}]; result ${t.result}): ${got ? "accepted" : "rejected"}`,
+        );
         continue;
       }
       if (t.result === "valid") counts.valid++;
@@ -104,7 +119,9 @@ describe("Wycheproof RSASSA-PKCS1-v1_5", () => {
         }
         return h.rsaVerifyPkcs1(k, alg, hex(t.msg), hex(t.sig));
       });
-      console.info(`${name}: ${counts.valid} valid accepted, ${counts.invalid} invalid rejected, ${counts.acceptableRejected} acceptable rejected, ${counts.acceptableAccepted} acceptable accepted`);
+      console.info(
+        `${name}: ${counts.valid} valid accepted, ${counts.invalid} invalid rejected, ${counts.acceptableRejected} acceptable rejected, ${counts.acceptableAccepted} acceptable accepted`,
+      );
     });
   }
 });

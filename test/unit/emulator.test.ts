@@ -3,14 +3,31 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import {
-  FilterDataStatus, FilterHeadersStatus, GuestCrashError, HOST_IMPORTS, LogLevel, MetricType, MetricsStore,
-  ProxyWasmVm, SharedData, WasmLoadError, WasmResult, listImports, runHttpRequest,
-  type HeaderList, type PluginOptions, type VmOptions,
+  FilterDataStatus,
+  FilterHeadersStatus,
+  GuestCrashError,
+  HOST_IMPORTS,
+  LogLevel,
+  MetricType,
+  MetricsStore,
+  ProxyWasmVm,
+  SharedData,
+  WasmLoadError,
+  WasmResult,
+  listImports,
+  runHttpRequest,
+  type HeaderList,
+  type PluginOptions,
+  type VmOptions,
 } from "../../emulator/index.js";
 import { fixtureWasm } from "../support/wasm-fixtures.js";
 
 const GET = (path: string, extra: HeaderList = []): HeaderList => [
-  [":method", "GET"], [":path", path], [":authority", "example.com"], [":scheme", "https"], ...extra,
+  [":method", "GET"],
+  [":path", path],
+  [":authority", "example.com"],
+  [":scheme", "https"],
+  ...extra,
 ];
 
 let probeModule: WebAssembly.Module;
@@ -31,7 +48,10 @@ describe("loading modules like Envoy", () => {
   it("runs a plain SDK filter end to end", async () => {
     const vm = await ProxyWasmVm.load(wasm.hello!);
     const s = runHttpRequest(vm.configurePlugin(), { requestHeaders: GET("/") });
-    expect(s.responseHeaders).toEqual([[":status", "200"], ["hello", "world"]]);
+    expect(s.responseHeaders).toEqual([
+      [":status", "200"],
+      ["hello", "world"],
+    ]);
   });
 
   it("refuses a module that imports a FastEdge-only host call, naming the import", async () => {
@@ -99,13 +119,23 @@ describe("header maps", () => {
   it("lowercases names, returns the first value, replaces (or adds) and removes all entries", async () => {
     const { plugin } = await probe();
     const s = runHttpRequest(plugin, {
-      requestHeaders: GET("/mutate", [["X-Multi", "one"], ["x-multi", "two"], ["x-replace", "old"], ["x-remove", "a"], ["x-remove", "b"]]),
+      requestHeaders: GET("/mutate", [
+        ["X-Multi", "one"],
+        ["x-multi", "two"],
+        ["x-replace", "old"],
+        ["x-remove", "a"],
+        ["x-remove", "b"],
+      ]),
     });
     expect(s.requestHeader("x-probe-first")).toBe("one");
     expect(s.requestHeader("x-probe-count")).toBe("9");
     expect(s.requestHeaders.filter(([k]) => k === "x-remove")).toEqual([]);
     // setCopy removes and appends, so replaced headers move to the end.
-    expect(s.requestHeaders.slice(-3)).toEqual([["x-replace", "new"], ["x-absent", "added"], ["x-upper", "v"]]);
+    expect(s.requestHeaders.slice(-3)).toEqual([
+      ["x-replace", "new"],
+      ["x-absent", "added"],
+      ["x-upper", "v"],
+    ]);
   });
 
   it("round-trips the whole map through get/set pairs", async () => {
@@ -157,11 +187,19 @@ describe("local replies", () => {
     const s = plugin.newHttpStream();
     expect(s.sendRequestHeaders(GET("/deny"))).toBe(FilterHeadersStatus.StopIteration);
     expect(s.localResponse).toEqual({
-      status: 403, details: "denied_by_probe", body: "nope", headers: [["x-deny-reason", "probe"]], grpcStatus: null,
+      status: 403,
+      details: "denied_by_probe",
+      body: "nope",
+      headers: [["x-deny-reason", "probe"]],
+      grpcStatus: null,
     });
     expect(s.responseHeaders).toEqual([
-      [":status", "403"], ["x-deny-reason", "probe"], ["content-length", "4"], ["content-type", "text/plain"],
-      ["x-probe-resp", "403"], ["x-probe-late-req", ""],
+      [":status", "403"],
+      ["x-deny-reason", "probe"],
+      ["content-length", "4"],
+      ["content-type", "text/plain"],
+      ["x-probe-resp", "403"],
+      ["x-probe-late-req", ""],
     ]);
     expect(s.responseBody).toBe("nope");
     expect(s.paused).toBe(false);
@@ -232,8 +270,12 @@ describe("bodies", () => {
   it("ends a request with trailers, which flush a body the filter kept buffering", async () => {
     const { plugin } = await probe();
     const s = runHttpRequest(plugin, {
-      requestHeaders: GET("/t"), requestBody: "q", requestTrailers: [["x-req-trailer", "1"]],
-      responseHeaders: [[":status", "200"]], responseBody: "payload", responseTrailers: [["grpc-status", "0"]],
+      requestHeaders: GET("/t"),
+      requestBody: "q",
+      requestTrailers: [["x-req-trailer", "1"]],
+      responseHeaders: [[":status", "200"]],
+      responseBody: "payload",
+      responseTrailers: [["grpc-status", "0"]],
     });
     // The probe only rewrites on end_of_stream, which a body followed by trailers never carries.
     expect(s.requestBody).toBe("q");
@@ -350,7 +392,9 @@ describe("logs, crashes and lifecycle", () => {
     expect(() => s.sendRequestHeaders(GET("/crash"))).toThrow(/proxy_on_request_headers\(\d+, 4, 0\) crashed.*probe crash requested/s);
     expect(vm.failure).toBeInstanceOf(GuestCrashError);
     // Our modules report aborts through proxy_log (assembly/lib/abort.ts), at critical level.
-    expect(vm.logs).toContainEqual(expect.objectContaining({ level: LogLevel.Critical, message: expect.stringContaining("abort: probe crash requested") }));
+    expect(vm.logs).toContainEqual(
+      expect.objectContaining({ level: LogLevel.Critical, message: expect.stringContaining("abort: probe crash requested") }),
+    );
     expect(() => runHttpRequest(plugin, { requestHeaders: GET("/") })).toThrow(/VM already failed/);
   });
 

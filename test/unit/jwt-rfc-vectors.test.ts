@@ -10,9 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  constants, createECDH, createHmac, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify,
-} from "node:crypto";
+import { constants, createECDH, createHmac, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify } from "node:crypto";
 import { ProxyWasmVm, runHttpRequest, type HeaderList } from "../../emulator/index.js";
 import { builtFilter, fixtureWasm } from "../support/wasm-fixtures.js";
 
@@ -21,14 +19,35 @@ const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 // ---- fixture types ----------------------------------------------------------------------------
 
 type Jwk = Record<string, string>;
-interface Vector7515 { section: string; title: string; alg: string; jwk: Jwk | null; compact: string }
-interface Vector7520 {
-  section: string; title: string; alg: string; key: string;
-  compact?: string; derived_compact?: string; detached_compact?: string; derivation?: string;
-  protected?: string; unprotected_header?: Record<string, string>; signature?: string;
+interface Vector7515 {
+  section: string;
+  title: string;
+  alg: string;
+  jwk: Jwk | null;
+  compact: string;
 }
-interface Rfc7515 { vectors: Vector7515[] }
-interface Rfc7520 { payload: string; payload_b64: string; keys: Record<string, Jwk>; vectors: Vector7520[] }
+interface Vector7520 {
+  section: string;
+  title: string;
+  alg: string;
+  key: string;
+  compact?: string;
+  derived_compact?: string;
+  detached_compact?: string;
+  derivation?: string;
+  protected?: string;
+  unprotected_header?: Record<string, string>;
+  signature?: string;
+}
+interface Rfc7515 {
+  vectors: Vector7515[];
+}
+interface Rfc7520 {
+  payload: string;
+  payload_b64: string;
+  keys: Record<string, Jwk>;
+  vectors: Vector7520[];
+}
 
 const rfc7515 = JSON.parse(readFileSync(join(repoRoot, "test/fixtures/jws/rfc7515.json"), "utf8")) as Rfc7515;
 const rfc7520 = JSON.parse(readFileSync(join(repoRoot, "test/fixtures/jws/rfc7520.json"), "utf8")) as Rfc7520;
@@ -53,14 +72,32 @@ const token7520 = (v: Vector7520): string => {
 // ---- Failure codes (filters/jwt-auth/failure.ts, enum Failure, in declaration order) -----------
 
 const FAILURE = {
-  None: 0, Missing: 1, TooLarge: 2, Malformed: 3, BadHeaderEncoding: 4, BadHeaderJson: 5,
-  BadPayloadEncoding: 6, BadPayloadJson: 7, BadSignatureEncoding: 8, UnsupportedAlg: 9, AlgNotAllowed: 10,
-  UnsupportedCrit: 11, NoJwks: 12, UnknownKid: 13, BadSignature: 14, NoExp: 15, BadTimeClaim: 16, Expired: 17,
-  NotYetValid: 18, IssuedInFuture: 19, WrongIssuer: 20, Audience: 21, MissingClaim: 22,
+  None: 0,
+  Missing: 1,
+  TooLarge: 2,
+  Malformed: 3,
+  BadHeaderEncoding: 4,
+  BadHeaderJson: 5,
+  BadPayloadEncoding: 6,
+  BadPayloadJson: 7,
+  BadSignatureEncoding: 8,
+  UnsupportedAlg: 9,
+  AlgNotAllowed: 10,
+  UnsupportedCrit: 11,
+  NoJwks: 12,
+  UnknownKid: 13,
+  BadSignature: 14,
+  NoExp: 15,
+  BadTimeClaim: 16,
+  Expired: 17,
+  NotYetValid: 18,
+  IssuedInFuture: 19,
+  WrongIssuer: 20,
+  Audience: 21,
+  MissingClaim: 22,
 } as const;
 type FailureName = keyof typeof FAILURE;
-const failureName = (code: number): string =>
-  (Object.keys(FAILURE) as FailureName[]).find((n) => FAILURE[n] === code) ?? `code ${code}`;
+const failureName = (code: number): string => (Object.keys(FAILURE) as FailureName[]).find((n) => FAILURE[n] === code) ?? `code ${code}`;
 
 // ---- helpers -----------------------------------------------------------------------------------
 
@@ -85,7 +122,9 @@ function oracleVerify(alg: string, jwk: Jwk, input: string, sig: Buffer): boolea
   const data = Buffer.from(input, "ascii");
   const hash = hashOf(alg);
   if (alg.startsWith("HS")) {
-    const mac = createHmac(hash, b64u(jwk.k ?? "")).update(data).digest();
+    const mac = createHmac(hash, b64u(jwk.k ?? ""))
+      .update(data)
+      .digest();
     return mac.length === sig.length && timingSafeEqual(mac, sig);
   }
   const key = createPublicKey({ key: publicJwk(jwk), format: "jwk" });
@@ -148,8 +187,16 @@ function harnessWasm(): string {
   return fixtureWasm("jws-harness");
 }
 
-interface HarnessResult { code: number; failure: string; keyCount: number; skipped: string }
-interface Harness { verify(token: string, jwks: unknown): HarnessResult; calls: string[] }
+interface HarnessResult {
+  code: number;
+  failure: string;
+  keyCount: number;
+  skipped: string;
+}
+interface Harness {
+  verify(token: string, jwks: unknown): HarnessResult;
+  calls: string[];
+}
 
 async function loadHarness(): Promise<Harness> {
   const module = await WebAssembly.compile(readFileSync(harnessWasm()));
@@ -161,23 +208,27 @@ async function loadHarness(): Promise<Harness> {
   const imports: Record<string, Record<string, (...args: number[]) => number>> = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind !== "function") throw new Error(`jws-harness imports a ${imp.kind}: ${imp.module}.${imp.name}`);
-    const fn = imp.module === "env" && imp.name === "proxy_log"
-      ? (level: number, ptr: number, len: number) => {
-          calls.push(`proxy_log[${level}] ${text(ptr, len)}`);
-          return 0;
-        }
-      : () => {
-          calls.push(`${imp.module}.${imp.name}`);
-          return 0;
-        };
+    const fn =
+      imp.module === "env" && imp.name === "proxy_log"
+        ? (level: number, ptr: number, len: number) => {
+            calls.push(`proxy_log[${level}] ${text(ptr, len)}`);
+            return 0;
+          }
+        : () => {
+            calls.push(`${imp.module}.${imp.name}`);
+            return 0;
+          };
     imports[imp.module] ??= {};
     imports[imp.module]![imp.name] = fn;
   }
   const instance = await WebAssembly.instantiate(module, imports);
   const x = instance.exports as unknown as {
-    memory: WebAssembly.Memory; _start(): void; arena(size: number): number;
+    memory: WebAssembly.Memory;
+    _start(): void;
+    arena(size: number): number;
     verifyCompact(tok: number, tokLen: number, jwks: number, jwksLen: number): number;
-    keyCount(): number; skippedInto(out: number, cap: number): number;
+    keyCount(): number;
+    skippedInto(out: number, cap: number): number;
   };
   memory = x.memory;
   x._start();
@@ -212,7 +263,16 @@ describe("the Failure codes this test uses", () => {
   it("match the declaration order of enum Failure in filters/jwt-auth/failure.ts", () => {
     const src = readFileSync(join(repoRoot, "filters/jwt-auth/failure.ts"), "utf8");
     const body = /export enum Failure \{([\s\S]*?)\}/.exec(src)?.[1] ?? "";
-    const names = body.split(",").map((m) => m.replace(/\/\/.*$/gm, "").trim().split(/\s*=/)[0]!.trim()).filter(Boolean);
+    const names = body
+      .split(",")
+      .map((m) =>
+        m
+          .replace(/\/\/.*$/gm, "")
+          .trim()
+          .split(/\s*=/)[0]!
+          .trim(),
+      )
+      .filter(Boolean);
     expect(names[0]).toBe("None");
     expect(/None\s*=\s*0/.test(body)).toBe(true);
     expect(Object.fromEntries(names.map((n, i) => [n, i]))).toEqual(FAILURE);
@@ -227,13 +287,15 @@ describe("the RFC fixtures (node:crypto as the oracle)", () => {
     }
   });
 
-  it("RFC 7515: headers name the vector's alg; A.1-A.3 carry the JWT claims, A.4 the text \"Payload\"; A.5 is unsecured", () => {
+  it('RFC 7515: headers name the vector\'s alg; A.1-A.3 carry the JWT claims, A.4 the text "Payload"; A.5 is unsecured', () => {
     for (const v of rfc7515.vectors) {
       const { header, payload } = split(v.compact);
       expect(JSON.parse(b64u(header).toString("utf8")).alg, v.section).toBe(v.alg);
       if (v.section === "A.4") expect(b64u(payload).toString("utf8")).toBe("Payload");
       else {
-        expect(b64u(payload).toString("utf8"), v.section).toBe('{"iss":"joe",\r\n "exp":1300819380,\r\n "http://example.com/is_root":true}');
+        expect(b64u(payload).toString("utf8"), v.section).toBe(
+          '{"iss":"joe",\r\n "exp":1300819380,\r\n "http://example.com/is_root":true}',
+        );
       }
     }
     expect(v7515("A.5").jwk).toBeNull();
@@ -245,7 +307,11 @@ describe("the RFC fixtures (node:crypto as the oracle)", () => {
     expect(ecPairMatches(v7515("A.3").jwk!)).toBe(true);
     expect(ecPairMatches(v7515("A.4").jwk!)).toBe(true);
     const a1 = split(v7515("A.1").compact);
-    expect(createHmac("sha256", b64u(v7515("A.1").jwk!.k!)).update(a1.input).digest("base64url")).toBe(a1.signature);
+    expect(
+      createHmac("sha256", b64u(v7515("A.1").jwk!.k!))
+        .update(a1.input)
+        .digest("base64url"),
+    ).toBe(a1.signature);
     const a2 = split(v7515("A.2").compact);
     const a2key = createPrivateKey({ key: v7515("A.2").jwk!, format: "jwk" });
     expect(sign("sha256", Buffer.from(a2.input), a2key).toString("base64url")).toBe(a2.signature);
@@ -295,23 +361,42 @@ describe("RFC vectors through jwt-auth's verification (jws-harness)", () => {
 
   /** What each vector must get from our filter's code. */
   const EXPECT_7515: Record<string, FailureName> = {
-    "A.1": "None", "A.2": "None", "A.3": "None",
+    "A.1": "None",
+    "A.2": "None",
+    "A.3": "None",
     "A.4": "UnsupportedAlg", // ES512 (P-521) is not among our algorithms
     "A.5": "UnsupportedAlg", // "none" never is
   };
   const EXPECT_7520: Record<string, FailureName> = {
-    "4.1": "None", "4.2": "None", "4.3": "UnsupportedAlg", "4.4": "None", "4.5": "None", "4.6": "None",
+    "4.1": "None",
+    "4.2": "None",
+    "4.3": "UnsupportedAlg",
+    "4.4": "None",
+    "4.5": "None",
+    "4.6": "None",
     "4.7": "Malformed", // no protected header: an empty first segment, alg out of reach
   };
 
   const cases = (): { name: string; token: string; keys: Jwk[]; expect: FailureName; oracle: (t: string) => boolean }[] => [
     ...rfc7515.vectors.map((v) => ({
-      name: `RFC 7515 ${v.section} ${v.alg}`, token: v.compact, keys: v.jwk ? [v.jwk] : [], expect: EXPECT_7515[v.section]!,
-      oracle: (t: string) => { const s = split(t); return v.jwk !== null && oracleVerify(v.alg, v.jwk, s.input, b64u(s.signature)); },
+      name: `RFC 7515 ${v.section} ${v.alg}`,
+      token: v.compact,
+      keys: v.jwk ? [v.jwk] : [],
+      expect: EXPECT_7515[v.section]!,
+      oracle: (t: string) => {
+        const s = split(t);
+        return v.jwk !== null && oracleVerify(v.alg, v.jwk, s.input, b64u(s.signature));
+      },
     })),
     ...rfc7520.vectors.map((v) => ({
-      name: `RFC 7520 ${v.section} ${v.alg}`, token: token7520(v), keys: [key7520(v.key)], expect: EXPECT_7520[v.section]!,
-      oracle: (t: string) => { const s = split(t); return oracleVerify(v.alg, key7520(v.key), s.input, b64u(s.signature)); },
+      name: `RFC 7520 ${v.section} ${v.alg}`,
+      token: token7520(v),
+      keys: [key7520(v.key)],
+      expect: EXPECT_7520[v.section]!,
+      oracle: (t: string) => {
+        const s = split(t);
+        return oracleVerify(v.alg, key7520(v.key), s.input, b64u(s.signature));
+      },
     })),
   ];
 
@@ -320,15 +405,17 @@ describe("RFC vectors through jwt-auth's verification (jws-harness)", () => {
   });
 
   it("verifies the valid HS256, RS256, ES256 and PS384 vectors (Failure.None), with the RFC's JWK accepted", () => {
-    const results = cases().filter((c) => c.expect === "None").map((c) => {
-      const r = h.verify(c.token, jwks(...c.keys));
-      return { name: c.name, failure: r.failure, keyCount: r.keyCount, skipped: r.skipped };
-    });
+    const results = cases()
+      .filter((c) => c.expect === "None")
+      .map((c) => {
+        const r = h.verify(c.token, jwks(...c.keys));
+        return { name: c.name, failure: r.failure, keyCount: r.keyCount, skipped: r.skipped };
+      });
     expect(results.length).toBe(8);
     expect(results).toEqual(results.map((r) => ({ ...r, failure: "None", keyCount: 1, skipped: "" })));
   });
 
-  it("refuses ES512 (A.4, 4.3) and \"none\" (A.5) as UnsupportedAlg; the P-521 keys are skipped, not used", () => {
+  it('refuses ES512 (A.4, 4.3) and "none" (A.5) as UnsupportedAlg; the P-521 keys are skipped, not used', () => {
     for (const c of cases().filter((c) => c.expect === "UnsupportedAlg")) {
       const r = h.verify(c.token, jwks(...c.keys));
       expect(r.failure, c.name).toBe("UnsupportedAlg");
@@ -366,8 +453,9 @@ describe("RFC vectors through jwt-auth's verification (jws-harness)", () => {
   it("does not accept a valid vector with another vector's key (no key confusion across the RFC keys)", () => {
     const all = cases().filter((c) => c.expect === "None");
     const everyOtherKey = (mine: Jwk) =>
-      [v7515("A.1").jwk!, v7515("A.2").jwk!, v7515("A.3").jwk!, key7520("3.3"), key7520("3.5")]
-        .filter((k) => JSON.stringify(publicJwk(k)) !== JSON.stringify(publicJwk(mine)));
+      [v7515("A.1").jwk!, v7515("A.2").jwk!, v7515("A.3").jwk!, key7520("3.3"), key7520("3.5")].filter(
+        (k) => JSON.stringify(publicJwk(k)) !== JSON.stringify(publicJwk(mine)),
+      );
     for (const c of all) {
       const r = h.verify(c.token, jwks(...everyOtherKey(c.keys[0]!)));
       expect(["UnknownKid", "BadSignature"], `${c.name}: ${r.failure}`).toContain(r.failure);
@@ -398,7 +486,12 @@ describe("RFC 7515 A.1-A.3 JWTs through the jwt-auth filter (emulator)", () => {
       }),
     });
     expect(plugin.ok, vm.logs.map((l) => l.message).join("; ")).toBe(true);
-    const headers: HeaderList = [[":method", "GET"], [":path", "/"], [":authority", "a"], ["authorization", `Bearer ${v.compact}`]];
+    const headers: HeaderList = [
+      [":method", "GET"],
+      [":path", "/"],
+      [":authority", "a"],
+      ["authorization", `Bearer ${v.compact}`],
+    ];
     return runHttpRequest(plugin, { requestHeaders: headers });
   }
 

@@ -26,9 +26,15 @@ beforeAll(async () => {
     if (imp.kind !== "function") throw new Error(`regex-harness imports a ${imp.kind}: ${imp.module}.${imp.name}`);
     imports[imp.module] ??= {};
     const ns = imports[imp.module]!;
-    ns[imp.name] = imp.module === "env" && imp.name === "proxy_log"
-      ? (_level, ptr, len) => { logs.push(Buffer.from(memory!.buffer, ptr, len).toString("utf8")); return 0; }
-      : () => { throw new Error(`regex-harness called ${imp.module}.${imp.name}`); };
+    ns[imp.name] =
+      imp.module === "env" && imp.name === "proxy_log"
+        ? (_level, ptr, len) => {
+            logs.push(Buffer.from(memory!.buffer, ptr, len).toString("utf8"));
+            return 0;
+          }
+        : () => {
+            throw new Error(`regex-harness called ${imp.module}.${imp.name}`);
+          };
   }
   const instance = await WebAssembly.instantiate(module, imports);
   const x = instance.exports as unknown as {
@@ -83,18 +89,21 @@ const full = (pattern: string, flags = "") => new RegExp(`^(?:${pattern})$`, fla
 const literal = fc.constantFrom("a", "b", "c", "/", "_", "0", "1", "A", "\\.", "\\/", "\\-", "\\*", " ");
 const perl = fc.constantFrom("\\d", "\\D", "\\w", "\\W", "\\s", "\\S", ".");
 const classItem = fc.constantFrom("a", "b", "a-c", "0-9", "\\d", "\\w", "\\s", "/", "_", "\\-", "\\]", ".", "A-Z");
-const cls = fc.tuple(fc.boolean(), fc.array(classItem, { minLength: 1, maxLength: 3 }))
+const cls = fc
+  .tuple(fc.boolean(), fc.array(classItem, { minLength: 1, maxLength: 3 }))
   .map(([neg, items]) => `[${neg ? "^" : ""}${items.join("")}]`);
 const assertion = fc.constantFrom("\\b", "\\B", "^", "$");
-const quantifier = fc.tuple(
-  fc.oneof(
-    fc.constantFrom("*", "+", "?"),
-    fc.nat(3).map((n) => `{${n}}`),
-    fc.nat(2).map((n) => `{${n},}`),
-    fc.tuple(fc.nat(2), fc.nat(2)).map(([n, d]) => `{${n},${n + d}}`),
-  ),
-  fc.boolean(),
-).map(([q, lazy]) => q + (lazy ? "?" : ""));
+const quantifier = fc
+  .tuple(
+    fc.oneof(
+      fc.constantFrom("*", "+", "?"),
+      fc.nat(3).map((n) => `{${n}}`),
+      fc.nat(2).map((n) => `{${n},}`),
+      fc.tuple(fc.nat(2), fc.nat(2)).map(([n, d]) => `{${n},${n + d}}`),
+    ),
+    fc.boolean(),
+  )
+  .map(([q, lazy]) => q + (lazy ? "?" : ""));
 
 const { pattern } = fc.letrec<{ pattern: string; alt: string; concat: string; piece: string; atom: string }>((tie) => ({
   pattern: fc.tuple(fc.constantFrom("", "", "", "(?i)", "(?s)"), tie("alt")).map(([f, p]) => f + p),
@@ -114,7 +123,8 @@ const { pattern } = fc.letrec<{ pattern: string; alt: string; concat: string; pi
   ),
 }));
 
-const text = fc.array(fc.constantFrom("a", "a", "b", "c", "/", "_", "0", "1", "A", ".", "-", " ", "\n", "*", "]"), { maxLength: 10 })
+const text = fc
+  .array(fc.constantFrom("a", "a", "b", "c", "/", "_", "0", "1", "A", ".", "-", " ", "\n", "*", "]"), { maxLength: 10 })
   .map((cs) => cs.join(""));
 
 // ---- tests ----------------------------------------------------------------------------------

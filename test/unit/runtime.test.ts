@@ -3,12 +3,26 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { GuestCrashError, HOST_IMPORTS, LogLevel, ProxyWasmVm, listImports, runHttpRequest, type HeaderList } from "../../emulator/index.js";
+import {
+  GuestCrashError,
+  HOST_IMPORTS,
+  LogLevel,
+  ProxyWasmVm,
+  listImports,
+  runHttpRequest,
+  type HeaderList,
+} from "../../emulator/index.js";
 import { builtFilter, fixtureWasm } from "../support/wasm-fixtures.js";
 import { repoRoot } from "../support/paths.js";
 
-const FILTERS = readdirSync(join(repoRoot, "filters"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-const GET = (path: string): HeaderList => [[":method", "GET"], [":path", path], [":authority", "a"]];
+const FILTERS = readdirSync(join(repoRoot, "filters"), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
+const GET = (path: string): HeaderList => [
+  [":method", "GET"],
+  [":path", path],
+  [":authority", "a"],
+];
 
 let probe: string;
 beforeAll(() => {
@@ -26,7 +40,10 @@ describe("imports of built modules", () => {
       const imports = listImports(readFileSync(builtFilter(name))).map((i) => `${i.module}.${i.name}`);
       for (const imp of imports) {
         expect(HOST_IMPORTS.has(imp), `${imp} is not provided by Envoy 1.40`).toBe(true);
-        expect(imp.startsWith("env.proxy_") || imp === "wasi_snapshot_preview1.fd_write" || imp === "wasi_snapshot_preview1.proc_exit", imp).toBe(true);
+        expect(
+          imp.startsWith("env.proxy_") || imp === "wasi_snapshot_preview1.fd_write" || imp === "wasi_snapshot_preview1.proc_exit",
+          imp,
+        ).toBe(true);
       }
       expect(imports).not.toContain("env.proxy_clear_route_cache");
     });
@@ -50,8 +67,12 @@ describe("crash reporting and logging", () => {
     runHttpRequest(p, { requestHeaders: GET("/log") });
     const probeLogs = vm.logs.filter((l) => l.message.startsWith("probe ")).map((l) => [l.level, l.message]);
     expect(probeLogs).toEqual([
-      [LogLevel.Trace, "probe trace"], [LogLevel.Debug, "probe debug"], [LogLevel.Info, "probe info"],
-      [LogLevel.Warn, "probe warn"], [LogLevel.Error, "probe error"], [LogLevel.Critical, "probe critical"],
+      [LogLevel.Trace, "probe trace"],
+      [LogLevel.Debug, "probe debug"],
+      [LogLevel.Info, "probe info"],
+      [LogLevel.Warn, "probe warn"],
+      [LogLevel.Error, "probe error"],
+      [LogLevel.Critical, "probe critical"],
     ]);
     expect(vm.stdout).toBe("");
   });

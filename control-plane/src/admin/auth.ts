@@ -6,7 +6,10 @@ import { isIP } from "node:net";
 
 /** 127.0.0.0/8, ::1 (and IPv4-mapped 127.x) or "localhost": reachable from this host only. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
   if (h === "localhost") return true;
   const family = isIP(h);
   if (family === 4) return h.split(".")[0] === "127";

@@ -9,14 +9,17 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 /** The whole body as text; ApiError 413 past `maxBytes`, 400 when it is not UTF-8. */
 export async function readBodyText(req: IncomingMessage, maxBytes: number): Promise<string> {
-  const tooLarge = () => new ApiError(413, "payload_too_large", `the body is larger than the limit of ${maxBytes} bytes`, [], { connection: "close" });
+  const tooLarge = () =>
+    new ApiError(413, "payload_too_large", `the body is larger than the limit of ${maxBytes} bytes`, [], { connection: "close" });
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
   const cs = charset(req);
   if (cs !== undefined && cs !== "utf-8" && cs !== "utf8") {
     throw new ApiError(415, "unsupported_media_type", `charset ${cs} is not supported; send UTF-8`);
   }
-  const bytes = await collect(req, maxBytes).catch((e: unknown) => { throw e === TOO_LARGE ? tooLarge() : e; });
+  const bytes = await collect(req, maxBytes).catch((e: unknown) => {
+    throw e === TOO_LARGE ? tooLarge() : e;
+  });
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
@@ -37,7 +40,10 @@ function collect(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
     let size = 0;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= maxBytes) { chunks.push(chunk); return; }
+      if (size <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
       req.off("data", onData);
       req.resume();
       reject(TOO_LARGE);
@@ -56,7 +62,12 @@ export function parseJsonBody(text: string): unknown {
     // Not JSON.parse's message: it may quote the body.
     const offset = jsonErrorOffset(text);
     const { line, column } = offset === undefined ? { line: 0, column: 0 } : lineColumn(text, offset);
-    const message = text.trim() === "" ? "the body is empty" : offset !== undefined && offset >= text.length ? "the JSON ends too early" : "not valid JSON here";
+    const message =
+      text.trim() === ""
+        ? "the body is empty"
+        : offset !== undefined && offset >= text.length
+          ? "the JSON ends too early"
+          : "not valid JSON here";
     throw new ApiError(400, "invalid_json", "the body is not valid JSON", [{ path: "", line, column, message }]);
   }
 }

@@ -34,7 +34,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   sendText(res, status, "application/json; charset=utf-8", `${JSON.stringify(body, null, 2)}\n`, headers);
 }
 
-export function sendText(res: ServerResponse, status: number, contentType: string, text: string, headers: Record<string, string> = {}): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { ...COMMON, ...headers, "content-type": contentType, "content-length": String(Buffer.byteLength(text)) });
   res.end(text);
 }
@@ -80,14 +86,18 @@ export function preferredType(accept: string | undefined, offers: readonly strin
   });
   const quality = (offer: string): number => {
     const [type] = offer.split("/");
-    const hit = ranges.find((r) => r.range === offer) ?? ranges.find((r) => r.range === `${type}/*`) ?? ranges.find((r) => r.range === "*/*");
+    const hit =
+      ranges.find((r) => r.range === offer) ?? ranges.find((r) => r.range === `${type}/*`) ?? ranges.find((r) => r.range === "*/*");
     return hit?.q ?? 0;
   };
   let best = first;
   let bestQ = quality(first);
   for (const offer of offers.slice(1)) {
     const q = quality(offer);
-    if (q > bestQ) { best = offer; bestQ = q; }
+    if (q > bestQ) {
+      best = offer;
+      bestQ = q;
+    }
   }
   return best;
 }

@@ -62,7 +62,13 @@ export class Router {
   }
 
   /** Runs the route for `method` on `match`; ApiError 404 / 405 when there is none. */
-  async dispatch(req: IncomingMessage, res: ServerResponse, method: string, match: PathMatch | undefined, query: URLSearchParams): Promise<void> {
+  async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    match: PathMatch | undefined,
+    query: URLSearchParams,
+  ): Promise<void> {
     if (!match) throw new ApiError(404, "not_found", "no such endpoint (GET /openapi.json lists them)");
     const candidates = this.routes.filter((r) => r.template === match.template);
     const route = candidates.find((r) => r.method === method);
@@ -70,7 +76,8 @@ export class Router {
       const allow = candidates.map((r) => r.method).join(", ");
       throw new ApiError(405, "method_not_allowed", `${method} is not allowed here; allowed: ${allow}`, [], { allow });
     }
-    if (!route.handle) throw new ApiError(404, "not_found", "this endpoint is served by the control plane, which is not attached to this server");
+    if (!route.handle)
+      throw new ApiError(404, "not_found", "this endpoint is served by the control plane, which is not attached to this server");
     await route.handle({ req, res, params: match.params, query });
   }
 }

@@ -47,11 +47,13 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
     throw new Error(`the admin API may listen on ${o.host} (not a loopback address) only with a token`);
   }
   const tls = o.tls && { cert: await readFile(o.tls.certPath), key: await readFile(o.tls.keyPath) };
-  const router = new Router(adminRoutes({
-    store: o.store,
-    maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    openapi: buildOpenApiDocument({ bearer: token !== undefined }),
-  }));
+  const router = new Router(
+    adminRoutes({
+      store: o.store,
+      maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      openapi: buildOpenApiDocument({ bearer: token !== undefined }),
+    }),
+  );
   const authorized = token === undefined ? () => true : bearerTokenChecker(token);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -62,21 +64,28 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
     const route = match?.template ?? "unmatched";
     res.once("finish", () => {
       o.onRequest?.(method, route, res.statusCode);
-      if (method !== "GET" && res.statusCode < 400) o.log("info", "admin API write", { method, route, name: match?.params.name, status: res.statusCode });
+      if (method !== "GET" && res.statusCode < 400)
+        o.log("info", "admin API write", { method, route, name: match?.params.name, status: res.statusCode });
     });
     try {
       const open = method === OPEN.method && path === OPEN.path;
       if (!open && !authorized(req.headers.authorization)) {
         o.log("warn", "admin API request refused: missing or wrong token", { method, route, remote: req.socket.remoteAddress });
         throw new ApiError(401, "unauthorized", "this endpoint needs Authorization: Bearer <token>", [], {
-          "www-authenticate": req.headers.authorization ? 'Bearer realm="portico-admin", error="invalid_token"' : 'Bearer realm="portico-admin"',
+          "www-authenticate": req.headers.authorization
+            ? 'Bearer realm="portico-admin", error="invalid_token"'
+            : 'Bearer realm="portico-admin"',
         });
       }
       if (o.fallback && (await o.fallback(req, res))) return;
       await router.dispatch(req, res, method, match, new URLSearchParams(rawQuery));
     } catch (e) {
-      if (!(e instanceof ApiError)) o.log("error", "admin API request failed", { method, route, error: e instanceof Error ? e.message : String(e) });
-      if (res.headersSent) { res.destroy(); return; }
+      if (!(e instanceof ApiError))
+        o.log("error", "admin API request failed", { method, route, error: e instanceof Error ? e.message : String(e) });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       sendError(res, e instanceof ApiError ? e : new ApiError(500, "internal", "internal error (see the control plane's log)"));
     }
   };
@@ -100,9 +109,10 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   return {
     port,
     url,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

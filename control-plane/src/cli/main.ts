@@ -77,38 +77,49 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   const [command] = positionals;
-  if (values.help || !command) { process.stdout.write(USAGE); return command || values.help ? 0 : 2; }
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : 2;
+  }
   const log = consoleLog({ json: values["log-json"], level: (process.env.PORTICO_LOG_LEVEL as LogLevel | undefined) ?? "info" });
   const configPath = resolve(values.config ?? "gateway.yaml");
   const filtersDir = resolve(values.filters ?? DEFAULT_FILTERS_DIR);
   switch (command) {
-    case "validate": return validate(configPath, filtersDir);
-    case "status": return statusCommand({
-      url: values.url ?? values.http ?? "127.0.0.1:18001",
-      token: values.token ?? (process.env.PORTICO_ADMIN_TOKEN || undefined),
-      json: values.json,
-    });
+    case "validate":
+      return validate(configPath, filtersDir);
+    case "status":
+      return statusCommand({
+        url: values.url ?? values.http ?? "127.0.0.1:18001",
+        token: values.token ?? (process.env.PORTICO_ADMIN_TOKEN || undefined),
+        json: values.json,
+      });
     case "bootstrap": {
       if (!values.node) throw new UsageError("bootstrap: --node NAME is required");
-      process.stdout.write(bootstrapYaml({
-        nodeId: values.node,
-        xds: hostPort(values.xds, "127.0.0.1:18000", "--xds"),
-        admin: toAdmin(hostPort(values.admin, "127.0.0.1:9901", "--admin")),
-      }));
+      process.stdout.write(
+        bootstrapYaml({
+          nodeId: values.node,
+          xds: hostPort(values.xds, "127.0.0.1:18000", "--xds"),
+          admin: toAdmin(hostPort(values.admin, "127.0.0.1:9901", "--admin")),
+        }),
+      );
       return 0;
     }
-    case "run": return run({
-      configPath, filtersDir, log,
-      xds: hostPort(values.xds, "127.0.0.1:18000", "--xds"),
-      http: hostPort(values.http, "127.0.0.1:18001", "--http"),
-      admin: toAdmin(hostPort(values.admin, "127.0.0.1:9901", "--admin")),
-      nodeId: values.node ?? "portico-local",
-      concurrency: Number(values.concurrency ?? 2),
-      envoy: !values["no-envoy"],
-      adminToken: values["admin-token"] ?? (process.env.PORTICO_ADMIN_TOKEN || undefined),
-      adminTls: tlsOption(values["admin-tls-cert"], values["admin-tls-key"]),
-    });
-    default: throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+    case "run":
+      return run({
+        configPath,
+        filtersDir,
+        log,
+        xds: hostPort(values.xds, "127.0.0.1:18000", "--xds"),
+        http: hostPort(values.http, "127.0.0.1:18001", "--http"),
+        admin: toAdmin(hostPort(values.admin, "127.0.0.1:9901", "--admin")),
+        nodeId: values.node ?? "portico-local",
+        concurrency: Number(values.concurrency ?? 2),
+        envoy: !values["no-envoy"],
+        adminToken: values["admin-token"] ?? (process.env.PORTICO_ADMIN_TOKEN || undefined),
+        adminTls: tlsOption(values["admin-tls-cert"], values["admin-tls-key"]),
+      });
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }
 }
 
@@ -127,21 +138,35 @@ async function validate(configPath: string, filtersDir: string): Promise<number>
     return 1;
   }
   const m = r.model;
-  process.stdout.write(`${configPath}: valid (${m.listeners.length} listeners, ${m.routes.length} routes, ${m.upstreams.length} upstreams, ${m.plugins.length} plugins)\n`);
+  process.stdout.write(
+    `${configPath}: valid (${m.listeners.length} listeners, ${m.routes.length} routes, ${m.upstreams.length} upstreams, ${m.plugins.length} plugins)\n`,
+  );
   return 0;
 }
 
 interface RunOptions {
-  configPath: string; filtersDir: string; log: LogFn;
-  xds: { host: string; port: number }; http: { host: string; port: number };
-  admin: { address: string; port: number }; nodeId: string; concurrency: number; envoy: boolean;
-  adminToken?: string; adminTls?: { certPath: string; keyPath: string };
+  configPath: string;
+  filtersDir: string;
+  log: LogFn;
+  xds: { host: string; port: number };
+  http: { host: string; port: number };
+  admin: { address: string; port: number };
+  nodeId: string;
+  concurrency: number;
+  envoy: boolean;
+  adminToken?: string;
+  adminTls?: { certPath: string; keyPath: string };
 }
 
 async function run(o: RunOptions): Promise<number> {
   const cp = new ControlPlane({
-    configPath: o.configPath, filtersDir: o.filtersDir, log: o.log, xds: o.xds, http: o.http,
-    adminToken: o.adminToken, adminTls: o.adminTls,
+    configPath: o.configPath,
+    filtersDir: o.filtersDir,
+    log: o.log,
+    xds: o.xds,
+    http: o.http,
+    adminToken: o.adminToken,
+    adminTls: o.adminTls,
   });
   await cp.start();
   let supervisor: EnvoySupervisor | undefined;
@@ -151,17 +176,34 @@ async function run(o: RunOptions): Promise<number> {
     const bootstrapPath = join(workDir, "bootstrap.yaml");
     writeFileSync(bootstrapPath, bootstrapYaml(cp.bootstrapOptions({ nodeId: o.nodeId, admin: o.admin })));
     supervisor = new EnvoySupervisor({
-      funcE: tools.funcE, envoyPath: tools.envoyPath, bootstrapPath, workDir, concurrency: o.concurrency, logLevel: "warning",
+      funcE: tools.funcE,
+      envoyPath: tools.envoyPath,
+      bootstrapPath,
+      workDir,
+      concurrency: o.concurrency,
+      logLevel: "warning",
       // Access logs reach their file within a second instead of Envoy's default 10 s.
       extraArgs: ["--component-log-level", "wasm:info", "--file-flush-interval-msec", "1000"],
-      onState: (s) => o.log(s.state === "backoff" ? "warn" : "info", `envoy ${s.state}`, { restarts: s.restarts, ...(s.exit ? { exit: s.exit } : {}), ...(s.restartInMs ? { restartInMs: s.restartInMs } : {}) }),
+      onState: (s) =>
+        o.log(s.state === "backoff" ? "warn" : "info", `envoy ${s.state}`, {
+          restarts: s.restarts,
+          ...(s.exit ? { exit: s.exit } : {}),
+          ...(s.restartInMs ? { restartInMs: s.restartInMs } : {}),
+        }),
       onLog: (line) => process.stderr.write(`envoy: ${line}\n`),
     });
     supervisor.start();
     await supervisor.ready({ timeoutMs: 30_000 });
   }
-  printWhereToSend(cp.gateway.model!, { ...o, xds: { ...o.xds, port: cp.xdsPort }, http: { ...o.http, port: cp.httpPort } }, supervisor?.adminUrl);
-  await new Promise<void>((r) => { process.once("SIGINT", r); process.once("SIGTERM", r); });
+  printWhereToSend(
+    cp.gateway.model!,
+    { ...o, xds: { ...o.xds, port: cp.xdsPort }, http: { ...o.http, port: cp.httpPort } },
+    supervisor?.adminUrl,
+  );
+  await new Promise<void>((r) => {
+    process.once("SIGINT", r);
+    process.once("SIGTERM", r);
+  });
   o.log("info", "stopping");
   await supervisor?.stop();
   await cp.stop();

@@ -14,7 +14,14 @@ export interface StatusReport {
   envoys?: NodeReport[];
 }
 
-interface Outcome { ok: boolean; origin?: string; at?: string; kind?: string; changedTypes?: string[]; error?: string }
+interface Outcome {
+  ok: boolean;
+  origin?: string;
+  at?: string;
+  kind?: string;
+  changedTypes?: string[];
+  error?: string;
+}
 
 interface NodeReport {
   nodeId: string;
@@ -131,7 +138,11 @@ function outcomeLine(o: Outcome | null | undefined): string {
 /** A plain-text table: columns padded to their widest cell, two spaces apart. */
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
 }
 
@@ -167,10 +178,18 @@ export function renderStatusTable(status: StatusReport): string {
       .sort(([a], [b]) => typeOrder(a) - typeOrder(b));
     if (types.length === 0) rows.push([...nodeCells, "-", "-", "-", "-"]);
     types.forEach(([typeUrl, t], i) => {
-      rows.push([...(i === 0 ? nodeCells : ["", "", "", ""]), typeLabel(typeUrl), t.versionSent ?? "-", t.versionAcked ?? "-", typeState(t, streams > 0)]);
+      rows.push([
+        ...(i === 0 ? nodeCells : ["", "", "", ""]),
+        typeLabel(typeUrl),
+        t.versionSent ?? "-",
+        t.versionAcked ?? "-",
+        typeState(t, streams > 0),
+      ]);
       if (t.lastNack) {
         const still = t.lastNack.version === t.versionSent ? "" : " (since superseded)";
-        nacks.push(`  ${n.nodeId}  ${typeLabel(typeUrl)}  ${t.lastNack.version}  at ${t.lastNack.at}${still}\n    ${t.lastNack.message.trim().replace(/\n/g, "\n    ")}`);
+        nacks.push(
+          `  ${n.nodeId}  ${typeLabel(typeUrl)}  ${t.lastNack.version}  at ${t.lastNack.at}${still}\n    ${t.lastNack.message.trim().replace(/\n/g, "\n    ")}`,
+        );
       }
     });
   }

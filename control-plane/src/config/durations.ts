@@ -35,18 +35,20 @@ export function parseDuration(value: string | number): DurationResult {
 
 /** A duration field: accepts the string or number forms, yields milliseconds. */
 export function duration(description: string, options: { positive?: boolean } = {}) {
-  return z
-    // The pattern is for editors only (meta): the transform gives the clearer message.
-    .union([z.number().min(0), z.string().meta({ pattern: DURATION_PATTERN })])
-    .meta({ description })
-    .transform((value, ctx) => {
-      const result = parseDuration(value);
-      if (result.ok && options.positive && result.ms === 0) {
-        ctx.issues.push({ code: "custom", message: "must be longer than 0", input: value });
+  return (
+    z
+      // The pattern is for editors only (meta): the transform gives the clearer message.
+      .union([z.number().min(0), z.string().meta({ pattern: DURATION_PATTERN })])
+      .meta({ description })
+      .transform((value, ctx) => {
+        const result = parseDuration(value);
+        if (result.ok && options.positive && result.ms === 0) {
+          ctx.issues.push({ code: "custom", message: "must be longer than 0", input: value });
+          return z.NEVER;
+        }
+        if (result.ok) return result.ms;
+        ctx.issues.push({ code: "custom", message: result.message, input: value });
         return z.NEVER;
-      }
-      if (result.ok) return result.ms;
-      ctx.issues.push({ code: "custom", message: result.message, input: value });
-      return z.NEVER;
-    });
+      })
+  );
 }

@@ -52,7 +52,11 @@ export async function checkCertificateFiles(listeners: unknown[], baseDir: strin
         const path = resolve(baseDir, file);
         const error = await readableFileError(path);
         const what = key === "cert" ? "certificate" : "key";
-        if (error) problems.push({ path: ["listeners", index, "tls", "certificates", c, key], message: `cannot read ${what} file ${path}: ${error}` });
+        if (error)
+          problems.push({
+            path: ["listeners", index, "tls", "certificates", c, key],
+            message: `cannot read ${what} file ${path}: ${error}`,
+          });
       }
     }
   }
@@ -118,7 +122,11 @@ export async function listSuiteFilters(filtersDir: string): Promise<string[] | s
   try {
     const names = await readdir(filtersDir);
     const pattern = new RegExp(NAME_PATTERN);
-    return names.filter((n) => n.endsWith(".wasm")).map((n) => n.slice(0, -".wasm".length)).filter((n) => pattern.test(n)).sort();
+    return names
+      .filter((n) => n.endsWith(".wasm"))
+      .map((n) => n.slice(0, -".wasm".length))
+      .filter((n) => pattern.test(n))
+      .sort();
   } catch (error) {
     return `cannot list the suite filters in ${resolve(filtersDir)}: ${reason(error)}`;
   }

@@ -59,4 +59,6 @@ function withFilterConfigs(schema: Json): Json {
 }
 
 // draft-07: the newest draft that every common editor integration understands fully.
-export const gatewayJsonSchema: object = withFilterConfigs(z.toJSONSchema(gatewayConfigSchema, { io: "input", target: "draft-07" }) as Json);
+export const gatewayJsonSchema: object = withFilterConfigs(
+  z.toJSONSchema(gatewayConfigSchema, { io: "input", target: "draft-07" }) as Json,
+);

@@ -64,12 +64,15 @@ export async function loadGatewayConfig(text: string, opts: LoadOptions): Promis
   const loaded = await loadModules(shape.written.plugins, opts);
   problems.push(...loaded.problems);
   // Without a checker the clusters plugins call are unknown: they are simply not in the graph.
-  const plugins = opts.checkPlugin ? await checkPluginConfigs(shape.sections.plugins, loaded.modules, opts.checkPlugin) : { problems: [], references: [] };
+  const plugins = opts.checkPlugin
+    ? await checkPluginConfigs(shape.sections.plugins, loaded.modules, opts.checkPlugin)
+    : { problems: [], references: [] };
   problems.push(...plugins.problems);
   const references = referenceGraph(shape.written, plugins.references);
   problems.push(...references.unknownReferences());
 
-  if (problems.length > 0) return { ok: false, errors: sortErrors(problems.map((p) => locate(doc, lineCounter, opts.source, p))), references };
+  if (problems.length > 0)
+    return { ok: false, errors: sortErrors(problems.map((p) => locate(doc, lineCounter, opts.source, p))), references };
 
   const modules = new Map<string, Uint8Array>();
   for (const module of loaded.modules.values()) modules.set(module.sha256, module.bytes);

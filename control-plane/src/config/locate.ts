@@ -59,7 +59,7 @@ export function offsetOf(doc: Document, path: readonly PropertyKey[], at?: "key"
       next = node.items[segment];
     } else {
       const pair = findPair(doc, node, segment);
-      if (pair && (at === "key" && i === path.length - 1)) return rangeStart(pair.key) ?? offset;
+      if (pair && at === "key" && i === path.length - 1) return rangeStart(pair.key) ?? offset;
       // `key:` with nothing after it has an empty value node: point at the key instead.
       next = pair && !isEmpty(pair.value) ? pair.value : pair?.key;
     }

@@ -51,12 +51,19 @@ export async function checkPluginConfigs(
     if (!module) continue; // its module could not be loaded: already reported
     const at = ["plugins", index, "config"];
     try {
-      const result = await checker({ bytes: module.bytes, sha256: module.sha256, rootId: module.rootId, config: value.config, name: value.name });
+      const result = await checker({
+        bytes: module.bytes,
+        sha256: module.sha256,
+        rootId: module.rootId,
+        config: value.config,
+        name: value.name,
+      });
       problems.push(...result.errors.map((message) => ({ path: at, message })));
       const from = { collection: "plugins", index, name: value.name } as const;
       // Upstreams are the clusters of the same name. A path that does not read as one stays at
       // the config: the reference still counts, only its place is coarser.
-      for (const c of result.clusters) references.push({ from, to: "upstreams", name: c.name, path: [...at, ...(parsePath(c.path) ?? [])] });
+      for (const c of result.clusters)
+        references.push({ from, to: "upstreams", name: c.name, path: [...at, ...(parsePath(c.path) ?? [])] });
     } catch (error) {
       problems.push({ path: at, message: `the config could not be checked: ${error instanceof Error ? error.message : String(error)}` });
     }

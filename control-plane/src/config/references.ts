@@ -36,11 +36,13 @@ export class ReferenceGraph {
 
   /** Every reference to a name its collection does not define, at the place it is written. */
   unknownReferences(): Problem[] {
-    return this.references.filter((r) => !this.defines(r.to, r.name)).map((r) => {
-      const known = [...new Set(this.names[r.to].map((n) => n.value))];
-      const list = known.length > 0 ? `known: ${known.join(", ")}` : `no ${r.to} are defined`;
-      return { path: r.path, message: `no ${singular(r.to)} named "${r.name}" (${list})` };
-    });
+    return this.references
+      .filter((r) => !this.defines(r.to, r.name))
+      .map((r) => {
+        const known = [...new Set(this.names[r.to].map((n) => n.value))];
+        const list = known.length > 0 ? `known: ${known.join(", ")}` : `no ${r.to} are defined`;
+        return { path: r.path, message: `no ${singular(r.to)} named "${r.name}" (${list})` };
+      });
   }
 
   /** The items referring to `name` of `collection`, each once, in document order. */
@@ -80,7 +82,9 @@ export function referenceGraph(written: Readonly<Record<CollectionName, unknown[
   }
   // Reported references are kept in document order with the declared ones.
   references.push(...reported);
-  references.sort((a, b) => COLLECTION_NAMES.indexOf(a.from.collection) - COLLECTION_NAMES.indexOf(b.from.collection) || a.from.index - b.from.index);
+  references.sort(
+    (a, b) => COLLECTION_NAMES.indexOf(a.from.collection) - COLLECTION_NAMES.indexOf(b.from.collection) || a.from.index - b.from.index,
+  );
   return new ReferenceGraph(names, references);
 }
 

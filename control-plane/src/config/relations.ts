@@ -32,8 +32,12 @@ function duplicateNames(section: CollectionName, names: Indexed<string>[]): Prob
 const RESERVED_CLUSTERS = new Set([XDS_CLUSTER]);
 
 function reservedUpstreamNames(names: Indexed<string>[]): Problem[] {
-  return names.filter(({ value }) => RESERVED_CLUSTERS.has(value))
-    .map(({ index, value }) => ({ path: ["upstreams", index, "name"], message: `"${value}" is reserved: it is the cluster Envoy reaches the control plane through` }));
+  return names
+    .filter(({ value }) => RESERVED_CLUSTERS.has(value))
+    .map(({ index, value }) => ({
+      path: ["upstreams", index, "name"],
+      message: `"${value}" is reserved: it is the cluster Envoy reaches the control plane through`,
+    }));
 }
 
 function listenerAddresses({ sections }: ShapeResult): Problem[] {
@@ -57,7 +61,11 @@ function certificateSelection({ sections }: ShapeResult): Problem[] {
       const at = ["listeners", index, "tls", "certificates", c];
       if (certificate.sni.length === 0) {
         if (defaultAt === undefined) defaultAt = c;
-        else problems.push({ path: at, message: `a second default certificate (no sni): certificates[${defaultAt}] is the default; give this one sni` });
+        else
+          problems.push({
+            path: at,
+            message: `a second default certificate (no sni): certificates[${defaultAt}] is the default; give this one sni`,
+          });
       }
       certificate.sni.forEach((name, n) => {
         const earlier = servedBy.get(name);
@@ -78,7 +86,11 @@ function splitEntries(route: unknown, index: number): Problem[] {
     if (typeof name !== "string") return;
     const earlier = split.get(name);
     if (earlier === undefined) split.set(name, n);
-    else problems.push({ path: ["routes", index, "upstreams", n, "name"], message: `upstream "${name}" is already listed at upstreams[${earlier}]` });
+    else
+      problems.push({
+        path: ["routes", index, "upstreams", n, "name"],
+        message: `upstream "${name}" is already listed at upstreams[${earlier}]`,
+      });
   });
   return problems;
 }

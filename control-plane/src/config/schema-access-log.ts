@@ -63,28 +63,51 @@ const formatString = z.string().superRefine((value, ctx) => {
 
 const accessLogObject = z
   .strictObject({
-    path: z.string().prefault(DEFAULT_ACCESS_LOG_PATH)
+    path: z
+      .string()
+      .prefault(DEFAULT_ACCESS_LOG_PATH)
       .superRefine((p, ctx) => {
         // The file is opened by Envoy, on its own host: relative to the config file means nothing there.
-        if (!p.startsWith("/")) ctx.addIssue({ code: "custom", message: `the access log path is opened by Envoy and must be absolute (got "${p}")`, input: p });
+        if (!p.startsWith("/"))
+          ctx.addIssue({ code: "custom", message: `the access log path is opened by Envoy and must be absolute (got "${p}")`, input: p });
       })
       .meta({ description: `File Envoy appends to, on Envoy's host (absolute). Default ${DEFAULT_ACCESS_LOG_PATH}.`, pattern: "^/" }),
-    format: z.enum(["json", "text"]).prefault("json")
+    format: z
+      .enum(["json", "text"])
+      .prefault("json")
       .meta({ description: "json: one JSON object per line (default); text: Envoy's text format." }),
-    fields: z.record(z.string().min(1), formatString.nullable()).optional()
-      .meta({ description: "json only: fields added to the default ones, or replacing one of the same name; null drops a default field. Values are Envoy command operators, e.g. \"%REQ(X-TENANT)%\"." }),
-    template: formatString.optional()
+    fields: z.record(z.string().min(1), formatString.nullable()).optional().meta({
+      description:
+        'json only: fields added to the default ones, or replacing one of the same name; null drops a default field. Values are Envoy command operators, e.g. "%REQ(X-TENANT)%".',
+    }),
+    template: formatString
+      .optional()
       .meta({ description: "text only: the line, with Envoy command operators; default: Envoy's default format." }),
   })
   .superRefine((a, ctx) => {
     if (a.format !== "json" && a.fields !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["fields"], message: "fields is for format: json (a text line is written with template)", input: a.fields });
+      ctx.addIssue({
+        code: "custom",
+        path: ["fields"],
+        message: "fields is for format: json (a text line is written with template)",
+        input: a.fields,
+      });
     }
     if (a.format !== "text" && a.template !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["template"], message: "template is for format: text (JSON lines are shaped with fields)", input: a.template });
+      ctx.addIssue({
+        code: "custom",
+        path: ["template"],
+        message: "template is for format: text (JSON lines are shaped with fields)",
+        input: a.template,
+      });
     }
     if (a.format === "json" && a.fields && Object.keys(jsonFields(a.fields)).length === 0) {
-      ctx.addIssue({ code: "custom", path: ["fields"], message: "every field is dropped: a JSON access log needs at least one", input: a.fields });
+      ctx.addIssue({
+        code: "custom",
+        path: ["fields"],
+        message: "every field is dropped: a JSON access log needs at least one",
+        input: a.fields,
+      });
     }
   }, ALSO_WITH_OTHER_ISSUES);
 
@@ -105,4 +128,6 @@ export const accessLogSchema = accessLogObject
     if (a.format === "text") return { path: a.path, format: "text", template: a.template ?? null };
     return { path: a.path, format: "json", fields: jsonFields(a.fields) };
   })
-  .meta({ description: `Access log of this listener's requests, one line each; {} gives JSON lines with the default fields on ${DEFAULT_ACCESS_LOG_PATH}. Leave out for none.` });
+  .meta({
+    description: `Access log of this listener's requests, one line each; {} gives JSON lines with the default fields on ${DEFAULT_ACCESS_LOG_PATH}. Leave out for none.`,
+  });

@@ -43,10 +43,7 @@ export function exactlyOne(keys: readonly string[]) {
   return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
     const given = keys.filter((key) => value[key] !== undefined);
     if (given.length === 1) return;
-    const message =
-      given.length === 0
-        ? `give one of: ${keys.join(", ")}`
-        : `give only one of ${given.join(", ")} (they are alternatives)`;
+    const message = given.length === 0 ? `give one of: ${keys.join(", ")}` : `give only one of ${given.join(", ")} (they are alternatives)`;
     ctx.addIssue({ code: "custom", message, input: value });
   };
 }
@@ -65,9 +62,14 @@ export const pathMatchSchema = z
   .strictObject({
     prefix: absolutePath.optional().meta({ description: 'Match paths starting with this ("/api" also matches "/api/x" and "/apix").' }),
     exact: absolutePath.optional().meta({ description: "Match this path exactly (the query string is not part of it)." }),
-    suffix: z.string().min(1, { error: "must not be empty" }).optional().meta({ description: 'Match paths ending with this (e.g. ".json").' }),
+    suffix: z
+      .string()
+      .min(1, { error: "must not be empty" })
+      .optional()
+      .meta({ description: 'Match paths ending with this (e.g. ".json").' }),
     glob: absolutePath.optional().meta({
-      description: 'Match the whole path against this glob: "*" matches within one segment (no "/"), "**" across segments, "?" one character other than "/".',
+      description:
+        'Match the whole path against this glob: "*" matches within one segment (no "/"), "**" across segments, "?" one character other than "/".',
     }),
     regex: regexString.optional().meta({ description: "Match the whole path against this RE2 regular expression." }),
   })
@@ -90,13 +92,19 @@ const nonEmpty = z.string().min(1, { error: "must not be empty (to match any val
 export function namedMatchSchema(what: "header" | "query parameter") {
   return z
     .strictObject({
-      name: z.string().min(1).meta({ description: `The ${what} name.` }),
+      name: z
+        .string()
+        .min(1)
+        .meta({ description: `The ${what} name.` }),
       exact: z.string().optional().meta({ description: "The value equals this." }),
       prefix: nonEmpty.optional().meta({ description: "The value starts with this." }),
       suffix: nonEmpty.optional().meta({ description: "The value ends with this." }),
       contains: nonEmpty.optional().meta({ description: "The value contains this." }),
       regex: regexString.optional().meta({ description: "The whole value matches this RE2 regular expression." }),
-      present: z.boolean().optional().meta({ description: `true: the ${what} is present, whatever its value; false: it is absent.` }),
+      present: z
+        .boolean()
+        .optional()
+        .meta({ description: `true: the ${what} is present, whatever its value; false: it is absent.` }),
       invert: z.boolean().prefault(false).meta({ description: "Negate the match." }),
     })
     .superRefine(exactlyOne(VALUE_KINDS), ALSO_WITH_OTHER_ISSUES)
@@ -109,7 +117,9 @@ export function namedMatchSchema(what: "header" | "query parameter") {
       // Header names are case-insensitive (and lower case on HTTP/2); query names are not.
       return { name: what === "header" ? m.name.toLowerCase() : m.name, match, invert: m.invert };
     })
-    .meta({ description: `A ${what} matcher: name plus exactly one of exact, prefix, suffix, contains, regex, present; invert negates it.` });
+    .meta({
+      description: `A ${what} matcher: name plus exactly one of exact, prefix, suffix, contains, regex, present; invert negates it.`,
+    });
 }
 
 export function unique<T>(items: T[]): T[] {

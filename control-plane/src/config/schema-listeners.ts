@@ -8,7 +8,10 @@ const certificate = z
   .strictObject({
     cert: z.string().min(1).meta({ description: "PEM certificate chain file, relative to the config file." }),
     key: z.string().min(1).meta({ description: "PEM private key file, relative to the config file." }),
-    sni: z.array(hostMatch(false)).prefault([]).transform(unique)
+    sni: z
+      .array(hostMatch(false))
+      .prefault([])
+      .transform(unique)
       .meta({ description: 'Server names this certificate answers (exact or "*.suffix"); none: the default certificate.' }),
   })
   .meta({ description: "A certificate and its key." });
@@ -16,12 +19,12 @@ const certificate = z
 const listenerTls = z
   .strictObject({
     // YAML reads an unquoted 1.2 as a number; both spellings mean the same version.
-    min_version: z.union([z.enum(["1.2", "1.3"]), z.literal(1.2), z.literal(1.3)])
+    min_version: z
+      .union([z.enum(["1.2", "1.3"]), z.literal(1.2), z.literal(1.3)])
       .prefault("1.2")
       .transform((v) => String(v) as "1.2" | "1.3")
       .meta({ description: "Lowest TLS version accepted." }),
-    certificates: z.array(certificate).min(1)
-      .meta({ description: "Certificates, chosen by SNI; at most one without sni (the default)." }),
+    certificates: z.array(certificate).min(1).meta({ description: "Certificates, chosen by SNI; at most one without sni (the default)." }),
   })
   .meta({ description: "Terminate TLS on this listener." });
 
@@ -32,7 +35,11 @@ export const listenerSchema = z
       .prefault("0.0.0.0")
       .meta({ description: "IP address to bind (0.0.0.0: every IPv4 address; :: every IPv6 address)." }),
     port: z.number().int().min(1).max(65535).meta({ description: "Port to bind, 1 to 65535." }),
-    protocols: z.array(z.enum(["http1", "http2"])).min(1).prefault(["http1", "http2"]).transform(unique)
+    protocols: z
+      .array(z.enum(["http1", "http2"]))
+      .min(1)
+      .prefault(["http1", "http2"])
+      .transform(unique)
       .meta({ description: "HTTP versions offered to clients." }),
     tls: listenerTls.optional(),
     access_log: accessLogSchema.optional(),

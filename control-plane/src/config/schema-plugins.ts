@@ -30,7 +30,12 @@ export const pluginSchema = z
   .superRefine(exactlyOne(["filter", "module"]), ALSO_WITH_OTHER_ISSUES)
   .superRefine((p, ctx) => {
     if (p.filter !== undefined && p.root_id !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["root_id"], message: "root_id is for modules only (a suite filter's root_id is its name)", input: p.root_id });
+      ctx.addIssue({
+        code: "custom",
+        path: ["root_id"],
+        message: "root_id is for modules only (a suite filter's root_id is its name)",
+        input: p.root_id,
+      });
     }
   }, ALSO_WITH_OTHER_ISSUES)
   .meta({ description: "A Wasm filter in the chain (order = chain order): a suite filter or a user module." });

@@ -2,13 +2,36 @@
 import { z } from "zod";
 import type { RetryModel } from "../model/types.js";
 import { duration } from "./durations.js";
-import { ALSO_WITH_OTHER_ISSUES, exactlyOne, hostMatch, namedMatchSchema, pathMatchSchema, reference, regexString, resourceName, unique } from "./schema-common.js";
+import {
+  ALSO_WITH_OTHER_ISSUES,
+  exactlyOne,
+  hostMatch,
+  namedMatchSchema,
+  pathMatchSchema,
+  reference,
+  regexString,
+  resourceName,
+  unique,
+} from "./schema-common.js";
 
 /** Envoy's retry_on conditions (HTTP and gRPC). */
 export const RETRY_CONDITIONS = [
-  "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "envoy-ratelimited",
-  "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers", "http3-post-connect-failure",
-  "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
+  "5xx",
+  "gateway-error",
+  "reset",
+  "reset-before-request",
+  "connect-failure",
+  "envoy-ratelimited",
+  "retriable-4xx",
+  "refused-stream",
+  "retriable-status-codes",
+  "retriable-headers",
+  "http3-post-connect-failure",
+  "cancelled",
+  "deadline-exceeded",
+  "internal",
+  "resource-exhausted",
+  "unavailable",
 ] as const;
 
 const method = z
@@ -62,10 +85,17 @@ const rewrite = z
 const retries = z
   .strictObject({
     attempts: z.number().int().min(1).prefault(1).meta({ description: "Retries after the first try." }),
-    on: z.array(z.enum(RETRY_CONDITIONS)).min(1).prefault(["5xx", "connect-failure"]).transform(unique)
+    on: z
+      .array(z.enum(RETRY_CONDITIONS))
+      .min(1)
+      .prefault(["5xx", "connect-failure"])
+      .transform(unique)
       .meta({ description: "Conditions that trigger a retry (Envoy retry_on)." }),
     per_try_timeout: duration("Timeout of each try; default: the route's timeout.").optional(),
-    status_codes: z.array(z.number().int().min(100).max(599)).prefault([]).transform(unique)
+    status_codes: z
+      .array(z.number().int().min(100).max(599))
+      .prefault([])
+      .transform(unique)
       .meta({ description: "Statuses that trigger a retry (adds retriable-status-codes to on)." }),
   })
   .transform((r): RetryModel => {
@@ -75,17 +105,25 @@ const retries = z
   })
   .meta({ description: "Retry policy." });
 
-const weightedUpstream = z
-  .strictObject({
-    name: reference("An upstream's name."),
-    weight: z.number().int().min(1).prefault(1).meta({ description: "Share of the traffic (positive integer)." }),
-  });
+const weightedUpstream = z.strictObject({
+  name: reference("An upstream's name."),
+  weight: z.number().int().min(1).prefault(1).meta({ description: "Share of the traffic (positive integer)." }),
+});
 
 export const routeSchema = z
   .strictObject({
     name: resourceName("Unique name."),
-    listeners: z.array(reference("A listener's name.")).min(1).transform(unique).optional().meta({ description: "Listeners serving the route; default: every listener." }),
-    hosts: z.array(hostMatch(true)).min(1).prefault(["*"]).transform(unique)
+    listeners: z
+      .array(reference("A listener's name."))
+      .min(1)
+      .transform(unique)
+      .optional()
+      .meta({ description: "Listeners serving the route; default: every listener." }),
+    hosts: z
+      .array(hostMatch(true))
+      .min(1)
+      .prefault(["*"])
+      .transform(unique)
       .meta({ description: 'Host names: exact, "*.suffix", or "*" for any.' }),
     match: match.prefault({}),
     rewrite: rewrite.optional(),
@@ -93,7 +131,10 @@ export const routeSchema = z
     retries: retries.optional(),
     upstream: reference("The upstream receiving the traffic (or use upstreams).").optional(),
     upstreams: z.array(weightedUpstream).min(1).optional().meta({ description: "Traffic split by weight (or use upstream)." }),
-    plugins: z.array(reference("A plugin's name.")).prefault([]).meta({ description: "Plugins enabled on this route, besides the global ones." }),
+    plugins: z
+      .array(reference("A plugin's name."))
+      .prefault([])
+      .meta({ description: "Plugins enabled on this route, besides the global ones." }),
   })
   .superRefine(exactlyOne(["upstream", "upstreams"]), ALSO_WITH_OTHER_ISSUES)
   .meta({ description: "Requests matched on listener, host, path, method, headers and query, sent to one or more upstreams." });

@@ -18,10 +18,7 @@ const endpointObject = z
 
 // The string form is parsed after the union (not inside it) so that its error is the one reported.
 const endpoint = z
-  .union([
-    z.string().meta({ description: 'An endpoint as "host:port" (IPv6 in brackets: "[::1]:8080"), weight 1.' }),
-    endpointObject,
-  ])
+  .union([z.string().meta({ description: 'An endpoint as "host:port" (IPv6 in brackets: "[::1]:8080"), weight 1.' }), endpointObject])
   .transform((value, ctx): EndpointModel => {
     if (typeof value !== "string") return value;
     const parsed = parseHostPort(value);
@@ -40,18 +37,31 @@ export interface UpstreamTlsInput {
 const tls = z
   .union([
     z.boolean(),
-    z.strictObject({
-      sni: z.string().regex(new RegExp(HOSTNAME_PATTERN), { error: "sni must be a DNS name" }).optional()
-        .meta({ description: "Server name sent in the TLS handshake, and the name the upstream's certificate must be valid for; default: the first endpoint's host." }),
-      ca: z.string().min(1).optional()
-        .meta({ description: "PEM file of the CA certificate(s) the upstream's certificate must chain to, relative to the config file; default: the system trust store." }),
-      insecure_skip_verify: z.boolean().prefault(false)
-        .meta({ description: "DANGEROUS: accept any certificate from the upstream (no chain or name check), so anyone on the path can intercept the traffic. For tests only." }),
-    }).superRefine((value, ctx) => {
-      if (value.insecure_skip_verify && value.ca !== undefined) {
-        ctx.addIssue({ code: "custom", message: "ca and insecure_skip_verify: true exclude each other (a CA is only used to verify)", input: value, path: ["insecure_skip_verify"] });
-      }
-    }),
+    z
+      .strictObject({
+        sni: z.string().regex(new RegExp(HOSTNAME_PATTERN), { error: "sni must be a DNS name" }).optional().meta({
+          description:
+            "Server name sent in the TLS handshake, and the name the upstream's certificate must be valid for; default: the first endpoint's host.",
+        }),
+        ca: z.string().min(1).optional().meta({
+          description:
+            "PEM file of the CA certificate(s) the upstream's certificate must chain to, relative to the config file; default: the system trust store.",
+        }),
+        insecure_skip_verify: z.boolean().prefault(false).meta({
+          description:
+            "DANGEROUS: accept any certificate from the upstream (no chain or name check), so anyone on the path can intercept the traffic. For tests only.",
+        }),
+      })
+      .superRefine((value, ctx) => {
+        if (value.insecure_skip_verify && value.ca !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            message: "ca and insecure_skip_verify: true exclude each other (a CA is only used to verify)",
+            input: value,
+            path: ["insecure_skip_verify"],
+          });
+        }
+      }),
   ])
   .transform((value): UpstreamTlsInput | null => {
     if (value === false) return null;
@@ -59,8 +69,9 @@ const tls = z
     return { sni: value.sni ?? null, ca: value.ca ?? null, insecureSkipVerify: value.insecure_skip_verify };
   })
   .meta({
-    description: "Connect to the endpoints over TLS, verifying the upstream's certificate (chain and name): true (system trust store, "
-      + "SNI = first endpoint's host), or a map with sni, ca and insecure_skip_verify.",
+    description:
+      "Connect to the endpoints over TLS, verifying the upstream's certificate (chain and name): true (system trust store, " +
+      "SNI = first endpoint's host), or a map with sni, ca and insecure_skip_verify.",
   });
 
 const statusRange = z
@@ -85,7 +96,10 @@ const healthCheck = z
     timeout: duration("Time to wait for a probe's answer.", { positive: true }).prefault("1s"),
     healthy_threshold: z.number().int().min(1).prefault(1).meta({ description: "Successful probes before an endpoint counts as healthy." }),
     unhealthy_threshold: z.number().int().min(1).prefault(3).meta({ description: "Failed probes before an endpoint counts as unhealthy." }),
-    expected_statuses: z.array(statusRange).min(1).prefault([[200, 400]])
+    expected_statuses: z
+      .array(statusRange)
+      .min(1)
+      .prefault([[200, 400]])
       .meta({ description: "Statuses that count as healthy: codes or half-open [start, end) ranges." }),
   })
   .transform(
@@ -120,7 +134,13 @@ const outlierDetection = z
   .meta({ description: "Passive health checking: eject endpoints that keep failing." });
 
 function limit(description: string) {
-  return z.number().int().min(0).optional().transform((n) => n ?? null).meta({ description: `${description} Default: Envoy's.` });
+  return z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .transform((n) => n ?? null)
+    .meta({ description: `${description} Default: Envoy's.` });
 }
 
 const circuitBreakers = z
@@ -143,10 +163,11 @@ const circuitBreakers = z
 export const upstreamSchema = z
   .strictObject({
     name: resourceName("Unique name; routes refer to it."),
-    endpoints: z.array(endpoint).min(1)
-      .meta({ description: 'Where to send requests: "host:port" strings or {host, port, weight} maps.' }),
+    endpoints: z.array(endpoint).min(1).meta({ description: 'Where to send requests: "host:port" strings or {host, port, weight} maps.' }),
     protocol: z.enum(["http1", "http2", "grpc"]).prefault("http1").meta({ description: "Protocol spoken to the endpoints." }),
-    lb: z.enum(["round_robin", "least_request", "random", "ring_hash", "maglev"]).prefault("round_robin")
+    lb: z
+      .enum(["round_robin", "least_request", "random", "ring_hash", "maglev"])
+      .prefault("round_robin")
       .meta({ description: "Load-balancing policy." }),
     connect_timeout: duration("Time allowed to open a connection.", { positive: true }).prefault("5s"),
     tls: tls.optional(),

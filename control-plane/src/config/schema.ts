@@ -16,7 +16,10 @@ export const gatewayConfigSchema = z
 /** A collection's list: absent or null is an empty list. */
 function collectionSchema<C extends CollectionName>(name: C) {
   const { item, description } = COLLECTIONS[name];
-  return z.array(item as (typeof COLLECTIONS)[C]["item"]).nullish().meta({ description });
+  return z
+    .array(item as (typeof COLLECTIONS)[C]["item"])
+    .nullish()
+    .meta({ description });
 }
 
 export type { ListenerInput } from "./schema-listeners.js";

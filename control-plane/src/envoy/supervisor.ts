@@ -182,13 +182,18 @@ export class EnvoySupervisor {
     rmSync(this.adminAddressPath, { force: true }); // ready() must not read the previous run's address
     const o = this.opts;
     const args = [
-      "run", "-c", o.bootstrapPath,
-      "--admin-address-path", this.adminAddressPath,
-      "--concurrency", String(o.concurrency ?? availableParallelism()),
+      "run",
+      "-c",
+      o.bootstrapPath,
+      "--admin-address-path",
+      this.adminAddressPath,
+      "--concurrency",
+      String(o.concurrency ?? availableParallelism()),
       // Hot restart would take a shared-memory segment and a socket keyed by base id 0, so a
       // second Envoy on the host could not start; the supervisor restarts cold anyway.
       "--disable-hot-restart",
-      "--log-level", o.logLevel ?? "info",
+      "--log-level",
+      o.logLevel ?? "info",
       ...(o.extraArgs ?? []),
     ];
     const env: NodeJS.ProcessEnv = {

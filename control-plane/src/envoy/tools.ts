@@ -60,7 +60,11 @@ export function readToolsEnvFile(dir: string): Record<string, string> {
 }
 
 function onPath(name: string, path: string): string | undefined {
-  return path.split(delimiter).filter(Boolean).map((dir) => join(dir, name)).find(isExecutable);
+  return path
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, name))
+    .find(isExecutable);
 }
 
 function isExecutable(path: string): boolean {

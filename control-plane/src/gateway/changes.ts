@@ -13,11 +13,13 @@ function withoutStaticEndpoints(u: UpstreamModel): UpstreamModel {
  * about 25 ms.
  */
 export function onlyEndpointsDiffer(before: GatewayModel, after: GatewayModel): boolean {
-  return before.upstreams.length === after.upstreams.length
-    && before.upstreams.every((u, i) => jsonEqual(withoutStaticEndpoints(u), withoutStaticEndpoints(after.upstreams[i]!)))
-    && jsonEqual(before.listeners, after.listeners)
-    && jsonEqual(before.plugins, after.plugins)
-    && jsonEqual(before.routes, after.routes);
+  return (
+    before.upstreams.length === after.upstreams.length &&
+    before.upstreams.every((u, i) => jsonEqual(withoutStaticEndpoints(u), withoutStaticEndpoints(after.upstreams[i]!))) &&
+    jsonEqual(before.listeners, after.listeners) &&
+    jsonEqual(before.plugins, after.plugins) &&
+    jsonEqual(before.routes, after.routes)
+  );
 }
 
 /** Equality of plain JSON data (models hold nothing else). */
@@ -31,7 +33,8 @@ function jsonEqual(a: unknown, b: unknown): boolean {
     for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], bs[i])) return false;
     return true;
   }
-  const ao = a as Record<string, unknown>, bo = b as Record<string, unknown>;
+  const ao = a as Record<string, unknown>,
+    bo = b as Record<string, unknown>;
   const keys = Object.keys(ao);
   if (keys.length !== Object.keys(bo).length) return false;
   for (const k of keys) if (!jsonEqual(ao[k], bo[k])) return false;

@@ -39,12 +39,13 @@ export interface ConfigSourceOptions {
 export function gatewayTarget(gateway: Gateway): Pick<ConfigSourceOptions, "apply" | "diff"> {
   return {
     apply: (c) => gateway.apply(c),
-    diff: async ({ model, modules }) => diffResources(gateway.resources, translate({ model, modules, certificates: await readCertificates(model) })),
+    diff: async ({ model, modules }) =>
+      diffResources(gateway.resources, translate({ model, modules, certificates: await readCertificates(model) })),
   };
 }
 
 export type Proposal =
-  | { ok: true; /** With dryRun. */ diff?: ResourceDiff }
+  | { ok: true /** With dryRun. */; diff?: ResourceDiff }
   /** The loader refused it: nothing was applied or written. `references`: the text's graph (when it parsed). */
   | { ok: false; stage: "load"; errors: ConfigError[]; references?: ReferenceGraph }
   /** Loaded, but refused when applied (translation, certificates, snapshot checks): nothing was written. */
@@ -149,7 +150,9 @@ export class ConfigSource {
     }
     if (text === undefined) {
       // A missing file is not an empty config: Envoys keep what they have.
-      const error = formatConfigErrors([{ source: this.path, path: "", line: 0, column: 0, message: `cannot read the config file: ${readError}` }]);
+      const error = formatConfigErrors([
+        { source: this.path, path: "", line: 0, column: 0, message: `cannot read the config file: ${readError}` },
+      ]);
       this.o.log("error", `config rejected; Envoys keep the last good config\n${error}`, { origin });
       return this.record({ ok: false, origin, at: new Date().toISOString(), error });
     }
@@ -178,7 +181,10 @@ export class ConfigSource {
       await writeFileAtomic(this.path, next);
     } catch (e) {
       // Not on disk, so not in force either: disk and Envoys must agree.
-      this.o.log("error", "an accepted change could not be written; the previous config is restored", { origin, error: (e as Error).message });
+      this.o.log("error", "an accepted change could not be written; the previous config is restored", {
+        origin,
+        error: (e as Error).message,
+      });
       if (previous) await this.applyLoaded(previous, `${origin} (not written: previous config restored)`);
       throw e;
     }

@@ -2,7 +2,10 @@
 // trigger, but never later than `maxDelayMs` after the first trigger of a burst (a steady
 // trickle of edits still gets pushed). Actions never overlap: a trigger during a run schedules
 // one more run after it.
-export interface DebouncerOptions { quietMs: number; maxDelayMs: number }
+export interface DebouncerOptions {
+  quietMs: number;
+  maxDelayMs: number;
+}
 
 export class Debouncer {
   private timer: NodeJS.Timeout | undefined;
@@ -11,11 +14,17 @@ export class Debouncer {
   private again = false;
   private stopped = false;
 
-  constructor(private readonly action: () => Promise<void>, private readonly o: DebouncerOptions) {}
+  constructor(
+    private readonly action: () => Promise<void>,
+    private readonly o: DebouncerOptions,
+  ) {}
 
   trigger(): void {
     if (this.stopped) return;
-    if (this.running) { this.again = true; return; }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     const now = Date.now();
     if (this.timer === undefined) this.burstStart = now;
     else clearTimeout(this.timer);
@@ -33,8 +42,15 @@ export class Debouncer {
     this.timer = undefined;
     // The action reports its own failures (a rejected config is logged and kept out); a throw
     // here must not become an unhandled rejection of a timer callback.
-    this.running = this.action().catch(() => undefined).finally(() => { this.running = undefined; });
+    this.running = this.action()
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = undefined;
+      });
     await this.running;
-    if (this.again) { this.again = false; this.trigger(); }
+    if (this.again) {
+      this.again = false;
+      this.trigger();
+    }
   }
 }

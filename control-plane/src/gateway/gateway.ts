@@ -9,7 +9,11 @@ import { TypeUrl, shortTypeName } from "../xds/types.js";
 import { readCertificates } from "./certificates.js";
 import { onlyEndpointsDiffer } from "./changes.js";
 
-export interface Candidate { model: GatewayModel; modules: Map<string, Uint8Array>; origin: string }
+export interface Candidate {
+  model: GatewayModel;
+  modules: Map<string, Uint8Array>;
+  origin: string;
+}
 
 export interface ApplyOutcome {
   ok: boolean;
@@ -27,7 +31,9 @@ export interface GatewayOptions {
 }
 
 export class Gateway {
-  private applied: { model: GatewayModel; modules: ReadonlyMap<string, Uint8Array>; resources: EnvoyResources; certificates: Map<string, SecretPem> } | undefined;
+  private applied:
+    | { model: GatewayModel; modules: ReadonlyMap<string, Uint8Array>; resources: EnvoyResources; certificates: Map<string, SecretPem> }
+    | undefined;
   private last: ApplyOutcome | undefined;
   private pushes = 0;
   private applying: Promise<unknown> = Promise.resolve();
@@ -35,13 +41,23 @@ export class Gateway {
   constructor(private readonly o: GatewayOptions) {}
 
   /** The model Envoys are being given (the last one accepted). */
-  get model(): GatewayModel | undefined { return this.applied?.model; }
-  get resources(): EnvoyResources | undefined { return this.applied?.resources; }
+  get model(): GatewayModel | undefined {
+    return this.applied?.model;
+  }
+  get resources(): EnvoyResources | undefined {
+    return this.applied?.resources;
+  }
   /** The modules in force, by sha256 (served at /modules/<sha256>.wasm for inspection). */
-  get modules(): ReadonlyMap<string, Uint8Array> { return this.applied?.modules ?? new Map(); }
+  get modules(): ReadonlyMap<string, Uint8Array> {
+    return this.applied?.modules ?? new Map();
+  }
   /** How many times the cache was actually updated (a burst of edits counts once). */
-  get pushCount(): number { return this.pushes; }
-  get lastOutcome(): ApplyOutcome | undefined { return this.last; }
+  get pushCount(): number {
+    return this.pushes;
+  }
+  get lastOutcome(): ApplyOutcome | undefined {
+    return this.last;
+  }
 
   /** Applies a candidate at once. */
   async apply(c: Candidate): Promise<ApplyOutcome> {
@@ -51,7 +67,8 @@ export class Gateway {
     this.applying = turn.catch(() => undefined);
     const outcome = await turn;
     this.last = outcome;
-    if (outcome.ok) this.o.log("info", "config applied", { origin: c.origin, kind: outcome.kind, changed: outcome.changedTypes?.map(shortTypeName) });
+    if (outcome.ok)
+      this.o.log("info", "config applied", { origin: c.origin, kind: outcome.kind, changed: outcome.changedTypes?.map(shortTypeName) });
     else this.o.log("error", "config rejected; Envoys keep the last good config", { origin: c.origin, error: outcome.error });
     return outcome;
   }

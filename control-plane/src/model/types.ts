@@ -63,7 +63,11 @@ export type ValueMatch =
   | { kind: "present" }
   | { kind: "absent" };
 
-export interface NamedMatch { name: string; match: ValueMatch; invert: boolean }
+export interface NamedMatch {
+  name: string;
+  match: ValueMatch;
+  invert: boolean;
+}
 
 export interface RouteModel {
   name: string;
@@ -94,7 +98,11 @@ export interface RetryModel {
 
 export type LbPolicy = "round_robin" | "least_request" | "random" | "ring_hash" | "maglev";
 
-export interface EndpointModel { host: string; port: number; weight: number }
+export interface EndpointModel {
+  host: string;
+  port: number;
+  weight: number;
+}
 
 export interface UpstreamModel {
   name: string;

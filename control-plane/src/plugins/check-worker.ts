@@ -5,7 +5,11 @@ import { parentPort } from "node:worker_threads";
 import { GuestCrashError, LogLevel, ProxyWasmVm, WasmLoadError } from "../../../emulator/index.js";
 import type { PluginCheckInput, PluginCheckResult } from "../config/plugin-check.js";
 
-export interface CheckRequest { id: number; input: PluginCheckInput; maxCachedModules: number }
+export interface CheckRequest {
+  id: number;
+  input: PluginCheckInput;
+  maxCachedModules: number;
+}
 /** Progress (the guest code about to run), then one answer per request. */
 export type CheckReply =
   | { id: number; phase: "starting" | "configuring" }
@@ -65,7 +69,8 @@ function configureOnce(module: WebAssembly.Module, p: PluginCheckInput, phase: (
   }
   if (failure !== undefined) reasons.push(failure);
   // A filter that says no without saying why still has to be refused, and the user told so.
-  if (reasons.length === 0) reasons.push("the filter refused its configuration (proxy_on_configure returned false) without logging a reason");
+  if (reasons.length === 0)
+    reasons.push("the filter refused its configuration (proxy_on_configure returned false) without logging a reason");
   return refused([...new Set(reasons)]);
 }
 

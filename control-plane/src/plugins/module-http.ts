@@ -6,7 +6,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { etagMatches } from "../admin/http.js";
 
 /** Where the handler finds a module's bytes by (lower-case hex) sha256. */
-export interface ModuleSource { get(sha256: string): Uint8Array | undefined }
+export interface ModuleSource {
+  get(sha256: string): Uint8Array | undefined;
+}
 
 const PREFIX = "/modules/";
 const MODULE_PATH = /^\/modules\/([0-9a-f]{64})\.wasm$/;
@@ -33,9 +35,11 @@ export function moduleRequestHandler(store: ModuleSource): (req: IncomingMessage
     const bytes = sha256 === undefined ? undefined : store.get(sha256);
     if (sha256 === undefined || bytes === undefined) {
       res.writeHead(404, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
-      res.end(sha256 === undefined
-        ? `not a module path: expected ${PREFIX}<sha256 as 64 lower-case hex digits>.wasm\n`
-        : `no module with sha256 ${sha256}\n`);
+      res.end(
+        sha256 === undefined
+          ? `not a module path: expected ${PREFIX}<sha256 as 64 lower-case hex digits>.wasm\n`
+          : `no module with sha256 ${sha256}\n`,
+      );
       return true;
     }
     const etag = `"${sha256}"`;

@@ -6,7 +6,11 @@ import { basename, dirname, join } from "node:path";
 
 /** The file operations a write is made of: node:fs/promises by default, a recorder in tests. */
 export interface AtomicWriteFs {
-  open(path: string, flags: "w" | "r", mode?: number): Promise<{ writeFile(text: string): Promise<void>; sync(): Promise<void>; close(): Promise<void> }>;
+  open(
+    path: string,
+    flags: "w" | "r",
+    mode?: number,
+  ): Promise<{ writeFile(text: string): Promise<void>; sync(): Promise<void>; close(): Promise<void> }>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
 }

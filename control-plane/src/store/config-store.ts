@@ -21,7 +21,10 @@ export interface ConfigStoreOptions {
 
 type Item = Record<string, unknown> & { name: string };
 
-const fail = (code: StoreError["code"], message: string, errors?: ConfigError[]): WriteResult => ({ ok: false, error: { code, message, ...(errors ? { errors } : {}) } });
+const fail = (code: StoreError["code"], message: string, errors?: ConfigError[]): WriteResult => ({
+  ok: false,
+  error: { code, message, ...(errors ? { errors } : {}) },
+});
 
 export class ConfigStore {
   constructor(private readonly o: ConfigStoreOptions) {}
@@ -41,17 +44,27 @@ export class ConfigStore {
     return this.o.source.exclusive(async (turn) => {
       if (value === null || typeof value !== "object" || Array.isArray(value)) return fail("bad_request", "the body must be a JSON object");
       const body = value as Record<string, unknown>;
-      if (body.name !== undefined && body.name !== name) return fail("bad_request", `the body names "${String(body.name)}" but the URL names "${name}"`);
+      if (body.name !== undefined && body.name !== name)
+        return fail("bad_request", `the body names "${String(body.name)}" but the URL names "${name}"`);
       return this.writeItem(turn, kind, name, () => ({ name, ...body }), o, "PUT");
     });
   }
 
   patch(kind: Kind, name: string, patch: unknown, o: WriteOptions = {}): Promise<WriteResult> {
     return this.o.source.exclusive(async (turn) => {
-      if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return fail("bad_request", "a merge patch must be a JSON object");
+      if (patch === null || typeof patch !== "object" || Array.isArray(patch))
+        return fail("bad_request", "a merge patch must be a JSON object");
       const p = patch as Record<string, unknown>;
-      if (p.name !== undefined && p.name !== name) return fail("bad_request", "a resource cannot be renamed with PATCH (PUT the new name, DELETE the old)");
-      return this.writeItem(turn, kind, name, (current) => (current ? { name, ...(mergePatch(current, p) as Record<string, unknown>) } : undefined), o, "PATCH");
+      if (p.name !== undefined && p.name !== name)
+        return fail("bad_request", "a resource cannot be renamed with PATCH (PUT the new name, DELETE the old)");
+      return this.writeItem(
+        turn,
+        kind,
+        name,
+        (current) => (current ? { name, ...(mergePatch(current, p) as Record<string, unknown>) } : undefined),
+        o,
+        "PATCH",
+      );
     });
   }
 
@@ -63,7 +76,8 @@ export class ConfigStore {
       const current = list.find((i) => i.name === name);
       if (!current) return fail("not_found", `no ${singular(kind)} named "${name}"`);
       const etag = resourceEtag(current);
-      if (!ifMatchHolds(o.ifMatch, etag)) return fail("precondition_failed", `${singular(kind)} "${name}" changed since it was read (ETag ${etag})`);
+      if (!ifMatchHolds(o.ifMatch, etag))
+        return fail("precondition_failed", `${singular(kind)} "${name}" changed since it was read (ETag ${etag})`);
       const index = nodeIndex(doc, kind, name)!;
       const next = spliced(turn.text, kind, { op: "remove", index }, (d) => void (d.get(kind) as YAMLSeq).items.splice(index, 1));
       // The text without the item is loaded once: what still refers to the name is in its
@@ -87,7 +101,8 @@ export class ConfigStore {
     return this.o.source.exclusive(async (turn) => {
       const { text } = turn;
       const doc = parseDocument(text);
-      if (!ifMatchHolds(o.ifMatch, configEtag(text))) return fail("precondition_failed", `the config changed since it was read (ETag ${configEtag(text)})`);
+      if (!ifMatchHolds(o.ifMatch, configEtag(text)))
+        return fail("precondition_failed", `the config changed since it was read (ETag ${configEtag(text)})`);
       const candidate = parseDocument(newText);
       if (candidate.errors.length > 0 || !isYamlDocumentOfLists(candidate)) {
         // Let the loader produce located errors for text that does not even parse.
@@ -113,16 +128,29 @@ export class ConfigStore {
     return { text, doc: parseDocument(text) };
   }
 
-  private async writeItem(turn: Turn, kind: Kind, name: string, build: (current: Item | undefined) => Record<string, unknown> | undefined, o: WriteOptions, verb: string): Promise<WriteResult> {
+  private async writeItem(
+    turn: Turn,
+    kind: Kind,
+    name: string,
+    build: (current: Item | undefined) => Record<string, unknown> | undefined,
+    o: WriteOptions,
+    verb: string,
+  ): Promise<WriteResult> {
     const { text } = turn;
     const doc = parseDocument(text);
-    if (doc.errors.length > 0) return fail("invalid", "the stored config does not parse; replace it with PUT /config", (await this.loaderErrors(text)));
+    if (doc.errors.length > 0)
+      return fail("invalid", "the stored config does not parse; replace it with PUT /config", await this.loaderErrors(text));
     const list = items(toJs(doc), kind);
     const current = list.find((i) => i.name === name);
     const currentEtag = current && resourceEtag(current);
     if (o.ifNoneMatch?.trim() === "*" && current) return fail("precondition_failed", `${singular(kind)} "${name}" already exists`);
     if (!ifMatchHolds(o.ifMatch, currentEtag)) {
-      return fail("precondition_failed", current ? `${singular(kind)} "${name}" changed since it was read (ETag ${currentEtag})` : `${singular(kind)} "${name}" does not exist`);
+      return fail(
+        "precondition_failed",
+        current
+          ? `${singular(kind)} "${name}" changed since it was read (ETag ${currentEtag})`
+          : `${singular(kind)} "${name}" does not exist`,
+      );
     }
     const built = build(current);
     if (!built) return fail("not_found", `no ${singular(kind)} named "${name}"`);
@@ -147,7 +175,13 @@ export class ConfigStore {
   }
 
   /** Hands `next` to the source: loaded once, then diffed (dry run) or applied and written. */
-  private async commit(turn: Turn, next: string, o: WriteOptions, origin: string, refused?: (refs: ReferenceGraph) => WriteResult | undefined): Promise<WriteResult> {
+  private async commit(
+    turn: Turn,
+    next: string,
+    o: WriteOptions,
+    origin: string,
+    refused?: (refs: ReferenceGraph) => WriteResult | undefined,
+  ): Promise<WriteResult> {
     const etag = configEtag(next);
     if (turn.text === next) return { ok: true, etag, created: false, unchanged: true, ...(o.dryRun ? { diff: {} } : {}) };
     const r = await turn.propose(next, origin, { dryRun: o.dryRun });
@@ -162,7 +196,6 @@ export class ConfigStore {
     }
     return { ok: true, etag, created: false, unchanged: false, ...(r.diff ? { diff: r.diff } : {}) };
   }
-
 
   private async loaderErrors(text: string): Promise<ConfigError[]> {
     const loaded = await this.o.source.check(text);
@@ -194,13 +227,14 @@ function toJs(doc: Document): Record<string, unknown> {
 
 function items(js: Record<string, unknown>, kind: Kind): Item[] {
   const list = js[kind];
-  return Array.isArray(list) ? (list.filter((i) => i !== null && typeof i === "object" && typeof (i as Item).name === "string") as Item[]) : [];
+  return Array.isArray(list)
+    ? (list.filter((i) => i !== null && typeof i === "object" && typeof (i as Item).name === "string") as Item[])
+    : [];
 }
 
 function stored(kind: Kind, value: Item, etag = resourceEtag(value)): StoredResource {
   return { kind, name: value.name, value: redact(value) as Record<string, unknown>, etag };
 }
-
 
 function isYamlDocumentOfLists(doc: Document): boolean {
   return doc.contents === null || isMap(doc.contents);
@@ -233,7 +267,10 @@ function restoreSecrets(candidate: Document, current: Document): { ok: true; cha
       if (node.value !== REDACTED) return;
       const keys = keyPath(path, node);
       const value = getAt(currentJs, keys);
-      if (value === undefined || value === REDACTED) { missing ??= keys.join("."); return visit.BREAK; }
+      if (value === undefined || value === REDACTED) {
+        missing ??= keys.join(".");
+        return visit.BREAK;
+      }
       changed = true;
       return candidate.createNode(value);
     },

@@ -31,7 +31,8 @@ export function redact(value: unknown): unknown {
  * else and wrote it back). A placeholder with nothing stored at the same place is an error.
  */
 export function unredact(value: unknown, stored: unknown, path = ""): { ok: true; value: unknown } | { ok: false; path: string } {
-  if (value === REDACTED) return stored === undefined || stored === REDACTED ? { ok: false, path: path || "(root)" } : { ok: true, value: stored };
+  if (value === REDACTED)
+    return stored === undefined || stored === REDACTED ? { ok: false, path: path || "(root)" } : { ok: true, value: stored };
   if (Array.isArray(value)) {
     const out: unknown[] = [];
     for (const [i, v] of value.entries()) {

@@ -5,11 +5,13 @@ import { socketAddress } from "./common.js";
 export function loadAssignment(u: UpstreamModel): object {
   return {
     cluster_name: u.name,
-    endpoints: [{
-      lb_endpoints: u.endpoints.map((e) => ({
-        endpoint: { address: socketAddress(e.host, e.port) },
-        load_balancing_weight: e.weight,
-      })),
-    }],
+    endpoints: [
+      {
+        lb_endpoints: u.endpoints.map((e) => ({
+          endpoint: { address: socketAddress(e.host, e.port) },
+          load_balancing_weight: e.weight,
+        })),
+      },
+    ],
   };
 }

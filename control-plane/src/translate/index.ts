@@ -31,7 +31,10 @@ function byName<T extends { name: string }>(items: T[], build: (item: T) => obje
 
 /** EDS payloads alone: what an endpoint-only edit needs (no listener, route or cluster work). */
 export function translateEndpoints(model: GatewayModel): Map<string, object> {
-  return byName(model.upstreams.filter((u) => u.discovery === "static"), loadAssignment);
+  return byName(
+    model.upstreams.filter((u) => u.discovery === "static"),
+    loadAssignment,
+  );
 }
 
 export function translate({ model, certificates, modules }: TranslateInputs): EnvoyResources {
@@ -46,17 +49,21 @@ export function translate({ model, certificates, modules }: TranslateInputs): En
       return "trustedCa" in pem ? validationContextSecret(name, pem) : tlsSecret(name, pem);
     }),
     // ECDS resources are named after the plugin's filter slot, not the plugin.
-    [TypeUrl.ExtensionConfig]: new Map([...byName(model.plugins, (p) => {
-      const { sha256 } = p.module;
-      let base64 = inline.get(sha256);
-      if (base64 === undefined) {
-        const bytes = modules.get(sha256);
-        if (!bytes) throw new Error(`module ${sha256} of plugin ${p.name} was not loaded`);
-        base64 = Buffer.from(bytes).toString("base64");
-        inline.set(sha256, base64);
-      }
-      return pluginExtensionConfig(p, base64);
-    })].map(([plugin, config]) => [pluginFilterName(plugin), config])),
+    [TypeUrl.ExtensionConfig]: new Map(
+      [
+        ...byName(model.plugins, (p) => {
+          const { sha256 } = p.module;
+          let base64 = inline.get(sha256);
+          if (base64 === undefined) {
+            const bytes = modules.get(sha256);
+            if (!bytes) throw new Error(`module ${sha256} of plugin ${p.name} was not loaded`);
+            base64 = Buffer.from(bytes).toString("base64");
+            inline.set(sha256, base64);
+          }
+          return pluginExtensionConfig(p, base64);
+        }),
+      ].map(([plugin, config]) => [pluginFilterName(plugin), config]),
+    ),
     [TypeUrl.Cluster]: byName(model.upstreams, cluster),
     [TypeUrl.Endpoints]: translateEndpoints(model),
     [TypeUrl.Listener]: byName(model.listeners, (l) => listener(model, l)),

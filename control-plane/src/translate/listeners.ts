@@ -9,8 +9,14 @@ const WASM_FILTER_TYPE = ANY.wasm;
 const TLS_INSPECTOR_TYPE = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
 const FILE_ACCESS_LOG_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog";
 const STREAM_LOGGERS: Record<string, { name: string; type: string } | undefined> = {
-  "/dev/stdout": { name: "envoy.access_loggers.stdout", type: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog" },
-  "/dev/stderr": { name: "envoy.access_loggers.stderr", type: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog" },
+  "/dev/stdout": {
+    name: "envoy.access_loggers.stdout",
+    type: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+  },
+  "/dev/stderr": {
+    name: "envoy.access_loggers.stderr",
+    type: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog",
+  },
 };
 
 export function listener(model: GatewayModel, l: ListenerModel): object {
@@ -19,7 +25,9 @@ export function listener(model: GatewayModel, l: ListenerModel): object {
     address: socketAddress(l.address, l.port),
     // Envoy chooses a filter chain before the TLS handshake: without the inspector reading the
     // ClientHello it never sees the SNI, and every client would get the default certificate.
-    ...(l.tls ? { listener_filters: [{ name: "envoy.filters.listener.tls_inspector", typed_config: { "@type": TLS_INSPECTOR_TYPE } }] } : {}),
+    ...(l.tls
+      ? { listener_filters: [{ name: "envoy.filters.listener.tls_inspector", typed_config: { "@type": TLS_INSPECTOR_TYPE } }] }
+      : {}),
     filter_chains: filterChains(model, l),
   };
 }
@@ -89,7 +97,8 @@ function accessLogger(a: AccessLogModel): object {
   let logFormat: object | undefined;
   if (a.format === "json") logFormat = { json_format: a.fields };
   // A text format is written as is: without a final newline every line would run into the next.
-  else if (a.template !== null) logFormat = { text_format_source: { inline_string: a.template.endsWith("\n") ? a.template : `${a.template}\n` } };
+  else if (a.template !== null)
+    logFormat = { text_format_source: { inline_string: a.template.endsWith("\n") ? a.template : `${a.template}\n` } };
   const format = logFormat ? { log_format: logFormat } : {};
   const stream = STREAM_LOGGERS[a.path];
   if (stream) return { name: stream.name, typed_config: { "@type": stream.type, ...format } };

@@ -77,11 +77,16 @@ function routeMatch(r: RouteModel): object {
  */
 function pathMatch(p: PathMatch): object {
   switch (p.kind) {
-    case "prefix": return { prefix: p.value };
-    case "exact": return { path: p.value };
-    case "regex": return { safe_regex: { regex: p.value } };
-    case "suffix": return { safe_regex: { regex: `.*${re2Literal(p.value)}` } };
-    case "glob": return { safe_regex: { regex: globToRe2(p.value) } };
+    case "prefix":
+      return { prefix: p.value };
+    case "exact":
+      return { path: p.value };
+    case "regex":
+      return { safe_regex: { regex: p.value } };
+    case "suffix":
+      return { safe_regex: { regex: `.*${re2Literal(p.value)}` } };
+    case "glob":
+      return { safe_regex: { regex: globToRe2(p.value) } };
   }
 }
 
@@ -133,20 +138,22 @@ function headerMatcher(h: NamedMatch): object {
  * enable_new_query_param_present_match_behavior, on by default).
  */
 function queryMatcher(q: NamedMatch): object {
-  const m: ValueMatch = q.invert && q.match.kind === "present" ? { kind: "absent" }
-    : q.invert && q.match.kind === "absent" ? { kind: "present" }
-    : q.match;
+  const m: ValueMatch =
+    q.invert && q.match.kind === "present" ? { kind: "absent" } : q.invert && q.match.kind === "absent" ? { kind: "present" } : q.match;
   return { name: q.name, ...valueMatcher(m) };
 }
 
 function routeAction(r: RouteModel): object {
   const [only] = r.upstreams;
-  const target = r.upstreams.length === 1 && only
-    ? { cluster: only.name }
-    : { weighted_clusters: { clusters: r.upstreams.map((u) => ({ name: u.name, weight: u.weight })) } };
-  const rewrite = !r.rewrite ? {}
-    : r.rewrite.kind === "prefix" ? { prefix_rewrite: r.rewrite.value }
-    : { regex_rewrite: { pattern: { regex: r.rewrite.pattern }, substitution: r.rewrite.substitution } };
+  const target =
+    r.upstreams.length === 1 && only
+      ? { cluster: only.name }
+      : { weighted_clusters: { clusters: r.upstreams.map((u) => ({ name: u.name, weight: u.weight })) } };
+  const rewrite = !r.rewrite
+    ? {}
+    : r.rewrite.kind === "prefix"
+      ? { prefix_rewrite: r.rewrite.value }
+      : { regex_rewrite: { pattern: { regex: r.rewrite.pattern }, substitution: r.rewrite.substitution } };
   return {
     ...target,
     ...rewrite,

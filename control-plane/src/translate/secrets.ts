@@ -1,10 +1,15 @@
 // TLS certificates and upstream CA bundles -> SDS Secrets. The PEM text is read by the
 // certificate loader (I/O lives outside translation); a rotated file changes only its Secret,
 // never the listener or cluster that names it.
-export interface CertificatePem { certificateChain: string; privateKey: string }
+export interface CertificatePem {
+  certificateChain: string;
+  privateKey: string;
+}
 
 /** The CA certificates an upstream's certificate must chain to (`upstreams[].tls.ca`). */
-export interface TrustedCaPem { trustedCa: string }
+export interface TrustedCaPem {
+  trustedCa: string;
+}
 
 /** What one SDS secret carries: a listener's certificate, or an upstream's CA bundle. */
 export type SecretPem = CertificatePem | TrustedCaPem;

@@ -203,7 +203,11 @@ function routeClusters(routeConfig: Obj): string[] {
   return out;
 }
 
-interface Need { type: TypeUrlValue; name: string; by: string }
+interface Need {
+  type: TypeUrlValue;
+  name: string;
+  by: string;
+}
 
 /** What `json` (a resource of `type`) needs from the other types of the snapshot. */
 function needsOf(type: TypeUrlValue, name: string, json: Obj): Need[] {

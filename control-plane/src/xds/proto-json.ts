@@ -28,7 +28,11 @@ export function lookupMessage(root: protobuf.Root, name: string): PbType | undef
 
 /** A proto3 JSON value that does not fit its message type; `path` locates it in the resource. */
 export class ProtoJsonError extends Error {
-  constructor(readonly path: string, readonly reason: string, readonly resource?: string) {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    readonly resource?: string,
+  ) {
     super(`${resource ? `${resource}: ` : ""}${path ? `${path}: ` : ""}${reason}`);
     this.name = "ProtoJsonError";
   }
@@ -44,7 +48,8 @@ const joinIndex = (path: string, i: number) => `${path}[${i}]`;
 export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 
-const describe = (v: unknown): string => (Array.isArray(v) ? "an array" : v === null ? "null" : typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`);
+const describe = (v: unknown): string =>
+  Array.isArray(v) ? "an array" : v === null ? "null" : typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`;
 
 const WRAPPERS: Record<string, string> = {
   "google.protobuf.DoubleValue": "double",
@@ -102,10 +107,13 @@ function integer(v: unknown, type: string, path: string): number | string {
     throw new ProtoJsonError(path, `expected an integer (${type}), got ${describe(v)}`);
   }
   const n = BigInt(text);
-  const [lo, hi] = INT32.has(type) ? [-(2n ** 31n), 2n ** 31n - 1n]
-    : UINT32.has(type) ? [0n, 2n ** 32n - 1n]
-    : INT64.has(type) ? [-(2n ** 63n), 2n ** 63n - 1n]
-    : [0n, 2n ** 64n - 1n];
+  const [lo, hi] = INT32.has(type)
+    ? [-(2n ** 31n), 2n ** 31n - 1n]
+    : UINT32.has(type)
+      ? [0n, 2n ** 32n - 1n]
+      : INT64.has(type)
+        ? [-(2n ** 63n), 2n ** 63n - 1n]
+        : [0n, 2n ** 64n - 1n];
   if (n < lo || n > hi) throw new ProtoJsonError(path, `${text} is out of range for ${type}`);
   // 64-bit values stay strings: protobufjs turns them into Longs without losing precision.
   return INT64.has(type) || UINT64.has(type) ? text : Number(text);
@@ -171,9 +179,7 @@ function duration(v: unknown, path: string): { seconds: string; nanos: number } 
 }
 
 function timestamp(v: unknown, path: string): { seconds: string; nanos: number } {
-  const m = typeof v === "string"
-    ? /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(v)
-    : null;
+  const m = typeof v === "string" ? /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(v) : null;
   const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
   if (!m || Number.isNaN(ms)) throw new ProtoJsonError(path, `expected an RFC 3339 timestamp, got ${describe(v)}`);
   return { seconds: String(Math.floor(ms / 1000)), nanos: Number((m[2] ?? "").padEnd(9, "0")) };
@@ -324,7 +330,10 @@ function any(root: protobuf.Root, v: unknown, path: string): Record<string, unkn
   const typeUrl = v["@type"];
   if (typeUrl === undefined && Object.keys(v).length === 0) return {};
   if (typeof typeUrl !== "string" || !typeUrl.includes("/")) {
-    throw new ProtoJsonError(joinKey(path, "@type"), `expected a type URL such as "type.googleapis.com/<message>", got ${describe(typeUrl)}`);
+    throw new ProtoJsonError(
+      joinKey(path, "@type"),
+      `expected a type URL such as "type.googleapis.com/<message>", got ${describe(typeUrl)}`,
+    );
   }
   const inner = lookupMessage(root, typeNameOf(typeUrl));
   if (!inner) {

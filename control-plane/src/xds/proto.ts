@@ -17,19 +17,37 @@ export { ProtoJsonError } from "./proto-json.js";
  * transport sockets, access logs, plugin configuration), with the file that declares it. A type
  * missing here fails encoding with an error naming it: add a line. */
 export const ANY_TYPES: readonly { type: string; file: string }[] = [
-  { type: "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", file: "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto" },
+  {
+    type: "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+    file: "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
+  },
   { type: "envoy.extensions.filters.http.router.v3.Router", file: "envoy/extensions/filters/http/router/v3/router.proto" },
   { type: "envoy.extensions.filters.http.wasm.v3.Wasm", file: "envoy/extensions/filters/http/wasm/v3/wasm.proto" },
-  { type: "envoy.extensions.filters.http.header_mutation.v3.HeaderMutation", file: "envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto" },
-  { type: "envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute", file: "envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto" },
+  {
+    type: "envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+    file: "envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto",
+  },
+  {
+    type: "envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
+    file: "envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto",
+  },
   { type: "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication", file: "envoy/extensions/filters/http/jwt_authn/v3/config.proto" },
   { type: "envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig", file: "envoy/extensions/filters/http/jwt_authn/v3/config.proto" },
-  { type: "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit", file: "envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto" },
-  { type: "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector", file: "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto" },
+  {
+    type: "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+    file: "envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto",
+  },
+  {
+    type: "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector",
+    file: "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto",
+  },
   { type: "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", file: "envoy/extensions/transport_sockets/tls/v3/tls.proto" },
   { type: "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", file: "envoy/extensions/transport_sockets/tls/v3/tls.proto" },
   { type: "envoy.extensions.transport_sockets.tls.v3.Secret", file: "envoy/extensions/transport_sockets/tls/v3/secret.proto" },
-  { type: "envoy.extensions.upstreams.http.v3.HttpProtocolOptions", file: "envoy/extensions/upstreams/http/v3/http_protocol_options.proto" },
+  {
+    type: "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+    file: "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
+  },
   { type: "envoy.extensions.access_loggers.file.v3.FileAccessLog", file: "envoy/extensions/access_loggers/file/v3/file.proto" },
   { type: "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", file: "envoy/extensions/access_loggers/stream/v3/stream.proto" },
   { type: "envoy.extensions.access_loggers.stream.v3.StderrAccessLog", file: "envoy/extensions/access_loggers/stream/v3/stream.proto" },
@@ -189,24 +207,32 @@ export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
 
 export function encodeDiscoveryRequest(req: DiscoveryRequest): Uint8Array {
   const type = envoyProtos().lookupType(`${DISCOVERY}.DiscoveryRequest`);
-  return type.encode(type.fromObject({
-    version_info: req.versionInfo,
-    node: req.node ? { id: req.node.id, cluster: req.node.cluster, user_agent_name: req.node.userAgent } : undefined,
-    resource_names: req.resourceNames,
-    type_url: req.typeUrl,
-    response_nonce: req.responseNonce,
-    error_detail: req.errorDetail,
-  })).finish();
+  return type
+    .encode(
+      type.fromObject({
+        version_info: req.versionInfo,
+        node: req.node ? { id: req.node.id, cluster: req.node.cluster, user_agent_name: req.node.userAgent } : undefined,
+        resource_names: req.resourceNames,
+        type_url: req.typeUrl,
+        response_nonce: req.responseNonce,
+        error_detail: req.errorDetail,
+      }),
+    )
+    .finish();
 }
 
 export function encodeDiscoveryResponse(res: DiscoveryResponse): Uint8Array {
   const type = envoyProtos().lookupType(`${DISCOVERY}.DiscoveryResponse`);
-  return type.encode(type.fromObject({
-    version_info: res.versionInfo,
-    resources: res.resources.map((r) => ({ type_url: r.typeUrl, value: r.value })),
-    type_url: res.typeUrl,
-    nonce: res.nonce,
-  })).finish();
+  return type
+    .encode(
+      type.fromObject({
+        version_info: res.versionInfo,
+        resources: res.resources.map((r) => ({ type_url: r.typeUrl, value: r.value })),
+        type_url: res.typeUrl,
+        nonce: res.nonce,
+      }),
+    )
+    .finish();
 }
 
 export function decodeDiscoveryResponse(bytes: Uint8Array): DiscoveryResponse {

@@ -42,11 +42,26 @@ export interface NodeStatus {
   types: Partial<Record<TypeUrlValue, TypeStatus>>;
 }
 
-export interface StreamEvent { nodeId: string; stream: number }
-export interface ConnectEvent extends StreamEvent { cluster: string; userAgent: string }
-export interface DisconnectEvent extends StreamEvent { reason: string }
-export interface AckEvent extends StreamEvent { typeUrl: TypeUrlValue; version: string }
-export interface NackEvent extends StreamEvent { typeUrl: TypeUrlValue; version: string; message: string }
+export interface StreamEvent {
+  nodeId: string;
+  stream: number;
+}
+export interface ConnectEvent extends StreamEvent {
+  cluster: string;
+  userAgent: string;
+}
+export interface DisconnectEvent extends StreamEvent {
+  reason: string;
+}
+export interface AckEvent extends StreamEvent {
+  typeUrl: TypeUrlValue;
+  version: string;
+}
+export interface NackEvent extends StreamEvent {
+  typeUrl: TypeUrlValue;
+  version: string;
+  message: string;
+}
 
 export type XdsServerEvents = {
   connect: [ConnectEvent];
@@ -130,8 +145,12 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
         if (s) types[t] = { ...s, lastNack: s.lastNack && { ...s.lastNack } };
       }
       return {
-        nodeId: n.id, cluster: n.cluster, userAgent: n.userAgent, connectedStreams: n.streams.size,
-        connectedSince: since ? since.toISOString() : null, types,
+        nodeId: n.id,
+        cluster: n.cluster,
+        userAgent: n.userAgent,
+        connectedStreams: n.streams.size,
+        connectedSince: since ? since.toISOString() : null,
+        types,
       };
     });
   }

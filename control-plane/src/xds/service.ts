@@ -3,8 +3,12 @@
 // Tests build a client from the same definition to play Envoy.
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import {
-  decodeDiscoveryRequest, decodeDiscoveryResponse, encodeDiscoveryRequest, encodeDiscoveryResponse,
-  type DiscoveryRequest, type DiscoveryResponse,
+  decodeDiscoveryRequest,
+  decodeDiscoveryResponse,
+  encodeDiscoveryRequest,
+  encodeDiscoveryResponse,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
 } from "./proto.js";
 
 const SERVICE = "/envoy.service.discovery.v3.AggregatedDiscoveryService";

@@ -59,7 +59,10 @@ export class AdsStream {
   /** The snapshot the Listener/Route warm-up wait is for, and when that wait gives up. */
   private warmWait: { snapshot: Snapshot; deadline: number; gaveUp: boolean } | undefined;
 
-  constructor(readonly id: number, private readonly h: StreamHooks) {}
+  constructor(
+    readonly id: number,
+    private readonly h: StreamHooks,
+  ) {}
 
   get node(): NodeInfo | undefined {
     return this.nodeInfo;
@@ -79,8 +82,14 @@ export class AdsStream {
     let st = this.types.get(type);
     if (!st) {
       st = {
-        wildcard: false, names: new Set(), sentVersion: undefined, sentNonce: undefined, sent: new Map(),
-        awaiting: false, ackedVersion: undefined, resumeVersion: undefined,
+        wildcard: false,
+        names: new Set(),
+        sentVersion: undefined,
+        sentNonce: undefined,
+        sent: new Map(),
+        awaiting: false,
+        ackedVersion: undefined,
+        resumeVersion: undefined,
       };
       this.types.set(type, st);
     }
@@ -91,7 +100,10 @@ export class AdsStream {
         if (req.errorDetail) {
           const version = st.sentVersion ?? "";
           this.h.log("warn", "Envoy rejected a config (NACK); it keeps serving the previous one", {
-            node: this.nodeInfo.id, type: shortTypeName(type), version, error: req.errorDetail.message,
+            node: this.nodeInfo.id,
+            type: shortTypeName(type),
+            version,
+            error: req.errorDetail.message,
           });
           this.h.onNack(type, version, req.errorDetail.message);
         } else {
@@ -156,7 +168,11 @@ export class AdsStream {
         await this.pushAll();
       }
     } catch (err) {
-      this.h.log("error", "xDS push failed", { node: this.nodeInfo?.id, stream: this.id, error: err instanceof Error ? err.stack : String(err) });
+      this.h.log("error", "xDS push failed", {
+        node: this.nodeInfo?.id,
+        stream: this.id,
+        error: err instanceof Error ? err.stack : String(err),
+      });
     } finally {
       this.running = false;
     }
@@ -179,7 +195,8 @@ export class AdsStream {
         if (!wait.gaveUp) {
           wait.gaveUp = true;
           this.h.log("warn", "EDS clusters still not warm; sending listeners and routes anyway", {
-            node: this.nodeInfo!.id, clusters: this.unwarmed(snapshot),
+            node: this.nodeInfo!.id,
+            clusters: this.unwarmed(snapshot),
           });
         }
       }
@@ -187,7 +204,10 @@ export class AdsStream {
       if (retiring.size) {
         const ts = snapshot.types[type];
         const kept = new Map([...this.resourcesToSend(this.types.get(type)!, ts), ...retiring]);
-        this.h.log("debug", "keeping removed clusters until routes are updated", { node: this.nodeInfo!.id, clusters: [...retiring.keys()] });
+        this.h.log("debug", "keeping removed clusters until routes are updated", {
+          node: this.nodeInfo!.id,
+          clusters: [...retiring.keys()],
+        });
         this.send(type, retiringVersion(ts.version), new Map([...kept].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
       } else {
         this.sendSnapshot(type, snapshot.types[type]);
@@ -268,7 +288,10 @@ export class AdsStream {
       if (left <= 0) {
         st.awaiting = false;
         this.h.log("warn", "no ACK or NACK from Envoy in time; going on", {
-          node: this.nodeInfo!.id, type: shortTypeName(type), version: st.sentVersion, waitedMs: this.h.ackTimeoutMs,
+          node: this.nodeInfo!.id,
+          type: shortTypeName(type),
+          version: st.sentVersion,
+          waitedMs: this.h.ackTimeoutMs,
         });
         return;
       }

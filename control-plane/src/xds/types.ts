@@ -19,7 +19,9 @@ const TYPES = {
 type Declared = (typeof TYPES)[keyof typeof TYPES];
 
 /** The type URL of each type, by the name code refers to it with (TypeUrl.Cluster). */
-export const TypeUrl = Object.fromEntries(Object.entries(TYPES).map(([id, t]) => [id, t.url])) as { readonly [Id in keyof typeof TYPES]: (typeof TYPES)[Id]["url"] };
+export const TypeUrl = Object.fromEntries(Object.entries(TYPES).map(([id, t]) => [id, t.url])) as {
+  readonly [Id in keyof typeof TYPES]: (typeof TYPES)[Id]["url"];
+};
 
 export type TypeUrlValue = Declared["url"];
 

@@ -41,15 +41,28 @@ const get = (path: string) => request(envoy.url(path, "public"), { timeoutMs: 10
 
 beforeAll(async () => {
   up = await echo();
-  ({ gw, envoys: [envoy] } = await startGatewayOnFreshPort({
-    yaml: (p) => { port = p; return yaml(); }, nodes: [{ id: "api-envoy", opts: { concurrency: 1 } }], start: envoys,
+  ({
+    gw,
+    envoys: [envoy],
+  } = await startGatewayOnFreshPort({
+    yaml: (p) => {
+      port = p;
+      return yaml();
+    },
+    nodes: [{ id: "api-envoy", opts: { concurrency: 1 } }],
+    start: envoys,
   }));
 }, 60_000);
-afterAll(async () => { await gw?.stop(); });
+afterAll(async () => {
+  await gw?.stop();
+});
 
 describe("admin API on a live gateway", () => {
   it("a route PUT through the API is served by Envoy, with its plugin", async () => {
-    const res = await api("/routes/web", { method: "PUT", body: { match: { path: { prefix: "/web/" } }, upstream: "echo", plugins: ["stamp"] } });
+    const res = await api("/routes/web", {
+      method: "PUT",
+      body: { match: { path: { prefix: "/web/" } }, upstream: "echo", plugins: ["stamp"] },
+    });
     expect(res.status).toBe(201);
     const etag = res.headers.get("etag");
     expect(etag).toMatch(/^"[0-9a-f]+"$/);
@@ -67,8 +80,15 @@ describe("admin API on a live gateway", () => {
   it("a stale If-Match is refused with 412 and changes nothing", async () => {
     const first = await api("/routes/web");
     const etag = first.headers.get("etag")!;
-    expect((await api("/routes/web", { method: "PATCH", body: { match: { path: { prefix: "/web2/" } } }, headers: { "if-match": etag } })).status).toBe(200);
-    const stale = await api("/routes/web", { method: "PATCH", body: { match: { path: { prefix: "/web3/" } } }, headers: { "if-match": etag } });
+    expect(
+      (await api("/routes/web", { method: "PATCH", body: { match: { path: { prefix: "/web2/" } } }, headers: { "if-match": etag } }))
+        .status,
+    ).toBe(200);
+    const stale = await api("/routes/web", {
+      method: "PATCH",
+      body: { match: { path: { prefix: "/web3/" } } },
+      headers: { "if-match": etag },
+    });
     expect(stale.status).toBe(412);
     await waitSynced(gw.cp, "api-envoy");
     expect((await get("/web2/x")).status).toBe(200);
@@ -78,7 +98,7 @@ describe("admin API on a live gateway", () => {
   it("bad input is a 400 naming the field; Envoy keeps the last good config", async () => {
     const res = await api("/routes/broken", { method: "PUT", body: { upstream: "nowhere" } });
     expect(res.status).toBe(400);
-    const body = await res.json() as { errors: { path: string; message: string }[] };
+    const body = (await res.json()) as { errors: { path: string; message: string }[] };
     expect(body.errors.map((e) => `${e.path}: ${e.message}`).join("\n")).toMatch(/routes\[\d\]\.upstream: no upstream named "nowhere"/);
     expect((await get("/web2/x")).status).toBe(200);
     expect(readFileSync(gw.configPath, "utf8")).not.toContain("broken");
@@ -97,7 +117,7 @@ describe("admin API on a live gateway", () => {
   it("a dry run shows the Envoy resources that would change and applies nothing", async () => {
     const res = await api("/upstreams/echo?dry_run=true", { method: "PATCH", body: { endpoints: ["127.0.0.1:9"] } });
     expect(res.status).toBe(200);
-    const body = await res.json() as { dry_run: boolean; valid: boolean; diff: Record<string, { changed: string[] }> };
+    const body = (await res.json()) as { dry_run: boolean; valid: boolean; diff: Record<string, { changed: string[] }> };
     expect(body).toMatchObject({ dry_run: true, valid: true });
     expect(body.diff).toEqual({ ClusterLoadAssignment: { added: [], removed: [], changed: ["echo"] } });
     expect((await get("/all/x")).status).toBe(200);
@@ -109,7 +129,7 @@ describe("admin API on a live gateway", () => {
     await waitSynced(gw.cp, "api-envoy");
     const r = await get("/web2/y");
     expect(r.status).toBe(200);
-    expect((await (await api("/routes/web")).json() as { name: string }).name).toBe("web");
+    expect(((await (await api("/routes/web")).json()) as { name: string }).name).toBe("web");
   }, 60_000);
 });
 

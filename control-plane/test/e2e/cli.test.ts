@@ -9,7 +9,16 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { NodeStatus } from "../../src/xds/server.js";
 import { TypeUrl } from "../../src/xds/types.js";
-import { isAlive, onFreshPort, parseEcho, pollUntil, repoRoot, request, useEchoUpstream, validateEnvoyConfig } from "../../../test/support/index.js";
+import {
+  isAlive,
+  onFreshPort,
+  parseEcho,
+  pollUntil,
+  repoRoot,
+  request,
+  useEchoUpstream,
+  validateEnvoyConfig,
+} from "../../../test/support/index.js";
 
 const BIN = join(repoRoot, "bin/portico.mjs");
 const dir = mkdtempSync(join(tmpdir(), "portico-cli-"));
@@ -19,7 +28,8 @@ const echo = useEchoUpstream("all");
 function portico(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { cwd: repoRoot, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }));
+      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -40,34 +50,42 @@ describe("portico validate", () => {
     const r = await portico(["validate", "-c", path]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`gateway.yaml: valid (${count("listeners")} listeners, ${count("routes")} routes, ${count("upstreams")} upstreams, ${count("plugins")} plugins)`);
+    expect(r.stdout).toContain(
+      `gateway.yaml: valid (${count("listeners")} listeners, ${count("routes")} routes, ${count("upstreams")} upstreams, ${count("plugins")} plugins)`,
+    );
   });
 
   it("reports every error with file, line and path, and exits 1", async () => {
-    const path = file("bad.yaml", [
-      "listeners:",
-      "  - { name: public, port: 8080 }",
-      "routes:",
-      "  - name: r",
-      "    upstream: missing",
-      "upstreams:",
-      "  - { name: u, endpoints: [\"127.0.0.1:9\"], lb: fastest }",
-    ].join("\n"));
+    const path = file(
+      "bad.yaml",
+      [
+        "listeners:",
+        "  - { name: public, port: 8080 }",
+        "routes:",
+        "  - name: r",
+        "    upstream: missing",
+        "upstreams:",
+        '  - { name: u, endpoints: ["127.0.0.1:9"], lb: fastest }',
+      ].join("\n"),
+    );
     const r = await portico(["validate", "-c", path]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("bad.yaml:5:15: routes[0].upstream: no upstream named \"missing\"");
+    expect(r.stderr).toContain('bad.yaml:5:15: routes[0].upstream: no upstream named "missing"');
     expect(r.stderr).toMatch(/bad\.yaml:7:\d+: upstreams\[0\]\.lb: /);
     expect(r.stderr).toContain("2 error(s); nothing would be applied");
   });
 
   it("gives the filter's own verdict on a plugin config, at the config's line", async () => {
-    const path = file("plugin.yaml", [
-      "plugins:",
-      "  - name: limit",
-      "    filter: rate-limit",
-      "    config:",
-      "      rules: [{ name: r, match: {}, requests: -1, period_s: 1, key: [{ client_ip: true }] }]",
-    ].join("\n"));
+    const path = file(
+      "plugin.yaml",
+      [
+        "plugins:",
+        "  - name: limit",
+        "    filter: rate-limit",
+        "    config:",
+        "      rules: [{ name: r, match: {}, requests: -1, period_s: 1, key: [{ client_ip: true }] }]",
+      ].join("\n"),
+    );
     const r = await portico(["validate", "-c", path]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/plugin\.yaml:5:\d+: plugins\[0\]\.config: .*rules\[0\]\.requests/);
@@ -92,7 +110,14 @@ describe("portico bootstrap", () => {
   });
 });
 
-interface PorticoRun { child: ChildProcess; exited: Promise<number | null>; output(): string; listen: number; http: string; admin: string }
+interface PorticoRun {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output(): string;
+  listen: number;
+  http: string;
+  admin: string;
+}
 
 /**
  * `portico run` on `path(listenPort)`: the control plane's own ports and Envoy's admin port are 0
@@ -102,27 +127,39 @@ interface PorticoRun { child: ChildProcess; exited: Promise<number | null>; outp
  */
 function startPorticoRun(path: (listen: number) => string): Promise<PorticoRun> {
   return onFreshPort(async (listen) => {
-    const child = spawn(process.execPath, [BIN, "run", "-c", path(listen), "--xds", "127.0.0.1:0", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--concurrency", "1"],
-      { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      process.execPath,
+      [BIN, "run", "-c", path(listen), "--xds", "127.0.0.1:0", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--concurrency", "1"],
+      { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let out = "";
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (out += d));
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     try {
-      await pollUntil(async () => {
-        if (child.exitCode !== null) throw new Error(`portico run exited with ${child.exitCode}:\n${out}`);
-        return out;
-      }, (o) => o.includes("portico is running."), { timeoutMs: 60_000, intervalMs: 50, what: "portico run to come up" });
+      await pollUntil(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`portico run exited with ${child.exitCode}:\n${out}`);
+          return out;
+        },
+        (o) => o.includes("portico is running."),
+        { timeoutMs: 60_000, intervalMs: 50, what: "portico run to come up" },
+      );
       const http = /admin API: +(http:\/\/[^/\s]+)\/routes/.exec(out)?.[1];
       const admin = /Envoy admin: +(http:\/\/\S+)/.exec(out)?.[1];
       if (!http || !admin) throw new Error(`portico run did not print its addresses:\n${out}`);
       // Envoy is ready; its listener is bound once the listener's version is ACKed (or NACKed).
-      await pollUntil(async () => {
-        const st = JSON.parse((await request(`${http}/status`)).body) as { envoys: NodeStatus[] };
-        const lds = st.envoys[0]?.types[TypeUrl.Listener];
-        if (lds?.lastNack && lds.lastNack.version === lds.versionSent) throw new Error(`Envoy NACKed the listener: ${lds.lastNack.message}`);
-        return lds;
-      }, (lds) => lds !== undefined && lds.versionAcked !== null && lds.versionAcked === lds.versionSent, { timeoutMs: 20_000, intervalMs: 50, what: "the listener ACKed" });
+      await pollUntil(
+        async () => {
+          const st = JSON.parse((await request(`${http}/status`)).body) as { envoys: NodeStatus[] };
+          const lds = st.envoys[0]?.types[TypeUrl.Listener];
+          if (lds?.lastNack && lds.lastNack.version === lds.versionSent)
+            throw new Error(`Envoy NACKed the listener: ${lds.lastNack.message}`);
+          return lds;
+        },
+        (lds) => lds !== undefined && lds.versionAcked !== null && lds.versionAcked === lds.versionSent,
+        { timeoutMs: 20_000, intervalMs: 50, what: "the listener ACKed" },
+      );
       return { child, exited, output: () => out, listen, http, admin };
     } catch (e) {
       child.kill("SIGTERM");
@@ -135,13 +172,18 @@ function startPorticoRun(path: (listen: number) => string): Promise<PorticoRun> 
 describe("portico run", () => {
   it("serves the file's routes through a supervised Envoy and stops cleanly on SIGTERM", async () => {
     const up = await echo();
-    const run = await startPorticoRun((listen) => file("run.yaml", [
-      `listeners: [{ name: public, address: 127.0.0.1, port: ${listen} }]`,
-      "routes: [{ name: all, upstream: echo, plugins: [stamp] }]",
-      `upstreams: [{ name: echo, endpoints: ["127.0.0.1:${up.port}"] }]`,
-      "plugins:",
-      "  - { name: stamp, filter: header-rewrite, config: { rules: [{ name: s, request: { set: { x-via: portico-run } } }] } }",
-    ].join("\n")));
+    const run = await startPorticoRun((listen) =>
+      file(
+        "run.yaml",
+        [
+          `listeners: [{ name: public, address: 127.0.0.1, port: ${listen} }]`,
+          "routes: [{ name: all, upstream: echo, plugins: [stamp] }]",
+          `upstreams: [{ name: echo, endpoints: ["127.0.0.1:${up.port}"] }]`,
+          "plugins:",
+          "  - { name: stamp, filter: header-rewrite, config: { rules: [{ name: s, request: { set: { x-via: portico-run } } }] } }",
+        ].join("\n"),
+      ),
+    );
     const { child, listen } = run;
     try {
       expect(run.output()).toContain(`listener public: http://127.0.0.1:${listen}/`);

@@ -66,13 +66,20 @@ beforeAll(async () => {
   const serve = moduleRequestHandler(store);
   modules = createServer((req, res) => {
     fetched.push(req.url ?? "");
-    if (!serve(req, res)) { res.statusCode = 404; res.end(); }
+    if (!serve(req, res)) {
+      res.statusCode = 404;
+      res.end();
+    }
   });
   await new Promise<void>((r) => modules.listen(0, "127.0.0.1", r));
   cache = new SnapshotCache();
   xds = new XdsServer({ cache, log: silentLog });
   const xdsPort = await xds.listen("127.0.0.1", 0);
-  const bootstrap = renderBootstrap({ nodeId: NODE, xds: { host: "127.0.0.1", port: xdsPort }, admin: { address: "127.0.0.1", port: 0 } }) as Json;
+  const bootstrap = renderBootstrap({
+    nodeId: NODE,
+    xds: { host: "127.0.0.1", port: xdsPort },
+    admin: { address: "127.0.0.1", port: 0 },
+  }) as Json;
   bootstrap.static_resources.clusters.push(staticCluster("portico_modules", (modules.address() as AddressInfo).port));
   // The listener port is in the config Envoy binds on LDS: a port taken before that (Envoy NACKs
   // the listener) means a fresh port and a new Envoy.
@@ -101,11 +108,14 @@ const get = () => request(`http://127.0.0.1:${listenPort}/x`, { timeoutMs: 5000 
 
 describe("Envoy 1.40 and remote Wasm code over ECDS", () => {
   it("fetches a remote module while the listener warms, and runs it", async () => {
-    const r = await vi.waitFor(async () => {
-      const x = await get();
-      expect(x.header("x-module")).toBe("header-rewrite");
-      return x;
-    }, { timeout: 10_000 });
+    const r = await vi.waitFor(
+      async () => {
+        const x = await get();
+        expect(x.header("x-module")).toBe("header-rewrite");
+        return x;
+      },
+      { timeout: 10_000 },
+    );
     expect(r.status).toBe(200);
     expect(fetched.some((u) => u.startsWith("/modules/"))).toBe(true);
   });
@@ -124,7 +134,10 @@ describe("Envoy 1.40 and remote Wasm code over ECDS", () => {
     // Neither the old module nor the new one runs: the update was ACKed, the filter is a no-op.
     // For an authentication plugin that is a bypass, hence inline modules.
     expect([...seen]).toEqual(["200 old=- new=-"]);
-    expect(fetched.slice(before).filter((u) => u.includes(next.sha)), "the new module was never requested").toEqual([]);
+    expect(
+      fetched.slice(before).filter((u) => u.includes(next.sha)),
+      "the new module was never requested",
+    ).toEqual([]);
     expect(xds.status()[0]!.types[TypeUrl.ExtensionConfig]!.lastNack).toBeNull();
   });
 
@@ -132,11 +145,14 @@ describe("Envoy 1.40 and remote Wasm code over ECDS", () => {
     const next = await resources(join(repoRoot, "dist/test/hello.wasm"));
     cache.set("*", next.res);
     await waitSynced({ cache, xds }, NODE);
-    const r = await vi.waitFor(async () => {
-      const x = await get();
-      expect(x.status).toBe(200);
-      return x;
-    }, { timeout: 10_000 });
+    const r = await vi.waitFor(
+      async () => {
+        const x = await get();
+        expect(x.status).toBe(200);
+        return x;
+      },
+      { timeout: 10_000 },
+    );
     expect(r.header("hello")).toBe("world");
   });
 });

@@ -39,8 +39,13 @@ const stat = async (name: string): Promise<number> => (await envoy.stat(name)) ?
 
 beforeAll(async () => {
   upstream = await startProbeServer();
-  ({ gw, envoys: [envoy] } = await startGatewayOnFreshPort({
-    yaml: (p) => config(p, upstream.port), nodes: [{ id: NODE }], start: envoys,
+  ({
+    gw,
+    envoys: [envoy],
+  } = await startGatewayOnFreshPort({
+    yaml: (p) => config(p, upstream.port),
+    nodes: [{ id: NODE }],
+    start: envoys,
   }));
   client = new ProbeClient(`127.0.0.1:${envoy.listenerPort("grpc")}`);
 }, 60_000);
@@ -78,12 +83,14 @@ describe("gRPC through the gateway", () => {
   });
 
   it("an error status from the server arrives unchanged, with details and trailing metadata", async () => {
-    const err = await client.echo({ text: "x", fail: { code: grpc.status.NOT_FOUND, details: "no widget named \"x\"" } }).then(
-      () => { throw new Error("the call succeeded"); },
+    const err = await client.echo({ text: "x", fail: { code: grpc.status.NOT_FOUND, details: 'no widget named "x"' } }).then(
+      () => {
+        throw new Error("the call succeeded");
+      },
       (e: grpc.ServiceError) => e,
     );
     expect(err.code).toBe(grpc.status.NOT_FOUND);
-    expect(err.details).toBe("no widget named \"x\"");
+    expect(err.details).toBe('no widget named "x"');
     expect(err.metadata.get("x-error-reason")).toEqual(["asked-to-fail"]);
   });
 

@@ -7,7 +7,15 @@ import { copyFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  parseEcho, pollUntil, repoRoot, request, runWrk, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy,
+  parseEcho,
+  pollUntil,
+  repoRoot,
+  request,
+  runWrk,
+  useEchoUpstream,
+  useEnvoy,
+  type EchoUpstream,
+  type Envoy,
 } from "../../../test/support/index.js";
 import { nextOutcome, startGatewayOnFreshPort, waitSynced, type TestGateway } from "../support/gateway.js";
 import { TypeUrl } from "../../src/xds/types.js";
@@ -48,36 +56,51 @@ routes:
     match: { path: { prefix: /b/ } }
     upstream: b
     plugins: [stamp${k.customModule ? ", custom" : ""}]
-${k.extraRoute ? `  - name: extra
+${
+  k.extraRoute
+    ? `  - name: extra
     match: { path: { prefix: /extra/ } }
     upstream: extra
     plugins: [stamp]
-` : ""}upstreams:
+`
+    : ""
+}upstreams:
   - name: a
     endpoints: ["127.0.0.1:${upA.port}"]
   - name: b
     endpoints: ["127.0.0.1:${k.bPort ?? upB.port}"]
-${k.extraRoute ? `  - name: extra
+${
+  k.extraRoute
+    ? `  - name: extra
     endpoints: ["127.0.0.1:${upA.port}"]
-` : ""}plugins:
+`
+    : ""
+}plugins:
   - name: stamp
     filter: header-rewrite
     config:
       rules:
         - name: stamp
           response: { set: { x-stamp: "${k.stamp ?? "v0"}", x-envoy-node: "\${property.xds.node.id}" } }
-${k.customModule ? `  - name: custom
+${
+  k.customModule
+    ? `  - name: custom
     module: ./custom.wasm
     root_id: x
     config:
       rules:
         - name: module
           response: { set: { x-module: "header-rewrite" } }
-` : ""}`;
+`
+    : ""
+}`;
 }
 
 const get = (e: Envoy, path: string) => request(e.url(path, "public"), { timeoutMs: 10_000 });
-const syncedBoth = async () => { await waitSynced(gw.cp, "envoy-1"); await waitSynced(gw.cp, "envoy-2"); };
+const syncedBoth = async () => {
+  await waitSynced(gw.cp, "envoy-1");
+  await waitSynced(gw.cp, "envoy-2");
+};
 /** Saves the file and resolves once the control plane applied it (a new push or "unchanged"). */
 async function save(yaml: string): Promise<void> {
   const before = gw.cp.source.last;
@@ -98,8 +121,16 @@ beforeAll(async () => {
   [upA, upB] = await Promise.all([echo({ record: false }), echo({ record: false })]);
   // Both Envoys bind the same listener address: Envoy sets SO_REUSEPORT, and the kernel spreads
   // new connections over the two processes.
-  ({ gw, envoys: [e1, e2] } = await startGatewayOnFreshPort({
-    yaml: (p) => { port = p; return config(); }, nodes: [{ id: "envoy-1" }, { id: "envoy-2" }], start: envoys,
+  ({
+    gw,
+    envoys: [e1, e2],
+  } = await startGatewayOnFreshPort({
+    yaml: (p) => {
+      port = p;
+      return config();
+    },
+    nodes: [{ id: "envoy-1" }, { id: "envoy-2" }],
+    start: envoys,
   }));
 }, 90_000);
 
@@ -144,8 +175,11 @@ describe("live edits", () => {
       const s = await e.stats("^(http\\.public\\.downstream_rq_[245]xx|cluster\\.b\\.(upstream_rq_total|membership_change))$");
       const v = (n: string) => s.get(n) ?? 0;
       return {
-        rq2xx: v("http.public.downstream_rq_2xx"), rq4xx: v("http.public.downstream_rq_4xx"), rq5xx: v("http.public.downstream_rq_5xx"),
-        bRequests: v("cluster.b.upstream_rq_total"), bMoves: v("cluster.b.membership_change"),
+        rq2xx: v("http.public.downstream_rq_2xx"),
+        rq4xx: v("http.public.downstream_rq_4xx"),
+        rq5xx: v("http.public.downstream_rq_5xx"),
+        bRequests: v("cluster.b.upstream_rq_total"),
+        bMoves: v("cluster.b.membership_change"),
       };
     };
     const delta = (a: Awaited<ReturnType<typeof perEnvoy>>, b: typeof a) =>
@@ -158,12 +192,16 @@ describe("live edits", () => {
     let phase: Phase = "absent";
     let epoch = 0; // bumped on every phase change
     let changed: () => void = () => {};
-    let nextPhase = new Promise<void>((r) => { changed = r; });
+    let nextPhase = new Promise<void>((r) => {
+      changed = r;
+    });
     const enter = (p: Phase) => {
       phase = p;
       epoch++;
       changed();
-      nextPhase = new Promise<void>((r) => { changed = r; });
+      nextPhase = new Promise<void>((r) => {
+        changed = r;
+      });
     };
     const editing = (async () => {
       try {
@@ -192,7 +230,10 @@ describe("live edits", () => {
       let absentSince = -1;
       while (!stop) {
         // While the route is absent everywhere a few 404s make the point; the load is for its changes.
-        if (phase === "absent" && absentSince === epoch) { await nextPhase; continue; }
+        if (phase === "absent" && absentSince === epoch) {
+          await nextPhase;
+          continue;
+        }
         if (phase === "absent") absentSince = epoch;
         const sent = { phase, epoch };
         const r = await request(`http://127.0.0.1:${port}/extra/load`, { timeoutMs: 10_000 }).then(
@@ -205,7 +246,8 @@ describe("live edits", () => {
     // wrk on keep-alive connections over both Envoys, to /a/ and /b/, for as long as the edits take.
     const loads: Awaited<ReturnType<typeof runWrk>>[] = [];
     const wrkLoad = async (path: string) => {
-      while (!stop) loads.push(await runWrk({ url: `http://127.0.0.1:${port}${path}`, connections: 4, durationSec: 2, countStatuses: true }));
+      while (!stop)
+        loads.push(await runWrk({ url: `http://127.0.0.1:${port}${path}`, connections: 4, durationSec: 2, countStatuses: true }));
     };
     await Promise.all([wrkLoad("/a/load"), wrkLoad("/b/load"), extraLoad(), extraLoad(), editing]);
     expect(edits).toBe(100);
@@ -216,11 +258,18 @@ describe("live edits", () => {
     expect(non200, "responses other than 200").toEqual([]);
     expect(errors, "socket errors and timeouts").toBe(0);
     // /extra/: 200 while in force, 404 while absent, one or the other while changing; never a 503.
-    const expected = (r: (typeof extra)[number]) => (!r.settled ? [200, 404] : r.phase === "present" ? [200] : r.phase === "absent" ? [404] : [200, 404]);
-    expect(extra.filter((r) => !expected(r).includes(r.status)), "/extra/ requests answered other than they should").toEqual([]);
+    const expected = (r: (typeof extra)[number]) =>
+      !r.settled ? [200, 404] : r.phase === "present" ? [200] : r.phase === "absent" ? [404] : [200, 404];
+    expect(
+      extra.filter((r) => !expected(r).includes(r.status)),
+      "/extra/ requests answered other than they should",
+    ).toEqual([]);
     const inForce = extra.filter((r) => r.phase === "present" && r.settled);
     expect(inForce.length, "/extra/ requests while the route was in force").toBeGreaterThan(50);
-    expect(extra.filter((r) => r.phase === "adding" || r.phase === "removing").length, "/extra/ requests during its changes").toBeGreaterThan(10);
+    expect(
+      extra.filter((r) => r.phase === "adding" || r.phase === "removing").length,
+      "/extra/ requests during its changes",
+    ).toBeGreaterThan(10);
     expect(new Set(inForce.map((r) => r.node)), "Envoys that answered /extra/").toEqual(new Set(["envoy-1", "envoy-2"]));
     // Each Envoy, by its own stats: no 5xx, its 4xx are the /extra/ 404s, it sent /b/ requests,
     // and it moved /b/'s endpoint every time it was moved.
@@ -234,11 +283,15 @@ describe("live edits", () => {
     expect(stats[0]!.rq4xx + stats[1]!.rq4xx, "4xx over both Envoys").toBe(extra.filter((r) => r.status === 404).length);
     // The last edit is what each Envoy serves: fresh connections until both have answered.
     const last = new Map<string, string | undefined>();
-    await pollUntil(async () => {
-      const r = await request(`http://127.0.0.1:${port}/a/x`, { timeoutMs: 10_000 });
-      last.set(r.header("x-envoy-node") ?? "?", r.header("x-stamp"));
-      return last.size;
-    }, (n) => n >= 2, { intervalMs: 0, what: "an answer from each Envoy" });
+    await pollUntil(
+      async () => {
+        const r = await request(`http://127.0.0.1:${port}/a/x`, { timeoutMs: 10_000 });
+        last.set(r.header("x-envoy-node") ?? "?", r.header("x-stamp"));
+        return last.size;
+      },
+      (n) => n >= 2,
+      { intervalMs: 0, what: "an answer from each Envoy" },
+    );
     expect(Object.fromEntries(last)).toEqual({ "envoy-1": "v100", "envoy-2": "v100" });
     // Plugins, routes, clusters and endpoints changed 100 times; no listener did.
     expect(await Promise.all([drainStats(e1), drainStats(e2)])).toEqual(drainBefore);
@@ -259,7 +312,11 @@ describe("live edits", () => {
   it("coalesces a burst of saves into one push of the last one", async () => {
     const pushes = gw.cp.gateway.pushCount;
     for (let i = 0; i < 10; i++) gw.write(config({ stamp: `burst-${i}` }));
-    await pollUntil(async () => gw.cp.gateway.pushCount, (n) => n !== pushes, { timeoutMs: 10_000, intervalMs: 20, what: "a push after the burst" });
+    await pollUntil(
+      async () => gw.cp.gateway.pushCount,
+      (n) => n !== pushes,
+      { timeoutMs: 10_000, intervalMs: 20, what: "a push after the burst" },
+    );
     await new Promise((r) => setTimeout(r, 300)); // longer than the debounce window: no second push may follow
     expect(gw.cp.gateway.pushCount - pushes).toBe(1);
     await syncedBoth();
@@ -327,7 +384,10 @@ describe("control plane outage", () => {
     await syncedBoth();
     await gw.cp.stop();
     const during = await Promise.all([get(e1, "/a/x"), get(e2, "/b/x")]);
-    expect(during.map((r) => [r.status, r.header("x-stamp")])).toEqual([[200, "before-outage"], [200, "before-outage"]]);
+    expect(during.map((r) => [r.status, r.header("x-stamp")])).toEqual([
+      [200, "before-outage"],
+      [200, "before-outage"],
+    ]);
     // Edited while the control plane is down; applied when it is back.
     gw = await gw.startAgain(config({ stamp: "after-outage" }));
     await syncedBoth();

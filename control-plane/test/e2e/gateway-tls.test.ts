@@ -12,8 +12,15 @@ import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
-  echoedHeader, isAlive, livePidsInGroup, parseEcho, useEchoUpstream, useEnvoy,
-  type EchoRecord, type EchoUpstream, type Envoy,
+  echoedHeader,
+  isAlive,
+  livePidsInGroup,
+  parseEcho,
+  useEchoUpstream,
+  useEnvoy,
+  type EchoRecord,
+  type EchoUpstream,
+  type Envoy,
 } from "../../../test/support/index.js";
 import { TypeUrl } from "../../src/xds/types.js";
 import { nextOutcome, startGatewayOnFreshPort, waitSynced, type TestGateway } from "../support/gateway.js";
@@ -53,8 +60,13 @@ upstreams:
 
 const presented = async (servername?: string) => (await tlsHandshake(port, { servername })).fingerprint256;
 
-
-interface Answer { status: number; echo: EchoRecord; reusedSocket: boolean; socket: TLSSocket; connection: string | undefined }
+interface Answer {
+  status: number;
+  echo: EchoRecord;
+  reusedSocket: boolean;
+  socket: TLSSocket;
+  connection: string | undefined;
+}
 
 /** GET over HTTP/1.1 and TLS (SNI api.example.com), on `agent`'s connection when it has one. */
 function getHttp1(path: string, agent: Agent | false = false): Promise<Answer> {
@@ -68,10 +80,15 @@ function getHttp1(path: string, agent: Agent | false = false): Promise<Answer> {
       let body = "";
       res.setEncoding("utf8").on("data", (c: string) => (body += c));
       res.on("error", reject);
-      res.on("end", () => resolve({
-        status: res.statusCode ?? 0, echo: parseEcho(body), reusedSocket: req.reusedSocket,
-        socket, connection: res.headers.connection,
-      }));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          echo: parseEcho(body),
+          reusedSocket: req.reusedSocket,
+          socket,
+          connection: res.headers.connection,
+        }),
+      );
     });
     req.end();
   });
@@ -120,8 +137,17 @@ beforeAll(async () => {
   api = generateCertificate(join(dir, "certs/api.pem"), join(dir, "certs/api.key"), API);
   fallback = generateCertificate(join(dir, "certs/default.pem"), join(dir, "certs/default.key"), "default.example.com");
   upstream = await echo();
-  ({ gw, envoys: [envoy] } = await startGatewayOnFreshPort({
-    yaml: (p) => { port = p; return config(); }, dir, nodes: [{ id: NODE }], start: envoys,
+  ({
+    gw,
+    envoys: [envoy],
+  } = await startGatewayOnFreshPort({
+    yaml: (p) => {
+      port = p;
+      return config();
+    },
+    dir,
+    nodes: [{ id: NODE }],
+    start: envoys,
   }));
 }, 60_000);
 

@@ -5,8 +5,21 @@
 // together with the global ones. A request that matches no route is pinned as it is today.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  echoedHeader, freePort, generateKey, jwksOf, mint, parseEcho, request, standardClaims, tamperSignature,
-  useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy, type HttpResponse, type TestKey,
+  echoedHeader,
+  freePort,
+  generateKey,
+  jwksOf,
+  mint,
+  parseEcho,
+  request,
+  standardClaims,
+  tamperSignature,
+  useEchoUpstream,
+  useEnvoy,
+  type EchoUpstream,
+  type Envoy,
+  type HttpResponse,
+  type TestKey,
 } from "../../../test/support/index.js";
 import { joinEnvoy, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
 

@@ -46,7 +46,11 @@ async function bootstrapFor(name: string): Promise<Json> {
     return s;
   });
   // The bootstrap `portico bootstrap` prints, with what xDS would deliver made static.
-  const joined = renderBootstrap({ nodeId: "validate", xds: { host: "127.0.0.1", port: 18000 }, admin: { address: "127.0.0.1", port: 0 } }) as Json;
+  const joined = renderBootstrap({
+    nodeId: "validate",
+    xds: { host: "127.0.0.1", port: 18000 },
+    admin: { address: "127.0.0.1", port: 0 },
+  }) as Json;
   return {
     ...joined,
     static_resources: {

@@ -7,9 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  freePort, onFreshPort, parseEcho, pollUntil, repoRoot, request, type HttpResponse,
-} from "../../../test/support/index.js";
+import { freePort, onFreshPort, parseEcho, pollUntil, repoRoot, request, type HttpResponse } from "../../../test/support/index.js";
 import { livePidsInGroup, waitGroupGone } from "../../../test/support/procs.js";
 import type { NodeStatus } from "../../src/xds/server.js";
 import { TypeUrl } from "../../src/xds/types.js";
@@ -17,8 +15,21 @@ import { TypeUrl } from "../../src/xds/types.js";
 const runDir = mkdtempSync(join(tmpdir(), "portico-make-run-"));
 afterAll(() => rmSync(runDir, { recursive: true, force: true }));
 
-interface Ports { listen: number; up1: number; up2: number; xds: number; http: number; admin: number }
-interface Run { child: ChildProcess; pid: number; exited: Promise<number | null>; output(): string; ports: Ports }
+interface Ports {
+  listen: number;
+  up1: number;
+  up2: number;
+  xds: number;
+  http: number;
+  admin: number;
+}
+interface Run {
+  child: ChildProcess;
+  pid: number;
+  exited: Promise<number | null>;
+  output(): string;
+  ports: Ports;
+}
 
 const LAST_HINT = /try: curl -s \S+\/stats\/prometheus \| grep portico_\n/;
 
@@ -34,10 +45,19 @@ function startRunScript(): Promise<Run> {
     const ports = { listen, up1, up2, xds, http, admin };
     rmSync(join(runDir, "gateway.yaml"), { force: true }); // a first run: the copy is made from the example
     const child = spawn("bash", [join(repoRoot, "scripts/run.sh")], {
-      cwd: repoRoot, detached: true, stdio: ["ignore", "pipe", "pipe"],
+      cwd: repoRoot,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
       env: {
-        ...process.env, PORTICO_RUN_DIR: runDir, CONCURRENCY: "1", LISTEN_PORT: String(listen), UPSTREAM_PORT: String(up1),
-        UPSTREAM2_PORT: String(up2), XDS_PORT: String(xds), HTTP_PORT: String(http), ADMIN_PORT: String(admin),
+        ...process.env,
+        PORTICO_RUN_DIR: runDir,
+        CONCURRENCY: "1",
+        LISTEN_PORT: String(listen),
+        UPSTREAM_PORT: String(up1),
+        UPSTREAM2_PORT: String(up2),
+        XDS_PORT: String(xds),
+        HTTP_PORT: String(http),
+        ADMIN_PORT: String(admin),
       },
     });
     let out = "";
@@ -46,17 +66,26 @@ function startRunScript(): Promise<Run> {
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     const run: Run = { child, pid: child.pid!, exited, output: () => out, ports };
     try {
-      await pollUntil(async () => {
-        if (child.exitCode !== null) throw new Error(`scripts/run.sh exited with ${child.exitCode}:\n${out}`);
-        return out;
-      }, (o) => LAST_HINT.test(o), { timeoutMs: 25_000, intervalMs: 50, what: "scripts/run.sh to print its hints" });
+      await pollUntil(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`scripts/run.sh exited with ${child.exitCode}:\n${out}`);
+          return out;
+        },
+        (o) => LAST_HINT.test(o),
+        { timeoutMs: 25_000, intervalMs: 50, what: "scripts/run.sh to print its hints" },
+      );
       // Envoy is ready; the listener is bound once its version is ACKed (a NACK: the port was taken).
-      await pollUntil(async () => {
-        const st = JSON.parse((await request(`http://127.0.0.1:${http}/status`)).body) as { envoys: NodeStatus[] };
-        const lds = st.envoys[0]?.types[TypeUrl.Listener];
-        if (lds?.lastNack && lds.lastNack.version === lds.versionSent) throw new Error(`Envoy NACKed the listener: ${lds.lastNack.message}`);
-        return lds;
-      }, (lds) => lds !== undefined && lds.versionAcked !== null && lds.versionAcked === lds.versionSent, { timeoutMs: 10_000, intervalMs: 50, what: "the listener ACKed" });
+      await pollUntil(
+        async () => {
+          const st = JSON.parse((await request(`http://127.0.0.1:${http}/status`)).body) as { envoys: NodeStatus[] };
+          const lds = st.envoys[0]?.types[TypeUrl.Listener];
+          if (lds?.lastNack && lds.lastNack.version === lds.versionSent)
+            throw new Error(`Envoy NACKed the listener: ${lds.lastNack.message}`);
+          return lds;
+        },
+        (lds) => lds !== undefined && lds.versionAcked !== null && lds.versionAcked === lds.versionSent,
+        { timeoutMs: 10_000, intervalMs: 50, what: "the listener ACKed" },
+      );
       return run;
     } catch (e) {
       await stop(run);
@@ -66,7 +95,11 @@ function startRunScript(): Promise<Run> {
 }
 
 async function stop(run: Run): Promise<number | null> {
-  try { process.kill(run.pid, "SIGTERM"); } catch { /* already gone */ }
+  try {
+    process.kill(run.pid, "SIGTERM");
+  } catch {
+    /* already gone */
+  }
   return run.exited;
 }
 
@@ -75,8 +108,19 @@ async function stop(run: Run): Promise<number | null> {
 // `for i in $(seq N); do ...; done` and `| grep WORD`. Anything else fails the test, so a new
 // hint is either in this subset or teaches it.
 
-interface Curl { url: string; headers: Record<string, string>; include: boolean; writeOut?: string; discard: boolean; grep?: string }
-interface Done { res: HttpResponse; curl: Curl; stdout: string }
+interface Curl {
+  url: string;
+  headers: Record<string, string>;
+  include: boolean;
+  writeOut?: string;
+  discard: boolean;
+  grep?: string;
+}
+interface Done {
+  res: HttpResponse;
+  curl: Curl;
+  stdout: string;
+}
 
 function words(text: string, vars: Record<string, string>): string[] {
   const out: string[] = [];
@@ -100,11 +144,16 @@ function parseCurl(text: string, vars: Record<string, string>): Curl {
   }
   while (w.length) {
     const a = w.shift()!;
-    if (/^-[si]+$/.test(a)) { if (a.includes("i")) c.include = true; }
-    else if (a === "-o") { if (w.shift() !== "/dev/null") throw new Error(`curl -o other than /dev/null: ${text}`); c.discard = true; }
-    else if (a === "-w") c.writeOut = w.shift();
-    else if (a === "-H") { const [k, ...v] = w.shift()!.split(":"); c.headers[k!.trim()] = v.join(":").trim(); }
-    else if (/^https?:\/\//.test(a)) c.url = a;
+    if (/^-[si]+$/.test(a)) {
+      if (a.includes("i")) c.include = true;
+    } else if (a === "-o") {
+      if (w.shift() !== "/dev/null") throw new Error(`curl -o other than /dev/null: ${text}`);
+      c.discard = true;
+    } else if (a === "-w") c.writeOut = w.shift();
+    else if (a === "-H") {
+      const [k, ...v] = w.shift()!.split(":");
+      c.headers[k!.trim()] = v.join(":").trim();
+    } else if (/^https?:\/\//.test(a)) c.url = a;
     else throw new Error(`curl option this test does not know: ${a} (in: ${text})`);
   }
   if (!c.url) throw new Error(`no URL in: ${text}`);
@@ -113,9 +162,15 @@ function parseCurl(text: string, vars: Record<string, string>): Curl {
 
 async function runCurl(c: Curl): Promise<Done> {
   const res = await request(c.url, { headers: c.headers, timeoutMs: 10_000 });
-  let stdout = c.discard ? "" : (c.include ? `HTTP/1.1 ${res.status}\n${res.headers.map(([k, v]) => `${k}: ${v}`).join("\n")}\n\n` : "") + res.body;
+  let stdout = c.discard
+    ? ""
+    : (c.include ? `HTTP/1.1 ${res.status}\n${res.headers.map(([k, v]) => `${k}: ${v}`).join("\n")}\n\n` : "") + res.body;
   if (c.writeOut !== undefined) stdout += c.writeOut.replace("%{http_code}", String(res.status));
-  if (c.grep !== undefined) stdout = stdout.split("\n").filter((l) => l.includes(c.grep!)).join("\n");
+  if (c.grep !== undefined)
+    stdout = stdout
+      .split("\n")
+      .filter((l) => l.includes(c.grep!))
+      .join("\n");
   return { res, curl: c, stdout };
 }
 
@@ -124,7 +179,7 @@ async function follow(line: string): Promise<Done[]> {
   const loop = /^for i in \$\(seq (\d+)\); do (.+); done$/.exec(line);
   if (loop) {
     const done: Done[] = [];
-    for (let i = 0; i < Number(loop[1]); i++) done.push(...await follow(loop[2]!));
+    for (let i = 0; i < Number(loop[1]); i++) done.push(...(await follow(loop[2]!)));
     return done;
   }
   const vars: Record<string, string> = {};
@@ -152,10 +207,19 @@ describe("make run (scripts/run.sh on the example gateway.yaml)", () => {
       expect(readFileSync(join(repoRoot, "gateway.yaml"), "utf8")).toBe(example);
       expect(readFileSync(join(runDir, "gateway.yaml"), "utf8")).toContain(`port: ${ports.listen}`);
 
-      const lines = run.output().split("\n").map((l) => /^\s+(try|expect): (.*)$/.exec(l)).filter((m) => m !== null);
-      const tries = lines.flatMap((m, i) => (m[1] === "try" ? [{ line: m[2]!, expect: lines[i + 1]?.[1] === "expect" ? lines[i + 1]![2]! : undefined }] : []));
-      expect(tries.map((t) => t.line.includes(`127.0.0.1:${ports.listen}`) || t.line.includes(`:${ports.http}/`) || t.line.includes(`:${ports.admin}/`)))
-        .toEqual(tries.map(() => true)); // every hint names this run's ports, none the defaults
+      const lines = run
+        .output()
+        .split("\n")
+        .map((l) => /^\s+(try|expect): (.*)$/.exec(l))
+        .filter((m) => m !== null);
+      const tries = lines.flatMap((m, i) =>
+        m[1] === "try" ? [{ line: m[2]!, expect: lines[i + 1]?.[1] === "expect" ? lines[i + 1]![2]! : undefined }] : [],
+      );
+      expect(
+        tries.map(
+          (t) => t.line.includes(`127.0.0.1:${ports.listen}`) || t.line.includes(`:${ports.http}/`) || t.line.includes(`:${ports.admin}/`),
+        ),
+      ).toEqual(tries.map(() => true)); // every hint names this run's ports, none the defaults
       expect(tries.length).toBeGreaterThanOrEqual(6);
 
       const publicOk: number[] = []; // times of 2xx answers on /public/ (the rate-limited route)
@@ -187,7 +251,8 @@ describe("make run (scripts/run.sh on the example gateway.yaml)", () => {
         }
         // "name: value" promises: a response header, or "in the echoed headers" a request header the upstream saw.
         for (const m of (t.expect ?? "").matchAll(/\b(x-[a-z-]+): ([\w-]+)/g)) {
-          if (t.expect!.includes(`${m[0]} in the echoed headers`)) expect(parseEcho(last.res.body).headers, what).toContainEqual([m[1], m[2]]);
+          if (t.expect!.includes(`${m[0]} in the echoed headers`))
+            expect(parseEcho(last.res.body).headers, what).toContainEqual([m[1], m[2]]);
           else expect(last.res.header(m[1]!), what).toBe(m[2]);
         }
         const error = /\{"error":"(\w+)"/.exec(t.expect ?? "");

@@ -10,8 +10,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  generateKey, onFreshPort, jwksOf, mint, pollUntil, prometheusPath, request, standardClaims, useEchoUpstream, useEnvoy,
-  type EchoUpstream, type Envoy, type TestKey,
+  generateKey,
+  onFreshPort,
+  jwksOf,
+  mint,
+  pollUntil,
+  prometheusPath,
+  request,
+  standardClaims,
+  useEchoUpstream,
+  useEnvoy,
+  type EchoUpstream,
+  type Envoy,
+  type TestKey,
 } from "../../../test/support/index.js";
 import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from "../../../test/support/procs.js";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
@@ -97,10 +108,14 @@ function docYaml(marker: string): Record<string, unknown> {
   return parseYaml(block) as Record<string, unknown>;
 }
 
-interface ScrapeJob { job_name: string; static_configs: { targets: string[] }[] }
+interface ScrapeJob {
+  job_name: string;
+  static_configs: { targets: string[] }[];
+}
 
 /** Prometheus binds its web port itself: a port taken before it did means a fresh port and a new start. */
-const startPrometheus = (targets: Record<string, string[]>): Promise<PrometheusServer> => onFreshPort((webPort) => startPrometheusOn(webPort, targets));
+const startPrometheus = (targets: Record<string, string[]>): Promise<PrometheusServer> =>
+  onFreshPort((webPort) => startPrometheusOn(webPort, targets));
 
 async function startPrometheusOn(webPort: number, targets: Record<string, string[]>): Promise<PrometheusServer> {
   const bin = prometheusPath();
@@ -117,20 +132,29 @@ async function startPrometheusOn(webPort: number, targets: Record<string, string
   writeFileSync(join(dir, config.rule_files[0]!), toYaml(docYaml("groups:")));
   const configFile = join(dir, "prometheus.yml");
   writeFileSync(configFile, toYaml(config));
-  const child = spawn(bin, [
-    `--config.file=${configFile}`,
-    `--storage.tsdb.path=${join(dir, "data")}`,
-    `--web.listen-address=127.0.0.1:${webPort}`,
-    "--log.level=warn",
-  ], { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    bin,
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${webPort}`,
+      "--log.level=warn",
+    ],
+    { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${bin}`);
   trackGroup(pid);
   let buffer = "";
   // Its output (warnings and errors only) goes into the error if it fails to start.
-  for (const s of [child.stdout!, child.stderr!]) s.setEncoding("utf8").on("data", (d: string) => { buffer += d; });
+  for (const s of [child.stdout!, child.stderr!])
+    s.setEncoding("utf8").on("data", (d: string) => {
+      buffer += d;
+    });
   let exited = false;
-  child.once("exit", () => { exited = true; });
+  child.once("exit", () => {
+    exited = true;
+  });
   const url = `http://127.0.0.1:${webPort}`;
   const server: PrometheusServer = {
     url,
@@ -145,10 +169,14 @@ async function startPrometheusOn(webPort: number, targets: Record<string, string
     },
   };
   try {
-    await pollUntil(async () => {
-      if (exited) throw new Error(`prometheus exited:\n${buffer}`);
-      return (await request(`${url}/-/ready`, { timeoutMs: 1_000 }).catch(() => ({ status: 0 }))).status;
-    }, (s) => s === 200, { timeoutMs: 30_000, intervalMs: 100, what: "prometheus /-/ready" });
+    await pollUntil(
+      async () => {
+        if (exited) throw new Error(`prometheus exited:\n${buffer}`);
+        return (await request(`${url}/-/ready`, { timeoutMs: 1_000 }).catch(() => ({ status: 0 }))).status;
+      },
+      (s) => s === 200,
+      { timeoutMs: 30_000, intervalMs: 100, what: "prometheus /-/ready" },
+    );
   } catch (e) {
     await server.stop();
     throw new Error(`${(e as Error).message}\nprometheus output:\n${buffer.slice(-4_000)}`);
@@ -156,7 +184,10 @@ async function startPrometheusOn(webPort: number, targets: Record<string, string
   return server;
 }
 
-interface Sample { metric: Record<string, string>; value: [number, string] }
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
 
 /** An instant query over Prometheus's HTTP API; throws with Prometheus's error for a bad query. */
 async function query(expr: string): Promise<Sample[]> {
@@ -169,11 +200,16 @@ async function query(expr: string): Promise<Sample[]> {
 
 /** Polls `expr` until it has a sample satisfying `accept` (scrapes come every second). */
 async function eventually(expr: string, accept: (v: number) => boolean = (v) => v > 0, timeoutMs = 20_000): Promise<number> {
-  const samples = await pollUntil(() => query(expr), (s) => s.some((x) => accept(Number(x.value[1]))), { timeoutMs, intervalMs: 250, what: expr });
+  const samples = await pollUntil(
+    () => query(expr),
+    (s) => s.some((x) => accept(Number(x.value[1]))),
+    { timeoutMs, intervalMs: 250, what: expr },
+  );
   return Number(samples.find((x) => accept(Number(x.value[1])))!.value[1]);
 }
 
-const get = (path: string, headers: Record<string, string> = {}) => request(`http://127.0.0.1:${port}${path}`, { headers, timeoutMs: 10_000 });
+const get = (path: string, headers: Record<string, string> = {}) =>
+  request(`http://127.0.0.1:${port}${path}`, { headers, timeoutMs: 10_000 });
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), "portico-observability-"));
@@ -182,8 +218,19 @@ beforeAll(async () => {
   key = await generateKey("ES256", "obs");
   // Envoy flushes access log files every 10 s by default; a test need not wait that long.
   const flushFast = { extraArgs: ["--file-flush-interval-msec", "200"] };
-  ({ gw, envoys: [e1, e2] } = await startGatewayOnFreshPort({
-    yaml: (p) => { port = p; return config(); }, nodes: [{ id: "envoy-1", opts: flushFast }, { id: "envoy-2", opts: flushFast }], start: envoys,
+  ({
+    gw,
+    envoys: [e1, e2],
+  } = await startGatewayOnFreshPort({
+    yaml: (p) => {
+      port = p;
+      return config();
+    },
+    nodes: [
+      { id: "envoy-1", opts: flushFast },
+      { id: "envoy-2", opts: flushFast },
+    ],
+    start: envoys,
   }));
   prom = await startPrometheus({
     "portico-control-plane": [`127.0.0.1:${gw.cp.httpPort}`],
@@ -224,14 +271,23 @@ describe("Prometheus scrapes the control plane", () => {
     const before = await eventually('sum(portico_xds_push_latency_seconds_count{type="TypedExtensionConfig"})', () => true);
     stamp = "v2";
     gw.write(config());
-    await pollUntil(async () => gw.cp.gateway.pushCount, (n) => n >= version + 1, { what: "the edit pushed" });
+    await pollUntil(
+      async () => gw.cp.gateway.pushCount,
+      (n) => n >= version + 1,
+      { what: "the edit pushed" },
+    );
     await Promise.all([waitSynced(gw.cp, "envoy-1"), waitSynced(gw.cp, "envoy-2")]);
     expect(await eventually("portico_config_version", (v) => v === version + 1)).toBe(version + 1);
     // A plugin config edit is an ECDS push, ACKed by both Envoys: two observations, in the buckets up to 30 s.
     const count = await eventually('sum(portico_xds_push_latency_seconds_count{type="TypedExtensionConfig"})', (v) => v >= before + 2);
     expect(count).toBe(before + 2);
-    expect(await eventually('sum(portico_xds_push_latency_seconds_bucket{type="TypedExtensionConfig",le="30"})', (v) => v === count)).toBe(count);
-    const p99 = await eventually('histogram_quantile(0.99, sum by (le) (portico_xds_push_latency_seconds_bucket{type="TypedExtensionConfig"}))', (v) => v > 0);
+    expect(await eventually('sum(portico_xds_push_latency_seconds_bucket{type="TypedExtensionConfig",le="30"})', (v) => v === count)).toBe(
+      count,
+    );
+    const p99 = await eventually(
+      'histogram_quantile(0.99, sum by (le) (portico_xds_push_latency_seconds_bucket{type="TypedExtensionConfig"}))',
+      (v) => v > 0,
+    );
     expect(p99).toBeLessThan(5);
   });
 });
@@ -245,10 +301,14 @@ async function total(expr: string): Promise<number> {
 describe("Prometheus scrapes each Envoy: Envoy's own metrics and every plugin's", () => {
   it("counts what each suite plugin did, exactly, across both Envoys", async () => {
     const names = {
-      hrRequests: "portico_header_rewrite_requests_total", hrApplied: "portico_header_rewrite_rules_applied_total",
-      rlAllowed: "portico_rate_limit_burst_allowed_total", rlLimited: "portico_rate_limit_burst_limited_total",
-      jwtAllowed: "portico_jwt_auth_idp_allowed_total", jwtMissing: "portico_jwt_auth_denied_missing_total",
-      jwtExpired: "portico_jwt_auth_idp_denied_expired_total", rq: 'envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="public"}',
+      hrRequests: "portico_header_rewrite_requests_total",
+      hrApplied: "portico_header_rewrite_rules_applied_total",
+      rlAllowed: "portico_rate_limit_burst_allowed_total",
+      rlLimited: "portico_rate_limit_burst_limited_total",
+      jwtAllowed: "portico_jwt_auth_idp_allowed_total",
+      jwtMissing: "portico_jwt_auth_denied_missing_total",
+      jwtExpired: "portico_jwt_auth_idp_denied_expired_total",
+      rq: 'envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="public"}',
     };
     // Every plugin metric exists (at 0) from the filter's start: wait until both Envoys' are scraped.
     for (const n of Object.values(names)) await eventually(`count(${n})`, (v) => v === 2);
@@ -272,7 +332,8 @@ describe("Prometheus scrapes each Envoy: Envoy's own metrics and every plugin's"
     expect(secure.map((r) => r.status)).toEqual([200, 401, 401]);
     for (const r of [...open.filter((x) => x.status === 200), secure[0]!]) expect(r.header("x-stamp")).toBe(stamp);
 
-    const delta = async (k: keyof typeof names, want: number) => (await eventually(`sum(${names[k]})`, (v) => v - before[k]! >= want)) - before[k]!;
+    const delta = async (k: keyof typeof names, want: number) =>
+      (await eventually(`sum(${names[k]})`, (v) => v - before[k]! >= want)) - before[k]!;
     expect(await delta("rlAllowed", allowed)).toBe(allowed);
     expect(await delta("rlLimited", limited)).toBe(limited);
     expect(await delta("jwtAllowed", 1)).toBe(1);
@@ -282,7 +343,9 @@ describe("Prometheus scrapes each Envoy: Envoy's own metrics and every plugin's"
     expect(await delta("hrRequests", allowed + 1)).toBe(allowed + 1);
     expect(await delta("hrApplied", allowed + 1)).toBe(allowed + 1);
     expect(await delta("rq", 13)).toBe(13);
-    expect(await eventually('sum(envoy_http_downstream_rq_xx{envoy_http_conn_manager_prefix="public",envoy_response_code_class="4"})')).toBeGreaterThanOrEqual(limited + 2);
+    expect(
+      await eventually('sum(envoy_http_downstream_rq_xx{envoy_http_conn_manager_prefix="public",envoy_response_code_class="4"})'),
+    ).toBeGreaterThanOrEqual(limited + 2);
     expect(await eventually('count(envoy_http_downstream_rq_time_bucket{envoy_http_conn_manager_prefix="public"})')).toBeGreaterThan(0);
     expect(await eventually('sum(envoy_cluster_membership_healthy{envoy_cluster_name="echo"})', (v) => v === 2)).toBe(2);
   });
@@ -293,8 +356,11 @@ describe("Prometheus scrapes each Envoy: Envoy's own metrics and every plugin's"
     // Prometheus on its next scrape: wait for the names rather than rely on the test above.
     const wanted = [...new Set(queries.flatMap((q) => metricSelectors(q.expr).names))];
     const names = async () => (JSON.parse((await request(`${prom.url}/api/v1/label/__name__/values`)).body) as { data: string[] }).data;
-    const known = await pollUntil(names, (k) => wanted.every((n) => k.includes(n)), { timeoutMs: 30_000, intervalMs: 500, what: "every dashboard metric in Prometheus" })
-      .catch(() => names()); // on timeout, the check below reports what is missing
+    const known = await pollUntil(names, (k) => wanted.every((n) => k.includes(n)), {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+      what: "every dashboard metric in Prometheus",
+    }).catch(() => names()); // on timeout, the check below reports what is missing
     const problems: string[] = [];
     const empty: string[] = [];
     for (const q of queries) {
@@ -311,18 +377,36 @@ describe("Prometheus scrapes each Envoy: Envoy's own metrics and every plugin's"
     expect(problems).toEqual([]);
     // The plugin panels have data (the traffic above went through every suite plugin), and so do
     // the control plane's (an edit was pushed, admin API calls were made).
-    for (const panel of ["header-rewrite", "jwt-auth: allowed and denied by provider", "jwt-auth: denials by reason", "rate-limit: allowed and limited by rule", "Plugin VM memory", "Admin API requests", "Push latency by type"]) {
+    for (const panel of [
+      "header-rewrite",
+      "jwt-auth: allowed and denied by provider",
+      "jwt-auth: denials by reason",
+      "rate-limit: allowed and limited by rule",
+      "Plugin VM memory",
+      "Admin API requests",
+      "Push latency by type",
+    ]) {
       expect(empty, `panel "${panel}" has no data`).not.toContain(panel);
     }
   });
 
   it("loads the documented alert rules, and none fires on a healthy gateway", async () => {
     type Rule = { name: string; health: string; state: string; lastEvaluation: string };
-    const rules = await pollUntil(async () => {
-      const r = JSON.parse((await request(`${prom.url}/api/v1/rules`)).body) as { data: { groups: { rules: Rule[] }[] } };
-      return r.data.groups.flatMap((g) => g.rules);
-    }, (rs) => rs.length > 0 && rs.every((x) => !x.lastEvaluation.startsWith("0001")), { what: "alert rules evaluated" });
-    expect(rules.map((x) => x.name).sort()).toEqual(["PorticoConfigRejected", "PorticoEnvoyRejectedConfig", "PorticoGatewayErrors", "PorticoNoEnvoyConnected", "PorticoSlowPush"]);
+    const rules = await pollUntil(
+      async () => {
+        const r = JSON.parse((await request(`${prom.url}/api/v1/rules`)).body) as { data: { groups: { rules: Rule[] }[] } };
+        return r.data.groups.flatMap((g) => g.rules);
+      },
+      (rs) => rs.length > 0 && rs.every((x) => !x.lastEvaluation.startsWith("0001")),
+      { what: "alert rules evaluated" },
+    );
+    expect(rules.map((x) => x.name).sort()).toEqual([
+      "PorticoConfigRejected",
+      "PorticoEnvoyRejectedConfig",
+      "PorticoGatewayErrors",
+      "PorticoNoEnvoyConnected",
+      "PorticoSlowPush",
+    ]);
     expect(rules.filter((x) => x.health !== "ok")).toEqual([]);
     expect(rules.filter((x) => x.state !== "inactive").map((x) => x.name)).toEqual([]);
   });
@@ -331,11 +415,17 @@ describe("Prometheus scrapes each Envoy: Envoy's own metrics and every plugin's"
 describe("access log", () => {
   /** Lines of the access log (both Envoys append to it) whose path is `path`, once they are there. */
   async function logged(path: string): Promise<Record<string, unknown>[]> {
-    await pollUntil(async () => (existsSync(accessLogPath) ? readFileSync(accessLogPath, "utf8") : "").split("\n").filter((l) => l.includes(`"${path}"`)),
-      (ls) => ls.length > 0, { timeoutMs: 10_000, what: `an access log line for ${path}` });
+    await pollUntil(
+      async () => (existsSync(accessLogPath) ? readFileSync(accessLogPath, "utf8") : "").split("\n").filter((l) => l.includes(`"${path}"`)),
+      (ls) => ls.length > 0,
+      { timeoutMs: 10_000, what: `an access log line for ${path}` },
+    );
     // Flushed every 200 ms here: give a duplicate (there must be none) a few flushes to show up.
     await new Promise((r) => setTimeout(r, 1_000));
-    return readFileSync(accessLogPath, "utf8").split("\n").filter((l) => l.includes(`"${path}"`)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return readFileSync(accessLogPath, "utf8")
+      .split("\n")
+      .filter((l) => l.includes(`"${path}"`))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
   it("writes one JSON line per request, with its status, path, route and the added field", async () => {
@@ -348,9 +438,19 @@ describe("access log", () => {
     const [line, ...more] = await logged(`/secure/ok-${id}?q=1`);
     expect(more).toEqual([]);
     expect(line).toMatchObject({
-      method: "GET", path: `/secure/ok-${id}?q=1`, status: 200, protocol: "HTTP/1.1", route_name: "secure",
-      upstream_cluster: "echo", upstream_host: `127.0.0.1:${up.port}`, tenant: "acme", user_agent: "portico-e2e",
-      client_ip: "127.0.0.1", authority: `127.0.0.1:${port}`, response_flags: "-", response_code_details: "via_upstream",
+      method: "GET",
+      path: `/secure/ok-${id}?q=1`,
+      status: 200,
+      protocol: "HTTP/1.1",
+      route_name: "secure",
+      upstream_cluster: "echo",
+      upstream_host: `127.0.0.1:${up.port}`,
+      tenant: "acme",
+      user_agent: "portico-e2e",
+      client_ip: "127.0.0.1",
+      authority: `127.0.0.1:${port}`,
+      response_flags: "-",
+      response_code_details: "via_upstream",
     });
     expect(typeof line!.duration_ms).toBe("number");
     expect(line!.x_request_id).toMatch(/^[0-9a-f-]{36}$/);
@@ -367,7 +467,9 @@ describe("portico status against the live control plane", () => {
   it("shows both Envoys connected, every type ACKED", async () => {
     await Promise.all([waitSynced(gw.cp, "envoy-1"), waitSynced(gw.cp, "envoy-2")]);
     const out: string[] = [];
-    expect(await statusCommand({ url: `http://127.0.0.1:${gw.cp.httpPort}`, out: (t) => void out.push(t), err: (t) => void out.push(t) })).toBe(0);
+    expect(
+      await statusCommand({ url: `http://127.0.0.1:${gw.cp.httpPort}`, out: (t) => void out.push(t), err: (t) => void out.push(t) }),
+    ).toBe(0);
     const text = out.join("");
     expect(text).toContain("2 connected, 0 disconnected");
     const rows = text.split("\n").filter((l) => / (ACKED|pending|NACKED|not ACKed|-)$/.test(l) && !l.startsWith("NODE"));

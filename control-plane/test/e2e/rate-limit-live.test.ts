@@ -74,6 +74,9 @@ describe("rate-limit in Envoy, as on the emulator", () => {
     expect(await statuses("b", 1), "B: same limit, overflow still drained").toEqual([429]);
     // Envoy's own count of the same decisions, over both workers and all three configs.
     const s = await e.stats("portico\\.rate_limit\\.edited\\.");
-    expect([s.get("wasmcustom.portico.rate_limit.edited.allowed_total"), s.get("wasmcustom.portico.rate_limit.edited.limited_total")]).toEqual([10, 8]);
+    expect([
+      s.get("wasmcustom.portico.rate_limit.edited.allowed_total"),
+      s.get("wasmcustom.portico.rate_limit.edited.limited_total"),
+    ]).toEqual([10, 8]);
   });
 });

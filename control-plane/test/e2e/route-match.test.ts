@@ -31,7 +31,10 @@ const CASES: Record<string, Match> = {
 /** One match, used by the route `same` and by a header-rewrite rule (a header regex and a path glob). */
 const SAME: Match = {
   path: { glob: "/s/*/x/**" },
-  headers: [{ name: "x-env", regex: "prod|stag(ing)?" }, { name: "x-case", exact: "same" }],
+  headers: [
+    { name: "x-env", regex: "prod|stag(ing)?" },
+    { name: "x-case", exact: "same" },
+  ],
 };
 
 /**
@@ -51,17 +54,19 @@ function config(port: number, upstream: number): string {
     listeners: [{ name: "public", address: "127.0.0.1", port }],
     routes,
     upstreams: [{ name: "echo", endpoints: [`127.0.0.1:${upstream}`] }],
-    plugins: [{
-      name: "mark",
-      filter: "header-rewrite",
-      global: true,
-      config: {
-        rules: [
-          { name: "route", response: { set: { "x-route": "${route.name}" } } },
-          { name: "same", match: SAME, response: { set: { "x-rule": "hit" } } },
-        ],
+    plugins: [
+      {
+        name: "mark",
+        filter: "header-rewrite",
+        global: true,
+        config: {
+          rules: [
+            { name: "route", response: { set: { "x-route": "${route.name}" } } },
+            { name: "same", match: SAME, response: { set: { "x-rule": "hit" } } },
+          ],
+        },
       },
-    }],
+    ],
   });
 }
 
@@ -137,7 +142,10 @@ describe("a route and a plugin rule with the same match", () => {
     const seen = { both: 0, neither: 0 };
     for (const path of paths) {
       for (const env of envs) {
-        const r = await request(envoy.url(path, "public"), { headers: { "x-case": "same", ...(env ? { "x-env": env } : {}) }, timeoutMs: 10_000 });
+        const r = await request(envoy.url(path, "public"), {
+          headers: { "x-case": "same", ...(env ? { "x-env": env } : {}) },
+          timeoutMs: 10_000,
+        });
         expect(r.status).toBe(200);
         const route = r.header("x-route");
         const rule = r.header("x-rule") === "hit";

@@ -10,7 +10,15 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { bootstrapYaml, renderBootstrap, type BootstrapOptions } from "../../src/envoy/bootstrap.js";
 import { EnvoySupervisor, type EnvoyStateChange } from "../../src/envoy/supervisor.js";
 import {
-  bootstrap, configText, envoyPath, funcEPath, httpListener, isAlive, livePidsInGroup, request, validateEnvoyConfig,
+  bootstrap,
+  configText,
+  envoyPath,
+  funcEPath,
+  httpListener,
+  isAlive,
+  livePidsInGroup,
+  request,
+  validateEnvoyConfig,
 } from "../../../test/support/index.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -24,7 +32,11 @@ function tempDir(): string {
   return dir;
 }
 
-interface Supervised { sup: EnvoySupervisor; changes: EnvoyStateChange[]; logs: string[] }
+interface Supervised {
+  sup: EnvoySupervisor;
+  changes: EnvoyStateChange[];
+  logs: string[];
+}
 
 function supervise(config: object | string): Supervised {
   const dir = tempDir();
@@ -33,16 +45,23 @@ function supervise(config: object | string): Supervised {
   const changes: EnvoyStateChange[] = [];
   const logs: string[] = [];
   const sup = new EnvoySupervisor({
-    funcE: funcEPath(), envoyPath: envoyPath(), bootstrapPath, workDir: join(dir, "work"), concurrency: 1,
-    onState: (c) => changes.push(c), onLog: (line) => logs.push(line),
+    funcE: funcEPath(),
+    envoyPath: envoyPath(),
+    bootstrapPath,
+    workDir: join(dir, "work"),
+    concurrency: 1,
+    onState: (c) => changes.push(c),
+    onLog: (line) => logs.push(line),
   });
   cleanups.push(() => sup.stop());
   return { sup, changes, logs };
 }
 
 const joinOptions = (host: string, port: number): BootstrapOptions => ({
-  nodeId: "edge-1", nodeCluster: "edge",
-  xds: { host, port }, admin: { address: "127.0.0.1", port: 0 },
+  nodeId: "edge-1",
+  nodeCluster: "edge",
+  xds: { host, port },
+  admin: { address: "127.0.0.1", port: 0 },
 });
 
 describe("bootstrap", () => {

@@ -43,7 +43,14 @@ async function startBackend(id: string, tls?: { cert: string; key: string }): Pr
     b.hits++;
     b.servername = (req.socket as TLSSocket).servername || "";
     const body = JSON.stringify({ id });
-    const answer = () => res.writeHead(b.failing ? 500 : 200, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-backend": id }).end(body);
+    const answer = () =>
+      res
+        .writeHead(b.failing ? 500 : 200, {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          "x-backend": id,
+        })
+        .end(body);
     if (b.delayMs > 0) setTimeout(answer, b.delayMs);
     else answer();
   };
@@ -54,10 +61,11 @@ async function startBackend(id: string, tls?: { cert: string; key: string }): Pr
   await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
   const addr = srv.address();
   b.port = typeof addr === "object" && addr ? addr.port : 0;
-  b.close = () => new Promise((resolve) => {
-    srv.close(() => resolve());
-    srv.closeAllConnections();
-  });
+  b.close = () =>
+    new Promise((resolve) => {
+      srv.close(() => resolve());
+      srv.closeAllConnections();
+    });
   return b;
 }
 
@@ -118,7 +126,8 @@ upstreams:
 `;
 }
 
-const get = (path: string, headers: Record<string, string> = {}): Promise<HttpResponse> => request(envoy.url(path), { headers, timeoutMs: 10_000 });
+const get = (path: string, headers: Record<string, string> = {}): Promise<HttpResponse> =>
+  request(envoy.url(path), { headers, timeoutMs: 10_000 });
 /** Which backend answered each of `n` sequential requests. */
 async function spread(path: string, n: number, headers: Record<string, string> = {}): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
@@ -165,7 +174,10 @@ describe("load balancing", () => {
     // docs/gateway-config.md offers `lb: ring_hash | maglev` but no key saying what to hash
     // (routes have no hash_policy): Envoy then hashes a random number, i.e. behaves like random.
     const seen = await spread("/ring/x", 30, { "x-user": "alice" });
-    expect([...seen.keys()].every((k) => k.startsWith("r")), JSON.stringify([...seen])).toBe(true);
+    expect(
+      [...seen.keys()].every((k) => k.startsWith("r")),
+      JSON.stringify([...seen]),
+    ).toBe(true);
     expect(seen.size, "one client spread over several endpoints").toBeGreaterThan(1);
   });
 });
@@ -173,20 +185,44 @@ describe("load balancing", () => {
 describe("active health checks", () => {
   it("ejects an endpoint whose health path fails, and readmits it once it recovers", async () => {
     const [h1, h2] = [backends.h1!, backends.h2!];
-    await pollUntil(() => spread("/hc/x", 6), (s) => s.get("h1")! > 0 && s.get("h2")! > 0, { timeoutMs: 10_000, what: "both hc endpoints serving" });
+    await pollUntil(
+      () => spread("/hc/x", 6),
+      (s) => s.get("h1")! > 0 && s.get("h2")! > 0,
+      { timeoutMs: 10_000, what: "both hc endpoints serving" },
+    );
     h2.health = 503;
-    await pollUntil(async () => (await envoy.stat("cluster.hc.health_check.failure")) ?? 0, (n) => n >= 2, { timeoutMs: 10_000, what: "two failed probes of h2" });
-    await pollUntil(async () => (await envoy.stat("cluster.hc.membership_healthy")) ?? -1, (n) => n === 1, { timeoutMs: 10_000, what: "h2 ejected" });
+    await pollUntil(
+      async () => (await envoy.stat("cluster.hc.health_check.failure")) ?? 0,
+      (n) => n >= 2,
+      { timeoutMs: 10_000, what: "two failed probes of h2" },
+    );
+    await pollUntil(
+      async () => (await envoy.stat("cluster.hc.membership_healthy")) ?? -1,
+      (n) => n === 1,
+      { timeoutMs: 10_000, what: "h2 ejected" },
+    );
     // The main thread counts it first; the workers' host sets follow a moment later.
-    await pollUntil(() => spread("/hc/x", 4), (s) => s.get("h1") === 4, { timeoutMs: 5_000, what: "only h1 serving" });
+    await pollUntil(
+      () => spread("/hc/x", 4),
+      (s) => s.get("h1") === 4,
+      { timeoutMs: 5_000, what: "only h1 serving" },
+    );
     const hitsBefore = h2.hits;
     const seen = await spread("/hc/x", 20);
     expect([...seen]).toEqual([["h1", 20]]);
     expect(h2.hits, "no request reached the failing endpoint").toBe(hitsBefore);
 
     h2.health = 200;
-    await pollUntil(async () => (await envoy.stat("cluster.hc.membership_healthy")) ?? -1, (n) => n === 2, { timeoutMs: 10_000, what: "h2 readmitted" });
-    const after = await pollUntil(() => spread("/hc/x", 4), (s) => (s.get("h2") ?? 0) > 0, { timeoutMs: 5_000, what: "h2 serving again" });
+    await pollUntil(
+      async () => (await envoy.stat("cluster.hc.membership_healthy")) ?? -1,
+      (n) => n === 2,
+      { timeoutMs: 10_000, what: "h2 readmitted" },
+    );
+    const after = await pollUntil(
+      () => spread("/hc/x", 4),
+      (s) => (s.get("h2") ?? 0) > 0,
+      { timeoutMs: 5_000, what: "h2 serving again" },
+    );
     expect([...after.keys()].sort()).toEqual(["h1", "h2"]);
     expect(h1.hits).toBeGreaterThan(0);
   });
@@ -198,7 +234,14 @@ describe("outlier detection", () => {
     o2.failing = true;
     // Round robin sends o2 about every other request: after its third 5xx in a row it is ejected.
     const ejections = async () => (await envoy.stat("cluster.od.outlier_detection.ejections_enforced_consecutive_5xx")) ?? 0;
-    await pollUntil(async () => { await get("/od/x"); return ejections(); }, (n) => n >= 1, { timeoutMs: 10_000, intervalMs: 0, what: "o2 ejected (consecutive 5xx)" });
+    await pollUntil(
+      async () => {
+        await get("/od/x");
+        return ejections();
+      },
+      (n) => n >= 1,
+      { timeoutMs: 10_000, intervalMs: 0, what: "o2 ejected (consecutive 5xx)" },
+    );
     expect(await envoy.stat("cluster.od.outlier_detection.ejections_active")).toBe(1);
     const hitsBefore = o2.hits;
     const seen = await spread("/od/x", 20);
@@ -224,7 +267,9 @@ describe("circuit breakers", () => {
       const s = await envoy.stats("^cluster\\.cb\\.upstream_rq_(pending|active)_overflow$");
       const pending = s.get("cluster.cb.upstream_rq_pending_overflow") ?? 0;
       expect(pending, JSON.stringify([...s])).toBeGreaterThanOrEqual(1);
-      expect(pending + (s.get("cluster.cb.upstream_rq_active_overflow") ?? 0), JSON.stringify([...s])).toBeGreaterThanOrEqual(overflowed.length);
+      expect(pending + (s.get("cluster.cb.upstream_rq_active_overflow") ?? 0), JSON.stringify([...s])).toBeGreaterThanOrEqual(
+        overflowed.length,
+      );
     } finally {
       c1.delayMs = 0;
     }
@@ -234,7 +279,11 @@ describe("circuit breakers", () => {
 describe("DNS endpoints", () => {
   it("an endpoint given as localhost:<port> is resolved by Envoy and receives traffic", async () => {
     const d1 = backends.d1!;
-    const r = await pollUntil(() => get("/dns/x"), (x) => x.status === 200, { timeoutMs: 10_000, what: "the DNS upstream answering" });
+    const r = await pollUntil(
+      () => get("/dns/x"),
+      (x) => x.status === 200,
+      { timeoutMs: 10_000, what: "the DNS upstream answering" },
+    );
     expect(r.header("x-backend")).toBe("d1");
     expect(d1.hits).toBeGreaterThan(0);
   });
@@ -296,7 +345,11 @@ describe("upstream TLS", () => {
     const next = join(certDir, "rotating-ca.pem.next");
     copyFileSync(join(certDir, "ca.pem"), next);
     renameSync(next, join(certDir, "rotating-ca.pem"));
-    const r = await pollUntil(() => get("/tls-rotate/x"), (x) => x.status === 200, { timeoutMs: 10_000, what: "the rotated CA trusted" });
+    const r = await pollUntil(
+      () => get("/tls-rotate/x"),
+      (x) => x.status === 200,
+      { timeoutMs: 10_000, what: "the rotated CA trusted" },
+    );
     expect(r.header("x-backend")).toBe("t1");
   });
 });

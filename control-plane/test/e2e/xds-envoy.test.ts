@@ -43,7 +43,12 @@ beforeAll(async () => {
   cache.set("*", snapshot([{ prefix: "/" }]));
   e = await envoy({
     name: "xds",
-    config: renderBootstrap({ nodeId: NODE, nodeCluster: "e2e", xds: { host: "127.0.0.1", port }, admin: { address: "127.0.0.1", port: 0 } }),
+    config: renderBootstrap({
+      nodeId: NODE,
+      nodeCluster: "e2e",
+      xds: { host: "127.0.0.1", port },
+      admin: { address: "127.0.0.1", port: 0 },
+    }),
   });
 });
 
@@ -66,28 +71,39 @@ describe("ADS to a real Envoy", () => {
   it("serves a changed route (a prefix rewrite)", async () => {
     const changed = cache.set("*", snapshot([{ prefix: "/api/", prefixRewrite: "/v2/" }, { prefix: "/" }]));
     expect(changed).toEqual([TypeUrl.Route]);
-    expect(await vi.waitFor(async () => {
-      const path = await upstreamPath("/api/items");
-      expect(path).toBe("/v2/items");
-      return path;
-    }, { timeout: 10_000 })).toBe("/v2/items");
+    expect(
+      await vi.waitFor(
+        async () => {
+          const path = await upstreamPath("/api/items");
+          expect(path).toBe("/v2/items");
+          return path;
+        },
+        { timeout: 10_000 },
+      ),
+    ).toBe("/v2/items");
     expect(await upstreamPath("/other")).toBe("/other");
-    const acked = await vi.waitFor(async () => {
-      const rds = server.status()[0]!.types[TypeUrl.Route]!;
-      expect(rds.versionAcked).toBe(cache.get(NODE)!.types[TypeUrl.Route].version);
-      return rds;
-    }, { timeout: 10_000 });
+    const acked = await vi.waitFor(
+      async () => {
+        const rds = server.status()[0]!.types[TypeUrl.Route]!;
+        expect(rds.versionAcked).toBe(cache.get(NODE)!.types[TypeUrl.Route].version);
+        return rds;
+      },
+      { timeout: 10_000 },
+    );
     expect(acked.lastNack).toBeNull();
   });
 
   it("adds a cluster and a route to it at once, then removes both, without a single failed request", async () => {
     const b = await upstream();
-    cache.set("*", resourceSet({
-      clusters: [edsCluster("upstream"), edsCluster("b")],
-      endpoints: [endpoints("upstream", up.port), endpoints("b", b.port)],
-      listeners: [rdsListener("public")],
-      routes: [routeConfig("public", [{ prefix: "/b/", cluster: "b" }, { prefix: "/api/", prefixRewrite: "/v2/" }, { prefix: "/" }])],
-    }));
+    cache.set(
+      "*",
+      resourceSet({
+        clusters: [edsCluster("upstream"), edsCluster("b")],
+        endpoints: [endpoints("upstream", up.port), endpoints("b", b.port)],
+        listeners: [rdsListener("public")],
+        routes: [routeConfig("public", [{ prefix: "/b/", cluster: "b" }, { prefix: "/api/", prefixRewrite: "/v2/" }, { prefix: "/" }])],
+      }),
+    );
     // Until the route arrives, /b/ goes to the first upstream; after, to "b". Were the route sent
     // before b's endpoints were ACKed, requests would meet a warming cluster and get a 503.
     const statuses = new Set<number>();
@@ -108,8 +124,13 @@ describe("ADS to a real Envoy", () => {
     }
     expect(up.requests.slice(seenBefore).map((r) => r.path)).toContain("/b/y");
     expect([...statuses]).toEqual([200]);
-    await vi.waitFor(async () => expect(server.status()[0]!.types[TypeUrl.Cluster]!.versionAcked).toBe(cache.get(NODE)!.types[TypeUrl.Cluster].version), { timeout: 10_000 });
-    const clusters = JSON.parse((await e.admin("/config_dump?resource=dynamic_active_clusters")).body) as { configs: { cluster: { name: string } }[] };
+    await vi.waitFor(
+      async () => expect(server.status()[0]!.types[TypeUrl.Cluster]!.versionAcked).toBe(cache.get(NODE)!.types[TypeUrl.Cluster].version),
+      { timeout: 10_000 },
+    );
+    const clusters = JSON.parse((await e.admin("/config_dump?resource=dynamic_active_clusters")).body) as {
+      configs: { cluster: { name: string } }[];
+    };
     expect(clusters.configs.map((c) => c.cluster.name)).toEqual(["upstream"]);
   });
 
@@ -119,11 +140,14 @@ describe("ADS to a real Envoy", () => {
     const bad = cache.get(NODE)!.types[TypeUrl.Route].version;
     expect(bad).not.toBe(good);
 
-    const rds = await vi.waitFor(async () => {
-      const s = server.status()[0]!.types[TypeUrl.Route]!;
-      expect(s.lastNack?.version).toBe(bad);
-      return s;
-    }, { timeout: 10_000 });
+    const rds = await vi.waitFor(
+      async () => {
+        const s = server.status()[0]!.types[TypeUrl.Route]!;
+        expect(s.lastNack?.version).toBe(bad);
+        return s;
+      },
+      { timeout: 10_000 },
+    );
     expect(rds.versionSent).toBe(bad);
     expect(rds.versionAcked).toBe(good);
     expect(rds.lastNack!.message).toContain("invalid perl operator: (?="); // RE2 has no lookahead

@@ -45,7 +45,13 @@ export function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
   return start(o, o.yaml, dir, !o.dir, { xds: 0, http: o.http?.port ?? 0 });
 }
 
-async function start(o: TestGatewayOptions, yaml: string | undefined, dir: string, ownsDir: boolean, ports: { xds: number; http: number }): Promise<TestGateway> {
+async function start(
+  o: TestGatewayOptions,
+  yaml: string | undefined,
+  dir: string,
+  ownsDir: boolean,
+  ports: { xds: number; http: number },
+): Promise<TestGateway> {
   const configPath = join(dir, "gateway.yaml");
   const logs: string[] = [];
   const log: LogFn = (level, msg, fields) => {
@@ -59,8 +65,11 @@ async function start(o: TestGatewayOptions, yaml: string | undefined, dir: strin
   };
   if (yaml !== undefined) write(yaml);
   const cp = new ControlPlane({
-    configPath, filtersDir: join(repoRoot, "dist/filters"), log,
-    xds: { host: "127.0.0.1", port: ports.xds }, http: { host: o.http?.host ?? "127.0.0.1", port: ports.http },
+    configPath,
+    filtersDir: join(repoRoot, "dist/filters"),
+    log,
+    xds: { host: "127.0.0.1", port: ports.xds },
+    http: { host: o.http?.host ?? "127.0.0.1", port: ports.http },
     adminToken: o.adminToken,
     debounce: o.debounce ?? { quietMs: 50, maxDelayMs: 500 },
   });
@@ -71,7 +80,11 @@ async function start(o: TestGatewayOptions, yaml: string | undefined, dir: strin
     throw e;
   }
   return {
-    cp, dir, configPath, logs, write,
+    cp,
+    dir,
+    configPath,
+    logs,
+    write,
     startAgain: (next) => start(o, next, dir, ownsDir, { xds: cp.xdsPort, http: cp.httpPort }),
     stop: async () => {
       await cp.stop();
@@ -97,38 +110,59 @@ export class NackedError extends Error {
  * Resolves once Envoy `nodeId` has ACKed the cache's current version of every required type
  * (see syncState: a required type Envoy has not subscribed to yet is not synced).
  */
-export async function waitSynced(cp: Pick<ControlPlane, "cache" | "xds">, nodeId: string, o: number | WaitSyncedOptions = {}): Promise<void> {
+export async function waitSynced(
+  cp: Pick<ControlPlane, "cache" | "xds">,
+  nodeId: string,
+  o: number | WaitSyncedOptions = {},
+): Promise<void> {
   const { timeoutMs = 20_000, types, failOnNack = false } = typeof o === "number" ? { timeoutMs: o } : o;
   const state = () => {
     const snap = cp.cache.get(nodeId) ?? cp.cache.get(ANY_NODE);
-    return syncState(snap?.types, cp.xds.status().find((n) => n.nodeId === nodeId), types);
+    return syncState(
+      snap?.types,
+      cp.xds.status().find((n) => n.nodeId === nodeId),
+      types,
+    );
   };
-  await pollUntil(async () => {
-    const s = state();
-    if (failOnNack && s.nacked.length) {
-      throw new NackedError(`Envoy ${nodeId} NACKed: ${s.nacked.map((n) => `${n.type}: ${n.message}`).join("; ")}`);
-    }
-    return s;
-  }, (s) => s.synced, { timeoutMs, intervalMs: 25, what: `Envoy ${nodeId} in sync` });
+  await pollUntil(
+    async () => {
+      const s = state();
+      if (failOnNack && s.nacked.length) {
+        throw new NackedError(`Envoy ${nodeId} NACKed: ${s.nacked.map((n) => `${n.type}: ${n.message}`).join("; ")}`);
+      }
+      return s;
+    },
+    (s) => s.synced,
+    { timeoutMs, intervalMs: 25, what: `Envoy ${nodeId} in sync` },
+  );
 }
 
 /** Resolves with the next reload outcome after `before` (`cp.source.last` before the files changed). */
 export async function nextOutcome(cp: ControlPlane, before: ApplyOutcome | undefined, timeoutMs = 10_000): Promise<ApplyOutcome> {
-  const last = await pollUntil(async () => cp.source.last, (o) => o !== before, { timeoutMs, intervalMs: 10, what: "a reload after the files changed" });
+  const last = await pollUntil(
+    async () => cp.source.last,
+    (o) => o !== before,
+    { timeoutMs, intervalMs: 10, what: "a reload after the files changed" },
+  );
   return last!;
 }
 
 /** Starts a real Envoy that joins `cp` as `nodeId` (the bootstrap `portico bootstrap` prints). */
 /** `start` is startEnvoy or a lifecycle-managed starter (useEnvoy) that also stops it. */
 export async function joinEnvoy(
-  cp: ControlPlane, nodeId: string, opts: Partial<StartEnvoyOptions> = {},
+  cp: ControlPlane,
+  nodeId: string,
+  opts: Partial<StartEnvoyOptions> = {},
   start: (o: StartEnvoyOptions) => Promise<Envoy> = startEnvoy,
 ): Promise<Envoy> {
   const config = renderBootstrap(cp.bootstrapOptions({ nodeId, admin: { address: "127.0.0.1", port: 0 } }));
   return start({ name: nodeId, concurrency: 2, readyTimeoutMs: 30_000, ...opts, config });
 }
 
-export interface NodeToJoin { id: string; opts?: Partial<StartEnvoyOptions> }
+export interface NodeToJoin {
+  id: string;
+  opts?: Partial<StartEnvoyOptions>;
+}
 
 export interface GatewayOnFreshPortOptions<N extends readonly NodeToJoin[]> extends Omit<TestGatewayOptions, "yaml"> {
   /** The gateway config, given the listener port to put in it. */
@@ -139,7 +173,11 @@ export interface GatewayOnFreshPortOptions<N extends readonly NodeToJoin[]> exte
   start?: (o: StartEnvoyOptions) => Promise<Envoy>;
 }
 
-export interface GatewayOnFreshPort<N extends readonly NodeToJoin[]> { gw: TestGateway; port: number; envoys: { [K in keyof N]: Envoy } }
+export interface GatewayOnFreshPort<N extends readonly NodeToJoin[]> {
+  gw: TestGateway;
+  port: number;
+  envoys: { [K in keyof N]: Envoy };
+}
 
 /**
  * A gateway whose listener port must be in its config (Envoy binds it when LDS arrives, so the
@@ -147,13 +185,19 @@ export interface GatewayOnFreshPort<N extends readonly NodeToJoin[]> { gw: TestG
  * and waits until every Envoy is in sync. When an Envoy NACKs the listener because the port was
  * taken in the meantime, everything is stopped and started again on a fresh port (onFreshPort).
  */
-export function startGatewayOnFreshPort<const N extends readonly NodeToJoin[]>(o: GatewayOnFreshPortOptions<N>): Promise<GatewayOnFreshPort<N>> {
+export function startGatewayOnFreshPort<const N extends readonly NodeToJoin[]>(
+  o: GatewayOnFreshPortOptions<N>,
+): Promise<GatewayOnFreshPort<N>> {
   return onFreshPort(async (port) => {
     const gw = await startTestGateway({ ...o, yaml: o.yaml(port) });
     const envoys: (Envoy | undefined)[] = [];
     try {
       // allSettled: every Envoy that did start is known (and stopped below) when another failed.
-      const joined = await Promise.allSettled(o.nodes.map(async (n, i) => { envoys[i] = await joinEnvoy(gw.cp, n.id, n.opts, o.start); }));
+      const joined = await Promise.allSettled(
+        o.nodes.map(async (n, i) => {
+          envoys[i] = await joinEnvoy(gw.cp, n.id, n.opts, o.start);
+        }),
+      );
       for (const r of joined) if (r.status === "rejected") throw r.reason;
       await Promise.all(o.nodes.map((n) => waitSynced(gw.cp, n.id, { failOnNack: true })));
       return { gw, port, envoys: envoys as { [K in keyof N]: Envoy } };

@@ -15,7 +15,10 @@ export const TESTDATA = fileURLToPath(new URL("../../testdata/translate/", impor
 export const SUITE_FILTERS = ["header-rewrite", "jwt-auth", "rate-limit"];
 
 export function goldenCases(): string[] {
-  return readdirSync(TESTDATA, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  return readdirSync(TESTDATA, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
 }
 
 /**
@@ -26,11 +29,18 @@ export function goldenCases(): string[] {
 export function fakeFiltersDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "portico-golden-filters-"));
   // The Wasm magic number (the loader checks it), then a fixed text.
-  for (const f of SUITE_FILTERS) writeFileSync(join(dir, `${f}.wasm`), Buffer.concat([Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), Buffer.from(`golden stand-in for ${f}`)]));
+  for (const f of SUITE_FILTERS)
+    writeFileSync(
+      join(dir, `${f}.wasm`),
+      Buffer.concat([Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), Buffer.from(`golden stand-in for ${f}`)]),
+    );
   return dir;
 }
 
-export interface LoadedCase { model: GatewayModel; modules: Map<string, Uint8Array> }
+export interface LoadedCase {
+  model: GatewayModel;
+  modules: Map<string, Uint8Array>;
+}
 
 export async function loadCase(name: string, filtersDir: string): Promise<LoadedCase> {
   const loaded = await loadGatewayFile(join(TESTDATA, name, "config.yaml"), { filtersDir });

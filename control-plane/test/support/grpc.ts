@@ -18,9 +18,16 @@ export interface EchoReply {
   /** Text metadata the server received, first value of each key. */
   metadata: Record<string, string>;
 }
-export interface CountRequest { n: number; intervalMs?: number }
-export interface CountReply { i: number }
-export interface ChatMessage { text: string }
+export interface CountRequest {
+  n: number;
+  intervalMs?: number;
+}
+export interface CountReply {
+  i: number;
+}
+export interface ChatMessage {
+  text: string;
+}
 
 const toJson = (v: unknown): Buffer => Buffer.from(JSON.stringify(v), "utf8");
 const fromJson = <T>(b: Buffer): T => JSON.parse(b.toString("utf8")) as T;
@@ -46,7 +53,10 @@ const probeService = {
   Chat: method<ChatMessage, ChatMessage>("Chat", true, true),
 };
 
-export interface ProbeCallRecord { method: string; peer: string }
+export interface ProbeCallRecord {
+  method: string;
+  peer: string;
+}
 
 export interface ProbeServer {
   port: number;
@@ -117,16 +127,28 @@ export async function startProbeServer(): Promise<ProbeServer> {
   return {
     port,
     calls,
-    close: () => new Promise<void>((resolve) => {
-      // Graceful first; anything still open (a test's stream) is cut after a moment.
-      const timer = setTimeout(() => server.forceShutdown(), 2_000);
-      server.tryShutdown(() => { clearTimeout(timer); resolve(); });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Graceful first; anything still open (a test's stream) is cut after a moment.
+        const timer = setTimeout(() => server.forceShutdown(), 2_000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
   };
 }
 
-export interface UnaryResult<T> { reply: T; headers: grpc.Metadata; trailers: grpc.Metadata }
-export interface StreamResult<T> { messages: T[]; headers: grpc.Metadata | undefined; status: grpc.StatusObject }
+export interface UnaryResult<T> {
+  reply: T;
+  headers: grpc.Metadata;
+  trailers: grpc.Metadata;
+}
+export interface StreamResult<T> {
+  messages: T[];
+  headers: grpc.Metadata | undefined;
+  status: grpc.StatusObject;
+}
 
 /** A client of the probe service over plaintext HTTP/2 (h2c), one channel per instance. */
 export class ProbeClient {
@@ -170,13 +192,20 @@ export class ProbeClient {
     const call = this.client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, new grpc.Metadata());
     const done = collect<ChatMessage>(call);
     let seen = 0;
-    const answered = (k: number) => new Promise<void>((resolve, reject) => {
-      if (seen >= k) return resolve();
-      const onData = () => { if (++seen >= k) { call.off("data", onData); call.off("status", onStatus); resolve(); } };
-      const onStatus = (s: grpc.StatusObject) => reject(new Error(`stream ended early: ${s.code} ${s.details}`));
-      call.on("data", onData);
-      call.on("status", onStatus);
-    });
+    const answered = (k: number) =>
+      new Promise<void>((resolve, reject) => {
+        if (seen >= k) return resolve();
+        const onData = () => {
+          if (++seen >= k) {
+            call.off("data", onData);
+            call.off("status", onStatus);
+            resolve();
+          }
+        };
+        const onStatus = (s: grpc.StatusObject) => reject(new Error(`stream ended early: ${s.code} ${s.details}`));
+        call.on("data", onData);
+        call.on("status", onStatus);
+      });
     for (const [k, text] of texts.entries()) {
       call.write({ text });
       await answered(k + 1);
@@ -189,7 +218,8 @@ export class ProbeClient {
   unknownService(): Promise<grpc.ServiceError> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest("/portico.test.Unrouted/Echo", toJson, fromJson, {}, (err) =>
-        err ? resolve(err) : reject(new Error("a call to an unrouted service succeeded")));
+        err ? resolve(err) : reject(new Error("a call to an unrouted service succeeded")),
+      );
     });
   }
 
@@ -208,11 +238,19 @@ function collect<T>(call: ReadableCall<T>): Promise<StreamResult<T>> {
     let ended = false;
     // The status is emitted right after the last message is queued; "end" follows once every
     // queued message was delivered, so wait for both.
-    const settle = () => { if (status && ended) resolve({ messages, headers, status }); };
+    const settle = () => {
+      if (status && ended) resolve({ messages, headers, status });
+    };
     call.on("metadata", (md: grpc.Metadata) => (headers = md));
     call.on("data", (d: T) => messages.push(d));
     call.on("error", () => undefined); // reported through "status"
-    call.on("status", (s: grpc.StatusObject) => { status = s; settle(); });
-    call.on("end", () => { ended = true; settle(); });
+    call.on("status", (s: grpc.StatusObject) => {
+      status = s;
+      settle();
+    });
+    call.on("end", () => {
+      ended = true;
+      settle();
+    });
   });
 }

@@ -15,7 +15,22 @@ export interface MetricSelectors {
   patterns: RegExp[];
 }
 
-const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset", "inf", "nan", "atan2"]);
+const KEYWORDS = new Set([
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "bool",
+  "and",
+  "or",
+  "unless",
+  "offset",
+  "inf",
+  "nan",
+  "atan2",
+]);
 
 export function metricSelectors(expr: string): MetricSelectors {
   const patterns: RegExp[] = [];
@@ -45,9 +60,17 @@ export function metricSelectors(expr: string): MetricSelectors {
   return { names: [...new Set(names)], patterns };
 }
 
-export interface DashboardQuery { panel: string; expr: string }
+export interface DashboardQuery {
+  panel: string;
+  expr: string;
+}
 
-interface Panel { title?: string; type?: string; targets?: { expr?: string }[]; panels?: Panel[] }
+interface Panel {
+  title?: string;
+  type?: string;
+  targets?: { expr?: string }[];
+  panels?: Panel[];
+}
 
 /** Every PromQL expression of the dashboard, with its panel's title (rows' panels included). */
 export function dashboardQueries(dashboard: { panels?: Panel[] }): DashboardQuery[] {

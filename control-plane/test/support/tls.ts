@@ -15,20 +15,55 @@ export interface CertificateFiles {
 
 /** Writes a fresh self-signed P-256 certificate for `dnsName` (CN and subjectAltName) and its key. */
 export function generateCertificate(certPath: string, keyPath: string, dnsName: string): CertificateFiles {
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-    "-subj", `/CN=${dnsName}`, "-addext", `subjectAltName=DNS:${dnsName}`,
-    "-keyout", keyPath, "-out", certPath,
-  ], { stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${dnsName}`,
+      "-addext",
+      `subjectAltName=DNS:${dnsName}`,
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   return { certPath, keyPath, fingerprint256: new X509Certificate(readFileSync(certPath)).fingerprint256 };
 }
 
 /** Writes a fresh self-signed P-256 CA certificate (basicConstraints CA:TRUE) and its key. */
 export function generateCa(certPath: string, keyPath: string, commonName: string): CertificateFiles {
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-    "-subj", `/CN=${commonName}`, "-keyout", keyPath, "-out", certPath,
-  ], { stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${commonName}`,
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   return { certPath, keyPath, fingerprint256: new X509Certificate(readFileSync(certPath)).fingerprint256 };
 }
 
@@ -36,14 +71,51 @@ export function generateCa(certPath: string, keyPath: string, commonName: string
 export function generateSignedCertificate(ca: CertificateFiles, certPath: string, keyPath: string, dnsNames: string[]): CertificateFiles {
   const csr = `${certPath}.csr`;
   const ext = `${certPath}.ext`;
-  writeFileSync(ext, `basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(",")}\n`);
+  writeFileSync(
+    ext,
+    `basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(",")}\n`,
+  );
   try {
-    execFileSync("openssl", [
-      "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${dnsNames[0]}`, "-keyout", keyPath, "-out", csr,
-    ], { stdio: ["ignore", "ignore", "pipe"] });
-    execFileSync("openssl", [
-      "x509", "-req", "-in", csr, "-CA", ca.certPath, "-CAkey", ca.keyPath, "-CAcreateserial", "-days", "1", "-extfile", ext, "-out", certPath,
-    ], { stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        `/CN=${dnsNames[0]}`,
+        "-keyout",
+        keyPath,
+        "-out",
+        csr,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    execFileSync(
+      "openssl",
+      [
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca.certPath,
+        "-CAkey",
+        ca.keyPath,
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        ext,
+        "-out",
+        certPath,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
   } finally {
     rmSync(csr, { force: true });
     rmSync(ext, { force: true });
@@ -91,7 +163,11 @@ export function tlsHandshake(port: number, o: HandshakeOptions = {}): Promise<Ha
     socket.once("secureConnect", () => {
       const cert: PeerCertificate = socket.getPeerCertificate();
       const cn = cert.subject?.CN;
-      resolve({ fingerprint256: cert.fingerprint256, commonName: Array.isArray(cn) ? cn.join(",") : cn, alpnProtocol: socket.alpnProtocol ?? false });
+      resolve({
+        fingerprint256: cert.fingerprint256,
+        commonName: Array.isArray(cn) ? cn.join(",") : cn,
+        alpnProtocol: socket.alpnProtocol ?? false,
+      });
       socket.end();
     });
   });

@@ -12,12 +12,20 @@ beforeAll(async () => {
 }, 180_000);
 
 const GET = (path: string, extra: HeaderList = []): HeaderList => [
-  [":method", "GET"], [":path", path], [":authority", "api.example.com"], [":scheme", "https"], ...extra,
+  [":method", "GET"],
+  [":path", path],
+  [":authority", "api.example.com"],
+  [":scheme", "https"],
+  ...extra,
 ];
 
 async function plugin(config: object | string) {
   const vm = await ProxyWasmVm.load(module, { properties: { "source.address": "10.1.2.3:5555", "xds.route_name": "r-main" } });
-  const p = vm.configurePlugin({ config: typeof config === "string" ? config : JSON.stringify(config), rootId: "header-rewrite", name: "hr" });
+  const p = vm.configurePlugin({
+    config: typeof config === "string" ? config : JSON.stringify(config),
+    rootId: "header-rewrite",
+    name: "hr",
+  });
   return { vm, p };
 }
 
@@ -49,14 +57,25 @@ describe("configuration", () => {
 describe("rewriting", () => {
   it("applies request and response actions with templates from headers and Envoy attributes", async () => {
     const { p } = await plugin({
-      rules: [{
-        request: { set: { "x-client": "${source.ip}", "x-route": "${route.name}", "x-ua": "ua=${request.header.user-agent}" }, remove: ["x-secret"] },
-        response: { set: { "x-echo": "${request.header.user-agent} -> ${response.header.content-type}" } },
-      }],
+      rules: [
+        {
+          request: {
+            set: { "x-client": "${source.ip}", "x-route": "${route.name}", "x-ua": "ua=${request.header.user-agent}" },
+            remove: ["x-secret"],
+          },
+          response: { set: { "x-echo": "${request.header.user-agent} -> ${response.header.content-type}" } },
+        },
+      ],
     });
     const s = runHttpRequest(p, {
-      requestHeaders: GET("/x", [["user-agent", "curl"], ["x-secret", "s"]]),
-      responseHeaders: [[":status", "200"], ["content-type", "text/plain"]],
+      requestHeaders: GET("/x", [
+        ["user-agent", "curl"],
+        ["x-secret", "s"],
+      ]),
+      responseHeaders: [
+        [":status", "200"],
+        ["content-type", "text/plain"],
+      ],
     });
     expect(s.requestHeader("x-client")).toBe("10.1.2.3");
     expect(s.requestHeader("x-route")).toBe("r-main");
@@ -86,7 +105,14 @@ describe("rewriting", () => {
       ],
     });
     runHttpRequest(p, { requestHeaders: GET("/") });
-    runHttpRequest(p, { requestHeaders: [[":method", "POST"], [":path", "/"], [":authority", "a"], ["x-big", "y".repeat(9000)]] });
+    runHttpRequest(p, {
+      requestHeaders: [
+        [":method", "POST"],
+        [":path", "/"],
+        [":authority", "a"],
+        ["x-big", "y".repeat(9000)],
+      ],
+    });
     expect(vm.metric("portico.header_rewrite.t.requests_total")).toBe(2);
     expect(vm.metric("portico.header_rewrite.t.rules_applied_total")).toBe(1);
     expect(vm.metric("portico.header_rewrite.t.errors_total")).toBe(1);
@@ -99,8 +125,7 @@ describe("the shared match object", () => {
   async function selector(match: object) {
     const { p } = await plugin({ rules: [{ match, request: { set: { "x-hit": "1" } } }] });
     expect(p.ok).toBe(true);
-    return (path: string, extra: HeaderList = []) =>
-      runHttpRequest(p, { requestHeaders: GET(path, extra) }).requestHeader("x-hit") === "1";
+    return (path: string, extra: HeaderList = []) => runHttpRequest(p, { requestHeaders: GET(path, extra) }).requestHeader("x-hit") === "1";
   }
 
   it("matches the path with a regex (whole path, query string ignored)", async () => {
@@ -147,7 +172,13 @@ describe("the shared match object", () => {
     const absent = await selector({ query: [{ name: "flag", present: false }] });
     expect(absent("/?a=1")).toBe(true);
     expect(absent("/?flag")).toBe(false);
-    const re = await selector({ path: { prefix: "/search" }, query: [{ name: "page", regex: "[1-9][0-9]*" }, { name: "sort", prefix: "date", invert: true }] });
+    const re = await selector({
+      path: { prefix: "/search" },
+      query: [
+        { name: "page", regex: "[1-9][0-9]*" },
+        { name: "sort", prefix: "date", invert: true },
+      ],
+    });
     expect(re("/search?page=3")).toBe(true);
     expect(re("/search?page=03")).toBe(false);
     expect(re("/search?page=3&sort=date_desc")).toBe(false);
@@ -155,24 +186,48 @@ describe("the shared match object", () => {
   });
 
   it("keeps suffix, contains and glob working beside the new kinds", async () => {
-    const hit = await selector({ path: { glob: "/static/**/*.css" }, headers: [{ name: "accept", contains: "css" }, { name: "x-v", suffix: "-beta" }] });
-    expect(hit("/static/a/b/site.css", [["accept", "text/css"], ["x-v", "2-beta"]])).toBe(true);
-    expect(hit("/static/a/b/site.css", [["accept", "text/css"], ["x-v", "2"]])).toBe(false);
+    const hit = await selector({
+      path: { glob: "/static/**/*.css" },
+      headers: [
+        { name: "accept", contains: "css" },
+        { name: "x-v", suffix: "-beta" },
+      ],
+    });
+    expect(
+      hit("/static/a/b/site.css", [
+        ["accept", "text/css"],
+        ["x-v", "2-beta"],
+      ]),
+    ).toBe(true);
+    expect(
+      hit("/static/a/b/site.css", [
+        ["accept", "text/css"],
+        ["x-v", "2"],
+      ]),
+    ).toBe(false);
   });
 
   it("refuses bad conditions with the field's location", async () => {
     const { vm, p } = await plugin({
-      rules: [{
-        match: {
-          path: { regex: "/a(?=b)" },
-          headers: [{ name: "x-a", regex: "(x", invert: "yes" }, { name: "x-b", exact: "1", prefix: "2" }],
-          query: [{ name: "", exact: "1" }, { name: "q" }, { name: "r", regex: "\\1" }],
+      rules: [
+        {
+          match: {
+            path: { regex: "/a(?=b)" },
+            headers: [
+              { name: "x-a", regex: "(x", invert: "yes" },
+              { name: "x-b", exact: "1", prefix: "2" },
+            ],
+            query: [{ name: "", exact: "1" }, { name: "q" }, { name: "r", regex: "\\1" }],
+          },
+          request: { set: { "x-a": "1" } },
         },
-        request: { set: { "x-a": "1" } },
-      }],
+      ],
     });
     expect(p.ok).toBe(false);
-    const text = vm.logs.filter((l) => l.level === LogLevel.Error).map((l) => l.message).join("\n");
+    const text = vm.logs
+      .filter((l) => l.level === LogLevel.Error)
+      .map((l) => l.message)
+      .join("\n");
     expect(text).toContain("rules[0].match.path.regex: invalid regex: lookahead ((?=...)) is not supported (at offset 2)");
     expect(text).toContain("rules[0].match.headers[0].regex: invalid regex: missing ): unterminated group");
     expect(text).toContain("rules[0].match.headers[0].invert: must be a boolean, got a string");
@@ -186,8 +241,16 @@ describe("the shared match object", () => {
 describe("runtime layer behaviour through this filter", () => {
   it("keeps a separate configuration per plugin in one VM, and survives plugin removal", async () => {
     const vm = await ProxyWasmVm.load(module);
-    const a = vm.configurePlugin({ config: JSON.stringify({ rules: [{ request: { set: { "x-plugin": "a" } } }] }), rootId: "header-rewrite", name: "a" });
-    const b = vm.configurePlugin({ config: JSON.stringify({ rules: [{ request: { set: { "x-plugin": "b" } } }] }), rootId: "header-rewrite", name: "b" });
+    const a = vm.configurePlugin({
+      config: JSON.stringify({ rules: [{ request: { set: { "x-plugin": "a" } } }] }),
+      rootId: "header-rewrite",
+      name: "a",
+    });
+    const b = vm.configurePlugin({
+      config: JSON.stringify({ rules: [{ request: { set: { "x-plugin": "b" } } }] }),
+      rootId: "header-rewrite",
+      name: "b",
+    });
     expect(runHttpRequest(a, { requestHeaders: GET("/") }).requestHeader("x-plugin")).toBe("a");
     expect(runHttpRequest(b, { requestHeaders: GET("/") }).requestHeader("x-plugin")).toBe("b");
     a.shutdown(); // the SDK alone aborts here (root context looked up in the stream map)

@@ -9,7 +9,11 @@ import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 const CONFIG = {
   rules: [
     {
-      request: { set: { "x-a": "${request.header.user-agent}/${request.path}", "x-ip": "${source.ip}" }, remove: ["x-drop"], add: { "x-b": "b" } },
+      request: {
+        set: { "x-a": "${request.header.user-agent}/${request.path}", "x-ip": "${source.ip}" },
+        remove: ["x-drop"],
+        add: { "x-b": "b" },
+      },
       response: { set: { "x-r": "${request.method} ${response.header.content-type}" } },
     },
     { match: { path: { glob: "/api/**" } }, request: { rename: { "x-key": "x-legacy-key" } } },
@@ -20,8 +24,18 @@ it("keeps linear memory flat over 1,000,000 requests", async () => {
   const vm = await ProxyWasmVm.load(readFileSync(builtFilter("header-rewrite")), { properties: { "source.address": "192.0.2.7:40000" } });
   const p = vm.configurePlugin({ config: JSON.stringify(CONFIG), rootId: "header-rewrite" });
   expect(p.ok).toBe(true);
-  const req: HeaderList = [[":method", "GET"], [":path", "/api/v1/items?q=1"], [":authority", "a"], ["user-agent", "bench"], ["x-drop", "1"], ["x-key", "k"]];
-  const resp: HeaderList = [[":status", "200"], ["content-type", "application/json"]];
+  const req: HeaderList = [
+    [":method", "GET"],
+    [":path", "/api/v1/items?q=1"],
+    [":authority", "a"],
+    ["user-agent", "bench"],
+    ["x-drop", "1"],
+    ["x-key", "k"],
+  ];
+  const resp: HeaderList = [
+    [":status", "200"],
+    ["content-type", "application/json"],
+  ];
   const one = () => {
     const s = p.newHttpStream();
     s.sendRequestHeaders(req, { endOfStream: true });

@@ -6,12 +6,34 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  LogLevel, MetricsStore, ProxyWasmVm, SharedData, type HeaderList, type HttpCall, type HttpStream, type Plugin,
+  LogLevel,
+  MetricsStore,
+  ProxyWasmVm,
+  SharedData,
+  type HeaderList,
+  type HttpCall,
+  type HttpStream,
+  type Plugin,
 } from "../../../emulator/index.js";
 import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 import {
-  algNone, assemble, generateKey, generateKeys, hmacWithPublicKey, JWT_AUTH_ALGORITHMS, jwksOf, malformedTokens, mint,
-  oversized, payloadSegment, tamperPayload, tamperSignature, type Claims, type JwsAlg, type Jwks, type TestKey,
+  algNone,
+  assemble,
+  generateKey,
+  generateKeys,
+  hmacWithPublicKey,
+  JWT_AUTH_ALGORITHMS,
+  jwksOf,
+  malformedTokens,
+  mint,
+  oversized,
+  payloadSegment,
+  tamperPayload,
+  tamperSignature,
+  type Claims,
+  type JwsAlg,
+  type Jwks,
+  type TestKey,
 } from "../../../test/support/jwt.js";
 
 let module: WebAssembly.Module;
@@ -32,7 +54,11 @@ const key = (alg: JwsAlg) => keys.get(alg)!;
 const claims = (extra: Claims = {}): Claims => ({ iss: ISSUER, aud: "api", sub: "user-1", iat: NOW, exp: NOW + 3600, ...extra });
 
 const request = (path: string, extra: HeaderList = [], method = "GET"): HeaderList => [
-  [":method", method], [":path", path], [":authority", AUTHORITY], [":scheme", "https"], ...extra,
+  [":method", method],
+  [":path", path],
+  [":authority", AUTHORITY],
+  [":scheme", "https"],
+  ...extra,
 ];
 const bearer = (t: string): [string, string] => ["authorization", `Bearer ${t}`];
 
@@ -45,7 +71,10 @@ function remoteProvider(extra: object = {}): object {
 }
 const requireAll = (providers: object[], extra: object = {}) => ({ providers, rules: [{ match: {}, requires: ["idp"] }], ...extra });
 
-async function plugin(config: object | string, vmOptions: Parameters<typeof ProxyWasmVm.load>[1] = {}): Promise<{ vm: ProxyWasmVm; p: Plugin }> {
+async function plugin(
+  config: object | string,
+  vmOptions: Parameters<typeof ProxyWasmVm.load>[1] = {},
+): Promise<{ vm: ProxyWasmVm; p: Plugin }> {
   const vm = await ProxyWasmVm.load(module, { startTime: T0, ...vmOptions });
   const p = vm.configurePlugin({ config: typeof config === "string" ? config : JSON.stringify(config), rootId: "jwt-auth", name: "jwt" });
   return { vm, p };
@@ -76,8 +105,7 @@ function finish(s: HttpStream): Outcome {
   return {
     stream: s,
     status: local ? local.status : 200,
-    header: (name) =>
-      (local ? local.headers : s.requestHeaders).filter(([k]) => k.toLowerCase() === name).map(([, v]) => v),
+    header: (name) => (local ? local.headers : s.requestHeaders).filter(([k]) => k.toLowerCase() === name).map(([, v]) => v),
     json: () => JSON.parse(local?.body ?? "null") as Record<string, unknown>,
   };
 }
@@ -94,9 +122,15 @@ describe("configuration", () => {
 
   it("declares the cluster of each remote JWKS, with its config path (for the control plane's check)", async () => {
     const remote = (name: string, cluster: string) => ({ name, issuer: ISSUER, remote_jwks: { cluster, path: "/j" } });
-    const { p } = await plugin({ providers: [remote("idp", "idp"), localProvider({ name: "local" }), remote("b", "idp_b")], rules: [{ match: {}, requires: ["idp"] }] });
+    const { p } = await plugin({
+      providers: [remote("idp", "idp"), localProvider({ name: "local" }), remote("b", "idp_b")],
+      rules: [{ match: {}, requires: ["idp"] }],
+    });
     expect(p.ok).toBe(true);
-    expect(p.declaredClusters).toEqual([{ name: "idp", path: "providers[0].remote_jwks.cluster" }, { name: "idp_b", path: "providers[2].remote_jwks.cluster" }]);
+    expect(p.declaredClusters).toEqual([
+      { name: "idp", path: "providers[0].remote_jwks.cluster" },
+      { name: "idp_b", path: "providers[2].remote_jwks.cluster" },
+    ]);
     expect((await plugin(requireAll([localProvider()]))).p.declaredClusters).toEqual([]);
   });
 
@@ -106,38 +140,100 @@ describe("configuration", () => {
     ["a misspelt field", () => ({ providers: [{ ...localProvider(), isuer: ISSUER }], rules }), "providers[0].isuer: unknown field"],
     ["an unknown top-level field", () => ({ providers: [localProvider()], rules, rulez: [] }), "rulez: unknown field"],
     ["a missing issuer", () => ({ providers: [{ name: "idp", jwks: jwksOf([key("RS256")]) }], rules }), "providers[0].issuer"],
-    ["a bad provider name", () => ({ providers: [{ ...localProvider(), name: "Bad-Name" }], rules: [{ match: {}, requires: ["Bad-Name"] }] }), "providers[0].name"],
-    ["alg none in the allow-list", () => ({ providers: [localProvider({ algorithms: ["RS256", "none"] })], rules }), "providers[0].algorithms"],
+    [
+      "a bad provider name",
+      () => ({ providers: [{ ...localProvider(), name: "Bad-Name" }], rules: [{ match: {}, requires: ["Bad-Name"] }] }),
+      "providers[0].name",
+    ],
+    [
+      "alg none in the allow-list",
+      () => ({ providers: [localProvider({ algorithms: ["RS256", "none"] })], rules }),
+      "providers[0].algorithms",
+    ],
     ["an unknown algorithm", () => ({ providers: [localProvider({ algorithms: ["RS1"] })], rules }), "providers[0].algorithms"],
-    ["a rule naming an unknown provider", () => ({ providers: [localProvider()], rules: [{ match: {}, requires: ["other"] }] }), "rules[0].requires"],
-    ["both jwks and remote_jwks", () => ({ providers: [localProvider({ remote_jwks: { cluster: "c", path: "/j" } })], rules }), /providers\[0\]/],
+    [
+      "a rule naming an unknown provider",
+      () => ({ providers: [localProvider()], rules: [{ match: {}, requires: ["other"] }] }),
+      "rules[0].requires",
+    ],
+    [
+      "both jwks and remote_jwks",
+      () => ({ providers: [localProvider({ remote_jwks: { cluster: "c", path: "/j" } })], rules }),
+      /providers\[0\]/,
+    ],
     ["neither jwks nor remote_jwks", () => ({ providers: [{ name: "idp", issuer: ISSUER }], rules }), /providers\[0\]/],
     ["an unknown token source", () => ({ providers: [localProvider({ from: [{ body: "t" }] })], rules }), "providers[0].from[0]"],
     ["a wrong type", () => ({ providers: [localProvider({ forward_token: "yes" })], rules }), "providers[0].forward_token"],
     ["text that is not JSON", () => "{providers", /JSON/],
-    ["both clock_skew and clock_skew_s", () => ({ providers: [localProvider({ clock_skew: "30s", clock_skew_s: 30 })], rules }),
-      "providers[0]: give either clock_skew or the legacy clock_skew_s, not both"],
-    ["a clock_skew over an hour", () => ({ providers: [localProvider({ clock_skew: "61m" })], rules }), "providers[0].clock_skew: must be between 0s and 1h"],
-    ["a legacy clock_skew_s over an hour", () => ({ providers: [localProvider({ clock_skew_s: 3601 })], rules }), "providers[0].clock_skew_s: must be between 0s and 1h"],
-    ["a malformed clock_skew", () => ({ providers: [localProvider({ clock_skew: "1 minute" })], rules }), "providers[0].clock_skew: invalid duration"],
-    ["both timeout and timeout_ms", () => ({ providers: [remoteProvider({ timeout: "2s", timeout_ms: 2000 })], rules }),
-      "providers[0].remote_jwks: give either timeout or the legacy timeout_ms, not both"],
-    ["both refresh and refresh_s", () => ({ providers: [remoteProvider({ refresh: "5m", refresh_s: 300 })], rules }),
-      "providers[0].remote_jwks: give either refresh or the legacy refresh_s, not both"],
-    ["both min_refresh and min_refresh_s", () => ({ providers: [remoteProvider({ min_refresh: "5s", min_refresh_s: 5 })], rules }),
-      "providers[0].remote_jwks: give either min_refresh or the legacy min_refresh_s, not both"],
-    ["a timeout under 100ms", () => ({ providers: [remoteProvider({ timeout: "50ms" })], rules }), "providers[0].remote_jwks.timeout: must be between 100ms and 60s"],
-    ["a legacy timeout_ms over 60s", () => ({ providers: [remoteProvider({ timeout_ms: 60_001 })], rules }), "providers[0].remote_jwks.timeout_ms: must be between 100ms and 60s"],
-    ["a refresh over a day", () => ({ providers: [remoteProvider({ refresh: "25h" })], rules }), "providers[0].remote_jwks.refresh: must be between 1s and 24h"],
-    ["a min_refresh under a second", () => ({ providers: [remoteProvider({ min_refresh: 0.5 })], rules }), "providers[0].remote_jwks.min_refresh: must be between 1s and 1h"],
-    ["an unsupported regex in a rule", () => ({ providers: [localProvider()], rules: [{ match: { path: { regex: "/a(?!b)" } }, requires: ["idp"] }] }),
-      "rules[0].match.path.regex: invalid regex: lookahead ((?!...)) is not supported"],
+    [
+      "both clock_skew and clock_skew_s",
+      () => ({ providers: [localProvider({ clock_skew: "30s", clock_skew_s: 30 })], rules }),
+      "providers[0]: give either clock_skew or the legacy clock_skew_s, not both",
+    ],
+    [
+      "a clock_skew over an hour",
+      () => ({ providers: [localProvider({ clock_skew: "61m" })], rules }),
+      "providers[0].clock_skew: must be between 0s and 1h",
+    ],
+    [
+      "a legacy clock_skew_s over an hour",
+      () => ({ providers: [localProvider({ clock_skew_s: 3601 })], rules }),
+      "providers[0].clock_skew_s: must be between 0s and 1h",
+    ],
+    [
+      "a malformed clock_skew",
+      () => ({ providers: [localProvider({ clock_skew: "1 minute" })], rules }),
+      "providers[0].clock_skew: invalid duration",
+    ],
+    [
+      "both timeout and timeout_ms",
+      () => ({ providers: [remoteProvider({ timeout: "2s", timeout_ms: 2000 })], rules }),
+      "providers[0].remote_jwks: give either timeout or the legacy timeout_ms, not both",
+    ],
+    [
+      "both refresh and refresh_s",
+      () => ({ providers: [remoteProvider({ refresh: "5m", refresh_s: 300 })], rules }),
+      "providers[0].remote_jwks: give either refresh or the legacy refresh_s, not both",
+    ],
+    [
+      "both min_refresh and min_refresh_s",
+      () => ({ providers: [remoteProvider({ min_refresh: "5s", min_refresh_s: 5 })], rules }),
+      "providers[0].remote_jwks: give either min_refresh or the legacy min_refresh_s, not both",
+    ],
+    [
+      "a timeout under 100ms",
+      () => ({ providers: [remoteProvider({ timeout: "50ms" })], rules }),
+      "providers[0].remote_jwks.timeout: must be between 100ms and 60s",
+    ],
+    [
+      "a legacy timeout_ms over 60s",
+      () => ({ providers: [remoteProvider({ timeout_ms: 60_001 })], rules }),
+      "providers[0].remote_jwks.timeout_ms: must be between 100ms and 60s",
+    ],
+    [
+      "a refresh over a day",
+      () => ({ providers: [remoteProvider({ refresh: "25h" })], rules }),
+      "providers[0].remote_jwks.refresh: must be between 1s and 24h",
+    ],
+    [
+      "a min_refresh under a second",
+      () => ({ providers: [remoteProvider({ min_refresh: 0.5 })], rules }),
+      "providers[0].remote_jwks.min_refresh: must be between 1s and 1h",
+    ],
+    [
+      "an unsupported regex in a rule",
+      () => ({ providers: [localProvider()], rules: [{ match: { path: { regex: "/a(?!b)" } }, requires: ["idp"] }] }),
+      "rules[0].match.path.regex: invalid regex: lookahead ((?!...)) is not supported",
+    ],
   ];
   for (const [what, config, reason] of bad) {
     it(`refuses ${what}, naming it in an error log`, async () => {
       const { vm, p } = await plugin(config() as object | string);
       expect(p.ok).toBe(false);
-      const errors = vm.logs.filter((l) => l.level >= LogLevel.Error).map((l) => l.message).join("\n");
+      const errors = vm.logs
+        .filter((l) => l.level >= LogLevel.Error)
+        .map((l) => l.message)
+        .join("\n");
       if (typeof reason === "string") expect(errors).toContain(reason);
       else expect(errors).toMatch(reason);
     });
@@ -159,7 +255,12 @@ describe("algorithms", () => {
 
   it("never accepts alg none, whatever the header says", async () => {
     const { p } = await plugin(requireAll([localProvider()]));
-    for (const t of [algNone(claims()), algNone(claims(), { kid: key("RS256").kid }), algNone(claims(), { alg: "NONE" }), algNone(claims(), { signature: "AAAA" })]) {
+    for (const t of [
+      algNone(claims()),
+      algNone(claims(), { kid: key("RS256").kid }),
+      algNone(claims(), { alg: "NONE" }),
+      algNone(claims(), { signature: "AAAA" }),
+    ]) {
       const o = withToken(p, t);
       expect(o.status).toBe(401);
       expect(o.json().error).toBe("invalid_token");
@@ -169,8 +270,13 @@ describe("algorithms", () => {
   it("refuses algorithm confusion: HMAC keyed with a trusted public key's bytes", async () => {
     const { p } = await plugin(requireAll([localProvider()]));
     for (const [k, form, alg] of [
-      ["RS256", "pem", "HS256"], ["RS256", "jwk", "HS256"], ["RS512", "der", "HS512"], ["PS256", "pem", "HS256"],
-      ["ES256", "pem", "HS256"], ["ES384", "jwk", "HS384"], ["EdDSA", "pem", "HS256"],
+      ["RS256", "pem", "HS256"],
+      ["RS256", "jwk", "HS256"],
+      ["RS512", "der", "HS512"],
+      ["PS256", "pem", "HS256"],
+      ["ES256", "pem", "HS256"],
+      ["ES384", "jwk", "HS384"],
+      ["EdDSA", "pem", "HS256"],
     ] as [JwsAlg, "pem" | "jwk" | "der", "HS256" | "HS384" | "HS512"][]) {
       expect(withToken(p, hmacWithPublicKey(key(k), claims(), { form, alg })).status, `${alg} keyed with ${k} ${form}`).toBe(401);
     }
@@ -182,8 +288,12 @@ describe("algorithms", () => {
     const rsa = key("RS256");
     expect(withToken(p, assemble({ alg: "RS256", kid: ec.kid }, claims(), { alg: "RS256", key: rsa.signingKey })).status).toBe(401);
     expect(withToken(p, assemble({ alg: "ES256", kid: rsa.kid }, claims(), { alg: "ES256", key: ec.signingKey })).status).toBe(401);
-    expect(withToken(p, assemble({ alg: "ES256", kid: key("ES384").kid }, claims(), { alg: "ES256", key: key("ES384").signingKey })).status).toBe(401);
-    expect(withToken(p, assemble({ alg: "EdDSA", kid: ec.kid }, claims(), { alg: "EdDSA", key: key("EdDSA").signingKey })).status).toBe(401);
+    expect(
+      withToken(p, assemble({ alg: "ES256", kid: key("ES384").kid }, claims(), { alg: "ES256", key: key("ES384").signingKey })).status,
+    ).toBe(401);
+    expect(withToken(p, assemble({ alg: "EdDSA", kid: ec.kid }, claims(), { alg: "EdDSA", key: key("EdDSA").signingKey })).status).toBe(
+      401,
+    );
   });
 
   it("honours the algorithms allow-list, and by default every algorithm the keys support", async () => {
@@ -233,7 +343,8 @@ describe("algorithms", () => {
     const { p } = await plugin(requireAll([localProvider()]));
     const k = key("ES256");
     // Signed over the token's own header.payload, so only the header parameters can be the reason.
-    const signed = (extra: object) => assemble({ alg: "ES256", kid: k.kid, typ: "JWT", ...extra }, claims(), { alg: "ES256", key: k.signingKey });
+    const signed = (extra: object) =>
+      assemble({ alg: "ES256", kid: k.kid, typ: "JWT", ...extra }, claims(), { alg: "ES256", key: k.signingKey });
     expect(withToken(p, signed({})).status, "the same token without them").toBe(200);
     for (const [what, extra] of [
       ["crit naming a registered claim", { crit: ["exp"], exp: NOW + 3600 }],
@@ -251,7 +362,10 @@ describe("algorithms", () => {
     const { vm, p } = await plugin(requireAll([localProvider()]));
     const attacker = await generateKey("RS256", "attacker");
     for (const header of [
-      { jwk: attacker.jwk }, { jku: "https://evil.example.com/jwks.json" }, { x5u: "https://evil.example.com/cert.pem" }, { x5c: ["MIIB"] },
+      { jwk: attacker.jwk },
+      { jku: "https://evil.example.com/jwks.json" },
+      { x5u: "https://evil.example.com/cert.pem" },
+      { x5c: ["MIIB"] },
     ]) {
       expect(withToken(p, await mint(attacker, claims(), { header })).status, JSON.stringify(Object.keys(header))).toBe(401);
     }
@@ -281,7 +395,9 @@ describe("algorithms", () => {
       return seed % n;
     };
     const segmentEnds = new Set<number>();
-    good.split("").forEach((_c, i) => { if (good[i + 1] === "." || i === good.length - 1) segmentEnds.add(i); });
+    good.split("").forEach((_c, i) => {
+      if (good[i + 1] === "." || i === good.length - 1) segmentEnds.add(i);
+    });
     for (let n = 0; n < 150; n++) {
       const i = rnd(good.length);
       // The last character of a segment may carry unused bits; every other one carries data.
@@ -365,14 +481,18 @@ describe("issuer, audience and required claims", () => {
     const wrongAud = withToken(p, await mint(key("RS256"), { ...ok, aud: "apis" }));
     expect(wrongAud.status).toBe(403);
     expect(wrongAud.json().error).toBe("insufficient_scope");
-    expect(wrongAud.header("www-authenticate")[0]).toMatch(/^Bearer realm="api\.example\.test", error="insufficient_scope", error_description="[^"]+"$/);
+    expect(wrongAud.header("www-authenticate")[0]).toMatch(
+      /^Bearer realm="api\.example\.test", error="insufficient_scope", error_description="[^"]+"$/,
+    );
     const { email: _, ...noEmail } = ok;
     expect(withToken(p, await mint(key("RS256"), noEmail)).status).toBe(403);
   });
 });
 
 describe("token sources, stripping and claims to headers", () => {
-  const sources = { from: [{ header: "authorization", prefix: "Bearer " }, { header: "x-token" }, { query: "access_token" }, { cookie: "jwt" }] };
+  const sources = {
+    from: [{ header: "authorization", prefix: "Bearer " }, { header: "x-token" }, { query: "access_token" }, { cookie: "jwt" }],
+  };
 
   it("takes the token from a header, a query parameter or a cookie and removes it there", async () => {
     const { p } = await plugin(requireAll([localProvider(sources)]));
@@ -398,13 +518,20 @@ describe("token sources, stripping and claims to headers", () => {
   });
 
   it("sets claim headers (nested, arrays and objects as JSON) after removing client-sent ones", async () => {
-    const { p } = await plugin(requireAll([localProvider({
-      claims_to_headers: [
-        { claim: "sub", header: "x-jwt-sub" }, { claim: "realm.roles", header: "x-jwt-roles" },
-        { claim: "realm", header: "x-jwt-realm" }, { claim: "email", header: "x-jwt-email" }, { claim: "n", header: "x-jwt-n" },
-      ],
-      payload_header: "x-jwt-payload",
-    })]));
+    const { p } = await plugin(
+      requireAll([
+        localProvider({
+          claims_to_headers: [
+            { claim: "sub", header: "x-jwt-sub" },
+            { claim: "realm.roles", header: "x-jwt-roles" },
+            { claim: "realm", header: "x-jwt-realm" },
+            { claim: "email", header: "x-jwt-email" },
+            { claim: "n", header: "x-jwt-n" },
+          ],
+          payload_header: "x-jwt-payload",
+        }),
+      ]),
+    );
     const t = await mint(key("RS256"), claims({ realm: { roles: ["a", "b"] }, n: 1.5 }));
     const o = send(p, request("/r", [bearer(t), ["x-jwt-sub", "forged"], ["x-jwt-email", "forged"], ["x-jwt-payload", "forged"]]));
     expect(o.status).toBe(200);
@@ -444,7 +571,9 @@ describe("rules and failure responses", () => {
     const body = o.json();
     expect(Object.keys(body).sort()).toEqual(["error", "error_description"]);
     expect(body.error).toBe("invalid_token");
-    expect(o.header("www-authenticate")).toEqual([`Bearer realm="${AUTHORITY}", error="invalid_token", error_description="${String(body.error_description)}"`]);
+    expect(o.header("www-authenticate")).toEqual([
+      `Bearer realm="${AUTHORITY}", error="invalid_token", error_description="${String(body.error_description)}"`,
+    ]);
   });
 
   it("selects rules with the shared match vocabulary: path regex, query, absent and inverted headers", async () => {
@@ -535,8 +664,16 @@ describe("rules and failure responses", () => {
 
 // ---- remote JWKS ------------------------------------------------------------------------------
 
-const REMOTE = { cluster: "jwks", path: "/.well-known/jwks.json", authority: "idp.example.com", timeout_ms: 2000, refresh_s: 300, min_refresh_s: 5 };
-const remoteConfig = (extra: object = {}) => requireAll([{ name: "idp", issuer: ISSUER, audiences: ["api"], remote_jwks: { ...REMOTE, ...extra } }]);
+const REMOTE = {
+  cluster: "jwks",
+  path: "/.well-known/jwks.json",
+  authority: "idp.example.com",
+  timeout_ms: 2000,
+  refresh_s: 300,
+  min_refresh_s: 5,
+};
+const remoteConfig = (extra: object = {}) =>
+  requireAll([{ name: "idp", issuer: ISSUER, audiences: ["api"], remote_jwks: { ...REMOTE, ...extra } }]);
 const fetchTotal = (vm: ProxyWasmVm) => vm.metric("portico.jwt_auth.idp.jwks_fetch_total") ?? 0;
 const fetchFailures = (vm: ProxyWasmVm) => vm.metric("portico.jwt_auth.idp.jwks_fetch_failure_total") ?? 0;
 
@@ -565,7 +702,12 @@ class Workers {
   }
 
   async addWorker(): Promise<Plugin> {
-    const vm = await ProxyWasmVm.load(module, { startTime: T0 + this.elapsedMs, sharedData: this.sharedData, metrics: this.metrics, clusters: ["jwks"] });
+    const vm = await ProxyWasmVm.load(module, {
+      startTime: T0 + this.elapsedMs,
+      sharedData: this.sharedData,
+      metrics: this.metrics,
+      clusters: ["jwks"],
+    });
     const p = vm.configurePlugin({ config: JSON.stringify(this.config), rootId: "jwt-auth", name: "jwt" });
     expect(p.ok, vm.logs.map((l) => l.message).join("\n")).toBe(true);
     this.vms.push(vm);
@@ -574,9 +716,15 @@ class Workers {
     return p;
   }
 
-  get vm(): ProxyWasmVm { return this.vms[0]!; }
-  get plugin(): Plugin { return this.plugins[0]!; }
-  setKeys(ks: TestKey[]): void { this.idp = jwksBody(ks); }
+  get vm(): ProxyWasmVm {
+    return this.vms[0]!;
+  }
+  get plugin(): Plugin {
+    return this.plugins[0]!;
+  }
+  setKeys(ks: TestKey[]): void {
+    this.idp = jwksBody(ks);
+  }
 
   /** Records callouts started since the last look. */
   collect(): void {
@@ -612,7 +760,12 @@ class Workers {
 
   answer(f: { vm: ProxyWasmVm; call: HttpCall }, reply: Reply): void {
     if (reply === "reset") f.vm.failHttpCall(f.call.token);
-    else f.vm.respondToHttpCall(f.call.token, { status: reply.status ?? 200, headers: [["content-type", "application/json"]], body: reply.body ?? "" });
+    else
+      f.vm.respondToHttpCall(f.call.token, {
+        status: reply.status ?? 200,
+        headers: [["content-type", "application/json"]],
+        body: reply.body ?? "",
+      });
     this.collect();
   }
 
@@ -691,8 +844,10 @@ describe("remote JWKS", () => {
   });
 
   for (const [what, reply] of [
-    ["a reset callout", "reset"], ["a 500", { status: 500, body: "oops" }], ["a body that is not JSON", { body: "<html>" }],
-    ["a JSON body without keys", { body: "{\"nokeys\":[]}" }],
+    ["a reset callout", "reset"],
+    ["a 500", { status: 500, body: "oops" }],
+    ["a body that is not JSON", { body: "<html>" }],
+    ["a JSON body without keys", { body: '{"nokeys":[]}' }],
   ] as [string, Reply][]) {
     it(`answers waiting requests 401 when the first fetch fails (${what})`, async () => {
       const w = await Workers.start(1, remoteConfig());
@@ -709,8 +864,10 @@ describe("remote JWKS", () => {
 
   it("takes timeout, refresh and min_refresh as durations, like the legacy keys", async () => {
     const { timeout_ms: _t, refresh_s: _r, min_refresh_s: _m, ...rest } = REMOTE;
-    const config = () => requireAll([{ name: "idp", issuer: ISSUER, audiences: ["api"],
-      remote_jwks: { ...rest, timeout: "1.5s", refresh: "2m", min_refresh: 10 } }]);
+    const config = () =>
+      requireAll([
+        { name: "idp", issuer: ISSUER, audiences: ["api"], remote_jwks: { ...rest, timeout: "1.5s", refresh: "2m", min_refresh: 10 } },
+      ]);
     const [k1, k2] = [key("RS256"), key("ES256")];
 
     // timeout and refresh: the fetch's timeout, then no refresh before 2 minutes.
@@ -898,7 +1055,10 @@ describe("remote JWKS", () => {
     expect(finish(s2).status).toBe(200);
     w.setKeys([k1]);
     w.idle(2000); // both workers' timers run a few times
-    expect(w.calls.map((c) => w.vms.indexOf(c.vm)), "callouts (by worker) within refresh_s").toEqual([0]);
+    expect(
+      w.calls.map((c) => w.vms.indexOf(c.vm)),
+      "callouts (by worker) within refresh_s",
+    ).toEqual([0]);
     expect(fetchTotal(w.vm)).toBe(1);
     const late = await w.addWorker();
     expect(w.send(late, t).status).toBe(200);

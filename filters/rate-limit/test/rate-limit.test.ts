@@ -7,8 +7,16 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
-  LogLevel, MetricsStore, ProxyWasmVm, SharedData, type WasmResult, runHttpRequest,
-  type HeaderList, type HttpStream, type Plugin, type Properties,
+  LogLevel,
+  MetricsStore,
+  ProxyWasmVm,
+  SharedData,
+  type WasmResult,
+  runHttpRequest,
+  type HeaderList,
+  type HttpStream,
+  type Plugin,
+  type Properties,
 } from "../../../emulator/index.js";
 import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 
@@ -23,11 +31,18 @@ const DAY = 86_400 * SECOND;
 
 type Json = Record<string, unknown>;
 
-interface Worker { vm: ProxyWasmVm; p: Plugin }
+interface Worker {
+  vm: ProxyWasmVm;
+  p: Plugin;
+}
 
 async function worker(config: Json | string, o: { shared?: SharedData; metrics?: MetricsStore; startTime?: number } = {}): Promise<Worker> {
   const vm = await ProxyWasmVm.load(module, { startTime: o.startTime ?? T0, sharedData: o.shared, metrics: o.metrics, vmId: "rate_limit" });
-  const p = vm.configurePlugin({ config: typeof config === "string" ? config : JSON.stringify(config), rootId: "rate-limit", name: "rate_limit" });
+  const p = vm.configurePlugin({
+    config: typeof config === "string" ? config : JSON.stringify(config),
+    rootId: "rate-limit",
+    name: "rate_limit",
+  });
   return { vm, p };
 }
 
@@ -66,11 +81,17 @@ function send(p: Plugin, r: Req = {}): Reply {
   if (r.route !== undefined) properties["xds.route_name"] = r.route;
   const s = runHttpRequest(p, {
     requestHeaders: [
-      [":method", r.method ?? "GET"], [":path", r.path ?? "/api/items"], [":authority", "api.example.test"], [":scheme", "https"],
+      [":method", r.method ?? "GET"],
+      [":path", r.path ?? "/api/items"],
+      [":authority", "api.example.test"],
+      [":scheme", "https"],
       ...(r.headers ?? []),
     ],
     properties,
-    responseHeaders: [[":status", "200"], ["content-type", "text/plain"]],
+    responseHeaders: [
+      [":status", "200"],
+      ["content-type", "text/plain"],
+    ],
     responseBody: "upstream",
   });
   const all = (name: string) => s.responseHeaders.filter(([k]) => k.toLowerCase() === name).map(([, v]) => v);
@@ -105,7 +126,11 @@ const metric = (w: Worker, name: string) => w.vm.metric(`portico.rate_limit.${na
  */
 class ReferenceGcra {
   private tat: bigint | undefined;
-  constructor(private readonly requests: number, private readonly periodS: number, private readonly burst: number) {}
+  constructor(
+    private readonly requests: number,
+    private readonly periodS: number,
+    private readonly burst: number,
+  ) {}
   admit(nowMs: number): boolean {
     const r = BigInt(this.requests);
     const T = BigInt(this.periodS) * 1000n;
@@ -245,7 +270,11 @@ describe("token bucket arithmetic on the emulated clock", () => {
   }, 60_000);
 
   it("reports a burst of 1e6 and a one-day period exactly in its headers", async () => {
-    const BIG = { ...ONE_KEY, rate_limit_headers: true, rules: [rule({ name: "big", requests: 1_000_000, period_s: 86_400, burst: 1_000_000 })] };
+    const BIG = {
+      ...ONE_KEY,
+      rate_limit_headers: true,
+      rules: [rule({ name: "big", requests: 1_000_000, period_s: 86_400, burst: 1_000_000 })],
+    };
     const shared = new SharedData();
     const big = await limiter(BIG, { shared });
     const first = send(big.p);
@@ -283,7 +312,8 @@ describe("token bucket arithmetic on the emulated clock", () => {
       now += gap;
       const got = send(p).status === 200;
       const want = ref.admit(now);
-      if (got !== want && mismatches.length < 5) mismatches.push(`request ${i} at +${now} ms: filter ${got ? 200 : 429}, reference ${want ? 200 : 429}`);
+      if (got !== want && mismatches.length < 5)
+        mismatches.push(`request ${i} at +${now} ms: filter ${got ? 200 : 429}, reference ${want ? 200 : 429}`);
       if (got) admittedAt.push(now);
     }
     expect(mismatches).toEqual([]);
@@ -351,7 +381,12 @@ describe("keys", () => {
 
   it("keeps parts apart: values cannot be shifted from one part into the next", async () => {
     const { p } = await limiter(oneEach([{ header: "x-a" }, { header: "x-b" }]));
-    const r = (a: string, b: string): Req => ({ headers: [["x-a", a], ["x-b", b]] });
+    const r = (a: string, b: string): Req => ({
+      headers: [
+        ["x-a", a],
+        ["x-b", b],
+      ],
+    });
     expect(send(p, r("1:2", "")).status).toBe(200);
     expect(send(p, r("1", ":2")).status).toBe(200);
     expect(send(p, r("1:", "2")).status).toBe(200);
@@ -413,7 +448,14 @@ describe("rules", () => {
     rules: [
       { name: "api", match: { path: { prefix: "/api/" } }, requests: 5, period_s: 3600, burst: 5, key: [{ client_ip: true }] },
       { name: "writes", match: { methods: ["POST", "DELETE"] }, requests: 2, period_s: 3600, burst: 2, key: [{ client_ip: true }] },
-      { name: "partner", match: { headers: [{ name: "x-partner", present: true }], routes: ["partner"] }, requests: 1, period_s: 3600, burst: 1, key: [{ header: "x-partner" }] },
+      {
+        name: "partner",
+        match: { headers: [{ name: "x-partner", present: true }], routes: ["partner"] },
+        requests: 1,
+        period_s: 3600,
+        burst: 1,
+        key: [{ header: "x-partner" }],
+      },
     ],
   };
 
@@ -434,14 +476,26 @@ describe("rules", () => {
 
   it("limits only what a rule matches: path regex, header regex, inverted tests and query parameters", async () => {
     const { p } = await limiter({
-      rules: [{
-        name: "search", requests: 1, period: "1h", burst: 1, key: [{ header: "x-user" }],
-        match: {
-          path: { regex: "/v[0-9]+/search" },
-          headers: [{ name: "x-user", regex: "u-[0-9]+" }, { name: "x-internal", present: true, invert: true }],
-          query: [{ name: "q", present: true }, { name: "cache", exact: "1", invert: true }],
+      rules: [
+        {
+          name: "search",
+          requests: 1,
+          period: "1h",
+          burst: 1,
+          key: [{ header: "x-user" }],
+          match: {
+            path: { regex: "/v[0-9]+/search" },
+            headers: [
+              { name: "x-user", regex: "u-[0-9]+" },
+              { name: "x-internal", present: true, invert: true },
+            ],
+            query: [
+              { name: "q", present: true },
+              { name: "cache", exact: "1", invert: true },
+            ],
+          },
         },
-      }],
+      ],
     });
     const user = (id: string, extra: HeaderList = []): HeaderList => [["x-user", id], ...extra];
     expect(statuses(p, 2, { path: "/v1/search?q=a", headers: user("u-1") })).toEqual([200, 429]);
@@ -504,8 +558,14 @@ describe("responses", () => {
 
   it("with rate_limit_headers, allowed responses carry limit, remaining after this request and reset", async () => {
     const { vm, p } = await limiter({ ...SHAPE, rate_limit_headers: true });
-    const seen = [0, 1, 2].map(() => send(p)).map((r) => [r.status, r.header("ratelimit-limit"), r.header("ratelimit-remaining"), r.header("ratelimit-reset")]);
-    expect(seen).toEqual([[200, "3", "2", "10"], [200, "3", "1", "20"], [200, "3", "0", "30"]]);
+    const seen = [0, 1, 2]
+      .map(() => send(p))
+      .map((r) => [r.status, r.header("ratelimit-limit"), r.header("ratelimit-remaining"), r.header("ratelimit-reset")]);
+    expect(seen).toEqual([
+      [200, "3", "2", "10"],
+      [200, "3", "1", "20"],
+      [200, "3", "0", "30"],
+    ]);
     const refused = send(p);
     expect(refused.status).toBe(429);
     for (const h of ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "retry-after"]) {
@@ -513,7 +573,11 @@ describe("responses", () => {
     }
     vm.advanceTime(15 * SECOND);
     const r = send(p);
-    expect([r.status, r.header("ratelimit-remaining"), r.header("ratelimit-reset")], "1.5 tokens back, one spent").toEqual([200, "0", "25"]);
+    expect([r.status, r.header("ratelimit-remaining"), r.header("ratelimit-reset")], "1.5 tokens back, one spent").toEqual([
+      200,
+      "0",
+      "25",
+    ]);
     expect(r.headerAll("ratelimit-limit")).toHaveLength(1);
   });
 
@@ -526,7 +590,11 @@ describe("responses", () => {
       ],
     });
     const first = send(p);
-    expect([first.header("ratelimit-limit"), first.header("ratelimit-remaining"), first.header("ratelimit-reset")]).toEqual(["2", "1", "1"]);
+    expect([first.header("ratelimit-limit"), first.header("ratelimit-remaining"), first.header("ratelimit-reset")]).toEqual([
+      "2",
+      "1",
+      "1",
+    ]);
     const second = send(p);
     expect([second.header("ratelimit-limit"), second.header("ratelimit-remaining")]).toEqual(["2", "0"]);
     const third = send(p);
@@ -562,7 +630,8 @@ describe("dry_run", () => {
     ];
     const enforcing = await limiter({ ...ONE_KEY, rules });
     const dry = await limiter({ ...ONE_KEY, dry_run: true, rules });
-    const counters = (w: Worker) => ["first.allowed_total", "first.limited_total", "second.allowed_total", "second.limited_total"].map((n) => metric(w, n));
+    const counters = (w: Worker) =>
+      ["first.allowed_total", "first.limited_total", "second.allowed_total", "second.limited_total"].map((n) => metric(w, n));
     expect(statuses(enforcing.p, 4), "first refuses from the second request on").toEqual([200, ...limited(3)]);
     expect(statuses(dry.p, 4)).toEqual(ok(4));
     // Enforcement never charges `second` for what `first` refused, so `second` still has 2 tokens.
@@ -577,7 +646,11 @@ describe("dry_run", () => {
   });
 
   it("sends neither a 429 nor its headers, even with rate_limit_headers", async () => {
-    const { p } = await limiter({ dry_run: true, rate_limit_headers: true, rules: [rule({ name: "trial", requests: 1, period_s: 10, burst: 1 })] });
+    const { p } = await limiter({
+      dry_run: true,
+      rate_limit_headers: true,
+      rules: [rule({ name: "trial", requests: 1, period_s: 10, burst: 1 })],
+    });
     send(p);
     const r = send(p);
     expect(r.status).toBe(200);
@@ -591,7 +664,9 @@ describe("dry_run", () => {
 /** A SharedData that runs `fn` (another worker's whole request) just before the next write lands. */
 class InterleavingSharedData extends SharedData {
   private before: (() => void) | undefined;
-  beforeNextSet(fn: () => void): void { this.before = fn; }
+  beforeNextSet(fn: () => void): void {
+    this.before = fn;
+  }
   override set(key: string, value: Uint8Array | string, cas = 0, vmId = ""): WasmResult {
     const fn = this.before;
     this.before = undefined;
@@ -600,31 +675,47 @@ class InterleavingSharedData extends SharedData {
   }
 }
 
-async function workers(n: number, config: Json, shared: SharedData = new SharedData()): Promise<{ ws: Worker[]; metrics: MetricsStore; advance(ms: number): void }> {
+async function workers(
+  n: number,
+  config: Json,
+  shared: SharedData = new SharedData(),
+): Promise<{ ws: Worker[]; metrics: MetricsStore; advance(ms: number): void }> {
   const metrics = new MetricsStore();
   const ws: Worker[] = [];
   for (let i = 0; i < n; i++) ws.push(await limiter(config, { shared, metrics }));
-  return { ws, metrics, advance: (ms) => {
-    for (const w of ws) w.vm.advanceTime(ms);
-  } };
+  return {
+    ws,
+    metrics,
+    advance: (ms) => {
+      for (const w of ws) w.vm.advanceTime(ms);
+    },
+  };
 }
 
 describe("worker VMs sharing one SharedData", () => {
   const CONFIG = { rules: [rule({ name: "shared", requests: 5, period_s: 10, burst: 5, key: [{ client_ip: true }] })] };
 
   it("two workers together admit exactly what one bucket allows", async () => {
-    const { ws: [a, b], advance } = await workers(2, CONFIG);
+    const {
+      ws: [a, b],
+      advance,
+    } = await workers(2, CONFIG);
     const seq = [a, b, b, a, b, a, a, b].map((w) => send(w!.p).status);
     expect(seq).toEqual([...ok(5), ...limited(3)]);
     advance(4 * SECOND);
-    expect([a, b, a].map((w) => send(w!.p).status), "two tokens in 4 s, wherever they are spent").toEqual([200, 200, 429]);
+    expect(
+      [a, b, a].map((w) => send(w!.p).status),
+      "two tokens in 4 s, wherever they are spent",
+    ).toEqual([200, 200, 429]);
     expect(a!.vm.metric("portico.rate_limit.shared.allowed_total"), "counters add up across workers").toBe(7);
     expect(b!.vm.metric("portico.rate_limit.shared.limited_total")).toBe(4);
   });
 
   it("a write that loses a compare-and-swap race is retried on fresh state: never more than the bucket", async () => {
     const shared = new InterleavingSharedData();
-    const { ws: [a, b] } = await workers(2, { rules: [rule({ name: "shared", requests: 1, period_s: 3600, burst: 2 })] }, shared);
+    const {
+      ws: [a, b],
+    } = await workers(2, { rules: [rule({ name: "shared", requests: 1, period_s: 3600, burst: 2 })] }, shared);
     expect(send(a!.p).status, "creates the bucket").toBe(200);
     let inner = 0;
     shared.beforeNextSet(() => (inner = send(b!.p).status)); // b spends the last token between a's read and a's write
@@ -637,7 +728,9 @@ describe("worker VMs sharing one SharedData", () => {
 
   it("the creation race admits at most (workers - 1) extra requests, once", async () => {
     const shared = new InterleavingSharedData();
-    const { ws: [a, b] } = await workers(2, { rules: [rule({ name: "shared", requests: 1, period_s: 3600, burst: 1 })] }, shared);
+    const {
+      ws: [a, b],
+    } = await workers(2, { rules: [rule({ name: "shared", requests: 1, period_s: 3600, burst: 1 })] }, shared);
     let inner = 0;
     shared.beforeNextSet(() => (inner = send(b!.p).status)); // both see no bucket yet
     const outer = send(a!.p).status;
@@ -657,16 +750,19 @@ describe("a config change: shared data outlives it, buckets of the old limit do 
   // a new full bucket of the new limit, as Envoy's native local_ratelimit does.
   const X: Req = { peer: "10.0.0.1:1" };
   const Y: Req = { peer: "10.0.0.2:1" }; // max_keys 1: X holds the slot, Y is in the overflow bucket
-  const config = ([requests, period_s, burst]: number[]) =>
-    ({ max_keys: 1, rules: [rule({ name: "edited", requests, period_s, burst, key: [{ client_ip: true }] })] });
+  const config = ([requests, period_s, burst]: number[]) => ({
+    max_keys: 1,
+    rules: [rule({ name: "edited", requests, period_s, burst, key: [{ client_ip: true }] })],
+  });
   /** Status and Retry-After of each request, then again one emission interval later. */
   function trace(w: Worker, [requests, periodS, burst]: number[]): string[] {
     const out: string[] = [];
     const round = (n: number) => {
-      for (const who of [X, Y]) for (let i = 0; i < n; i++) {
-        const r = send(w.p, who);
-        out.push(`${who.peer} ${r.status} retry-after=${r.header("retry-after") ?? "-"}`);
-      }
+      for (const who of [X, Y])
+        for (let i = 0; i < n; i++) {
+          const r = send(w.p, who);
+          out.push(`${who.peer} ${r.status} retry-after=${r.header("retry-after") ?? "-"}`);
+        }
     };
     round(burst + 1);
     w.vm.advanceTime((periodS * SECOND) / requests);
@@ -698,9 +794,19 @@ describe("a config change: shared data outlives it, buckets of the old limit do 
 
   it("an edit that keeps requests, period_s and burst keeps the buckets", async () => {
     const shared = new SharedData();
-    const before = await limiter({ max_keys: 1, rules: [rule({ name: "edited", requests: 1, period_s: 3600, burst: 2, key: [{ client_ip: true }] })] }, { shared });
+    const before = await limiter(
+      { max_keys: 1, rules: [rule({ name: "edited", requests: 1, period_s: 3600, burst: 2, key: [{ client_ip: true }] })] },
+      { shared },
+    );
     expect(admitUntilRefused(before.p, X)).toBe(2);
-    const after = await limiter({ max_keys: 1, rate_limit_headers: true, rules: [rule({ name: "edited", match: { methods: ["GET"] }, requests: 1, period_s: 3600, burst: 2, key: [{ client_ip: true }] })] }, { shared });
+    const after = await limiter(
+      {
+        max_keys: 1,
+        rate_limit_headers: true,
+        rules: [rule({ name: "edited", match: { methods: ["GET"] }, requests: 1, period_s: 3600, burst: 2, key: [{ client_ip: true }] })],
+      },
+      { shared },
+    );
     expect(send(after.p, X).status, "same limit: still drained").toBe(429);
   });
 });
@@ -712,7 +818,10 @@ const sharedEntries = (d: SharedData): number => (d as unknown as { values: Map<
 
 describe("max_keys: bounded memory, slot reuse and the overflow bucket", () => {
   it("with one slot: a second active key goes to the shared overflow bucket; an idle key's slot is reused", async () => {
-    const { vm, p } = await limiter({ rules: [rule({ name: "tiny", requests: 1, period_s: 10, burst: 1, key: [{ client_ip: true }] })], max_keys: 1 });
+    const { vm, p } = await limiter({
+      rules: [rule({ name: "tiny", requests: 1, period_s: 10, burst: 1, key: [{ client_ip: true }] })],
+      max_keys: 1,
+    });
     const ip = (n: string): Req => ({ peer: `10.0.0.${n}:1` });
     expect(send(p, ip("1")).status, "A takes the slot").toBe(200);
     expect(send(p, ip("1")).status, "A's own bucket is empty").toBe(429);
@@ -730,7 +839,10 @@ describe("max_keys: bounded memory, slot reuse and the overflow bucket", () => {
 
   it("never uses more shared-data slots than max_keys (+ the overflow bucket), however many clients", async () => {
     const shared = new SharedData();
-    const { vm, p } = await limiter({ max_keys: 8, rules: [rule({ name: "many", requests: 1, period_s: 3600, burst: 1, key: [{ header: "x-client" }] })] }, { shared });
+    const { vm, p } = await limiter(
+      { max_keys: 8, rules: [rule({ name: "many", requests: 1, period_s: 3600, burst: 1, key: [{ header: "x-client" }] })] },
+      { shared },
+    );
     let admitted = 0;
     for (let i = 0; i < 1000; i++) if (send(p, { headers: [["x-client", `client-${i}`]] }).status === 200) admitted++;
     // The filter writes nothing to shared data but its buckets: the 8 slots and the overflow
@@ -750,7 +862,10 @@ describe("max_keys: bounded memory, slot reuse and the overflow bucket", () => {
 
   it("a key keeps its bucket further along its probe sequence when an earlier slot goes idle", async () => {
     const shared = new SharedData();
-    const { vm, p } = await limiter({ max_keys: 4, rules: [rule({ name: "probe", requests: 1, period_s: 3600, burst: 1, key: [{ header: "x-client" }] })] }, { shared });
+    const { vm, p } = await limiter(
+      { max_keys: 4, rules: [rule({ name: "probe", requests: 1, period_s: 3600, burst: 1, key: [{ header: "x-client" }] })] },
+      { shared },
+    );
     // Two keys with the same home slot (keys.ts hashKey, mirrored here).
     const home = (key: string) => fnv1a(key) % 4;
     const first = "client-0";
@@ -758,14 +873,20 @@ describe("max_keys: bounded memory, slot reuse and the overflow bucket", () => {
     for (let i = 1; !second; i++) if (home(`client-${i}`) === home(first)) second = `client-${i}`;
     const client = (k: string): Req => ({ headers: [["x-client", k]] });
     /** Slot numbers written so far (shared-data names end in "|<slot>"; an emulator internal). */
-    const slots = () => [...(shared as unknown as { values: Map<string, unknown> }).values.keys()]
-      .map((k) => /\|(\d+)$/.exec(k)?.[1]).filter((n) => n !== undefined).map(Number).sort((a, b) => a - b);
+    const slots = () =>
+      [...(shared as unknown as { values: Map<string, unknown> }).values.keys()]
+        .map((k) => /\|(\d+)$/.exec(k)?.[1])
+        .filter((n) => n !== undefined)
+        .map(Number)
+        .sort((a, b) => a - b);
 
     expect(send(p, client(first)).status).toBe(200);
     expect(slots(), "first is in its home slot (checks the mirrored hash)").toEqual([home(first)]);
     vm.advanceTime(1800 * SECOND);
     expect(send(p, client(second)).status).toBe(200);
-    expect(slots(), "second probed past first's active slot to the next one").toEqual([home(first), (home(first) + 1) % 4].sort((a, b) => a - b));
+    expect(slots(), "second probed past first's active slot to the next one").toEqual(
+      [home(first), (home(first) + 1) % 4].sort((a, b) => a - b),
+    );
     vm.advanceTime(1800 * SECOND); // first's bucket is full again (idle); second's token is 30 min away
     expect(send(p, client(second)).status, "second's own bucket, not first's idle slot as a fresh one").toBe(429);
     expect(send(p, client(first)).status, "first still finds its own slot").toBe(200);
@@ -774,7 +895,10 @@ describe("max_keys: bounded memory, slot reuse and the overflow bucket", () => {
 
   it("a request costs one shared-data read and one write, for a new key and for one with a bucket", async () => {
     const shared = new SharedData();
-    const { p } = await limiter({ rules: [rule({ name: "cost", requests: 100, period_s: 1, burst: 100, key: [{ header: "x-client" }] })] }, { shared });
+    const { p } = await limiter(
+      { rules: [rule({ name: "cost", requests: 100, period_s: 1, burst: 100, key: [{ header: "x-client" }] })] },
+      { shared },
+    );
     const client: Req = { headers: [["x-client", "known"]] };
     const reads = vi.spyOn(shared, "get");
     const writes = vi.spyOn(shared, "set");
@@ -792,7 +916,9 @@ describe("max_keys: bounded memory, slot reuse and the overflow bucket", () => {
   });
 
   it("reports the number of tracked keys in a gauge, updated within a few seconds", async () => {
-    const { vm, p } = await limiter({ rules: [rule({ name: "tracked", requests: 1, period_s: 3600, burst: 5, key: [{ header: "x-client" }] })] });
+    const { vm, p } = await limiter({
+      rules: [rule({ name: "tracked", requests: 1, period_s: 3600, burst: 5, key: [{ header: "x-client" }] })],
+    });
     for (const c of ["a", "b", "c", "d", "e", "a", "b"]) send(p, { headers: [["x-client", c]] });
     vm.advanceTime(15 * SECOND);
     expect(metric({ vm, p }, "tracked.keys_tracked")).toBe(5);
@@ -844,12 +970,36 @@ describe("configuration", () => {
     { what: "a zero period", config: withRule({ period_s: 0 }), field: "rules[0].period_s: must be between 1s and 24h" },
     { what: "a period over a day", config: withRule({ period_s: 86_401 }), field: "rules[0].period_s: must be between 1s and 24h" },
     { what: "a fractional period_s", config: withRule({ period_s: 1.5 }), field: "rules[0].period_s: must be an integer (seconds)" },
-    { what: "a duration period over a day", config: { rules: [{ name: "r", requests: 1, period: "24h1ms" }] }, field: "rules[0].period: must be between 1s and 24h" },
-    { what: "a duration period under a second", config: { rules: [{ name: "r", requests: 1, period: "999ms" }] }, field: "rules[0].period: must be between 1s and 24h" },
-    { what: "a malformed duration", config: { rules: [{ name: "r", requests: 1, period: "10 sec" }] }, field: "rules[0].period: invalid duration \"10 sec\"" },
-    { what: "a fraction of a millisecond", config: { rules: [{ name: "r", requests: 1, period: "1.0005s" }] }, field: "rules[0].period: a duration must be a whole number of milliseconds" },
-    { what: "both period and period_s", config: withRule({ period: "10s" }), field: "rules[0]: give either period or the legacy period_s, not both" },
-    { what: "an unsupported regex", config: withRule({ match: { headers: [{ name: "x-a", regex: "(?<=a)b" }] } }), field: "rules[0].match.headers[0].regex: invalid regex: lookbehind ((?<=...)) is not supported" },
+    {
+      what: "a duration period over a day",
+      config: { rules: [{ name: "r", requests: 1, period: "24h1ms" }] },
+      field: "rules[0].period: must be between 1s and 24h",
+    },
+    {
+      what: "a duration period under a second",
+      config: { rules: [{ name: "r", requests: 1, period: "999ms" }] },
+      field: "rules[0].period: must be between 1s and 24h",
+    },
+    {
+      what: "a malformed duration",
+      config: { rules: [{ name: "r", requests: 1, period: "10 sec" }] },
+      field: 'rules[0].period: invalid duration "10 sec"',
+    },
+    {
+      what: "a fraction of a millisecond",
+      config: { rules: [{ name: "r", requests: 1, period: "1.0005s" }] },
+      field: "rules[0].period: a duration must be a whole number of milliseconds",
+    },
+    {
+      what: "both period and period_s",
+      config: withRule({ period: "10s" }),
+      field: "rules[0]: give either period or the legacy period_s, not both",
+    },
+    {
+      what: "an unsupported regex",
+      config: withRule({ match: { headers: [{ name: "x-a", regex: "(?<=a)b" }] } }),
+      field: "rules[0].match.headers[0].regex: invalid regex: lookbehind ((?<=...)) is not supported",
+    },
     { what: "a zero burst", config: withRule({ burst: 0 }), field: "rules[0].burst" },
     { what: "an unknown key source", config: withRule({ key: [{ cookie: "session" }] }), field: "rules[0].key[0]" },
     { what: "a key part with two sources", config: withRule({ key: [{ header: "x-a", fixed: "b" }] }), field: "rules[0].key[0]" },
@@ -875,7 +1025,10 @@ describe("configuration", () => {
   it("reports every problem at once", async () => {
     const { vm, p } = await worker({ rules: [rule({ requests: 0 }), rule({ name: "B", period_s: 0 })], bogus: true });
     expect(p.ok).toBe(false);
-    const text = vm.logs.filter((l) => l.level >= LogLevel.Error).map((l) => l.message).join("\n");
+    const text = vm.logs
+      .filter((l) => l.level >= LogLevel.Error)
+      .map((l) => l.message)
+      .join("\n");
     for (const f of ["rules[0].requests", "rules[1].name", "rules[1].period_s", "bogus"]) expect(text).toContain(f);
   });
 
@@ -886,12 +1039,16 @@ describe("configuration", () => {
       dry_run: false,
       rate_limit_headers: true,
       max_keys: 10_000,
-      rules: [{
-        name: "per_client",
-        match: { path: { prefix: "/api/" }, methods: ["GET", "POST"], headers: [{ name: "x-tenant", present: true }], routes: ["api"] },
-        requests: 100, period_s: 60, burst: 20,
-        key: [{ client_ip: true }, { header: "x-api-key" }, { route: true }, { fixed: "everyone" }],
-      }],
+      rules: [
+        {
+          name: "per_client",
+          match: { path: { prefix: "/api/" }, methods: ["GET", "POST"], headers: [{ name: "x-tenant", present: true }], routes: ["api"] },
+          requests: 100,
+          period_s: 60,
+          burst: 20,
+          key: [{ client_ip: true }, { header: "x-api-key" }, { route: true }, { fixed: "everyone" }],
+        },
+      ],
     });
     expect(vm.logs.filter((l) => l.level >= LogLevel.Error)).toEqual([]);
   });

@@ -32,7 +32,10 @@ const AUTH_CONFIG = {
 const INITIAL = {
   listeners: [{ name: "public", port: 8080 }],
   routes: [{ name: "api", match: { path: { prefix: "/api" } }, upstream: "a", plugins: ["auth"] }],
-  upstreams: [{ name: "a", endpoints: ["127.0.0.1:9001"] }, { name: "b", endpoints: ["127.0.0.1:9002"] }],
+  upstreams: [
+    { name: "a", endpoints: ["127.0.0.1:9001"] },
+    { name: "b", endpoints: ["127.0.0.1:9002"] },
+  ],
   plugins: [{ name: "auth", filter: "jwt-auth", config: AUTH_CONFIG }],
 };
 const INITIAL_TEXT = `# the gateway\n${stringify(INITIAL)}`;
@@ -49,9 +52,19 @@ let pushes: () => number;
 const onDisk = () => parse(readFileSync(path, "utf8")) as typeof INITIAL & Record<string, Record<string, unknown>[]>;
 // ---- a small HTTP client --------------------------------------------------------------------
 
-interface Reply { status: number; headers: IncomingHttpHeaders; text: string; json: () => any }
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json: () => any;
+}
 
-function call(base: string, method: string, path: string, o: { headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean; ca?: Buffer } = {}): Promise<Reply> {
+function call(
+  base: string,
+  method: string,
+  path: string,
+  o: { headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean; ca?: Buffer } = {},
+): Promise<Reply> {
   const url = new URL(path, base);
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -79,7 +92,9 @@ let requests: [string, string, number][];
 let logs: [string, string, Record<string, unknown> | undefined][];
 const log: LogFn = (level, msg, fields) => void logs.push([level, msg, fields]);
 
-async function start(o: Partial<AdminServerOptions> = {}): Promise<(method: string, path: string, opts?: Parameters<typeof call>[3]) => Promise<Reply>> {
+async function start(
+  o: Partial<AdminServerOptions> = {},
+): Promise<(method: string, path: string, opts?: Parameters<typeof call>[3]) => Promise<Reply>> {
   server = await startAdminServer({ store, host: "127.0.0.1", port: 0, log, onRequest: (m, r, s) => void requests.push([m, r, s]), ...o });
   const base = server.url;
   return (method, path, opts) => call(base, method, path, opts);
@@ -118,7 +133,13 @@ describe("admin API: resources", () => {
     const r = await api("GET", "/upstreams");
     expect(r.status).toBe(200);
     expect(r.headers["content-type"]).toMatch(/^application\/json/);
-    expect(r.json()).toEqual({ items: [{ name: "a", endpoints: ["127.0.0.1:9001"] }, { name: "b", endpoints: ["127.0.0.1:9002"] }], total: 2 });
+    expect(r.json()).toEqual({
+      items: [
+        { name: "a", endpoints: ["127.0.0.1:9001"] },
+        { name: "b", endpoints: ["127.0.0.1:9002"] },
+      ],
+      total: 2,
+    });
     const plugins = await api("GET", "/plugins");
     expect(plugins.text).not.toContain(SECRET);
     expect(plugins.json().items[0].config.providers[0].jwks.keys[0].k).toBe(REDACTED);
@@ -148,7 +169,10 @@ describe("admin API: resources", () => {
 
   it("PUT creates (201, Location, ETag) then replaces (200); a trailing slash is the same path", async () => {
     const api = await start();
-    const created = await api("PUT", "/routes/web", { headers: JSON_HEADERS, body: JSON.stringify({ match: { path: { prefix: "/" } }, upstream: "b" }) });
+    const created = await api("PUT", "/routes/web", {
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ match: { path: { prefix: "/" } }, upstream: "b" }),
+    });
     expect(created.status).toBe(201);
     expect(created.headers.location).toBe("/routes/web");
     expect(created.headers.etag).toBeTruthy();
@@ -165,14 +189,23 @@ describe("admin API: resources", () => {
     const api = await start();
     const { headers } = await api("GET", "/upstreams/b");
     await api("PUT", "/upstreams/b", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:9003"] }) }); // another operator
-    const stale = await api("PUT", "/upstreams/b", { headers: { ...JSON_HEADERS, "if-match": headers.etag! }, body: JSON.stringify({ endpoints: ["127.0.0.1:9004"] }) });
+    const stale = await api("PUT", "/upstreams/b", {
+      headers: { ...JSON_HEADERS, "if-match": headers.etag! },
+      body: JSON.stringify({ endpoints: ["127.0.0.1:9004"] }),
+    });
     expect(stale.status).toBe(412);
     expect(stale.json().error).toBe("precondition_failed");
     expect(onDisk().upstreams[1]!.endpoints).toEqual(["127.0.0.1:9003"]);
     const fresh = (await api("GET", "/upstreams/b")).headers.etag!;
-    const ok = await api("PUT", "/upstreams/b", { headers: { ...JSON_HEADERS, "if-match": fresh }, body: JSON.stringify({ endpoints: ["127.0.0.1:9004"] }) });
+    const ok = await api("PUT", "/upstreams/b", {
+      headers: { ...JSON_HEADERS, "if-match": fresh },
+      body: JSON.stringify({ endpoints: ["127.0.0.1:9004"] }),
+    });
     expect(ok.status).toBe(200);
-    const exists = await api("PUT", "/upstreams/b", { headers: { ...JSON_HEADERS, "if-none-match": "*" }, body: JSON.stringify({ endpoints: ["127.0.0.1:9005"] }) });
+    const exists = await api("PUT", "/upstreams/b", {
+      headers: { ...JSON_HEADERS, "if-none-match": "*" },
+      body: JSON.stringify({ endpoints: ["127.0.0.1:9005"] }),
+    });
     expect(exists.status).toBe(412);
   });
 
@@ -207,7 +240,10 @@ describe("admin API: resources", () => {
 
   it("PATCH merges (null removes a key) with merge-patch+json or json; 404 for a missing resource", async () => {
     const api = await start();
-    const r = await api("PATCH", "/routes/api", { headers: { "content-type": "application/merge-patch+json" }, body: JSON.stringify({ timeout: "5s", plugins: null }) });
+    const r = await api("PATCH", "/routes/api", {
+      headers: { "content-type": "application/merge-patch+json" },
+      body: JSON.stringify({ timeout: "5s", plugins: null }),
+    });
     expect(r.status).toBe(200);
     expect(r.json()).toEqual({ name: "api", match: { path: { prefix: "/api" } }, upstream: "a", timeout: "5s" });
     expect(r.headers.etag).toBeTruthy();
@@ -244,7 +280,10 @@ describe("admin API: resources", () => {
 
   it("dry_run=true validates and shows the diff by Envoy resource type, changing nothing", async () => {
     const api = await start();
-    const put = await api("PUT", "/upstreams/c?dry_run=true", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:1"] }) });
+    const put = await api("PUT", "/upstreams/c?dry_run=true", {
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ endpoints: ["127.0.0.1:1"] }),
+    });
     expect(put.status).toBe(200);
     const added = { added: ["c"], removed: [], changed: [] };
     expect(put.json()).toEqual({ dry_run: true, valid: true, diff: { Cluster: added, ClusterLoadAssignment: added }, errors: [] });
@@ -253,13 +292,25 @@ describe("admin API: resources", () => {
     expect(bad.json()).toMatchObject({ dry_run: true, valid: false, errors: [{ path: "routes[0].upstream" }] });
     // A route is an entry of its listener's RouteConfiguration (named after the listener).
     const del = await api("DELETE", "/routes/api?dry_run=1");
-    expect(del.json()).toEqual({ dry_run: true, valid: true, diff: { RouteConfiguration: { added: [], removed: [], changed: ["public"] } }, errors: [] });
-    const whole = await api("PUT", "/config?dry_run=true", { headers: { "content-type": "application/yaml" }, body: "upstreams: [{name: a, endpoints: ['127.0.0.1:1']}]\n" });
+    expect(del.json()).toEqual({
+      dry_run: true,
+      valid: true,
+      diff: { RouteConfiguration: { added: [], removed: [], changed: ["public"] } },
+      errors: [],
+    });
+    const whole = await api("PUT", "/config?dry_run=true", {
+      headers: { "content-type": "application/yaml" },
+      body: "upstreams: [{name: a, endpoints: ['127.0.0.1:1']}]\n",
+    });
     expect(whole.json()).toMatchObject({
-      dry_run: true, valid: true,
+      dry_run: true,
+      valid: true,
       diff: {
-        Listener: { removed: ["public"] }, RouteConfiguration: { removed: ["public"] }, TypedExtensionConfig: { removed: ["portico.plugin.auth"] },
-        Cluster: { removed: ["b"] }, ClusterLoadAssignment: { removed: ["b"], changed: ["a"] },
+        Listener: { removed: ["public"] },
+        RouteConfiguration: { removed: ["public"] },
+        TypedExtensionConfig: { removed: ["portico.plugin.auth"] },
+        Cluster: { removed: ["b"] },
+        ClusterLoadAssignment: { removed: ["b"], changed: ["a"] },
       },
     });
     expect(pushes()).toBe(0);
@@ -298,7 +349,11 @@ describe("admin API: resources", () => {
     expect(declared.json().error).toBe("payload_too_large");
     const chunked = await api("PUT", "/upstreams/a", { headers: JSON_HEADERS, body: big, chunked: true });
     expect(chunked.status).toBe(413);
-    const huge = await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: Buffer.alloc(3 * 1024 * 1024, 0x61), chunked: true });
+    const huge = await api("PUT", "/config", {
+      headers: { "content-type": "application/yaml" },
+      body: Buffer.alloc(3 * 1024 * 1024, 0x61),
+      chunked: true,
+    });
     expect(huge.status).toBe(413);
     expect(onDisk().upstreams[0]!.endpoints).toEqual(["127.0.0.1:9001"]);
     // The server is still fine afterwards.
@@ -361,7 +416,10 @@ describe("admin API: the whole config", () => {
     const broken = await api("PUT", "/config", { headers: JSON_HEADERS, body: '{\n  "routes": [\n    oops\n  ]\n}' });
     expect(broken.status).toBe(400);
     expect(broken.json()).toMatchObject({ error: "invalid_json", errors: [{ line: 3, column: 5 }] });
-    const invalid = await api("PUT", "/config", { headers: JSON_HEADERS, body: JSON.stringify({ routes: [{ name: "r", upstream: "none" }] }) });
+    const invalid = await api("PUT", "/config", {
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ routes: [{ name: "r", upstream: "none" }] }),
+    });
     expect(invalid.status).toBe(400);
     expect(invalid.json().errors[0].path).toBe("routes[0].upstream");
     expect((await api("PUT", "/config", { headers: { "content-type": "text/html" }, body: "<p>" })).status).toBe(415);
@@ -369,12 +427,23 @@ describe("admin API: the whole config", () => {
 
   it("POST /validate reports every error and changes nothing", async () => {
     const api = await start();
-    const good = await api("POST", "/validate", { headers: { "content-type": "application/yaml" }, body: "upstreams: [{name: a, endpoints: ['127.0.0.1:1']}]\n" });
+    const good = await api("POST", "/validate", {
+      headers: { "content-type": "application/yaml" },
+      body: "upstreams: [{name: a, endpoints: ['127.0.0.1:1']}]\n",
+    });
     expect(good.json()).toEqual({ valid: true, errors: [] });
-    const bad = await api("POST", "/validate", { headers: { "content-type": "application/yaml" }, body: "routes: [{name: r, upstream: x, tiemout: 1s}]\n" });
+    const bad = await api("POST", "/validate", {
+      headers: { "content-type": "application/yaml" },
+      body: "routes: [{name: r, upstream: x, tiemout: 1s}]\n",
+    });
     expect(bad.status).toBe(200);
     expect(bad.json().valid).toBe(false);
-    expect(bad.json().errors.map((e: { path: string }) => e.path).sort()).toEqual(["routes[0].tiemout", "routes[0].upstream"]);
+    expect(
+      bad
+        .json()
+        .errors.map((e: { path: string }) => e.path)
+        .sort(),
+    ).toEqual(["routes[0].tiemout", "routes[0].upstream"]);
     const json = await api("POST", "/validate", { headers: JSON_HEADERS, body: "{" });
     expect(json.json()).toMatchObject({ valid: false, errors: [{ message: expect.any(String) }] });
     expect(pushes()).toBe(0);
@@ -427,10 +496,13 @@ describe("admin API: authentication", () => {
 
   it("requires the bearer token everywhere but GET /healthz", async () => {
     let fallbackCalls = 0;
-    const api = await start({ token: TOKEN, fallback: () => {
-      fallbackCalls++;
-      return false;
-    } });
+    const api = await start({
+      token: TOKEN,
+      fallback: () => {
+        fallbackCalls++;
+        return false;
+      },
+    });
     const none = await api("GET", "/routes");
     expect(none.status).toBe(401);
     expect(none.headers["www-authenticate"]).toBe('Bearer realm="portico-admin"');
@@ -466,7 +538,9 @@ describe("admin API: authentication", () => {
 
 describe("admin API: TLS", () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), "portico-admin-tls-")); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "portico-admin-tls-"));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it("serves HTTPS with the given certificate", async () => {
@@ -480,7 +554,15 @@ describe("admin API: TLS", () => {
   });
 
   it("fails to start when the certificate files cannot be read", async () => {
-    await expect(startAdminServer({ store, host: "127.0.0.1", port: 0, log, tls: { certPath: join(dir, "none.pem"), keyPath: join(dir, "none.key") } })).rejects.toThrow(/ENOENT/);
+    await expect(
+      startAdminServer({
+        store,
+        host: "127.0.0.1",
+        port: 0,
+        log,
+        tls: { certPath: join(dir, "none.pem"), keyPath: join(dir, "none.key") },
+      }),
+    ).rejects.toThrow(/ENOENT/);
   });
 });
 
@@ -488,24 +570,40 @@ describe("admin API: the file is the store", () => {
   it("serialises concurrent writes: 50 PUTs at once all land, in the file and in the applied config", async () => {
     const api = await start();
     const names = Array.from({ length: 50 }, (_, i) => `u${i}`);
-    const replies = await Promise.all(names.map((n, i) => api("PUT", `/upstreams/${n}`, { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: [`127.0.0.1:${10000 + i}`] }) })));
+    const replies = await Promise.all(
+      names.map((n, i) =>
+        api("PUT", `/upstreams/${n}`, { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: [`127.0.0.1:${10000 + i}`] }) }),
+      ),
+    );
     expect(replies.map((r) => r.status)).toEqual(names.map(() => 201));
     const upstreams = onDisk().upstreams;
-    for (const [i, n] of names.entries()) expect(upstreams.find((u) => u.name === n), n).toEqual({ name: n, endpoints: [`127.0.0.1:${10000 + i}`] });
+    for (const [i, n] of names.entries())
+      expect(
+        upstreams.find((u) => u.name === n),
+        n,
+      ).toEqual({ name: n, endpoints: [`127.0.0.1:${10000 + i}`] });
     expect(upstreams).toHaveLength(52);
     expect(gateway.model!.upstreams.map((u) => u.name).sort()).toEqual(["a", "b", ...names].sort());
   });
 
   it("picks up a hand edit made between API calls: the next write keeps it", async () => {
     const api = await start();
-    expect((await api("PUT", "/upstreams/c", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:9003"] }) })).status).toBe(201);
+    expect(
+      (await api("PUT", "/upstreams/c", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:9003"] }) })).status,
+    ).toBe(201);
     const edited = `${readFileSync(path, "utf8").replace("127.0.0.1:9002", "127.0.0.1:9022")}# edited by hand\n`;
     writeFileSync(path, edited);
     expect((await api("GET", "/upstreams/b")).json().endpoints).toEqual(["127.0.0.1:9022"]);
-    expect((await api("PATCH", "/upstreams/a", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:9011"] }) })).status).toBe(200);
+    expect(
+      (await api("PATCH", "/upstreams/a", { headers: JSON_HEADERS, body: JSON.stringify({ endpoints: ["127.0.0.1:9011"] }) })).status,
+    ).toBe(200);
     const text = readFileSync(path, "utf8");
     expect(text).toContain("# edited by hand\n");
-    expect(onDisk().upstreams.map((u) => [u.name, u.endpoints])).toEqual([["a", ["127.0.0.1:9011"]], ["b", ["127.0.0.1:9022"]], ["c", ["127.0.0.1:9003"]]]);
+    expect(onDisk().upstreams.map((u) => [u.name, u.endpoints])).toEqual([
+      ["a", ["127.0.0.1:9011"]],
+      ["b", ["127.0.0.1:9022"]],
+      ["c", ["127.0.0.1:9003"]],
+    ]);
     expect(gateway.model!.upstreams.find((u) => u.name === "b")!.endpoints).toEqual([expect.objectContaining({ port: 9022 })]);
   });
 
@@ -586,7 +684,10 @@ plugins:
     return lines.slice(head.length, lines.length - tail.length);
   }
 
-  it.each([["LF", "\n"], ["CRLF", "\r\n"]])("changes only the item's lines on PUT, PATCH and DELETE (%s)", async (_, eol) => {
+  it.each([
+    ["LF", "\n"],
+    ["CRLF", "\r\n"],
+  ])("changes only the item's lines on PUT, PATCH and DELETE (%s)", async (_, eol) => {
     const api = await start();
     const cr = eol === "\r\n" ? "\r" : "";
     writeFileSync(path, HAND_WRITTEN.replace(/\n/g, eol));
@@ -599,7 +700,17 @@ plugins:
     const item = expectOnlyItemChanged(before, after, `  - name: api${cr}`, `  - name: jwks${cr}`);
     expect(item[0]).toBe(`  - name: api${cr}`);
     expect(item).toContain(`    timeout: 5s${cr}`);
-    expect(onDisk().routes[1]).toEqual({ name: "api", match: { path: { prefix: "/api/" } }, timeout: "5s", retries: { attempts: 2, on: ["connect-failure", "reset"] }, upstreams: [{ name: "web", weight: 80 }, { name: "web-v2", weight: 20 }], plugins: ["auth"] });
+    expect(onDisk().routes[1]).toEqual({
+      name: "api",
+      match: { path: { prefix: "/api/" } },
+      timeout: "5s",
+      retries: { attempts: 2, on: ["connect-failure", "reset"] },
+      upstreams: [
+        { name: "web", weight: 80 },
+        { name: "web-v2", weight: 20 },
+      ],
+      plugins: ["auth"],
+    });
 
     // PUT a new item: appended after the list's last item, nothing else moves.
     before = after;
@@ -612,7 +723,10 @@ plugins:
 
     // PUT replacing the file's last item, then DELETE an item: the same.
     before = after;
-    expect((await api("PUT", "/plugins/limit", { headers: JSON_HEADERS, body: JSON.stringify({ filter: "rate-limit", config: { rules: [] } }) })).status).toBe(200);
+    expect(
+      (await api("PUT", "/plugins/limit", { headers: JSON_HEADERS, body: JSON.stringify({ filter: "rate-limit", config: { rules: [] } }) }))
+        .status,
+    ).toBe(200);
     after = readFileSync(path, "utf8");
     expect(expectOnlyItemChanged(before, after, `  - name: limit${cr}`, "")[0]).toBe(`  - name: limit${cr}`);
     before = after;

@@ -7,12 +7,18 @@ import { jsonErrorOffset } from "../../../src/admin/json-error.js";
 import { itemSchema } from "../../../src/admin/schema.js";
 
 describe("isLoopbackHost", () => {
-  it.each(["127.0.0.1", "127.1.2.3", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "localhost", "LOCALHOST"])("%s is loopback", (h) => {
-    expect(isLoopbackHost(h)).toBe(true);
-  });
-  it.each(["0.0.0.0", "::", "", "10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1", "localhost.example.com", "example.com"])("%s is not", (h) => {
-    expect(isLoopbackHost(h)).toBe(false);
-  });
+  it.each(["127.0.0.1", "127.1.2.3", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "localhost", "LOCALHOST"])(
+    "%s is loopback",
+    (h) => {
+      expect(isLoopbackHost(h)).toBe(true);
+    },
+  );
+  it.each(["0.0.0.0", "::", "", "10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1", "localhost.example.com", "example.com"])(
+    "%s is not",
+    (h) => {
+      expect(isLoopbackHost(h)).toBe(false);
+    },
+  );
 });
 
 describe("bearerTokenChecker", () => {

@@ -6,20 +6,29 @@ import { buildOpenApiDocument } from "../../../src/admin/openapi.js";
 import { KINDS } from "../../../src/store/types.js";
 
 const METHODS = ["get", "put", "post", "patch", "delete", "head", "options", "trace"];
-const unusedStore = new Proxy({}, { get: () => { throw new Error("the store is not called while listing routes"); } }) as AdminStore;
+const unusedStore = new Proxy(
+  {},
+  {
+    get: () => {
+      throw new Error("the store is not called while listing routes");
+    },
+  },
+) as AdminStore;
 
 type Obj = Record<string, any>;
 
 function operations(doc: Obj): string[] {
   return Object.entries(doc.paths as Obj).flatMap(([path, item]) =>
-    Object.keys(item).filter((k) => METHODS.includes(k)).map((m) => `${m.toUpperCase()} ${path}`));
+    Object.keys(item)
+      .filter((k) => METHODS.includes(k))
+      .map((m) => `${m.toUpperCase()} ${path}`),
+  );
 }
 
 function refs(node: unknown, out: string[] = []): string[] {
   if (Array.isArray(node)) {
     for (const n of node) refs(n, out);
-  }
-  else if (node !== null && typeof node === "object") {
+  } else if (node !== null && typeof node === "object") {
     for (const [k, v] of Object.entries(node)) k === "$ref" && typeof v === "string" ? out.push(v) : refs(v, out);
   }
   return out;
@@ -39,7 +48,7 @@ describe("OpenAPI document", () => {
     for (const [path, item] of Object.entries(doc.paths as Obj)) {
       for (const name of [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])) {
         const declared = Object.entries(item as Obj)
-          .flatMap(([k, v]) => (k === "parameters" ? v : METHODS.includes(k) ? (v as Obj).parameters ?? [] : []))
+          .flatMap(([k, v]) => (k === "parameters" ? v : METHODS.includes(k) ? ((v as Obj).parameters ?? []) : []))
           .map((p: Obj) => (p.$ref ? doc.components.parameters[p.$ref.split("/").pop()] : p))
           .filter((p: Obj) => p.in === "path")
           .map((p: Obj) => p.name);
@@ -49,7 +58,10 @@ describe("OpenAPI document", () => {
     const all = refs(doc);
     expect(all.length).toBeGreaterThan(20);
     for (const ref of all) {
-      const target = ref.replace(/^#\//, "").split("/").reduce<unknown>((node, key) => (node as Obj | undefined)?.[key], doc);
+      const target = ref
+        .replace(/^#\//, "")
+        .split("/")
+        .reduce<unknown>((node, key) => (node as Obj | undefined)?.[key], doc);
       expect(target, ref).toBeDefined();
     }
   });

@@ -9,7 +9,13 @@ import { FILTER_SCHEMA_NAMES } from "../../../src/config/json-schema.js";
 const committedPath = fileURLToPath(new URL("../../../schema/gateway.schema.json", import.meta.url));
 const referencePath = fileURLToPath(new URL("../../../../docs/gateway-config.md", import.meta.url));
 
-type Schema = { properties?: Record<string, Schema>; items?: Schema | Schema[]; anyOf?: Schema[]; description?: string; additionalProperties?: unknown };
+type Schema = {
+  properties?: Record<string, Schema>;
+  items?: Schema | Schema[];
+  anyOf?: Schema[];
+  description?: string;
+  additionalProperties?: unknown;
+};
 
 /** Every object property in the schema, as [dotted path, its schema]. */
 function properties(schema: Schema, path = ""): [string, Schema][] {
@@ -30,7 +36,9 @@ describe("gateway.schema.json", () => {
     const all = properties(gatewayJsonSchema as Schema);
     expect(all.length).toBeGreaterThan(60);
     expect(all.filter(([, s]) => !s.description).map(([p]) => p)).toEqual([]);
-    const open = [["(top)", gatewayJsonSchema as Schema] as const, ...all].filter(([, s]) => s.properties && s.additionalProperties !== false);
+    const open = [["(top)", gatewayJsonSchema as Schema] as const, ...all].filter(
+      ([, s]) => s.properties && s.additionalProperties !== false,
+    );
     expect(open.map(([p]) => p)).toEqual([]);
   });
 
@@ -41,7 +49,8 @@ describe("gateway.schema.json", () => {
   });
 
   it("gives a suite filter plugin's config that filter's schema, and stays free of $refs", () => {
-    const plugins = (gatewayJsonSchema as { properties: Record<string, { anyOf: { type?: string; items?: { allOf?: unknown[] } }[] }> }).properties.plugins!;
+    const plugins = (gatewayJsonSchema as { properties: Record<string, { anyOf: { type?: string; items?: { allOf?: unknown[] } }[] }> })
+      .properties.plugins!;
     const item = plugins.anyOf.find((s) => s.type === "array")?.items;
     const filters = (item?.allOf ?? []).map((c) => (c as { if: { properties: { filter: { const: string } } } }).if.properties.filter.const);
     expect(filters).toEqual([...FILTER_SCHEMA_NAMES]);

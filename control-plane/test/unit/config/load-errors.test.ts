@@ -26,7 +26,10 @@ describe("shape errors", () => {
         - name: main
           prot: 80
     `);
-    expect(lines(errors)).toEqual(["2:5 listeners[0].port: is required", '3:5 listeners[0].prot: unknown key "prot" (did you mean "port"?)']);
+    expect(lines(errors)).toEqual([
+      "2:5 listeners[0].port: is required",
+      '3:5 listeners[0].prot: unknown key "prot" (did you mean "port"?)',
+    ]);
   });
 
   it("lists the accepted keys when nothing is close", async () => {
@@ -326,10 +329,12 @@ describe("file errors", () => {
       { name: "e", endpoints: ["example.com:443"] },
     ];
     const store = join(gw.dir, "no-such-store.crt");
-    expect(await checkUpstreamCaFiles(upstreams, gw.dir, store)).toEqual([0, 1].map((i) => ({
-      path: ["upstreams", i, "tls"],
-      message: `cannot read the system trust store ${store} (no such file) to verify the upstream's certificate: give a ca file`,
-    })));
+    expect(await checkUpstreamCaFiles(upstreams, gw.dir, store)).toEqual(
+      [0, 1].map((i) => ({
+        path: ["upstreams", i, "tls"],
+        message: `cannot read the system trust store ${store} (no such file) to verify the upstream's certificate: give a ca file`,
+      })),
+    );
     expect(await checkUpstreamCaFiles(upstreams, gw.dir)).toEqual([]);
   });
 
@@ -343,7 +348,9 @@ describe("file errors", () => {
 
   it("reports a missing filters directory", async () => {
     const errors = await gw.errors("plugins: [{ name: p, filter: jwt-auth }]\n", { filtersDir: join(gw.dir, "no-such-dir") });
-    expect(lines(errors)).toEqual([`1:30 plugins[0].filter: cannot list the suite filters in ${join(gw.dir, "no-such-dir")}: no such file`]);
+    expect(lines(errors)).toEqual([
+      `1:30 plugins[0].filter: cannot list the suite filters in ${join(gw.dir, "no-such-dir")}: no such file`,
+    ]);
   });
 
   it("reports unreadable modules and files that are not WebAssembly", async () => {
@@ -406,7 +413,9 @@ describe("plugin config checks", () => {
 
 describe("clusters a plugin's filter calls", () => {
   // Stands in for a filter that reports the clusters it will call, as the real ones do.
-  const reporting = (clusters: { name: string; path: string }[]): PluginChecker => async () => ({ errors: [], clusters });
+  const reporting =
+    (clusters: { name: string; path: string }[]): PluginChecker =>
+    async () => ({ errors: [], clusters });
   const jwks = { name: "nope", path: "providers[0].remote_jwks.cluster" };
 
   it("are references to upstreams: an unknown one is an error at the field, listing the known upstreams", async () => {
@@ -462,7 +471,9 @@ describe("YAML syntax errors", () => {
 
   it("include duplicate keys and several documents", async () => {
     expect(lines(await gw.errors("routes: []\nroutes: []\n"))).toEqual(["2:1 : Map keys must be unique"]);
-    expect(lines(await gw.errors("routes: []\n---\nroutes: []\n"))).toEqual([expect.stringMatching(/^2:1 : Source contains multiple documents/)]);
+    expect(lines(await gw.errors("routes: []\n---\nroutes: []\n"))).toEqual([
+      expect.stringMatching(/^2:1 : Source contains multiple documents/),
+    ]);
   });
 });
 
@@ -497,17 +508,27 @@ describe("formatConfigErrors", () => {
       ${UPSTREAM}
     `);
     expect(formatConfigErrors(errors)).toBe('gateway.yaml:3:15: routes[0].upstream: no upstream named "ech0" (known: echo, api)');
-    expect(formatConfigErrors([{ source: "gw.yaml", path: "", line: 0, column: 0, message: "cannot read" }, { source: "gw.yaml", path: "", line: 2, column: 1, message: "bad" }]))
-      .toBe("gw.yaml: cannot read\ngw.yaml:2:1: bad");
+    expect(
+      formatConfigErrors([
+        { source: "gw.yaml", path: "", line: 0, column: 0, message: "cannot read" },
+        { source: "gw.yaml", path: "", line: 2, column: 1, message: "bad" },
+      ]),
+    ).toBe("gw.yaml: cannot read\ngw.yaml:2:1: bad");
   });
 });
 
 describe("reserved names", () => {
   it("refuses an upstream named like the control plane's own cluster", async () => {
     const { loadGatewayConfig } = await import("../../../src/config/index.js");
-    const r = await loadGatewayConfig('upstreams:\n  - { name: portico_xds, endpoints: ["127.0.0.1:1"] }\n', { source: "gw.yaml", baseDir: "/", filtersDir: "/nonexistent" });
+    const r = await loadGatewayConfig('upstreams:\n  - { name: portico_xds, endpoints: ["127.0.0.1:1"] }\n', {
+      source: "gw.yaml",
+      baseDir: "/",
+      filtersDir: "/nonexistent",
+    });
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.errors.map((e) => `${e.line}: ${e.path}: ${e.message}`)).toContain('2: upstreams[0].name: "portico_xds" is reserved: it is the cluster Envoy reaches the control plane through');
+    expect(r.errors.map((e) => `${e.line}: ${e.path}: ${e.message}`)).toContain(
+      '2: upstreams[0].name: "portico_xds" is reserved: it is the cluster Envoy reaches the control plane through',
+    );
   });
 });

@@ -204,7 +204,11 @@ describe("a full config", () => {
           name: "limit-api",
           filter: "rate-limit",
           rootId: "rate-limit",
-          module: { sha256: sha(fakeWasm("rate-limit")), path: join(gw.filtersDir, "rate-limit.wasm"), size: fakeWasm("rate-limit").length },
+          module: {
+            sha256: sha(fakeWasm("rate-limit")),
+            path: join(gw.filtersDir, "rate-limit.wasm"),
+            size: fakeWasm("rate-limit").length,
+          },
           config: '{"requests_per_second":5}',
           global: false,
         },
@@ -224,7 +228,9 @@ describe("a full config", () => {
     const result = await gw.load(FULL);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect([...result.modules.keys()].sort()).toEqual([sha(fakeWasm("jwt-auth")), sha(fakeWasm("rate-limit")), sha(fakeWasm("user module"))].sort());
+    expect([...result.modules.keys()].sort()).toEqual(
+      [sha(fakeWasm("jwt-auth")), sha(fakeWasm("rate-limit")), sha(fakeWasm("user module"))].sort(),
+    );
     expect(result.modules.get(sha(fakeWasm("user module")))).toEqual(fakeWasm("user module"));
   });
 
@@ -248,7 +254,9 @@ describe("defaults", () => {
           tls: { }
       plugins: [{ name: hdr, filter: header-rewrite }, { name: own, module: my-filter.wasm }]
     `);
-    expect(m.listeners).toEqual([{ name: "main", address: "0.0.0.0", port: 80, protocols: ["http1", "http2"], tls: null, accessLog: null }]);
+    expect(m.listeners).toEqual([
+      { name: "main", address: "0.0.0.0", port: 80, protocols: ["http1", "http2"], tls: null, accessLog: null },
+    ]);
     expect(m.routes[0]).toEqual({
       name: "all",
       listeners: ["main"],
@@ -270,7 +278,15 @@ describe("defaults", () => {
       protocol: "http1",
       lb: "round_robin",
       connectTimeoutMs: 5000,
-      healthCheck: { path: "/", host: null, intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 1, unhealthyThreshold: 3, expectedStatuses: [{ start: 200, end: 400 }] },
+      healthCheck: {
+        path: "/",
+        host: null,
+        intervalMs: 5000,
+        timeoutMs: 1000,
+        healthyThreshold: 1,
+        unhealthyThreshold: 3,
+        expectedStatuses: [{ start: 200, end: 400 }],
+      },
       outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10 },
       circuitBreakers: { maxConnections: null, maxPendingRequests: null, maxRequests: null, maxRetries: null },
       tls: { sni: null, trust: { kind: "system", path: SYSTEM_CA_BUNDLE } },
@@ -372,13 +388,22 @@ describe("loadGatewayFile", () => {
     writeFileSync(path, "plugins: [{ name: own, module: missing.wasm }]\n");
     const bad = await loadGatewayFile(path, { filtersDir: gw.filtersDir });
     expect(bad.ok ? [] : bad.errors).toEqual([
-      { source: path, path: "plugins[0].module", line: 1, column: 32, message: `cannot read module ${join(gw.dir, "missing.wasm")}: no such file` },
+      {
+        source: path,
+        path: "plugins[0].module",
+        line: 1,
+        column: 32,
+        message: `cannot read module ${join(gw.dir, "missing.wasm")}: no such file`,
+      },
     ]);
   });
 
   it("reports a config file that cannot be read", async () => {
     const path = join(gw.dir, "absent.yaml");
     const result = await loadGatewayFile(path, { filtersDir: gw.filtersDir });
-    expect(result).toEqual({ ok: false, errors: [{ source: path, path: "", line: 0, column: 0, message: "cannot read the config file: no such file" }] });
+    expect(result).toEqual({
+      ok: false,
+      errors: [{ source: path, path: "", line: 0, column: 0, message: "cannot read the config file: no such file" }],
+    });
   });
 });

@@ -37,9 +37,14 @@ function supervise(script: string, o: Partial<EnvoySupervisorOptions> = {}): Har
   const changes: EnvoyStateChange[] = [];
   const logs: { line: string; stream: string }[] = [];
   const sup = new EnvoySupervisor({
-    funcE, bootstrapPath: join(dir, "envoy.yaml"), workDir: join(dir, "work"), concurrency: 1,
-    backoff: { initialMs: 20, maxMs: 80, resetAfterMs: 60_000 }, stopGraceMs: 2_000,
-    onState: (c) => changes.push(c), onLog: (line, stream) => logs.push({ line, stream }),
+    funcE,
+    bootstrapPath: join(dir, "envoy.yaml"),
+    workDir: join(dir, "work"),
+    concurrency: 1,
+    backoff: { initialMs: 20, maxMs: 80, resetAfterMs: 60_000 },
+    stopGraceMs: 2_000,
+    onState: (c) => changes.push(c),
+    onLog: (line, stream) => logs.push({ line, stream }),
     ...o,
   });
   cleanups.push(async () => {
@@ -65,7 +70,10 @@ describe("EnvoySupervisor", () => {
   it("restarts a run that exits on its own, backing off, and reports each exit and restart", async () => {
     const h = supervise(`echo "started as $FUNC_E_RUN_ID with $*"; echo "an error line" >&2; exit 3`);
     h.sup.start();
-    await vi.waitFor(() => expect(h.changes.filter((c) => c.state === "backoff").length).toBeGreaterThanOrEqual(4), { timeout: 5_000, interval: 10 });
+    await vi.waitFor(() => expect(h.changes.filter((c) => c.state === "backoff").length).toBeGreaterThanOrEqual(4), {
+      timeout: 5_000,
+      interval: 10,
+    });
     await h.sup.stop();
 
     const backoffs = h.changes.filter((c) => c.state === "backoff");
@@ -77,7 +85,9 @@ describe("EnvoySupervisor", () => {
     expect(states(h).at(-1)).toBe("stopped");
 
     const out = h.logs.filter((l) => l.stream === "stdout").map((l) => l.line);
-    expect(out[0]).toMatch(/^started as \S+ with run -c .*envoy\.yaml --admin-address-path .* --concurrency 1 --disable-hot-restart --log-level info$/);
+    expect(out[0]).toMatch(
+      /^started as \S+ with run -c .*envoy\.yaml --admin-address-path .* --concurrency 1 --disable-hot-restart --log-level info$/,
+    );
     expect(new Set(out.map((l) => l.split(" ")[2])).size).toBe(out.length); // one func-e run id per run
     expect(h.logs).toContainEqual({ line: "an error line", stream: "stderr" });
   });
@@ -148,7 +158,11 @@ wait`);
   });
 
   it("refuses to start with a func-e that is not executable, and to start twice", () => {
-    const missing = new EnvoySupervisor({ funcE: "/nonexistent/func-e", bootstrapPath: "/x.yaml", workDir: join(tmpdir(), "portico-unused") });
+    const missing = new EnvoySupervisor({
+      funcE: "/nonexistent/func-e",
+      bootstrapPath: "/x.yaml",
+      workDir: join(tmpdir(), "portico-unused"),
+    });
     expect(() => missing.start()).toThrow("func-e at /nonexistent/func-e is not an executable file");
     const h = supervise("exec sleep 300");
     h.sup.start();

@@ -37,15 +37,21 @@ describe("locateEnvoyTools", () => {
 
   it("finds func-e on PATH and leaves the Envoy version to func-e when none is named", () => {
     const funcE = executable("bin/func-e");
-    expect(locateEnvoyTools({ env: { PATH: `/nonexistent:${join(dir, "bin")}` }, toolsDir: join(dir, "none") })).toEqual({ funcE, envoyPath: undefined });
+    expect(locateEnvoyTools({ env: { PATH: `/nonexistent:${join(dir, "bin")}` }, toolsDir: join(dir, "none") })).toEqual({
+      funcE,
+      envoyPath: undefined,
+    });
   });
 
   it("says how to get func-e when there is none, and refuses a path that is not executable", () => {
     expect(() => locateEnvoyTools({ env: { PATH: "/nonexistent" }, toolsDir: dir })).toThrow(/func-e not found.*install func-e/);
     writeFileSync(join(dir, "plain"), "");
-    expect(() => locateEnvoyTools({ env: { FUNC_E: join(dir, "plain") }, toolsDir: dir })).toThrow(/func-e at .*plain is not an executable file/);
-    expect(() => locateEnvoyTools({ env: { FUNC_E: executable("f"), ENVOY_PATH: join(dir, "plain") }, toolsDir: dir }))
-      .toThrow(/Envoy \(ENVOY_PATH\) at .*plain is not an executable file/);
+    expect(() => locateEnvoyTools({ env: { FUNC_E: join(dir, "plain") }, toolsDir: dir })).toThrow(
+      /func-e at .*plain is not an executable file/,
+    );
+    expect(() => locateEnvoyTools({ env: { FUNC_E: executable("f"), ENVOY_PATH: join(dir, "plain") }, toolsDir: dir })).toThrow(
+      /Envoy \(ENVOY_PATH\) at .*plain is not an executable file/,
+    );
   });
 });
 

@@ -35,12 +35,22 @@ let applies: MockInstance<ControlPlane["gateway"]["apply"]>;
 let wakes: MockInstance<ControlPlane["source"]["filesChanged"]>;
 
 /** Saves the way an editor does (write, then rename over). */
-const handEdit = (text: string) => { writeFileSync(`${path}.editor`, text); renameSync(`${path}.editor`, path); };
+const handEdit = (text: string) => {
+  writeFileSync(`${path}.editor`, text);
+  renameSync(`${path}.editor`, path);
+};
 const api = (method: string, p: string, body?: unknown) =>
-  fetch(`http://127.0.0.1:${cp.httpPort}${p}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-const status = async () => (await (await fetch(`http://127.0.0.1:${cp.httpPort}/status`)).json()) as { config: { applied: { ok: boolean; origin: string }; lastAttempt: { ok: boolean; origin: string; error?: string }; pushes: number } };
+  fetch(`http://127.0.0.1:${cp.httpPort}${p}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+const status = async () =>
+  (await (await fetch(`http://127.0.0.1:${cp.httpPort}/status`)).json()) as {
+    config: { applied: { ok: boolean; origin: string }; lastAttempt: { ok: boolean; origin: string; error?: string }; pushes: number };
+  };
 /** Resolves once the watcher has woken `n` times in all and every wake has settled. */
-async function watcherSettled(n: number): Promise<(unknown)[]> {
+async function watcherSettled(n: number): Promise<unknown[]> {
   await vi.waitFor(() => expect(wakes.mock.calls.length).toBeGreaterThanOrEqual(n), { timeout: 5_000, interval: 10 });
   return Promise.all(wakes.mock.results.map((r) => r.value));
 }
@@ -52,10 +62,16 @@ beforeEach(async () => {
   writeFileSync(path, YAML);
   loads = [];
   cp = new ControlPlane({
-    configPath: path, filtersDir, log: silentLog,
-    xds: { host: "127.0.0.1", port: 0 }, http: { host: "127.0.0.1", port: 0 },
+    configPath: path,
+    filtersDir,
+    log: silentLog,
+    xds: { host: "127.0.0.1", port: 0 },
+    http: { host: "127.0.0.1", port: 0 },
     debounce: { quietMs: 30, maxDelayMs: 300 },
-    load: (text, o) => { loads.push(text); return loadGatewayConfig(text, o); },
+    load: (text, o) => {
+      loads.push(text);
+      return loadGatewayConfig(text, o);
+    },
   });
   await cp.start();
   applies = vi.spyOn(cp.gateway, "apply");
@@ -116,8 +132,14 @@ describe("one path for every change", () => {
     expect((await api("PUT", "/upstreams/b", { endpoints: ["127.0.0.1:9002"] })).status).toBe(201);
     await watcherSettled(1);
     const file = parse(readFileSync(path, "utf8"));
-    expect(file.upstreams).toEqual([{ name: "a", endpoints: ["127.0.0.1:9009"] }, { name: "b", endpoints: ["127.0.0.1:9002"] }]);
-    expect(cp.gateway.model!.upstreams.map((u) => [u.name, u.endpoints[0]!.port])).toEqual([["a", 9009], ["b", 9002]]);
+    expect(file.upstreams).toEqual([
+      { name: "a", endpoints: ["127.0.0.1:9009"] },
+      { name: "b", endpoints: ["127.0.0.1:9002"] },
+    ]);
+    expect(cp.gateway.model!.upstreams.map((u) => [u.name, u.endpoints[0]!.port])).toEqual([
+      ["a", 9009],
+      ["b", 9002],
+    ]);
     // Each text was loaded once: the hand edit at most once (if the watcher got there first), the write once.
     expect(new Set(loads).size).toBe(loads.length);
   });

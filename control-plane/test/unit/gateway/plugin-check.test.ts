@@ -36,7 +36,11 @@ let path: string;
 let cp: ControlPlane;
 
 const api = (method: string, p: string, body?: unknown) =>
-  fetch(`http://127.0.0.1:${cp.httpPort}${p}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  fetch(`http://127.0.0.1:${cp.httpPort}${p}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 /** The rate-limit rules the config in force hands to the filter. */
 const rulesInForce = () => JSON.parse(cp.gateway.model!.plugins.find((p) => p.name === "limit")!.config).rules as { requests: number }[];
 
@@ -45,8 +49,11 @@ beforeEach(async () => {
   path = join(dir, "gateway.yaml");
   writeFileSync(path, yaml(5));
   cp = new ControlPlane({
-    configPath: path, filtersDir: dirname(builtFilter("rate-limit")), log: silentLog,
-    xds: { host: "127.0.0.1", port: 0 }, http: { host: "127.0.0.1", port: 0 },
+    configPath: path,
+    filtersDir: dirname(builtFilter("rate-limit")),
+    log: silentLog,
+    xds: { host: "127.0.0.1", port: 0 },
+    http: { host: "127.0.0.1", port: 0 },
     debounce: { quietMs: 30, maxDelayMs: 300 },
   });
   await cp.start();
@@ -77,18 +84,30 @@ describe("the running control plane checks plugin configs with the filter", () =
   it("a bad plugin config sent through the admin API is refused with the filter's message; file and config in force stay", async () => {
     const text = readFileSync(path, "utf8");
     const before = cp.gateway.model;
-    const r = await api("PUT", "/plugins/limit", { filter: "rate-limit", config: { rules: [{ name: "per_ip", match: {}, requests: -1, period_s: 10, key: [{ client_ip: true }] }] } });
+    const r = await api("PUT", "/plugins/limit", {
+      filter: "rate-limit",
+      config: { rules: [{ name: "per_ip", match: {}, requests: -1, period_s: 10, key: [{ client_ip: true }] }] },
+    });
     expect(r.status).toBe(400);
     // The filter's own words, at the config's place in the file the write would have produced.
     expect(await r.json()).toMatchObject({
       error: "invalid",
-      errors: [{ path: "plugins[0].config", line: 15, message: expect.stringMatching(/^rate-limit: invalid configuration: rules\[0\]\.requests: /) }],
+      errors: [
+        {
+          path: "plugins[0].config",
+          line: 15,
+          message: expect.stringMatching(/^rate-limit: invalid configuration: rules\[0\]\.requests: /),
+        },
+      ],
     });
     expect(readFileSync(path, "utf8")).toBe(text);
     expect(cp.gateway.model).toBe(before);
     expect(rulesInForce()).toMatchObject([{ requests: 5 }]);
     // A good one goes through the same way: the check is the filter's verdict, not a blanket no.
-    const ok = await api("PUT", "/plugins/limit", { filter: "rate-limit", config: { rules: [{ name: "per_ip", match: {}, requests: 7, period_s: 10, key: [{ client_ip: true }] }] } });
+    const ok = await api("PUT", "/plugins/limit", {
+      filter: "rate-limit",
+      config: { rules: [{ name: "per_ip", match: {}, requests: 7, period_s: 10, key: [{ client_ip: true }] }] },
+    });
     expect(ok.status).toBe(200);
     expect(rulesInForce()).toMatchObject([{ requests: 7 }]);
   });

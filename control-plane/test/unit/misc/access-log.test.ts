@@ -11,7 +11,9 @@ import { TypeUrl } from "../../../src/xds/types.js";
 import { type GatewayDir, makeGatewayDir, yaml } from "../config/fixtures.js";
 
 let gw: GatewayDir;
-beforeAll(() => { gw = makeGatewayDir(); });
+beforeAll(() => {
+  gw = makeGatewayDir();
+});
 afterAll(() => gw.remove());
 
 const lines = (errors: ConfigError[]) => errors.map((e) => `${e.line}:${e.column} ${e.path}: ${e.message}`);
@@ -36,15 +38,37 @@ describe("access_log in the config", () => {
   });
 
   it("{}: JSON lines with the default fields on Envoy's stdout", async () => {
-    expect((await model(listener("{}"))).listeners[0]!.accessLog).toEqual({ path: "/dev/stdout", format: "json", fields: DEFAULT_ACCESS_LOG_FIELDS });
-    expect(Object.keys(DEFAULT_ACCESS_LOG_FIELDS)).toEqual(expect.arrayContaining([
-      "start_time", "method", "path", "protocol", "status", "response_flags", "bytes_received", "bytes_sent", "duration_ms",
-      "upstream_host", "upstream_cluster", "route_name", "x_request_id", "user_agent", "client_ip", "authority",
-    ]));
+    expect((await model(listener("{}"))).listeners[0]!.accessLog).toEqual({
+      path: "/dev/stdout",
+      format: "json",
+      fields: DEFAULT_ACCESS_LOG_FIELDS,
+    });
+    expect(Object.keys(DEFAULT_ACCESS_LOG_FIELDS)).toEqual(
+      expect.arrayContaining([
+        "start_time",
+        "method",
+        "path",
+        "protocol",
+        "status",
+        "response_flags",
+        "bytes_received",
+        "bytes_sent",
+        "duration_ms",
+        "upstream_host",
+        "upstream_cluster",
+        "route_name",
+        "x_request_id",
+        "user_agent",
+        "client_ip",
+        "authority",
+      ]),
+    );
   });
 
   it("fields add to, replace and drop default fields; the defaults keep their order", async () => {
-    const a = (await model(listener(`{ path: /tmp/a.log, fields: { tenant: "%REQ(X-TENANT)%", status: "%RESPONSE_CODE%!", user_agent: null } }`))).listeners[0]!.accessLog;
+    const a = (
+      await model(listener(`{ path: /tmp/a.log, fields: { tenant: "%REQ(X-TENANT)%", status: "%RESPONSE_CODE%!", user_agent: null } }`))
+    ).listeners[0]!.accessLog;
     expect(a?.format).toBe("json");
     if (a?.format !== "json") return;
     expect(a.path).toBe("/tmp/a.log");
@@ -56,9 +80,16 @@ describe("access_log in the config", () => {
   });
 
   it("text: a template, or Envoy's default line", async () => {
-    expect((await model(listener(`{ format: text, template: "%REQ(:METHOD)% %RESPONSE_CODE%" }`))).listeners[0]!.accessLog)
-      .toEqual({ path: "/dev/stdout", format: "text", template: "%REQ(:METHOD)% %RESPONSE_CODE%" });
-    expect((await model(listener("{ format: text }"))).listeners[0]!.accessLog).toEqual({ path: "/dev/stdout", format: "text", template: null });
+    expect((await model(listener(`{ format: text, template: "%REQ(:METHOD)% %RESPONSE_CODE%" }`))).listeners[0]!.accessLog).toEqual({
+      path: "/dev/stdout",
+      format: "text",
+      template: "%REQ(:METHOD)% %RESPONSE_CODE%",
+    });
+    expect((await model(listener("{ format: text }"))).listeners[0]!.accessLog).toEqual({
+      path: "/dev/stdout",
+      format: "text",
+      template: null,
+    });
   });
 
   it("refuses, at their line, what Envoy would refuse or what makes no sense", async () => {
@@ -117,14 +148,16 @@ describe("access_log in Envoy's config", () => {
   it("is Envoy's file access logger in the connection manager, and encodes as xDS", async () => {
     const m = await model(listener(`{ path: /tmp/x.log, fields: { tenant: "%REQ(X-TENANT)%" } }`));
     const { hcm, resources } = hcmOf(m);
-    expect(hcm.access_log).toEqual([{
-      name: "envoy.access_loggers.file",
-      typed_config: {
-        "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-        path: "/tmp/x.log",
-        log_format: { json_format: { ...DEFAULT_ACCESS_LOG_FIELDS, tenant: "%REQ(X-TENANT)%" } },
+    expect(hcm.access_log).toEqual([
+      {
+        name: "envoy.access_loggers.file",
+        typed_config: {
+          "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+          path: "/tmp/x.log",
+          log_format: { json_format: { ...DEFAULT_ACCESS_LOG_FIELDS, tenant: "%REQ(X-TENANT)%" } },
+        },
       },
-    }]);
+    ]);
     const cache = new SnapshotCache();
     cache.set("*", resources);
     const encoded = cache.get("*")!.types[TypeUrl.Listener].resources.get("main")!.json;
@@ -137,12 +170,22 @@ describe("access_log in Envoy's config", () => {
     expect(out[0]!.typed_config["@type"]).toBe("type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog");
     expect(out[0]!.typed_config).not.toHaveProperty("path");
     expect(out[0]!.typed_config.log_format).toEqual({ json_format: DEFAULT_ACCESS_LOG_FIELDS });
-    const err = hcmOf(await model(listener("{ path: /dev/stderr, format: text }"))).hcm.access_log as { name: string; typed_config: object }[];
-    expect(err).toEqual([{ name: "envoy.access_loggers.stderr", typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog" } }]);
+    const err = hcmOf(await model(listener("{ path: /dev/stderr, format: text }"))).hcm.access_log as {
+      name: string;
+      typed_config: object;
+    }[];
+    expect(err).toEqual([
+      {
+        name: "envoy.access_loggers.stderr",
+        typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog" },
+      },
+    ]);
   });
 
   it("ends a text template with a newline, and is absent when off", async () => {
-    const text = hcmOf(await model(listener(`{ format: text, template: "%RESPONSE_CODE%" }`))).hcm.access_log as { typed_config: { log_format: unknown } }[];
+    const text = hcmOf(await model(listener(`{ format: text, template: "%RESPONSE_CODE%" }`))).hcm.access_log as {
+      typed_config: { log_format: unknown };
+    }[];
     expect(text[0]!.typed_config.log_format).toEqual({ text_format_source: { inline_string: "%RESPONSE_CODE%\n" } });
     expect(hcmOf(await model("listeners: [{ name: main, port: 8080 }]\n")).hcm).not.toHaveProperty("access_log");
   });

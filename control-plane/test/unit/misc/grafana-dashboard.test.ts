@@ -6,7 +6,14 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CONTROL_PLANE_METRIC_NAMES } from "../../../src/metrics.js";
 import {
-  DASHBOARD_PATH, OBSERVABILITY_DOC_PATH, dashboardQueries, documentedMetrics, metricSelectors, readDashboard, templateExample, templatePattern,
+  DASHBOARD_PATH,
+  OBSERVABILITY_DOC_PATH,
+  dashboardQueries,
+  documentedMetrics,
+  metricSelectors,
+  readDashboard,
+  templateExample,
+  templatePattern,
 } from "../../support/promql.js";
 
 const doc = readFileSync(OBSERVABILITY_DOC_PATH, "utf8");
@@ -20,14 +27,18 @@ function isDocumented(name: string): boolean {
 
 describe("metricSelectors (reading names out of PromQL)", () => {
   it("finds names, not functions, keywords, labels, ranges or strings", () => {
-    const s = metricSelectors('histogram_quantile(0.99, sum by (type, le) (rate(portico_xds_push_latency_seconds_bucket{type!="Secret"}[$__rate_interval])))');
+    const s = metricSelectors(
+      'histogram_quantile(0.99, sum by (type, le) (rate(portico_xds_push_latency_seconds_bucket{type!="Secret"}[$__rate_interval])))',
+    );
     expect(s).toEqual({ names: ["portico_xds_push_latency_seconds_bucket"], patterns: [] });
     expect(metricSelectors("sum(rate(a_total[5m] offset 1h)) / on (instance) group_left sum(b) > bool 0").names).toEqual(["a_total", "b"]);
     expect(metricSelectors("max without (job) (up)").names).toEqual(["up"]);
   });
 
   it("reads __name__ matchers, and ignores what label_replace's strings hold", () => {
-    const s = metricSelectors('sum by (rule) (rate(label_replace({__name__=~"portico_rate_limit_.+_limited_total", job="envoy"}, "rule", "$1", "__name__", "x_(.+)")[5m:]))');
+    const s = metricSelectors(
+      'sum by (rule) (rate(label_replace({__name__=~"portico_rate_limit_.+_limited_total", job="envoy"}, "rule", "$1", "__name__", "x_(.+)")[5m:]))',
+    );
     expect(s.names).toEqual([]);
     expect(s.patterns.map(String)).toEqual(["/^(?:portico_rate_limit_.+_limited_total)$/"]);
     expect(metricSelectors('{__name__="exact_name"}').names).toEqual(["exact_name"]);
@@ -55,7 +66,10 @@ describe("docs/grafana-dashboard.json", () => {
     expect(() => JSON.parse(readFileSync(DASHBOARD_PATH, "utf8"))).not.toThrow();
     expect(dashboard.title).toBe("Portico gateway");
     expect(dashboard.uid).toMatch(/^[a-z0-9-]{1,40}$/);
-    const all = JSON.parse(readFileSync(DASHBOARD_PATH, "utf8")) as { panels: { id: number; type: string; datasource?: { uid: string }; gridPos: object }[]; templating: { list: { type: string; name: string; query: string }[] } };
+    const all = JSON.parse(readFileSync(DASHBOARD_PATH, "utf8")) as {
+      panels: { id: number; type: string; datasource?: { uid: string }; gridPos: object }[];
+      templating: { list: { type: string; name: string; query: string }[] };
+    };
     const ids = all.panels.map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(all.templating.list).toContainEqual(expect.objectContaining({ type: "datasource", name: "datasource", query: "prometheus" }));
@@ -68,7 +82,14 @@ describe("docs/grafana-dashboard.json", () => {
   it("has queries for the gateway, every suite plugin and the control plane", () => {
     expect(queries.length).toBeGreaterThan(20);
     const text = queries.map((q) => q.expr).join("\n");
-    for (const part of ["envoy_http_downstream_rq_total", "portico_header_rewrite_", "portico_jwt_auth_", "portico_rate_limit_", "portico_xds_push_latency_seconds_bucket", "portico_connected_envoys"]) {
+    for (const part of [
+      "envoy_http_downstream_rq_total",
+      "portico_header_rewrite_",
+      "portico_jwt_auth_",
+      "portico_rate_limit_",
+      "portico_xds_push_latency_seconds_bucket",
+      "portico_connected_envoys",
+    ]) {
       expect(text).toContain(part);
     }
   });

@@ -11,11 +11,21 @@ import { basicSet } from "../xds/fixtures.js";
 /** An xDS server stand-in whose node list the test sets: the metrics read status() and events only. */
 class FakeXds extends EventEmitter<XdsServerEvents> {
   nodes: NodeStatus[] = [];
-  status(): NodeStatus[] { return this.nodes; }
+  status(): NodeStatus[] {
+    return this.nodes;
+  }
   connect(nodeId: string, streams = 1): void {
-    this.nodes = [...this.nodes.filter((n) => n.nodeId !== nodeId), {
-      nodeId, cluster: "c", userAgent: "envoy", connectedStreams: streams, connectedSince: streams ? new Date(0).toISOString() : null, types: {},
-    }];
+    this.nodes = [
+      ...this.nodes.filter((n) => n.nodeId !== nodeId),
+      {
+        nodeId,
+        cluster: "c",
+        userAgent: "envoy",
+        connectedStreams: streams,
+        connectedSince: streams ? new Date(0).toISOString() : null,
+        types: {},
+      },
+    ];
     if (streams) this.emit("connect", { nodeId, stream: 1, cluster: "c", userAgent: "envoy" });
     else this.emit("disconnect", { nodeId, stream: 1, reason: "closed" });
   }

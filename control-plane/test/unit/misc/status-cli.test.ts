@@ -12,21 +12,35 @@ const report: StatusReport = {
   config: {
     path: "/etc/portico/gateway.yaml",
     applied,
-    lastAttempt: { ok: false, origin: "file /etc/portico/gateway.yaml", at: "2025-01-02T03:05:00.000Z", error: "gateway.yaml:7:15: routes[0].upstream: no upstream named \"nowhere\"\nsecond line" },
+    lastAttempt: {
+      ok: false,
+      origin: "file /etc/portico/gateway.yaml",
+      at: "2025-01-02T03:05:00.000Z",
+      error: 'gateway.yaml:7:15: routes[0].upstream: no upstream named "nowhere"\nsecond line',
+    },
     pushes: 7,
   },
   envoys: [
     {
-      nodeId: "edge-2", cluster: "portico", userAgent: "envoy", connectedStreams: 0, connectedSince: null,
+      nodeId: "edge-2",
+      cluster: "portico",
+      userAgent: "envoy",
+      connectedStreams: 0,
+      connectedSince: null,
       types: { [TypeUrl.Listener]: { versionSent: "3-bbbbbbbb", versionAcked: "2-aaaaaaaa", lastNack: null } },
     },
     {
-      nodeId: "edge-1", cluster: "portico", userAgent: "envoy", connectedStreams: 1, connectedSince: "2025-01-02T03:00:00.000Z",
+      nodeId: "edge-1",
+      cluster: "portico",
+      userAgent: "envoy",
+      connectedStreams: 1,
+      connectedSince: "2025-01-02T03:00:00.000Z",
       types: {
         [TypeUrl.Route]: { versionSent: "5-eeeeeeee", versionAcked: "5-eeeeeeee", lastNack: null },
         [TypeUrl.Cluster]: { versionSent: "4-cccccccc", versionAcked: "4-cccccccc", lastNack: null },
         [TypeUrl.Listener]: {
-          versionSent: "3-bbbbbbbb", versionAcked: "2-aaaaaaaa",
+          versionSent: "3-bbbbbbbb",
+          versionAcked: "2-aaaaaaaa",
           lastNack: { version: "3-bbbbbbbb", message: "Error adding/updating listener(s) public: bad", at: "2025-01-02T03:04:06.000Z" },
         },
         [TypeUrl.Endpoints]: { versionSent: "6-dddddddd", versionAcked: "5-dddddddd", lastNack: null },
@@ -48,7 +62,9 @@ describe("renderStatusTable", () => {
   it("shows the config, the rejected last attempt and the push count", () => {
     expect(text).toContain("config:        /etc/portico/gateway.yaml");
     expect(text).toMatch(/last apply: +ok, full at 2025-01-02T03:04:05.000Z/);
-    expect(text).toMatch(/last attempt: +REJECTED at 2025-01-02T03:05:00.000Z .*: gateway\.yaml:7:15: routes\[0\]\.upstream: no upstream named "nowhere"$/m);
+    expect(text).toMatch(
+      /last attempt: +REJECTED at 2025-01-02T03:05:00.000Z .*: gateway\.yaml:7:15: routes\[0\]\.upstream: no upstream named "nowhere"$/m,
+    );
     expect(text).not.toContain("second line");
     expect(text).toMatch(/pushes: +7/);
     expect(text).toContain("1 connected, 1 disconnected");
@@ -57,10 +73,18 @@ describe("renderStatusTable", () => {
   it("has one row per node and type, nodes sorted, types in push order, with each type's state", () => {
     const header = lines.find((l) => l.startsWith("NODE"))!;
     expect(header.split(/\s{2,}/)).toEqual(["NODE", "CLUSTER", "STREAMS", "CONNECTED SINCE", "TYPE", "SENT", "ACKED", "STATE"]);
-    const body = lines.slice(lines.indexOf(header) + 1, lines.findIndex((l, i) => i > lines.indexOf(header) && l === ""));
-    expect(body.map((l) => l.trim().split(/\s{2,}/).at(-4))).toEqual([
-      "CDS Cluster", "EDS ClusterLoadAssignment", "LDS Listener", "RDS RouteConfiguration", "LDS Listener",
-    ]);
+    const body = lines.slice(
+      lines.indexOf(header) + 1,
+      lines.findIndex((l, i) => i > lines.indexOf(header) && l === ""),
+    );
+    expect(
+      body.map((l) =>
+        l
+          .trim()
+          .split(/\s{2,}/)
+          .at(-4),
+      ),
+    ).toEqual(["CDS Cluster", "EDS ClusterLoadAssignment", "LDS Listener", "RDS RouteConfiguration", "LDS Listener"]);
     expect(body[0]).toMatch(/^edge-1 +portico +1 +2025-01-02T03:00:00.000Z +CDS Cluster +4-cccccccc +4-cccccccc +ACKED$/);
     expect(row("edge-1", "EDS")).toMatch(/6-dddddddd +5-dddddddd +pending$/);
     expect(row("edge-1", "LDS")).toMatch(/3-bbbbbbbb +2-aaaaaaaa +NACKED$/);
@@ -71,16 +95,22 @@ describe("renderStatusTable", () => {
   });
 
   it("lists each NACK with its message under the table", () => {
-    expect(text).toMatch(/last NACK per node and type.*\n {2}edge-1 {2}LDS Listener {2}3-bbbbbbbb {2}at 2025-01-02T03:04:06.000Z\n {4}Error adding\/updating listener\(s\) public: bad\n$/);
+    expect(text).toMatch(
+      /last NACK per node and type.*\n {2}edge-1 {2}LDS Listener {2}3-bbbbbbbb {2}at 2025-01-02T03:04:06.000Z\n {4}Error adding\/updating listener\(s\) public: bad\n$/,
+    );
   });
 
   it("says a superseded NACK is no longer the state", () => {
     const t = renderStatusTable({
-      envoys: [{
-        nodeId: "n", connectedStreams: 1, types: {
-          [TypeUrl.Route]: { versionSent: "4-x", versionAcked: "4-x", lastNack: { version: "3-y", message: "old", at: "t" } },
+      envoys: [
+        {
+          nodeId: "n",
+          connectedStreams: 1,
+          types: {
+            [TypeUrl.Route]: { versionSent: "4-x", versionAcked: "4-x", lastNack: { version: "3-y", message: "old", at: "t" } },
+          },
         },
-      }],
+      ],
     });
     expect(t).toMatch(/4-x +4-x +ACKED/);
     expect(t).toContain("3-y  at t (since superseded)");

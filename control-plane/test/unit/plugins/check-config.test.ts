@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPluginChecker, type BoundedPluginChecker, type PluginChecker } from "../../../src/plugins/check-config.js";
 import { builtFilter, fixtureWasm } from "../../../../test/support/wasm-fixtures.js";
 
-interface Module { bytes: Uint8Array; sha256: string }
+interface Module {
+  bytes: Uint8Array;
+  sha256: string;
+}
 
 function moduleOf(bytes: Uint8Array): Module {
   return { bytes, sha256: createHash("sha256").update(bytes).digest("hex") };
@@ -29,7 +32,12 @@ afterAll(() => Promise.all(checkers.map((c) => c.close())));
 
 async function checkWith(check: PluginChecker, filter: string, config: unknown, rootId = filter): Promise<string[]> {
   const m = modules[filter]!;
-  const r = await check({ ...m, rootId, name: filter.replaceAll("-", "_"), config: typeof config === "string" ? config : JSON.stringify(config) });
+  const r = await check({
+    ...m,
+    rootId,
+    name: filter.replaceAll("-", "_"),
+    config: typeof config === "string" ? config : JSON.stringify(config),
+  });
   return r.errors;
 }
 
@@ -40,7 +48,13 @@ const jwtProvider = {
   remote_jwks: { cluster: "idp_jwks", path: "/.well-known/jwks.json", authority: "idp.example.com" },
   claims_to_headers: [{ claim: "sub", header: "x-user" }],
 };
-const jwtConfig = { providers: [jwtProvider], rules: [{ match: { path: { prefix: "/health" } }, requires: [] }, { match: {}, requires: ["idp"] }] };
+const jwtConfig = {
+  providers: [jwtProvider],
+  rules: [
+    { match: { path: { prefix: "/health" } }, requires: [] },
+    { match: {}, requires: ["idp"] },
+  ],
+};
 const rateLimitConfig = { rules: [{ name: "per_client", requests: 100, period_s: 60, key: [{ client_ip: true }] }] };
 const headerRewriteConfig = { rules: [{ request: { set: { "x-gateway": "portico" }, remove: ["x-internal"] } }] };
 
@@ -82,7 +96,12 @@ describe("suite filters", () => {
   it("reports the clusters the configured filter declared, where its config names them", async () => {
     const m = modules["jwt-auth"]!;
     const second = { ...jwtProvider, name: "idp2", remote_jwks: { ...jwtProvider.remote_jwks, cluster: "idp2_jwks" } };
-    const inline = { ...jwtProvider, name: "local", remote_jwks: undefined, jwks: { keys: [{ kty: "oct", kid: "k", alg: "HS256", k: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY" }] } };
+    const inline = {
+      ...jwtProvider,
+      name: "local",
+      remote_jwks: undefined,
+      jwks: { keys: [{ kty: "oct", kid: "k", alg: "HS256", k: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY" }] },
+    };
     const config = JSON.stringify({ ...jwtConfig, providers: [jwtProvider, inline, second] });
     expect(await check({ ...m, rootId: "jwt-auth", name: "auth", config })).toEqual({
       errors: [],
@@ -92,9 +111,13 @@ describe("suite filters", () => {
       ],
     });
     // A refused config declares nothing; a filter that calls no cluster neither.
-    expect(await check({ ...m, rootId: "jwt-auth", name: "auth", config: JSON.stringify({ ...jwtConfig, rules: [] }) }))
-      .toEqual({ errors: [expect.stringContaining("rules: must contain at least one rule")], clusters: [] });
-    expect((await check({ ...modules["rate-limit"]!, rootId: "rate-limit", name: "r", config: JSON.stringify(rateLimitConfig) })).clusters).toEqual([]);
+    expect(await check({ ...m, rootId: "jwt-auth", name: "auth", config: JSON.stringify({ ...jwtConfig, rules: [] }) })).toEqual({
+      errors: [expect.stringContaining("rules: must contain at least one rule")],
+      clusters: [],
+    });
+    expect(
+      (await check({ ...modules["rate-limit"]!, rootId: "rate-limit", name: "r", config: JSON.stringify(rateLimitConfig) })).clusters,
+    ).toEqual([]);
   });
 
   it("checks each config on its own: a refused config does not affect the next check of the module", async () => {
@@ -162,7 +185,9 @@ describe("compiled module cache", () => {
     const check = newChecker();
     const good = modules["rate-limit"]!;
     const config = JSON.stringify(rateLimitConfig);
-    expect((await check({ bytes: good.bytes.subarray(0, 100), sha256: good.sha256, rootId: "rate-limit", name: "r", config })).errors).toHaveLength(1);
+    expect(
+      (await check({ bytes: good.bytes.subarray(0, 100), sha256: good.sha256, rootId: "rate-limit", name: "r", config })).errors,
+    ).toHaveLength(1);
     expect((await check({ ...good, rootId: "rate-limit", name: "r", config })).errors).toEqual([]);
   });
 });
@@ -180,7 +205,11 @@ function handWrittenModule(loops: "start" | "configure" | "never"): Module {
   const body = (code: number[]) => [...leb(code.length + 2), 0x00, ...code, 0x0b]; // no locals, end
   const LOOP = [0x03, 0x40, 0x0c, 0x00, 0x0b]; // loop (empty type) br 0 end
   const [I32, VOID_VOID, I32_I32, I32x2_I32] = [0x7f, 0, 1, 2];
-  const types = [[0x60, 0, 0], [0x60, 1, I32, 1, I32], [0x60, 2, I32, I32, 1, I32]];
+  const types = [
+    [0x60, 0, 0],
+    [0x60, 1, I32, 1, I32],
+    [0x60, 2, I32, I32, 1, I32],
+  ];
   const funcs: [string, number, number[]][] = [
     ["_start", VOID_VOID, loops === "start" ? LOOP : []],
     ["malloc", I32_I32, [0x41, 0x00]],
@@ -189,7 +218,14 @@ function handWrittenModule(loops: "start" | "configure" | "never"): Module {
     ["proxy_on_configure", I32x2_I32, [...(loops === "configure" ? LOOP : []), 0x41, 0x01]],
   ];
   const bytes = Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     ...section(3, vec(funcs.map(([, type]) => [type]))),
     ...section(5, vec([[0x00, 0x01]])), // one memory, min 1 page

@@ -19,7 +19,11 @@ export interface Example {
 const key = { kty: "oct", kid: "h", alg: "HS256", k: "cG9ydGljby1nb2xkZW4tdGVzdC1rZXktMzItYnl0ZXMh" };
 const provider = { name: "idp", issuer: "https://idp.example.com", jwks: { keys: [key] } };
 const remote = { cluster: "idp_jwks", path: "/.well-known/jwks.json" };
-const jwt = (p: object = {}, rules: unknown[] = [{ match: {}, requires: ["idp"] }], top: object = {}) => ({ providers: [{ ...provider, ...p }], rules, ...top });
+const jwt = (p: object = {}, rules: unknown[] = [{ match: {}, requires: ["idp"] }], top: object = {}) => ({
+  providers: [{ ...provider, ...p }],
+  rules,
+  ...top,
+});
 const jwtRule = (match: unknown) => jwt({}, [{ match, requires: ["idp"] }]);
 
 /** A match using every part of the vocabulary. */
@@ -34,7 +38,11 @@ const everyKind = {
     { name: "x-a", exact: "1" },
     { name: "x-b", prefix: "v" },
   ],
-  query: [{ name: "format", exact: "json" }, { name: "draft", present: true, invert: true }, { name: "q", contains: "a.b" }],
+  query: [
+    { name: "format", exact: "json" },
+    { name: "draft", present: true, invert: true },
+    { name: "q", contains: "a.b" },
+  ],
   routes: ["api"],
 };
 
@@ -45,18 +53,39 @@ export const JWT_AUTH: Example[] = [
   { what: "each path kind: prefix", config: jwtRule({ path: { prefix: "/a/" } }), ok: true },
   { what: "each path kind: suffix", config: jwtRule({ path: { suffix: ".json" } }), ok: true },
   { what: "each path kind: regex", config: jwtRule({ path: { regex: "/v[0-9]+/.*" } }), ok: true },
-  { what: "remote JWKS with duration keys", config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout: "1500ms", refresh: "5m", min_refresh: 10 } }), ok: true },
-  { what: "remote JWKS with legacy keys", config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout_ms: 1500, refresh_s: 300, min_refresh_s: 10 } }), ok: true },
+  {
+    what: "remote JWKS with duration keys",
+    config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout: "1500ms", refresh: "5m", min_refresh: 10 } }),
+    ok: true,
+  },
+  {
+    what: "remote JWKS with legacy keys",
+    config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout_ms: 1500, refresh_s: 300, min_refresh_s: 10 } }),
+    ok: true,
+  },
   { what: "clock_skew as a duration", config: jwt({ clock_skew: "1m30s" }), ok: true },
   { what: "clock_skew as seconds", config: jwt({ clock_skew: 0 }), ok: true },
   { what: "legacy clock_skew_s", config: jwt({ clock_skew_s: 30 }), ok: true },
   {
     what: "every provider option",
-    config: jwt({
-      audiences: ["api"], algorithms: ["HS256"], from: [{ header: "authorization", prefix: "Bearer " }, { query: "access_token" }, { cookie: "jwt" }],
-      require_exp: false, required_claims: ["sub"], claims_to_headers: [{ claim: "sub", header: "x-user" }], payload_header: "x-jwt-payload",
-      forward_token: true, max_token_bytes: 4096,
-    }, [{ match: { path: { prefix: "/public/" } }, requires: [] }, { match: {}, requires: ["idp"], allow_missing: true }], { stat_prefix: "edge" }),
+    config: jwt(
+      {
+        audiences: ["api"],
+        algorithms: ["HS256"],
+        from: [{ header: "authorization", prefix: "Bearer " }, { query: "access_token" }, { cookie: "jwt" }],
+        require_exp: false,
+        required_claims: ["sub"],
+        claims_to_headers: [{ claim: "sub", header: "x-user" }],
+        payload_header: "x-jwt-payload",
+        forward_token: true,
+        max_token_bytes: 4096,
+      },
+      [
+        { match: { path: { prefix: "/public/" } }, requires: [] },
+        { match: {}, requires: ["idp"], allow_missing: true },
+      ],
+      { stat_prefix: "edge" },
+    ),
     ok: true,
   },
   { what: "no rules", config: { providers: [provider] }, ok: false },
@@ -65,7 +94,11 @@ export const JWT_AUTH: Example[] = [
   { what: "a misspelt provider key", config: jwt({ isuer: "x" }), ok: false },
   { what: "both jwks and remote_jwks", config: jwt({ remote_jwks: remote }), ok: false },
   { what: "neither jwks nor remote_jwks", config: jwt({ jwks: undefined }), ok: false },
-  { what: "timeout and timeout_ms together", config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout: "2s", timeout_ms: 2000 } }), ok: false },
+  {
+    what: "timeout and timeout_ms together",
+    config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout: "2s", timeout_ms: 2000 } }),
+    ok: false,
+  },
   { what: "clock_skew and clock_skew_s together", config: jwt({ clock_skew: "1m", clock_skew_s: 60 }), ok: false },
   { what: "legacy timeout_ms out of range", config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout_ms: 50 } }), ok: false },
   { what: "timeout in seconds out of range", config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout: 61 } }), ok: false },
@@ -73,8 +106,18 @@ export const JWT_AUTH: Example[] = [
   { what: "a negative duration", config: jwt({ clock_skew: -1 }), ok: false },
   { what: "a legacy key with a fraction", config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout_ms: 1500.5 } }), ok: false },
   { what: "a legacy key as a string", config: jwt({ clock_skew_s: "60" }), ok: false },
-  { what: "a duration that is not whole milliseconds", config: jwt({ clock_skew: "1.5ms" }), ok: false, schemaCannot: "whole milliseconds of a duration string (its pattern allows any decimal)" },
-  { what: "a duration with blanks around it", config: jwt({ clock_skew: " 30s " }), ok: true, schemaStricter: "the duration pattern is the gateway's own (route timeouts are flagged the same way); both parsers trim blanks" },
+  {
+    what: "a duration that is not whole milliseconds",
+    config: jwt({ clock_skew: "1.5ms" }),
+    ok: false,
+    schemaCannot: "whole milliseconds of a duration string (its pattern allows any decimal)",
+  },
+  {
+    what: "a duration with blanks around it",
+    config: jwt({ clock_skew: " 30s " }),
+    ok: true,
+    schemaStricter: "the duration pattern is the gateway's own (route timeouts are flagged the same way); both parsers trim blanks",
+  },
   { what: "a token source with two places", config: jwt({ from: [{ header: "a", query: "b" }] }), ok: false },
   { what: "no token source", config: jwt({ from: [] }), ok: false },
   { what: "an unknown algorithm", config: jwt({ algorithms: ["HS1"] }), ok: false },
@@ -93,11 +136,36 @@ export const JWT_AUTH: Example[] = [
   { what: "methods not a list", config: jwtRule({ methods: "GET" }), ok: false },
   { what: "a misspelt match key", config: jwtRule({ paths: { prefix: "/" } }), ok: false },
   { what: "requires not a list", config: jwt({}, [{ requires: "idp" }]), ok: false },
-  { what: "a rule naming no provider", config: jwt({}, [{ requires: ["nobody"] }]), ok: false, schemaCannot: "a rule's requires must name a provider of the same config" },
-  { what: "two providers with one name", config: { providers: [provider, provider], rules: [{ requires: ["idp"] }] }, ok: false, schemaCannot: "provider names must be unique (uniqueItems compares whole items)" },
-  { what: "an invalid regex", config: jwtRule({ headers: [{ name: "x", regex: "(a" }] }), ok: false, schemaCannot: "whether a string is a valid RE2 regex" },
-  { what: "a duration string out of range", config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout: "2m" } }), ok: false, schemaCannot: "the range of a duration written as a string (only the number form has bounds)" },
-  { what: "an unusable key", config: jwt({ jwks: { keys: [{ kty: "oct", kid: "h" }] } }), ok: false, schemaCannot: "the contents of a JWK (each key type has its own members; the filter checks them)" },
+  {
+    what: "a rule naming no provider",
+    config: jwt({}, [{ requires: ["nobody"] }]),
+    ok: false,
+    schemaCannot: "a rule's requires must name a provider of the same config",
+  },
+  {
+    what: "two providers with one name",
+    config: { providers: [provider, provider], rules: [{ requires: ["idp"] }] },
+    ok: false,
+    schemaCannot: "provider names must be unique (uniqueItems compares whole items)",
+  },
+  {
+    what: "an invalid regex",
+    config: jwtRule({ headers: [{ name: "x", regex: "(a" }] }),
+    ok: false,
+    schemaCannot: "whether a string is a valid RE2 regex",
+  },
+  {
+    what: "a duration string out of range",
+    config: jwt({ jwks: undefined, remote_jwks: { ...remote, timeout: "2m" } }),
+    ok: false,
+    schemaCannot: "the range of a duration written as a string (only the number form has bounds)",
+  },
+  {
+    what: "an unusable key",
+    config: jwt({ jwks: { keys: [{ kty: "oct", kid: "h" }] } }),
+    ok: false,
+    schemaCannot: "the contents of a JWK (each key type has its own members; the filter checks them)",
+  },
 ];
 
 // Legacy period_s as the base, so the other cases hold whichever period form a filter build knows.
@@ -110,8 +178,10 @@ export const RATE_LIMIT: Example[] = [
   { what: "the whole match vocabulary", config: limit({ match: everyKind }), ok: true },
   {
     what: "every option",
-    config: limit({ burst: 20, key: [{ client_ip: true }, { header: "x-api-key" }, { route: true }, { fixed: "x" }] },
-      { stat_prefix: "api", trusted_hops: 2, dry_run: true, rate_limit_headers: true, max_keys: 100 }),
+    config: limit(
+      { burst: 20, key: [{ client_ip: true }, { header: "x-api-key" }, { route: true }, { fixed: "x" }] },
+      { stat_prefix: "api", trusted_hops: 2, dry_run: true, rate_limit_headers: true, max_keys: 100 },
+    ),
     ok: true,
   },
   { what: "no rules", config: {}, ok: false },
@@ -132,8 +202,18 @@ export const RATE_LIMIT: Example[] = [
   { what: "a rule name with a dash", config: limit({ name: "per-client" }), ok: false },
   { what: "a rule without a name", config: { rules: [{ requests: 1, period_s: 1 }] }, ok: false },
   { what: "a header test on a number", config: limit({ match: { headers: [{ name: "x", exact: 1 }] } }), ok: false },
-  { what: "two rules with one name", config: { rules: [limit().rules[0], limit().rules[0]] }, ok: false, schemaCannot: "rule names must be unique (uniqueItems compares whole items)" },
-  { what: "a period string out of range", config: limit({ period_s: undefined, period: "25h" }), ok: false, schemaCannot: "the range of a duration written as a string (only the number form has bounds)" },
+  {
+    what: "two rules with one name",
+    config: { rules: [limit().rules[0], limit().rules[0]] },
+    ok: false,
+    schemaCannot: "rule names must be unique (uniqueItems compares whole items)",
+  },
+  {
+    what: "a period string out of range",
+    config: limit({ period_s: undefined, period: "25h" }),
+    ok: false,
+    schemaCannot: "the range of a duration written as a string (only the number form has bounds)",
+  },
 ];
 
 const rewrite = (rule: object = {}) => ({ rules: [{ request: { set: { "x-gateway": "portico" } }, ...rule }] });
@@ -145,11 +225,22 @@ export const HEADER_REWRITE: Example[] = [
     what: "every action",
     config: {
       stat_prefix: "public",
-      rules: [{
-        name: "legacy-api", keep_empty_value: true, match: { path: { prefix: "/api/" } },
-        request: { remove: ["x-internal"], rename: { "x-api-key": "x-legacy-key" }, set: { ":authority": "backend", "x-ip": "${source.ip}" }, set_if_absent: { "x-src": "gw" }, add: { "x-tag": ["a", "b"] }, rewrite_path: { prefix: "/v2/" } },
-        response: { remove: ["server"], set: { "x-trace": "${request.header.x-request-id}" } },
-      }],
+      rules: [
+        {
+          name: "legacy-api",
+          keep_empty_value: true,
+          match: { path: { prefix: "/api/" } },
+          request: {
+            remove: ["x-internal"],
+            rename: { "x-api-key": "x-legacy-key" },
+            set: { ":authority": "backend", "x-ip": "${source.ip}" },
+            set_if_absent: { "x-src": "gw" },
+            add: { "x-tag": ["a", "b"] },
+            rewrite_path: { prefix: "/v2/" },
+          },
+          response: { remove: ["server"], set: { "x-trace": "${request.header.x-request-id}" } },
+        },
+      ],
     },
     ok: true,
   },
@@ -159,16 +250,50 @@ export const HEADER_REWRITE: Example[] = [
   { what: "an unknown action", config: rewrite({ request: { append: { x: "y" } } }), ok: false },
   { what: "a set value that is not a string", config: rewrite({ request: { set: { x: 1 } } }), ok: false },
   { what: "an add list with a number", config: rewrite({ request: { add: { x: ["a", 2] } } }), ok: false },
-  { what: "a path rewrite with both forms", config: rewrite({ match: { path: { prefix: "/a/" } }, request: { rewrite_path: { prefix: "/b/", template: "/c" } } }), ok: false },
-  { what: "a path rewrite prefix without /", config: rewrite({ match: { path: { prefix: "/a/" } }, request: { rewrite_path: { prefix: "b/" } } }), ok: false },
+  {
+    what: "a path rewrite with both forms",
+    config: rewrite({ match: { path: { prefix: "/a/" } }, request: { rewrite_path: { prefix: "/b/", template: "/c" } } }),
+    ok: false,
+  },
+  {
+    what: "a path rewrite prefix without /",
+    config: rewrite({ match: { path: { prefix: "/a/" } }, request: { rewrite_path: { prefix: "b/" } } }),
+    ok: false,
+  },
   { what: "a response path rewrite", config: rewrite({ response: { rewrite_path: { template: "/x" } } }), ok: false },
   { what: "a header name with a space", config: rewrite({ request: { set: { "x y": "z" } } }), ok: false },
   { what: "a misspelt match test", config: rewrite({ match: { headers: [{ name: "x", exactly: "y" }] } }), ok: false },
-  { what: "a path prefix rewrite without a path prefix match", config: rewrite({ request: { rewrite_path: { prefix: "/v2/" } } }), ok: false, schemaCannot: "a prefix rewrite depends on the rule's match.path kind (kept out of the schema: it would make every rule's schema conditional)" },
-  { what: "setting a pseudo-header other than :path and :authority", config: rewrite({ request: { set: { ":method": "GET" } } }), ok: false, schemaCannot: "which headers an action may touch depends on the action and the phase (left to the filter, which explains why)" },
-  { what: "setting a connection-level header", config: rewrite({ request: { set: { connection: "close" } } }), ok: false, schemaCannot: "which headers an action may touch depends on the action and the phase (left to the filter, which explains why)" },
-  { what: "a malformed template", config: rewrite({ request: { set: { x: "${request.header" } } }), ok: false, schemaCannot: "the template syntax and its variables" },
-  { what: "a response header variable in a request action", config: rewrite({ request: { set: { x: "${response.header.y}" } } }), ok: false, schemaCannot: "the template syntax and its variables" },
+  {
+    what: "a path prefix rewrite without a path prefix match",
+    config: rewrite({ request: { rewrite_path: { prefix: "/v2/" } } }),
+    ok: false,
+    schemaCannot:
+      "a prefix rewrite depends on the rule's match.path kind (kept out of the schema: it would make every rule's schema conditional)",
+  },
+  {
+    what: "setting a pseudo-header other than :path and :authority",
+    config: rewrite({ request: { set: { ":method": "GET" } } }),
+    ok: false,
+    schemaCannot: "which headers an action may touch depends on the action and the phase (left to the filter, which explains why)",
+  },
+  {
+    what: "setting a connection-level header",
+    config: rewrite({ request: { set: { connection: "close" } } }),
+    ok: false,
+    schemaCannot: "which headers an action may touch depends on the action and the phase (left to the filter, which explains why)",
+  },
+  {
+    what: "a malformed template",
+    config: rewrite({ request: { set: { x: "${request.header" } } }),
+    ok: false,
+    schemaCannot: "the template syntax and its variables",
+  },
+  {
+    what: "a response header variable in a request action",
+    config: rewrite({ request: { set: { x: "${response.header.y}" } } }),
+    ok: false,
+    schemaCannot: "the template syntax and its variables",
+  },
 ];
 
 export const CORPUS: Record<string, Example[]> = { "header-rewrite": HEADER_REWRITE, "jwt-auth": JWT_AUTH, "rate-limit": RATE_LIMIT };

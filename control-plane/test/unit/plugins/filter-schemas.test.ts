@@ -37,14 +37,17 @@ async function filterAccepts(filter: string, config: unknown): Promise<string[]>
 }
 
 it("every suite filter directory has a schema, and the gateway schema composes each", () => {
-  const dirs = readdirSync(join(repoRoot, "filters"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const dirs = readdirSync(join(repoRoot, "filters"), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   expect([...FILTER_SCHEMA_NAMES]).toEqual(dirs);
   expect(Object.keys(CORPUS).sort()).toEqual(dirs);
 });
 
 it("the three filter schemas spell the shared match vocabulary identically", () => {
   const shared = ["match", "pathMatch", "headerMatch", "queryMatch", "headerName", "metricName"];
-  const defs = FILTER_SCHEMA_NAMES.map((f) => (filterConfigSchema(f).definitions as Record<string, unknown>));
+  const defs = FILTER_SCHEMA_NAMES.map((f) => filterConfigSchema(f).definitions as Record<string, unknown>);
   for (const name of shared) for (const d of defs) expect(d[name], name).toEqual(defs[0]![name]);
 });
 
@@ -61,11 +64,18 @@ function objectSchemas(node: unknown, path = ""): [string, Node][] {
 it("describes every key and refuses unknown ones (as the filters do), so editors can help", () => {
   for (const filter of FILTER_SCHEMA_NAMES) {
     const objects = objectSchemas(inlineFilterSchema(filterConfigSchema(filter)));
-    const undescribed = objects.flatMap(([p, o]) => Object.entries(o.properties as Node).filter(([, v]) => !(v as Node).description).map(([k]) => `${p}.${k}`));
+    const undescribed = objects.flatMap(([p, o]) =>
+      Object.entries(o.properties as Node)
+        .filter(([, v]) => !(v as Node).description)
+        .map(([k]) => `${p}.${k}`),
+    );
     expect(undescribed, filter).toEqual([]);
     // A JWKS is the identity provider's document: its members are not the filter's to refuse.
     const open = objects.filter(([p, o]) => o.additionalProperties !== false && !p.endsWith("/jwks"));
-    expect(open.map(([p]) => p), filter).toEqual([]);
+    expect(
+      open.map(([p]) => p),
+      filter,
+    ).toEqual([]);
   }
 });
 

@@ -25,13 +25,28 @@ function recording(fail?: string): { fs: AtomicWriteFs; trace: string[] } {
       step(`open ${name(p)} ${flags}`);
       const fh = await fsp.open(p, flags, mode);
       return {
-        writeFile: async (t) => { step(`write ${name(p)}`); await fh.writeFile(t); },
-        sync: async () => { step(`fsync ${name(p)}`); await fh.sync(); },
-        close: async () => { trace.push(`close ${name(p)}`); await fh.close(); },
+        writeFile: async (t) => {
+          step(`write ${name(p)}`);
+          await fh.writeFile(t);
+        },
+        sync: async () => {
+          step(`fsync ${name(p)}`);
+          await fh.sync();
+        },
+        close: async () => {
+          trace.push(`close ${name(p)}`);
+          await fh.close();
+        },
       };
     },
-    rename: async (a, b) => { step(`rename ${name(a)} -> ${name(b)}`); await fsp.rename(a, b); },
-    unlink: async (p) => { trace.push(`unlink ${name(p)}`); await fsp.unlink(p); },
+    rename: async (a, b) => {
+      step(`rename ${name(a)} -> ${name(b)}`);
+      await fsp.rename(a, b);
+    },
+    unlink: async (p) => {
+      trace.push(`unlink ${name(p)}`);
+      await fsp.unlink(p);
+    },
   };
   return { fs, trace };
 }
@@ -42,9 +57,14 @@ describe("writeFileAtomic", () => {
     const { fs, trace } = recording();
     await writeFileAtomic(path, "upstreams: []\n", fs);
     expect(trace).toEqual([
-      "open <tmp> w", "write <tmp>", "fsync <tmp>", "close <tmp>",
+      "open <tmp> w",
+      "write <tmp>",
+      "fsync <tmp>",
+      "close <tmp>",
       "rename <tmp> -> gateway.yaml",
-      "open <dir> r", "fsync <dir>", "close <dir>",
+      "open <dir> r",
+      "fsync <dir>",
+      "close <dir>",
     ]);
     expect(readFileSync(path, "utf8")).toBe("upstreams: []\n");
     expect(readdirSync(dir)).toEqual(["gateway.yaml"]);

@@ -54,13 +54,19 @@ beforeEach(() => {
   const source = new ConfigSource({
     path,
     load: (text) => loadGatewayConfig(text, { source: path, baseDir: dir, filtersDir }),
-    apply: async ({ origin }): Promise<ApplyOutcome> => { applied.push(origin); return { ok: true, origin, at: "", kind: "full" }; },
+    apply: async ({ origin }): Promise<ApplyOutcome> => {
+      applied.push(origin);
+      return { ok: true, origin, at: "", kind: "full" };
+    },
     diff: async (loaded) => ({ Route: { added: loaded.model.routes.map((r) => r.name), removed: [], changed: [] } }),
     log: silentLog,
   });
   store = new ConfigStore({ source, log: silentLog });
 });
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); rmSync(filtersDir, { recursive: true, force: true }); });
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(filtersDir, { recursive: true, force: true });
+});
 
 const file = () => readFileSync(path, "utf8");
 
@@ -131,7 +137,10 @@ describe("ConfigStore", () => {
   });
 
   it("refuses to delete what is still referenced, and deletes what is not", async () => {
-    expect(await store.delete("upstreams", "a")).toMatchObject({ ok: false, error: { code: "conflict", message: expect.stringContaining("routes[0] (api)") } });
+    expect(await store.delete("upstreams", "a")).toMatchObject({
+      ok: false,
+      error: { code: "conflict", message: expect.stringContaining("routes[0] (api)") },
+    });
     expect(await store.delete("plugins", "auth")).toMatchObject({ ok: false, error: { code: "conflict" } });
     expect((await store.delete("upstreams", "b")).ok).toBe(true);
     expect(parse(file()).upstreams.map((u: { name: string }) => u.name)).toEqual(["a"]);
@@ -176,7 +185,9 @@ describe("ConfigStore DELETE and the clusters plugins call", () => {
   // remote_jwks.cluster); what else the config holds is not the store's business.
   const checkPlugin: PluginChecker = async ({ config }) => {
     const providers = (JSON.parse(config) as { providers?: { remote_jwks?: { cluster?: string } }[] }).providers ?? [];
-    const clusters = providers.flatMap((p, i) => (p.remote_jwks?.cluster ? [{ name: p.remote_jwks.cluster, path: `providers[${i}].remote_jwks.cluster` }] : []));
+    const clusters = providers.flatMap((p, i) =>
+      p.remote_jwks?.cluster ? [{ name: p.remote_jwks.cluster, path: `providers[${i}].remote_jwks.cluster` }] : [],
+    );
     return { errors: [], clusters };
   };
   const CALLS = `listeners:
@@ -217,7 +228,10 @@ plugins:
   });
 
   it("refuses to delete an upstream only a plugin's reported cluster uses, naming the plugin", async () => {
-    expect(await checked.delete("upstreams", "idp")).toMatchObject({ ok: false, error: { code: "conflict", message: 'upstream "idp" is still used by plugins[0] (auth)' } });
+    expect(await checked.delete("upstreams", "idp")).toMatchObject({
+      ok: false,
+      error: { code: "conflict", message: 'upstream "idp" is still used by plugins[0] (auth)' },
+    });
     expect(parse(file()).upstreams.map((u: { name: string }) => u.name)).toEqual(["a", "idp", "metrics"]);
   });
 
@@ -227,7 +241,13 @@ plugins:
   });
 
   it("still refuses what routes use: a listener, and an upstream in a split", async () => {
-    expect(await checked.delete("listeners", "public")).toMatchObject({ ok: false, error: { code: "conflict", message: 'listener "public" is still used by routes[0] (api)' } });
-    expect(await checked.delete("upstreams", "a")).toMatchObject({ ok: false, error: { code: "conflict", message: 'upstream "a" is still used by routes[0] (api)' } });
+    expect(await checked.delete("listeners", "public")).toMatchObject({
+      ok: false,
+      error: { code: "conflict", message: 'listener "public" is still used by routes[0] (api)' },
+    });
+    expect(await checked.delete("upstreams", "a")).toMatchObject({
+      ok: false,
+      error: { code: "conflict", message: 'upstream "a" is still used by routes[0] (api)' },
+    });
   });
 });

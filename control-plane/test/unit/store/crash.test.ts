@@ -12,7 +12,10 @@ import { fakeFiltersDir } from "../../support/golden.js";
 
 const dir = mkdtempSync(join(tmpdir(), "portico-crash-"));
 const filtersDir = fakeFiltersDir();
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); rmSync(filtersDir, { recursive: true, force: true }); });
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(filtersDir, { recursive: true, force: true });
+});
 const path = join(dir, "gateway.yaml");
 const writer = new URL("../../fixtures/store-writer.ts", import.meta.url).pathname;
 
@@ -38,7 +41,10 @@ async function writeThenKill(afterCommits: number): Promise<number> {
 
 describe("crash during API writes", () => {
   it("never leaves a half-written file and keeps every acknowledged write", async () => {
-    writeFileSync(path, "listeners: [{ name: public, port: 8080 }]\nroutes: [{ name: r, upstream: a }]\nupstreams: [{ name: a, endpoints: [\"127.0.0.1:1\"] }]\n");
+    writeFileSync(
+      path,
+      'listeners: [{ name: public, port: 8080 }]\nroutes: [{ name: r, upstream: a }]\nupstreams: [{ name: a, endpoints: ["127.0.0.1:1"] }]\n',
+    );
     for (let round = 0; round < 25; round++) {
       const acknowledged = await writeThenKill(2 + (round % 5));
       const text = readFileSync(path, "utf8");

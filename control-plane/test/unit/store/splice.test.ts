@@ -14,13 +14,29 @@ function splice(text: string, s: Splice, change: (list: Record<string, unknown>[
 
 describe("spliceListItem", () => {
   it("appends after the last item at its indentation, even without a final newline", () => {
-    expect(splice("u:\n  - name: a", { op: "append", value: { name: "b" } }, (u) => u.push({ name: "b" }))).toBe("u:\n  - name: a\n  - name: b\n");
-    expect(splice("u:\n- name: a\n# end\n", { op: "append", value: { name: "b" } }, (u) => u.push({ name: "b" }))).toBe("u:\n- name: a\n- name: b\n# end\n");
+    expect(splice("u:\n  - name: a", { op: "append", value: { name: "b" } }, (u) => u.push({ name: "b" }))).toBe(
+      "u:\n  - name: a\n  - name: b\n",
+    );
+    expect(splice("u:\n- name: a\n# end\n", { op: "append", value: { name: "b" } }, (u) => u.push({ name: "b" }))).toBe(
+      "u:\n- name: a\n- name: b\n# end\n",
+    );
   });
 
   it("replaces a block item with block lines and a flow item on its one line", () => {
-    expect(splice("u:\n  - name: a\n  - name: b", { op: "replace", index: 1, value: { name: "b", x: [1] } }, (u) => (u[1] = { name: "b", x: [1] }))).toBe("u:\n  - name: a\n  - name: b\n    x:\n      - 1");
-    expect(splice("u:\n- {name: a}  # one\n- name: b\n", { op: "replace", index: 0, value: { name: "a", x: 1 } }, (u) => (u[0] = { name: "a", x: 1 }))).toBe("u:\n- { name: a, x: 1 }  # one\n- name: b\n");
+    expect(
+      splice(
+        "u:\n  - name: a\n  - name: b",
+        { op: "replace", index: 1, value: { name: "b", x: [1] } },
+        (u) => (u[1] = { name: "b", x: [1] }),
+      ),
+    ).toBe("u:\n  - name: a\n  - name: b\n    x:\n      - 1");
+    expect(
+      splice(
+        "u:\n- {name: a}  # one\n- name: b\n",
+        { op: "replace", index: 0, value: { name: "a", x: 1 } },
+        (u) => (u[0] = { name: "a", x: 1 }),
+      ),
+    ).toBe("u:\n- { name: a, x: 1 }  # one\n- name: b\n");
   });
 
   it("removes exactly the item's lines", () => {
@@ -29,7 +45,9 @@ describe("spliceListItem", () => {
   });
 
   it("keeps CRLF line endings in what it writes", () => {
-    expect(splice("u:\r\n  - name: a\r\n", { op: "append", value: { name: "b", x: [1] } }, (u) => u.push({ name: "b", x: [1] }))).toBe("u:\r\n  - name: a\r\n  - name: b\r\n    x:\r\n      - 1\r\n");
+    expect(splice("u:\r\n  - name: a\r\n", { op: "append", value: { name: "b", x: [1] } }, (u) => u.push({ name: "b", x: [1] }))).toBe(
+      "u:\r\n  - name: a\r\n  - name: b\r\n    x:\r\n      - 1\r\n",
+    );
   });
 
   it("declines a list in flow style, and a result that would not read back as intended", () => {

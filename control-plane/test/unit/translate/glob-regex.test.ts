@@ -79,7 +79,8 @@ describe("glob -> RE2", () => {
 
   it("agrees with the filters' glob matcher on random patterns and paths", () => {
     const next = random(7);
-    const pick = (chars: string, max: number) => Array.from({ length: Math.floor(next() * (max + 1)) }, () => chars[Math.floor(next() * chars.length)]).join("");
+    const pick = (chars: string, max: number) =>
+      Array.from({ length: Math.floor(next() * (max + 1)) }, () => chars[Math.floor(next() * chars.length)]).join("");
     let matched = 0;
     for (let i = 0; i < 30_000; i++) {
       const pattern = pick("ab/*?.", 7);

@@ -47,8 +47,9 @@ describe("SnapshotCache versions", () => {
     const cache = new SnapshotCache();
     cache.set("*", basicSet(8080));
     cache.set("canary", basicSet(9090));
-    const port = (node: string) => (cache.get(node)!.types[TypeUrl.Endpoints].resources.get("upstream")!.json as any)
-      .endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value;
+    const port = (node: string) =>
+      (cache.get(node)!.types[TypeUrl.Endpoints].resources.get("upstream")!.json as any).endpoints[0].lb_endpoints[0].endpoint.address
+        .socket_address.port_value;
     expect(port("canary")).toBe(9090);
     expect(port("anyone")).toBe(8080);
     cache.delete("canary");
@@ -62,7 +63,10 @@ describe("SnapshotCache versions", () => {
     cache.set("*", basicSet(8080));
     cache.set("*", basicSet(8080));
     cache.set("n1", basicSet(8081, [{ prefix: "/", prefixRewrite: "/v2/" }]));
-    expect(seen).toEqual([["*", PUSH_ORDER], ["n1", PUSH_ORDER]]);
+    expect(seen).toEqual([
+      ["*", PUSH_ORDER],
+      ["n1", PUSH_ORDER],
+    ]);
     off();
     cache.set("*", basicSet(1));
     expect(seen).toHaveLength(2);
@@ -71,7 +75,13 @@ describe("SnapshotCache versions", () => {
   it("lists the EDS names the clusters wait for (service_name when set)", () => {
     const cache = new SnapshotCache();
     const named = { ...edsCluster("b"), eds_cluster_config: { eds_config: ADS, service_name: "b-endpoints" } };
-    cache.set("*", resourceSet({ clusters: [edsCluster("a"), named, staticCluster("s", 1)], endpoints: [endpoints("a", 1), endpoints("b-endpoints", 2)] }));
+    cache.set(
+      "*",
+      resourceSet({
+        clusters: [edsCluster("a"), named, staticCluster("s", 1)],
+        endpoints: [endpoints("a", 1), endpoints("b-endpoints", 2)],
+      }),
+    );
     expect(cache.get("x")!.edsClusters).toEqual(["a", "b-endpoints"]);
   });
 });
@@ -106,12 +116,28 @@ describe("SnapshotCache rejections", () => {
     };
     const ecdsListener = rdsListener("ecds", {
       routeConfig: "r",
-      httpFilters: [{ name: "portico.plugin.auth", config_discovery: { config_source: ADS, type_urls: ["type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"] } }],
+      httpFilters: [
+        {
+          name: "portico.plugin.auth",
+          config_discovery: { config_source: ADS, type_urls: ["type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"] },
+        },
+      ],
     });
     const set = resourceSet({
       clusters: [edsCluster("a")],
       listeners: [tlsListener, ecdsListener],
-      routes: [routeConfig("r", [{ prefix: "/x", cluster: "a" }, { prefix: "/y", cluster: "gone" }, { weighted: [{ name: "a", weight: 1 }, { name: "w", weight: 1 }] }])],
+      routes: [
+        routeConfig("r", [
+          { prefix: "/x", cluster: "a" },
+          { prefix: "/y", cluster: "gone" },
+          {
+            weighted: [
+              { name: "a", weight: 1 },
+              { name: "w", weight: 1 },
+            ],
+          },
+        ]),
+      ],
     });
     const err = rejection(() => new SnapshotCache().set("*", set));
     expect(err.problems.sort()).toEqual([

@@ -29,17 +29,21 @@ export function rdsListener(name: string, o: { port?: number; routeConfig?: stri
   return {
     name,
     address: { socket_address: { address: "127.0.0.1", port_value: o.port ?? 0 } },
-    filter_chains: [{
-      filters: [{
-        name: "envoy.filters.network.http_connection_manager",
-        typed_config: {
-          "@type": HCM,
-          stat_prefix: name,
-          rds: { route_config_name: o.routeConfig ?? name, config_source: ADS },
-          http_filters: [...(o.httpFilters ?? []), { name: "envoy.filters.http.router", typed_config: { "@type": ROUTER } }],
-        },
-      }],
-    }],
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: "envoy.filters.network.http_connection_manager",
+            typed_config: {
+              "@type": HCM,
+              stat_prefix: name,
+              rds: { route_config_name: o.routeConfig ?? name, config_source: ADS },
+              http_filters: [...(o.httpFilters ?? []), { name: "envoy.filters.http.router", typed_config: { "@type": ROUTER } }],
+            },
+          },
+        ],
+      },
+    ],
   };
 }
 
@@ -54,19 +58,19 @@ export interface RouteSpec {
 export function routeConfig(name: string, routes: RouteSpec[]): Json {
   return {
     name,
-    virtual_hosts: [{
-      name: "all",
-      domains: ["*"],
-      routes: routes.map((r) => ({
-        match: r.regex !== undefined ? { safe_regex: { regex: r.regex } } : { prefix: r.prefix ?? "/" },
-        route: {
-          ...(r.weighted
-            ? { weighted_clusters: { clusters: r.weighted } }
-            : { cluster: r.cluster ?? "upstream" }),
-          ...(r.prefixRewrite !== undefined ? { prefix_rewrite: r.prefixRewrite } : {}),
-        },
-      })),
-    }],
+    virtual_hosts: [
+      {
+        name: "all",
+        domains: ["*"],
+        routes: routes.map((r) => ({
+          match: r.regex !== undefined ? { safe_regex: { regex: r.regex } } : { prefix: r.prefix ?? "/" },
+          route: {
+            ...(r.weighted ? { weighted_clusters: { clusters: r.weighted } } : { cluster: r.cluster ?? "upstream" }),
+            ...(r.prefixRewrite !== undefined ? { prefix_rewrite: r.prefixRewrite } : {}),
+          },
+        })),
+      },
+    ],
   };
 }
 

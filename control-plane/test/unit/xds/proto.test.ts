@@ -3,8 +3,16 @@
 // protobuf message itself), plus errors that locate the mistake.
 import { describe, expect, it } from "vitest";
 import {
-  ANY_TYPES, ProtoJsonError, decodeDiscoveryRequest, decodeDiscoveryResponse, decodeResource, encodeDiscoveryRequest,
-  encodeDiscoveryResponse, encodeJson, encodeResource, envoyProtos,
+  ANY_TYPES,
+  ProtoJsonError,
+  decodeDiscoveryRequest,
+  decodeDiscoveryResponse,
+  decodeResource,
+  encodeDiscoveryRequest,
+  encodeDiscoveryResponse,
+  encodeJson,
+  encodeResource,
+  envoyProtos,
 } from "../../../src/xds/proto.js";
 import { TypeUrl } from "../../../src/xds/types.js";
 import { thrown } from "./fixtures.js";
@@ -88,9 +96,13 @@ describe("proto3 JSON to protobuf", () => {
     expect(roundTrip(TypeUrl.Cluster, cluster("0.25s"))).toEqual(cluster("0.250s"));
     expect(roundTrip(TypeUrl.Cluster, cluster("1.000000001s"))).toEqual(cluster("1.000000001s"));
     const D = envoyProtos().lookupType("google.protobuf.Duration");
-    expect(D.toObject(D.decode(encodeJson("google.protobuf.Duration", "-1.5s")), { longs: Number })).toEqual({ seconds: -1, nanos: -500000000 });
-    expect(errorOf(() => encodeResource(TypeUrl.Cluster, cluster("5"))).message)
-      .toBe('Cluster "c": connect_timeout: expected a duration such as "5s" or "0.250s", got string "5"');
+    expect(D.toObject(D.decode(encodeJson("google.protobuf.Duration", "-1.5s")), { longs: Number })).toEqual({
+      seconds: -1,
+      nanos: -500000000,
+    });
+    expect(errorOf(() => encodeResource(TypeUrl.Cluster, cluster("5"))).message).toBe(
+      'Cluster "c": connect_timeout: expected a duration such as "5s" or "0.250s", got string "5"',
+    );
     expect(errorOf(() => encodeResource(TypeUrl.Cluster, { name: "c", connect_timeout: { seconds: 5 } })).path).toBe("connect_timeout");
   });
 
@@ -107,9 +119,13 @@ describe("proto3 JSON to protobuf", () => {
     expect(msg.per_connection_buffer_limit_bytes).toEqual({ value: 32768 });
     expect(msg.ring_hash_lb_config.minimum_ring_size).toEqual({ value: "1024" });
     // A wrapper holding its default is still present (that is what wrappers are for).
-    expect(roundTrip(TypeUrl.Cluster, { name: "c", per_connection_buffer_limit_bytes: 0 })).toEqual({ name: "c", per_connection_buffer_limit_bytes: 0 });
-    expect(errorOf(() => encodeResource(TypeUrl.Cluster, { name: "c", per_connection_buffer_limit_bytes: { value: 1 } })).message)
-      .toBe('Cluster "c": per_connection_buffer_limit_bytes: expected an integer (uint32), got an object');
+    expect(roundTrip(TypeUrl.Cluster, { name: "c", per_connection_buffer_limit_bytes: 0 })).toEqual({
+      name: "c",
+      per_connection_buffer_limit_bytes: 0,
+    });
+    expect(errorOf(() => encodeResource(TypeUrl.Cluster, { name: "c", per_connection_buffer_limit_bytes: { value: 1 } })).message).toBe(
+      'Cluster "c": per_connection_buffer_limit_bytes: expected an integer (uint32), got an object',
+    );
   });
 
   it("takes Struct as plain JSON, keeping nesting, lists, null, booleans and numbers", () => {
@@ -121,19 +137,29 @@ describe("proto3 JSON to protobuf", () => {
   it("reads enums by name or number and rejects unknown names", () => {
     expect(roundTrip(TypeUrl.Cluster, { name: "c", type: "EDS" })).toEqual({ name: "c", type: "EDS" });
     expect(roundTrip(TypeUrl.Cluster, { name: "c", type: 3 })).toEqual({ name: "c", type: "EDS" });
-    expect(errorOf(() => encodeResource(TypeUrl.Cluster, { name: "c", type: "EDSS" })).message)
-      .toMatch(/^Cluster "c": type: unknown envoy\.config\.cluster\.v3\.Cluster\.DiscoveryType value "EDSS" \(one of STATIC, STRICT_DNS/);
+    expect(errorOf(() => encodeResource(TypeUrl.Cluster, { name: "c", type: "EDSS" })).message).toMatch(
+      /^Cluster "c": type: unknown envoy\.config\.cluster\.v3\.Cluster\.DiscoveryType value "EDSS" \(one of STATIC, STRICT_DNS/,
+    );
   });
 
   it("keeps int64 values beyond 2^53 exact, as number or string", () => {
     const route = (attempts: string | number) => ({
       name: "r",
-      virtual_hosts: [{ name: "vh", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "c", retry_policy: { host_selection_retry_max_attempts: attempts } } }] }],
+      virtual_hosts: [
+        {
+          name: "vh",
+          domains: ["*"],
+          routes: [{ match: { prefix: "/" }, route: { cluster: "c", retry_policy: { host_selection_retry_max_attempts: attempts } } }],
+        },
+      ],
     });
-    const back = (v: string | number) => (roundTrip(TypeUrl.Route, route(v)) as any).virtual_hosts[0].routes[0].route.retry_policy.host_selection_retry_max_attempts;
+    const back = (v: string | number) =>
+      (roundTrip(TypeUrl.Route, route(v)) as any).virtual_hosts[0].routes[0].route.retry_policy.host_selection_retry_max_attempts;
     expect(back("9007199254740993")).toBe("9007199254740993");
     expect(back(7)).toBe("7");
-    expect(errorOf(() => encodeResource(TypeUrl.Route, route("9223372036854775808"))).reason).toBe("9223372036854775808 is out of range for int64");
+    expect(errorOf(() => encodeResource(TypeUrl.Route, route("9223372036854775808"))).reason).toBe(
+      "9223372036854775808 is out of range for int64",
+    );
   });
 
   it("takes bytes as base64 (standard or URL-safe)", () => {
@@ -142,32 +168,44 @@ describe("proto3 JSON to protobuf", () => {
     const secret = { name: "s", tls_certificate: { certificate_chain: { inline_bytes: b64 } } };
     expect(roundTrip(TypeUrl.Secret, secret)).toEqual(secret);
     const urlSafe = b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-    expect(encodeResource(TypeUrl.Secret, { ...secret, tls_certificate: { certificate_chain: { inline_bytes: urlSafe } } }))
-      .toEqual(encodeResource(TypeUrl.Secret, secret));
-    expect(errorOf(() => encodeResource(TypeUrl.Secret, { name: "s", tls_certificate: { certificate_chain: { inline_bytes: "not base64!" } } })).path)
-      .toBe("tls_certificate.certificate_chain.inline_bytes");
+    expect(encodeResource(TypeUrl.Secret, { ...secret, tls_certificate: { certificate_chain: { inline_bytes: urlSafe } } })).toEqual(
+      encodeResource(TypeUrl.Secret, secret),
+    );
+    expect(
+      errorOf(() => encodeResource(TypeUrl.Secret, { name: "s", tls_certificate: { certificate_chain: { inline_bytes: "not base64!" } } }))
+        .path,
+    ).toBe("tls_certificate.certificate_chain.inline_bytes");
   });
 
   it("names the resource and the JSON path of an unknown field, through nested Anys", () => {
     const json = listener({ stat_prefx: "public" });
-    expect(errorOf(() => encodeResource(TypeUrl.Listener, json)).message)
-      .toBe('Listener "public": filter_chains[0].filters[0].typed_config.stat_prefx: unknown field');
+    expect(errorOf(() => encodeResource(TypeUrl.Listener, json)).message).toBe(
+      'Listener "public": filter_chains[0].filters[0].typed_config.stat_prefx: unknown field',
+    );
     const nested = listener({
       stat_prefix: "p",
       http_filters: [{ name: "w", typed_config: { "@type": WASM, config: { configuration: { "@type": STRING_VALUE, value: 42 } } } }],
     });
-    expect(errorOf(() => encodeResource(TypeUrl.Listener, nested)).message)
-      .toBe('Listener "public": filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.config.configuration.value: expected a string, got number 42');
+    expect(errorOf(() => encodeResource(TypeUrl.Listener, nested)).message).toBe(
+      'Listener "public": filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.config.configuration.value: expected a string, got number 42',
+    );
   });
 
   it("rejects an Any of a type that is not loaded, two members of one oneof, and a field given twice", () => {
-    const unknownType = listener({ stat_prefix: "p", http_filters: [{ name: "x", typed_config: { "@type": "type.googleapis.com/envoy.nope.Filter" } }] });
-    expect(errorOf(() => encodeResource(TypeUrl.Listener, unknownType)).message)
-      .toBe('Listener "public": filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.@type: type envoy.nope.Filter is not loaded (add it to ANY_TYPES in xds/proto.ts)');
+    const unknownType = listener({
+      stat_prefix: "p",
+      http_filters: [{ name: "x", typed_config: { "@type": "type.googleapis.com/envoy.nope.Filter" } }],
+    });
+    expect(errorOf(() => encodeResource(TypeUrl.Listener, unknownType)).message).toBe(
+      'Listener "public": filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.@type: type envoy.nope.Filter is not loaded (add it to ANY_TYPES in xds/proto.ts)',
+    );
     const twoOfOneof = { name: "c", address: { socket_address: { address: "1.2.3.4", port_value: 1 }, pipe: { path: "/x" } } };
-    expect(errorOf(() => encodeJson("envoy.config.core.v3.Address", twoOfOneof.address)).reason).toBe("pipe and socket_address are both set, but only one of address may be");
-    expect(errorOf(() => encodeResource(TypeUrl.Cluster, { name: "c", connect_timeout: "1s", connectTimeout: "2s" })).message)
-      .toBe('Cluster "c": connectTimeout: field connect_timeout is set twice');
+    expect(errorOf(() => encodeJson("envoy.config.core.v3.Address", twoOfOneof.address)).reason).toBe(
+      "pipe and socket_address are both set, but only one of address may be",
+    );
+    expect(errorOf(() => encodeResource(TypeUrl.Cluster, { name: "c", connect_timeout: "1s", connectTimeout: "2s" })).message).toBe(
+      'Cluster "c": connectTimeout: field connect_timeout is set twice',
+    );
   });
 
   it("gives equal bytes for equal content, whatever order the JSON keys came in", () => {
@@ -194,7 +232,12 @@ describe("discovery messages", () => {
 
   it("round-trips a response whose resources decode back to the JSON", () => {
     const cluster = { name: "c", connect_timeout: "1s" };
-    const res = { versionInfo: "1-00000000", typeUrl: TypeUrl.Cluster, nonce: "1", resources: [{ typeUrl: TypeUrl.Cluster, value: encodeResource(TypeUrl.Cluster, cluster) }] };
+    const res = {
+      versionInfo: "1-00000000",
+      typeUrl: TypeUrl.Cluster,
+      nonce: "1",
+      resources: [{ typeUrl: TypeUrl.Cluster, value: encodeResource(TypeUrl.Cluster, cluster) }],
+    };
     const back = decodeDiscoveryResponse(encodeDiscoveryResponse(res));
     expect({ ...back, resources: [] }).toEqual({ ...res, resources: [] });
     expect(back.resources.map((r) => decodeResource(r.typeUrl, r.value))).toEqual([cluster]);

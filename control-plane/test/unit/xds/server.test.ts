@@ -29,7 +29,11 @@ class FakeEnvoy {
   status: grpc.StatusObject | undefined;
   error: grpc.ServiceError | undefined;
 
-  constructor(port: number, readonly nodeId: string, readonly cluster = "edge") {
+  constructor(
+    port: number,
+    readonly nodeId: string,
+    readonly cluster = "edge",
+  ) {
     this.client = new AdsClientCtor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as AdsClient;
     this.call = this.client.StreamAggregatedResources();
     this.call.on("data", (r: DiscoveryResponse) => {
@@ -106,8 +110,10 @@ class FakeEnvoy {
   }
 }
 
-const names = (r: DiscoveryResponse) => r.resources.map((x) => (decodeResource(x.typeUrl, x.value) as { name?: string; cluster_name?: string }))
-  .map((j) => j.name ?? j.cluster_name);
+const names = (r: DiscoveryResponse) =>
+  r.resources
+    .map((x) => decodeResource(x.typeUrl, x.value) as { name?: string; cluster_name?: string })
+    .map((j) => j.name ?? j.cluster_name);
 
 interface Harness {
   cache: SnapshotCache;
@@ -130,7 +136,10 @@ async function start(o: Partial<XdsServerOptions> = {}): Promise<Harness> {
   const port = await server.listen("127.0.0.1", 0);
   cleanups.push(() => server.stop());
   return {
-    cache, server, port, logs,
+    cache,
+    server,
+    port,
+    logs,
     envoy: (nodeId = "envoy-1") => {
       const e = new FakeEnvoy(port, nodeId);
       cleanups.push(() => e.close());
@@ -145,12 +154,13 @@ const version = (h: Harness, type: TypeUrlValue, node = "envoy-1") => h.cache.ge
 const eventually = (check: () => void) => vi.waitFor(check, { timeout: 2_000, interval: 10 });
 
 /** basicSet(8080) plus a cluster "b" (endpoints on 8081) and a route "/b" to it. */
-const withClusterB = (listener = rdsListener("public")) => resourceSet({
-  clusters: [edsCluster("upstream"), edsCluster("b")],
-  endpoints: [endpoints("upstream", 8080), endpoints("b", 8081)],
-  listeners: [listener],
-  routes: [routeConfig("public", [{ prefix: "/b", cluster: "b" }, { prefix: "/" }])],
-});
+const withClusterB = (listener = rdsListener("public")) =>
+  resourceSet({
+    clusters: [edsCluster("upstream"), edsCluster("b")],
+    endpoints: [endpoints("upstream", 8080), endpoints("b", 8081)],
+    listeners: [listener],
+    routes: [routeConfig("public", [{ prefix: "/b", cluster: "b" }, { prefix: "/" }])],
+  });
 
 /** Syncs CDS, EDS, LDS and RDS the way Envoy starts up, ACKing each. */
 async function syncAll(envoy: FakeEnvoy): Promise<Record<string, DiscoveryResponse>> {
@@ -211,10 +221,13 @@ describe("XdsServer", () => {
 
   it("sends named types only the names asked for, and a newly asked name at once", async () => {
     const h = await start();
-    h.cache.set("*", resourceSet({
-      clusters: [edsCluster("a"), edsCluster("b")],
-      endpoints: [endpoints("a", 1), endpoints("b", 2)],
-    }));
+    h.cache.set(
+      "*",
+      resourceSet({
+        clusters: [edsCluster("a"), edsCluster("b")],
+        endpoints: [endpoints("a", 1), endpoints("b", 2)],
+      }),
+    );
     const envoy = h.envoy();
     envoy.request(EDS, { names: ["a", "unknown"] });
     const first = await envoy.next();
@@ -236,7 +249,9 @@ describe("XdsServer", () => {
     const eds = await envoy.next();
     expect(eds.typeUrl).toBe(EDS);
     expect(eds.versionInfo).not.toBe(before[EDS]!.versionInfo);
-    expect((decodeResource(EDS, eds.resources[0]!.value) as any).endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value).toBe(9090);
+    expect(
+      (decodeResource(EDS, eds.resources[0]!.value) as any).endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value,
+    ).toBe(9090);
     envoy.ack(eds);
     await envoy.expectQuiet();
     h.cache.set("*", basicSet(9090)); // no change at all
@@ -267,7 +282,9 @@ describe("XdsServer", () => {
     h.cache.set("*", basicSet(8080, [{ prefix: "/fixed" }]));
     const fixed = await envoy.next();
     envoy.ack(fixed);
-    await eventually(() => expect(h.server.status()[0]!.types[RDS]).toMatchObject({ versionAcked: fixed.versionInfo, lastNack: { version: bad.versionInfo } }));
+    await eventually(() =>
+      expect(h.server.status()[0]!.types[RDS]).toMatchObject({ versionAcked: fixed.versionInfo, lastNack: { version: bad.versionInfo } }),
+    );
   });
 
   it("pushes a change in order, waiting for each ACK and for new EDS clusters to be warm before listeners and routes", async () => {
@@ -406,9 +423,19 @@ describe("XdsServer", () => {
     expect(names(c1)).toEqual(["canary-only"]);
     stable.ack(s1);
     canary.ack(c1);
-    await eventually(() => expect(h.server.status().map((s) => s.nodeId).sort()).toEqual(["canary", "stable-1"]));
+    await eventually(() =>
+      expect(
+        h.server
+          .status()
+          .map((s) => s.nodeId)
+          .sort(),
+      ).toEqual(["canary", "stable-1"]),
+    );
 
-    h.cache.set("*", resourceSet({ clusters: [edsCluster("upstream"), edsCluster("x")], endpoints: [endpoints("upstream", 1), endpoints("x", 2)] }));
+    h.cache.set(
+      "*",
+      resourceSet({ clusters: [edsCluster("upstream"), edsCluster("x")], endpoints: [endpoints("upstream", 1), endpoints("x", 2)] }),
+    );
     expect(names(await stable.next())).toEqual(["upstream", "x"]);
     await canary.expectQuiet();
   });
@@ -447,7 +474,8 @@ describe("XdsServer", () => {
     cleanups.push(() => client.close());
     const call = client.makeBidiStreamRequest(
       "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources",
-      (b: Buffer) => b, (b: Buffer) => b,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
     );
     const err = await new Promise<grpc.ServiceError>((resolve) => call.on("error", resolve));
     expect(err.code).toBe(grpc.status.UNIMPLEMENTED);

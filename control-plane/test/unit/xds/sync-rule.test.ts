@@ -7,15 +7,29 @@ import { requiredTypes, syncState, type SnapshotView } from "../../support/sync.
 const snap = (counts: Partial<Record<TypeUrlValue, number>>): SnapshotView =>
   Object.fromEntries(Object.values(TypeUrl).map((t) => [t, { version: `1-${t.slice(-4)}`, resources: { size: counts[t] ?? 0 } }]));
 
-const acked = (s: SnapshotView, t: TypeUrlValue): TypeStatus => ({ versionSent: s[t]!.version, versionAcked: s[t]!.version, lastNack: null });
+const acked = (s: SnapshotView, t: TypeUrlValue): TypeStatus => ({
+  versionSent: s[t]!.version,
+  versionAcked: s[t]!.version,
+  lastNack: null,
+});
 
 const node = (types: NodeStatus["types"], connectedStreams = 1): NodeStatus => ({
-  nodeId: "n", cluster: "c", userAgent: "envoy", connectedStreams, connectedSince: null, types,
+  nodeId: "n",
+  cluster: "c",
+  userAgent: "envoy",
+  connectedStreams,
+  connectedSince: null,
+  types,
 });
 
 // A gateway with a TLS listener: every type holds resources.
 const full = snap({
-  [TypeUrl.Secret]: 1, [TypeUrl.ExtensionConfig]: 1, [TypeUrl.Cluster]: 2, [TypeUrl.Endpoints]: 2, [TypeUrl.Listener]: 1, [TypeUrl.Route]: 1,
+  [TypeUrl.Secret]: 1,
+  [TypeUrl.ExtensionConfig]: 1,
+  [TypeUrl.Cluster]: 2,
+  [TypeUrl.Endpoints]: 2,
+  [TypeUrl.Listener]: 1,
+  [TypeUrl.Route]: 1,
 });
 
 describe("syncState (waitSynced's rule)", () => {
@@ -41,7 +55,9 @@ describe("syncState (waitSynced's rule)", () => {
 
   it("needs no ACK for an empty type Envoy never subscribed to (no secrets in use)", () => {
     const plain = snap({ [TypeUrl.Cluster]: 1, [TypeUrl.Endpoints]: 1, [TypeUrl.Listener]: 1, [TypeUrl.Route]: 1 });
-    const n = node(Object.fromEntries([TypeUrl.Cluster, TypeUrl.Endpoints, TypeUrl.Listener, TypeUrl.Route].map((t) => [t, acked(plain, t)])));
+    const n = node(
+      Object.fromEntries([TypeUrl.Cluster, TypeUrl.Endpoints, TypeUrl.Listener, TypeUrl.Route].map((t) => [t, acked(plain, t)])),
+    );
     expect(syncState(plain, n).synced).toBe(true);
   });
 
@@ -55,7 +71,11 @@ describe("syncState (waitSynced's rule)", () => {
   it("is not synced on an older ACK, and reports a NACK of the wanted version", () => {
     const n = node({
       [TypeUrl.Cluster]: acked(full, TypeUrl.Cluster),
-      [TypeUrl.Listener]: { versionSent: full[TypeUrl.Listener]!.version, versionAcked: "0-old", lastNack: { version: full[TypeUrl.Listener]!.version, message: "cannot bind '127.0.0.1:1': Address already in use", at: "" } },
+      [TypeUrl.Listener]: {
+        versionSent: full[TypeUrl.Listener]!.version,
+        versionAcked: "0-old",
+        lastNack: { version: full[TypeUrl.Listener]!.version, message: "cannot bind '127.0.0.1:1': Address already in use", at: "" },
+      },
     });
     const s = syncState(full, n, [TypeUrl.Cluster, TypeUrl.Listener]);
     expect(s.synced).toBe(false);
