@@ -2,7 +2,9 @@
 #   make tools   install the pinned Envoy 1.40, func-e, wrk, h2load (scripts/install-tools.sh)
 #   make deps    npm ci, when node_modules is missing or older than package-lock.json
 #   make build   compile the Wasm filters and test fixtures (npm run build:wasm)
-#   make test    tools + deps + build, then unit, as-pect, e2e tests and the typecheck
+#   make test    tools + deps + build, then lint, unit, as-pect, e2e tests and the typecheck
+#   make lint    biome: formatting and lint rules of the TypeScript, checked, never rewritten
+#   make format  biome: rewrites the TypeScript's formatting and applies safe lint fixes
 #   make run     build, then run the gateway (on .run/gateway.yaml, a copy of gateway.yaml made on the
 #                first run: control plane + Envoy + two demo upstreams);
 #                make run CONFIG=envoy-configs/x.yaml runs one filter in a static Envoy config instead
@@ -19,7 +21,7 @@ NODE_STAMP := node_modules/.package-lock.json
 
 say = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: tools deps build test test-unit test-as test-e2e typecheck run clean distclean
+.PHONY: tools deps build test lint format test-unit test-as test-e2e typecheck run clean distclean
 
 tools:
 	$(call say,tools: scripts/install-tools.sh)
@@ -38,7 +40,17 @@ build: deps
 
 # Steps run in this order and stop at the first failure (.NOTPARALLEL: even
 # under -j, e2e timings must not compete with other suites on 2 cores).
-test: tools deps build test-unit test-as test-e2e typecheck
+test: tools deps build lint test-unit test-as test-e2e typecheck
+
+# Check only (biome ci writes nothing): a formatting or lint finding fails the run, first and in
+# about a second. The AssemblyScript sources are out of scope (biome.json says which and why).
+lint: deps
+	$(call say,lint: biome ci (format + lint, check only))
+	npx biome ci --colors=off .
+
+format: deps
+	$(call say,format: biome check --write)
+	npx biome check --write .
 
 test-unit: deps
 	$(call say,test: vitest unit)
