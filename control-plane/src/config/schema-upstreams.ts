@@ -1,8 +1,15 @@
 // The `upstreams:` section: backend clusters, their endpoints and their resilience settings.
 import { z } from "zod";
-import type { CircuitBreakersModel, EndpointModel, HealthCheckModel, OutlierDetectionModel } from "../model/types.js";
+import type {
+  CircuitBreakersModel,
+  EndpointModel,
+  HashOnModel,
+  HealthCheckModel,
+  LbPolicy,
+  OutlierDetectionModel,
+} from "../model/types.js";
 import { duration } from "./durations.js";
-import { absolutePath, checkedString, resourceName } from "./schema-common.js";
+import { ALSO_WITH_OTHER_ISSUES, absolutePath, checkedString, exactlyOne, resourceName } from "./schema-common.js";
 import { HOSTNAME_PATTERN, endpointHostError, parseHostPort } from "./syntax.js";
 
 const port = z.number().int().min(1).max(65535);
@@ -160,6 +167,45 @@ const circuitBreakers = z
   )
   .meta({ description: "Limits beyond which Envoy fails requests fast instead of queueing them." });
 
+/** The consistent-hash policies: the only ones with something to hash on (hash_on). */
+export const HASH_LB_POLICIES: readonly LbPolicy[] = ["ring_hash", "maglev"];
+
+/** An HTTP header name (an RFC 9110 token). */
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: (issue) => `invalid header name ${JSON.stringify(issue.input)}` })
+  .transform((name) => name.toLowerCase());
+
+const HASH_ON_KINDS = ["header", "cookie", "query", "source_ip"] as const;
+
+const hashOn = z
+  .strictObject({
+    header: headerName
+      .optional()
+      .meta({ description: "Hash on this request header's value (a request without it goes to a random endpoint)." }),
+    cookie: z.string().min(1).optional().meta({
+      description:
+        "Hash on this cookie's value. The cookie must already be set (the gateway never sets one); a request without it goes to a random endpoint.",
+    }),
+    query: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: "Hash on this query parameter's value (a request without it goes to a random endpoint)." }),
+    source_ip: z.literal(true).optional().meta({ description: "Hash on the client's IP address (the downstream connection's)." }),
+  })
+  .superRefine(exactlyOne(HASH_ON_KINDS), ALSO_WITH_OTHER_ISSUES)
+  .transform((h): HashOnModel => {
+    if (h.header !== undefined) return { kind: "header", name: h.header };
+    if (h.cookie !== undefined) return { kind: "cookie", name: h.cookie };
+    if (h.query !== undefined) return { kind: "query", name: h.query };
+    return { kind: "source_ip" };
+  })
+  .meta({
+    description:
+      "What lb: ring_hash or maglev hashes on, so requests with the same value reach the same endpoint: exactly one of header, cookie, query, source_ip. Default with those policies: source_ip: true.",
+  });
+
 export const upstreamSchema = z
   .strictObject({
     name: resourceName("Unique name; routes refer to it."),
@@ -169,11 +215,22 @@ export const upstreamSchema = z
       .enum(["round_robin", "least_request", "random", "ring_hash", "maglev"])
       .prefault("round_robin")
       .meta({ description: "Load-balancing policy." }),
+    hash_on: hashOn.optional(),
     connect_timeout: duration("Time allowed to open a connection.", { positive: true }).prefault("5s"),
     tls: tls.optional(),
     health_check: healthCheck.optional(),
     outlier_detection: outlierDetection.optional(),
     circuit_breakers: circuitBreakers.optional(),
+  })
+  .superRefine((u, ctx) => {
+    if (u.hash_on !== undefined && !HASH_LB_POLICIES.includes(u.lb)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `hash_on needs lb: ring_hash or maglev (lb is ${u.lb}, which hashes nothing)`,
+        input: u,
+        path: ["hash_on"],
+      });
+    }
   })
   .meta({ description: "A backend service: a set of endpoints and how to reach them." });
 

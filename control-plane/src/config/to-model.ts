@@ -3,7 +3,7 @@
 import { resolve } from "node:path";
 import type { GatewayModel, ListenerModel, PluginModel, RouteModel, UpstreamModel, UpstreamTlsModel } from "../model/types.js";
 import { SYSTEM_CA_BUNDLE, type ResolvedModule } from "./files.js";
-import type { UpstreamTlsInput } from "./schema-upstreams.js";
+import { HASH_LB_POLICIES, type UpstreamTlsInput } from "./schema-upstreams.js";
 import type { ListenerInput, PluginInput, RouteInput, UpstreamInput } from "./schema.js";
 import type { ParsedSections } from "./shape.js";
 import { isIpLiteral } from "./syntax.js";
@@ -71,6 +71,8 @@ function upstreamModel(u: UpstreamInput, baseDir: string): UpstreamModel {
     endpoints: u.endpoints.map((e) => ({ host: e.host, port: e.port, weight: e.weight })),
     protocol: u.protocol,
     lb: u.lb,
+    // ring_hash / maglev without hash_on hash the client's address (docs/gateway-config.md).
+    hashOn: u.hash_on ?? (HASH_LB_POLICIES.includes(u.lb) ? { kind: "source_ip" } : null),
     connectTimeoutMs: u.connect_timeout,
     healthCheck: u.health_check ?? null,
     outlierDetection: u.outlier_detection ?? null,

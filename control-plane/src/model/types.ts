@@ -98,6 +98,14 @@ export interface RetryModel {
 
 export type LbPolicy = "round_robin" | "least_request" | "random" | "ring_hash" | "maglev";
 
+/** What a consistent-hash policy (ring_hash, maglev) hashes on to pick an endpoint. */
+export type HashOnModel =
+  | { kind: "header"; name: string }
+  /** An existing cookie only: Envoy does not generate one (no ttl). */
+  | { kind: "cookie"; name: string }
+  | { kind: "query"; name: string }
+  | { kind: "source_ip" };
+
 export interface EndpointModel {
   host: string;
   port: number;
@@ -112,6 +120,8 @@ export interface UpstreamModel {
   endpoints: EndpointModel[];
   protocol: "http1" | "http2" | "grpc";
   lb: LbPolicy;
+  /** Set exactly when lb is ring_hash or maglev (default: source_ip). */
+  hashOn: HashOnModel | null;
   connectTimeoutMs: number; // default 5000
   healthCheck: HealthCheckModel | null;
   outlierDetection: OutlierDetectionModel | null;

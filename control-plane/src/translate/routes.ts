@@ -1,11 +1,12 @@
 // Routes -> one RouteConfiguration per listener (served over RDS). Plugins are switched on per
 // route through typed_per_filter_config, so attaching or detaching a plugin is a route update:
 // the listener (and its connections) stays untouched.
-import type { GatewayModel, NamedMatch, PathMatch, RouteModel, ValueMatch } from "../model/types.js";
+import type { GatewayModel, HashOnModel, NamedMatch, PathMatch, RouteModel, UpstreamModel, ValueMatch } from "../model/types.js";
 import { ANY, duration, pluginFilterName, routeConfigName } from "./common.js";
 
 export function routeConfiguration(model: GatewayModel, listener: string): object {
   const routes = model.routes.filter((r) => r.listeners.includes(listener));
+  const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
   return {
     name: routeConfigName(listener),
     // `hosts` match the Host header without its port (docs/gateway-config.md): clients send
@@ -14,7 +15,7 @@ export function routeConfiguration(model: GatewayModel, listener: string): objec
     virtual_hosts: virtualHosts(routes).map(({ domain, routes: rs }) => ({
       name: domain === "*" ? "any" : domain,
       domains: [domain],
-      routes: rs.map(route),
+      routes: rs.map((r) => route(r, upstreams)),
     })),
   };
 }
@@ -47,11 +48,11 @@ function covers(pattern: string, domain: string): boolean {
   return false;
 }
 
-function route(r: RouteModel): object {
+function route(r: RouteModel, upstreams: Map<string, UpstreamModel>): object {
   return {
     name: r.name,
     match: routeMatch(r),
-    route: routeAction(r),
+    route: routeAction(r, upstreams),
     ...(r.plugins.length > 0 ? { typed_per_filter_config: enabledPlugins(r.plugins) } : {}),
   };
 }
@@ -143,7 +144,7 @@ function queryMatcher(q: NamedMatch): object {
   return { name: q.name, ...valueMatcher(m) };
 }
 
-function routeAction(r: RouteModel): object {
+function routeAction(r: RouteModel, upstreams: Map<string, UpstreamModel>): object {
   const [only] = r.upstreams;
   const target =
     r.upstreams.length === 1 && only
@@ -159,7 +160,45 @@ function routeAction(r: RouteModel): object {
     ...rewrite,
     ...(r.timeoutMs !== null ? { timeout: duration(r.timeoutMs) } : {}),
     ...(r.retries ? { retry_policy: retryPolicy(r.retries) } : {}),
+    ...hashPolicy(r, upstreams),
   };
+}
+
+/**
+ * Envoy reads what ring_hash / maglev hash on from the route action (hash_policy), not from the
+ * cluster: each route carries the hash_on of the upstream(s) it sends to. A weighted split over
+ * several upstreams gets the union of their policies, deduplicated, in the route's upstream order.
+ * Envoy combines the hashes of every policy that yields a value into one, so on such a split an
+ * upstream's endpoint choice also depends on the other upstreams' keys (still stable per client);
+ * an upstream whose lb hashes nothing ignores them all.
+ */
+function hashPolicy(r: RouteModel, upstreams: Map<string, UpstreamModel>): object {
+  const policies: object[] = [];
+  const seen = new Set<string>();
+  for (const { name } of r.upstreams) {
+    const h = upstreams.get(name)?.hashOn;
+    if (!h) continue;
+    const policy = hashPolicyEntry(h);
+    const key = JSON.stringify(policy);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    policies.push(policy);
+  }
+  return policies.length > 0 ? { hash_policy: policies } : {};
+}
+
+function hashPolicyEntry(h: HashOnModel): object {
+  switch (h.kind) {
+    case "header":
+      return { header: { header_name: h.name } };
+    // No ttl: Envoy hashes the cookie when the request has it and never generates one.
+    case "cookie":
+      return { cookie: { name: h.name } };
+    case "query":
+      return { query_parameter: { name: h.name } };
+    case "source_ip":
+      return { connection_properties: { source_ip: true } };
+  }
 }
 
 function retryPolicy(p: NonNullable<RouteModel["retries"]>): object {

@@ -84,11 +84,19 @@ function config(port: number): string {
 listeners:
   - { name: public, address: 127.0.0.1, port: ${port} }
 routes:
-${["rr", "ring", "hc", "od", "cb", "dns", ...TLS_ROUTES].map((n) => `  - { name: ${n}, match: { path: { prefix: /${n}/ } }, upstream: ${n} }`).join("\n")}
+${["rr", "ring", "maglev-cookie", "ring-ip", "hc", "od", "cb", "dns", ...TLS_ROUTES].map((n) => `  - { name: ${n}, match: { path: { prefix: /${n}/ } }, upstream: ${n} }`).join("\n")}
 upstreams:
   - name: rr
     endpoints: ${ep("r1", "r2", "r3")}
   - name: ring
+    lb: ring_hash
+    hash_on: { header: x-user }
+    endpoints: ${ep("r1", "r2", "r3")}
+  - name: maglev-cookie
+    lb: maglev
+    hash_on: { cookie: session }
+    endpoints: ${ep("r1", "r2", "r3")}
+  - name: ring-ip
     lb: ring_hash
     endpoints: ${ep("r1", "r2", "r3")}
   - name: hc
@@ -170,15 +178,39 @@ describe("load balancing", () => {
     for (const n of seen.values()) expect(n).toBeGreaterThanOrEqual(8);
   });
 
-  it("known gap: ring_hash has no hash policy to configure, so one client is not kept on one endpoint", async () => {
-    // docs/gateway-config.md offers `lb: ring_hash | maglev` but no key saying what to hash
-    // (routes have no hash_policy): Envoy then hashes a random number, i.e. behaves like random.
-    const seen = await spread("/ring/x", 30, { "x-user": "alice" });
+  /**
+   * One client (`headers(client)`) sent 30 times lands on one endpoint each time, while 30
+   * different clients spread over more than one. With 3 endpoints each taking about a third of
+   * the hash space, 30 clients all landing on one endpoint has odds of about 3 * (1/3)^30 = 3^-29,
+   * about 1.5e-14.
+   */
+  async function expectSticky(path: string, headers: (client: string) => Record<string, string>): Promise<void> {
+    const one = await spread(path, 30, headers("alice"));
+    expect([...one.keys()], JSON.stringify([...one])).toHaveLength(1);
+    expect([...one.keys()][0]).toMatch(/^r[123]$/);
+    const landed = new Set<string>();
+    for (let i = 0; i < 30; i++) for (const id of (await spread(path, 1, headers(`user-${i}`))).keys()) landed.add(id);
     expect(
-      [...seen.keys()].every((k) => k.startsWith("r")),
-      JSON.stringify([...seen]),
+      [...landed].every((id) => /^r[123]$/.test(id)),
+      [...landed].join(","),
     ).toBe(true);
-    expect(seen.size, "one client spread over several endpoints").toBeGreaterThan(1);
+    expect(landed.size, "30 clients all on one endpoint").toBeGreaterThan(1);
+  }
+
+  it("ring_hash with hash_on: { header: x-user } keeps each user on one endpoint, and spreads users", async () => {
+    await expectSticky("/ring/x", (user) => ({ "x-user": user }));
+  });
+
+  it("maglev with hash_on: { cookie: session } keeps each session on one endpoint, and spreads sessions", async () => {
+    await expectSticky("/maglev-cookie/x", (session) => ({ cookie: `theme=dark; session=${session}` }));
+  });
+
+  it("ring_hash without hash_on hashes the client's address: one client stays on one endpoint whatever its headers", async () => {
+    // Every request here comes from 127.0.0.1, so only the stickiness can be seen (not the spread).
+    const landed = new Set<string>();
+    for (let i = 0; i < 30; i++) for (const id of (await spread("/ring-ip/x", 1, { "x-user": `user-${i}` })).keys()) landed.add(id);
+    expect([...landed]).toHaveLength(1);
+    expect([...landed][0]).toMatch(/^r[123]$/);
   });
 });
 

@@ -159,6 +159,28 @@ describe("shape errors", () => {
     ]);
   });
 
+  it("checks hash_on: exactly one key, a valid one, and only with a consistent-hash lb", async () => {
+    const errors = await gw.errors(yaml`
+      upstreams:
+        - { name: a, endpoints: ["10.0.0.1:80"], lb: ring_hash, hash_on: {} }
+        - { name: b, endpoints: ["10.0.0.1:80"], lb: maglev, hash_on: { header: x-user, cookie: s } }
+        - { name: c, endpoints: ["10.0.0.1:80"], lb: ring_hash, hash_on: { header: "x user" } }
+        - { name: c2, endpoints: ["10.0.0.1:80"], lb: ring_hash, hash_on: { query: "" } }
+        - { name: d, endpoints: ["10.0.0.1:80"], lb: ring_hash, hash_on: { source_ip: false } }
+        - { name: e, endpoints: ["10.0.0.1:80"], hash_on: { header: x-user } }
+        - { name: f, endpoints: ["10.0.0.1:80"], lb: least_request, hash_on: { cookie: s } }
+    `);
+    expect(lines(errors)).toEqual([
+      "2:68 upstreams[0].hash_on: give one of: header, cookie, query, source_ip",
+      "3:65 upstreams[1].hash_on: give only one of header, cookie (they are alternatives)",
+      '4:78 upstreams[2].hash_on.header: invalid header name "x user"',
+      "5:78 upstreams[3].hash_on.query: must not be empty",
+      "6:81 upstreams[4].hash_on.source_ip: expected true, got false",
+      "7:53 upstreams[5].hash_on: hash_on needs lb: ring_hash or maglev (lb is round_robin, which hashes nothing)",
+      "8:72 upstreams[6].hash_on: hash_on needs lb: ring_hash or maglev (lb is least_request, which hashes nothing)",
+    ]);
+  });
+
   it("checks endpoints, durations and status ranges", async () => {
     const errors = await gw.errors(yaml`
       upstreams:

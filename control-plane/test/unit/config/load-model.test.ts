@@ -158,6 +158,7 @@ describe("a full config", () => {
           ],
           protocol: "grpc",
           lb: "least_request",
+          hashOn: null,
           connectTimeoutMs: 250,
           healthCheck: {
             path: "/healthz",
@@ -184,6 +185,7 @@ describe("a full config", () => {
           ],
           protocol: "http1",
           lb: "round_robin",
+          hashOn: null,
           connectTimeoutMs: 5000,
           healthCheck: null,
           outlierDetection: null,
@@ -277,6 +279,7 @@ describe("defaults", () => {
       endpoints: [{ host: "web.internal", port: 8080, weight: 1 }],
       protocol: "http1",
       lb: "round_robin",
+      hashOn: null,
       connectTimeoutMs: 5000,
       healthCheck: {
         path: "/",
@@ -363,6 +366,28 @@ describe("values as users write them", () => {
     expect(m.routes[0]?.methods).toEqual(["GET"]);
     expect(m.routes[0]?.hosts).toEqual(["api.example.com"]);
     expect(m.routes[0]?.headers[0]?.name).toBe("x-a");
+  });
+
+  it("hash_on: one normalized key; ring_hash and maglev without it hash the client's address", async () => {
+    const m = await model(yaml`
+      upstreams:
+        - { name: h, endpoints: ["10.0.0.1:80"], lb: ring_hash, hash_on: { header: X-User } }
+        - { name: c, endpoints: ["10.0.0.1:80"], lb: maglev, hash_on: { cookie: Session } }
+        - { name: q, endpoints: ["10.0.0.1:80"], lb: ring_hash, hash_on: { query: Tenant } }
+        - { name: s, endpoints: ["10.0.0.1:80"], lb: maglev, hash_on: { source_ip: true } }
+        - { name: d1, endpoints: ["10.0.0.1:80"], lb: ring_hash }
+        - { name: d2, endpoints: ["10.0.0.1:80"], lb: maglev }
+        - { name: r, endpoints: ["10.0.0.1:80"], lb: random }
+    `);
+    expect(m.upstreams.map((u) => [u.name, u.hashOn])).toEqual([
+      ["h", { kind: "header", name: "x-user" }],
+      ["c", { kind: "cookie", name: "Session" }],
+      ["q", { kind: "query", name: "Tenant" }],
+      ["s", { kind: "source_ip" }],
+      ["d1", { kind: "source_ip" }],
+      ["d2", { kind: "source_ip" }],
+      ["r", null],
+    ]);
   });
 
   it("expands YAML anchors and merge keys", async () => {
