@@ -3,14 +3,14 @@
 // the items as written, so an item with some other mistake is still checked here. References
 // (a name that must exist) are the reference graph's (references.ts).
 import type { Problem } from "./errors.js";
-import { XDS_CLUSTER } from "../translate/common.js";
+import { NO_ROUTE, XDS_CLUSTER } from "../translate/common.js";
 import { COLLECTION_NAMES, type CollectionName } from "./collections.js";
 import { type Indexed, type ShapeResult, fieldOf as field, listOf, writtenNames } from "./shape.js";
 
 export function checkRelations(shape: ShapeResult): Problem[] {
   return [
     ...COLLECTION_NAMES.flatMap((collection) => duplicateNames(collection, writtenNames(shape.written[collection]))),
-    ...reservedUpstreamNames(writtenNames(shape.written.upstreams)),
+    ...COLLECTION_NAMES.flatMap((collection) => reservedNames(collection, writtenNames(shape.written[collection]))),
     ...listenerAddresses(shape),
     ...certificateSelection(shape),
     ...shape.written.routes.flatMap((route, index) => splitEntries(route, index)),
@@ -28,15 +28,23 @@ function duplicateNames(section: CollectionName, names: Indexed<string>[]): Prob
   return problems;
 }
 
-/** Upstreams become Envoy clusters of the same name; the bootstrap's own cluster takes one. */
-const RESERVED_CLUSTERS = new Set([XDS_CLUSTER]);
+/**
+ * Names the translation takes for resources of its own, by collection: upstreams become Envoy
+ * clusters and routes Envoy routes of the same name, and the bootstrap's cluster and the route
+ * ending every virtual host take one each.
+ */
+const RESERVED: Partial<Record<CollectionName, Record<string, string>>> = {
+  upstreams: { [XDS_CLUSTER]: "the cluster Envoy reaches the control plane through" },
+  routes: { [NO_ROUTE]: "the route answering 404 to requests that match no route" },
+};
 
-function reservedUpstreamNames(names: Indexed<string>[]): Problem[] {
+function reservedNames(collection: CollectionName, names: Indexed<string>[]): Problem[] {
+  const reserved = RESERVED[collection] ?? {};
   return names
-    .filter(({ value }) => RESERVED_CLUSTERS.has(value))
+    .filter(({ value }) => Object.hasOwn(reserved, value))
     .map(({ index, value }) => ({
-      path: ["upstreams", index, "name"],
-      message: `"${value}" is reserved: it is the cluster Envoy reaches the control plane through`,
+      path: [collection, index, "name"],
+      message: `"${value}" is reserved: it is ${reserved[value]}`,
     }));
 }
 

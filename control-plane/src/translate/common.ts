@@ -19,6 +19,14 @@ export const ANY = {
  */
 export const XDS_CLUSTER = "portico_xds";
 
+/**
+ * The route ending every virtual host: it answers 404 (empty body, as Envoy's own "no route")
+ * with the global plugins switched on, so they run on requests that match no user route too.
+ * Routes are named after themselves, so the config loader reserves this name
+ * (config/relations.ts).
+ */
+export const NO_ROUTE = "portico_no_route";
+
 /** Every dynamic resource comes over the one ADS stream the bootstrap opens. */
 export const ADS_SOURCE = { ads: {}, resource_api_version: "V3" } as const;
 

@@ -2,11 +2,12 @@
 // route through typed_per_filter_config, so attaching or detaching a plugin is a route update:
 // the listener (and its connections) stays untouched.
 import type { GatewayModel, HashOnModel, NamedMatch, PathMatch, RouteModel, UpstreamModel, ValueMatch } from "../model/types.js";
-import { ANY, duration, pluginFilterName, routeConfigName } from "./common.js";
+import { ANY, duration, NO_ROUTE, pluginFilterName, routeConfigName } from "./common.js";
 
 export function routeConfiguration(model: GatewayModel, listener: string): object {
   const routes = model.routes.filter((r) => r.listeners.includes(listener));
   const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
+  const noRoute = noRouteRoute(model.plugins.filter((p) => p.global).map((p) => p.name));
   return {
     name: routeConfigName(listener),
     // `hosts` match the Host header without its port (docs/gateway-config.md): clients send
@@ -15,18 +16,36 @@ export function routeConfiguration(model: GatewayModel, listener: string): objec
     virtual_hosts: virtualHosts(routes).map(({ domain, routes: rs }) => ({
       name: domain === "*" ? "any" : domain,
       domains: [domain],
-      routes: rs.map((r) => route(r, upstreams)),
+      routes: [...rs.map((r) => route(r, upstreams)), noRoute],
     })),
+  };
+}
+
+/**
+ * The last route of every virtual host: what no user route matched gets a 404 here rather than
+ * from Envoy itself, so the global plugins (switched on here, in chain order) run on it too, as
+ * on any routed request: a global auth answers 401 first, a global rate limit counts it, a global
+ * response header is on the 404. First match wins, so it never shadows a user route. The body is
+ * empty, as Envoy's own "no route" 404 (a gRPC client sees UNIMPLEMENTED, as before).
+ */
+function noRouteRoute(globalPlugins: string[]): object {
+  return {
+    name: NO_ROUTE,
+    match: { prefix: "/" },
+    direct_response: { status: 404 },
+    ...(globalPlugins.length > 0 ? { typed_per_filter_config: enabledPlugins(globalPlugins) } : {}),
   };
 }
 
 /**
  * Envoy picks one virtual host per request (the most specific domain) and never falls through
  * to another, so each host's virtual host also carries the routes written for "*" and for
- * wildcard patterns covering it, in file order (first match wins, as in Envoy).
+ * wildcard patterns covering it, in file order (first match wins, as in Envoy). There is always
+ * a "*" virtual host, even with no route for it, so a request for an unknown host still reaches
+ * the no-route route (and the global plugins).
  */
 function virtualHosts(routes: RouteModel[]): { domain: string; routes: RouteModel[] }[] {
-  const domains: string[] = [];
+  const domains: string[] = ["*"];
   for (const r of routes) for (const h of r.hosts) if (!domains.includes(h)) domains.push(h);
   domains.sort(bySpecificity);
   return domains.map((domain) => ({

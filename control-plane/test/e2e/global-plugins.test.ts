@@ -2,7 +2,8 @@
 // (docs/gateway-config.md, `plugins`). A global jwt-auth is a security boundary, so it is
 // checked on real traffic through a real Envoy: every route, a route listing no plugins
 // included, is protected; a global header-rewrite runs everywhere; a route's own plugin runs
-// together with the global ones. A request that matches no route is pinned as it is today.
+// together with the global ones. A request that matches no route (unknown path or host) meets
+// the global plugins too, on the 404 route that ends every virtual host.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   echoedHeader,
@@ -45,6 +46,10 @@ routes:
     match: { path: { prefix: /extra/ } }
     upstream: echo
     plugins: [extra]
+  - name: hosted
+    hosts: [only.example.com]
+    match: { path: { prefix: /hosted/ } }
+    upstream: echo
 upstreams:
   - name: echo
     endpoints: ["127.0.0.1:${up.port}"]
@@ -129,14 +134,38 @@ describe("route plugins with global ones", () => {
 });
 
 describe("a request that matches no route", () => {
-  it("known gap: gets Envoy's own 404 with no global plugin run (no 401 without a token, no global header)", async () => {
-    // Plugins are disabled on the listener and enabled per route (src/translate/listeners.ts,
-    // routes.ts), so where no route matches, no plugin runs, global ones included.
-    for (const bearer of [undefined, token]) {
-      const r = await get("/nowhere", bearer);
-      expect(r.status).toBe(404);
-      expect(r.header("x-global")).toBeUndefined();
-    }
-    expect(await envoy.stat("http.public.no_route")).toBeGreaterThanOrEqual(2);
+  // Every virtual host ends with the portico_no_route route (src/translate/routes.ts): a 404
+  // with the global plugins switched on, so they run before routing fails, as in Kong.
+  for (const [what, path, host] of [
+    ["an unknown path", "/nowhere", undefined],
+    ["a path routed for another host only", "/hosted/x", "unknown.example.com"],
+  ] as const) {
+    it(`${what}: no token is the global jwt-auth's 401; a valid token is a 404 carrying the global response header`, async () => {
+      const send = (bearer?: string) =>
+        request(envoy.url(path), {
+          headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(host ? { host } : {}) },
+          timeoutMs: 10_000,
+        });
+      const none = await send();
+      expect(none.status).toBe(401);
+      expect(JSON.parse(none.body)).toMatchObject({ error: "missing_token" });
+      const ok = await send(token);
+      expect(ok.status).toBe(404);
+      expect(ok.body).toBe("");
+      expect(ok.header("x-global")).toBe("yes");
+      expect(ok.header("x-extra")).toBeUndefined();
+      // The host the route is written for does reach it: the 404 is the host's, not the path's.
+      if (host)
+        expect((await request(envoy.url(path), { headers: { authorization: `Bearer ${token}`, host: "only.example.com" } })).status).toBe(
+          200,
+        );
+    });
+  }
+
+  it("is a direct response of the gateway's own route for Envoy's stats, never Envoy's no_route", async () => {
+    const before = (await envoy.stat("http.public.rq_direct_response")) ?? 0;
+    expect((await get("/nowhere", token)).status).toBe(404);
+    expect(await envoy.stat("http.public.rq_direct_response")).toBe(before + 1);
+    expect((await envoy.stat("http.public.no_route")) ?? 0).toBe(0);
   });
 });

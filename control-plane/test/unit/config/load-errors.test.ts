@@ -553,4 +553,15 @@ describe("reserved names", () => {
       '2: upstreams[0].name: "portico_xds" is reserved: it is the cluster Envoy reaches the control plane through',
     );
   });
+
+  it("refuses a route named like the route that answers requests matching no route", async () => {
+    const { loadGatewayConfig } = await import("../../../src/config/index.js");
+    const yaml = 'routes:\n  - { name: portico_no_route, upstream: echo }\nupstreams:\n  - { name: echo, endpoints: ["127.0.0.1:1"] }\n';
+    const r = await loadGatewayConfig(yaml, { source: "gw.yaml", baseDir: "/", filtersDir: "/nonexistent" });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.map((e) => `${e.line}: ${e.path}: ${e.message}`)).toContain(
+      '2: routes[0].name: "portico_no_route" is reserved: it is the route answering 404 to requests that match no route',
+    );
+  });
 });
