@@ -14,7 +14,7 @@ import type { DebouncerOptions } from "./gateway/debounce.js";
 import type { ApplyOutcome } from "./gateway/gateway.js";
 import type { LogFn } from "./log.js";
 import { createMetrics, type ControlPlaneMetrics } from "./metrics.js";
-import { createPluginChecker } from "./plugins/check-config.js";
+import { createPluginChecker, type PluginCheckerOptions } from "./plugins/check-config.js";
 import { moduleRequestHandler } from "./plugins/module-http.js";
 import { ConfigStore } from "./store/config-store.js";
 import { SnapshotCache } from "./xds/cache.js";
@@ -31,6 +31,8 @@ export interface ControlPlaneOptions {
   adminToken?: string;
   adminTls?: { certPath: string; keyPath: string };
   debounce?: DebouncerOptions;
+  /** How plugin modules are checked at load (the time bound on their start and configure step). */
+  pluginCheck?: PluginCheckerOptions;
   /** The config loader (default loadGatewayConfig); every text goes through it exactly once. */
   load?: typeof loadGatewayConfig;
 }
@@ -57,7 +59,7 @@ export class ControlPlane {
     const configPath = resolve(o.configPath);
     const filtersDir = resolve(o.filtersDir);
     // One checker for file and API: it caches compiled modules.
-    const checkPlugin = createPluginChecker();
+    const checkPlugin = createPluginChecker(o.pluginCheck);
     const load = o.load ?? loadGatewayConfig;
     this.source = new ConfigSource({
       path: configPath,

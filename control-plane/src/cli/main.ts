@@ -13,7 +13,7 @@ import { statusCommand } from "./status.js";
 import { locateEnvoyTools } from "../envoy/tools.js";
 import { consoleLog, type LogFn, type LogLevel } from "../log.js";
 import type { GatewayModel } from "../model/types.js";
-import { createPluginChecker } from "../plugins/check-config.js";
+import { createPluginChecker, type PluginCheckerOptions } from "../plugins/check-config.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const DEFAULT_FILTERS_DIR = join(REPO_ROOT, "dist/filters");
@@ -40,6 +40,8 @@ options:
   --concurrency N          Envoy worker threads (run; default 2)
   --no-envoy               run: control plane only (Envoys join with 'portico bootstrap')
   --log-json               JSON log lines
+  --plugin-check-timeout MS  run, validate: bound on each plugin module's start and configure step
+                           when the config is checked (default 2000); a module past it is refused
 `;
 
 function hostPort(value: string | undefined, fallback: string, what: string): { host: string; port: number } {
@@ -49,6 +51,13 @@ function hostPort(value: string | undefined, fallback: string, what: string): { 
   const port = Number(v.slice(i + 1));
   if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${what}: expected HOST:PORT, got "${v}"`);
   return { host, port };
+}
+
+function positiveInt(value: string | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what}: expected a whole number of milliseconds, got "${value}"`);
+  return n;
 }
 
 class UsageError extends Error {}
@@ -70,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       "admin-tls-key": { type: "string" },
       "no-envoy": { type: "boolean", default: false },
       "log-json": { type: "boolean", default: false },
+      "plugin-check-timeout": { type: "string" },
       url: { type: "string" },
       token: { type: "string" },
       json: { type: "boolean", default: false },
@@ -84,9 +94,10 @@ export async function main(argv: string[]): Promise<number> {
   const log = consoleLog({ json: values["log-json"], level: (process.env.PORTICO_LOG_LEVEL as LogLevel | undefined) ?? "info" });
   const configPath = resolve(values.config ?? "gateway.yaml");
   const filtersDir = resolve(values.filters ?? DEFAULT_FILTERS_DIR);
+  const pluginCheck = { timeoutMs: positiveInt(values["plugin-check-timeout"], 2000, "--plugin-check-timeout") };
   switch (command) {
     case "validate":
-      return validate(configPath, filtersDir);
+      return validate(configPath, filtersDir, pluginCheck);
     case "status":
       return statusCommand({
         url: values.url ?? values.http ?? "127.0.0.1:18001",
@@ -117,6 +128,7 @@ export async function main(argv: string[]): Promise<number> {
         envoy: !values["no-envoy"],
         adminToken: values["admin-token"] ?? (process.env.PORTICO_ADMIN_TOKEN || undefined),
         adminTls: tlsOption(values["admin-tls-cert"], values["admin-tls-key"]),
+        pluginCheck,
       });
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
@@ -131,8 +143,8 @@ function tlsOption(cert: string | undefined, key: string | undefined): { certPat
 
 const toAdmin = (a: { host: string; port: number }) => ({ address: a.host, port: a.port });
 
-async function validate(configPath: string, filtersDir: string): Promise<number> {
-  const r = await loadGatewayFile(configPath, { filtersDir, checkPlugin: createPluginChecker() });
+async function validate(configPath: string, filtersDir: string, pluginCheck: PluginCheckerOptions): Promise<number> {
+  const r = await loadGatewayFile(configPath, { filtersDir, checkPlugin: createPluginChecker(pluginCheck) });
   if (!r.ok) {
     process.stderr.write(`${formatConfigErrors(r.errors)}\n${r.errors.length} error(s); nothing would be applied\n`);
     return 1;
@@ -145,6 +157,7 @@ async function validate(configPath: string, filtersDir: string): Promise<number>
 }
 
 interface RunOptions {
+  pluginCheck: PluginCheckerOptions;
   configPath: string;
   filtersDir: string;
   log: LogFn;
@@ -167,6 +180,7 @@ async function run(o: RunOptions): Promise<number> {
     http: o.http,
     adminToken: o.adminToken,
     adminTls: o.adminTls,
+    pluginCheck: o.pluginCheck,
   });
   await cp.start();
   let supervisor: EnvoySupervisor | undefined;

@@ -1,7 +1,10 @@
 // The plugin config checker against the real suite filters (and a few fixture modules that fail
 // in the ways a user's module can): what it accepts, and what it says when it refuses.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadGatewayConfig } from "../../../src/config/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPluginChecker, type BoundedPluginChecker, type PluginChecker } from "../../../src/plugins/check-config.js";
 import { builtFilter, fixtureWasm } from "../../../../test/support/wasm-fixtures.js";
@@ -269,6 +272,27 @@ describe("modules that never finish", () => {
     expect(r.errors).toEqual([
       `the filter did not finish its configure step (proxy_on_vm_start/proxy_on_configure) within ${BOUND} ms (it may loop forever); refused`,
     ]);
+  });
+
+  it("a gateway file naming a looping module is refused at load with a located error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "portico-loop-"));
+    try {
+      writeFileSync(join(dir, "loop.wasm"), handWrittenModule("start").bytes);
+      const yaml = "plugins:\n  - name: spin\n    module: loop.wasm\n    config: {}\n";
+      const r = await loadGatewayConfig(yaml, { source: "gateway.yaml", baseDir: dir, filtersDir: dir, checkPlugin: check });
+      expect(r.ok).toBe(false);
+      expect(r.ok ? [] : r.errors).toEqual([
+        {
+          source: "gateway.yaml",
+          path: "plugins[0].config",
+          line: 4,
+          column: 13,
+          message: `the module did not finish starting (_start/_initialize) within ${BOUND} ms (it may loop forever); refused`,
+        },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("checks a good module correctly after a timeout (in a new worker), and overlapping checks wait their turn", async () => {
