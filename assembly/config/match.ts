@@ -54,6 +54,8 @@ function readPathMatch(m: ObjectReader): PathMatcher | null {
       continue;
     }
     if ((i == 0 || i == 1 || i == 3) && !s.startsWith("/")) p.errors.add(p.at(kinds[i]), "must start with '/'");
+    // As routes: Envoy refuses an empty suffix (it would match every path).
+    if (<PathMatchKind>i == PathMatchKind.Suffix && s.length == 0) p.errors.add(p.at(kinds[i]), "must not be empty");
     found = new PathMatcher(<PathMatchKind>i, s);
   }
   p.finish();
@@ -98,6 +100,11 @@ function readTest(c: ObjectReader): TestSpec | null {
     tests++;
     spec.test = TEST_KINDS[k];
     spec.value = s;
+    // As routes (Envoy refuses them there): an empty prefix, suffix or contains matches any value.
+    if (s.length == 0 && (spec.test == HeaderTest.Prefix || spec.test == HeaderTest.Suffix || spec.test == HeaderTest.Contains)) {
+      c.errors.add(c.at(TEST_NAMES[k]), "must not be empty (to match any value, use present: true)");
+      valid = false;
+    }
     if (spec.test == HeaderTest.Regex) {
       if (s.length > 1024) {
         c.errors.add(c.at("regex"), "is longer than 1024 characters");

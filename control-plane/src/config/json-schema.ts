@@ -1,7 +1,8 @@
 // The JSON Schema of the config file, for editors (yaml-language-server, VS Code's JSON support)
 // and docs. It describes what users write (zod's "input" side), with defaults and descriptions.
 // A plugin of a suite filter also gets that filter's own schema (filters/<name>/config.schema.json,
-// hand-written beside the filter) for its `config`.
+// hand-written beside the filter, with the definitions all filters share in filters/shared.schema.json)
+// for its `config`.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { gatewayConfigSchema } from "./schema.js";
@@ -11,33 +12,70 @@ export const FILTER_SCHEMA_NAMES = ["header-rewrite", "jwt-auth", "rate-limit"] 
 
 type Json = Record<string, unknown>;
 
-/** A filter's schema file as written (with its own `definitions` and `$ref`s into them). */
-export function filterConfigSchema(filter: string): Json {
-  return JSON.parse(readFileSync(new URL(`../../../filters/${filter}/config.schema.json`, import.meta.url), "utf8")) as Json;
+/** Where a filter's schema file is (filters/<name>/config.schema.json). */
+export function filterSchemaUrl(filter: string): URL {
+  return new URL(`../../../filters/${filter}/config.schema.json`, import.meta.url);
 }
 
 /**
- * The filter schema with every local `$ref` ("#/definitions/x") replaced by what it names, and
- * without its `$schema` and `definitions`: the gateway schema stays self-contained and free of
- * $refs (the admin API serves parts of it on their own, and OpenAPI embeds it elsewhere).
+ * The definitions every filter schema shares (match, pathMatch, headerMatch, queryMatch,
+ * headerName, metricName, duration), which the filter schemas refer to with a relative
+ * `$ref` ("../shared.schema.json#/definitions/match"), so an editor opening one resolves it.
  */
-export function inlineFilterSchema(schema: Json): Json {
-  const definitions = (schema.definitions ?? {}) as Record<string, unknown>;
-  const resolve = (node: unknown, seen: string[]): unknown => {
-    if (Array.isArray(node)) return node.map((n) => resolve(n, seen));
+export const SHARED_FILTER_SCHEMA_URL = new URL("../../../filters/shared.schema.json", import.meta.url);
+
+function readSchema(url: URL): Json {
+  return JSON.parse(readFileSync(url, "utf8")) as Json;
+}
+
+/** A filter's schema file as written (with its own `definitions` and `$ref`s into them and into the shared file). */
+export function filterConfigSchema(filter: string): Json {
+  return readSchema(filterSchemaUrl(filter));
+}
+
+/** The shared definitions file (filters/shared.schema.json) as written. */
+export function sharedFilterSchema(): Json {
+  return readSchema(SHARED_FILTER_SCHEMA_URL);
+}
+
+/**
+ * The filter schema with every `$ref` replaced by what it names, and without its `$schema` and
+ * `definitions`: the gateway schema stays self-contained and free of $refs (the admin API serves
+ * parts of it on their own, and OpenAPI embeds it elsewhere). A `$ref` names a definition of the
+ * same file ("#/definitions/x") or of another file, relative to the one it is in
+ * ("../shared.schema.json#/definitions/x", whose own local refs are then that file's). `base`
+ * is where `schema` was read from.
+ */
+export function inlineFilterSchema(schema: Json, base: URL): Json {
+  const files = new Map<string, Json>([[base.href, schema]]);
+  const load = (url: URL): Json => {
+    let doc = files.get(url.href);
+    if (doc === undefined) {
+      doc = readSchema(url);
+      files.set(url.href, doc);
+    }
+    return doc;
+  };
+  const resolve = (node: unknown, at: URL, seen: string[]): unknown => {
+    if (Array.isArray(node)) return node.map((n) => resolve(n, at, seen));
     if (node === null || typeof node !== "object") return node;
     const obj = node as Json;
     if (typeof obj.$ref === "string") {
-      const name = /^#\/definitions\/([^/]+)$/.exec(obj.$ref)?.[1];
-      if (name === undefined || !(name in definitions)) throw new Error(`filter schema: unresolvable $ref ${obj.$ref}`);
-      if (seen.includes(name)) throw new Error(`filter schema: recursive $ref ${obj.$ref}`);
+      const m = /^([^#]*)#\/definitions\/([^/]+)$/.exec(obj.$ref);
+      if (m === null) throw new Error(`filter schema: unresolvable $ref ${obj.$ref}`);
+      const target = m[1] ? new URL(m[1], at) : at;
+      const definitions = (load(target).definitions ?? {}) as Record<string, unknown>;
+      const name = m[2]!;
+      if (!(name in definitions)) throw new Error(`filter schema: unresolvable $ref ${obj.$ref}`);
+      const key = `${target.href}#${name}`;
+      if (seen.includes(key)) throw new Error(`filter schema: recursive $ref ${obj.$ref}`);
       const { $ref: _, ...rest } = obj;
-      return { ...(resolve(definitions[name], [...seen, name]) as Json), ...(resolve(rest, seen) as Json) };
+      return { ...(resolve(definitions[name], target, [...seen, key]) as Json), ...(resolve(rest, at, seen) as Json) };
     }
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolve(v, seen)]));
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolve(v, at, seen)]));
   };
   const { $schema: _s, definitions: _d, ...body } = schema;
-  return resolve(body, []) as Json;
+  return resolve(body, base, []) as Json;
 }
 
 /**
@@ -50,11 +88,14 @@ function withFilterConfigs(schema: Json): Json {
   const list = [plugins, ...((plugins?.anyOf ?? []) as Json[])].find((s) => s?.type === "array");
   const item = list?.items as Json | undefined;
   if (!item) throw new Error("gateway schema: no plugin item schema");
-  item.allOf = FILTER_SCHEMA_NAMES.map((filter) => ({
-    if: { properties: { filter: { const: filter } }, required: ["filter"] },
-    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords, not a thenable
-    then: { properties: { config: { if: { type: "object" }, then: inlineFilterSchema(filterConfigSchema(filter)) } } },
-  }));
+  item.allOf = FILTER_SCHEMA_NAMES.map((filter) => {
+    const config = inlineFilterSchema(filterConfigSchema(filter), filterSchemaUrl(filter));
+    return {
+      if: { properties: { filter: { const: filter } }, required: ["filter"] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords, not a thenable
+      then: { properties: { config: { if: { type: "object" }, then: config } } },
+    };
+  });
   return schema;
 }
 

@@ -236,6 +236,47 @@ describe("the shared match object", () => {
     expect(text).toContain("rules[0].match.query[1]: needs exactly one of present, exact, prefix, suffix, contains, regex");
     expect(text).toContain("rules[0].match.query[2].regex: invalid regex: backreferences and octal escapes (\\1) are not supported");
   });
+
+  it("refuses empty prefix, suffix and contains values, in the words routes use", async () => {
+    const { vm, p } = await plugin({
+      rules: [
+        {
+          match: {
+            path: { suffix: "" },
+            headers: [
+              { name: "x-a", prefix: "" },
+              { name: "x-b", suffix: "" },
+              { name: "x-c", contains: "" },
+              { name: "x-d", exact: "" },
+            ],
+            query: [
+              { name: "a", prefix: "" },
+              { name: "b", suffix: "" },
+              { name: "c", contains: "", invert: true },
+              { name: "d", exact: "" },
+            ],
+          },
+          request: { set: { "x-a": "1" } },
+        },
+      ],
+    });
+    expect(p.ok).toBe(false);
+    const errors = vm.logs.filter((l) => l.level === LogLevel.Error).map((l) => l.message);
+    const anyValue = "must not be empty (to match any value, use present: true)";
+    for (const where of [
+      "rules[0].match.headers[0].prefix",
+      "rules[0].match.headers[1].suffix",
+      "rules[0].match.headers[2].contains",
+      "rules[0].match.query[0].prefix",
+      "rules[0].match.query[1].suffix",
+      "rules[0].match.query[2].contains",
+    ]) {
+      expect(errors.join("\n")).toContain(`${where}: ${anyValue}`);
+    }
+    expect(errors.join("\n")).toContain("rules[0].match.path.suffix: must not be empty");
+    // An empty exact value is a test like any other (the header is there, empty).
+    expect(errors.join("\n")).not.toMatch(/headers\[3\]|query\[3\]/);
+  });
 });
 
 describe("runtime layer behaviour through this filter", () => {

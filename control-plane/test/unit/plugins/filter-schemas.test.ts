@@ -1,14 +1,24 @@
 // Each suite filter's JSON Schema (filters/<name>/config.schema.json) and the filter itself agree:
 // every example config in the corpus gets the same verdict from the built filter's configure step
 // (run in the emulator, as the gateway checks plugin configs) and from the schema, alone and as
-// composed into the gateway schema for a plugin of that filter. The exceptions are the corpus
+// composed into the gateway schema for a plugin of that filter. The definitions every filter shares
+// (match vocabulary, names, duration) are in filters/shared.schema.json, once. The exceptions are the corpus
 // cases marked schemaCannot and schemaStricter (see filter-schema-corpus.ts).
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FILTER_SCHEMA_NAMES, filterConfigSchema, gatewayJsonSchema, inlineFilterSchema } from "../../../src/config/json-schema.js";
+import { DURATION_PATTERN } from "../../../src/config/durations.js";
+import {
+  FILTER_SCHEMA_NAMES,
+  SHARED_FILTER_SCHEMA_URL,
+  filterConfigSchema,
+  filterSchemaUrl,
+  gatewayJsonSchema,
+  inlineFilterSchema,
+  sharedFilterSchema,
+} from "../../../src/config/json-schema.js";
 import { createPluginChecker } from "../../../src/plugins/check-config.js";
 import { repoRoot } from "../../../../test/support/index.js";
 import { builtFilter } from "../../../../test/support/wasm-fixtures.js";
@@ -17,6 +27,8 @@ import { CORPUS } from "./filter-schema-corpus.js";
 function newAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, strictTypes: false });
   ajv.addKeyword({ keyword: "deprecationMessage", schemaType: "string" }); // VS Code's, shown on use
+  // The filter schemas' relative $refs resolve against where they are, as in an editor.
+  ajv.addSchema(sharedFilterSchema(), SHARED_FILTER_SCHEMA_URL.href);
   return ajv;
 }
 
@@ -45,10 +57,54 @@ it("every suite filter directory has a schema, and the gateway schema composes e
   expect(Object.keys(CORPUS).sort()).toEqual(dirs);
 });
 
-it("the three filter schemas spell the shared match vocabulary identically", () => {
-  const shared = ["match", "pathMatch", "headerMatch", "queryMatch", "headerName", "metricName"];
-  const defs = FILTER_SCHEMA_NAMES.map((f) => filterConfigSchema(f).definitions as Record<string, unknown>);
-  for (const name of shared) for (const d of defs) expect(d[name], name).toEqual(defs[0]![name]);
+const SHARED_REF = "../shared.schema.json#/definitions/";
+const SHARED_NAMES = ["match", "pathMatch", "headerMatch", "queryMatch", "headerName", "metricName", "duration"];
+
+/** Every `$ref` in a schema document. */
+function refs(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(refs);
+  if (node === null || typeof node !== "object") return [];
+  const own = typeof (node as Node).$ref === "string" ? [(node as Node).$ref as string] : [];
+  return [...own, ...Object.values(node as Node).flatMap(refs)];
+}
+
+describe("the shared definitions (filters/shared.schema.json) are defined once and used by every filter schema", () => {
+  const shared = sharedFilterSchema();
+  const sharedDefs = shared.definitions as Record<string, Node>;
+
+  it("holds the match vocabulary, header and metric names and the duration", () => {
+    expect(Object.keys(sharedDefs).sort()).toEqual([...SHARED_NAMES].sort());
+    // Its own refs stay inside it.
+    for (const ref of refs(shared)) expect(sharedDefs, ref).toHaveProperty(ref.replace("#/definitions/", ""));
+  });
+
+  it("the duration pattern is the control plane's grammar (DURATION_PATTERN)", () => {
+    expect(sharedDefs.duration).toMatchObject({ type: "string", pattern: DURATION_PATTERN });
+  });
+
+  for (const filter of FILTER_SCHEMA_NAMES) {
+    it(`${filter}: refers to it (relative $ref) and spells none of it itself`, () => {
+      const schema = filterConfigSchema(filter);
+      const own = (schema.definitions ?? {}) as Record<string, unknown>;
+      for (const name of SHARED_NAMES) expect(own, name).not.toHaveProperty(name);
+      const all = refs(schema);
+      // Every rule's match is the shared one.
+      expect(all).toContain(`${SHARED_REF}match`);
+      for (const ref of all) {
+        if (ref.startsWith("#/definitions/")) expect(own, ref).toHaveProperty(ref.slice("#/definitions/".length));
+        else expect(sharedDefs, ref).toHaveProperty(ref.startsWith(SHARED_REF) ? ref.slice(SHARED_REF.length) : `(not shared: ${ref})`);
+      }
+      // No duration grammar of its own: every duration field refers to the shared one.
+      expect(JSON.stringify(schema)).not.toContain(JSON.stringify(DURATION_PATTERN));
+      if (filter !== "header-rewrite") expect(all).toContain(`${SHARED_REF}duration`);
+    });
+
+    it(`${filter}: inlined into the gateway schema with the shared definitions, and no $ref left`, () => {
+      const inlined = inlineFilterSchema(filterConfigSchema(filter), filterSchemaUrl(filter));
+      expect(refs(inlined)).toEqual([]);
+      expect(JSON.stringify(inlined)).toContain(JSON.stringify(sharedDefs.match!.description));
+    });
+  }
 });
 
 type Node = Record<string, unknown>;
@@ -63,7 +119,7 @@ function objectSchemas(node: unknown, path = ""): [string, Node][] {
 
 it("describes every key and refuses unknown ones (as the filters do), so editors can help", () => {
   for (const filter of FILTER_SCHEMA_NAMES) {
-    const objects = objectSchemas(inlineFilterSchema(filterConfigSchema(filter)));
+    const objects = objectSchemas(inlineFilterSchema(filterConfigSchema(filter), filterSchemaUrl(filter)));
     const undescribed = objects.flatMap(([p, o]) =>
       Object.entries(o.properties as Node)
         .filter(([, v]) => !(v as Node).description)
@@ -83,7 +139,7 @@ for (const filter of FILTER_SCHEMA_NAMES) {
   describe(`${filter}: schema and filter agree`, () => {
     let schema: ValidateFunction;
     beforeAll(() => {
-      schema = newAjv().compile(filterConfigSchema(filter));
+      schema = newAjv().compile({ ...filterConfigSchema(filter), $id: filterSchemaUrl(filter).href });
     });
 
     for (const example of CORPUS[filter]!) {
