@@ -1,7 +1,8 @@
 // The env.proxy_* host functions with Envoy 1.40's results (proxy-wasm-cpp-host exports.cc over
 // Envoy's extensions/common/wasm/context.cc). Each acts on vm.ctx(): the effective context if
 // the guest set one, else the context the host called into. `vm` is the VM's HostEnv (host.ts),
-// not the VM object: what the ABI needs of it and nothing else.
+// not the VM object: what the ABI needs of it and nothing else. Likewise a context's plugin and
+// stream are the PluginHost and StreamHost interfaces (host.ts), not the Plugin and HttpStream classes.
 import {
   BufferType,
   HeaderMapType,
@@ -13,7 +14,7 @@ import {
   serializePairs,
 } from "./abi.js";
 import type { HeaderMap } from "./headers.js";
-import type { HostEnv } from "./host.js";
+import type { HostBuffer, HostEnv } from "./host.js";
 import { GuestMemoryError } from "./memory.js";
 import type { ClusterDeclaration } from "./plugin.js";
 
@@ -25,12 +26,6 @@ export class RestrictedCallError extends Error {
         "Envoy only allows logging, args/environ, clock_time_get and random_get there",
     );
   }
-}
-
-/** A buffer the guest can read and, for bodies, rewrite (Envoy's Buffer::copyFrom rules). */
-export interface HostBuffer {
-  bytes(): Uint8Array;
-  write?(start: number, length: number, data: Uint8Array): WasmResult;
 }
 
 type Fn = (...args: never[]) => number | undefined;
@@ -45,7 +40,7 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
   /** Null where Envoy has no such map at this point; HTTP-callout maps are read-only. */
   const headerMap = (type: number, write: boolean): HeaderMap | null => {
     if (type < HeaderMapType.HttpCallResponseHeaders) return ctx().stream?.headerMap(type, write) ?? null;
-    const r = ctx().plugin?.httpCallResponse;
+    const r = ctx().plugin?.httpCallResponse();
     return write || !r ? null : type === HeaderMapType.HttpCallResponseHeaders ? r.headers : r.trailers;
   };
   /** Envoy clears the route cache whenever an ABI 0.2.1 filter changes request headers. */
@@ -58,7 +53,8 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
   };
   const buffer = (type: number): HostBuffer | null => {
     const { stream, plugin } = ctx();
-    const response = plugin?.httpCallResponse;
+    const response = plugin?.httpCallResponse();
+    const config = plugin?.pluginConfig();
     switch (type) {
       case BufferType.HttpRequestBody:
       case BufferType.HttpResponseBody:
@@ -68,7 +64,7 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       case BufferType.VmConfiguration:
         return { bytes: () => vm.vmConfig };
       case BufferType.PluginConfiguration:
-        return plugin?.exposesConfig ? { bytes: () => plugin.configBytes } : null;
+        return config ? { bytes: () => config } : null;
       default:
         return null;
     }
@@ -110,12 +106,12 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       return Ok;
     },
     proxy_continue_stream(type: number) {
-      if (type === StreamType.Request || type === StreamType.Response) ctx().stream?.continueFromGuest(type);
+      if (type === StreamType.Request || type === StreamType.Response) ctx().stream?.continueStream(type);
       return type > StreamType.Upstream ? BadArgument : type === StreamType.Upstream ? WasmResult.Unimplemented : Ok;
     },
     proxy_close_stream(type: number) {
       if (type > StreamType.Upstream) return BadArgument;
-      ctx().stream?.closeFromGuest(type);
+      ctx().stream?.closeStream(type);
       return Ok;
     },
     proxy_send_local_response(
@@ -129,7 +125,7 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       grpc: number,
     ) {
       const headers = deserializePairs(m().view(hdrPtr, hdrLen));
-      ctx().stream?.recordLocalResponse(status >>> 0, str(detPtr, detLen), m().copy(bodyPtr, bodyLen), headers, grpc >>> 0);
+      ctx().stream?.sendLocalResponse(status >>> 0, str(detPtr, detLen), m().copy(bodyPtr, bodyLen), headers, grpc >>> 0);
       return Ok;
     },
     proxy_get_shared_data(keyPtr: number, keyLen: number, valuePtr: number, valueSize: number, casPtr: number) {
@@ -244,7 +240,6 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
         trailers: deserializePairs(m().view(tPtr, tLen)),
         timeoutMs: timeoutMs | 0,
         rootContextId: plugin.rootContextId,
-        plugin,
       });
       m().u32(tokenPtr, token);
       return result;
@@ -264,7 +259,7 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       return Ok;
     },
     proxy_set_effective_context: (id: number) => (vm.setEffective(id >>> 0) ? Ok : BadArgument),
-    proxy_done: () => ctx().plugin?.doneFromGuest() ?? NotFound,
+    proxy_done: () => ctx().plugin?.done() ?? NotFound,
     proxy_call_foreign_function(namePtr: number, nameLen: number, argsPtr: number, argsLen: number, resPtr: number, resSize: number) {
       const name = str(namePtr, nameLen);
       if (name === "clear_route_cache") {
@@ -275,7 +270,7 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
         const plugin = ctx().plugin;
         const refs = clusterRefs(str(argsPtr, argsLen));
         if (!plugin || !refs) return BadArgument;
-        plugin.declaredClusters.push(...refs);
+        plugin.declareClusters(refs);
       } else {
         return NotFound;
       }

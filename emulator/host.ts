@@ -1,18 +1,74 @@
-// What the VM lends to the code that acts on it, as interfaces (types only, so no module here
-// imports the VM's module for a value): the host calls get a HostEnv, plugins and streams a
-// VmCore. The VM's own state stays private to vm.ts.
-import type { LogLevel, WasmResult, HeaderList } from "./abi.js";
+// The narrow interfaces between the emulator's parts (types only, so no module here imports
+// another for a value): the host calls get a HostEnv from the VM and, per context, a PluginHost
+// and a StreamHost; plugins and streams get a VmCore. Each class keeps its own state private and
+// builds the interface object it lends out.
+import type { BufferType, HeaderList, HeaderMapType, LogLevel, StreamType, WasmResult } from "./abi.js";
+import type { HeaderMap } from "./headers.js";
 import type { GuestMemory } from "./memory.js";
 import type { VmMetrics } from "./metrics.js";
-import type { Plugin } from "./plugin.js";
+import type { ClusterDeclaration, Plugin } from "./plugin.js";
+import type { AttributeSource } from "./properties.js";
 import type { SharedData } from "./shared-data.js";
-import type { HttpStream } from "./stream.js";
+
+/** A buffer the guest can read and, for bodies, rewrite (Envoy's Buffer::copyFrom rules). */
+export interface HostBuffer {
+  bytes(): Uint8Array;
+  write?(start: number, length: number, data: Uint8Array): WasmResult;
+}
+
+/** An HTTP callout's response, readable while proxy_on_http_call_response runs. */
+export interface HttpCallResponse {
+  headers: HeaderMap;
+  body: Uint8Array;
+  trailers: HeaderMap;
+}
+
+/** What the host calls (and property lookups) need from a plugin's root context. */
+export interface PluginHost {
+  /** The root context id: callouts and shared-queue notifications go to it. */
+  readonly rootContextId: number;
+  /** The "plugin_name" property. */
+  readonly name: string;
+  /** The "plugin_root_id" property. */
+  readonly rootId: string;
+  /** The PluginConfiguration buffer; null outside context creation and on_configure (Envoy serves it only then). */
+  pluginConfig(): Uint8Array | null;
+  /** The callout response while proxy_on_http_call_response runs for this root, else undefined. */
+  httpCallResponse(): HttpCallResponse | undefined;
+  /** proxy_set_tick_period_milliseconds: the first tick comes one period from now (0 stops the timer). */
+  setTickPeriod(ms: number): void;
+  /** proxy_done: NotFound unless proxy_on_done deferred the deletion; else deletes after the VM call. */
+  done(): WasmResult;
+  /** portico_declare_clusters: the clusters this configuration calls. */
+  declareClusters(refs: readonly ClusterDeclaration[]): void;
+}
+
+/** What the host calls (and property lookups) need from a stream context. */
+export interface StreamHost extends AttributeSource {
+  /** Per-stream properties: proxy_set_property writes them, proxy_get_property reads them first. */
+  readonly properties: Map<string, Uint8Array>;
+  /** Inside proxy_on_log: unavailable maps read as NotFound, the final maps are readable again. */
+  readonly inLogPhase: boolean;
+  /** The map a host call may use, or null when Envoy would not hand it out. */
+  headerMap(type: HeaderMapType, write: boolean): HeaderMap | null;
+  /** Body buffer with Envoy's Buffer::copyFrom rules: replace a prefix, or append. */
+  bodyBuffer(type: BufferType.HttpRequestBody | BufferType.HttpResponseBody): HostBuffer;
+  /** A request-header edit (Envoy clears the route cache); `explicit`: the clear_route_cache foreign function. */
+  clearRouteCache(explicit?: boolean): void;
+  /** proxy_continue_stream: resumes the stopped direction after the VM call. */
+  continueStream(type: StreamType.Request | StreamType.Response): void;
+  /** proxy_close_stream: Envoy resets the stream after the VM call. */
+  closeStream(type: StreamType): void;
+  /** proxy_send_local_response; a second reply on an answered stream is ignored. */
+  sendLocalResponse(status: number, details: string, body: Uint8Array, headers: HeaderList, grpc: number): void;
+}
 
 /** A context as host calls see it: the VM context (id 0), a plugin's root context or a stream. */
 export interface ContextRef {
   readonly id: number;
-  readonly plugin: Plugin | null;
-  readonly stream: HttpStream | null;
+  /** The root context, or a stream's plugin; null for the VM context. */
+  readonly plugin: PluginHost | null;
+  readonly stream: StreamHost | null;
   /** What proxy_get_status reports (set when an HTTP callout fails). */
   status: { code: number; message: string };
 }
@@ -39,8 +95,13 @@ export interface VmCore {
   readonly allowOnHeadersStopIteration: boolean;
   /** Context ids are unique and increasing per VM, shared by root and stream contexts. */
   allocContextId(): number;
-  addContext(ref: ContextRef): void;
+  /** `owner`: the Plugin of a root context (HttpCall.plugin of its callouts). */
+  addContext(ref: ContextRef, owner?: Plugin): void;
   removeContext(id: number): void;
+  /** Schedules proxy_on_tick for a root context every `ms` from now; 0 stops it. */
+  setTickPeriod(rootContextId: number, ms: number): void;
+  /** The callout response being delivered to a root context, if any. */
+  httpCallResponse(rootContextId: number): HttpCallResponse | undefined;
   invoke: Invoke;
   /** Runs `fn` once the outermost guest call returned (Envoy's addAfterVmCallAction). */
   post(fn: () => void): void;
@@ -69,5 +130,5 @@ export interface HostEnv {
   post(fn: () => void): void;
   invoke: Invoke;
   /** Context::httpCall: known cluster, :path, :method and :authority are required. */
-  startHttpCall(call: Omit<HttpCall, "token">): { result: WasmResult; token: number };
+  startHttpCall(call: Omit<HttpCall, "token" | "plugin">): { result: WasmResult; token: number };
 }

@@ -16,13 +16,21 @@ interface Stat {
   samples: number[];
 }
 
+/** Each store's stats by "type:name", kept here so that only VmMetrics (this module) can add to them. */
+const storeStats = new WeakMap<MetricsStore, Map<string, Stat>>();
+
+/** The stat of a name and type in a store, created at zero. */
+function stat(store: MetricsStore, type: MetricType, name: string): Stat {
+  const stats = storeStats.get(store)!;
+  const key = `${type}:${name}`;
+  return stats.get(key) ?? stats.set(key, { type, value: 0, samples: [] }).get(key)!;
+}
+
 export class MetricsStore {
   private readonly stats = new Map<string, Stat>();
 
-  /** @internal */
-  stat(type: MetricType, name: string): Stat {
-    const key = `${type}:${name}`;
-    return this.stats.get(key) ?? this.stats.set(key, { type, value: 0, samples: [] }).get(key)!;
+  constructor() {
+    storeStats.set(this, this.stats);
   }
 
   get(name: string): MetricSnapshot | undefined {
@@ -52,7 +60,7 @@ export class VmMetrics {
     const id = this.nextId[type];
     if (id === undefined) return undefined;
     this.nextId[type] = id + 4;
-    this.byId.set(id, this.store.stat(type, name));
+    this.byId.set(id, stat(this.store, type, name));
     return id;
   }
 

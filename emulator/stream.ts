@@ -21,11 +21,10 @@ import {
   type HeaderList,
 } from "./abi.js";
 import { HeaderMap } from "./headers.js";
-import type { ContextRef, VmCore } from "./host.js";
-import type { HostBuffer } from "./host-calls.js";
+import type { ContextRef, HostBuffer, PluginHost, StreamHost, VmCore } from "./host.js";
 import { fromUtf8, toBytes } from "./memory.js";
 import type { Plugin } from "./plugin.js";
-import { propertyMap, type AttributeSource, type Properties } from "./properties.js";
+import { propertyMap, type Properties } from "./properties.js";
 
 export interface StreamOptions {
   /** Per-stream properties, e.g. { "source.address": "10.0.0.1:5000", "xds.route_name": "r1" }. */
@@ -80,7 +79,7 @@ class Side {
   }
 }
 
-export class HttpStream implements AttributeSource {
+export class HttpStream {
   readonly contextId: number;
   readonly properties: Map<string, Uint8Array>;
   readonly protocol: string;
@@ -95,8 +94,8 @@ export class HttpStream implements AttributeSource {
   /** The filter called proxy_close_stream, or answered locally after the response headers left. */
   reset = false;
   completed = false;
-  /** @internal */ inLogPhase = false;
-  /** @internal */ responseCode: number | undefined;
+  private inLogPhase = false;
+  private code: number | undefined;
 
   private readonly req = new Side({
     headers: "proxy_on_request_headers",
@@ -111,9 +110,10 @@ export class HttpStream implements AttributeSource {
   private readonly ref: ContextRef;
   private created = false;
 
-  /** @internal Created by Plugin.newHttpStream. */
+  /** Created by Plugin.newHttpStream; `root` is the plugin's root context as host calls see it. */
   constructor(
     readonly plugin: Plugin,
+    root: PluginHost,
     private readonly vm: VmCore,
     id: number,
     options: StreamOptions,
@@ -121,7 +121,12 @@ export class HttpStream implements AttributeSource {
     this.contextId = id;
     this.properties = propertyMap(options.properties);
     this.protocol = options.protocol ?? "HTTP/1.1";
-    this.ref = { id, plugin, stream: this, status: { code: 0, message: "" } };
+    this.ref = { id, plugin: root, stream: this.hostView(), status: { code: 0, message: "" } };
+  }
+
+  /** The response status (:status sent, or the local reply's); the response.code attribute. */
+  get responseCode(): number | undefined {
+    return this.code;
   }
 
   get requestHeaders(): HeaderList {
@@ -180,7 +185,7 @@ export class HttpStream implements AttributeSource {
   }
   sendResponseHeaders(headers: HeaderList, o: SendOptions = {}): FilterHeadersStatus | undefined {
     const status = Number(headers.find(([k]) => k === ":status")?.[1]);
-    if (Number.isFinite(status)) this.responseCode = status;
+    if (Number.isFinite(status)) this.code = status;
     return this.sendHeaders(this.resp, headers, o.endOfStream ?? false);
   }
   sendResponseBody(body: string | Uint8Array, o: SendOptions = {}): FilterDataStatus | undefined {
@@ -289,8 +294,35 @@ export class HttpStream implements AttributeSource {
     this.vm.invoke("proxy_on_context_create", this.contextId, this.plugin.rootContextId);
   }
 
-  /** @internal The map a host call may use, or null when Envoy would not hand it out. */
-  headerMap(type: HeaderMapType, write: boolean): HeaderMap | null {
+  /** Builds the StreamHost (host.ts): closures over this stream's private state. */
+  private hostView(): StreamHost {
+    const self = this;
+    return {
+      properties: this.properties,
+      protocol: this.protocol,
+      get inLogPhase() {
+        return self.inLogPhase;
+      },
+      get readableRequestHeaders() {
+        return self.readableRequestHeaders;
+      },
+      get readableResponseHeaders() {
+        return self.readableResponseHeaders;
+      },
+      get responseCode() {
+        return self.code;
+      },
+      headerMap: (type, write) => this.headerMap(type, write),
+      bodyBuffer: (type) => this.bodyBuffer(type),
+      clearRouteCache: (explicit) => this.clearRouteCache(explicit),
+      continueStream: (type) => this.continueFromGuest(type),
+      closeStream: (type) => this.closeFromGuest(type),
+      sendLocalResponse: (status, details, body, headers, grpc) => this.recordLocalResponse(status, details, body, headers, grpc),
+    };
+  }
+
+  /** The map a host call may use, or null when Envoy would not hand it out. */
+  private headerMap(type: HeaderMapType, write: boolean): HeaderMap | null {
     const logRead = !write && this.inLogPhase;
     switch (type) {
       case HeaderMapType.RequestHeaders:
@@ -306,8 +338,8 @@ export class HttpStream implements AttributeSource {
     }
   }
 
-  /** @internal Body buffer with Envoy's Buffer::copyFrom rules: replace a prefix, or append. */
-  bodyBuffer(type: BufferType.HttpRequestBody | BufferType.HttpResponseBody): HostBuffer {
+  /** Body buffer with Envoy's Buffer::copyFrom rules: replace a prefix, or append. */
+  private bodyBuffer(type: BufferType.HttpRequestBody | BufferType.HttpResponseBody): HostBuffer {
     const side = type === BufferType.HttpRequestBody ? this.req : this.resp;
     return {
       bytes: () => (side.bodyOpen ? side.buffered : EMPTY),
@@ -320,17 +352,17 @@ export class HttpStream implements AttributeSource {
     };
   }
 
-  /** @internal `explicit`: the clear_route_cache foreign function, not a header edit. */
-  clearRouteCache(explicit = false): void {
+  /** `explicit`: the clear_route_cache foreign function, not a header edit. */
+  private clearRouteCache(explicit = false): void {
     this.routeCacheClears++;
     if (explicit) this.clearRouteCacheCalls++;
   }
 
   /**
-   * @internal proxy_continue_stream. Envoy drops its request-side map pointers whichever direction
+   * proxy_continue_stream. Envoy drops its request-side map pointers whichever direction
    * is continued (Context::continueStream) and resumes the stopped direction after the VM call.
    */
-  continueFromGuest(type: StreamType.Request | StreamType.Response): void {
+  private continueFromGuest(type: StreamType.Request | StreamType.Response): void {
     this.req.close();
     const side = type === StreamType.Request ? this.req : this.resp;
     side.continues++;
@@ -343,8 +375,8 @@ export class HttpStream implements AttributeSource {
     });
   }
 
-  /** @internal proxy_close_stream: Envoy resets the stream after the VM call. */
-  closeFromGuest(type: StreamType): void {
+  /** proxy_close_stream: Envoy resets the stream after the VM call. */
+  private closeFromGuest(type: StreamType): void {
     if (type <= StreamType.Response) {
       this.vm.post(() => {
         this.reset = true;
@@ -352,8 +384,8 @@ export class HttpStream implements AttributeSource {
     }
   }
 
-  /** @internal proxy_send_local_response. A second reply on an answered stream is ignored. */
-  recordLocalResponse(status: number, details: string, body: Uint8Array, headers: HeaderList, grpc: number): void {
+  /** proxy_send_local_response. A second reply on an answered stream is ignored. */
+  private recordLocalResponse(status: number, details: string, body: Uint8Array, headers: HeaderList, grpc: number): void {
     if (this.finished()) return;
     this.localResponse = {
       status,
@@ -374,7 +406,7 @@ export class HttpStream implements AttributeSource {
     const headers = HeaderMap.from([[":status", String(lr.status)], ...lr.headers]);
     if (body.length > 0) headers.set("content-length", String(body.length));
     if (body.length > 0 && headers.get("content-type") === undefined) headers.add("content-type", "text/plain");
-    this.responseCode = lr.status;
+    this.code = lr.status;
     if (resp.started && !resp.headersOpen) {
       this.reset = true;
       return;

@@ -4,7 +4,7 @@ import { randomFillSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { HOST_IMPORTS, LogLevel, WasmResult, listImports, type HeaderList } from "./abi.js";
 import { HeaderMap } from "./headers.js";
-import type { ContextRef, HostEnv, HttpCall, VmCore } from "./host.js";
+import type { ContextRef, HostEnv, HttpCall, HttpCallResponse, VmCore } from "./host.js";
 import { guard, proxyImports, RestrictedCallError } from "./host-calls.js";
 import { GuestMemory, toBytes, toUtf8 } from "./memory.js";
 import { MetricsStore, VmMetrics, type MetricSnapshot } from "./metrics.js";
@@ -90,6 +90,12 @@ export class ProxyWasmVm {
   private readonly exportsByName: Record<string, ((...args: number[]) => unknown) | undefined>;
   private readonly vmProperties: Map<string, Uint8Array>;
   private readonly pending = new Map<number, HttpCall>();
+  /** Root context id -> its Plugin, for HttpCall.plugin (kept after removal: its streams may still call out). */
+  private readonly plugins = new Map<number, Plugin>();
+  /** Root context id -> its tick timer (proxy_set_tick_period_milliseconds). */
+  private readonly timers = new Map<number, { periodNs: bigint; nextNs: bigint }>();
+  /** Root context id -> the callout response proxy_on_http_call_response is reading. */
+  private readonly calloutResponses = new Map<number, HttpCallResponse>();
   private readonly afterCall: (() => void)[] = [];
   private readonly recentOutput: string[] = [];
   private depth = 0;
@@ -125,8 +131,20 @@ export class ProxyWasmVm {
       },
       allowOnHeadersStopIteration: options.allowOnHeadersStopIteration ?? false,
       allocContextId: () => this.nextContextId++,
-      addContext: (ref) => void this.contexts.set(ref.id, ref),
-      removeContext: (id) => void this.contexts.delete(id),
+      addContext: (ref, owner) => {
+        this.contexts.set(ref.id, ref);
+        if (owner) this.plugins.set(ref.id, owner);
+      },
+      removeContext: (id) => {
+        this.contexts.delete(id);
+        this.timers.delete(id);
+      },
+      setTickPeriod: (id, ms) => {
+        const periodNs = BigInt(ms) * 1_000_000n;
+        if (ms > 0) this.timers.set(id, { periodNs, nextNs: this.clockNs + periodNs });
+        else this.timers.delete(id);
+      },
+      httpCallResponse: (id) => this.calloutResponses.get(id),
       invoke: (name, a, b, c, d, e) => this.invoke(name, a, b, c, d, e),
       post: (fn) => this.post(fn),
     };
@@ -225,15 +243,14 @@ export class ProxyWasmVm {
   advanceTime(ms: number): void {
     const target = this.clockNs + BigInt(Math.round(ms * 1e6));
     for (;;) {
-      const due = [...this.contexts.values()]
-        .filter((c) => !c.stream)
-        .map((c) => c.plugin)
-        .filter((p): p is Plugin => p?.nextTickNs !== undefined && p.nextTickNs <= target)
-        .sort((x, y) => (x.nextTickNs! < y.nextTickNs! ? -1 : 1))[0];
+      const due = [...this.timers]
+        .filter(([, t]) => t.nextNs <= target)
+        .sort(([i, x], [j, y]) => (x.nextNs < y.nextNs ? -1 : x.nextNs > y.nextNs ? 1 : i - j))[0];
       if (!due) break;
-      this.clockNs = due.nextTickNs!;
-      due.nextTickNs! += BigInt(due.tickPeriodMs) * 1_000_000n;
-      this.invoke("proxy_on_tick", due.rootContextId);
+      const [id, timer] = due;
+      this.clockNs = timer.nextNs;
+      timer.nextNs += timer.periodNs;
+      this.invoke("proxy_on_tick", id);
     }
     this.clockNs = target;
   }
@@ -244,11 +261,11 @@ export class ProxyWasmVm {
     const headers = HeaderMap.from(reply.headers ?? []);
     if (headers.get(":status") === undefined) headers.add(":status", String(reply.status ?? 200));
     const response = { headers, body: toBytes(reply.body), trailers: HeaderMap.from(reply.trailers ?? []) };
-    call.plugin.httpCallResponse = response;
+    this.calloutResponses.set(call.rootContextId, response);
     try {
       this.invoke("proxy_on_http_call_response", call.rootContextId, token, headers.size, response.body.length, response.trailers.size);
     } finally {
-      call.plugin.httpCallResponse = undefined;
+      this.calloutResponses.delete(call.rootContextId);
     }
   }
 
@@ -272,14 +289,16 @@ export class ProxyWasmVm {
   }
 
   /** Context::httpCall: known cluster, :path, :method and :authority are required. */
-  private startHttpCall(call: Omit<HttpCall, "token">): { result: WasmResult; token: number } {
+  private startHttpCall(call: Omit<HttpCall, "token" | "plugin">): { result: WasmResult; token: number } {
+    const plugin = this.plugins.get(call.rootContextId);
+    if (!plugin) return { result: WasmResult.BadArgument, token: 0 };
     const has = (name: string) => call.headers.some(([k]) => k.toLowerCase() === name);
     const known = this.options.clusters?.includes(call.upstream) ?? true;
     if (call.timeoutMs < 0 || !known || !has(":path") || !has(":method") || !has(":authority")) {
       return { result: WasmResult.BadArgument, token: 0 };
     }
     const token = this.nextHttpToken++;
-    this.pending.set(token, { ...call, token });
+    this.pending.set(token, { ...call, plugin, token });
     return { result: WasmResult.Ok, token };
   }
 
