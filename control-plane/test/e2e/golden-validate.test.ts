@@ -9,6 +9,7 @@ import { repoRoot, validateEnvoyConfig } from "../../../test/support/index.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import { pathMatch } from "../../src/translate/routes.js";
 import { fakeFiltersDir, goldenCases, loadCase, TESTDATA } from "../support/golden.js";
+import { REGEX_CASES } from "../unit/config/regex-patterns.js";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const filtersDir = fakeFiltersDir();
@@ -108,4 +109,28 @@ describe("translator golden outputs pass envoy --mode validate", () => {
     expect(r.ok).toBe(false);
     expect(r.output).toMatch(/RE2 program size of \d+ > max program size of 100/);
   });
+
+  // The shared regex table's verdicts are RE2's own (but for Portico's length limit).
+  const re2Cases = REGEX_CASES.filter((c) => !c.portico);
+  function withPathRegexes(b: Json, patterns: string[]): Json {
+    const routes = b.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
+    routes.unshift(...patterns.map((regex, i) => ({ ...routes[0], name: `regex-${i}`, match: { safe_regex: { regex } } })));
+    return b;
+  }
+
+  it("Envoy accepts every regex the shared table accepts", async () => {
+    const accepted = re2Cases.filter((c) => c.ok).map((c) => c.pattern);
+    const r = await validateEnvoyConfig(withPathRegexes(await bootstrapFor("full"), accepted));
+    expect(r.ok, r.output).toBe(true);
+  });
+
+  it("Envoy refuses each regex the shared table refuses", async () => {
+    const base = await bootstrapFor("full");
+    const accepted: string[] = [];
+    for (const c of re2Cases.filter((c) => !c.ok)) {
+      const r = await validateEnvoyConfig(withPathRegexes(structuredClone(base), [c.pattern]));
+      if (r.ok) accepted.push(c.pattern);
+    }
+    expect(accepted).toEqual([]);
+  }, 120_000);
 });

@@ -2,8 +2,8 @@
 // routes (the gateway schema, for Envoy's RE2) and plugin rules (the filters' RE2-subset engine).
 // `differs` names the documented exceptions (docs/gateway-config.md, "Matching requests"), where
 // the filters refuse what Envoy's RE2 accepts or the other way round; `ok` is then RE2's verdict.
-// Every verdict here was also checked against Envoy itself (envoy --mode validate, a route with
-// the pattern as its safe_regex, under Portico's bootstrap).
+// control-plane/test/e2e/golden-validate.test.ts checks every `ok` against Envoy itself (envoy
+// --mode validate, a route with the pattern as its safe_regex), but for the `portico` limits.
 
 export interface RegexCase {
   pattern: string;
