@@ -49,8 +49,24 @@ export function renderBootstrap(o: BootstrapOptions): object {
       lds_config: ADS_SOURCE,
     },
     admin: { address: socketAddress(o.admin.address, o.admin.port) },
+    layered_runtime: { layers: [{ name: "portico", static_layer: RE2_RUNTIME }] },
   };
 }
+
+/**
+ * Envoy refuses a safe_regex whose compiled RE2 program has more than
+ * re2.max_program_size.error_level instructions (default 100), and warns above warn_level: a
+ * 100-character literal path regex, or a long path suffix or glob (translated to a safe_regex),
+ * would be NACKed. An RE2 program is about one instruction per literal character or class plus a
+ * few per operator (a 1024-character literal is 1028; `\d{1,1000}` 2003), so 2048 takes any
+ * pattern up to the 1024 characters a regex may have (the filters' limit too) short of large
+ * repetition counts, and is still tiny for RE2 (whose own memory budget is 8 MiB per regex).
+ */
+export const RE2_MAX_PROGRAM_SIZE = 2048;
+const RE2_RUNTIME = {
+  "re2.max_program_size.error_level": RE2_MAX_PROGRAM_SIZE,
+  "re2.max_program_size.warn_level": RE2_MAX_PROGRAM_SIZE,
+};
 
 /** renderBootstrap as YAML text, ready for `envoy -c`. */
 export function bootstrapYaml(o: BootstrapOptions): string {

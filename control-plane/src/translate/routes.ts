@@ -95,7 +95,7 @@ function routeMatch(r: RouteModel): object {
  * more stars reads left to right as `**` then `*` (as the filters read it), which is `.*` again.
  * (`.` does not match a newline, which Envoy's HTTP codecs never let into a path.)
  */
-function pathMatch(p: PathMatch): object {
+export function pathMatch(p: PathMatch): object {
   switch (p.kind) {
     case "prefix":
       return { prefix: p.value };

@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot, validateEnvoyConfig } from "../../../test/support/index.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
+import { pathMatch } from "../../src/translate/routes.js";
 import { fakeFiltersDir, goldenCases, loadCase, TESTDATA } from "../support/golden.js";
+import { REGEX_CASES } from "../unit/config/regex-patterns.js";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const filtersDir = fakeFiltersDir();
@@ -77,4 +79,58 @@ describe("translator golden outputs pass envoy --mode validate", () => {
     const r = await validateEnvoyConfig(b);
     expect(r.ok).toBe(false);
   });
+
+  // Envoy refuses a safe_regex whose RE2 program exceeds re2.max_program_size.error_level (100 by
+  // default); Portico's bootstrap raises it (see RE2_MAX_PROGRAM_SIZE) so long paths fit.
+  const literal = `/${"abcdefghij".repeat(103)}`.slice(0, 1024);
+  const longPaths = [
+    { kind: "regex", value: literal.slice(0, 200) },
+    { kind: "regex", value: literal },
+    { kind: "suffix", value: literal.slice(0, 500) },
+    { kind: "glob", value: `/static/**/${"segment/*/".repeat(40)}*.json` },
+  ] as const;
+  function withLongPaths(b: Json): Json {
+    const hcm = b.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    const routes = hcm.route_config.virtual_hosts[0].routes;
+    const template = routes[0];
+    routes.unshift(...longPaths.map((p, i) => ({ ...template, name: `long-${i}`, match: pathMatch(p) })));
+    return b;
+  }
+
+  it("long regex, suffix and glob routes are accepted with Portico's bootstrap (RE2 program size)", async () => {
+    const r = await validateEnvoyConfig(withLongPaths(await bootstrapFor("full")));
+    expect(r.ok, r.output).toBe(true);
+  });
+
+  it("the same routes are refused without its runtime layer (Envoy's default max program size)", async () => {
+    const b = withLongPaths(await bootstrapFor("full"));
+    delete b.layered_runtime;
+    const r = await validateEnvoyConfig(b);
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/RE2 program size of \d+ > max program size of 100/);
+  });
+
+  // The shared regex table's verdicts are RE2's own (but for Portico's length limit).
+  const re2Cases = REGEX_CASES.filter((c) => !c.portico);
+  function withPathRegexes(b: Json, patterns: string[]): Json {
+    const routes = b.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
+    routes.unshift(...patterns.map((regex, i) => ({ ...routes[0], name: `regex-${i}`, match: { safe_regex: { regex } } })));
+    return b;
+  }
+
+  it("Envoy accepts every regex the shared table accepts", async () => {
+    const accepted = re2Cases.filter((c) => c.ok).map((c) => c.pattern);
+    const r = await validateEnvoyConfig(withPathRegexes(await bootstrapFor("full"), accepted));
+    expect(r.ok, r.output).toBe(true);
+  });
+
+  it("Envoy refuses each regex the shared table refuses", async () => {
+    const base = await bootstrapFor("full");
+    const accepted: string[] = [];
+    for (const c of re2Cases.filter((c) => !c.ok)) {
+      const r = await validateEnvoyConfig(withPathRegexes(structuredClone(base), [c.pattern]));
+      if (r.ok) accepted.push(c.pattern);
+    }
+    expect(accepted).toEqual([]);
+  }, 120_000);
 });

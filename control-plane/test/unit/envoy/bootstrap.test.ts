@@ -2,7 +2,7 @@
 // control-plane/test/e2e/supervisor.test.ts).
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { bootstrapYaml, renderBootstrap, XDS_CLUSTER, type BootstrapOptions } from "../../../src/envoy/bootstrap.js";
+import { bootstrapYaml, RE2_MAX_PROGRAM_SIZE, renderBootstrap, XDS_CLUSTER, type BootstrapOptions } from "../../../src/envoy/bootstrap.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking a proto3 JSON tree
 type Json = Record<string, any>;
@@ -62,8 +62,25 @@ describe("renderBootstrap", () => {
   it("puts the admin API on the given address and has nothing else", () => {
     const b = render({ admin: { address: "0.0.0.0", port: 0 } });
     expect(b.admin).toEqual({ address: { socket_address: { address: "0.0.0.0", port_value: 0 } } });
-    expect(Object.keys(b).sort()).toEqual(["admin", "dynamic_resources", "node", "static_resources"]);
+    expect(Object.keys(b).sort()).toEqual(["admin", "dynamic_resources", "layered_runtime", "node", "static_resources"]);
     expect(b.static_resources.clusters.map((c: Json) => c.name)).toEqual([XDS_CLUSTER]);
+  });
+});
+
+describe("the RE2 program size runtime layer", () => {
+  it("raises re2.max_program_size (error and warn) from Envoy's 100 to RE2_MAX_PROGRAM_SIZE", () => {
+    expect(render().layered_runtime).toEqual({
+      layers: [
+        {
+          name: "portico",
+          static_layer: {
+            "re2.max_program_size.error_level": RE2_MAX_PROGRAM_SIZE,
+            "re2.max_program_size.warn_level": RE2_MAX_PROGRAM_SIZE,
+          },
+        },
+      ],
+    });
+    expect(RE2_MAX_PROGRAM_SIZE).toBe(2048);
   });
 });
 
