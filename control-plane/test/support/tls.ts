@@ -15,53 +15,22 @@ export interface CertificateFiles {
 
 /** Writes a fresh self-signed P-256 certificate for `dnsName` (CN and subjectAltName) and its key. */
 export function generateCertificate(certPath: string, keyPath: string, dnsName: string): CertificateFiles {
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      `/CN=${dnsName}`,
-      "-addext",
-      `subjectAltName=DNS:${dnsName}`,
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  return { certPath, keyPath, fingerprint256: new X509Certificate(readFileSync(certPath)).fingerprint256 };
+  return selfSigned(certPath, keyPath, dnsName, ["-addext", `subjectAltName=DNS:${dnsName}`]);
 }
 
 /** Writes a fresh self-signed P-256 CA certificate (basicConstraints CA:TRUE) and its key. */
 export function generateCa(certPath: string, keyPath: string, commonName: string): CertificateFiles {
+  // openssl req -x509 marks the certificate CA:TRUE by default.
+  return selfSigned(certPath, keyPath, commonName, []);
+}
+
+function selfSigned(certPath: string, keyPath: string, commonName: string, extra: string[]): CertificateFiles {
   execFileSync(
     "openssl",
     [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      `/CN=${commonName}`,
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
-    ],
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"],
+      ["-subj", `/CN=${commonName}`, ...extra, "-keyout", keyPath, "-out", certPath],
+    ].flat(),
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   return { certPath, keyPath, fingerprint256: new X509Certificate(readFileSync(certPath)).fingerprint256 };
