@@ -27,27 +27,32 @@ const envoy = useEnvoy("all");
 const upstream = useEchoUpstream("all");
 let e: Envoy;
 
+/** An Envoy with the runtime-probe module on one listener, its callouts going to `port`. */
+function probeConfig(port: number, tickMs: number) {
+  return bootstrap({
+    listeners: [
+      httpListener({
+        name: "probe",
+        httpFilters: [
+          wasmHttpFilter({
+            file: fixtureWasm("runtime-probe"),
+            name: "probe",
+            rootId: "runtime-probe",
+            configuration: { cluster: "probe_upstream", tick_ms: tickMs },
+          }),
+        ],
+      }),
+    ],
+    clusters: [staticCluster("upstream", port), staticCluster("probe_upstream", port)],
+  });
+}
+
 beforeAll(async () => {
   const up = await upstream();
   e = await envoy({
     name: "runtime-abi",
     concurrency: 2,
-    config: bootstrap({
-      listeners: [
-        httpListener({
-          name: "probe",
-          httpFilters: [
-            wasmHttpFilter({
-              file: fixtureWasm("runtime-probe"),
-              name: "probe",
-              rootId: "runtime-probe",
-              configuration: { cluster: "probe_upstream", tick_ms: 20 },
-            }),
-          ],
-        }),
-      ],
-      clusters: [staticCluster("upstream", up.port), staticCluster("probe_upstream", up.port)],
-    }),
+    config: probeConfig(up.port, 20),
   });
 });
 
@@ -230,22 +235,7 @@ describe("emulator behaviour the control plane relies on, in Envoy", () => {
     const crash = await envoy({
       name: "abort",
       concurrency: 1,
-      config: bootstrap({
-        listeners: [
-          httpListener({
-            name: "probe",
-            httpFilters: [
-              wasmHttpFilter({
-                file: fixtureWasm("runtime-probe"),
-                name: "probe",
-                rootId: "runtime-probe",
-                configuration: { cluster: "probe_upstream", tick_ms: 60_000 },
-              }),
-            ],
-          }),
-        ],
-        clusters: [staticCluster("upstream", up.port), staticCluster("probe_upstream", up.port)],
-      }),
+      config: probeConfig(up.port, 60_000),
     });
     // The emulator's account: a crash, and one critical line.
     const vm = await ProxyWasmVm.load(fixtureWasm("runtime-probe"));
