@@ -287,17 +287,24 @@ describe("least_request, random and endpoint weights", () => {
     const l1 = backends.l1!;
     l1.holding = true;
     const parked: Promise<HttpResponse>[] = [];
+    let settled = 0;
     try {
       // Park requests until l1 holds 3 of them (the others land on l2/l3 and return at once).
       await pollUntil(
         async () => {
-          parked.push(get("/lr/x"));
+          parked.push(get("/lr/x").finally(() => settled++));
           return l1.held.length;
         },
         (n) => n >= 3,
         { timeoutMs: 10_000, intervalMs: 20, what: "l1 holding 3 requests" },
       );
-      // The 3 stay open; l1 answers the requests that reach it from now on at once.
+      // Every parked request is either held by l1 or answered (none still on its way to l1)...
+      await pollUntil(
+        async () => settled + l1.held.length,
+        (n) => n === parked.length,
+        { timeoutMs: 5_000, intervalMs: 10, what: "parked requests held or answered" },
+      );
+      // ...the held ones stay open, and l1 answers the requests that reach it from now on at once.
       l1.holding = false;
       const hitsBefore = l1.hits;
       const N = 90;
