@@ -456,10 +456,11 @@ describe("circuit breakers", () => {
       for (const r of overflowed) expect(r.header("x-envoy-overloaded")).toBe("true");
       expect(c1.hits, "the backend never saw more than the limit allows at once").toBeLessThanOrEqual(results.length - overflowed.length);
       // Requests refused for want of a connection or of a request slot: Envoy counts them in
-      // upstream_rq_pending_overflow (and, for max_requests, upstream_rq_active_overflow).
+      // upstream_rq_pending_overflow or, for max_requests, upstream_rq_active_overflow. Which one
+      // depends on timing (still connecting, or the one request slot already taken): seen with all
+      // overflows counted as active (4 active, 0 pending), so only their sum is checked.
       const s = await envoy.stats("^cluster\\.cb\\.upstream_rq_(pending|active)_overflow$");
       const pending = s.get("cluster.cb.upstream_rq_pending_overflow") ?? 0;
-      expect(pending, JSON.stringify([...s])).toBeGreaterThanOrEqual(1);
       expect(pending + (s.get("cluster.cb.upstream_rq_active_overflow") ?? 0), JSON.stringify([...s])).toBeGreaterThanOrEqual(
         overflowed.length,
       );
