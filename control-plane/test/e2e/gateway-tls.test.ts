@@ -9,7 +9,7 @@ import { Agent, request as httpsRequest } from "node:https";
 import { connect as http2Connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TLSSocket } from "node:tls";
+import { connect as tlsConnect, type SecureVersion, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   echoedHeader,
@@ -17,6 +17,7 @@ import {
   livePidsInGroup,
   parseEcho,
   useEchoUpstream,
+  freePort,
   useEnvoy,
   type EchoRecord,
   type EchoUpstream,
@@ -36,6 +37,8 @@ let gw: TestGateway;
 let envoy: Envoy;
 let upstream: EchoUpstream;
 let port: number;
+/** A second listener, with min_version "1.3". */
+let port13: number;
 let api: CertificateFiles;
 let fallback: CertificateFiles;
 
@@ -49,6 +52,13 @@ listeners:
       certificates:
         - { cert: certs/api.pem, key: certs/api.key, sni: [${API}] }
         - { cert: certs/default.pem, key: certs/default.key }
+  - name: tls13
+    address: 127.0.0.1
+    port: ${port13}
+    tls:
+      min_version: "1.3"
+      certificates:
+        - { cert: certs/v13.pem, key: certs/v13.key }
 routes:
   - name: all
     upstream: echo
@@ -114,6 +124,26 @@ function getHttp2(path: string): Promise<{ status: number; echo: EchoRecord; alp
   });
 }
 
+/** The TLS version a handshake limited to [min, max] agrees on, or the client's error message. */
+function negotiated(p: number, minVersion: SecureVersion, maxVersion: SecureVersion): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: "127.0.0.1", port: p, servername: API, rejectUnauthorized: false, minVersion, maxVersion });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve("timed out");
+    }, 5_000);
+    socket.on("secureConnect", () => {
+      clearTimeout(timer);
+      resolve(socket.getProtocol() ?? "none");
+      socket.end();
+    });
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(`error ${e.code ?? e.message}`);
+    });
+  });
+}
+
 /** TLS contexts of the listener rebuilt because a secret arrived over SDS. */
 async function sdsContextUpdates(): Promise<number> {
   return (await envoy.stat(`listener.127.0.0.1_${port}.server_ssl_socket_factory.ssl_context_update_by_sds`)) ?? -1;
@@ -136,7 +166,9 @@ beforeAll(async () => {
   mkdirSync(join(dir, "certs"));
   api = generateCertificate(join(dir, "certs/api.pem"), join(dir, "certs/api.key"), API);
   fallback = generateCertificate(join(dir, "certs/default.pem"), join(dir, "certs/default.key"), "default.example.com");
+  generateCertificate(join(dir, "certs/v13.pem"), join(dir, "certs/v13.key"), "v13.example.com");
   upstream = await echo();
+  port13 = await freePort();
   ({
     gw,
     envoys: [envoy],
@@ -187,6 +219,23 @@ describe("TLS termination", () => {
     expect(h2.echo.path).toBe("/over/h2");
     expect(echoedHeader(h2.echo, "x-forwarded-proto")).toEqual(["https"]);
     expect(upstream.requests.map((r) => r.path)).toEqual(expect.arrayContaining(["/over/h1", "/over/h2"]));
+  });
+});
+
+describe("listener tls.min_version", () => {
+  it('min_version: "1.3" refuses a TLS 1.2 client and accepts TLS 1.3; the default ("1.2") accepts both', async () => {
+    const [old13, new13, old12, new12] = await Promise.all([
+      negotiated(port13, "TLSv1.2", "TLSv1.2"),
+      negotiated(port13, "TLSv1.3", "TLSv1.3"),
+      negotiated(port, "TLSv1.2", "TLSv1.2"),
+      negotiated(port, "TLSv1.3", "TLSv1.3"),
+    ]);
+    // Envoy answers a TLS 1.2 ClientHello with a protocol_version alert: the handshake fails.
+    expect(old13).toBe("error ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION");
+    expect(new13).toBe("TLSv1.3");
+    expect(old12).toBe("TLSv1.2");
+    expect(new12).toBe("TLSv1.3");
+    expect(await envoy.stat(`listener.127.0.0.1_${port13}.ssl.connection_error`)).toBeGreaterThanOrEqual(1);
   });
 });
 

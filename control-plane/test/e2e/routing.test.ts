@@ -6,7 +6,8 @@
 // catch-all route's upstream ("miss").
 // Match kinds suffix / glob / contains / present:false belong to route-match.test.ts.
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect as http2Connect } from "node:http2";
+import { connect as netConnect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, request, useEchoUpstream, useEnvoy, type EchoUpstream, type HttpResponse } from "../../../test/support/index.js";
 import { joinEnvoy, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
@@ -19,6 +20,11 @@ type EchoName = (typeof ECHOES)[number];
 
 let gw: TestGateway;
 let port: number;
+/** Listener "side": serves the routes bound to it and those bound to no listener. */
+let sidePort: number;
+/** Listener "h1only" (protocols: [http1]) and "both" (protocols: [http1, http2]). */
+let h1Port: number;
+let bothPort: number;
 const up = {} as Record<EchoName, EchoUpstream>;
 /** Answers 200 after `?delay=<ms>`; for the route timeout. */
 let slow: Server;
@@ -31,7 +37,18 @@ listeners:
   - name: public
     address: 127.0.0.1
     port: ${port}
+  - { name: side, address: 127.0.0.1, port: ${sidePort} }
+  - { name: h1only, address: 127.0.0.1, port: ${h1Port}, protocols: [http1] }
+  - { name: both, address: 127.0.0.1, port: ${bothPort}, protocols: [http1, http2] }
 routes:
+  - name: only-side
+    listeners: [side]
+    match: { path: { prefix: /listener/side } }
+    upstream: hit
+  - name: only-public
+    listeners: [public]
+    match: { path: { prefix: /listener/public } }
+    upstream: exact
   - name: host-exact
     hosts: [api.example.com]
     match: { path: { prefix: /host/ } }
@@ -123,7 +140,9 @@ routes:
     match: { path: { prefix: /slow/long } }
     timeout: 5s
     upstream: slow
+  # Bound to public only: on listener side a request no route matches gets the no-route 404.
   - name: fallback
+    listeners: [public]
     upstream: miss
 upstreams:
 ${ECHOES.map((n) => `  - name: ${n}\n    endpoints: ${ep(n)}\n`).join("")}  - name: slow
@@ -144,12 +163,13 @@ let seq = 0;
 /** One request through the gateway; `host` is the Host header (port appended unless `bareHost`). */
 async function send(
   path: string,
-  o: { method?: string; host?: string; bareHost?: boolean; headers?: Record<string, string> } = {},
+  o: { method?: string; host?: string; bareHost?: boolean; headers?: Record<string, string>; port?: number } = {},
 ): Promise<Sent> {
   const id = `t${++seq}`;
-  const host = o.host === undefined ? `127.0.0.1:${port}` : o.bareHost ? o.host : `${o.host}:${port}`;
+  const p = o.port ?? port;
+  const host = o.host === undefined ? `127.0.0.1:${p}` : o.bareHost ? o.host : `${o.host}:${p}`;
   const t0 = Date.now();
-  const res = await request(`http://127.0.0.1:${port}${path}`, { method: o.method, headers: { ...o.headers, host, "x-test-id": id } });
+  const res = await request(`http://127.0.0.1:${p}${path}`, { method: o.method, headers: { ...o.headers, host, "x-test-id": id } });
   const ms = Date.now() - t0;
   const hits: EchoName[] = [];
   let seenPath: string | undefined;
@@ -192,6 +212,9 @@ beforeAll(async () => {
   await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
   slowPort = (slow.address() as AddressInfo).port;
   port = await freePort();
+  sidePort = await freePort();
+  h1Port = await freePort();
+  bothPort = await freePort();
   gw = await startTestGateway({ yaml: config() });
   await joinEnvoy(gw.cp, "routing", {}, envoys);
   await waitSynced(gw.cp, "routing");
@@ -416,5 +439,86 @@ describe("route timeout", () => {
     expect(inTime.res.status).toBe(200);
     expect(inTime.res.body).toBe("slow ok");
     expect(inTime.ms).toBeGreaterThanOrEqual(950);
+  });
+});
+
+describe("routes[].listeners", () => {
+  it("a route bound to one listener answers there only; on the other the request is routed as if it did not exist", async () => {
+    const [sideOnSide, sideOnPublic, publicOnPublic, publicOnSide] = await Promise.all([
+      send("/listener/side", { port: sidePort }),
+      send("/listener/side"),
+      send("/listener/public"),
+      send("/listener/public", { port: sidePort }),
+    ]);
+    expect([sideOnSide.res.status, sideOnSide.hits]).toEqual([200, ["hit"]]);
+    // On public the catch-all route (bound to public) takes it.
+    expect([sideOnPublic.res.status, sideOnPublic.hits]).toEqual([200, ["miss"]]);
+    expect([publicOnPublic.res.status, publicOnPublic.hits]).toEqual([200, ["exact"]]);
+    // side has no catch-all: the gateway's no-route 404, empty, reaching no upstream.
+    expect([publicOnSide.res.status, publicOnSide.res.body, publicOnSide.hits]).toEqual([404, "", []]);
+  });
+});
+
+/** One GET over HTTP/2 with prior knowledge (h2c, no upgrade): the status, or the client's error. */
+function h2cGet(p: number, path: string): Promise<string> {
+  return new Promise((resolve) => {
+    const session = http2Connect(`http://127.0.0.1:${p}`);
+    const timer = setTimeout(() => {
+      session.destroy();
+      resolve("timed out");
+    }, 5_000);
+    const done = (outcome: string) => {
+      clearTimeout(timer);
+      session.destroy();
+      resolve(outcome);
+    };
+    session.on("error", (e: NodeJS.ErrnoException) => done(`error ${e.code ?? e.message}`));
+    const req = session.request({ ":path": path });
+    req.on("response", (h) => done(`status ${h[":status"]}`));
+    req.on("error", (e: NodeJS.ErrnoException) => done(`error ${e.code ?? e.message}`));
+    req.end();
+  });
+}
+
+/** Writes the HTTP/2 connection preface on a plain TCP connection: what came back before the close. */
+function afterH2Preface(p: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = netConnect(p, "127.0.0.1");
+    let got = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(`${got}[still open after 5s]`);
+    }, 5_000);
+    socket.on("connect", () => socket.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+    socket.on("data", (d) => (got += d.toString("latin1")));
+    socket.on("error", (e: NodeJS.ErrnoException) => (got += `[error ${e.code}]`));
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(`${got}[closed]`);
+    });
+  });
+}
+
+describe("listeners[].protocols", () => {
+  it("protocols: [http1] serves HTTP/1.1 and refuses HTTP/2 with prior knowledge: an HTTP/1.1 400 and the connection closed", async () => {
+    const [h1, h2c] = await Promise.all([send("/paths/a", { port: h1Port }), h2cGet(h1Port, "/paths/a")]);
+    expect([h1.res.status, h1.hits]).toEqual([200, ["hit"]]);
+    expect(h2c).toBe("error ERR_HTTP2_ERROR");
+    // What Envoy's HTTP/1 codec does with the preface ("PRI * HTTP/2.0"): a 400 and the close.
+    const raw = await afterH2Preface(h1Port);
+    expect(raw.startsWith("HTTP/1.1 400 Bad Request\r\n"), raw).toBe(true);
+    expect(raw.toLowerCase()).toContain("\r\nconnection: close\r\n");
+    expect(raw.endsWith("\r\n\r\nBad Request[closed]"), raw).toBe(true);
+  });
+
+  it("protocols: [http1, http2] (and the default) serve HTTP/1.1 and HTTP/2 with prior knowledge", async () => {
+    const [h1, h2c, h2cDefault] = await Promise.all([
+      send("/paths/a", { port: bothPort }),
+      h2cGet(bothPort, "/paths/a"),
+      h2cGet(port, "/paths/a"),
+    ]);
+    expect([h1.res.status, h1.hits]).toEqual([200, ["hit"]]);
+    expect(h2c).toBe("status 200");
+    expect(h2cDefault).toBe("status 200");
   });
 });
