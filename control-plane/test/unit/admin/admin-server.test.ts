@@ -580,6 +580,33 @@ describe("admin API: every kind of secret is redacted", () => {
   });
 });
 
+describe("admin API: the default body cap", () => {
+  const MiB = 1024 * 1024;
+  /** A YAML body of exactly `size` bytes: a valid config padded with a comment. */
+  const yamlOfSize = (size: number) => {
+    const config = "upstreams: [{name: a, endpoints: ['127.0.0.1:1']}]\n";
+    return `#${"x".repeat(size - config.length - 2)}\n${config}`;
+  };
+
+  it("takes a 1 MiB body and answers 413 to one byte more, when no limit is configured", async () => {
+    const api = await start(); // no maxBodyBytes: the server's default
+    const YAML = { "content-type": "application/yaml" };
+    const atLimit = yamlOfSize(MiB);
+    expect(Buffer.byteLength(atLimit)).toBe(MiB);
+    const ok = await api("POST", "/validate", { headers: YAML, body: atLimit });
+    expect(ok.status).toBe(200);
+    expect(ok.json()).toEqual({ valid: true, errors: [] });
+    const okChunked = await api("POST", "/validate", { headers: YAML, body: atLimit, chunked: true });
+    expect(okChunked.status).toBe(200);
+    const over = yamlOfSize(MiB + 1);
+    const declared = await api("POST", "/validate", { headers: YAML, body: over });
+    expect(declared.status).toBe(413);
+    expect(declared.json().error).toBe("payload_too_large");
+    const chunked = await api("POST", "/validate", { headers: YAML, body: over, chunked: true });
+    expect(chunked.status).toBe(413);
+  });
+});
+
 describe("admin API: the control plane's endpoints", () => {
   it("lets the fallback answer first, and 404s its paths without one", async () => {
     const seen: string[] = [];
