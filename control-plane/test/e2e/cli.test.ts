@@ -2,7 +2,8 @@
 // configs), bootstrap (accepted by `envoy --mode validate`), and run (control plane + a local
 // Envoy through func-e, serving the file's routes; SIGTERM stops everything).
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -19,15 +20,22 @@ import {
   useEchoUpstream,
   validateEnvoyConfig,
 } from "../../../test/support/index.js";
+import { generateCertificate } from "../support/tls.js";
 
 const BIN = join(repoRoot, "bin/portico.mjs");
 const dir = mkdtempSync(join(tmpdir(), "portico-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const echo = useEchoUpstream("all");
 
-function portico(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** The environment without an admin token, so only what a test passes counts. */
+function envWithout(): NodeJS.ProcessEnv {
+  const { PORTICO_ADMIN_TOKEN: _, ...env } = process.env;
+  return env;
+}
+
+function portico(args: string[], env = envWithout()): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: repoRoot, timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [BIN, ...args], { cwd: repoRoot, env, timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
     );
   });
@@ -73,6 +81,27 @@ describe("portico validate", () => {
     expect(r.stderr).toContain('bad.yaml:5:15: routes[0].upstream: no upstream named "missing"');
     expect(r.stderr).toMatch(/bad\.yaml:7:\d+: upstreams\[0\]\.lb: /);
     expect(r.stderr).toContain("2 error(s); nothing would be applied");
+  });
+
+  it("--filters DIR takes the suite filters from DIR: a filter missing there is refused at its line", async () => {
+    const path = file(
+      "filters.yaml",
+      [
+        "plugins:",
+        "  - name: limit",
+        "    filter: rate-limit",
+        "    config:",
+        "      rules: [{ name: r, match: {}, requests: 10, period_s: 1, key: [{ client_ip: true }] }]",
+      ].join("\n"),
+    );
+    // The default filters dir has rate-limit, so the file is valid...
+    expect((await portico(["validate", "-c", path])).code).toBe(0);
+    // ...and an empty one does not.
+    const empty = join(dir, "no-filters");
+    mkdirSync(empty, { recursive: true });
+    const r = await portico(["validate", "-c", path, "--filters", empty]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`filters.yaml:3:13: plugins[0].filter: unknown suite filter "rate-limit" (no filters found in ${empty})`);
   });
 
   it("gives the filter's own verdict on a plugin config, at the config's line", async () => {
@@ -200,4 +229,107 @@ describe("portico run", () => {
     // No Envoy left behind: its admin port is closed.
     await expect(request(`${run.admin}/ready`, { timeoutMs: 1000 })).rejects.toThrow();
   }, 90_000);
+});
+
+/** `portico run --no-envoy` (control plane only, every port 0) with `args`; resolves once it says it runs. */
+async function startControlPlaneOnly(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; exited: Promise<number | null>; adminPort: number; output: () => string }> {
+  const path = file("cp-only.yaml", 'upstreams: [{ name: a, endpoints: ["127.0.0.1:9"] }]\n');
+  const child = spawn(process.execPath, [BIN, "run", "-c", path, "--no-envoy", "--xds", "127.0.0.1:0", ...args], {
+    cwd: repoRoot,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  try {
+    await pollUntil(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`portico run exited with ${child.exitCode}:\n${out}`);
+        return out;
+      },
+      (o) => o.includes("portico is running."),
+      { timeoutMs: 30_000, intervalMs: 50, what: "portico run --no-envoy to come up" },
+    );
+  } catch (e) {
+    child.kill("SIGTERM");
+    await exited;
+    throw e;
+  }
+  const port = /admin API: +https?:\/\/[^/\s]+:(\d+)\/routes/.exec(out)?.[1];
+  if (!port) throw new Error(`portico run did not print the admin API's address:\n${out}`);
+  return { child, exited, adminPort: Number(port), output: () => out };
+}
+
+/** GET over HTTPS trusting only `ca`, as "localhost". */
+function httpsGet(url: string, ca: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { ca, servername: "localhost", headers }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("portico run: the admin API's flags", () => {
+  const TOKEN = "cli-admin-token";
+  const upstreams = (port: number, token?: string) =>
+    request(`http://127.0.0.1:${port}/upstreams`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+
+  it("refuses to bind the admin API beyond loopback without a token", async () => {
+    const path = file("no-token.yaml", 'upstreams: [{ name: a, endpoints: ["127.0.0.1:9"] }]\n');
+    const r = await portico(["run", "-c", path, "--no-envoy", "--xds", "127.0.0.1:0", "--http", "0.0.0.0:0"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("portico: the admin API may listen on 0.0.0.0 (not a loopback address) only with a token");
+    expect(r.stdout).not.toContain("portico is running.");
+  });
+
+  it.each([
+    ["--admin-token", ["--admin-token", TOKEN], {}],
+    ["$PORTICO_ADMIN_TOKEN", [], { PORTICO_ADMIN_TOKEN: TOKEN }],
+  ] as const)(
+    "binds beyond loopback with %s, and asks for it: 401 without, 200 with",
+    async (_, flags, extraEnv) => {
+      const run = await startControlPlaneOnly(["--http", "0.0.0.0:0", ...flags], { ...envWithout(), ...extraEnv });
+      try {
+        expect(run.output()).toMatch(/admin API: +http:\/\/0\.0\.0\.0:\d+\/routes/);
+        expect((await upstreams(run.adminPort)).status).toBe(401);
+        expect((await upstreams(run.adminPort, "wrong")).status).toBe(401);
+        const ok = await upstreams(run.adminPort, TOKEN);
+        expect(ok.status).toBe(200);
+        expect(ok.body).toContain('"name": "a"');
+      } finally {
+        run.child.kill("SIGTERM");
+      }
+      expect(await run.exited).toBe(0);
+    },
+    60_000,
+  );
+
+  it("--admin-tls-cert/--admin-tls-key serve the admin API over HTTPS only", async () => {
+    const tlsDir = mkdtempSync(join(dir, "tls-"));
+    const cert = generateCertificate(join(tlsDir, "cert.pem"), join(tlsDir, "key.pem"), "localhost");
+    const run = await startControlPlaneOnly(
+      ["--http", "127.0.0.1:0", "--admin-tls-cert", cert.certPath, "--admin-tls-key", cert.keyPath],
+      envWithout(),
+    );
+    try {
+      expect(run.output()).toContain(`admin API:     https://127.0.0.1:${run.adminPort}/routes`);
+      const r = await httpsGet(`https://127.0.0.1:${run.adminPort}/upstreams/a`, readFileSync(cert.certPath));
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body).name).toBe("a");
+      // Plain HTTP on the same port gets no answer.
+      await expect(upstreams(run.adminPort).then((x) => x.status)).rejects.toThrow();
+    } finally {
+      run.child.kill("SIGTERM");
+    }
+    expect(await run.exited).toBe(0);
+  }, 60_000);
 });

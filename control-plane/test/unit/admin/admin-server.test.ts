@@ -469,6 +469,144 @@ describe("admin API: the whole config", () => {
   });
 });
 
+describe("admin API: every kind of secret is redacted", () => {
+  // One plugin config holding each secret the docs name (admin-api.md#security), with a value
+  // that appears nowhere else, next to public JWK members and non-secret settings.
+  const VAULT_CONFIG = {
+    rsa: {
+      kty: "RSA",
+      n: "public-rsa-modulus-n",
+      e: "AQAB",
+      d: "secret-rsa-d",
+      p: "secret-rsa-p",
+      q: "secret-rsa-q",
+      dp: "secret-rsa-dp",
+      dq: "secret-rsa-dq",
+      qi: "secret-rsa-qi",
+      oth: [{ r: "secret-oth-r", d: "secret-oth-d", t: "secret-oth-t" }],
+    },
+    ec: { kty: "EC", crv: "P-256", x: "public-ec-x", y: "public-ec-y", d: "secret-ec-d" },
+    oct: { kty: "oct", k: "secret-oct-k" },
+    client_secret: "secret-client-secret",
+    password: "secret-password",
+    refresh_token: "secret-refresh-token",
+    api_key: "secret-api-key",
+    private_key: "secret-private-key",
+    credentials: "secret-credentials",
+    forward_token: true,
+    max_token_bytes: 4096,
+  };
+  type Vault = typeof VAULT_CONFIG;
+  /** Where each secret sits in the config. */
+  const SECRETS: [string, (c: Vault) => unknown][] = [
+    ["rsa.d", (c) => c.rsa.d],
+    ["rsa.p", (c) => c.rsa.p],
+    ["rsa.q", (c) => c.rsa.q],
+    ["rsa.dp", (c) => c.rsa.dp],
+    ["rsa.dq", (c) => c.rsa.dq],
+    ["rsa.qi", (c) => c.rsa.qi],
+    ["rsa.oth", (c) => c.rsa.oth],
+    ["ec.d", (c) => c.ec.d],
+    ["oct.k", (c) => c.oct.k],
+    ["client_secret", (c) => c.client_secret],
+    ["password", (c) => c.password],
+    ["refresh_token", (c) => c.refresh_token],
+    ["api_key", (c) => c.api_key],
+    ["private_key", (c) => c.private_key],
+    ["credentials", (c) => c.credentials],
+  ];
+  const SECRET_VALUES = JSON.stringify(VAULT_CONFIG).match(/secret-[a-z-]+/g)!;
+  /** What a client may see: the public members and settings, each secret as the placeholder. */
+  const expectRedacted = (config: Vault, where: string) => {
+    for (const [at, get] of SECRETS) expect(get(config), `${where}: ${at}`).toBe(REDACTED);
+    expect(config.rsa, where).toMatchObject({ kty: "RSA", n: "public-rsa-modulus-n", e: "AQAB" });
+    expect(config.ec, where).toMatchObject({ kty: "EC", crv: "P-256", x: "public-ec-x", y: "public-ec-y" });
+    expect(config.oct.kty, where).toBe("oct");
+    expect(config.forward_token, where).toBe(true);
+    expect(config.max_token_bytes, where).toBe(4096);
+  };
+  const expectNoSecretIn = (text: string, where: string) => {
+    for (const v of SECRET_VALUES) expect(text, `${where} quotes ${v}`).not.toContain(v);
+  };
+  /** The file's text with the vault plugin added (as a hand edit would). */
+  const withVault = () =>
+    `${INITIAL_TEXT}${stringify([{ name: "vault", filter: "header-rewrite", config: VAULT_CONFIG }])
+      .replace(/^/gm, "  ")
+      .trimEnd()}\n`;
+
+  it("hides each documented secret kind in GET /{kind}/{name}, and in GET /config as JSON and as YAML", async () => {
+    writeFileSync(path, withVault());
+    const api = await start();
+    const one = await api("GET", "/plugins/vault");
+    expect(one.status).toBe(200);
+    expectNoSecretIn(one.text, "GET /plugins/vault");
+    expectRedacted(one.json().config, "GET /plugins/vault");
+    const json = await api("GET", "/config", { headers: { accept: "application/json" } });
+    expect(json.headers["content-type"]).toMatch(/^application\/json/);
+    expectNoSecretIn(json.text, "GET /config (JSON)");
+    expectRedacted(json.json().plugins.find((p: { name: string }) => p.name === "vault").config, "GET /config (JSON)");
+    const yaml = await api("GET", "/config");
+    expect(yaml.headers["content-type"]).toMatch(/^application\/yaml/);
+    expectNoSecretIn(yaml.text, "GET /config (YAML)");
+    const fromYaml = parse(yaml.text) as { plugins: { name: string; config: Vault }[] };
+    expectRedacted(fromYaml.plugins.find((p) => p.name === "vault")!.config, "GET /config (YAML)");
+  });
+
+  it("keeps every stored secret, byte for byte, when the redacted GET body is written back", async () => {
+    const original = withVault();
+    writeFileSync(path, original);
+    const api = await start();
+    // The resource: read it, change a setting, write it back with the placeholders.
+    const got = (await api("GET", "/plugins/vault")).json();
+    got.config.max_token_bytes = 8192;
+    const put = await api("PUT", "/plugins/vault", { headers: JSON_HEADERS, body: JSON.stringify(got) });
+    expect(put.status).toBe(200);
+    expectNoSecretIn(put.text, "PUT /plugins/vault");
+    const afterPut = readFileSync(path, "utf8");
+    expect(afterPut).toBe(original.replace("max_token_bytes: 4096", "max_token_bytes: 8192"));
+    expect(onDisk().plugins.find((p) => p.name === "vault")!.config).toEqual({ ...VAULT_CONFIG, max_token_bytes: 8192 });
+    // The whole config: GET as YAML, change a setting, PUT it back.
+    const yaml = (await api("GET", "/config")).text;
+    const whole = await api("PUT", "/config", {
+      headers: { "content-type": "application/yaml" },
+      body: yaml.replace("max_token_bytes: 8192", "max_token_bytes: 16384"),
+    });
+    expect(whole.status).toBe(200);
+    expectNoSecretIn(whole.text, "PUT /config");
+    const text = readFileSync(path, "utf8");
+    for (const v of SECRET_VALUES) expect(text, v).toContain(v);
+    expect(text).not.toContain(REDACTED);
+    expect(onDisk().plugins.find((p) => p.name === "vault")!.config).toEqual({ ...VAULT_CONFIG, max_token_bytes: 16384 });
+  });
+});
+
+describe("admin API: the default body cap", () => {
+  const MiB = 1024 * 1024;
+  /** A YAML body of exactly `size` bytes: a valid config padded with a comment. */
+  const yamlOfSize = (size: number) => {
+    const config = "upstreams: [{name: a, endpoints: ['127.0.0.1:1']}]\n";
+    return `#${"x".repeat(size - config.length - 2)}\n${config}`;
+  };
+
+  it("takes a 1 MiB body and answers 413 to one byte more, when no limit is configured", async () => {
+    const api = await start(); // no maxBodyBytes: the server's default
+    const YAML = { "content-type": "application/yaml" };
+    const atLimit = yamlOfSize(MiB);
+    expect(Buffer.byteLength(atLimit)).toBe(MiB);
+    const ok = await api("POST", "/validate", { headers: YAML, body: atLimit });
+    expect(ok.status).toBe(200);
+    expect(ok.json()).toEqual({ valid: true, errors: [] });
+    const okChunked = await api("POST", "/validate", { headers: YAML, body: atLimit, chunked: true });
+    expect(okChunked.status).toBe(200);
+    const over = yamlOfSize(MiB + 1);
+    const declared = await api("POST", "/validate", { headers: YAML, body: over });
+    expect(declared.status).toBe(413);
+    expect(declared.json().error).toBe("payload_too_large");
+    const chunked = await api("POST", "/validate", { headers: YAML, body: over, chunked: true });
+    expect(chunked.status).toBe(413);
+  });
+});
+
 describe("admin API: the control plane's endpoints", () => {
   it("lets the fallback answer first, and 404s its paths without one", async () => {
     const seen: string[] = [];
