@@ -4,6 +4,8 @@
 // endpoint move do not touch the listener, and an open keep-alive connection keeps serving.
 // One control plane, one real Envoy started with a short --drain-time-s, so a drained connection
 // is closed within seconds (Envoy's default is 600 s).
+// Last, an access-log edit the loader passes but Envoy refuses: the NACK reaches /status, /metrics and
+// the log, Envoy serves on with the last good listener, and the fix is ACKed.
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { Socket } from "node:net";
@@ -12,6 +14,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy } from "../../../test/support/index.js";
 import { nextOutcome, startGatewayOnFreshPort, waitSynced, type TestGateway } from "../support/gateway.js";
+import { ANY_NODE } from "../../src/xds/cache.js";
+import type { NodeStatus } from "../../src/xds/server.js";
+import { TypeUrl } from "../../src/xds/types.js";
 
 const envoys = useEnvoy("all");
 const echo = useEchoUpstream("all");
@@ -202,5 +207,69 @@ describe("edits that change the listener drain it", () => {
 
   it("(b) changing the access log modifies the listener and closes a connection opened before it", async () => {
     await expectDrains({ stamp: "v1", moved: true, tag: true, logField: "%REQ(X-TENANT)%" }, (r) => expect(r.status).toBe(200));
+  });
+});
+
+describe("a config Envoy refuses", () => {
+  const last = { stamp: "v1", moved: true, tag: true } satisfies Knobs;
+  const cpGet = async (path: string) => {
+    const r = await fetch(`http://127.0.0.1:${gw.cp.httpPort}${path}`);
+    expect(r.status).toBe(200);
+    return r;
+  };
+  const listenerStatus = async () => {
+    const s = (await (await cpGet("/status")).json()) as { envoys: NodeStatus[] };
+    return s.envoys.find((n) => n.nodeId === "envoy-1")?.types[TypeUrl.Listener];
+  };
+  const listenerNacks = async () => {
+    const m = /^portico_xds_nacks_total\{type="Listener"\} (\d+)$/m.exec(await (await cpGet("/metrics")).text());
+    return m ? Number(m[1]) : 0;
+  };
+  const wantedListenerVersion = () => gw.cp.cache.get(ANY_NODE)?.types[TypeUrl.Listener]?.version;
+
+  it("is NACKed, shown in /status, counted in portico_xds_nacks_total and logged; Envoy serves on; a fix is ACKed", async () => {
+    // The loader checks the grammar of access-log operators, not their names: a misspelt name
+    // passes it, and only Envoy refuses it.
+    // Where (b) left the file: the last good config.
+    await waitSynced(gw.cp, "envoy-1", { failOnNack: true });
+    const good = await listenerStatus();
+    const nacksBefore = await listenerNacks();
+    const drainBefore = await drainStats();
+
+    const before = gw.cp.source.last;
+    gw.write(config({ ...last, logField: "%REQ_HEADR(x)%" }));
+    const outcome = await nextOutcome(gw.cp, before);
+    expect(outcome.ok, "the loader passes the misspelt operator").toBe(true);
+    const bad = wantedListenerVersion();
+    expect(bad).not.toBe(good?.versionAcked);
+
+    const nacked = await pollUntil(listenerStatus, (s) => s?.lastNack?.version === bad, {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      what: "the Listener NACK in /status",
+    });
+    expect(nacked?.lastNack?.message, "Envoy's own message").toMatch(/REQ_HEADR/);
+    expect(nacked?.versionAcked, "Envoy keeps the last good listener").toBe(good?.versionAcked);
+    expect(await listenerNacks(), 'portico_xds_nacks_total{type="Listener"}').toBe(nacksBefore + 1);
+    expect(gw.logs.some((l) => l.startsWith("warn Envoy rejected a config (NACK)") && l.includes("REQ_HEADR"))).toBe(true);
+
+    // Traffic flows on the old config, and the refused listener did not replace (drain) the old one.
+    const conn = openConn();
+    try {
+      const r = await conn.get("/a/x");
+      expect(r.status).toBe(200);
+      expect(r.headers["x-stamp"]).toBe("v1");
+      expect(r.headers["x-tag"]).toBe("on");
+    } finally {
+      conn.close();
+    }
+    expect((await drainStats()).modified).toBe(drainBefore.modified);
+
+    // The fix is ACKed and in force.
+    await save({ ...last, logField: "%REQ(X-USER)%" });
+    const fixed = await listenerStatus();
+    expect(fixed?.versionAcked).toBe(wantedListenerVersion());
+    expect(fixed?.versionAcked).not.toBe(good?.versionAcked);
+    expect((await drainStats()).modified).toBe(drainBefore.modified + 1);
   });
 });
