@@ -299,3 +299,40 @@ describe("runtime layer behaviour through this filter", () => {
     expect(runHttpRequest(b, { requestHeaders: GET("/") }).requestHeader("x-plugin")).toBe("b");
   });
 });
+
+// README "Limits": 64 rules; 64 headers per action; templates up to 1,024 characters; configuration up to 256 KiB.
+describe("limits: at the limit accepted, one over refused with the field named", () => {
+  const padTo = (o: object, bytes: number) => {
+    const s = JSON.stringify(o);
+    return s + " ".repeat(bytes - s.length);
+  };
+  const one = { rules: [{ request: { set: { "x-a": "1" } } }] };
+  const rules = (n: number) => ({ rules: Array.from({ length: n }, () => ({ request: { set: { "x-a": "1" } } })) });
+  const headers = (n: number) => ({
+    rules: [{ request: { set: Object.fromEntries(Array.from({ length: n }, (_, i) => [`x-h${i}`, "v"])) } }],
+  });
+  const removes = (n: number) => ({ rules: [{ request: { remove: Array.from({ length: n }, (_, i) => `x-h${i}`) } }] });
+  const template = (n: number) => ({ rules: [{ request: { set: { "x-t": "a".repeat(n) } } }] });
+  it.each([
+    ["64 rules", rules(64), rules(65), "rules: has 65 items, at most 64 allowed"],
+    ["64 headers in set", headers(64), headers(65), "rules[0].request.set: at most 64 headers per action"],
+    ["64 headers in remove", removes(64), removes(65), "rules[0].request.remove: has 65 items, at most 64 allowed"],
+    ["a 1,024-character template", template(1024), template(1025), "rules[0].request.set.x-t: value is longer than 1024 characters"],
+    [
+      "a 256 KiB configuration",
+      padTo(one, 256 * 1024),
+      padTo(one, 256 * 1024 + 1),
+      `configuration is ${256 * 1024 + 1} bytes, at most ${256 * 1024} allowed`,
+    ],
+  ] as [string, object | string, object | string, string][])("%s", async (_what, atLimit, over, reason) => {
+    expect((await plugin(atLimit)).p.ok).toBe(true);
+    const { vm, p } = await plugin(over);
+    expect(p.ok).toBe(false);
+    expect(
+      vm.logs
+        .filter((l) => l.level === LogLevel.Error)
+        .map((l) => l.message)
+        .join("\n"),
+    ).toContain(reason);
+  });
+});

@@ -1138,3 +1138,49 @@ describe("key floors (HMAC key length, RSA modulus size)", () => {
     expect(warnings.join("\n")).toContain("RSA key is invalid or shorter than 2048 bits");
   });
 });
+
+// README "Security": the configuration is bounded (512 KiB, 16 providers, 64 rules), the fetched JWKS 256 KiB.
+describe("size and count limits: at the limit accepted, one over refused", () => {
+  const padTo = (o: object, bytes: number) => {
+    const s = JSON.stringify(o);
+    return s + " ".repeat(bytes - s.length);
+  };
+  const named = (i: number) => localProvider({ name: `p${i}` }, jwksOf([key("HS256")]));
+  const withProviders = (n: number) => ({
+    providers: Array.from({ length: n }, (_, i) => named(i)),
+    rules: [{ match: {}, requires: ["p0"] }],
+  });
+  const withRules = (n: number) => ({ providers: [named(0)], rules: Array.from({ length: n }, () => ({ match: {}, requires: ["p0"] })) });
+  it.each([
+    ["16 providers", () => withProviders(16), () => withProviders(17), "providers: has 17 items, at most 16 allowed"],
+    ["64 rules", () => withRules(64), () => withRules(65), "rules: has 65 items, at most 64 allowed"],
+    [
+      "a 512 KiB configuration",
+      () => padTo(withRules(1), 512 * 1024),
+      () => padTo(withRules(1), 512 * 1024 + 1),
+      `configuration is ${512 * 1024 + 1} bytes, at most ${512 * 1024} allowed`,
+    ],
+  ] as [string, () => object | string, () => object | string, string][])("%s", async (_what, atLimit, over, reason) => {
+    expect((await plugin(atLimit())).p.ok).toBe(true);
+    const { vm, p } = await plugin(over());
+    expect(p.ok).toBe(false);
+    expect(
+      vm.logs
+        .filter((l) => l.level >= LogLevel.Error)
+        .map((l) => l.message)
+        .join("\n"),
+    ).toContain(reason);
+  });
+
+  it.each([
+    [256 * 1024, 200],
+    [256 * 1024 + 1, 401],
+  ])("a fetched JWKS of %i bytes: the request with a good token gets %i", async (bytes, status) => {
+    const w = await Workers.start(1, remoteConfig());
+    const k = key("RS256");
+    const s = start(w.plugin, request("/r", [bearer(await mint(k, claims()))]));
+    w.answer(w.nextFetch(), { body: padTo(jwksOf([k]), bytes) });
+    expect(finish(s).status).toBe(status);
+    expect(fetchFailures(w.vm)).toBe(status === 200 ? 0 : 1);
+  });
+});
