@@ -336,3 +336,40 @@ describe("limits: at the limit accepted, one over refused with the field named",
     ).toContain(reason);
   });
 });
+
+describe("README behaviours: rename onto an existing header, unsafe rendered values", () => {
+  it("rename moves every value to the new name, replacing the values the new name already had", async () => {
+    const { p } = await plugin({ rules: [{ request: { rename: { "x-old": "x-new" } } }] });
+    const s = runHttpRequest(p, {
+      requestHeaders: GET("/", [
+        ["x-old", "o1"],
+        ["x-new", "stale"],
+        ["x-old", "o2"],
+        ["x-new", "stale2"],
+      ]),
+    });
+    expect(s.requestHeaders.filter(([k]) => k === "x-old")).toEqual([]);
+    expect(s.requestHeaders.filter(([k]) => k === "x-new").map(([, v]) => v)).toEqual(["o1", "o2"]);
+  });
+
+  it.each([
+    ["CR", "a\rb"],
+    ["LF", "a\nb"],
+    ["CR LF", "a\r\nx-injected: 1"],
+    ["NUL", "a\u0000b"],
+  ])("drops a rendered value containing %s and counts it in errors_total; a clean value is written", async (_what, value) => {
+    const { vm, p } = await plugin({
+      stat_prefix: "t",
+      rules: [{ request: { set: { "x-copy": "v=${request.header.x-in}" }, add: { "x-added": "${request.header.x-in}" } } }],
+    });
+    const bad = runHttpRequest(p, { requestHeaders: GET("/", [["x-in", value]]) });
+    expect(bad.requestHeader("x-copy")).toBeUndefined();
+    expect(bad.requestHeader("x-added")).toBeUndefined();
+    expect(bad.requestHeader("x-injected")).toBeUndefined();
+    expect(vm.metric("portico.header_rewrite.t.errors_total")).toBe(2);
+    const good = runHttpRequest(p, { requestHeaders: GET("/", [["x-in", "ab"]]) });
+    expect(good.requestHeader("x-copy")).toBe("v=ab");
+    expect(good.requestHeader("x-added")).toBe("ab");
+    expect(vm.metric("portico.header_rewrite.t.errors_total")).toBe(2);
+  });
+});
