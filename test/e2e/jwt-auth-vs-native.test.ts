@@ -455,19 +455,28 @@ describe("documented differences from jwt_authn (each side asserted)", () => {
     expect((await through("native", bearer(fits))).status).toBe(200);
   });
 
-  it("a correctly signed token whose header has crit: ours 401 (RFC 7515 §4.1.11), native 200 (jwt_verify_lib ignores crit)", async () => {
-    const k = key("ES256");
-    const t = assemble({ alg: "ES256", kid: k.kid, typ: "JWT", crit: ["exp"], exp: nowSeconds() + 3600 }, claims(), {
-      alg: "ES256",
-      key: k.signingKey,
-    });
-    const native = await through("native", bearer(t));
-    const ours = await through("ours", bearer(t));
-    expect(native.status, native.body.slice(0, 200)).toBe(200);
-    expect(ours.status).toBe(401);
-    expect(JSON.parse(ours.body)).toEqual({
-      error: "invalid_token",
-      error_description: "Jwt header has an unsupported critical parameter",
-    });
-  });
+  // b64: false (RFC 7797) is signed here over the base64url payload, as a verifier that ignores b64
+  // checks it: native accepts it, ours refuses it for the header alone.
+  it.each([
+    ["crit", { crit: ["exp"], exp: nowSeconds() + 3600 }],
+    ["b64: false (RFC 7797) with crit: [b64]", { b64: false, crit: ["b64"] }],
+    ["b64: false (RFC 7797) without crit", { b64: false }],
+  ])(
+    "a correctly signed token whose header has %s: ours 401 (RFC 7515 §4.1.11), native 200 (jwt_verify_lib ignores it)",
+    async (_what, extra) => {
+      const k = key("ES256");
+      const t = assemble({ alg: "ES256", kid: k.kid, typ: "JWT", ...extra }, claims(), {
+        alg: "ES256",
+        key: k.signingKey,
+      });
+      const native = await through("native", bearer(t));
+      const ours = await through("ours", bearer(t));
+      expect(native.status, native.body.slice(0, 200)).toBe(200);
+      expect(ours.status).toBe(401);
+      expect(JSON.parse(ours.body)).toEqual({
+        error: "invalid_token",
+        error_description: "Jwt header has an unsupported critical parameter",
+      });
+    },
+  );
 });

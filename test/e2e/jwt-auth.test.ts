@@ -3,6 +3,7 @@
 // documented, metrics, two worker threads, remote JWKS (rotation, IdP down, first fetch failing),
 // refused configurations, and the shipped example config against the demo upstream.
 import { spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -735,6 +736,11 @@ describe("jwt-auth remote JWKS", () => {
 // ---- configuration errors ---------------------------------------------------------------------------
 
 describe("jwt-auth bad configurations", () => {
+  const weakRsaJwk = {
+    ...(generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "jwk" }) as object),
+    kid: "weak",
+    alg: "RS256",
+  };
   const jwks = { keys: [{ kty: "oct", k: "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYg", kid: "h", alg: "HS256" }] };
   const provider = { name: "idp", issuer: IDP, jwks };
   const rules = [{ match: {}, requires: ["idp"] }];
@@ -760,6 +766,11 @@ describe("jwt-auth bad configurations", () => {
       field: "providers[0].from[0]",
     },
     { what: "not JSON", config: "{providers:", field: /invalid configuration|JSON/ },
+    {
+      what: "an inline 1024-bit RSA key (README: the RSA floor is 2048 bits)",
+      config: { providers: [{ ...provider, jwks: { keys: [weakRsaJwk] } }], rules },
+      field: "providers[0].jwks: keys[0]: RSA key is invalid or shorter than 2048 bits",
+    },
   ];
   for (const b of bad) {
     it(`refuses ${b.what} at load, naming the field`, async () => {

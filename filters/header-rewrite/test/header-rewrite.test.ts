@@ -299,3 +299,77 @@ describe("runtime layer behaviour through this filter", () => {
     expect(runHttpRequest(b, { requestHeaders: GET("/") }).requestHeader("x-plugin")).toBe("b");
   });
 });
+
+// README "Limits": 64 rules; 64 headers per action; templates up to 1,024 characters; configuration up to 256 KiB.
+describe("limits: at the limit accepted, one over refused with the field named", () => {
+  const padTo = (o: object, bytes: number) => {
+    const s = JSON.stringify(o);
+    return s + " ".repeat(bytes - s.length);
+  };
+  const one = { rules: [{ request: { set: { "x-a": "1" } } }] };
+  const rules = (n: number) => ({ rules: Array.from({ length: n }, () => ({ request: { set: { "x-a": "1" } } })) });
+  const headers = (n: number) => ({
+    rules: [{ request: { set: Object.fromEntries(Array.from({ length: n }, (_, i) => [`x-h${i}`, "v"])) } }],
+  });
+  const removes = (n: number) => ({ rules: [{ request: { remove: Array.from({ length: n }, (_, i) => `x-h${i}`) } }] });
+  const template = (n: number) => ({ rules: [{ request: { set: { "x-t": "a".repeat(n) } } }] });
+  it.each([
+    ["64 rules", rules(64), rules(65), "rules: has 65 items, at most 64 allowed"],
+    ["64 headers in set", headers(64), headers(65), "rules[0].request.set: at most 64 headers per action"],
+    ["64 headers in remove", removes(64), removes(65), "rules[0].request.remove: has 65 items, at most 64 allowed"],
+    ["a 1,024-character template", template(1024), template(1025), "rules[0].request.set.x-t: value is longer than 1024 characters"],
+    [
+      "a 256 KiB configuration",
+      padTo(one, 256 * 1024),
+      padTo(one, 256 * 1024 + 1),
+      `configuration is ${256 * 1024 + 1} bytes, at most ${256 * 1024} allowed`,
+    ],
+  ] as [string, object | string, object | string, string][])("%s", async (_what, atLimit, over, reason) => {
+    expect((await plugin(atLimit)).p.ok).toBe(true);
+    const { vm, p } = await plugin(over);
+    expect(p.ok).toBe(false);
+    expect(
+      vm.logs
+        .filter((l) => l.level === LogLevel.Error)
+        .map((l) => l.message)
+        .join("\n"),
+    ).toContain(reason);
+  });
+});
+
+describe("README behaviours: rename onto an existing header, unsafe rendered values", () => {
+  it("rename moves every value to the new name, replacing the values the new name already had", async () => {
+    const { p } = await plugin({ rules: [{ request: { rename: { "x-old": "x-new" } } }] });
+    const s = runHttpRequest(p, {
+      requestHeaders: GET("/", [
+        ["x-old", "o1"],
+        ["x-new", "stale"],
+        ["x-old", "o2"],
+        ["x-new", "stale2"],
+      ]),
+    });
+    expect(s.requestHeaders.filter(([k]) => k === "x-old")).toEqual([]);
+    expect(s.requestHeaders.filter(([k]) => k === "x-new").map(([, v]) => v)).toEqual(["o1", "o2"]);
+  });
+
+  it.each([
+    ["CR", "a\rb"],
+    ["LF", "a\nb"],
+    ["CR LF", "a\r\nx-injected: 1"],
+    ["NUL", "a\u0000b"],
+  ])("drops a rendered value containing %s and counts it in errors_total; a clean value is written", async (_what, value) => {
+    const { vm, p } = await plugin({
+      stat_prefix: "t",
+      rules: [{ request: { set: { "x-copy": "v=${request.header.x-in}" }, add: { "x-added": "${request.header.x-in}" } } }],
+    });
+    const bad = runHttpRequest(p, { requestHeaders: GET("/", [["x-in", value]]) });
+    expect(bad.requestHeader("x-copy")).toBeUndefined();
+    expect(bad.requestHeader("x-added")).toBeUndefined();
+    expect(bad.requestHeader("x-injected")).toBeUndefined();
+    expect(vm.metric("portico.header_rewrite.t.errors_total")).toBe(2);
+    const good = runHttpRequest(p, { requestHeaders: GET("/", [["x-in", "ab"]]) });
+    expect(good.requestHeader("x-copy")).toBe("v=ab");
+    expect(good.requestHeader("x-added")).toBe("ab");
+    expect(vm.metric("portico.header_rewrite.t.errors_total")).toBe(2);
+  });
+});

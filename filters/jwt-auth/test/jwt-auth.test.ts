@@ -3,6 +3,7 @@
 // failure responses, metrics, and the remote JWKS life cycle (first fetch, waiting requests,
 // periodic refresh, keeping the last good set, unknown-kid refetch and its rate limit, one fetch
 // shared by worker VMs). Tokens are minted by `jose` (test/support/jwt.ts), not by the filter.
+import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -1064,5 +1065,122 @@ describe("remote JWKS", () => {
     expect(w.send(late, t).status).toBe(200);
     w.idle(2000);
     expect(w.calls.length, "callouts after a third worker joined").toBe(1);
+  });
+});
+
+// README "Differences from jwt_authn": HMAC key length and RSA modulus size floors.
+describe("key floors (HMAC key length, RSA modulus size)", () => {
+  const b64u = (b: Uint8Array) => Buffer.from(b).toString("base64url");
+  const octJwk = (bytes: number, alg?: string) => ({
+    kty: "oct",
+    kid: "h",
+    k: b64u(new Uint8Array(bytes).fill(7)),
+    ...(alg ? { alg } : {}),
+  });
+  /** An odd modulus of exactly `bits` bits (top bit set): only its size is judged at load. */
+  const rsaJwk = (bits: number) => {
+    const n = new Uint8Array(Math.ceil(bits / 8)).fill(0xa5);
+    n[0] = (1 << ((bits - 1) % 8)) | (n[0]! & ((1 << ((bits - 1) % 8)) - 1));
+    n[n.length - 1] = 0xa7;
+    return { kty: "RSA", kid: "r", n: b64u(n), e: "AQAB" };
+  };
+  const load = (jwk: object) => plugin(requireAll([localProvider({}, { keys: [jwk] })]));
+  const errorText = (vm: ProxyWasmVm) =>
+    vm.logs
+      .filter((l) => l.level >= LogLevel.Error)
+      .map((l) => l.message)
+      .join("\n");
+
+  it.each([
+    ["HS256", 32],
+    ["HS384", 48],
+    ["HS512", 64],
+  ])("an inline %s key of %i bytes is accepted, one byte shorter is a configuration error naming the key", async (alg, bytes) => {
+    expect((await load(octJwk(bytes, alg))).p.ok).toBe(true);
+    const { vm, p } = await load(octJwk(bytes - 1, alg));
+    expect(p.ok).toBe(false);
+    expect(errorText(vm)).toContain(`providers[0].jwks: keys[0]: alg ${alg} does not fit this key`);
+  });
+
+  it("an inline HMAC key without alg is used only for the algorithms it is long enough for", async () => {
+    const secret = new Uint8Array(48).fill(7);
+    const { p } = await load(octJwk(48));
+    expect(p.ok).toBe(true);
+    const hs = (alg: JwsAlg) => assemble({ alg, kid: "h", typ: "JWT" }, claims(), { alg, key: secret });
+    expect(withToken(p, hs("HS256")).status).toBe(200);
+    expect(withToken(p, hs("HS384")).status).toBe(200);
+    expect(withToken(p, hs("HS512")).status).toBe(401);
+  });
+
+  it.each([
+    [2048, "accepted"],
+    [8192, "accepted"],
+    [2047, "refused"],
+    [1024, "refused"],
+    [8193, "refused"],
+  ])("an inline RSA key of %i bits: %s (a refusal is a configuration error naming the key)", async (bits, verdict) => {
+    const { vm, p } = await load(rsaJwk(bits));
+    expect(p.ok).toBe(verdict === "accepted");
+    if (verdict === "refused") expect(errorText(vm)).toContain("providers[0].jwks: keys[0]: RSA key is invalid or shorter than 2048 bits");
+  });
+
+  it("a real 1024-bit RSA key in a fetched JWKS is skipped with a warning; its tokens are refused, the other keys still work", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 1024 });
+    const weak = { ...(publicKey.export({ format: "jwk" }) as object), kid: "weak", alg: "RS256", use: "sig" };
+    const good = key("RS256");
+    const w = await Workers.start(1, remoteConfig());
+    const weakToken = assemble({ alg: "RS256", kid: "weak", typ: "JWT" }, claims(), { alg: "RS256", key: privateKey });
+    const s = start(w.plugin, request("/r", [bearer(await mint(good, claims()))]));
+    w.answer(w.nextFetch(), { body: JSON.stringify({ keys: [weak, good.jwk] }) });
+    expect(finish(s).status).toBe(200);
+    expect(withToken(w.plugin, weakToken).status).toBe(401);
+    const warnings = w.vm.logs.filter((l) => l.level === LogLevel.Warn).map((l) => l.message);
+    expect(warnings.join("\n")).toContain("RSA key is invalid or shorter than 2048 bits");
+  });
+});
+
+// README "Security": the configuration is bounded (512 KiB, 16 providers, 64 rules), the fetched JWKS 256 KiB.
+describe("size and count limits: at the limit accepted, one over refused", () => {
+  const padTo = (o: object, bytes: number) => {
+    const s = JSON.stringify(o);
+    return s + " ".repeat(bytes - s.length);
+  };
+  const named = (i: number) => localProvider({ name: `p${i}` }, jwksOf([key("HS256")]));
+  const withProviders = (n: number) => ({
+    providers: Array.from({ length: n }, (_, i) => named(i)),
+    rules: [{ match: {}, requires: ["p0"] }],
+  });
+  const withRules = (n: number) => ({ providers: [named(0)], rules: Array.from({ length: n }, () => ({ match: {}, requires: ["p0"] })) });
+  it.each([
+    ["16 providers", () => withProviders(16), () => withProviders(17), "providers: has 17 items, at most 16 allowed"],
+    ["64 rules", () => withRules(64), () => withRules(65), "rules: has 65 items, at most 64 allowed"],
+    [
+      "a 512 KiB configuration",
+      () => padTo(withRules(1), 512 * 1024),
+      () => padTo(withRules(1), 512 * 1024 + 1),
+      `configuration is ${512 * 1024 + 1} bytes, at most ${512 * 1024} allowed`,
+    ],
+  ] as [string, () => object | string, () => object | string, string][])("%s", async (_what, atLimit, over, reason) => {
+    expect((await plugin(atLimit())).p.ok).toBe(true);
+    const { vm, p } = await plugin(over());
+    expect(p.ok).toBe(false);
+    expect(
+      vm.logs
+        .filter((l) => l.level >= LogLevel.Error)
+        .map((l) => l.message)
+        .join("\n"),
+    ).toContain(reason);
+  });
+
+  it.each([
+    [256 * 1024, 200],
+    [256 * 1024 + 1, 401],
+  ])("a fetched JWKS of %i bytes: the request with a good token gets %i", async (bytes, status) => {
+    const w = await Workers.start(1, remoteConfig());
+    const k = key("RS256");
+    const s = start(w.plugin, request("/r", [bearer(await mint(k, claims()))]));
+    w.answer(w.nextFetch(), { body: padTo(jwksOf([k]), bytes) });
+    expect(finish(s).status).toBe(status);
+    expect(fetchFailures(w.vm)).toBe(status === 200 ? 0 : 1);
   });
 });

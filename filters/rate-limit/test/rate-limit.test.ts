@@ -1053,3 +1053,23 @@ describe("configuration", () => {
     expect(vm.logs.filter((l) => l.level >= LogLevel.Error)).toEqual([]);
   });
 });
+
+// README: rules "1 to 32", key "up to 8 parts".
+describe("count limits: at the limit accepted, one over refused", () => {
+  const rules = (n: number): Json => ({ rules: Array.from({ length: n }, (_, i) => rule({ name: `r${i}` })) });
+  const keyParts = (n: number): Json => ({ rules: [rule({ key: Array.from({ length: n }, (_, i) => ({ fixed: `k${i}` })) })] });
+  it.each([
+    ["32 rules", rules(32), rules(33), "rules: has 33 items, at most 32 allowed"],
+    ["8 key parts", keyParts(8), keyParts(9), "rules[0].key: has 9 items, at most 8 allowed"],
+  ] as [string, Json, Json, string][])("%s", async (_what, atLimit, over, reason) => {
+    await limiter(atLimit);
+    const { vm, p } = await worker(over);
+    expect(p.ok).toBe(false);
+    expect(
+      vm.logs
+        .filter((l) => l.level >= LogLevel.Error)
+        .map((l) => l.message)
+        .join("\n"),
+    ).toContain(reason);
+  });
+});
