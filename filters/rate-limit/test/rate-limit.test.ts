@@ -750,12 +750,14 @@ describe("a config change: shared data outlives it, buckets of the old limit do 
   // a new full bucket of the new limit, as Envoy's native local_ratelimit does.
   const X: Req = { peer: "10.0.0.1:1" };
   const Y: Req = { peer: "10.0.0.2:1" }; // max_keys 1: X holds the slot, Y is in the overflow bucket
-  const config = ([requests, period_s, burst]: number[]) => ({
+  /** requests, period_s, burst */
+  type Limit = [number, number, number];
+  const config = ([requests, period_s, burst]: Limit) => ({
     max_keys: 1,
     rules: [rule({ name: "edited", requests, period_s, burst, key: [{ client_ip: true }] })],
   });
   /** Status and Retry-After of each request, then again one emission interval later. */
-  function trace(w: Worker, [requests, periodS, burst]: number[]): string[] {
+  function trace(w: Worker, [requests, periodS, burst]: Limit): string[] {
     const out: string[] = [];
     const round = (n: number) => {
       for (const who of [X, Y])
@@ -769,7 +771,7 @@ describe("a config change: shared data outlives it, buckets of the old limit do 
     round(2);
     return out;
   }
-  const cases = [
+  const cases: { what: string; before: Limit; after: Limit }[] = [
     { what: "fewer requests", before: [10, 10, 10], after: [2, 10, 2] },
     { what: "more requests", before: [2, 10, 2], after: [10, 10, 10] },
     { what: "a larger burst", before: [1, 10, 5], after: [1, 10, 10] },
