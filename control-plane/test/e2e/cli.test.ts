@@ -156,24 +156,13 @@ interface PorticoRun {
  */
 function startPorticoRun(path: (listen: number) => string): Promise<PorticoRun> {
   return onFreshPort(async (listen) => {
-    const child = spawn(
-      process.execPath,
-      [BIN, "run", "-c", path(listen), "--xds", "127.0.0.1:0", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--concurrency", "1"],
-      { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+    const { child, exited, output } = await spawnRunning(
+      ["-c", path(listen), "--xds", "127.0.0.1:0", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--concurrency", "1"],
+      process.env,
+      60_000,
     );
-    let out = "";
-    child.stdout!.on("data", (d) => (out += d));
-    child.stderr!.on("data", (d) => (out += d));
-    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    const out = output();
     try {
-      await pollUntil(
-        async () => {
-          if (child.exitCode !== null) throw new Error(`portico run exited with ${child.exitCode}:\n${out}`);
-          return out;
-        },
-        (o) => o.includes("portico is running."),
-        { timeoutMs: 60_000, intervalMs: 50, what: "portico run to come up" },
-      );
       const http = /admin API: +(http:\/\/[^/\s]+)\/routes/.exec(out)?.[1];
       const admin = /Envoy admin: +(http:\/\/\S+)/.exec(out)?.[1];
       if (!http || !admin) throw new Error(`portico run did not print its addresses:\n${out}`);
@@ -189,7 +178,7 @@ function startPorticoRun(path: (listen: number) => string): Promise<PorticoRun> 
         (lds) => lds !== undefined && lds.versionAcked !== null && lds.versionAcked === lds.versionSent,
         { timeoutMs: 20_000, intervalMs: 50, what: "the listener ACKed" },
       );
-      return { child, exited, output: () => out, listen, http, admin };
+      return { child, exited, output, listen, http, admin };
     } catch (e) {
       child.kill("SIGTERM");
       await exited;
@@ -237,14 +226,27 @@ async function startControlPlaneOnly(
   env: NodeJS.ProcessEnv,
 ): Promise<{ child: ChildProcess; exited: Promise<number | null>; adminPort: number; output: () => string }> {
   const path = file("cp-only.yaml", 'upstreams: [{ name: a, endpoints: ["127.0.0.1:9"] }]\n');
-  const child = spawn(process.execPath, [BIN, "run", "-c", path, "--no-envoy", "--xds", "127.0.0.1:0", ...args], {
-    cwd: repoRoot,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const { child, exited, output } = await spawnRunning(["-c", path, "--no-envoy", "--xds", "127.0.0.1:0", ...args], env, 30_000);
+  const out = output();
+  const port = /admin API: +https?:\/\/[^/\s]+:(\d+)\/routes/.exec(out)?.[1];
+  if (!port) throw new Error(`portico run did not print the admin API's address:\n${out}`);
+  return { child, exited, adminPort: Number(port), output };
+}
+
+/** `portico run ARGS`; resolves once it says it is running (a process that exits first fails it, with its output). */
+async function spawnRunning(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ child: ChildProcess; exited: Promise<number | null>; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, "run", ...args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
+  child.stdout!.on("data", (d) => {
+    out += d;
+  });
+  child.stderr!.on("data", (d) => {
+    out += d;
+  });
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   try {
     await pollUntil(
@@ -253,16 +255,14 @@ async function startControlPlaneOnly(
         return out;
       },
       (o) => o.includes("portico is running."),
-      { timeoutMs: 30_000, intervalMs: 50, what: "portico run --no-envoy to come up" },
+      { timeoutMs, intervalMs: 50, what: "portico run to come up" },
     );
   } catch (e) {
     child.kill("SIGTERM");
     await exited;
     throw e;
   }
-  const port = /admin API: +https?:\/\/[^/\s]+:(\d+)\/routes/.exec(out)?.[1];
-  if (!port) throw new Error(`portico run did not print the admin API's address:\n${out}`);
-  return { child, exited, adminPort: Number(port), output: () => out };
+  return { child, exited, output: () => out };
 }
 
 /** GET over HTTPS trusting only `ca`, as "localhost". */
