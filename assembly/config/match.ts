@@ -157,6 +157,32 @@ function readQueryConditions(m: ObjectReader, out: QueryCondition[]): void {
 }
 
 
+/**
+ * Methods as routes take them (config/schema-routes.ts): a token of letters, digits, "_" and "-"
+ * starting with a letter, in any case, compared upper-cased, so `get` matches a GET request in a
+ * filter rule exactly as it does in a route.
+ */
+function readMethods(raw: string[], path: string, errors: ConfigErrors): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const m = raw[i];
+    let ok = m.length > 0;
+    for (let j = 0; ok && j < m.length; j++) {
+      const c = m.charCodeAt(j) | 0x20; // ASCII letters folded to lower case
+      const letter = c >= 0x61 && c <= 0x7a;
+      const other = j > 0 && ((m.charCodeAt(j) >= 0x30 && m.charCodeAt(j) <= 0x39) || m.charCodeAt(j) == 0x5f || m.charCodeAt(j) == 0x2d);
+      ok = letter || other;
+    }
+    if (!ok) {
+      errors.add(indexPath(path, i), "invalid HTTP method \"" + m + "\"");
+      continue;
+    }
+    const upper = m.toUpperCase();
+    if (!out.includes(upper)) out.push(upper);
+  }
+  return out;
+}
+
 /** Reads `match: { path, methods, headers, query, routes }`; a missing match matches everything. */
 export function readRequestMatch(parent: ObjectReader, key: string = "match"): RequestMatch {
   const match = new RequestMatch();
@@ -164,7 +190,7 @@ export function readRequestMatch(parent: ObjectReader, key: string = "match"): R
   if (m === null) return match;
   match.path = readPathMatch(m);
   const methods = m.array("methods", false, 16);
-  if (methods !== null) match.methods = readStringArray(methods, m.at("methods"), m.errors, 32);
+  if (methods !== null) match.methods = readMethods(readStringArray(methods, m.at("methods"), m.errors, 32), m.at("methods"), m.errors);
   const routes = m.array("routes", false, 256);
   if (routes !== null) match.routes = readStringArray(routes, m.at("routes"), m.errors, 256);
   readHeaderConditions(m, match.headers);

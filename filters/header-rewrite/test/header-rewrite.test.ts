@@ -128,6 +128,22 @@ describe("the shared match object", () => {
     return (path: string, extra: HeaderList = []) => runHttpRequest(p, { requestHeaders: GET(path, extra) }).requestHeader("x-hit") === "1";
   }
 
+  it("matches methods in any case, as routes do, and refuses a method that is not a token", async () => {
+    const { p } = await plugin({ rules: [{ match: { methods: ["post", "Get"] }, request: { set: { "x-hit": "1" } } }] });
+    const hit = (method: string) =>
+      runHttpRequest(p, {
+        requestHeaders: [
+          [":method", method],
+          [":path", "/"],
+          [":authority", "a"],
+        ],
+      }).requestHeader("x-hit") === "1";
+    expect([hit("POST"), hit("GET"), hit("PUT")]).toEqual([true, true, false]);
+    const bad = await plugin({ rules: [{ match: { methods: ["GET", "BAD METHOD"] }, request: { set: { "x-hit": "1" } } }] });
+    expect(bad.p.ok).toBe(false);
+    expect(bad.vm.logs.map((l) => l.message).join("\n")).toContain('rules[0].match.methods[1]: invalid HTTP method "BAD METHOD"');
+  });
+
   it("matches the path with a regex (whole path, query string ignored)", async () => {
     const hit = await selector({ path: { regex: "/users/\\d+(/profile)?" } });
     expect(hit("/users/42")).toBe(true);
