@@ -1,4 +1,5 @@
-// The admin API on a real control plane with a real Envoy: writes reach Envoy, conflicts and
+// The admin API on a real control plane with a real Envoy: writes (per resource, POST create,
+// If-None-Match: * create-only, whole-config PUT /config in YAML and JSON) reach Envoy, conflicts and
 // bad input are refused without touching what serves, dry runs show the Envoy diff, and what
 // the API wrote survives a control-plane restart.
 import { readFileSync } from "node:fs";
@@ -131,6 +132,127 @@ describe("admin API on a live gateway", () => {
     expect(r.status).toBe(200);
     expect(((await (await api("/routes/web")).json()) as { name: string }).name).toBe("web");
   }, 60_000);
+});
+
+describe("admin API: whole-config replacement and create-only writes on a live gateway", () => {
+  let other: EchoUpstream;
+  beforeAll(async () => {
+    other = await echo();
+  });
+  // Which echo upstream answered: each records what it received.
+  const servedBy = async (path: string) => {
+    const [a, b] = [up.requests.length, other.requests.length];
+    const r = await get(path);
+    expect(r.status).toBe(200);
+    expect(parseEcho(r.body).path).toBe(path);
+    return up.requests.length > a ? "echo" : other.requests.length > b ? "other" : "none";
+  };
+  const replaced = () => `# replaced whole through PUT /config
+listeners:
+  - name: public
+    address: 127.0.0.1
+    port: ${port}
+routes:
+  - name: all
+    match: { path: { prefix: /all/ } }
+    upstream: other
+  - name: added
+    match: { path: { prefix: /added/ } }
+    upstream: echo
+upstreams:
+  - name: echo
+    endpoints: ["127.0.0.1:${up.port}"]
+  - name: other
+    endpoints: ["127.0.0.1:${other.port}"]
+`;
+  const putConfig = (text: string) =>
+    fetch(`http://127.0.0.1:${gw.cp.httpPort}/config`, { method: "PUT", headers: { "content-type": "application/yaml" }, body: text });
+
+  it("PUT /config (YAML) adding a route and moving another to a new upstream is 200 and Envoy serves both", async () => {
+    expect(await servedBy("/all/x")).toBe("echo");
+    const res = await putConfig(replaced());
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ unchanged: false });
+    expect(res.headers.get("etag")).toMatch(/^"[0-9a-f]+"$/);
+    await waitSynced(gw.cp, "api-envoy");
+    expect(await servedBy("/all/x")).toBe("other");
+    expect(await servedBy("/added/x")).toBe("echo");
+    expect((await get("/web2/x")).status).toBe(404);
+    expect(readFileSync(gw.configPath, "utf8")).toBe(replaced());
+  });
+
+  it("PUT /config whose text does not validate is 400 with located errors; Envoy and the file keep the previous config", async () => {
+    const bad = replaced().replace("upstream: other", "upstream: nowhere").replace("/added/", "/never/");
+    const res = await putConfig(bad);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; errors: { path: string; line?: number; column?: number; message: string }[] };
+    expect(body.error).toBe("invalid");
+    const line = bad.split("\n").findIndex((l) => l.includes("upstream: nowhere")) + 1;
+    expect(body.errors).toContainEqual(
+      expect.objectContaining({ path: "routes[0].upstream", line, message: expect.stringMatching(/no upstream named "nowhere"/) }),
+    );
+    expect(readFileSync(gw.configPath, "utf8")).toBe(replaced());
+    await waitSynced(gw.cp, "api-envoy");
+    expect(await servedBy("/all/x")).toBe("other");
+    expect(await servedBy("/added/x")).toBe("echo");
+    expect((await get("/never/x")).status).toBe(404);
+  });
+
+  it("POST /routes creates a route Envoy serves; a second POST of the same name is 409 and changes nothing", async () => {
+    const created = await api("/routes", {
+      method: "POST",
+      body: { name: "posted", match: { path: { prefix: "/posted/" } }, upstream: "echo" },
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.get("location")).toBe("/routes/posted");
+    await waitSynced(gw.cp, "api-envoy");
+    expect(await servedBy("/posted/x")).toBe("echo");
+    const again = await api("/routes", {
+      method: "POST",
+      body: { name: "posted", match: { path: { prefix: "/posted/" } }, upstream: "other" },
+    });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: string }).error).toBe("conflict");
+    await waitSynced(gw.cp, "api-envoy");
+    expect(await servedBy("/posted/x")).toBe("echo");
+  });
+
+  it("PUT with If-None-Match: * is 412 on an existing name, 201 on a new one, which Envoy then serves", async () => {
+    const exists = await api("/routes/posted", {
+      method: "PUT",
+      body: { match: { path: { prefix: "/posted/" } }, upstream: "other" },
+      headers: { "if-none-match": "*" },
+    });
+    expect(exists.status).toBe(412);
+    const fresh = await api("/routes/fresh", {
+      method: "PUT",
+      body: { match: { path: { prefix: "/fresh/" } }, upstream: "other" },
+      headers: { "if-none-match": "*" },
+    });
+    expect(fresh.status).toBe(201);
+    expect(fresh.headers.get("location")).toBe("/routes/fresh");
+    await waitSynced(gw.cp, "api-envoy");
+    expect(await servedBy("/fresh/x")).toBe("other");
+    expect(await servedBy("/posted/x")).toBe("echo");
+  });
+
+  it("PUT /config with a JSON body is 200 and Envoy serves it", async () => {
+    const config = {
+      listeners: [{ name: "public", address: "127.0.0.1", port }],
+      routes: [{ name: "json", match: { path: { prefix: "/json/" } }, upstream: "other" }],
+      upstreams: [{ name: "other", endpoints: [`127.0.0.1:${other.port}`] }],
+    };
+    const res = await api("/config", { method: "PUT", body: config });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ unchanged: false });
+    await waitSynced(gw.cp, "api-envoy");
+    expect(await servedBy("/json/x")).toBe("other");
+    expect((await get("/fresh/x")).status).toBe(404);
+    // The same text again: nothing to push.
+    const same = await api("/config", { method: "PUT", body: config });
+    expect(same.status).toBe(200);
+    expect(await same.json()).toEqual({ unchanged: true });
+  });
 });
 
 describe("admin API beyond loopback", () => {
