@@ -1,10 +1,14 @@
 // Upstreams end to end (#12 item 1): one control plane, one real Envoy, small Node backends
 // whose behaviour the tests steer (health status, 5xx, slowness, TLS). What docs/gateway-config.md
 // promises about `upstreams` is checked on real traffic: load balancing, active health checks,
-// outlier detection, circuit breakers, DNS endpoints and upstream TLS.
+// outlier detection, circuit breakers, DNS endpoints and upstream TLS, health-check host and
+// expected_statuses, the reset retry condition, protocol: http2 and connect_timeout.
+import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttp2Server, type Http2Session } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
@@ -22,7 +26,11 @@ interface Backend {
   /** Requests other than health probes. */
   hits: number;
   probes: number;
+  /** Host header of the last health probe. */
+  probeHost: string;
   health: number;
+  /** Destroy the connection of the next this-many requests before answering. */
+  resetNext: number;
   /** Answer 500 to every request but the probes. */
   failing: boolean;
   delayMs: number;
@@ -43,7 +51,9 @@ async function startBackend(id: string, tls?: { cert: string; key: string }): Pr
     port: 0,
     hits: 0,
     probes: 0,
+    probeHost: "",
     health: 200,
+    resetNext: 0,
     failing: false,
     delayMs: 0,
     nextDelays: [],
@@ -61,10 +71,16 @@ async function startBackend(id: string, tls?: { cert: string; key: string }): Pr
     req.resume();
     if (req.url === "/health") {
       b.probes++;
+      b.probeHost = req.headers.host ?? "";
       res.writeHead(b.health, { "content-length": "0" }).end();
       return;
     }
     const hit = ++b.hits;
+    if (b.resetNext > 0) {
+      b.resetNext--;
+      req.socket.destroy();
+      return;
+    }
     b.servername = (req.socket as TLSSocket).servername || "";
     const body = JSON.stringify({ id });
     const answer = () =>
@@ -99,7 +115,72 @@ async function startBackend(id: string, tls?: { cert: string; key: string }): Pr
   return b;
 }
 
+/** A cleartext HTTP/2 (h2c, prior knowledge) backend recording the HTTP version of each request. */
+async function startH2Backend(): Promise<{ port: number; versions: string[]; close(): void }> {
+  const versions: string[] = [];
+  const sessions = new Set<Http2Session>();
+  const srv = createHttp2Server((req, res) => {
+    versions.push(req.httpVersion);
+    req.resume();
+    res.writeHead(200, { "x-backend": "h2", "x-http-version": req.httpVersion }).end("ok");
+  });
+  srv.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  const addr = srv.address();
+  return {
+    port: typeof addr === "object" && addr ? addr.port : 0,
+    versions,
+    close() {
+      for (const s of sessions) s.destroy();
+      srv.close();
+    },
+  };
+}
+
+/**
+ * A listening socket whose connections never complete: a child Node process listens with a
+ * backlog of 1 and then blocks its event loop for good, so it never accepts. Once `fill()` has
+ * queued the connections the kernel holds for it, Linux drops every further SYN (accept queue
+ * full), and a connect to it hangs on loopback as it would towards an unreachable host.
+ */
+async function startBlackhole(port: number): Promise<{ fill(): Promise<void>; close(): void }> {
+  const script = `const s = require("node:net").createServer();
+s.listen(+process.argv[1], "127.0.0.1", 1, () => {
+  process.stdout.write("ready\\n");
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+});`;
+  const child: ChildProcess = spawn(process.execPath, ["-e", script, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve) => child.stdout!.once("data", resolve));
+  const fillers: Socket[] = [];
+  return {
+    /** Connects until a connect does not complete within 300ms: the accept queue is then full. */
+    async fill() {
+      for (let i = 0; i < 8; i++) {
+        const s = connect(port, "127.0.0.1");
+        s.on("error", () => {});
+        fillers.push(s);
+        const done = await new Promise<boolean>((resolve) => {
+          s.once("connect", () => resolve(true));
+          setTimeout(() => resolve(false), 300);
+        });
+        if (!done) return;
+      }
+      throw new Error("the blackhole's accept queue never filled");
+    },
+    close() {
+      for (const s of fillers) s.destroy();
+      child.kill();
+    },
+  };
+}
+
 let gw: TestGateway;
+let h2Backend: Awaited<ReturnType<typeof startH2Backend>>;
+let blackhole: Awaited<ReturnType<typeof startBlackhole>>;
+let blackholePort: number;
 let envoy: Envoy;
 let certDir: string;
 /** A port nothing listens on: connections to it are refused. */
@@ -116,9 +197,11 @@ function config(port: number): string {
 listeners:
   - { name: public, address: 127.0.0.1, port: ${port} }
 routes:
-${["rr", "lr", "random", "weighted", "ring", "maglev-cookie", "ring-ip", "hc", "od", "cb", "dns", ...TLS_ROUTES].map((n) => `  - { name: ${n}, match: { path: { prefix: /${n}/ } }, upstream: ${n} }`).join("\n")}
+${["rr", "lr", "random", "weighted", "ring", "maglev-cookie", "ring-ip", "hc", "hc-status", "od", "cb", "dns", "h2", "ct-short", "ct-long", ...TLS_ROUTES].map((n) => `  - { name: ${n}, match: { path: { prefix: /${n}/ } }, upstream: ${n} }`).join("\n")}
   - { name: ptt-retry, match: { path: { prefix: /ptt-retry/ } }, upstream: ptt, retries: { attempts: 1, per_try_timeout: 300ms } }
   - { name: cf-none, match: { path: { prefix: /cf-none/ } }, upstream: cf }
+  - { name: reset-none, match: { path: { prefix: /reset-none/ } }, upstream: rs }
+  - { name: reset-retry, match: { path: { prefix: /reset-retry/ } }, upstream: rs, retries: { attempts: 1, on: [reset] } }
   - { name: cf-retry, match: { path: { prefix: /cf-retry/ } }, upstream: cf, retries: { attempts: 1, on: [connect-failure] } }
 upstreams:
   - name: rr
@@ -151,6 +234,20 @@ upstreams:
   - name: hc
     endpoints: ${ep("h1", "h2")}
     health_check: { path: /health, interval: 100ms, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 1 }
+  - name: hc-status
+    endpoints: ${ep("h3", "h4")}
+    health_check: { path: /health, host: probe.example, interval: 100ms, unhealthy_threshold: 1, healthy_threshold: 1, expected_statuses: [204] }
+  - name: rs
+    endpoints: ${ep("x1")}
+  - name: h2
+    protocol: http2
+    endpoints: ["127.0.0.1:${h2Backend.port}"]
+  - name: ct-short
+    connect_timeout: 200ms
+    endpoints: ["127.0.0.1:${blackholePort}"]
+  - name: ct-long
+    connect_timeout: 1200ms
+    endpoints: ["127.0.0.1:${blackholePort}"]
   - name: od
     endpoints: ${ep("o1", "o2")}
     outlier_detection: { consecutive_5xx: 3, interval: 100ms, base_ejection_time: 30s, max_ejection_percent: 50 }
@@ -205,9 +302,13 @@ beforeAll(async () => {
   copyFileSync(join(certDir, "other-ca.pem"), join(certDir, "rotating-ca.pem"));
   const cert = generateSignedCertificate(testCa, join(certDir, "backend.crt"), join(certDir, "backend.key"), ["backend.test", "localhost"]);
   const pem = { cert: readFileSync(cert.certPath, "utf8"), key: readFileSync(cert.keyPath, "utf8") };
-  const plain = ["r1", "r2", "r3", "l1", "l2", "l3", "w3", "w1", "p1", "f1", "h1", "h2", "o1", "o2", "c1", "d1"];
+  const plain = ["r1", "r2", "r3", "l1", "l2", "l3", "w3", "w1", "p1", "f1", "h1", "h2", "h3", "h4", "x1", "o1", "o2", "c1", "d1"];
   const started = await Promise.all([...plain.map((id) => startBackend(id)), startBackend("t1", pem)]);
   for (const b of started) backends[b.id] = b;
+  backends.h3!.health = 204;
+  h2Backend = await startH2Backend();
+  blackholePort = await freePort();
+  blackhole = await startBlackhole(blackholePort);
   refusedPort = await freePort();
   gw = await startTestGateway({ yaml: config(await freePort()) });
   envoy = await joinEnvoy(gw.cp, "envoy-up", {}, envoys);
@@ -217,6 +318,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.stop();
   await Promise.all(Object.values(backends).map((b) => b.close()));
+  h2Backend?.close();
+  blackhole?.close();
   if (certDir) rmSync(certDir, { recursive: true, force: true });
 });
 
@@ -361,6 +464,23 @@ describe("retries against real endpoints", () => {
     expect(await envoy.stat("cluster.ptt.upstream_rq_per_try_timeout")).toBeGreaterThanOrEqual(1);
   });
 
+  it("on: [reset] retries a request whose connection the backend destroys mid-request: the second try answers 200; without retries the client gets 503", async () => {
+    const x1 = backends.x1!;
+    let before = x1.hits;
+    x1.resetNext = 1;
+    const retried = await get("/reset-retry/x");
+    expect(retried.status).toBe(200);
+    expect(x1.hits - before, "tries the upstream saw").toBe(2);
+    expect(retried.header("x-hit"), "the answer is the second try's").toBe(String(before + 2));
+    expect(await envoy.stat("cluster.rs.upstream_rq_retry")).toBeGreaterThanOrEqual(1);
+
+    before = x1.hits;
+    x1.resetNext = 1;
+    const plain = await get("/reset-none/x");
+    expect(plain.status).toBe(503);
+    expect(x1.hits - before, "tries the upstream saw").toBe(1);
+  });
+
   it("on: [connect-failure] retries a request whose endpoint refuses connections on the other endpoint", async () => {
     const f1 = backends.f1!;
     const [withRetry, without] = [[] as number[], [] as number[]];
@@ -376,6 +496,29 @@ describe("retries against real endpoints", () => {
 });
 
 describe("active health checks", () => {
+  it("expected_statuses: [204] keeps in service only the endpoint whose probe answers 204, following changes; probes carry host", async () => {
+    const [h3, h4] = [backends.h3!, backends.h4!];
+    const only = (id: string) =>
+      pollUntil(
+        () => spread("/hc-status/x", 4),
+        (s) => s.get(id) === 4,
+        { timeoutMs: 10_000, what: `only ${id} serving` },
+      );
+    // h3's probe answers 204 (listed), h4's 200 (not listed, though 2xx).
+    await only("h3");
+    expect(await envoy.stat("cluster.hc-status.membership_healthy")).toBe(1);
+    const hitsBefore = h4.hits;
+    expect([...(await spread("/hc-status/x", 10))]).toEqual([["h3", 10]]);
+    expect(h4.hits, "no request reached the endpoint answering 200").toBe(hitsBefore);
+    expect(h3.probeHost).toBe("probe.example");
+    expect(h4.probeHost).toBe("probe.example");
+    // Swap: now h4 answers the listed 204 and h3 an unlisted 200.
+    h3.health = 200;
+    h4.health = 204;
+    await only("h4");
+    expect(await envoy.stat("cluster.hc-status.membership_healthy")).toBe(1);
+  });
+
   it("ejects an endpoint whose health path fails, and readmits it once it recovers", async () => {
     const [h1, h2] = [backends.h1!, backends.h2!];
     await pollUntil(
@@ -467,6 +610,34 @@ describe("circuit breakers", () => {
     } finally {
       c1.delayMs = 0;
     }
+  });
+});
+
+describe("upstream protocol and connect_timeout", () => {
+  it("protocol: http2 speaks cleartext HTTP/2 to the endpoint: an HTTP/1.1 client's request reaches it as 2.0", async () => {
+    const r = await get("/h2/x");
+    expect(r.status).toBe(200);
+    expect(r.header("x-http-version")).toBe("2.0");
+    expect(h2Backend.versions.length).toBeGreaterThan(0);
+    expect(new Set(h2Backend.versions)).toEqual(new Set(["2.0"]));
+  });
+
+  it("connect_timeout: 200ms gives up on an endpoint whose connect never completes after about 200ms (503), 1200ms after about 1.2s", async () => {
+    await blackhole.fill();
+    const timed = async (path: string) => {
+      const t0 = Date.now();
+      const r = await get(path);
+      return { status: r.status, ms: Date.now() - t0 };
+    };
+    const [short, long] = await Promise.all([timed("/ct-short/x"), timed("/ct-long/x")]);
+    expect(short.status).toBe(503);
+    expect(long.status).toBe(503);
+    expect(short.ms, "short").toBeGreaterThanOrEqual(180);
+    expect(short.ms, "short").toBeLessThan(900);
+    expect(long.ms, "long").toBeGreaterThanOrEqual(1_150);
+    expect(long.ms, "long").toBeLessThan(3_000);
+    expect(await envoy.stat("cluster.ct-short.upstream_cx_connect_timeout")).toBeGreaterThanOrEqual(1);
+    expect(await envoy.stat("cluster.ct-long.upstream_cx_connect_timeout")).toBeGreaterThanOrEqual(1);
   });
 });
 
