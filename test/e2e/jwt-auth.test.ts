@@ -650,15 +650,24 @@ describe("jwt-auth remote JWKS", () => {
     expect(jwks.fetches).toBeGreaterThan(fetchesBefore);
     expect(jwks.fetches - fetchesBefore, "refetches for the new kid").toBeLessThanOrEqual(2);
     // Each worker installs the new set from shared data on its next tick (200 ms), so the retired
-    // key is refused everywhere within that window. One refusal only proves it for one worker:
-    // poll with a batch of fresh connections (spread over both workers) and fresh tokens (no
-    // cache hits) until the whole batch is refused.
+    // key is refused everywhere within that window. A refused batch of fresh connections proves
+    // it only for the workers the kernel gave them to (all 8 can land on one worker), so batches
+    // must keep being refused for longer than a tick: by then every worker has ticked since the
+    // first refusal, and each has the new set.
     const batch = async () => Promise.all(Array.from({ length: 8 }, async () => call(r, await mint(k1, idpClaims()))));
-    const retired = await pollUntil(batch, (xs) => xs.every((x) => x.status === 401), {
-      timeoutMs: 2000,
-      intervalMs: 50,
-      what: "retired key refused by every worker",
-    });
+    let refusedSince: number | undefined;
+    const retired = await pollUntil(
+      batch,
+      (xs) => {
+        if (!xs.every((x) => x.status === 401)) {
+          refusedSince = undefined;
+          return false;
+        }
+        refusedSince ??= performance.now();
+        return performance.now() - refusedSince >= 250;
+      },
+      { timeoutMs: 3000, intervalMs: 50, what: "retired key refused by every worker for longer than a tick" },
+    );
     for (const x of retired) expectInvalidTokenOn(x, "retired key after rotation");
     for (let i = 0; i < 10; i++) expectInvalidTokenOn(await call(r, await mint(k1, idpClaims())), "retired key, later requests");
     if (first.status !== 200) console.info(`remote JWKS: the first request with the new kid got ${first.status}, later ones 200`);
