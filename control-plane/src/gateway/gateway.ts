@@ -36,7 +36,6 @@ export class Gateway {
     | undefined;
   private last: ApplyOutcome | undefined;
   private pushes = 0;
-  private applying: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: GatewayOptions) {}
 
@@ -59,13 +58,12 @@ export class Gateway {
     return this.last;
   }
 
-  /** Applies a candidate at once. */
+  /**
+   * Applies a candidate at once. Its one caller, ConfigSource, applies inside its turns, which
+   * run one at a time: applies never overlap, so no queue is kept here.
+   */
   async apply(c: Candidate): Promise<ApplyOutcome> {
-    // One at a time, in call order: the file watcher and the admin API may both apply, and the
-    // one that read the file last must also be the one applied last.
-    const turn = this.applying.then(() => this.tryApply(c));
-    this.applying = turn.catch(() => undefined);
-    const outcome = await turn;
+    const outcome = await this.tryApply(c);
     this.last = outcome;
     if (outcome.ok)
       this.o.log("info", "config applied", { origin: c.origin, kind: outcome.kind, changed: outcome.changedTypes?.map(shortTypeName) });
