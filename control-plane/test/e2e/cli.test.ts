@@ -137,6 +137,29 @@ describe("portico bootstrap", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--node NAME is required");
   });
+
+  it("sizes the overload manager for the Envoy's machine with --max-heap and --max-downstream-connections", async () => {
+    const r = await portico(["bootstrap", "--node", "edge-7", "--max-heap", "1.5GiB", "--max-downstream-connections", "20000"]);
+    expect(r.code).toBe(0);
+    const monitors = parse(r.stdout).overload_manager.resource_monitors;
+    expect(monitors.map((m: { typed_config: Record<string, number> }) => m.typed_config)).toMatchObject([
+      { max_heap_size_bytes: 1.5 * 2 ** 30 },
+      { max_active_downstream_connections: 20000 },
+    ]);
+    const v = await validateEnvoyConfig(r.stdout);
+    expect(v.ok, v.output).toBe(true);
+  });
+
+  it("refuses a bad --max-heap or --max-downstream-connections, naming the flag", async () => {
+    const heap = await portico(["bootstrap", "--node", "e", "--max-heap", "lots"]);
+    expect(heap.code).toBe(2);
+    expect(heap.stderr).toContain('--max-heap: expected a size in bytes or with a unit (536870912, 512MiB, 2GiB), got "lots"');
+    const small = await portico(["bootstrap", "--node", "e", "--max-heap", "1MiB"]);
+    expect(small.stderr).toContain("--max-heap: must be at least 64MiB");
+    const conns = await portico(["bootstrap", "--node", "e", "--max-downstream-connections", "1.5"]);
+    expect(conns.code).toBe(2);
+    expect(conns.stderr).toContain('--max-downstream-connections: expected a whole number of connections (at least 1), got "1.5"');
+  });
 });
 
 interface PorticoRun {
