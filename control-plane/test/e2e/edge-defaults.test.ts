@@ -62,7 +62,7 @@ const url = (path: string) => `http://127.0.0.1:${port}${path}`;
 /** Requests the echo upstream has seen so far whose path contains `part`. */
 const seen = (part: string) => up.requests.filter((r) => r.path.includes(part));
 
-// biome-ignore lint/suspicious/noExplicitAny: walking Envoy's config dump (proto3 JSON)
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking Envoy's config dump (proto3 JSON)
 type Json = Record<string, any>;
 
 async function configDump(): Promise<Json[]> {
