@@ -52,7 +52,9 @@ export function renderBootstrap(o: BootstrapOptions): object {
       cds_config: ADS_SOURCE,
       lds_config: ADS_SOURCE,
     },
-    admin: { address: socketAddress(o.admin.address, o.admin.port) },
+    // The admin API stays reachable when clients hold every connection the overload manager
+    // allows: that is when an operator needs its stats.
+    admin: { address: socketAddress(o.admin.address, o.admin.port), ignore_global_conn_limit: true },
     overload_manager: overloadManager(o.overload),
     layered_runtime: { layers: [{ name: "portico", static_layer: RE2_RUNTIME }] },
   };

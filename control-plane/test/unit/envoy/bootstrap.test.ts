@@ -60,9 +60,9 @@ describe("renderBootstrap", () => {
     expect(types("control-plane.portico.svc")).toBe("STRICT_DNS");
   });
 
-  it("puts the admin API on the given address and has nothing else", () => {
+  it("puts the admin API on the given address, outside the client connection limit, and has nothing else", () => {
     const b = render({ admin: { address: "0.0.0.0", port: 0 } });
-    expect(b.admin).toEqual({ address: { socket_address: { address: "0.0.0.0", port_value: 0 } } });
+    expect(b.admin).toEqual({ address: { socket_address: { address: "0.0.0.0", port_value: 0 } }, ignore_global_conn_limit: true });
     expect(Object.keys(b).sort()).toEqual([
       "admin",
       "dynamic_resources",
