@@ -177,10 +177,10 @@ interface PorticoRun {
  * picked free and, should Envoy NACK the listener because the port was taken meanwhile, the run is
  * stopped and started again on a fresh port.
  */
-function startPorticoRun(path: (listen: number) => string): Promise<PorticoRun> {
+function startPorticoRun(path: (listen: number) => string, extraArgs: string[] = []): Promise<PorticoRun> {
   return onFreshPort(async (listen) => {
     const { child, exited, output } = await spawnRunning(
-      ["-c", path(listen), "--xds", "127.0.0.1:0", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--concurrency", "1"],
+      ["-c", path(listen), "--xds", "127.0.0.1:0", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--concurrency", "1", ...extraArgs],
       process.env,
       60_000,
     );
@@ -224,6 +224,7 @@ describe("portico run", () => {
           "  - { name: stamp, filter: header-rewrite, config: { rules: [{ name: s, request: { set: { x-via: portico-run } } }] } }",
         ].join("\n"),
       ),
+      ["--max-heap", "1GiB", "--max-downstream-connections", "4321"],
     );
     const { child, listen } = run;
     try {
@@ -233,6 +234,14 @@ describe("portico run", () => {
       expect(parseEcho(r.body).headers).toContainEqual(["x-via", "portico-run"]);
       const status = JSON.parse((await request(`${run.http}/status`)).body);
       expect(status.envoys.map((n: { nodeId: string }) => n.nodeId)).toEqual(["portico-local"]);
+      // The overload flags reach the supervised Envoy's bootstrap.
+      const dump = JSON.parse((await request(`${run.admin}/config_dump`)).body) as { configs: Record<string, unknown>[] };
+      const boot = dump.configs.find((c) => String(c["@type"]).endsWith("BootstrapConfigDump")) as {
+        bootstrap: { overload_manager: { resource_monitors: { typed_config: Record<string, unknown> }[] } };
+      };
+      const [heap, conns] = boot.bootstrap.overload_manager.resource_monitors.map((m) => m.typed_config);
+      expect(Number(heap?.max_heap_size_bytes)).toBe(2 ** 30);
+      expect(Number(conns?.max_active_downstream_connections)).toBe(4321);
     } finally {
       child.kill("SIGTERM");
     }
