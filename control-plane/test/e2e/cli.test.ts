@@ -213,17 +213,18 @@ function startPorticoRun(path: (listen: number) => string, extraArgs: string[] =
 describe("portico run", () => {
   it("serves the file's routes through a supervised Envoy and stops cleanly on SIGTERM", async () => {
     const up = await echo();
-    const run = await startPorticoRun((listen) =>
-      file(
-        "run.yaml",
-        [
-          `listeners: [{ name: public, address: 127.0.0.1, port: ${listen} }]`,
-          "routes: [{ name: all, upstream: echo, plugins: [stamp] }]",
-          `upstreams: [{ name: echo, endpoints: ["127.0.0.1:${up.port}"] }]`,
-          "plugins:",
-          "  - { name: stamp, filter: header-rewrite, config: { rules: [{ name: s, request: { set: { x-via: portico-run } } }] } }",
-        ].join("\n"),
-      ),
+    const run = await startPorticoRun(
+      (listen) =>
+        file(
+          "run.yaml",
+          [
+            `listeners: [{ name: public, address: 127.0.0.1, port: ${listen} }]`,
+            "routes: [{ name: all, upstream: echo, plugins: [stamp] }]",
+            `upstreams: [{ name: echo, endpoints: ["127.0.0.1:${up.port}"] }]`,
+            "plugins:",
+            "  - { name: stamp, filter: header-rewrite, config: { rules: [{ name: s, request: { set: { x-via: portico-run } } }] } }",
+          ].join("\n"),
+        ),
       ["--max-heap", "1GiB", "--max-downstream-connections", "4321"],
     );
     const { child, listen } = run;
