@@ -7,6 +7,7 @@ import { sendJson } from "./admin/http.js";
 import { startAdminServer, type AdminServer } from "./admin/server.js";
 import { loadGatewayConfig } from "./config/index.js";
 import type { BootstrapOptions } from "./envoy/bootstrap.js";
+import { machineOverloadLimits, type OverloadLimits } from "./envoy/overload.js";
 import { ConfigSource, gatewayTarget } from "./gateway/config-source.js";
 import { ConfigFileWatcher } from "./gateway/file-watcher.js";
 import { Gateway } from "./gateway/gateway.js";
@@ -115,13 +116,21 @@ export class ControlPlane {
   }
 
   /** What an Envoy needs to join this control plane (render with renderBootstrap/bootstrapYaml). */
-  bootstrapOptions(o: { nodeId: string; nodeCluster?: string; host?: string; admin: { address: string; port: number } }): BootstrapOptions {
+  /** The overload limits are sized for this machine unless given (an Envoy elsewhere needs its own). */
+  bootstrapOptions(o: {
+    nodeId: string;
+    nodeCluster?: string;
+    host?: string;
+    admin: { address: string; port: number };
+    overload?: Partial<OverloadLimits>;
+  }): BootstrapOptions {
     const reach = (h: string) => o.host ?? (h === "0.0.0.0" ? "127.0.0.1" : h);
     return {
       nodeId: o.nodeId,
       nodeCluster: o.nodeCluster,
       xds: { host: reach(this.o.xds.host), port: this.xdsPort },
       admin: o.admin,
+      overload: machineOverloadLimits(o.overload),
     };
   }
 

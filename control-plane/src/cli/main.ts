@@ -8,6 +8,8 @@ import { parseArgs } from "node:util";
 import { formatConfigErrors, loadGatewayFile } from "../config/index.js";
 import { ControlPlane } from "../control-plane.js";
 import { bootstrapYaml } from "../envoy/bootstrap.js";
+import { MIN_HEAP_BYTES, machineOverloadLimits, type OverloadLimits } from "../envoy/overload.js";
+import { parseByteSize } from "./byte-size.js";
 import { EnvoySupervisor } from "../envoy/supervisor.js";
 import { statusCommand } from "./status.js";
 import { locateEnvoyTools } from "../envoy/tools.js";
@@ -40,6 +42,12 @@ options:
   --concurrency N          Envoy worker threads (run; default 2)
   --no-envoy               run: control plane only (Envoys join with 'portico bootstrap')
   --log-json               JSON log lines
+  --max-heap SIZE          run, bootstrap: Envoy's heap limit (overload manager: frees memory at 95%,
+                           answers 503 at 98%), in bytes or with a unit (512MiB, 2GiB, 1.5G);
+                           default 3/4 of this machine's memory (cgroup limit if set), at least 64MiB
+  --max-downstream-connections N  run, bootstrap: client connections Envoy accepts in all; default
+                           4/5 of this process's open-file limit, 256 to 1000000. For a remote Envoy
+                           (bootstrap), give its machine's values: the defaults are this machine's
   --plugin-check-timeout MS  run, validate: bound on each plugin module's start and configure step
                            when the config is checked (default 2000); a module past it is refused
 `;
@@ -58,6 +66,26 @@ function positiveInt(value: string | undefined, fallback: number, what: string):
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what}: expected a whole number of milliseconds, got "${value}"`);
   return n;
+}
+
+/** The overload limits given on the command line; the others are sized for the machine. */
+function overloadFlags(heap: string | undefined, connections: string | undefined): Partial<OverloadLimits> {
+  const out: Partial<OverloadLimits> = {};
+  if (heap !== undefined) {
+    const bytes = parseByteSize(heap);
+    if (bytes === null)
+      throw new UsageError(`--max-heap: expected a size in bytes or with a unit (536870912, 512MiB, 2GiB), got "${heap}"`);
+    if (bytes < MIN_HEAP_BYTES) throw new UsageError(`--max-heap: must be at least 64MiB (${MIN_HEAP_BYTES} bytes), got "${heap}"`);
+    out.maxHeapBytes = bytes;
+  }
+  if (connections !== undefined) {
+    const n = Number(connections);
+    if (!/^\d+$/.test(connections) || !Number.isSafeInteger(n) || n < 1) {
+      throw new UsageError(`--max-downstream-connections: expected a whole number of connections (at least 1), got "${connections}"`);
+    }
+    out.maxDownstreamConnections = n;
+  }
+  return out;
 }
 
 class UsageError extends Error {}
@@ -80,6 +108,8 @@ export async function main(argv: string[]): Promise<number> {
       "no-envoy": { type: "boolean", default: false },
       "log-json": { type: "boolean", default: false },
       "plugin-check-timeout": { type: "string" },
+      "max-heap": { type: "string" },
+      "max-downstream-connections": { type: "string" },
       url: { type: "string" },
       token: { type: "string" },
       json: { type: "boolean", default: false },
@@ -111,6 +141,7 @@ export async function main(argv: string[]): Promise<number> {
           nodeId: values.node,
           xds: hostPort(values.xds, "127.0.0.1:18000", "--xds"),
           admin: toAdmin(hostPort(values.admin, "127.0.0.1:9901", "--admin")),
+          overload: machineOverloadLimits(overloadFlags(values["max-heap"], values["max-downstream-connections"])),
         }),
       );
       return 0;
@@ -129,6 +160,7 @@ export async function main(argv: string[]): Promise<number> {
         adminToken: values["admin-token"] ?? (process.env.PORTICO_ADMIN_TOKEN || undefined),
         adminTls: tlsOption(values["admin-tls-cert"], values["admin-tls-key"]),
         pluginCheck,
+        overload: overloadFlags(values["max-heap"], values["max-downstream-connections"]),
       });
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
@@ -169,6 +201,8 @@ interface RunOptions {
   envoy: boolean;
   adminToken?: string;
   adminTls?: { certPath: string; keyPath: string };
+  /** Overload limits from the command line; the others are sized for this machine. */
+  overload: Partial<OverloadLimits>;
 }
 
 async function run(o: RunOptions): Promise<number> {
@@ -188,7 +222,7 @@ async function run(o: RunOptions): Promise<number> {
   if (o.envoy) {
     const tools = locateEnvoyTools();
     const bootstrapPath = join(workDir, "bootstrap.yaml");
-    writeFileSync(bootstrapPath, bootstrapYaml(cp.bootstrapOptions({ nodeId: o.nodeId, admin: o.admin })));
+    writeFileSync(bootstrapPath, bootstrapYaml(cp.bootstrapOptions({ nodeId: o.nodeId, admin: o.admin, overload: o.overload })));
     supervisor = new EnvoySupervisor({
       funcE: tools.funcE,
       envoyPath: tools.envoyPath,

@@ -1,6 +1,7 @@
 // The `listeners:` section: addresses and ports the gateway accepts requests on, with their TLS.
 import { z } from "zod";
 import { accessLogSchema } from "./schema-access-log.js";
+import { listenerLimitFields } from "./schema-listener-limits.js";
 import { checkedString, hostMatch, resourceName, unique } from "./schema-common.js";
 import { isIpLiteral } from "./syntax.js";
 
@@ -43,6 +44,7 @@ export const listenerSchema = z
       .meta({ description: "HTTP versions offered to clients." }),
     tls: listenerTls.optional(),
     access_log: accessLogSchema.optional(),
+    ...listenerLimitFields,
   })
   .meta({ description: "An address and port where the gateway accepts requests." });
 

@@ -1,7 +1,15 @@
 // The validated sections → the model every later stage consumes. Runs only when nothing was
 // reported, so every reference here resolves.
 import { resolve } from "node:path";
-import type { GatewayModel, ListenerModel, PluginModel, RouteModel, UpstreamModel, UpstreamTlsModel } from "../model/types.js";
+import type {
+  GatewayModel,
+  ListenerLimitsModel,
+  ListenerModel,
+  PluginModel,
+  RouteModel,
+  UpstreamModel,
+  UpstreamTlsModel,
+} from "../model/types.js";
 import { SYSTEM_CA_BUNDLE, type ResolvedModule } from "./files.js";
 import { HASH_LB_POLICIES, type UpstreamTlsInput } from "./schema-upstreams.js";
 import type { ListenerInput, PluginInput, RouteInput, UpstreamInput } from "./schema.js";
@@ -42,6 +50,26 @@ function listenerModel(l: ListenerInput, baseDir: string): ListenerModel {
         }
       : null,
     accessLog: l.access_log ?? null,
+    limits: listenerLimitsModel(l),
+  };
+}
+
+function listenerLimitsModel(l: ListenerInput): ListenerLimitsModel {
+  return {
+    headersWithUnderscoresAction: l.headers_with_underscores_action,
+    pathWithEscapedSlashesAction: l.path_with_escaped_slashes_action,
+    normalizePath: l.normalize_path,
+    mergeSlashes: l.merge_slashes,
+    maxRequestHeadersKb: l.max_request_headers_kb,
+    requestHeadersTimeoutMs: l.request_headers_timeout,
+    streamIdleTimeoutMs: l.stream_idle_timeout,
+    idleTimeoutMs: l.idle_timeout,
+    perConnectionBufferLimitBytes: l.per_connection_buffer_limit_bytes,
+    http2: {
+      maxConcurrentStreams: l.http2.max_concurrent_streams,
+      initialStreamWindowSize: l.http2.initial_stream_window_size,
+      initialConnectionWindowSize: l.http2.initial_connection_window_size,
+    },
   };
 }
 

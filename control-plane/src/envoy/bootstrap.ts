@@ -1,10 +1,12 @@
 // The bootstrap an Envoy needs to join the control plane: who it is (node), how to reach the
-// xDS server (ADS over gRPC), and where its admin API listens. Everything else (listeners,
+// xDS server (ADS over gRPC), where its admin API listens, and the overload limits that keep it
+// alive under load (overload.ts). Everything else (listeners,
 // routes, clusters, secrets, plugin configs with their modules) arrives over ADS, so an Envoy
 // on another host needs nothing but this file.
 import { isIP } from "node:net";
 import { stringify } from "yaml";
 import { ADS_SOURCE, socketAddress, XDS_CLUSTER } from "../translate/common.js";
+import { type OverloadLimits, overloadManager } from "./overload.js";
 
 export interface BootstrapOptions {
   /** node.id: the name the control plane knows this Envoy by. */
@@ -15,6 +17,8 @@ export interface BootstrapOptions {
   xds: { host: string; port: number };
   /** Envoy's admin API (port 0: any free port). */
   admin: { address: string; port: number };
+  /** Heap and client-connection limits of Envoy's overload manager (overload.ts sizes them). */
+  overload: OverloadLimits;
 }
 
 export { XDS_CLUSTER } from "../translate/common.js";
@@ -48,7 +52,10 @@ export function renderBootstrap(o: BootstrapOptions): object {
       cds_config: ADS_SOURCE,
       lds_config: ADS_SOURCE,
     },
-    admin: { address: socketAddress(o.admin.address, o.admin.port) },
+    // The admin API stays reachable when clients hold every connection the overload manager
+    // allows: that is when an operator needs its stats.
+    admin: { address: socketAddress(o.admin.address, o.admin.port), ignore_global_conn_limit: true },
+    overload_manager: overloadManager(o.overload),
     layered_runtime: { layers: [{ name: "portico", static_layer: RE2_RUNTIME }] },
   };
 }

@@ -22,6 +22,22 @@ export interface ListenerModel {
   tls: TlsModel | null;
   /** Envoy's access log of this listener's HTTP requests; null: none (the default). */
   accessLog: AccessLogModel | null;
+  /** Edge-safety settings of the connection manager and listener (schema-listener-limits.ts). */
+  limits: ListenerLimitsModel;
+}
+
+/** Envoy's own settings, durations in milliseconds (0: no limit). */
+export interface ListenerLimitsModel {
+  headersWithUnderscoresAction: "reject_request" | "drop_header" | "allow";
+  pathWithEscapedSlashesAction: "unescape_and_redirect" | "reject_request" | "unescape_and_forward" | "keep_unchanged";
+  normalizePath: boolean;
+  mergeSlashes: boolean;
+  maxRequestHeadersKb: number;
+  requestHeadersTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  idleTimeoutMs: number;
+  perConnectionBufferLimitBytes: number;
+  http2: { maxConcurrentStreams: number; initialStreamWindowSize: number; initialConnectionWindowSize: number };
 }
 
 /** One line per request, appended by Envoy to `path` (a file on Envoy's host, e.g. /dev/stdout). */

@@ -1,8 +1,9 @@
 // Listeners -> Envoy Listeners: one HTTP connection manager per filter chain, routes over RDS,
 // certificates over SDS and plugin configs over ECDS. Nothing that changes often lives here:
-// a listener only changes when its address, protocols, TLS layout or plugin list changes, and
-// only such a change makes Envoy drain its connections.
+// a listener only changes when its address, protocols, TLS layout, access log, edge limits or
+// plugin list changes, and only such a change makes Envoy drain its connections.
 import type { AccessLogModel, GatewayModel, ListenerModel } from "../model/types.js";
+import { hcmLimits, listenerBufferLimit } from "./listener-limits.js";
 import { ADS_SOURCE, ANY, pluginFilterName, routeConfigName, socketAddress } from "./common.js";
 
 const WASM_FILTER_TYPE = ANY.wasm;
@@ -29,6 +30,7 @@ export function listener(model: GatewayModel, l: ListenerModel): object {
       ? { listener_filters: [{ name: "envoy.filters.listener.tls_inspector", typed_config: { "@type": TLS_INSPECTOR_TYPE } }] }
       : {}),
     filter_chains: filterChains(model, l),
+    ...listenerBufferLimit(l.limits),
   };
 }
 
@@ -74,11 +76,7 @@ function httpConnectionManager(model: GatewayModel, l: ListenerModel): object {
       codec_type: codec(l),
       // An edge proxy: the client is the peer, not whatever X-Forwarded-For claims.
       use_remote_address: true,
-      normalize_path: true,
-      merge_slashes: true,
-      stream_idle_timeout: "300s",
-      common_http_protocol_options: { idle_timeout: "3600s" },
-      http2_protocol_options: { max_concurrent_streams: 100, initial_stream_window_size: 65536, initial_connection_window_size: 1048576 },
+      ...hcmLimits(l.limits),
       rds: { route_config_name: routeConfigName(l.name), config_source: ADS_SOURCE },
       http_filters: [...model.plugins.map((p) => pluginSlot(p.name)), router()],
       ...(l.accessLog ? { access_log: [accessLogger(l.accessLog)] } : {}),

@@ -137,6 +137,29 @@ describe("portico bootstrap", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--node NAME is required");
   });
+
+  it("sizes the overload manager for the Envoy's machine with --max-heap and --max-downstream-connections", async () => {
+    const r = await portico(["bootstrap", "--node", "edge-7", "--max-heap", "1.5GiB", "--max-downstream-connections", "20000"]);
+    expect(r.code).toBe(0);
+    const monitors = parse(r.stdout).overload_manager.resource_monitors;
+    expect(monitors.map((m: { typed_config: Record<string, number> }) => m.typed_config)).toMatchObject([
+      { max_heap_size_bytes: 1.5 * 2 ** 30 },
+      { max_active_downstream_connections: 20000 },
+    ]);
+    const v = await validateEnvoyConfig(r.stdout);
+    expect(v.ok, v.output).toBe(true);
+  });
+
+  it("refuses a bad --max-heap or --max-downstream-connections, naming the flag", async () => {
+    const heap = await portico(["bootstrap", "--node", "e", "--max-heap", "lots"]);
+    expect(heap.code).toBe(2);
+    expect(heap.stderr).toContain('--max-heap: expected a size in bytes or with a unit (536870912, 512MiB, 2GiB), got "lots"');
+    const small = await portico(["bootstrap", "--node", "e", "--max-heap", "1MiB"]);
+    expect(small.stderr).toContain("--max-heap: must be at least 64MiB");
+    const conns = await portico(["bootstrap", "--node", "e", "--max-downstream-connections", "1.5"]);
+    expect(conns.code).toBe(2);
+    expect(conns.stderr).toContain('--max-downstream-connections: expected a whole number of connections (at least 1), got "1.5"');
+  });
 });
 
 interface PorticoRun {
@@ -154,10 +177,10 @@ interface PorticoRun {
  * picked free and, should Envoy NACK the listener because the port was taken meanwhile, the run is
  * stopped and started again on a fresh port.
  */
-function startPorticoRun(path: (listen: number) => string): Promise<PorticoRun> {
+function startPorticoRun(path: (listen: number) => string, extraArgs: string[] = []): Promise<PorticoRun> {
   return onFreshPort(async (listen) => {
     const { child, exited, output } = await spawnRunning(
-      ["-c", path(listen), "--xds", "127.0.0.1:0", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--concurrency", "1"],
+      ["-c", path(listen), "--xds", "127.0.0.1:0", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--concurrency", "1", ...extraArgs],
       process.env,
       60_000,
     );
@@ -190,17 +213,19 @@ function startPorticoRun(path: (listen: number) => string): Promise<PorticoRun> 
 describe("portico run", () => {
   it("serves the file's routes through a supervised Envoy and stops cleanly on SIGTERM", async () => {
     const up = await echo();
-    const run = await startPorticoRun((listen) =>
-      file(
-        "run.yaml",
-        [
-          `listeners: [{ name: public, address: 127.0.0.1, port: ${listen} }]`,
-          "routes: [{ name: all, upstream: echo, plugins: [stamp] }]",
-          `upstreams: [{ name: echo, endpoints: ["127.0.0.1:${up.port}"] }]`,
-          "plugins:",
-          "  - { name: stamp, filter: header-rewrite, config: { rules: [{ name: s, request: { set: { x-via: portico-run } } }] } }",
-        ].join("\n"),
-      ),
+    const run = await startPorticoRun(
+      (listen) =>
+        file(
+          "run.yaml",
+          [
+            `listeners: [{ name: public, address: 127.0.0.1, port: ${listen} }]`,
+            "routes: [{ name: all, upstream: echo, plugins: [stamp] }]",
+            `upstreams: [{ name: echo, endpoints: ["127.0.0.1:${up.port}"] }]`,
+            "plugins:",
+            "  - { name: stamp, filter: header-rewrite, config: { rules: [{ name: s, request: { set: { x-via: portico-run } } }] } }",
+          ].join("\n"),
+        ),
+      ["--max-heap", "1GiB", "--max-downstream-connections", "4321"],
     );
     const { child, listen } = run;
     try {
@@ -210,6 +235,14 @@ describe("portico run", () => {
       expect(parseEcho(r.body).headers).toContainEqual(["x-via", "portico-run"]);
       const status = JSON.parse((await request(`${run.http}/status`)).body);
       expect(status.envoys.map((n: { nodeId: string }) => n.nodeId)).toEqual(["portico-local"]);
+      // The overload flags reach the supervised Envoy's bootstrap.
+      const dump = JSON.parse((await request(`${run.admin}/config_dump`)).body) as { configs: Record<string, unknown>[] };
+      const boot = dump.configs.find((c) => String(c["@type"]).endsWith("BootstrapConfigDump")) as {
+        bootstrap: { overload_manager: { resource_monitors: { typed_config: Record<string, unknown> }[] } };
+      };
+      const [heap, conns] = boot.bootstrap.overload_manager.resource_monitors.map((m) => m.typed_config);
+      expect(Number(heap?.max_heap_size_bytes)).toBe(2 ** 30);
+      expect(Number(conns?.max_active_downstream_connections)).toBe(4321);
     } finally {
       child.kill("SIGTERM");
     }

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { onFreshPort, repoRoot, request, staticCluster, useEchoUpstream, useEnvoy } from "../../../test/support/index.js";
 import { loadGatewayConfig } from "../../src/config/index.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
+import { machineOverloadLimits } from "../../src/envoy/overload.js";
 import { silentLog } from "../../src/log.js";
 import { moduleRequestHandler } from "../../src/plugins/module-http.js";
 import { translate, type EnvoyResources } from "../../src/translate/index.js";
@@ -79,6 +80,7 @@ beforeAll(async () => {
     nodeId: NODE,
     xds: { host: "127.0.0.1", port: xdsPort },
     admin: { address: "127.0.0.1", port: 0 },
+    overload: machineOverloadLimits(),
   }) as Json;
   bootstrap.static_resources.clusters.push(staticCluster("portico_modules", (modules.address() as AddressInfo).port));
   // The listener port is in the config Envoy binds on LDS: a port taken before that (Envoy NACKs

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot, validateEnvoyConfig } from "../../../test/support/index.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
+import { machineOverloadLimits } from "../../src/envoy/overload.js";
 import { pathMatch } from "../../src/translate/routes.js";
 import { fakeFiltersDir, goldenCases, loadCase, TESTDATA } from "../support/golden.js";
 import { REGEX_CASES } from "../unit/config/regex-patterns.js";
@@ -52,6 +53,7 @@ async function bootstrapFor(name: string): Promise<Json> {
     nodeId: "validate",
     xds: { host: "127.0.0.1", port: 18000 },
     admin: { address: "127.0.0.1", port: 0 },
+    overload: machineOverloadLimits(),
   }) as Json;
   return {
     ...joined,

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { bootstrapYaml, renderBootstrap, type BootstrapOptions } from "../../src/envoy/bootstrap.js";
+import { machineOverloadLimits } from "../../src/envoy/overload.js";
 import { EnvoySupervisor, type EnvoyStateChange } from "../../src/envoy/supervisor.js";
 import {
   bootstrap,
@@ -62,6 +63,7 @@ const joinOptions = (host: string, port: number): BootstrapOptions => ({
   nodeCluster: "edge",
   xds: { host, port },
   admin: { address: "127.0.0.1", port: 0 },
+  overload: machineOverloadLimits(),
 });
 
 describe("bootstrap", () => {

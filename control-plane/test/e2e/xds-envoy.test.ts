@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseEcho, request, useEchoUpstream, useEnvoy, type EchoUpstream, type Envoy } from "../../../test/support/index.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
+import { machineOverloadLimits } from "../../src/envoy/overload.js";
 import type { LogFn } from "../../src/log.js";
 import { SnapshotCache } from "../../src/xds/cache.js";
 import { XdsServer, type NackEvent } from "../../src/xds/server.js";
@@ -48,6 +49,7 @@ beforeAll(async () => {
       nodeCluster: "e2e",
       xds: { host: "127.0.0.1", port },
       admin: { address: "127.0.0.1", port: 0 },
+      overload: machineOverloadLimits(),
     }),
   });
 });

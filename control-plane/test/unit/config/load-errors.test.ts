@@ -565,3 +565,47 @@ describe("reserved names", () => {
     );
   });
 });
+
+describe("listener edge limits", () => {
+  it("names each bad value at its field, with what is allowed", async () => {
+    const errors = await gw.errors(yaml`
+      listeners:
+        - name: main
+          port: 80
+          headers_with_underscores_action: REJECT_REQUEST
+          path_with_escaped_slashes_action: redirect
+          normalize_path: "yes"
+          max_request_headers_kb: 8193
+          request_headers_timeout: 10 seconds
+          stream_idle_timeout: -1
+          per_connection_buffer_limit_bytes: 0
+          http2: { max_concurrent_streams: 0, initial_stream_window_size: 1024, initial_connection_window_size: 2147483648, window: 1 }
+    `);
+    expect(lines(errors)).toEqual([
+      '4:38 listeners[0].headers_with_underscores_action: expected one of "reject_request", "drop_header", "allow"; got "REJECT_REQUEST"',
+      '5:39 listeners[0].path_with_escaped_slashes_action: expected one of "unescape_and_redirect", "reject_request", "unescape_and_forward", "keep_unchanged"; got "redirect"',
+      '6:21 listeners[0].normalize_path: expected true or false, got "yes"',
+      "7:29 listeners[0].max_request_headers_kb: must be at most 8192 (got 8193)",
+      '8:30 listeners[0].request_headers_timeout: invalid duration "10 seconds": use a number with a unit (ms, s, m, h) such as "250ms", "15s", "1m30s", or a number of seconds',
+      "9:26 listeners[0].stream_idle_timeout: must be at least 0 (got -1)",
+      "10:40 listeners[0].per_connection_buffer_limit_bytes: must be at least 1 (got 0)",
+      "11:38 listeners[0].http2.max_concurrent_streams: must be at least 1 (got 0)",
+      "11:69 listeners[0].http2.initial_stream_window_size: must be at least 65535 (got 1024)",
+      "11:107 listeners[0].http2.initial_connection_window_size: must be at most 2147483647 (got 2147483648)",
+      '11:119 listeners[0].http2.window: unknown key "window" (expected one of: max_concurrent_streams, initial_stream_window_size, initial_connection_window_size)',
+    ]);
+  });
+
+  it("refuses a header limit of 0 KiB, a fraction, and a buffer past 1 GiB", async () => {
+    const errors = await gw.errors(yaml`
+      listeners:
+        - { name: a, port: 80, max_request_headers_kb: 0 }
+        - { name: b, port: 81, max_request_headers_kb: 1.5, per_connection_buffer_limit_bytes: 1073741825 }
+    `);
+    expect(lines(errors)).toEqual([
+      "2:50 listeners[0].max_request_headers_kb: must be at least 1 (got 0)",
+      "3:50 listeners[1].max_request_headers_kb: expected an integer, got 1.5",
+      "3:90 listeners[1].per_connection_buffer_limit_bytes: must be at most 1073741824 (got 1073741825)",
+    ]);
+  });
+});

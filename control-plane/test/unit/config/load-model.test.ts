@@ -22,12 +22,36 @@ async function model(text: string): Promise<GatewayModel> {
   return result.model;
 }
 
+/** The edge-safety settings of a listener that states none (Envoy's edge recommendations). */
+const DEFAULT_LIMITS = {
+  headersWithUnderscoresAction: "reject_request",
+  pathWithEscapedSlashesAction: "unescape_and_redirect",
+  normalizePath: true,
+  mergeSlashes: true,
+  maxRequestHeadersKb: 60,
+  requestHeadersTimeoutMs: 10_000,
+  streamIdleTimeoutMs: 300_000,
+  idleTimeoutMs: 3_600_000,
+  perConnectionBufferLimitBytes: 32768,
+  http2: { maxConcurrentStreams: 100, initialStreamWindowSize: 65536, initialConnectionWindowSize: 1048576 },
+};
+
 const FULL = yaml`
   listeners:
     - name: public
       address: 0.0.0.0
       port: 8080
       protocols: [http1, http2]
+      headers_with_underscores_action: drop_header
+      path_with_escaped_slashes_action: keep_unchanged
+      normalize_path: false
+      merge_slashes: false
+      max_request_headers_kb: 96
+      request_headers_timeout: 2s
+      stream_idle_timeout: 1m
+      idle_timeout: 0
+      per_connection_buffer_limit_bytes: 65536
+      http2: { max_concurrent_streams: 10, initial_stream_window_size: 65535, initial_connection_window_size: 2147483647 }
     - name: secure
       address: "::"
       port: 8443
@@ -90,7 +114,26 @@ describe("a full config", () => {
     const m = await model(FULL);
     expect(m).toEqual({
       listeners: [
-        { name: "public", address: "0.0.0.0", port: 8080, protocols: ["http1", "http2"], tls: null, accessLog: null },
+        {
+          name: "public",
+          address: "0.0.0.0",
+          port: 8080,
+          protocols: ["http1", "http2"],
+          tls: null,
+          accessLog: null,
+          limits: {
+            headersWithUnderscoresAction: "drop_header",
+            pathWithEscapedSlashesAction: "keep_unchanged",
+            normalizePath: false,
+            mergeSlashes: false,
+            maxRequestHeadersKb: 96,
+            requestHeadersTimeoutMs: 2000,
+            streamIdleTimeoutMs: 60_000,
+            idleTimeoutMs: 0,
+            perConnectionBufferLimitBytes: 65536,
+            http2: { maxConcurrentStreams: 10, initialStreamWindowSize: 65535, initialConnectionWindowSize: 2147483647 },
+          },
+        },
         {
           name: "secure",
           address: "::",
@@ -109,6 +152,7 @@ describe("a full config", () => {
             ],
           },
           accessLog: null,
+          limits: DEFAULT_LIMITS,
         },
       ],
       routes: [
@@ -257,7 +301,7 @@ describe("defaults", () => {
       plugins: [{ name: hdr, filter: header-rewrite }, { name: own, module: my-filter.wasm }]
     `);
     expect(m.listeners).toEqual([
-      { name: "main", address: "0.0.0.0", port: 80, protocols: ["http1", "http2"], tls: null, accessLog: null },
+      { name: "main", address: "0.0.0.0", port: 80, protocols: ["http1", "http2"], tls: null, accessLog: null, limits: DEFAULT_LIMITS },
     ]);
     expect(m.routes[0]).toEqual({
       name: "all",

@@ -11,6 +11,7 @@ const options: BootstrapOptions = {
   nodeId: "edge-1",
   xds: { host: "10.0.0.5", port: 18000 },
   admin: { address: "127.0.0.1", port: 9901 },
+  overload: { maxHeapBytes: 1 << 30, maxDownstreamConnections: 5000 },
 };
 const render = (o: Partial<BootstrapOptions> = {}) => renderBootstrap({ ...options, ...o }) as Json;
 const cluster = (b: Json, name: string): Json => (b.static_resources.clusters as Json[]).find((c) => c.name === name)!;
@@ -59,11 +60,53 @@ describe("renderBootstrap", () => {
     expect(types("control-plane.portico.svc")).toBe("STRICT_DNS");
   });
 
-  it("puts the admin API on the given address and has nothing else", () => {
+  it("puts the admin API on the given address, outside the client connection limit, and has nothing else", () => {
     const b = render({ admin: { address: "0.0.0.0", port: 0 } });
-    expect(b.admin).toEqual({ address: { socket_address: { address: "0.0.0.0", port_value: 0 } } });
-    expect(Object.keys(b).sort()).toEqual(["admin", "dynamic_resources", "layered_runtime", "node", "static_resources"]);
+    expect(b.admin).toEqual({ address: { socket_address: { address: "0.0.0.0", port_value: 0 } }, ignore_global_conn_limit: true });
+    expect(Object.keys(b).sort()).toEqual([
+      "admin",
+      "dynamic_resources",
+      "layered_runtime",
+      "node",
+      "overload_manager",
+      "static_resources",
+    ]);
     expect(b.static_resources.clusters.map((c: Json) => c.name)).toEqual([XDS_CLUSTER]);
+  });
+});
+
+describe("the overload manager", () => {
+  it("watches the heap against the given limit: shrink at 95%, refuse requests at 98% (Envoy's edge page)", () => {
+    const om = render().overload_manager;
+    expect(om.refresh_interval).toBe("0.250s");
+    expect(om.resource_monitors[0]).toEqual({
+      name: "envoy.resource_monitors.fixed_heap",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig",
+        max_heap_size_bytes: 1 << 30,
+      },
+    });
+    expect(om.actions).toEqual([
+      {
+        name: "envoy.overload_actions.shrink_heap",
+        triggers: [{ name: "envoy.resource_monitors.fixed_heap", threshold: { value: 0.95 } }],
+      },
+      {
+        name: "envoy.overload_actions.stop_accepting_requests",
+        triggers: [{ name: "envoy.resource_monitors.fixed_heap", threshold: { value: 0.98 } }],
+      },
+    ]);
+  });
+
+  it("limits client connections in all with the global downstream connections monitor", () => {
+    const om = render({ overload: { maxHeapBytes: 1 << 30, maxDownstreamConnections: 42 } }).overload_manager;
+    expect(om.resource_monitors[1]).toEqual({
+      name: "envoy.resource_monitors.global_downstream_max_connections",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+        max_active_downstream_connections: 42,
+      },
+    });
   });
 });
 
