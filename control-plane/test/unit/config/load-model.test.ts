@@ -90,7 +90,7 @@ describe("a full config", () => {
     const m = await model(FULL);
     expect(m).toEqual({
       listeners: [
-        { name: "public", address: "0.0.0.0", port: 8080, protocols: ["http1", "http2"], tls: null, accessLog: null },
+        { name: "public", address: "0.0.0.0", port: 8080, protocols: ["http1", "http2"], tls: null, accessLog: null, trustedHops: 0 },
         {
           name: "secure",
           address: "::",
@@ -109,6 +109,7 @@ describe("a full config", () => {
             ],
           },
           accessLog: null,
+          trustedHops: 0,
         },
       ],
       routes: [
@@ -195,6 +196,7 @@ describe("a full config", () => {
       ],
       plugins: [
         {
+          kind: "wasm",
           name: "auth",
           filter: "jwt-auth",
           rootId: "jwt-auth",
@@ -203,6 +205,7 @@ describe("a full config", () => {
           global: true,
         },
         {
+          kind: "wasm",
           name: "limit-api",
           filter: "rate-limit",
           rootId: "rate-limit",
@@ -215,6 +218,7 @@ describe("a full config", () => {
           global: false,
         },
         {
+          kind: "wasm",
           name: "mine",
           filter: "custom",
           rootId: "my_root",
@@ -257,7 +261,7 @@ describe("defaults", () => {
       plugins: [{ name: hdr, filter: header-rewrite }, { name: own, module: my-filter.wasm }]
     `);
     expect(m.listeners).toEqual([
-      { name: "main", address: "0.0.0.0", port: 80, protocols: ["http1", "http2"], tls: null, accessLog: null },
+      { name: "main", address: "0.0.0.0", port: 80, protocols: ["http1", "http2"], tls: null, accessLog: null, trustedHops: 0 },
     ]);
     expect(m.routes[0]).toEqual({
       name: "all",
@@ -294,7 +298,7 @@ describe("defaults", () => {
       circuitBreakers: { maxConnections: null, maxPendingRequests: null, maxRequests: null, maxRetries: null },
       tls: { sni: null, trust: { kind: "system", path: SYSTEM_CA_BUNDLE } },
     });
-    expect(m.plugins.map((p) => [p.name, p.rootId, p.config, p.global])).toEqual([
+    expect(m.plugins.map((p) => (p.kind === "wasm" ? [p.name, p.rootId, p.config, p.global] : [p.name]))).toEqual([
       ["hdr", "header-rewrite", "{}", false],
       ["own", "", "{}", false],
     ]);
@@ -408,7 +412,8 @@ describe("loadGatewayFile", () => {
     const path = join(gw.dir, "gw.yaml");
     writeFileSync(path, "plugins: [{ name: own, module: my-filter.wasm }]\n");
     const ok = await loadGatewayFile(path, { filtersDir: gw.filtersDir });
-    expect(ok.ok && ok.model.plugins[0]?.module.path).toBe(join(gw.dir, "my-filter.wasm"));
+    const plugin = ok.ok ? ok.model.plugins[0] : undefined;
+    expect(plugin?.kind === "wasm" && plugin.module.path).toBe(join(gw.dir, "my-filter.wasm"));
 
     writeFileSync(path, "plugins: [{ name: own, module: missing.wasm }]\n");
     const bad = await loadGatewayFile(path, { filtersDir: gw.filtersDir });
