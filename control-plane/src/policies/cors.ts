@@ -29,8 +29,12 @@ const ORIGIN = new RegExp(`^([a-z][a-z0-9+.-]*)://(\\*\\.)?(${LABEL}(?:\\.${LABE
 /** Browsers cache a preflight for at most 24 h (Firefox; Chromium caps at 2 h). */
 const MAX_AGE_LIMIT_S = 86_400;
 
+/** scheme + "://" + a DNS name (at most 253 characters) + ":" + port, with room to spare. */
+const MAX_ORIGIN_LENGTH = 300;
+
 function parseOrigin(written: string): OriginMatch | string {
   if (written === "*") return { kind: "any" };
+  if (written.length > MAX_ORIGIN_LENGTH) return `invalid origin: longer than ${MAX_ORIGIN_LENGTH} characters`;
   const origin = written.toLowerCase();
   const m = ORIGIN.exec(origin);
   if (!m) {

@@ -72,7 +72,7 @@ ${k.extraOrigin ? `        - ${k.extraOrigin}\n` : ""}      methods: [GET, PUT]
       max_age: 10m
   - name: deny-one
     filter: ip-restriction
-    config: { deny: [10.9.9.9/32] }
+    config: { deny: [10.9.9.9/32, "2001:db8::/32"] }
   - name: allow-net
     filter: ip-restriction
     config: { allow: [10.9.9.0/24] }
@@ -105,13 +105,17 @@ const preflight = (origin: string, method = "PUT", headers = "x-api-key") =>
 
 beforeAll(async () => {
   up = await echo();
-  behindPort = await freePort();
+  // The second listener's port, one per start attempt: when startGatewayOnFreshPort starts over
+  // (a port taken meanwhile), it gets a fresh one too.
+  const spares = [await freePort(), await freePort(), await freePort()];
+  let attempt = 0;
   ({
     gw,
     envoys: [envoy],
   } = await startGatewayOnFreshPort({
     yaml: (p) => {
       port = p;
+      behindPort = spares[attempt++ % spares.length]!;
       return config();
     },
     nodes: [{ id: "envoy-edge", opts: { extraArgs: ["--drain-time-s", String(DRAIN_TIME_S)] } }],
@@ -191,6 +195,11 @@ describe("ip-restriction on the trusted client address", () => {
     );
     expect((await send("/allow/x", { headers: spoofed }, behindPort)).status).toBe(200);
     expect((await send("/allow/x", { headers: { "x-forwarded-for": "10.9.8.1" } }, behindPort)).status).toBe(403);
+  });
+
+  it("matches IPv6 clients against IPv6 blocks", async () => {
+    expect((await send("/deny/x", { headers: { "x-forwarded-for": "2001:db8::5" } }, behindPort)).status).toBe(403);
+    expect((await send("/deny/x", { headers: { "x-forwarded-for": "2001:db9::5" } }, behindPort)).status).toBe(200);
   });
 });
 

@@ -72,6 +72,13 @@ describe("cors config", () => {
     );
   });
 
+  it("bounds an origin's length", async () => {
+    const long = `https://${"a.".repeat(200)}example.com`;
+    expect(await pluginErrors(`  - { name: c, filter: cors, config: { origins: ["${long}"] } }\n`)).toEqual([
+      "2:50 plugins[0].config.origins[0]: invalid origin: longer than 300 characters",
+    ]);
+  });
+
   it("requires origins and bounds max_age to whole seconds up to 24h", async () => {
     expect(await pluginErrors("  - { name: c, filter: cors, config: {} }\n")).toEqual(["2:38 plugins[0].config.origins: is required"]);
     expect(await pluginErrors('  - { name: c, filter: cors, config: { origins: ["*"], max_age: 25h } }\n')).toEqual([
