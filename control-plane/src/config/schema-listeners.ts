@@ -28,9 +28,6 @@ const listenerTls = z
   })
   .meta({ description: "Terminate TLS on this listener." });
 
-/** A chain of proxies longer than this is a misconfiguration, not a deployment. */
-const MAX_TRUSTED_HOPS = 16;
-
 export const listenerSchema = z
   .strictObject({
     name: resourceName("Unique name; routes refer to it."),
@@ -47,7 +44,8 @@ export const listenerSchema = z
     tls: listenerTls.optional(),
     access_log: accessLogSchema.optional(),
     // --- Trusted proxies (edge-plugins): the one place the gateway learns who the client is. ---
-    trusted_hops: z.number().int().min(0).max(MAX_TRUSTED_HOPS).prefault(0).meta({
+    // At most 16: a longer chain of proxies is a misconfiguration, not a deployment.
+    trusted_hops: z.number().int().min(0).max(16).prefault(0).meta({
       description:
         "Proxies in front of this listener whose X-Forwarded-For entries are trusted (Envoy's xff_num_trusted_hops), 0 to 16; default 0: the client is the peer, X-Forwarded-For is ignored.",
     }),
