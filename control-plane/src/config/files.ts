@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { access, readFile, readdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
+import { NATIVE_POLICY_NAMES, isNativePolicy } from "../policies/index.js";
 import type { Problem } from "./errors.js";
 import { fieldOf, listOf } from "./shape.js";
 import { NAME_PATTERN } from "./syntax.js";
@@ -143,7 +144,8 @@ export async function loadModules(
   const modules = new Map<number, ResolvedModule>();
   const problems: Problem[] = [];
   const isName = (v: unknown): v is string => typeof v === "string" && v !== "";
-  const suite = plugins.some((p) => isName(fieldOf(p, "filter"))) ? await listSuiteFilters(dirs.filtersDir) : [];
+  const needsModule = (p: unknown) => isName(fieldOf(p, "filter")) && !isNativePolicy(fieldOf(p, "filter"));
+  const suite = plugins.some(needsModule) ? await listSuiteFilters(dirs.filtersDir) : [];
 
   for (const [index, plugin] of plugins.entries()) {
     const filter = fieldOf(plugin, "filter");
@@ -151,6 +153,8 @@ export async function loadModules(
     const rootId = fieldOf(plugin, "root_id");
     let path: string;
     let at: PropertyKey[];
+    // A native policy is run by Envoy itself: no module, even if a suite file has its name.
+    if (isNativePolicy(filter)) continue;
     if (isName(filter) && module === undefined) {
       at = ["plugins", index, "filter"];
       if (typeof suite === "string") {
@@ -158,8 +162,11 @@ export async function loadModules(
         continue;
       }
       if (!suite.includes(filter)) {
-        const known = suite.length > 0 ? `known: ${suite.join(", ")}` : `no filters found in ${resolve(dirs.filtersDir)}`;
-        problems.push({ path: at, message: `unknown suite filter "${filter}" (${known})` });
+        const known = suite.length > 0 ? suite.join(", ") : `none found in ${resolve(dirs.filtersDir)}`;
+        problems.push({
+          path: at,
+          message: `unknown filter "${filter}" (native policies: ${NATIVE_POLICY_NAMES.join(", ")}; suite Wasm filters: ${known})`,
+        });
         continue;
       }
       path = resolve(dirs.filtersDir, `${filter}.wasm`);

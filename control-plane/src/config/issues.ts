@@ -57,6 +57,7 @@ export function friendlyMessage(issue: RawIssue): string | undefined {
         ? `expected ${JSON.stringify(issue.values[0])}, got ${got}`
         : `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}; got ${got}`;
     case "invalid_union":
+      if (issue.input === undefined) return "is required";
       return `expected ${orList(issue.errors.flatMap((option) => expectedOf(option)))}, got ${got}`;
     case "too_small": {
       const min = String(issue.minimum);

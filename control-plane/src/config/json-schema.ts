@@ -1,10 +1,12 @@
 // The JSON Schema of the config file, for editors (yaml-language-server, VS Code's JSON support)
 // and docs. It describes what users write (zod's "input" side), with defaults and descriptions.
+// A plugin of a native policy gets the policy's config schema (from its zod schema, policies/).
 // A plugin of a suite filter also gets that filter's own schema (filters/<name>/config.schema.json,
 // hand-written beside the filter, with the definitions all filters share in filters/shared.schema.json)
 // for its `config`.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { NATIVE_POLICIES, NATIVE_POLICY_NAMES, type NativePolicyName } from "../policies/index.js";
 import { gatewayConfigSchema } from "./schema.js";
 
 /** Suite filters with a config schema, in the order their conditions appear. */
@@ -88,15 +90,25 @@ function withFilterConfigs(schema: Json): Json {
   const list = [plugins, ...((plugins?.anyOf ?? []) as Json[])].find((s) => s?.type === "array");
   const item = list?.items as Json | undefined;
   if (!item) throw new Error("gateway schema: no plugin item schema");
-  item.allOf = FILTER_SCHEMA_NAMES.map((filter) => {
-    const config = inlineFilterSchema(filterConfigSchema(filter), filterSchemaUrl(filter));
-    return {
-      if: { properties: { filter: { const: filter } }, required: ["filter"] },
-      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords, not a thenable
-      then: { properties: { config: { if: { type: "object" }, then: config } } },
-    };
-  });
+  const configs: [string, Json][] = [
+    ...NATIVE_POLICY_NAMES.map((filter): [string, Json] => [filter, nativePolicyConfigSchema(filter)]),
+    ...FILTER_SCHEMA_NAMES.map((filter): [string, Json] => [
+      filter,
+      inlineFilterSchema(filterConfigSchema(filter), filterSchemaUrl(filter)),
+    ]),
+  ];
+  item.allOf = configs.map(([filter, config]) => ({
+    if: { properties: { filter: { const: filter } }, required: ["filter"] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords, not a thenable
+    then: { properties: { config: { if: { type: "object" }, then: config } } },
+  }));
   return schema;
+}
+
+/** A native policy's config schema, from its zod schema (what users write: the input side). */
+export function nativePolicyConfigSchema(filter: NativePolicyName): Json {
+  const { $schema: _, ...body } = z.toJSONSchema(NATIVE_POLICIES[filter].schema, { io: "input", target: "draft-07" }) as Json;
+  return body;
 }
 
 // draft-07: the newest draft that every common editor integration understands fully.

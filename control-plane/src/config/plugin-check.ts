@@ -47,6 +47,7 @@ export async function checkPluginConfigs(
   const references: Reference[] = [];
   // One at a time: each check instantiates a Wasm module, and their order keeps errors stable.
   for (const { index, value } of plugins) {
+    if (value.kind !== "wasm") continue; // a native policy: its schema checked its config
     const module = modules.get(index);
     if (!module) continue; // its module could not be loaded: already reported
     const at = ["plugins", index, "config"];

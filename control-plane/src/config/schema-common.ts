@@ -125,3 +125,15 @@ export function namedMatchSchema(what: "header" | "query parameter") {
 export function unique<T>(items: T[]): T[] {
   return [...new Set(items)];
 }
+
+/** An HTTP header name (an RFC 9110 token), lower-cased. */
+export const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: (issue) => `invalid header name ${JSON.stringify(issue.input)}` })
+  .transform((name) => name.toLowerCase());
+
+/** An HTTP method (any case), upper-cased. */
+export const method = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: (issue) => `invalid HTTP method ${JSON.stringify(issue.input)}` })
+  .transform((m) => m.toUpperCase());

@@ -45,6 +45,13 @@ export const listenerSchema = z
     tls: listenerTls.optional(),
     access_log: accessLogSchema.optional(),
     ...listenerLimitFields,
+    // --- Trusted proxies (edge-plugins): the one place the gateway learns who the client is. ---
+    // At most 16: a longer chain of proxies is a misconfiguration, not a deployment.
+    trusted_hops: z.number().int().min(0).max(16).prefault(0).meta({
+      description:
+        "Proxies in front of this listener whose X-Forwarded-For entries are trusted (Envoy's xff_num_trusted_hops), 0 to 16; default 0: the client is the peer, X-Forwarded-For is ignored.",
+    }),
+    // --- end trusted proxies ---
   })
   .meta({ description: "An address and port where the gateway accepts requests." });
 

@@ -6,6 +6,7 @@ import {
   ALSO_WITH_OTHER_ISSUES,
   exactlyOne,
   hostMatch,
+  method,
   namedMatchSchema,
   pathMatchSchema,
   reference,
@@ -33,11 +34,6 @@ export const RETRY_CONDITIONS = [
   "resource-exhausted",
   "unavailable",
 ] as const;
-
-const method = z
-  .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: (issue) => `invalid HTTP method ${JSON.stringify(issue.input)}` })
-  .transform((m) => m.toUpperCase());
 
 /**
  * Envoy's query parameter matcher has no invert_match: a route can negate presence (present:

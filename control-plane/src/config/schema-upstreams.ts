@@ -9,7 +9,7 @@ import type {
   OutlierDetectionModel,
 } from "../model/types.js";
 import { duration } from "./durations.js";
-import { ALSO_WITH_OTHER_ISSUES, absolutePath, checkedString, exactlyOne, resourceName } from "./schema-common.js";
+import { ALSO_WITH_OTHER_ISSUES, absolutePath, checkedString, exactlyOne, headerName, resourceName } from "./schema-common.js";
 import { HOSTNAME_PATTERN, endpointHostError, parseHostPort } from "./syntax.js";
 
 const port = z.number().int().min(1).max(65535);
@@ -169,12 +169,6 @@ const circuitBreakers = z
 
 /** The consistent-hash policies: the only ones with something to hash on (hash_on). */
 export const HASH_LB_POLICIES: readonly LbPolicy[] = ["ring_hash", "maglev"];
-
-/** An HTTP header name (an RFC 9110 token). */
-const headerName = z
-  .string()
-  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: (issue) => `invalid header name ${JSON.stringify(issue.input)}` })
-  .transform((name) => name.toLowerCase());
 
 const HASH_ON_KINDS = ["header", "cookie", "query", "source_ip"] as const;
 

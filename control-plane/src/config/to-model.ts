@@ -18,7 +18,8 @@ import { isIpLiteral } from "./syntax.js";
 
 export function toModel(sections: ParsedSections, modules: Map<number, ResolvedModule>, baseDir: string): GatewayModel {
   const listeners = sections.listeners.map(({ value }) => listenerModel(value, baseDir));
-  const plugins = sections.plugins.map(({ index, value }) => {
+  const plugins = sections.plugins.map(({ index, value }): PluginModel => {
+    if (value.kind === "native") return { kind: "native", name: value.name, policy: value.policy, global: value.global };
     const module = modules.get(index);
     if (!module) throw new Error(`internal: plugins[${index}] has no resolved module`);
     return pluginModel(value, module);
@@ -50,6 +51,7 @@ function listenerModel(l: ListenerInput, baseDir: string): ListenerModel {
         }
       : null,
     accessLog: l.access_log ?? null,
+    trustedHops: l.trusted_hops,
     limits: listenerLimitsModel(l),
   };
 }
@@ -116,8 +118,9 @@ function upstreamTlsModel(upstream: string, t: UpstreamTlsInput, baseDir: string
   return { sni: t.sni, trust: { kind: "ca", path: resolve(baseDir, t.ca), secretName: `${upstream}.ca` } };
 }
 
-function pluginModel(p: PluginInput, module: ResolvedModule): PluginModel {
+function pluginModel(p: Extract<PluginInput, { kind: "wasm" }>, module: ResolvedModule): PluginModel {
   return {
+    kind: "wasm",
     name: p.name,
     filter: module.filter,
     rootId: module.rootId,

@@ -3,6 +3,8 @@
 // cross-reference checked, plugin modules resolved to bytes + sha256. Translation is a pure
 // function of this model, so two equal models always give equal Envoy resources.
 
+import type { PolicyModel } from "../policies/index.js";
+
 export type HttpProtocol = "http1" | "http2";
 
 export interface GatewayModel {
@@ -22,6 +24,8 @@ export interface ListenerModel {
   tls: TlsModel | null;
   /** Envoy's access log of this listener's HTTP requests; null: none (the default). */
   accessLog: AccessLogModel | null;
+  /** Proxies in front of the gateway whose X-Forwarded-For entries are trusted (HCM xff_num_trusted_hops); default 0. */
+  trustedHops: number;
   /** Edge-safety settings of the connection manager and listener (schema-listener-limits.ts). */
   limits: ListenerLimitsModel;
 }
@@ -186,7 +190,11 @@ export interface CircuitBreakersModel {
   maxRetries: number | null;
 }
 
-export interface PluginModel {
+/** A plugin: a Wasm filter (config over ECDS) or a native policy (an Envoy filter, config per route). */
+export type PluginModel = WasmPluginModel | NativePluginModel;
+
+export interface WasmPluginModel {
+  kind: "wasm";
   name: string;
   /** A suite filter ("jwt-auth", "rate-limit", "header-rewrite") or "custom" for a user module. */
   filter: string;
@@ -196,6 +204,16 @@ export interface PluginModel {
   module: { sha256: string; path: string; size: number };
   /** The JSON configuration handed to the filter (serialised exactly once, here). */
   config: string;
+  /** Enabled on every route. */
+  global: boolean;
+}
+
+/** `filter: cors | ip-restriction | request-size`: run by Envoy's own filter (policies/). */
+export interface NativePluginModel {
+  kind: "native";
+  name: string;
+  /** The policy and its validated config; `policy.filter` is the `filter:` name. */
+  policy: PolicyModel;
   /** Enabled on every route. */
   global: boolean;
 }

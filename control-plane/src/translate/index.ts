@@ -1,7 +1,7 @@
 // translate: the validated model -> Envoy v3 resources (proto3 JSON), as pure functions.
 // Same inputs, same output (sorted by name), so versions come from content hashes and golden
 // files stay stable.
-import type { GatewayModel } from "../model/types.js";
+import type { GatewayModel, WasmPluginModel } from "../model/types.js";
 import { TypeUrl, type ResourceSet } from "../xds/types.js";
 import { pluginFilterName } from "./common.js";
 import { cluster } from "./clusters.js";
@@ -37,6 +37,10 @@ export function translateEndpoints(model: GatewayModel): Map<string, object> {
   );
 }
 
+function wasmPlugins(model: GatewayModel): WasmPluginModel[] {
+  return model.plugins.filter((p): p is WasmPluginModel => p.kind === "wasm");
+}
+
 export function translate({ model, certificates, modules }: TranslateInputs): EnvoyResources {
   const certs = model.listeners.flatMap((l) => l.tls?.certificates ?? []).map((c) => ({ name: c.secretName }));
   const cas = model.upstreams.flatMap((u) => (u.tls?.trust.kind === "ca" ? [{ name: u.tls.trust.secretName }] : []));
@@ -48,10 +52,11 @@ export function translate({ model, certificates, modules }: TranslateInputs): En
       if (!pem) throw new Error(`certificate ${name} was not loaded`);
       return "trustedCa" in pem ? validationContextSecret(name, pem) : tlsSecret(name, pem);
     }),
-    // ECDS resources are named after the plugin's filter slot, not the plugin.
+    // ECDS resources are named after the plugin's filter slot, not the plugin. Native policies
+    // have none: their slot holds the Envoy filter itself, their config goes per route.
     [TypeUrl.ExtensionConfig]: new Map(
       [
-        ...byName(model.plugins, (p) => {
+        ...byName(wasmPlugins(model), (p) => {
           const { sha256 } = p.module;
           let base64 = inline.get(sha256);
           if (base64 === undefined) {

@@ -2,7 +2,8 @@
 // certificates over SDS and plugin configs over ECDS. Nothing that changes often lives here:
 // a listener only changes when its address, protocols, TLS layout, access log, edge limits or
 // plugin list changes, and only such a change makes Envoy drain its connections.
-import type { AccessLogModel, GatewayModel, ListenerModel } from "../model/types.js";
+import type { AccessLogModel, GatewayModel, ListenerModel, NativePluginModel, PluginModel } from "../model/types.js";
+import { policySlot } from "../policies/index.js";
 import { hcmLimits, listenerBufferLimit } from "./listener-limits.js";
 import { ADS_SOURCE, ANY, pluginFilterName, routeConfigName, socketAddress } from "./common.js";
 
@@ -74,11 +75,14 @@ function httpConnectionManager(model: GatewayModel, l: ListenerModel): object {
       "@type": ANY.hcm,
       stat_prefix: l.name,
       codec_type: codec(l),
-      // An edge proxy: the client is the peer, not whatever X-Forwarded-For claims.
+      // An edge proxy: the client is the peer, not whatever X-Forwarded-For claims, unless the
+      // listener says how many proxies in front of it are trusted (their X-Forwarded-For entries,
+      // from the right). This client address is what ip-restriction's RBAC remote_ip matches.
       use_remote_address: true,
+      ...(l.trustedHops > 0 ? { xff_num_trusted_hops: l.trustedHops } : {}),
       ...hcmLimits(l.limits),
       rds: { route_config_name: routeConfigName(l.name), config_source: ADS_SOURCE },
-      http_filters: [...model.plugins.map((p) => pluginSlot(p.name)), router()],
+      http_filters: [...model.plugins.map(pluginSlot), router()],
       ...(l.accessLog ? { access_log: [accessLogger(l.accessLog)] } : {}),
     },
   };
@@ -109,12 +113,22 @@ function accessLogger(a: AccessLogModel): object {
  * the listener. Without a config yet, Envoy waits (listener warming) rather than serving
  * requests past a missing plugin.
  */
-function pluginSlot(plugin: string): object {
+function pluginSlot(plugin: PluginModel): object {
+  if (plugin.kind === "native") return nativePolicySlot(plugin);
   return {
-    name: pluginFilterName(plugin),
+    name: pluginFilterName(plugin.name),
     config_discovery: { config_source: ADS_SOURCE, type_urls: [WASM_FILTER_TYPE] },
     disabled: true,
   };
+}
+
+/**
+ * A native policy's slot holds the Envoy filter itself with a fixed config that depends only on
+ * the policy kind; a route switches it on with the policy's per-route config (translate/routes.ts).
+ * So editing the policy changes routes only, never the listener.
+ */
+function nativePolicySlot(plugin: NativePluginModel): object {
+  return { name: pluginFilterName(plugin.name), typed_config: policySlot(plugin.policy).typedConfig, disabled: true };
 }
 
 function router(): object {

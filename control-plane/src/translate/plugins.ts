@@ -1,5 +1,5 @@
-// Plugins -> ECDS TypedExtensionConfig resources: one Wasm filter config per plugin, with the
-// module's bytes inline.
+// Wasm plugins -> ECDS TypedExtensionConfig resources: one Wasm filter config per plugin, with
+// the module's bytes inline. (Native policies have no ECDS resource: their config goes per route.)
 //
 // Why inline and not `code.remote` (fetch over HTTP + sha256): Envoy 1.40 fetches remote Wasm
 // code only while something is initialising (start-up, a warming listener). An ECDS update that
@@ -7,11 +7,11 @@
 // requests then pass with no plugin running (control-plane/test/e2e/envoy-remote-wasm.test.ts);
 // with `nack_on_code_cache_miss` it NACKs, but a re-offer is accepted with a plugin that answers
 // 500. Inline bytes make a plugin update one atomic xDS message: no fetch, no shared disk.
-import type { PluginModel } from "../model/types.js";
+import type { WasmPluginModel } from "../model/types.js";
 import { ANY, pluginFilterName } from "./common.js";
 
 /** `moduleBase64`: the plugin's module bytes, base64 (encoded once per module by the caller). */
-export function pluginExtensionConfig(p: PluginModel, moduleBase64: string): object {
+export function pluginExtensionConfig(p: WasmPluginModel, moduleBase64: string): object {
   return {
     name: pluginFilterName(p.name),
     typed_config: {

@@ -1,13 +1,25 @@
 // Routes -> one RouteConfiguration per listener (served over RDS). Plugins are switched on per
 // route through typed_per_filter_config, so attaching or detaching a plugin is a route update:
 // the listener (and its connections) stays untouched.
-import type { GatewayModel, HashOnModel, NamedMatch, PathMatch, RouteModel, UpstreamModel, ValueMatch } from "../model/types.js";
+import type {
+  GatewayModel,
+  HashOnModel,
+  NamedMatch,
+  PathMatch,
+  PluginModel,
+  RouteModel,
+  UpstreamModel,
+  ValueMatch,
+} from "../model/types.js";
+import { policyPerRoute } from "../policies/index.js";
 import { ANY, duration, NO_ROUTE, pluginFilterName, routeConfigName } from "./common.js";
 
 export function routeConfiguration(model: GatewayModel, listener: string): object {
   const routes = model.routes.filter((r) => r.listeners.includes(listener));
   const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
-  const noRoute = noRouteRoute(model.plugins.filter((p) => p.global).map((p) => p.name));
+  const plugins = new Map(model.plugins.map((p) => [p.name, p]));
+  const enable = (names: string[]) => enabledPlugins(names.map((n) => plugins.get(n)!));
+  const noRoute = noRouteRoute(enable(model.plugins.filter((p) => p.global).map((p) => p.name)));
   return {
     name: routeConfigName(listener),
     // `hosts` match the Host header without its port (docs/gateway-config.md): clients send
@@ -16,7 +28,7 @@ export function routeConfiguration(model: GatewayModel, listener: string): objec
     virtual_hosts: virtualHosts(routes).map(({ domain, routes: rs }) => ({
       name: domain === "*" ? "any" : domain,
       domains: [domain],
-      routes: [...rs.map((r) => route(r, upstreams)), noRoute],
+      routes: [...rs.map((r) => route(r, upstreams, enable(r.plugins))), noRoute],
     })),
   };
 }
@@ -28,12 +40,12 @@ export function routeConfiguration(model: GatewayModel, listener: string): objec
  * response header is on the 404. First match wins, so it never shadows a user route. The body is
  * empty, as Envoy's own "no route" 404 (a gRPC client sees UNIMPLEMENTED, as before).
  */
-function noRouteRoute(globalPlugins: string[]): object {
+function noRouteRoute(globalPlugins: Record<string, object>): object {
   return {
     name: NO_ROUTE,
     match: { prefix: "/" },
     direct_response: { status: 404 },
-    ...(globalPlugins.length > 0 ? { typed_per_filter_config: enabledPlugins(globalPlugins) } : {}),
+    ...(Object.keys(globalPlugins).length > 0 ? { typed_per_filter_config: globalPlugins } : {}),
   };
 }
 
@@ -67,12 +79,12 @@ function covers(pattern: string, domain: string): boolean {
   return false;
 }
 
-function route(r: RouteModel, upstreams: Map<string, UpstreamModel>): object {
+function route(r: RouteModel, upstreams: Map<string, UpstreamModel>, plugins: Record<string, object>): object {
   return {
     name: r.name,
     match: routeMatch(r),
     route: routeAction(r, upstreams),
-    ...(r.plugins.length > 0 ? { typed_per_filter_config: enabledPlugins(r.plugins) } : {}),
+    ...(Object.keys(plugins).length > 0 ? { typed_per_filter_config: plugins } : {}),
   };
 }
 
@@ -230,10 +242,16 @@ function retryPolicy(p: NonNullable<RouteModel["retries"]>): object {
 }
 
 /**
- * Every plugin filter is disabled at the listener; a FilterConfig whose `config` is present but
- * empty switches it on for this route (Envoy rejects one without `config`; Wasm filters have no
- * per-route config of their own).
+ * Every plugin filter is disabled at the listener; a FilterConfig with `config` present switches
+ * it on for this route (Envoy rejects one without `config`). Wasm filters have no per-route
+ * config of their own, so theirs is empty; a native policy's carries its per-route config
+ * (CorsPolicy, RBACPerRoute, BufferPerRoute): a policy edit is a route update only.
  */
-function enabledPlugins(plugins: string[]): Record<string, object> {
-  return Object.fromEntries(plugins.map((p) => [pluginFilterName(p), { "@type": ANY.filterConfig, config: {} }]));
+function enabledPlugins(plugins: PluginModel[]): Record<string, object> {
+  return Object.fromEntries(
+    plugins.map((p) => [
+      pluginFilterName(p.name),
+      { "@type": ANY.filterConfig, config: p.kind === "native" ? policyPerRoute(p.policy) : {} },
+    ]),
+  );
 }

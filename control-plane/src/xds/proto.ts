@@ -31,6 +31,12 @@ export const ANY_TYPES: readonly { type: string; file: string }[] = [
     type: "envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
     file: "envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto",
   },
+  { type: "envoy.extensions.filters.http.cors.v3.Cors", file: "envoy/extensions/filters/http/cors/v3/cors.proto" },
+  { type: "envoy.extensions.filters.http.cors.v3.CorsPolicy", file: "envoy/extensions/filters/http/cors/v3/cors.proto" },
+  { type: "envoy.extensions.filters.http.rbac.v3.RBAC", file: "envoy/extensions/filters/http/rbac/v3/rbac.proto" },
+  { type: "envoy.extensions.filters.http.rbac.v3.RBACPerRoute", file: "envoy/extensions/filters/http/rbac/v3/rbac.proto" },
+  { type: "envoy.extensions.filters.http.buffer.v3.Buffer", file: "envoy/extensions/filters/http/buffer/v3/buffer.proto" },
+  { type: "envoy.extensions.filters.http.buffer.v3.BufferPerRoute", file: "envoy/extensions/filters/http/buffer/v3/buffer.proto" },
   { type: "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication", file: "envoy/extensions/filters/http/jwt_authn/v3/config.proto" },
   { type: "envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig", file: "envoy/extensions/filters/http/jwt_authn/v3/config.proto" },
   {

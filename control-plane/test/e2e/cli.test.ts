@@ -101,7 +101,9 @@ describe("portico validate", () => {
     mkdirSync(empty, { recursive: true });
     const r = await portico(["validate", "-c", path, "--filters", empty]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`filters.yaml:3:13: plugins[0].filter: unknown suite filter "rate-limit" (no filters found in ${empty})`);
+    expect(r.stderr).toContain(
+      `filters.yaml:3:13: plugins[0].filter: unknown filter "rate-limit" (native policies: cors, ip-restriction, request-size; suite Wasm filters: none found in ${empty})`,
+    );
   });
 
   it("gives the filter's own verdict on a plugin config, at the config's line", async () => {

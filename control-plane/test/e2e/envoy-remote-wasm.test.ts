@@ -48,7 +48,9 @@ plugins:
   const loaded = await loadGatewayConfig(text, { source: "remote-wasm.yaml", baseDir: dir, filtersDir: join(repoRoot, "dist/filters") });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   for (const [sha, bytes] of loaded.modules) store.set(sha, bytes);
-  const sha = loaded.model.plugins[0]!.module.sha256;
+  const plugin = loaded.model.plugins[0]!;
+  if (plugin.kind !== "wasm") throw new Error("expected a Wasm plugin");
+  const sha = plugin.module.sha256;
   return { res: translate({ model: loaded.model, modules: loaded.modules, certificates: new Map() }), sha };
 }
 

@@ -250,7 +250,7 @@ describe("make run (scripts/run.sh on the example gateway.yaml)", () => {
           expect(last.res.status, what).toBeLessThan(300);
         }
         // "name: value" promises: a response header, or "in the echoed headers" a request header the upstream saw.
-        for (const m of (t.expect ?? "").matchAll(/\b(x-[a-z-]+): ([\w-]+)/g)) {
+        for (const m of (t.expect ?? "").matchAll(/\b((?:x|access-control)-[a-z-]+): ([\w:/.-]+)/g)) {
           if (t.expect!.includes(`${m[0]} in the echoed headers`))
             expect(parseEcho(last.res.body).headers, what).toContainEqual([m[1], m[2]]);
           else expect(last.res.header(m[1]!), what).toBe(m[2]);

@@ -238,6 +238,27 @@ describe("admin API: resources", () => {
     expect(mismatch.json().error).toBe("bad_request");
   });
 
+  it("checks a native policy's config like the file does: 400 at the field inside config, then 201 when fixed", async () => {
+    const api = await start();
+    const bad = await api("PUT", "/plugins/cors", {
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ filter: "cors", config: { origins: ["https://ok.example.com", "https://x.com/path"], credential: true } }),
+    });
+    expect(bad.status).toBe(400);
+    const errors = (bad.json().errors as { path: string; message: string }[]).map((e) => `${e.path}: ${e.message}`);
+    expect(errors).toEqual([
+      'plugins[1].config.origins[1]: invalid origin "https://x.com/path": expected scheme://host[:port] with no path, e.g. "https://app.example.com", "https://*.example.com" or "*"',
+      'plugins[1].config.credential: unknown key "credential" (did you mean "credentials"?)',
+    ]);
+    expect(pushes()).toBe(0);
+    const ok = await api("PUT", "/plugins/cors", {
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ filter: "cors", config: { origins: ["https://ok.example.com"], credentials: true } }),
+    });
+    expect(ok.status).toBe(201);
+    expect(onDisk().plugins.map((p: { name: string }) => p.name)).toContain("cors");
+  });
+
   it("PATCH merges (null removes a key) with merge-patch+json or json; 404 for a missing resource", async () => {
     const api = await start();
     const r = await api("PATCH", "/routes/api", {

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { gatewayJsonSchema } from "../../../src/config/index.js";
 import { FILTER_SCHEMA_NAMES } from "../../../src/config/json-schema.js";
+import { NATIVE_POLICY_NAMES } from "../../../src/policies/index.js";
 
 const committedPath = fileURLToPath(new URL("../../../schema/gateway.schema.json", import.meta.url));
 const referencePath = fileURLToPath(new URL("../../../../docs/gateway-config.md", import.meta.url));
@@ -48,12 +49,12 @@ describe("gateway.schema.json", () => {
     expect([...keys].filter((key) => !reference.includes(`\`${key}\``))).toEqual([]);
   });
 
-  it("gives a suite filter plugin's config that filter's schema, and stays free of $refs", () => {
+  it("gives a native policy's or suite filter plugin's config its schema, and stays free of $refs", () => {
     const plugins = (gatewayJsonSchema as { properties: Record<string, { anyOf: { type?: string; items?: { allOf?: unknown[] } }[] }> })
       .properties.plugins!;
     const item = plugins.anyOf.find((s) => s.type === "array")?.items;
     const filters = (item?.allOf ?? []).map((c) => (c as { if: { properties: { filter: { const: string } } } }).if.properties.filter.const);
-    expect(filters).toEqual([...FILTER_SCHEMA_NAMES]);
+    expect(filters).toEqual([...NATIVE_POLICY_NAMES, ...FILTER_SCHEMA_NAMES]);
     // The admin API serves parts of the schema on their own, and OpenAPI embeds it: no $ref may dangle.
     expect(JSON.stringify(gatewayJsonSchema)).not.toContain('"$ref"');
   });

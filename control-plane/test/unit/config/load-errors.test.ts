@@ -363,8 +363,8 @@ describe("file errors", () => {
   it("reports an unknown suite filter with the known ones (release builds only)", async () => {
     const errors = await gw.errors("plugins: [{ name: p, filter: jwt-auht }, { name: q, filter: jwt-auth.debug }]\n");
     expect(lines(errors)).toEqual([
-      '1:30 plugins[0].filter: unknown suite filter "jwt-auht" (known: header-rewrite, jwt-auth, rate-limit)',
-      '1:61 plugins[1].filter: unknown suite filter "jwt-auth.debug" (known: header-rewrite, jwt-auth, rate-limit)',
+      '1:30 plugins[0].filter: unknown filter "jwt-auht" (native policies: cors, ip-restriction, request-size; suite Wasm filters: header-rewrite, jwt-auth, rate-limit)',
+      '1:61 plugins[1].filter: unknown filter "jwt-auth.debug" (native policies: cors, ip-restriction, request-size; suite Wasm filters: header-rewrite, jwt-auth, rate-limit)',
     ]);
   });
 

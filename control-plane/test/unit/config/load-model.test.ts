@@ -121,6 +121,7 @@ describe("a full config", () => {
           protocols: ["http1", "http2"],
           tls: null,
           accessLog: null,
+          trustedHops: 0,
           limits: {
             headersWithUnderscoresAction: "drop_header",
             pathWithEscapedSlashesAction: "keep_unchanged",
@@ -152,6 +153,7 @@ describe("a full config", () => {
             ],
           },
           accessLog: null,
+          trustedHops: 0,
           limits: DEFAULT_LIMITS,
         },
       ],
@@ -239,6 +241,7 @@ describe("a full config", () => {
       ],
       plugins: [
         {
+          kind: "wasm",
           name: "auth",
           filter: "jwt-auth",
           rootId: "jwt-auth",
@@ -247,6 +250,7 @@ describe("a full config", () => {
           global: true,
         },
         {
+          kind: "wasm",
           name: "limit-api",
           filter: "rate-limit",
           rootId: "rate-limit",
@@ -259,6 +263,7 @@ describe("a full config", () => {
           global: false,
         },
         {
+          kind: "wasm",
           name: "mine",
           filter: "custom",
           rootId: "my_root",
@@ -301,7 +306,16 @@ describe("defaults", () => {
       plugins: [{ name: hdr, filter: header-rewrite }, { name: own, module: my-filter.wasm }]
     `);
     expect(m.listeners).toEqual([
-      { name: "main", address: "0.0.0.0", port: 80, protocols: ["http1", "http2"], tls: null, accessLog: null, limits: DEFAULT_LIMITS },
+      {
+        name: "main",
+        address: "0.0.0.0",
+        port: 80,
+        protocols: ["http1", "http2"],
+        tls: null,
+        accessLog: null,
+        trustedHops: 0,
+        limits: DEFAULT_LIMITS,
+      },
     ]);
     expect(m.routes[0]).toEqual({
       name: "all",
@@ -338,7 +352,7 @@ describe("defaults", () => {
       circuitBreakers: { maxConnections: null, maxPendingRequests: null, maxRequests: null, maxRetries: null },
       tls: { sni: null, trust: { kind: "system", path: SYSTEM_CA_BUNDLE } },
     });
-    expect(m.plugins.map((p) => [p.name, p.rootId, p.config, p.global])).toEqual([
+    expect(m.plugins.map((p) => (p.kind === "wasm" ? [p.name, p.rootId, p.config, p.global] : [p.name]))).toEqual([
       ["hdr", "header-rewrite", "{}", false],
       ["own", "", "{}", false],
     ]);
@@ -452,7 +466,8 @@ describe("loadGatewayFile", () => {
     const path = join(gw.dir, "gw.yaml");
     writeFileSync(path, "plugins: [{ name: own, module: my-filter.wasm }]\n");
     const ok = await loadGatewayFile(path, { filtersDir: gw.filtersDir });
-    expect(ok.ok && ok.model.plugins[0]?.module.path).toBe(join(gw.dir, "my-filter.wasm"));
+    const plugin = ok.ok ? ok.model.plugins[0] : undefined;
+    expect(plugin?.kind === "wasm" && plugin.module.path).toBe(join(gw.dir, "my-filter.wasm"));
 
     writeFileSync(path, "plugins: [{ name: own, module: missing.wasm }]\n");
     const bad = await loadGatewayFile(path, { filtersDir: gw.filtersDir });

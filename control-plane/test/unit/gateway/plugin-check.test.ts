@@ -42,7 +42,11 @@ const api = (method: string, p: string, body?: unknown) =>
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 /** The rate-limit rules the config in force hands to the filter. */
-const rulesInForce = () => JSON.parse(cp.gateway.model!.plugins.find((p) => p.name === "limit")!.config).rules as { requests: number }[];
+const rulesInForce = () => {
+  const limit = cp.gateway.model!.plugins.find((p) => p.name === "limit");
+  if (limit?.kind !== "wasm") throw new Error("no Wasm plugin named limit");
+  return JSON.parse(limit.config).rules as { requests: number }[];
+};
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "portico-plugin-check-"));
