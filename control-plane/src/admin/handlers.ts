@@ -4,7 +4,7 @@
 import { gatewayJsonSchema } from "../config/index.js";
 import type { ConfigStore } from "../store/config-store.js";
 import { KINDS, singular, type Kind, type StoreError, type WriteOptions, type WriteResult } from "../store/types.js";
-import { parseJsonBody, readBodyText } from "./body.js";
+import { parseJsonBody, readBodyText, refuseDeepNesting } from "./body.js";
 import { ApiError, etagMatches, located, mediaType, preferredType, sendEmpty, sendJson, sendText } from "./http.js";
 import type { RequestContext, Route } from "./router.js";
 import { itemSchema } from "./schema.js";
@@ -149,8 +149,9 @@ async function validateConfig(ctx: HandlerContext, c: RequestContext): Promise<v
   try {
     text = await readConfigText(ctx, c);
   } catch (e) {
-    // A JSON syntax error is an answer to "is this valid?", not a failed request.
-    if (e instanceof ApiError && e.code === "invalid_json") return sendJson(c.res, 200, { valid: false, errors: e.errors });
+    // A JSON syntax error (or a body nesting too deep) is an answer to "is this valid?", not a failed request.
+    if (e instanceof ApiError && (e.code === "invalid_json" || e.code === "too_deep"))
+      return sendJson(c.res, 200, { valid: false, errors: e.errors });
     throw e;
   }
   const { valid, errors } = await ctx.store.validate(text);
@@ -203,13 +204,14 @@ async function readJson(ctx: HandlerContext, c: RequestContext, types: string[])
   return parseJsonBody(await readBodyText(c.req, ctx.maxBodyBytes));
 }
 
-/** A whole config, YAML or JSON (JSON syntax checked here, so its errors are located as JSON's). */
+/** A whole config, YAML or JSON (JSON syntax checked here, so its errors are located as JSON's; nesting depth checked for both). */
 async function readConfigText(ctx: HandlerContext, c: RequestContext): Promise<string> {
   const type = mediaType(c.req.headers["content-type"]) ?? YAML_TYPES[0]!;
   const accepted = [...YAML_TYPES, JSON_TYPE];
   if (!accepted.includes(type)) throw unsupported(accepted);
   const text = await readBodyText(c.req, ctx.maxBodyBytes);
   if (type === JSON_TYPE) parseJsonBody(text);
+  else refuseDeepNesting(text, "yaml");
   return text;
 }
 

@@ -3,11 +3,12 @@
 // sees all errors in one go.
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { LineCounter } from "yaml";
 import type { GatewayModel } from "../model/types.js";
 import { type ConfigError, type Problem, sortErrors } from "./errors.js";
 import { checkCertificateFiles, checkUpstreamCaFiles, loadModules } from "./files.js";
 import { locate, positionAt } from "./locate.js";
+import { parseDocumentBounded } from "./nesting.js";
 import { type PluginChecker, checkPluginConfigs } from "./plugin-check.js";
 import { type ReferenceGraph, referenceGraph } from "./references.js";
 import { checkRelations } from "./relations.js";
@@ -44,7 +45,16 @@ export type LoadResult =
 export async function loadGatewayConfig(text: string, opts: LoadOptions): Promise<LoadResult> {
   const lineCounter = new LineCounter();
   // YAML 1.2 (so `on:` and `no` stay strings) with merge keys, which config authors use for shared blocks.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  // Bounded: a document nesting too deep (in its text or through aliases) is refused, located,
+  // before anything recursive reads it.
+  const parsed = parseDocumentBounded(text, { lineCounter, prettyErrors: false, merge: true });
+  if (!parsed.ok) {
+    return {
+      ok: false,
+      errors: [{ source: opts.source, path: "", ...positionAt(lineCounter, parsed.problem.offset), message: parsed.problem.message }],
+    };
+  }
+  const { doc } = parsed;
   if (doc.errors.length > 0) {
     const errors = doc.errors.map((e) => ({ source: opts.source, path: "", ...positionAt(lineCounter, e.pos[0]), message: e.message }));
     return { ok: false, errors: sortErrors(errors) };

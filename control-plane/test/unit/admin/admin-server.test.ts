@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { startAdminServer, type AdminServer, type AdminServerOptions } from "../../../src/admin/server.js";
 import { loadGatewayConfig } from "../../../src/config/index.js";
+import { MAX_NESTING_DEPTH } from "../../../src/config/nesting.js";
 import { ConfigSource, gatewayTarget } from "../../../src/gateway/config-source.js";
 import { Gateway } from "../../../src/gateway/gateway.js";
 import { silentLog, type LogFn } from "../../../src/log.js";
@@ -577,6 +578,79 @@ describe("admin API: every kind of secret is redacted", () => {
     for (const v of SECRET_VALUES) expect(text, v).toContain(v);
     expect(text).not.toContain(REDACTED);
     expect(onDisk().plugins.find((p) => p.name === "vault")!.config).toEqual({ ...VAULT_CONFIG, max_token_bytes: 16384 });
+  });
+});
+
+describe("admin API: bodies nesting too deep", () => {
+  /** `levels` JSON objects one inside the other. */
+  const nest = (levels: number) => `${'{"a":'.repeat(levels)}1${"}".repeat(levels)}`;
+  const TOO_DEEP = `the body nests deeper than ${MAX_NESTING_DEPTH} levels (maps and lists within one another)`;
+
+  it("answers 400 too_deep, located, to a body nesting 5,000 objects on every resource write; the file and Envoys keep the last good config", async () => {
+    const api = await start();
+    const body = `{"upstream": "a", "match": ${nest(5000)}}`;
+    // The body is level 1 and match's object level 2, so level 65 is the nest's 64th object.
+    const at = { path: "", line: 1, column: body.indexOf('{"a":') + 1 + '{"a":'.length * (MAX_NESTING_DEPTH - 1) };
+    for (const [method, path, type] of [
+      ["PUT", "/routes/x", "application/json"],
+      ["PUT", "/routes/api", "application/json"],
+      ["PATCH", "/routes/api", "application/merge-patch+json"],
+      ["POST", "/routes", "application/json"],
+    ] as const) {
+      const r = await api(method, path, {
+        headers: { "content-type": type },
+        body: method === "POST" ? `{"name": "x", ${body.slice(1)}` : body,
+      });
+      expect(r.status, `${method} ${path}`).toBe(400);
+      expect(r.json(), `${method} ${path}`).toEqual({
+        error: "too_deep",
+        message: TOO_DEEP,
+        errors: [{ ...at, column: method === "POST" ? at.column + '"name": "x", '.length : at.column, message: TOO_DEEP }],
+      });
+    }
+    expect(readFileSync(path, "utf8")).toBe(INITIAL_TEXT);
+    expect(pushes()).toBe(0);
+    expect(logs.filter(([level]) => level === "error")).toEqual([]);
+    // The API still works, and the last good config is what it serves.
+    expect((await api("GET", "/routes/api")).json()).toMatchObject({ name: "api", upstream: "a" });
+  });
+
+  it("refuses a whole config nesting too deep, YAML or JSON, and POST /validate says it is not valid", async () => {
+    const api = await start();
+    const yaml = `routes:\n  - name: r\n    upstream: a\n    match: ${"[".repeat(5000)}${"]".repeat(5000)}\n`;
+    const put = await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: yaml });
+    expect(put.status).toBe(400);
+    // The document (1), routes (2), the route (3): the 62nd bracket (column 12 + 61) is level 65.
+    expect(put.json()).toEqual({
+      error: "too_deep",
+      message: TOO_DEEP,
+      errors: [{ path: "", line: 4, column: 12 + 61, message: TOO_DEEP }],
+    });
+    const json = await api("PUT", "/config", { headers: JSON_HEADERS, body: `{"routes": [${nest(5000)}]}` });
+    expect(json.status).toBe(400);
+    expect(json.json().error).toBe("too_deep");
+    const validate = await api("POST", "/validate", { headers: { "content-type": "application/yaml" }, body: yaml });
+    expect(validate.status).toBe(200);
+    expect(validate.json()).toEqual({ valid: false, errors: [{ path: "", line: 4, column: 12 + 61, message: TOO_DEEP }] });
+    expect(readFileSync(path, "utf8")).toBe(INITIAL_TEXT);
+    expect(pushes()).toBe(0);
+  });
+
+  it("takes a body exactly as deep as the limit past the depth check (the loader then judges the file it would make)", async () => {
+    const api = await start();
+    const r = await api("PUT", "/routes/x", { headers: JSON_HEADERS, body: `{"upstream": "a", "match": ${nest(MAX_NESTING_DEPTH - 1)}}` });
+    expect(r.status).toBe(400);
+    // In the file the route sits two levels down (the document, routes): too deep there, located in the file.
+    expect(r.json()).toMatchObject({
+      error: "invalid",
+      errors: [{ path: "", message: expect.stringContaining("the document nests deeper") }],
+    });
+    expect(r.json().errors[0].line).toBeGreaterThan(1);
+    const shallow = await api("PUT", "/routes/x", {
+      headers: JSON_HEADERS,
+      body: `{"upstream": "a", "match": {"path": {"prefix": "/x"}}}`,
+    });
+    expect(shallow.status).toBe(201);
   });
 });
 
