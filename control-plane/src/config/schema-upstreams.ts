@@ -150,12 +150,43 @@ function limit(description: string) {
     .meta({ description: `${description} Default: Envoy's.` });
 }
 
+/**
+ * Envoy's retry budget (thresholds.retry_budget): retries in flight may be at most a share of
+ * the requests in flight (and so scale with traffic, where max_retries is one fixed number).
+ */
+const retryBudget = z
+  .strictObject({
+    percent: z
+      .number()
+      .min(0)
+      .max(100)
+      .prefault(20)
+      .meta({ description: "Retries in flight as a percentage of the requests (and pending requests) in flight. Default: 20." }),
+    min_concurrency: z
+      .number()
+      .int()
+      .min(0)
+      .prefault(3)
+      .meta({ description: "Retries in flight allowed whatever the percentage gives (so a quiet upstream can still retry). Default: 3." }),
+  })
+  .meta({ description: "A retry budget: limits retries in flight to a share of the traffic, instead of max_retries." });
+
 const circuitBreakers = z
   .strictObject({
     max_connections: limit("Most connections to the upstream (Envoy: 1024)."),
     max_pending_requests: limit("Most requests waiting for a connection (Envoy: 1024)."),
     max_requests: limit("Most requests in flight (Envoy: 1024)."),
     max_retries: limit("Most retries in flight (Envoy: 3)."),
+    retry_budget: retryBudget.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.max_retries !== null && c.retry_budget !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["retry_budget"],
+        message: "Envoy ignores max_retries when a retry budget is set: give one of them",
+        input: c.retry_budget,
+      });
   })
   .transform(
     (c): CircuitBreakersModel => ({
@@ -163,6 +194,7 @@ const circuitBreakers = z
       maxPendingRequests: c.max_pending_requests,
       maxRequests: c.max_requests,
       maxRetries: c.max_retries,
+      retryBudget: c.retry_budget ? { percent: c.retry_budget.percent, minConcurrency: c.retry_budget.min_concurrency } : null,
     }),
   )
   .meta({ description: "Limits beyond which Envoy fails requests fast instead of queueing them." });
