@@ -1,6 +1,7 @@
 // The admin API's endpoints, as a route table over the ConfigStore. Handlers translate HTTP
 // (content types, conditional headers, dry runs) into store calls and the store's results into
 // statuses; validation, references and secrets are the store's business.
+import { boundMessage } from "../config/errors.js";
 import { gatewayJsonSchema } from "../config/index.js";
 import type { ConfigStore } from "../store/config-store.js";
 import { KINDS, singular, type Kind, type StoreError, type WriteOptions, type WriteResult } from "../store/types.js";
@@ -190,7 +191,8 @@ function respondDryRun(result: WriteResult, c: RequestContext): void {
     return;
   }
   if (result.error.code !== "invalid") throw storeError(result.error);
-  sendJson(c.res, 200, { dry_run: true, valid: false, diff: {}, errors: located(result.error.errors), message: result.error.message });
+  const message = boundMessage(result.error.message);
+  sendJson(c.res, 200, { dry_run: true, valid: false, diff: {}, errors: located(result.error.errors), message });
 }
 
 function storeError(e: StoreError): ApiError {

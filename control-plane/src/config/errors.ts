@@ -63,3 +63,20 @@ export function formatConfigErrors(errors: readonly ConfigError[]): string {
 export function sortErrors(errors: ConfigError[]): ConfigError[] {
   return [...errors].sort((a, b) => a.line - b.line || a.column - b.column);
 }
+
+/** The most characters of a value an error message quotes (a value may be megabytes long). */
+export const MAX_QUOTED = 80;
+/** The longest error message, whatever it is made of. */
+export const MAX_MESSAGE = 500;
+
+const LONG_QUOTED = new RegExp(`"((?:[^"\\\\]|\\\\.){${MAX_QUOTED + 1},})"`, "g");
+
+/**
+ * A message with every quoted value longer than MAX_QUOTED characters shortened (its start, "…",
+ * its length), and the whole cut at MAX_MESSAGE: messages quote what the user wrote, and what a
+ * user (or a fuzzer) wrote can be a 300 KB string, which no log line or API answer should repeat.
+ */
+export function boundMessage(message: string): string {
+  const short = message.replace(LONG_QUOTED, (_, inner: string) => `"${inner.slice(0, MAX_QUOTED)}…" (${inner.length} characters)`);
+  return short.length <= MAX_MESSAGE ? short : `${short.slice(0, MAX_MESSAGE)}…`;
+}

@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { startAdminServer, type AdminServer, type AdminServerOptions } from "../../../src/admin/server.js";
 import { loadGatewayConfig } from "../../../src/config/index.js";
+import { MAX_MESSAGE } from "../../../src/config/errors.js";
 import { MAX_NESTING_DEPTH } from "../../../src/config/nesting.js";
 import { ConfigSource, gatewayTarget } from "../../../src/gateway/config-source.js";
 import { Gateway } from "../../../src/gateway/gateway.js";
@@ -634,6 +635,22 @@ describe("admin API: bodies nesting too deep", () => {
     expect(validate.json()).toEqual({ valid: false, errors: [{ path: "", line: 4, column: 12 + 61, message: TOO_DEEP }] });
     expect(readFileSync(path, "utf8")).toBe(INITIAL_TEXT);
     expect(pushes()).toBe(0);
+  });
+
+  // Found by the admin API fuzz (control-plane/test/unit/fuzz/admin-api.test.ts): messages quoted
+  // names from the URL and the body whole.
+  it("keeps error messages short when they name a huge resource name from the URL or the body", async () => {
+    const api = await start();
+    const long = "x".repeat(5000);
+    const mismatch = await api("PUT", `/routes/${long}`, { headers: JSON_HEADERS, body: JSON.stringify({ name: "y".repeat(500_000) }) });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.json().message.length).toBeLessThanOrEqual(MAX_MESSAGE + 1);
+    expect(mismatch.json().message).toMatch(
+      /^the body names "y{80}…" \(500000 characters\) but the URL names "x{80}…" \(5000 characters\)$/,
+    );
+    const missing = await api("GET", `/upstreams/${long}`);
+    expect(missing.status).toBe(404);
+    expect(missing.json().message).toBe(`no upstream named "${"x".repeat(80)}…" (5000 characters)`);
   });
 
   it("takes a body exactly as deep as the limit past the depth check (the loader then judges the file it would make)", async () => {

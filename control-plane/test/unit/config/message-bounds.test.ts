@@ -1,0 +1,37 @@
+// Error messages quote what the user wrote; what a user wrote can be a 300 KB string. Found by
+// the loader fuzz (control-plane/test/unit/fuzz/loader.test.ts): a huge access-log path came back
+// whole in its error message (and so in the log and the admin API's answer).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { boundMessage, MAX_MESSAGE, MAX_QUOTED } from "../../../src/config/errors.js";
+import { type GatewayDir, makeGatewayDir } from "./fixtures.js";
+
+let gw: GatewayDir;
+beforeAll(() => {
+  gw = makeGatewayDir();
+});
+afterAll(() => gw.remove());
+
+describe("error messages are bounded", () => {
+  it("a 300 KB value is quoted by its start and its length only", async () => {
+    const huge = "x".repeat(300_000);
+    const errors = await gw.errors(
+      `listeners: [{ name: main, port: 8080, access_log: { path: "${huge}" } }]\nupstreams: [{ name: u, endpoints: ["${huge}:80"] }]\n`,
+    );
+    expect(errors.length).toBe(2);
+    for (const e of errors) {
+      expect(e.message.length).toBeLessThanOrEqual(MAX_MESSAGE + 1);
+      expect(e.message).toContain(`"${"x".repeat(MAX_QUOTED)}…" (`);
+    }
+    expect(errors[0]!.message).toBe(
+      `the access log path is opened by Envoy and must be absolute (got "${"x".repeat(MAX_QUOTED)}…" (300000 characters))`,
+    );
+  });
+
+  it("leaves short quotes alone, shortens long ones (escapes included), and cuts a message that is long anyway", () => {
+    expect(boundMessage('unknown key "prot" (did you mean "port"?)')).toBe('unknown key "prot" (did you mean "port"?)');
+    const long = `a\\"${"y".repeat(200)}`;
+    expect(boundMessage(`bad "${long}" here`)).toBe(`bad "${long.slice(0, MAX_QUOTED)}…" (${long.length} characters) here`);
+    const plain = "z ".repeat(400);
+    expect(boundMessage(plain)).toBe(`${plain.slice(0, MAX_MESSAGE)}…`);
+  });
+});
