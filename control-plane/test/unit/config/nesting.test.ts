@@ -20,7 +20,7 @@ const TOO_DEEP = `the document nests deeper than ${MAX_NESTING_DEPTH} levels (ma
 /** `levels` flow maps one inside the other: {"a":{"a":...1...}}. */
 const jsonNest = (levels: number) => `${'{"a":'.repeat(levels)}1${"}".repeat(levels)}`;
 /** `levels` block maps, one per line, each indented under the one before. */
-const blockNest = (levels: number) => Array.from({ length: levels }, (_, i) => `${" ".repeat(i)}a:`).join("\n") + " 1\n";
+const blockNest = (levels: number) => `${Array.from({ length: levels }, (_, i) => `${" ".repeat(i)}a:`).join("\n")} 1\n`;
 
 describe("nesting depth: the gateway file", () => {
   it("refuses a JSON gateway file nested 5,000 deep at the place it gets too deep", async () => {

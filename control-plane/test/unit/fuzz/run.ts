@@ -38,7 +38,7 @@ export function pathsIn(root: unknown): (string | number)[][] {
   while (stack.length > 0) {
     const { value, path } = stack.pop()!;
     out.push(path);
-    if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, path: [...path, i] }));
+    if (Array.isArray(value)) for (const [i, v] of value.entries()) stack.push({ value: v, path: [...path, i] });
     else if (value !== null && typeof value === "object")
       for (const [k, v] of Object.entries(value)) stack.push({ value: v, path: [...path, k] });
   }
