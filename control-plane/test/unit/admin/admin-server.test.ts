@@ -653,6 +653,17 @@ describe("admin API: bodies nesting too deep", () => {
     expect(missing.json().message).toBe(`no upstream named "${"x".repeat(80)}…" (5000 characters)`);
   });
 
+  it("refuses a whole config whose aliases make a cycle with a located 400, not a 500", async () => {
+    const api = await start();
+    const yaml = `${INITIAL_TEXT}  - name: loop\n    filter: header-rewrite\n    config: &c { rules: [*c] }\n`;
+    const r = await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: yaml });
+    expect(r.status).toBe(400);
+    expect(r.json().errors).toEqual([
+      { path: "", line: yaml.split("\n").length - 1, column: 26, message: "an alias refers to a map or list that contains it (a cycle)" },
+    ]);
+    expect(readFileSync(path, "utf8")).toBe(INITIAL_TEXT);
+  });
+
   it("takes a body exactly as deep as the limit past the depth check (the loader then judges the file it would make)", async () => {
     const api = await start();
     const r = await api("PUT", "/routes/x", { headers: JSON_HEADERS, body: `{"upstream": "a", "match": ${nest(MAX_NESTING_DEPTH - 1)}}` });

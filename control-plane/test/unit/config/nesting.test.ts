@@ -65,6 +65,13 @@ describe("nesting depth: the gateway file", () => {
     ]);
   });
 
+  it("refuses a cycle in a plugin config (before, JSON.stringify threw out of the loader: a 500 from PUT /config)", async () => {
+    const errors = await gw.errors(`${VALID}plugins:\n  - name: p\n    filter: header-rewrite\n    config: &c { rules: [*c] }\n`);
+    expect(errors).toEqual([
+      { source: "gateway.yaml", path: "", line: 6, column: 26, message: "an alias refers to a map or list that contains it (a cycle)" },
+    ]);
+  });
+
   it("still reads a document exactly as deep as the limit (the error is then about the keys, not the depth)", async () => {
     // Document map (1) → listeners (2) → item (3) → x … : 61 more levels make 64.
     const errors = await gw.errors(`{"listeners": [{"name": "main", "port": 8080, "x": ${jsonNest(MAX_NESTING_DEPTH - 3)}}]}`);
