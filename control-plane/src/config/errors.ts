@@ -64,6 +64,21 @@ export function sortErrors(errors: ConfigError[]): ConfigError[] {
   return [...errors].sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
+/** The most errors a refusal lists (a 50,000-item list of wrong values would make 50,000). */
+export const MAX_ERRORS = 100;
+
+/** The first MAX_ERRORS errors in reading order, and one more saying how many were left out. */
+export function boundErrors(errors: ConfigError[]): ConfigError[] {
+  const sorted = sortErrors(errors).map((e) => ({ ...e, message: boundMessage(e.message) }));
+  if (sorted.length <= MAX_ERRORS) return sorted;
+  const next = sorted[MAX_ERRORS]!;
+  const more = sorted.length - MAX_ERRORS;
+  return [
+    ...sorted.slice(0, MAX_ERRORS),
+    { ...next, path: "", message: `${more} more error${more === 1 ? "" : "s"} from here on (only the first ${MAX_ERRORS} are listed)` },
+  ];
+}
+
 /** The most characters of a value an error message quotes (a value may be megabytes long). */
 export const MAX_QUOTED = 80;
 /** The longest error message, whatever it is made of. */

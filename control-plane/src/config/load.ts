@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { LineCounter } from "yaml";
 import type { GatewayModel } from "../model/types.js";
-import { type ConfigError, type Problem, boundMessage, sortErrors } from "./errors.js";
+import { type ConfigError, type Problem, boundErrors } from "./errors.js";
 import { checkCertificateFiles, checkUpstreamCaFiles, loadModules } from "./files.js";
 import { locate, positionAt } from "./locate.js";
 import { parseDocumentBounded } from "./nesting.js";
@@ -92,9 +92,9 @@ export async function loadGatewayConfig(text: string, opts: LoadOptions): Promis
   return { ok: true, model: toModel(shape.sections, loaded.modules, opts.baseDir), modules, references };
 }
 
-/** The errors in reading order, each message bounded in size (see boundMessage). */
+/** The errors in reading order, bounded in number and size (see boundErrors). */
 function refused(errors: ConfigError[], references?: ReferenceGraph): LoadResult {
-  const bounded = sortErrors(errors).map((e) => ({ ...e, message: boundMessage(e.message) }));
+  const bounded = boundErrors(errors);
   return references ? { ok: false, errors: bounded, references } : { ok: false, errors: bounded };
 }
 

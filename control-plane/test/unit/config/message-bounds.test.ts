@@ -1,8 +1,9 @@
-// Error messages quote what the user wrote; what a user wrote can be a 300 KB string. Found by
-// the loader fuzz (control-plane/test/unit/fuzz/loader.test.ts): a huge access-log path came back
-// whole in its error message (and so in the log and the admin API's answer).
+// Error messages quote what the user wrote; what a user wrote can be a 300 KB string, or a list
+// of 50,000 wrong values. Found by the loader fuzz (control-plane/test/unit/fuzz/loader.test.ts):
+// a huge access-log path came back whole in its error message, and such a list made 50,000
+// errors (5 MB of JSON from the admin API, one 5 MB log line).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { boundMessage, MAX_MESSAGE, MAX_QUOTED } from "../../../src/config/errors.js";
+import { boundMessage, MAX_ERRORS, MAX_MESSAGE, MAX_QUOTED } from "../../../src/config/errors.js";
 import { type GatewayDir, makeGatewayDir } from "./fixtures.js";
 
 let gw: GatewayDir;
@@ -33,5 +34,19 @@ describe("error messages are bounded", () => {
     expect(boundMessage(`bad "${long}" here`)).toBe(`bad "${long.slice(0, MAX_QUOTED)}…" (${long.length} characters) here`);
     const plain = "z ".repeat(400);
     expect(boundMessage(plain)).toBe(`${plain.slice(0, MAX_MESSAGE)}…`);
+  });
+
+  it("lists the first 100 errors of a list of 50,000 wrong values, then how many more there are", async () => {
+    const text = `routes: [${Array.from({ length: 50_000 }, (_, i) => i).join(",")}]\n`;
+    const errors = await gw.errors(text);
+    expect(errors.length).toBe(MAX_ERRORS + 1);
+    expect(errors[0]).toMatchObject({ path: "routes[0]", line: 1, column: 10, message: "expected a map, got 0" });
+    expect(errors[MAX_ERRORS - 1]!.path).toBe(`routes[${MAX_ERRORS - 1}]`);
+    expect(errors[MAX_ERRORS]).toMatchObject({
+      path: "",
+      line: 1,
+      column: text.indexOf(`,${MAX_ERRORS},`) + 2,
+      message: `${50_000 - MAX_ERRORS} more errors from here on (only the first ${MAX_ERRORS} are listed)`,
+    });
   });
 });

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { MAX_MESSAGE, parsePath } from "../../../src/config/errors.js";
+import { MAX_ERRORS, MAX_MESSAGE, parsePath } from "../../../src/config/errors.js";
 import { type LoadOptions, loadGatewayConfig } from "../../../src/config/index.js";
 import { readCertificates } from "../../../src/gateway/certificates.js";
 import { createPluginChecker } from "../../../src/plugins/check-config.js";
@@ -185,6 +185,7 @@ async function judge(text: string, opts: LoadOptions): Promise<"ok" | "errors"> 
     return "ok";
   }
   expect(loaded.errors.length).toBeGreaterThan(0);
+  expect(loaded.errors.length).toBeLessThanOrEqual(MAX_ERRORS + 1);
   for (const e of loaded.errors) {
     expect(typeof e.path).toBe("string");
     expect(parsePath(e.path), `path ${JSON.stringify(e.path)} reads back`).toBeDefined();
@@ -197,12 +198,19 @@ async function judge(text: string, opts: LoadOptions): Promise<"ok" | "errors"> 
   return "errors";
 }
 
-/** A failure with how its case was made in front (the case's text may be megabytes). */
+/** The slowest case of a run, printed with its outcome counts (the bound per case is 5 s). */
+let slowest = { ms: 0, how: "" };
+
+/** Runs a case, timed; a failure gets how the case was made in front (its text may be megabytes). */
 async function explained<T>(how: string, run: Promise<T>): Promise<T> {
+  const started = performance.now();
   try {
     return await run;
   } catch (e) {
     throw new Error(`case: ${how}\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  } finally {
+    const ms = Math.round(performance.now() - started);
+    if (ms > slowest.ms) slowest = { ms, how: how.slice(0, 200) };
   }
 }
 
@@ -223,13 +231,16 @@ describe("fuzz: the gateway file loader", () => {
         ]++;
       }),
     );
-    console.log(`  loader (stub checker): ${outcomes.ok} valid models, ${outcomes.errors} refused with located errors`);
+    console.log(
+      `  loader (stub checker): ${outcomes.ok} valid models, ${outcomes.errors} refused with located errors; slowest case ${slowest.ms} ms (${slowest.how})`,
+    );
     // The mix is not degenerate: some mutations keep a config valid, most break it.
     expect(outcomes.errors).toBeGreaterThan(0);
   }, 120_000);
 
   it("does the same for mutated plugin configs judged by the real filters in the Wasm check worker", async () => {
     const checker = createPluginChecker();
+    slowest = { ms: 0, how: "" };
     const outcomes = { ok: 0, errors: 0 };
     const withPlugins = SEEDS.filter((s) => (s.value as { plugins?: unknown[] }).plugins?.length);
     try {
@@ -254,6 +265,8 @@ describe("fuzz: the gateway file loader", () => {
     } finally {
       await checker.close();
     }
-    console.log(`  loader (real plugin checker): ${outcomes.ok} valid models, ${outcomes.errors} refused with located errors`);
+    console.log(
+      `  loader (real plugin checker): ${outcomes.ok} valid models, ${outcomes.errors} refused with located errors; slowest case ${slowest.ms} ms`,
+    );
   }, 120_000);
 });
