@@ -255,6 +255,63 @@ describe("fuzz: the admin API", () => {
   }, 120_000);
 });
 
+describe("fuzz: the admin API's bearer token check", () => {
+  const TOKEN = "s3cret-token_value";
+  let guarded: AdminServer;
+  beforeAll(async () => {
+    const gateway = new Gateway({ cache: new SnapshotCache(), log: silentLog });
+    const source = new ConfigSource({ path, load, ...gatewayTarget(gateway), log: silentLog });
+    await source.reload();
+    guarded = await startAdminServer({
+      store: new ConfigStore({ source, log: silentLog }),
+      host: "127.0.0.1",
+      port: 0,
+      token: TOKEN,
+      log: silentLog,
+    });
+  });
+  afterAll(() => guarded?.close());
+
+  it("lets a request through only with exactly the token, and answers every other Authorization with a JSON 401", async () => {
+    // Near misses of the right header, and anything at all (node refuses to send control characters).
+    const authorization = fc.oneof(
+      fc.constantFrom(
+        `Bearer ${TOKEN}`,
+        `bearer ${TOKEN}`,
+        `Bearer   ${TOKEN}  `,
+        `Bearer ${TOKEN}x`,
+        `Bearer ${TOKEN.slice(1)}`,
+        `Basic ${TOKEN}`,
+        `Bearer`,
+        `Bearer `,
+        TOKEN,
+        `Bearer ${TOKEN} ${TOKEN}`,
+      ),
+      fc.string({ maxLength: 200 }).filter((v) => /^[\x20-\x7e]*$/.test(v)),
+      fc
+        .string({ maxLength: 40 })
+        .filter((v) => /^[\x21-\x7e]*$/.test(v))
+        .map((v) => `Bearer ${v}`),
+    );
+    let allowed = 0;
+    await fuzz(
+      "admin API bearer token",
+      { numRuns: 300, caseTimeoutMs: 5000 },
+      fc.asyncProperty(fc.option(authorization, { nil: undefined }), async (auth) => {
+        const r = await send(guarded.url, "GET", "/routes", auth === undefined ? {} : { authorization: auth }, undefined);
+        const right = auth !== undefined && /^bearer +s3cret-token_value *$/i.test(auth);
+        if (right) allowed++;
+        const case_ = `Authorization: ${JSON.stringify(auth)}`;
+        if (right && r.status !== 200) throw new Error(`${case_}: the right token refused with ${r.status}`);
+        if (!right && r.status !== 401) throw new Error(`${case_}: let through with ${r.status}`);
+        if (!right && (JSON.parse(r.text) as { error?: unknown }).error !== "unauthorized")
+          throw new Error(`${case_}: a 401 without the error shape`);
+      }),
+    );
+    expect(allowed).toBeGreaterThan(0);
+  });
+});
+
 /** What is wrong with an answer, or undefined. */
 async function judge(reply: Reply, method: string, before: string, after: string, dryRun: boolean): Promise<string | undefined> {
   if (reply.status >= 500) return `a ${reply.status}`;
