@@ -4,7 +4,15 @@
 import { boundMessage } from "../config/errors.js";
 import { gatewayJsonSchema } from "../config/index.js";
 import type { ConfigStore } from "../store/config-store.js";
-import { KINDS, singular, type Kind, type StoreError, type WriteOptions, type WriteResult } from "../store/types.js";
+import {
+  KINDS,
+  singular,
+  StoredConfigUnreadable,
+  type Kind,
+  type StoreError,
+  type WriteOptions,
+  type WriteResult,
+} from "../store/types.js";
 import { parseJsonBody, readBodyText, refuseDeepNesting } from "./body.js";
 import { ApiError, etagMatches, located, mediaType, preferredType, sendEmpty, sendJson, sendText } from "./http.js";
 import type { RequestContext, Route } from "./router.js";
@@ -62,14 +70,24 @@ export function adminRoutes(ctx: HandlerContext): Route[] {
 
 // ---- resources ------------------------------------------------------------------------------
 
+/** A read of the store; 409 with the located errors when the stored file does not parse. */
+async function readStore<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (e) {
+    if (e instanceof StoredConfigUnreadable) throw new ApiError(409, "conflict", e.message, located(e.errors));
+    throw e;
+  }
+}
+
 async function listResources(ctx: HandlerContext, kind: Kind, c: RequestContext): Promise<void> {
-  const items = (await ctx.store.list(kind)).map((r) => ({ name: r.name, ...r.value }));
+  const items = (await readStore(ctx.store.list(kind))).map((r) => ({ name: r.name, ...r.value }));
   sendJson(c.res, 200, { items, total: items.length });
 }
 
 async function getResource(ctx: HandlerContext, kind: Kind, c: RequestContext): Promise<void> {
   const name = c.params.name!;
-  const found = await ctx.store.get(kind, name);
+  const found = await readStore(ctx.store.get(kind, name));
   if (!found) throw new ApiError(404, "not_found", `no ${singular(kind)} named "${name}"`);
   if (etagMatches(c.req.headers["if-none-match"], found.etag)) return sendEmpty(c.res, 304, { etag: found.etag });
   sendJson(c.res, 200, { name: found.name, ...found.value }, { etag: found.etag });
@@ -130,7 +148,7 @@ function respondResourceWrite(kind: Kind, name: string, result: WriteResult, o: 
 async function getConfig(ctx: HandlerContext, c: RequestContext): Promise<void> {
   const type = preferredType(c.req.headers.accept, ["application/yaml", "text/yaml", JSON_TYPE]);
   const format = type === JSON_TYPE ? "json" : "yaml";
-  const { text, etag } = await ctx.store.getConfig(format);
+  const { text, etag } = await readStore(ctx.store.getConfig(format));
   const vary = { vary: "accept" };
   if (etagMatches(c.req.headers["if-none-match"], etag)) return sendEmpty(c.res, 304, { etag, ...vary });
   sendText(c.res, 200, format === "json" ? "application/json; charset=utf-8" : YAML_RESPONSE, text, { etag, ...vary });

@@ -664,6 +664,49 @@ describe("admin API: bodies nesting too deep", () => {
     expect(readFileSync(path, "utf8")).toBe(INITIAL_TEXT);
   });
 
+  // Found while fuzzing: a hand edit the API cannot parse (a syntax error, or nesting 5,000 deep)
+  // made GET /config and DELETE answer 500, and other reads answer from a partial reading.
+  it.each([
+    // [how, the lines added, the error, its line after the original text's last]
+    ["nesting 5,000 deep", `x-deep: ${"[".repeat(5000)}${"]".repeat(5000)}\n`, "the document nests deeper than 64 levels", 0],
+    ["with a syntax error", "x-broken: [\n", "Flow sequence in block collection must be sufficiently indented and end with a ]", 1],
+  ])(
+    "answers a file hand-edited %s with 409 (reads) or 400 (writes) and its located errors; PUT /config replaces it",
+    async (_, tail, message, after) => {
+      const api = await start();
+      writeFileSync(path, `${INITIAL_TEXT}${tail}`);
+      const line = INITIAL_TEXT.split("\n").length + after;
+      const reads = await Promise.all([
+        api("GET", "/routes"),
+        api("GET", "/routes/api"),
+        api("GET", "/config"),
+        api("GET", "/config", { headers: { accept: "application/json" } }),
+      ]);
+      for (const r of reads) {
+        expect(r.status).toBe(409);
+        expect(r.json()).toMatchObject({
+          error: "conflict",
+          message: "the stored config does not parse; fix the file or replace it with PUT /config",
+        });
+        expect(r.json().errors[0]).toMatchObject({ line, message: expect.stringContaining(message) });
+      }
+      const writes = await Promise.all([
+        api("PUT", "/routes/x", { headers: JSON_HEADERS, body: JSON.stringify({ upstream: "a" }) }),
+        api("PATCH", "/routes/api", { headers: JSON_HEADERS, body: JSON.stringify({ timeout: "1s" }) }),
+        api("DELETE", "/routes/api"),
+      ]);
+      for (const r of writes) {
+        expect(r.status).toBe(400);
+        expect(r.json()).toMatchObject({ error: "invalid", message: "the stored config does not parse; replace it with PUT /config" });
+        expect(r.json().errors[0]).toMatchObject({ line, message: expect.stringContaining(message) });
+      }
+      expect(logs.filter(([level]) => level === "error")).toEqual([]);
+      const replaced = await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: INITIAL_TEXT });
+      expect(replaced.status).toBe(200);
+      expect((await api("GET", "/routes/api")).status).toBe(200);
+    },
+  );
+
   it("takes a body exactly as deep as the limit past the depth check (the loader then judges the file it would make)", async () => {
     const api = await start();
     const r = await api("PUT", "/routes/x", { headers: JSON_HEADERS, body: `{"upstream": "a", "match": ${nest(MAX_NESTING_DEPTH - 1)}}` });
