@@ -82,6 +82,7 @@ function kindPaths(kind: Kind): Obj {
             properties: { items: { type: "array", items: item }, total: { type: "integer" } },
           }),
           "401": ref("responses", "Unauthorized"),
+          "409": ref("responses", "StoredConfigUnreadable"),
         },
       },
       post: {
@@ -120,6 +121,7 @@ function kindPaths(kind: Kind): Obj {
           "304": { description: "Not modified (If-None-Match matched).", headers: ETAG_HEADER },
           "401": ref("responses", "Unauthorized"),
           "404": ref("responses", "NotFound"),
+          "409": ref("responses", "StoredConfigUnreadable"),
         },
       },
       put: {
@@ -205,6 +207,7 @@ function configPaths(): Obj {
           },
           "304": { description: "Not modified (If-None-Match matched).", headers: ETAG_HEADER },
           "401": ref("responses", "Unauthorized"),
+          "409": ref("responses", "StoredConfigUnreadable"),
         },
       },
       put: {
@@ -418,6 +421,9 @@ function components(o: OpenApiOptions): Obj {
       Unauthorized: { ...errorResponse("Missing or wrong bearer token."), headers: { "WWW-Authenticate": { schema: { type: "string" } } } },
       NotFound: errorResponse("No such resource."),
       Conflict: errorResponse("Still referenced (DELETE), or already exists (POST)."),
+      StoredConfigUnreadable: errorResponse(
+        "The gateway file does not parse (a hand edit: a syntax error, or nesting too deep); errors located in it. Fix it, or replace it with PUT /config.",
+      ),
       PreconditionFailed: errorResponse("If-Match / If-None-Match did not hold: someone changed it since you read it."),
       PayloadTooLarge: errorResponse("The body is over the size limit."),
       UnsupportedMediaType: errorResponse("Unsupported Content-Type."),
