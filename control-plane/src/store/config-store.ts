@@ -81,8 +81,8 @@ export class ConfigStore {
   delete(kind: Kind, name: string, o: WriteOptions = {}): Promise<WriteResult> {
     return this.o.source.exclusive(async (turn) => {
       const doc = parseStored(turn.text);
-      if (doc.errors.length > 0)
-        return fail("invalid", "the stored config does not parse; replace it with PUT /config", await this.loaderErrors(turn.text));
+      const unusable = await this.unusable(doc, turn.text);
+      if (unusable) return unusable;
       const js = toJs(doc);
       const list = items(js, kind);
       const current = list.find((i) => i.name === name);
@@ -120,7 +120,8 @@ export class ConfigStore {
         // Let the loader produce located errors for text that does not even parse.
         return fail("invalid", "the config does not validate", await this.loaderErrors(newText));
       }
-      const restored = restoreSecrets(candidate, doc);
+      // Secrets are kept from the stored file only if it reads: a hand edit that does not leaves none to keep.
+      const restored = restoreSecrets(candidate, doc.errors.length > 0 ? parseDocument("") : doc);
       if (!restored.ok) return fail("bad_request", `"${REDACTED}" at ${restored.path} has no stored value to keep`);
       const finalText = restored.changed ? candidate.toString() : newText;
       return this.commit(turn, finalText, o, "admin API PUT /config");
@@ -155,8 +156,8 @@ export class ConfigStore {
   ): Promise<WriteResult> {
     const { text } = turn;
     const doc = parseStored(text);
-    if (doc.errors.length > 0)
-      return fail("invalid", "the stored config does not parse; replace it with PUT /config", await this.loaderErrors(text));
+    const unusable = await this.unusable(doc, text);
+    if (unusable) return unusable;
     const list = items(toJs(doc), kind);
     const current = list.find((i) => i.name === name);
     const currentEtag = current && resourceEtag(current);
@@ -214,6 +215,15 @@ export class ConfigStore {
     return { ok: true, etag, created: false, unchanged: false, ...(r.diff ? { diff: r.diff } : {}) };
   }
 
+  /** A write's refusal when the stored file cannot be edited item by item (a hand edit broke it). */
+  private async unusable(doc: Document, text: string): Promise<WriteResult | undefined> {
+    if (doc.errors.length > 0)
+      return fail("invalid", "the stored config does not parse; replace it with PUT /config", await this.loaderErrors(text));
+    if (!isYamlDocumentOfLists(doc))
+      return fail("invalid", "the stored config is not a map of lists; replace it with PUT /config", await this.loaderErrors(text));
+    return undefined;
+  }
+
   private async loaderErrors(text: string): Promise<ConfigError[]> {
     const loaded = await this.o.source.check(text);
     return loaded.ok ? [] : loaded.errors;
@@ -227,10 +237,20 @@ export class ConfigStore {
  */
 function parseStored(text: string): Document {
   const parsed = parseDocumentBounded(text, {});
-  if (parsed.ok) return parsed.doc;
-  const doc = parseDocument("");
-  const at = parsed.problem.offset;
-  doc.errors.push(new YAMLParseError([at, at + 1], "IMPOSSIBLE", parsed.problem.message));
+  if (!parsed.ok) return withError(parseDocument(""), parsed.problem.offset, parsed.problem.message);
+  const { doc } = parsed;
+  if (doc.errors.length > 0) return doc;
+  // What toJS refuses (an alias expanded too often: "billion laughs") is unreadable too.
+  try {
+    doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return withError(doc, 0, e instanceof Error ? e.message : String(e));
+  }
+  return doc;
+}
+
+function withError(doc: Document, at: number, message: string): Document {
+  doc.errors.push(new YAMLParseError([at, at + 1], "IMPOSSIBLE", message));
   return doc;
 }
 

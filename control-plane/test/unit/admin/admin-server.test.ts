@@ -707,6 +707,28 @@ describe("admin API: bodies nesting too deep", () => {
     },
   );
 
+  // Found by the admin API fuzz over hand-edited files: an unresolved alias in the file made
+  // PUT /config (its secret restore) throw, a file that is one scalar made item writes throw.
+  it("answers a file whose alias is unresolved or that is a bare scalar with 4xx, and PUT /config still replaces it", async () => {
+    const api = await start();
+    writeFileSync(path, `*a${INITIAL_TEXT}`);
+    expect((await api("GET", "/routes")).status).toBe(409);
+    const replaced = await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: INITIAL_TEXT });
+    expect([replaced.status, readFileSync(path, "utf8")]).toEqual([200, INITIAL_TEXT]);
+
+    writeFileSync(path, "\u0000");
+    for (const [method, target] of [
+      ["PUT", "/routes/x"],
+      ["DELETE", "/routes/api"],
+    ] as const) {
+      const r = await api(method, target, method === "PUT" ? { headers: JSON_HEADERS, body: JSON.stringify({ upstream: "a" }) } : {});
+      expect(r.status, `${method} ${target}`).toBe(400);
+      expect(r.json().message).toBe("the stored config is not a map of lists; replace it with PUT /config");
+    }
+    expect((await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: INITIAL_TEXT })).status).toBe(200);
+    expect(logs.filter(([level]) => level === "error")).toEqual([]);
+  });
+
   it("takes a body exactly as deep as the limit past the depth check (the loader then judges the file it would make)", async () => {
     const api = await start();
     const r = await api("PUT", "/routes/x", { headers: JSON_HEADERS, body: `{"upstream": "a", "match": ${nest(MAX_NESTING_DEPTH - 1)}}` });

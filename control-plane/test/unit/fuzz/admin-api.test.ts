@@ -189,13 +189,14 @@ let dir: string;
 let filtersDir: string;
 let path: string;
 let server: AdminServer;
+const SEED_TEXT = `# fuzzed\n${stringify(INITIAL)}`;
 const load = (text: string) => loadGatewayConfig(text, { source: "gateway.yaml", baseDir: dir, filtersDir });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "portico-fuzz-admin-"));
   filtersDir = fakeFiltersDir();
   path = join(dir, "gateway.yaml");
-  writeFileSync(path, `# fuzzed\n${stringify(INITIAL)}`);
+  writeFileSync(path, SEED_TEXT);
   const gateway = new Gateway({ cache: new SnapshotCache(), log: silentLog });
   const source = new ConfigSource({ path, load, ...gatewayTarget(gateway), log: silentLog });
   const first = await source.reload();
@@ -252,6 +253,55 @@ describe("fuzz: the admin API", () => {
     // Not degenerate: writes got through and were refused.
     expect([...statuses.keys()].some((s) => s >= 200 && s < 300)).toBe(true);
     expect([...statuses.keys()].some((s) => s >= 400)).toBe(true);
+  }, 120_000);
+});
+
+describe("fuzz: the admin API over a hand-edited file", () => {
+  /** What an operator's editor may leave in the file: the seed's text edited at random, or text that is barely YAML. */
+  const handEditArb = fc.oneof(
+    fc
+      .tuple(
+        fc.nat(),
+        fc.oneof(
+          fc.string({ unit: "binary", maxLength: 8 }),
+          fc.constantFrom("\n", "  ", "- ", ": ", "[", "{", "&a ", "*a", "<<: *a", "\t", "---\n"),
+          bulkyTextArb(),
+        ),
+        fc.integer({ min: 0, max: 30 }),
+      )
+      .map(([at, insert, cut]) => {
+        const i = at % (SEED_TEXT.length + 1);
+        return SEED_TEXT.slice(0, i) + insert + SEED_TEXT.slice(i + cut);
+      }),
+    fc.string({ unit: "binary", maxLength: 100 }),
+  );
+
+  it("answers every request with 2xx, 3xx or a 4xx JSON error whatever the file holds, and PUT /config always replaces it", async () => {
+    const statuses = new Map<number, number>();
+    try {
+      await fuzz(
+        "admin API over a hand-edited file",
+        { numRuns: 200, caseTimeoutMs: 5000 },
+        fc.asyncProperty(handEditArb, requestArb, async (edit, r) => {
+          writeFileSync(path, edit);
+          const method = r.otherMethod ?? r.endpoint.method;
+          const target = r.endpoint.template.replace(/\{\w+\}/g, r.name) + r.suffix;
+          const headers: Record<string, string> = r.contentType === null ? {} : { "content-type": r.contentType };
+          const reply = await send(server.url, method, target, headers, r.body.body);
+          statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+          const how = `file ${JSON.stringify(edit.slice(0, 200))}; ${method} ${target.slice(0, 100)} body: ${r.body.how}`;
+          if (reply.status >= 500) throw new Error(`case: ${how}\na ${reply.status}: ${reply.text.slice(0, 300)}`);
+          const fixed = await send(server.url, "PUT", "/config", { "content-type": "application/yaml" }, SEED_TEXT);
+          if (fixed.status !== 200)
+            throw new Error(`case: ${how}\nPUT /config did not replace the file: ${fixed.status} ${fixed.text.slice(0, 300)}`);
+        }),
+      );
+    } finally {
+      writeFileSync(path, SEED_TEXT);
+    }
+    console.log(
+      `  admin API over a hand-edited file, statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
+    );
   }, 120_000);
 });
 
