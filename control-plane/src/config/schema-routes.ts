@@ -10,6 +10,7 @@ import {
   pathMatchSchema,
   reference,
   regexString,
+  UINT32_MAX,
   resourceName,
   unique,
 } from "./schema-common.js";
@@ -96,7 +97,7 @@ const backoff = z
 
 const retries = z
   .strictObject({
-    attempts: z.number().int().min(1).prefault(1).meta({ description: "Retries after the first try." }),
+    attempts: z.number().int().min(1).max(UINT32_MAX).prefault(1).meta({ description: "Retries after the first try." }),
     on: z
       .array(z.enum(RETRY_CONDITIONS))
       .min(1)

@@ -9,11 +9,11 @@ import type {
   OutlierDetectionModel,
 } from "../model/types.js";
 import { duration } from "./durations.js";
-import { ALSO_WITH_OTHER_ISSUES, absolutePath, checkedString, exactlyOne, resourceName } from "./schema-common.js";
+import { ALSO_WITH_OTHER_ISSUES, UINT32_MAX, absolutePath, checkedString, exactlyOne, resourceName } from "./schema-common.js";
 import { HOSTNAME_PATTERN, endpointHostError, parseHostPort } from "./syntax.js";
 
 const port = z.number().int().min(1).max(65535);
-const weight = z.number().int().min(1);
+const weight = z.number().int().min(1).max(UINT32_MAX);
 
 const endpointObject = z
   .strictObject({
@@ -101,8 +101,20 @@ const healthCheck = z
     host: z.string().min(1).nullable().prefault(null).meta({ description: "Host header of the probe; null: the upstream's name." }),
     interval: duration("Time between probes.", { positive: true }).prefault("5s"),
     timeout: duration("Time to wait for a probe's answer.", { positive: true }).prefault("1s"),
-    healthy_threshold: z.number().int().min(1).prefault(1).meta({ description: "Successful probes before an endpoint counts as healthy." }),
-    unhealthy_threshold: z.number().int().min(1).prefault(3).meta({ description: "Failed probes before an endpoint counts as unhealthy." }),
+    healthy_threshold: z
+      .number()
+      .int()
+      .min(1)
+      .max(UINT32_MAX)
+      .prefault(1)
+      .meta({ description: "Successful probes before an endpoint counts as healthy." }),
+    unhealthy_threshold: z
+      .number()
+      .int()
+      .min(1)
+      .max(UINT32_MAX)
+      .prefault(3)
+      .meta({ description: "Failed probes before an endpoint counts as unhealthy." }),
     expected_statuses: z
       .array(statusRange)
       .min(1)
@@ -125,7 +137,13 @@ const healthCheck = z
 // Defaults are Envoy's own (envoy.config.cluster.v3.OutlierDetection).
 const outlierDetection = z
   .strictObject({
-    consecutive_5xx: z.number().int().min(1).prefault(5).meta({ description: "Consecutive 5xx answers that eject an endpoint." }),
+    consecutive_5xx: z
+      .number()
+      .int()
+      .min(1)
+      .max(UINT32_MAX)
+      .prefault(5)
+      .meta({ description: "Consecutive 5xx answers that eject an endpoint." }),
     interval: duration("Time between ejection sweeps.", { positive: true }).prefault("10s"),
     base_ejection_time: duration("Ejection time, multiplied by the number of ejections so far.", { positive: true }).prefault("30s"),
     max_ejection_percent: z.number().int().min(0).max(100).prefault(10).meta({ description: "Most endpoints (%) ejected at once." }),
@@ -145,6 +163,7 @@ function limit(description: string) {
     .number()
     .int()
     .min(0)
+    .max(UINT32_MAX)
     .optional()
     .transform((n) => n ?? null)
     .meta({ description: `${description} Default: Envoy's.` });
@@ -166,6 +185,7 @@ const retryBudget = z
       .number()
       .int()
       .min(0)
+      .max(UINT32_MAX)
       .prefault(3)
       .meta({ description: "Retries in flight allowed whatever the percentage gives (so a quiet upstream can still retry). Default: 3." }),
   })

@@ -50,3 +50,14 @@ describe("error messages are bounded", () => {
     });
   });
 });
+
+// Not a message bound, the same kind of bound: a module path that names a device would be read
+// for ever (or into gigabytes of memory) by the loader.
+describe("module files are bounded", () => {
+  it("refuses a module path that is not a regular file, such as /dev/zero, without reading it", async () => {
+    const started = performance.now();
+    const errors = await gw.errors(`plugins: [{ name: p, module: /dev/zero }]\n`);
+    expect(errors.map((e) => `${e.path}: ${e.message}`)).toEqual(["plugins[0].module: cannot read module /dev/zero: not a regular file"]);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});

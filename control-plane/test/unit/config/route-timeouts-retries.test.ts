@@ -87,3 +87,35 @@ describe("upstream retry budget", () => {
     expect(loaded.model.upstreams[0]!.circuitBreakers?.retryBudget).toEqual({ percent: 20, minConcurrency: 3 });
   });
 });
+
+// Found by the loader fuzz: counts past uint32 loaded, then failed to encode for Envoy (the whole
+// change refused with no place in the file).
+describe("counts Envoy carries as uint32", () => {
+  it("refuses each one past 4294967295 at its field, and takes 4294967295", async () => {
+    const B = 2 ** 32;
+    const errors = await gw.errors(yaml`
+      upstreams:
+        - name: u
+          endpoints: [{ host: 10.0.0.1, port: 80, weight: ${B} }]
+          health_check: { path: /, healthy_threshold: ${B}, unhealthy_threshold: ${B} }
+          outlier_detection: { consecutive_5xx: ${B} }
+          circuit_breakers: { max_connections: ${B}, max_pending_requests: ${B}, max_requests: ${B}, retry_budget: { min_concurrency: ${B} } }
+      routes:
+        - { name: r, upstream: u, retries: { attempts: ${B} } }
+    `);
+    expect(errors.map((e) => e.path)).toEqual([
+      "upstreams[0].endpoints[0].weight",
+      "upstreams[0].health_check.healthy_threshold",
+      "upstreams[0].health_check.unhealthy_threshold",
+      "upstreams[0].outlier_detection.consecutive_5xx",
+      "upstreams[0].circuit_breakers.max_connections",
+      "upstreams[0].circuit_breakers.max_pending_requests",
+      "upstreams[0].circuit_breakers.max_requests",
+      "upstreams[0].circuit_breakers.retry_budget.min_concurrency",
+      "routes[0].retries.attempts",
+    ]);
+    expect(new Set(errors.map((e) => e.message))).toEqual(new Set([`must be at most ${B - 1} (got ${B})`]));
+    const max = await gw.load(`upstreams: [{ name: u, endpoints: ["10.0.0.1:80"], circuit_breakers: { max_retries: ${B - 1} } }]\n`);
+    expect(max.ok).toBe(true);
+  });
+});

@@ -86,6 +86,10 @@ export function valueArb(): fc.Arbitrary<unknown> {
       "0x10",
       "10.0.0.1:80",
       "/",
+      // Paths the loader must refuse without reading (a device would be read for ever).
+      "/dev/zero",
+      "/dev/stdin",
+      "/etc/passwd",
     ),
   );
   return fc.oneof(
@@ -94,7 +98,7 @@ export function valueArb(): fc.Arbitrary<unknown> {
     fc.tuple(fc.integer({ min: 1000, max: 100_000 }), fc.constantFrom("x", "é", "\u0000", "a.")).map(([n, c]) => c.repeat(n)),
     fc.integer(),
     fc.double(),
-    fc.constantFrom(0, -1, 1, 65_535, 65_536, 2 ** 31, 2 ** 53, Number.MAX_VALUE, true, false, null),
+    fc.constantFrom(0, -1, 1, 65_535, 65_536, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53, Number.MAX_VALUE, true, false, null),
     fc.array(strings, { maxLength: 5 }),
     fc.dictionary(strings, strings, { maxKeys: 4 }),
     fc.jsonValue({ maxDepth: 4 }),
