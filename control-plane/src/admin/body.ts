@@ -2,6 +2,7 @@
 // UTF-8, and parsed as JSON with located errors that never quote the body back (it may hold
 // secrets).
 import type { IncomingMessage } from "node:http";
+import { jsonNestingOffset, textNestingOffset, tooDeepMessage } from "../config/nesting.js";
 import { ApiError, charset } from "./http.js";
 import { jsonErrorOffset } from "./json-error.js";
 
@@ -54,8 +55,24 @@ function collect(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   });
 }
 
-/** JSON.parse with the error located by line and column rather than JSON.parse's message, which may quote the input. */
+/**
+ * ApiError 400 (too_deep) when the body nests maps and lists deeper than MAX_NESTING_DEPTH,
+ * located at the first level too many. Checked before anything parses the body into a tree:
+ * what handles the tree afterwards (the store, the loader) recurses once per level.
+ */
+export function refuseDeepNesting(text: string, syntax: "json" | "yaml"): void {
+  const offset = syntax === "json" ? jsonNestingOffset(text) : textNestingOffset(text);
+  if (offset === undefined) return;
+  const message = tooDeepMessage("body");
+  throw new ApiError(400, "too_deep", message, [{ path: "", ...lineColumn(text, offset), message }]);
+}
+
+/**
+ * JSON.parse with the error located by line and column rather than JSON.parse's message, which may
+ * quote the input; a body nesting too deep is refused first (see refuseDeepNesting).
+ */
 export function parseJsonBody(text: string): unknown {
+  refuseDeepNesting(text, "json");
   try {
     return JSON.parse(text);
   } catch {

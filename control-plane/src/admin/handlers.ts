@@ -1,10 +1,19 @@
 // The admin API's endpoints, as a route table over the ConfigStore. Handlers translate HTTP
 // (content types, conditional headers, dry runs) into store calls and the store's results into
 // statuses; validation, references and secrets are the store's business.
+import { boundMessage } from "../config/errors.js";
 import { gatewayJsonSchema } from "../config/index.js";
 import type { ConfigStore } from "../store/config-store.js";
-import { KINDS, singular, type Kind, type StoreError, type WriteOptions, type WriteResult } from "../store/types.js";
-import { parseJsonBody, readBodyText } from "./body.js";
+import {
+  KINDS,
+  singular,
+  StoredConfigUnreadable,
+  type Kind,
+  type StoreError,
+  type WriteOptions,
+  type WriteResult,
+} from "../store/types.js";
+import { parseJsonBody, readBodyText, refuseDeepNesting } from "./body.js";
 import { ApiError, etagMatches, located, mediaType, preferredType, sendEmpty, sendJson, sendText } from "./http.js";
 import type { RequestContext, Route } from "./router.js";
 import { itemSchema } from "./schema.js";
@@ -61,14 +70,24 @@ export function adminRoutes(ctx: HandlerContext): Route[] {
 
 // ---- resources ------------------------------------------------------------------------------
 
+/** A read of the store; 409 with the located errors when the stored file does not parse. */
+async function readStore<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (e) {
+    if (e instanceof StoredConfigUnreadable) throw new ApiError(409, "conflict", e.message, located(e.errors));
+    throw e;
+  }
+}
+
 async function listResources(ctx: HandlerContext, kind: Kind, c: RequestContext): Promise<void> {
-  const items = (await ctx.store.list(kind)).map((r) => ({ name: r.name, ...r.value }));
+  const items = (await readStore(ctx.store.list(kind))).map((r) => ({ name: r.name, ...r.value }));
   sendJson(c.res, 200, { items, total: items.length });
 }
 
 async function getResource(ctx: HandlerContext, kind: Kind, c: RequestContext): Promise<void> {
   const name = c.params.name!;
-  const found = await ctx.store.get(kind, name);
+  const found = await readStore(ctx.store.get(kind, name));
   if (!found) throw new ApiError(404, "not_found", `no ${singular(kind)} named "${name}"`);
   if (etagMatches(c.req.headers["if-none-match"], found.etag)) return sendEmpty(c.res, 304, { etag: found.etag });
   sendJson(c.res, 200, { name: found.name, ...found.value }, { etag: found.etag });
@@ -129,7 +148,7 @@ function respondResourceWrite(kind: Kind, name: string, result: WriteResult, o: 
 async function getConfig(ctx: HandlerContext, c: RequestContext): Promise<void> {
   const type = preferredType(c.req.headers.accept, ["application/yaml", "text/yaml", JSON_TYPE]);
   const format = type === JSON_TYPE ? "json" : "yaml";
-  const { text, etag } = await ctx.store.getConfig(format);
+  const { text, etag } = await readStore(ctx.store.getConfig(format));
   const vary = { vary: "accept" };
   if (etagMatches(c.req.headers["if-none-match"], etag)) return sendEmpty(c.res, 304, { etag, ...vary });
   sendText(c.res, 200, format === "json" ? "application/json; charset=utf-8" : YAML_RESPONSE, text, { etag, ...vary });
@@ -149,8 +168,9 @@ async function validateConfig(ctx: HandlerContext, c: RequestContext): Promise<v
   try {
     text = await readConfigText(ctx, c);
   } catch (e) {
-    // A JSON syntax error is an answer to "is this valid?", not a failed request.
-    if (e instanceof ApiError && e.code === "invalid_json") return sendJson(c.res, 200, { valid: false, errors: e.errors });
+    // A JSON syntax error (or a body nesting too deep) is an answer to "is this valid?", not a failed request.
+    if (e instanceof ApiError && (e.code === "invalid_json" || e.code === "too_deep"))
+      return sendJson(c.res, 200, { valid: false, errors: e.errors });
     throw e;
   }
   const { valid, errors } = await ctx.store.validate(text);
@@ -189,7 +209,8 @@ function respondDryRun(result: WriteResult, c: RequestContext): void {
     return;
   }
   if (result.error.code !== "invalid") throw storeError(result.error);
-  sendJson(c.res, 200, { dry_run: true, valid: false, diff: {}, errors: located(result.error.errors), message: result.error.message });
+  const message = boundMessage(result.error.message);
+  sendJson(c.res, 200, { dry_run: true, valid: false, diff: {}, errors: located(result.error.errors), message });
 }
 
 function storeError(e: StoreError): ApiError {
@@ -203,13 +224,14 @@ async function readJson(ctx: HandlerContext, c: RequestContext, types: string[])
   return parseJsonBody(await readBodyText(c.req, ctx.maxBodyBytes));
 }
 
-/** A whole config, YAML or JSON (JSON syntax checked here, so its errors are located as JSON's). */
+/** A whole config, YAML or JSON (JSON syntax checked here, so its errors are located as JSON's; nesting depth checked for both). */
 async function readConfigText(ctx: HandlerContext, c: RequestContext): Promise<string> {
   const type = mediaType(c.req.headers["content-type"]) ?? YAML_TYPES[0]!;
   const accepted = [...YAML_TYPES, JSON_TYPE];
   if (!accepted.includes(type)) throw unsupported(accepted);
   const text = await readBodyText(c.req, ctx.maxBodyBytes);
   if (type === JSON_TYPE) parseJsonBody(text);
+  else refuseDeepNesting(text, "yaml");
   return text;
 }
 

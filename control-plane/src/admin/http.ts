@@ -1,6 +1,7 @@
 // Response helpers and the one error shape every admin endpoint answers with:
 // {"error": code, "message": ..., "errors": [{path, line, column, message}]}.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { boundMessage } from "../config/errors.js";
 import type { ConfigError } from "../config/index.js";
 
 /** A config error as the API shows it (the file name stays on the server). */
@@ -11,7 +12,11 @@ export interface LocatedError {
   message: string;
 }
 
-/** A request the API refuses: the status, a stable code, a message for people, located errors. */
+/**
+ * A request the API refuses: the status, a stable code, a message for people, located errors.
+ * Messages are bounded (boundMessage): they may name what the request carried (a resource name
+ * from the URL or the body), which can be as long as the request.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -20,12 +25,12 @@ export class ApiError extends Error {
     readonly errors: LocatedError[] = [],
     readonly headers: Record<string, string> = {},
   ) {
-    super(message);
+    super(boundMessage(message));
   }
 }
 
 export function located(errors: readonly ConfigError[] | undefined): LocatedError[] {
-  return (errors ?? []).map((e) => ({ path: e.path, line: e.line, column: e.column, message: e.message }));
+  return (errors ?? []).map((e) => ({ path: e.path, line: e.line, column: e.column, message: boundMessage(e.message) }));
 }
 
 const COMMON = { "x-content-type-options": "nosniff" };

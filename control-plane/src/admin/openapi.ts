@@ -3,6 +3,7 @@
 // item and item-schema paths, then the whole-config, validation and read-only endpoints.
 import { title } from "../config/collections.js";
 import { gatewayJsonSchema } from "../config/index.js";
+import { MAX_NESTING_DEPTH } from "../config/nesting.js";
 import { NAME_PATTERN } from "../config/syntax.js";
 import { KINDS, type Kind } from "../store/types.js";
 import { itemSchema, JSON_SCHEMA_DRAFT_07 } from "./schema.js";
@@ -81,6 +82,7 @@ function kindPaths(kind: Kind): Obj {
             properties: { items: { type: "array", items: item }, total: { type: "integer" } },
           }),
           "401": ref("responses", "Unauthorized"),
+          "409": ref("responses", "StoredConfigUnreadable"),
         },
       },
       post: {
@@ -119,6 +121,7 @@ function kindPaths(kind: Kind): Obj {
           "304": { description: "Not modified (If-None-Match matched).", headers: ETAG_HEADER },
           "401": ref("responses", "Unauthorized"),
           "404": ref("responses", "NotFound"),
+          "409": ref("responses", "StoredConfigUnreadable"),
         },
       },
       put: {
@@ -204,6 +207,7 @@ function configPaths(): Obj {
           },
           "304": { description: "Not modified (If-None-Match matched).", headers: ETAG_HEADER },
           "401": ref("responses", "Unauthorized"),
+          "409": ref("responses", "StoredConfigUnreadable"),
         },
       },
       put: {
@@ -343,8 +347,7 @@ function components(o: OpenApiOptions): Obj {
       properties: {
         error: {
           type: "string",
-          description:
-            "A stable code: invalid, invalid_json, bad_request, not_found, conflict, precondition_failed, unauthorized, payload_too_large, unsupported_media_type, method_not_allowed, internal.",
+          description: `A stable code: invalid, invalid_json, too_deep (the body nests maps and lists deeper than ${MAX_NESTING_DEPTH} levels), bad_request, not_found, conflict, precondition_failed, unauthorized, payload_too_large, unsupported_media_type, method_not_allowed, internal.`,
         },
         message: { type: "string" },
         errors: { type: "array", items: ref("schemas", "LocatedError") },
@@ -412,10 +415,15 @@ function components(o: OpenApiOptions): Obj {
         "Dry run (dry_run=true): whether the change validates and what it would change. Nothing was written.",
         ref("schemas", "DryRunResult"),
       ),
-      Invalid: errorResponse("The change does not validate (errors located in the resulting file) or the body is unusable."),
+      Invalid: errorResponse(
+        `The change does not validate (errors located in the resulting file) or the body is unusable (not JSON, nesting deeper than ${MAX_NESTING_DEPTH} levels).`,
+      ),
       Unauthorized: { ...errorResponse("Missing or wrong bearer token."), headers: { "WWW-Authenticate": { schema: { type: "string" } } } },
       NotFound: errorResponse("No such resource."),
       Conflict: errorResponse("Still referenced (DELETE), or already exists (POST)."),
+      StoredConfigUnreadable: errorResponse(
+        "The gateway file does not parse (a hand edit: a syntax error, or nesting too deep); errors located in it. Fix it, or replace it with PUT /config.",
+      ),
       PreconditionFailed: errorResponse("If-Match / If-None-Match did not hold: someone changed it since you read it."),
       PayloadTooLarge: errorResponse("The body is over the size limit."),
       UnsupportedMediaType: errorResponse("Unsupported Content-Type."),

@@ -8,6 +8,10 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 export const DURATION_PATTERN = "^(\\d+(\\.\\d+)?(ms|s|m|h))+$";
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 
+/** The longest duration protobuf's Duration carries (10,000 years): what Envoy can be sent. */
+export const MAX_DURATION_SECONDS = 315_576_000_000;
+const MAX_DURATION_MS = MAX_DURATION_SECONDS * 1000;
+
 export type DurationResult = { ok: true; ms: number } | { ok: false; message: string };
 
 export function parseDuration(value: string | number): DurationResult {
@@ -30,6 +34,8 @@ export function parseDuration(value: string | number): DurationResult {
   // on whole milliseconds, the finest unit Envoy is given here.
   const rounded = Math.round(ms * 1000) / 1000;
   if (!Number.isInteger(rounded)) return { ok: false, message: `a duration must be a whole number of milliseconds (got ${value})` };
+  if (rounded > MAX_DURATION_MS)
+    return { ok: false, message: `a duration must be at most ${MAX_DURATION_SECONDS}s, about 10,000 years (got ${value})` };
   return { ok: true, ms: rounded };
 }
 

@@ -63,3 +63,35 @@ export function formatConfigErrors(errors: readonly ConfigError[]): string {
 export function sortErrors(errors: ConfigError[]): ConfigError[] {
   return [...errors].sort((a, b) => a.line - b.line || a.column - b.column);
 }
+
+/** The most errors a refusal lists (a 50,000-item list of wrong values would make 50,000). */
+export const MAX_ERRORS = 100;
+
+/** The first MAX_ERRORS errors in reading order, and one more saying how many were left out. */
+export function boundErrors(errors: ConfigError[]): ConfigError[] {
+  const sorted = sortErrors(errors).map((e) => ({ ...e, message: boundMessage(e.message) }));
+  if (sorted.length <= MAX_ERRORS) return sorted;
+  const next = sorted[MAX_ERRORS]!;
+  const more = sorted.length - MAX_ERRORS;
+  return [
+    ...sorted.slice(0, MAX_ERRORS),
+    { ...next, path: "", message: `${more} more error${more === 1 ? "" : "s"} from here on (only the first ${MAX_ERRORS} are listed)` },
+  ];
+}
+
+/** The most characters of a value an error message quotes (a value may be megabytes long). */
+export const MAX_QUOTED = 80;
+/** The longest error message, whatever it is made of. */
+export const MAX_MESSAGE = 500;
+
+const LONG_QUOTED = new RegExp(`"((?:[^"\\\\]|\\\\.){${MAX_QUOTED + 1},})"`, "g");
+
+/**
+ * A message with every quoted value longer than MAX_QUOTED characters shortened (its start, "…",
+ * its length), and the whole cut at MAX_MESSAGE: messages quote what the user wrote, and what a
+ * user (or a fuzzer) wrote can be a 300 KB string, which no log line or API answer should repeat.
+ */
+export function boundMessage(message: string): string {
+  const short = message.replace(LONG_QUOTED, (_, inner: string) => `"${inner.slice(0, MAX_QUOTED)}…" (${inner.length} characters)`);
+  return short.length <= MAX_MESSAGE ? short : `${short.slice(0, MAX_MESSAGE)}…`;
+}

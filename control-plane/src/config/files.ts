@@ -118,6 +118,20 @@ export function isPemCertificates(text: string): boolean {
   return text.includes("-----BEGIN CERTIFICATE-----");
 }
 
+/** The largest Wasm module the gateway loads (the suite's filters are a few hundred KB). */
+export const MAX_MODULE_BYTES = 32 * 1024 * 1024;
+
+async function moduleFileError(path: string): Promise<string | null> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) return "not a regular file";
+    if (info.size > MAX_MODULE_BYTES) return `larger than ${MAX_MODULE_BYTES / 1024 / 1024} MiB (${info.size} bytes)`;
+    return null;
+  } catch (error) {
+    return reason(error);
+  }
+}
+
 /** Suite filter names: the *.wasm files of filtersDir whose names are valid filter names (so not "x.debug"). */
 export async function listSuiteFilters(filtersDir: string): Promise<string[] | string> {
   try {
@@ -177,6 +191,13 @@ export async function loadModules(
       continue;
     }
 
+    // A regular file of a bounded size first: `module: /dev/zero` (or a FIFO) would otherwise be
+    // read for ever, or into gigabytes of memory.
+    const notModule = await moduleFileError(path);
+    if (notModule) {
+      problems.push({ path: at, message: `cannot read module ${path}: ${notModule}` });
+      continue;
+    }
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(await readFile(path));

@@ -3,11 +3,12 @@
 // sees all errors in one go.
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { LineCounter } from "yaml";
 import type { GatewayModel } from "../model/types.js";
-import { type ConfigError, type Problem, sortErrors } from "./errors.js";
+import { type ConfigError, type Problem, boundErrors } from "./errors.js";
 import { checkCertificateFiles, checkUpstreamCaFiles, loadModules } from "./files.js";
 import { locate, positionAt } from "./locate.js";
+import { parseDocumentBounded } from "./nesting.js";
 import { type PluginChecker, checkPluginConfigs } from "./plugin-check.js";
 import { type ReferenceGraph, referenceGraph } from "./references.js";
 import { checkRelations } from "./relations.js";
@@ -44,17 +45,26 @@ export type LoadResult =
 export async function loadGatewayConfig(text: string, opts: LoadOptions): Promise<LoadResult> {
   const lineCounter = new LineCounter();
   // YAML 1.2 (so `on:` and `no` stay strings) with merge keys, which config authors use for shared blocks.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  // Bounded: a document nesting too deep (in its text or through aliases) is refused, located,
+  // before anything recursive reads it.
+  const parsed = parseDocumentBounded(text, { lineCounter, prettyErrors: false, merge: true });
+  if (!parsed.ok) {
+    return {
+      ok: false,
+      errors: [{ source: opts.source, path: "", ...positionAt(lineCounter, parsed.problem.offset), message: parsed.problem.message }],
+    };
+  }
+  const { doc } = parsed;
   if (doc.errors.length > 0) {
     const errors = doc.errors.map((e) => ({ source: opts.source, path: "", ...positionAt(lineCounter, e.pos[0]), message: e.message }));
-    return { ok: false, errors: sortErrors(errors) };
+    return refused(errors);
   }
   let document: unknown;
   try {
     document = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
     // e.g. too many alias expansions ("billion laughs"): no node to point at but the document.
-    return { ok: false, errors: [{ source: opts.source, path: "", line: 1, column: 1, message: (error as Error).message }] };
+    return refused([{ source: opts.source, path: "", line: 1, column: 1, message: (error as Error).message }]);
   }
 
   const shape = checkShape(document);
@@ -72,11 +82,20 @@ export async function loadGatewayConfig(text: string, opts: LoadOptions): Promis
   problems.push(...references.unknownReferences());
 
   if (problems.length > 0)
-    return { ok: false, errors: sortErrors(problems.map((p) => locate(doc, lineCounter, opts.source, p))), references };
+    return refused(
+      problems.map((p) => locate(doc, lineCounter, opts.source, p)),
+      references,
+    );
 
   const modules = new Map<string, Uint8Array>();
   for (const module of loaded.modules.values()) modules.set(module.sha256, module.bytes);
   return { ok: true, model: toModel(shape.sections, loaded.modules, opts.baseDir), modules, references };
+}
+
+/** The errors in reading order, bounded in number and size (see boundErrors). */
+function refused(errors: ConfigError[], references?: ReferenceGraph): LoadResult {
+  const bounded = boundErrors(errors);
+  return references ? { ok: false, errors: bounded, references } : { ok: false, errors: bounded };
 }
 
 /** Loads a config file; relative paths in it start from its directory. */

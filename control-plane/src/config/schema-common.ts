@@ -4,6 +4,12 @@ import type { NamedMatch, PathMatch, ValueMatch } from "../model/types.js";
 import { HOST_MATCH_PATTERN, NAME_PATTERN, hostMatchError, regexError } from "./syntax.js";
 
 /** A string that must also pass `check` (a message, or null when fine). */
+/**
+ * Envoy's counts and weights are uint32 (UInt32Value): a larger number would pass here and fail
+ * only when sent to Envoy, refusing the whole change with no place in the file.
+ */
+export const UINT32_MAX = 4_294_967_295;
+
 export function checkedString(check: (value: string) => string | null) {
   return z.string().superRefine((value, ctx) => {
     const message = check(value);

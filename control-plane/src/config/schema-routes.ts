@@ -11,6 +11,7 @@ import {
   pathMatchSchema,
   reference,
   regexString,
+  UINT32_MAX,
   resourceName,
   unique,
 } from "./schema-common.js";
@@ -78,9 +79,21 @@ const rewrite = z
   )
   .meta({ description: "Path rewrite before forwarding: exactly one of prefix, regex." });
 
+/** Envoy's RetryPolicy.retry_back_off: the wait before retry n is random in [0, base × 2^n), at most max. */
+const backoff = z
+  .strictObject({
+    base: duration("Base interval: retry n waits a random time below base × 2^n (Envoy: 25ms).", { positive: true }),
+    max: duration("Longest wait between retries; at least base. Default: 10 × base.", { positive: true }).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.max !== undefined && b.max < b.base)
+      ctx.addIssue({ code: "custom", path: ["max"], message: `must be at least base (${b.base}ms), got ${b.max}ms`, input: b.max });
+  })
+  .meta({ description: "Back-off between retries (exponential with jitter)." });
+
 const retries = z
   .strictObject({
-    attempts: z.number().int().min(1).prefault(1).meta({ description: "Retries after the first try." }),
+    attempts: z.number().int().min(1).max(UINT32_MAX).prefault(1).meta({ description: "Retries after the first try." }),
     on: z
       .array(z.enum(RETRY_CONDITIONS))
       .min(1)
@@ -93,11 +106,18 @@ const retries = z
       .prefault([])
       .transform(unique)
       .meta({ description: "Statuses that trigger a retry (adds retriable-status-codes to on)." }),
+    backoff: backoff.optional(),
   })
   .transform((r): RetryModel => {
     // Envoy ignores retriable_status_codes unless retry_on says so: listing codes means that.
     const on = r.status_codes.length > 0 && !r.on.includes("retriable-status-codes") ? [...r.on, "retriable-status-codes"] : r.on;
-    return { attempts: r.attempts, on, perTryTimeoutMs: r.per_try_timeout ?? null, statusCodes: r.status_codes };
+    return {
+      attempts: r.attempts,
+      on,
+      perTryTimeoutMs: r.per_try_timeout ?? null,
+      statusCodes: r.status_codes,
+      backoff: r.backoff ? { baseMs: r.backoff.base, maxMs: r.backoff.max ?? null } : null,
+    };
   })
   .meta({ description: "Retry policy." });
 
@@ -124,6 +144,9 @@ export const routeSchema = z
     match: match.prefault({}),
     rewrite: rewrite.optional(),
     timeout: duration("Whole-request timeout; 0 disables it; default: Envoy's (15s).").optional(),
+    idle_timeout: duration(
+      "How long the request may go without a byte moving either way before Envoy ends it: 504 before the upstream's response headers, a reset after. 0 disables it (and the listener's 5m stream idle timeout); default: the listener's.",
+    ).optional(),
     retries: retries.optional(),
     upstream: reference("The upstream receiving the traffic (or use upstreams).").optional(),
     upstreams: z.array(weightedUpstream).min(1).optional().meta({ description: "Traffic split by weight (or use upstream)." }),

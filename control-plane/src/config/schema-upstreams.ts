@@ -9,11 +9,11 @@ import type {
   OutlierDetectionModel,
 } from "../model/types.js";
 import { duration } from "./durations.js";
-import { ALSO_WITH_OTHER_ISSUES, absolutePath, checkedString, exactlyOne, headerName, resourceName } from "./schema-common.js";
+import { ALSO_WITH_OTHER_ISSUES, UINT32_MAX, absolutePath, checkedString, exactlyOne, headerName, resourceName } from "./schema-common.js";
 import { HOSTNAME_PATTERN, endpointHostError, parseHostPort } from "./syntax.js";
 
 const port = z.number().int().min(1).max(65535);
-const weight = z.number().int().min(1);
+const weight = z.number().int().min(1).max(UINT32_MAX);
 
 const endpointObject = z
   .strictObject({
@@ -101,8 +101,20 @@ const healthCheck = z
     host: z.string().min(1).nullable().prefault(null).meta({ description: "Host header of the probe; null: the upstream's name." }),
     interval: duration("Time between probes.", { positive: true }).prefault("5s"),
     timeout: duration("Time to wait for a probe's answer.", { positive: true }).prefault("1s"),
-    healthy_threshold: z.number().int().min(1).prefault(1).meta({ description: "Successful probes before an endpoint counts as healthy." }),
-    unhealthy_threshold: z.number().int().min(1).prefault(3).meta({ description: "Failed probes before an endpoint counts as unhealthy." }),
+    healthy_threshold: z
+      .number()
+      .int()
+      .min(1)
+      .max(UINT32_MAX)
+      .prefault(1)
+      .meta({ description: "Successful probes before an endpoint counts as healthy." }),
+    unhealthy_threshold: z
+      .number()
+      .int()
+      .min(1)
+      .max(UINT32_MAX)
+      .prefault(3)
+      .meta({ description: "Failed probes before an endpoint counts as unhealthy." }),
     expected_statuses: z
       .array(statusRange)
       .min(1)
@@ -125,7 +137,13 @@ const healthCheck = z
 // Defaults are Envoy's own (envoy.config.cluster.v3.OutlierDetection).
 const outlierDetection = z
   .strictObject({
-    consecutive_5xx: z.number().int().min(1).prefault(5).meta({ description: "Consecutive 5xx answers that eject an endpoint." }),
+    consecutive_5xx: z
+      .number()
+      .int()
+      .min(1)
+      .max(UINT32_MAX)
+      .prefault(5)
+      .meta({ description: "Consecutive 5xx answers that eject an endpoint." }),
     interval: duration("Time between ejection sweeps.", { positive: true }).prefault("10s"),
     base_ejection_time: duration("Ejection time, multiplied by the number of ejections so far.", { positive: true }).prefault("30s"),
     max_ejection_percent: z.number().int().min(0).max(100).prefault(10).meta({ description: "Most endpoints (%) ejected at once." }),
@@ -145,10 +163,33 @@ function limit(description: string) {
     .number()
     .int()
     .min(0)
+    .max(UINT32_MAX)
     .optional()
     .transform((n) => n ?? null)
     .meta({ description: `${description} Default: Envoy's.` });
 }
+
+/**
+ * Envoy's retry budget (thresholds.retry_budget): retries in flight may be at most a share of
+ * the requests in flight (and so scale with traffic, where max_retries is one fixed number).
+ */
+const retryBudget = z
+  .strictObject({
+    percent: z
+      .number()
+      .min(0)
+      .max(100)
+      .prefault(20)
+      .meta({ description: "Retries in flight as a percentage of the requests (and pending requests) in flight. Default: 20." }),
+    min_concurrency: z
+      .number()
+      .int()
+      .min(0)
+      .max(UINT32_MAX)
+      .prefault(3)
+      .meta({ description: "Retries in flight allowed whatever the percentage gives (so a quiet upstream can still retry). Default: 3." }),
+  })
+  .meta({ description: "A retry budget: limits retries in flight to a share of the traffic, instead of max_retries." });
 
 const circuitBreakers = z
   .strictObject({
@@ -156,6 +197,16 @@ const circuitBreakers = z
     max_pending_requests: limit("Most requests waiting for a connection (Envoy: 1024)."),
     max_requests: limit("Most requests in flight (Envoy: 1024)."),
     max_retries: limit("Most retries in flight (Envoy: 3)."),
+    retry_budget: retryBudget.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.max_retries !== null && c.retry_budget !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["retry_budget"],
+        message: "Envoy ignores max_retries when a retry budget is set: give one of them",
+        input: c.retry_budget,
+      });
   })
   .transform(
     (c): CircuitBreakersModel => ({
@@ -163,6 +214,7 @@ const circuitBreakers = z
       maxPendingRequests: c.max_pending_requests,
       maxRequests: c.max_requests,
       maxRetries: c.max_retries,
+      retryBudget: c.retry_budget ? { percent: c.retry_budget.percent, minConcurrency: c.retry_budget.min_concurrency } : null,
     }),
   )
   .meta({ description: "Limits beyond which Envoy fails requests fast instead of queueing them." });

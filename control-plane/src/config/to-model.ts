@@ -87,6 +87,7 @@ function routeModel(r: RouteInput, listeners: ListenerModel[], plugins: PluginMo
     query: r.match.query,
     rewrite: r.rewrite ?? null,
     timeoutMs: r.timeout ?? null,
+    idleTimeoutMs: r.idle_timeout ?? null,
     retries: r.retries ?? null,
     upstreams: r.upstreams ?? (r.upstream !== undefined ? [{ name: r.upstream, weight: 1 }] : []),
     // Chain order, whatever order the route lists them in; a global plugin listed again counts once.

@@ -101,6 +101,8 @@ export interface RouteModel {
   query: NamedMatch[];
   rewrite: { kind: "prefix"; value: string } | { kind: "regex"; pattern: string; substitution: string } | null;
   timeoutMs: number | null; // null: Envoy's default (15 s); 0 disables
+  /** Stream idle timeout of the route; null: the listener's (5 m); 0 disables both. */
+  idleTimeoutMs: number | null;
   retries: RetryModel | null;
   /** One or more upstreams; with several, traffic splits by weight. */
   upstreams: { name: string; weight: number }[];
@@ -114,6 +116,8 @@ export interface RetryModel {
   on: string[];
   perTryTimeoutMs: number | null;
   statusCodes: number[];
+  /** Exponential back-off between retries; null: Envoy's (25 ms base, 250 ms max). maxMs null: 10 × base. */
+  backoff: { baseMs: number; maxMs: number | null } | null;
 }
 
 export type LbPolicy = "round_robin" | "least_request" | "random" | "ring_hash" | "maglev";
@@ -188,6 +192,8 @@ export interface CircuitBreakersModel {
   maxPendingRequests: number | null;
   maxRequests: number | null;
   maxRetries: number | null;
+  /** Retries in flight as a share of requests in flight (replaces maxRetries in Envoy). */
+  retryBudget: { percent: number; minConcurrency: number } | null;
 }
 
 /** A plugin: a Wasm filter (config over ECDS) or a native policy (an Envoy filter, config per route). */

@@ -3,15 +3,25 @@
 // operator may have edited it by hand), changes one list item by splicing that item's lines in
 // the text (every other byte stays; see splice.ts) and hands the resulting text to the source, which
 // loads it once, applies it and writes it atomically (the commit point). Reads are not serialised.
-import { isMap, isScalar, isSeq, parseDocument, Scalar, visit, type Document, type YAMLSeq } from "yaml";
+import { isMap, isScalar, isSeq, parseDocument, Scalar, visit, YAMLParseError, type Document, type YAMLSeq } from "yaml";
 import type { ConfigError } from "../config/index.js";
+import { parseDocumentBounded } from "../config/nesting.js";
 import type { ReferenceGraph } from "../config/references.js";
 import type { ConfigSource, Turn } from "../gateway/config-source.js";
 import type { LogFn } from "../log.js";
 import { configEtag, ifMatchHolds, mergePatch, resourceEtag } from "./canonical.js";
 import { isSecretKey, redact, unredact } from "./secrets.js";
 import { spliceListItem, type Splice } from "./splice.js";
-import { REDACTED, singular, type Kind, type StoredResource, type StoreError, type WriteOptions, type WriteResult } from "./types.js";
+import {
+  REDACTED,
+  singular,
+  StoredConfigUnreadable,
+  type Kind,
+  type StoredResource,
+  type StoreError,
+  type WriteOptions,
+  type WriteResult,
+} from "./types.js";
 
 export interface ConfigStoreOptions {
   /** Where the file is read, and the one way a change to it is loaded, applied and written. */
@@ -70,7 +80,9 @@ export class ConfigStore {
 
   delete(kind: Kind, name: string, o: WriteOptions = {}): Promise<WriteResult> {
     return this.o.source.exclusive(async (turn) => {
-      const doc = parseDocument(turn.text);
+      const doc = parseStored(turn.text);
+      const unusable = await this.unusable(doc, turn.text);
+      if (unusable) return unusable;
       const js = toJs(doc);
       const list = items(js, kind);
       const current = list.find((i) => i.name === name);
@@ -100,15 +112,16 @@ export class ConfigStore {
   replaceConfig(newText: string, o: WriteOptions = {}): Promise<WriteResult> {
     return this.o.source.exclusive(async (turn) => {
       const { text } = turn;
-      const doc = parseDocument(text);
+      const doc = parseStored(text);
       if (!ifMatchHolds(o.ifMatch, configEtag(text)))
         return fail("precondition_failed", `the config changed since it was read (ETag ${configEtag(text)})`);
-      const candidate = parseDocument(newText);
+      const candidate = parseStored(newText);
       if (candidate.errors.length > 0 || !isYamlDocumentOfLists(candidate)) {
         // Let the loader produce located errors for text that does not even parse.
         return fail("invalid", "the config does not validate", await this.loaderErrors(newText));
       }
-      const restored = restoreSecrets(candidate, doc);
+      // Secrets are kept from the stored file only if it reads: a hand edit that does not leaves none to keep.
+      const restored = restoreSecrets(candidate, doc.errors.length > 0 ? parseDocument("") : doc);
       if (!restored.ok) return fail("bad_request", `"${REDACTED}" at ${restored.path} has no stored value to keep`);
       const finalText = restored.changed ? candidate.toString() : newText;
       return this.commit(turn, finalText, o, "admin API PUT /config");
@@ -122,10 +135,15 @@ export class ConfigStore {
 
   // ---- internals -------------------------------------------------------------------------
 
-  /** Outside any turn: GETs do not wait for writes (the atomic rename makes every read whole). */
+  /**
+   * Outside any turn: GETs do not wait for writes (the atomic rename makes every read whole).
+   * StoredConfigUnreadable when the file does not parse (a hand edit): no partial answers.
+   */
   private async read(): Promise<{ text: string; doc: Document }> {
     const text = await this.o.source.read();
-    return { text, doc: parseDocument(text) };
+    const doc = parseStored(text);
+    if (doc.errors.length > 0) throw new StoredConfigUnreadable(await this.loaderErrors(text));
+    return { text, doc };
   }
 
   private async writeItem(
@@ -137,9 +155,9 @@ export class ConfigStore {
     verb: string,
   ): Promise<WriteResult> {
     const { text } = turn;
-    const doc = parseDocument(text);
-    if (doc.errors.length > 0)
-      return fail("invalid", "the stored config does not parse; replace it with PUT /config", await this.loaderErrors(text));
+    const doc = parseStored(text);
+    const unusable = await this.unusable(doc, text);
+    if (unusable) return unusable;
     const list = items(toJs(doc), kind);
     const current = list.find((i) => i.name === name);
     const currentEtag = current && resourceEtag(current);
@@ -197,10 +215,43 @@ export class ConfigStore {
     return { ok: true, etag, created: false, unchanged: false, ...(r.diff ? { diff: r.diff } : {}) };
   }
 
+  /** A write's refusal when the stored file cannot be edited item by item (a hand edit broke it). */
+  private async unusable(doc: Document, text: string): Promise<WriteResult | undefined> {
+    if (doc.errors.length > 0)
+      return fail("invalid", "the stored config does not parse; replace it with PUT /config", await this.loaderErrors(text));
+    if (!isYamlDocumentOfLists(doc))
+      return fail("invalid", "the stored config is not a map of lists; replace it with PUT /config", await this.loaderErrors(text));
+    return undefined;
+  }
+
   private async loaderErrors(text: string): Promise<ConfigError[]> {
     const loaded = await this.o.source.check(text);
     return loaded.ok ? [] : loaded.errors;
   }
+}
+
+/**
+ * The gateway file (or a whole config sent to replace it) parsed, but never past the nesting
+ * bound: the file may have been edited by hand, and the YAML composer recurses once per level. A
+ * text nesting too deep reads as an empty document carrying the error.
+ */
+function parseStored(text: string): Document {
+  const parsed = parseDocumentBounded(text, {});
+  if (!parsed.ok) return withError(parseDocument(""), parsed.problem.offset, parsed.problem.message);
+  const { doc } = parsed;
+  if (doc.errors.length > 0) return doc;
+  // What toJS refuses (an alias expanded too often: "billion laughs") is unreadable too.
+  try {
+    doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return withError(doc, 0, e instanceof Error ? e.message : String(e));
+  }
+  return doc;
+}
+
+function withError(doc: Document, at: number, message: string): Document {
+  doc.errors.push(new YAMLParseError([at, at + 1], "IMPOSSIBLE", message));
+  return doc;
 }
 
 /**

@@ -61,3 +61,14 @@ export type WriteResult =
       diff?: ResourceDiff;
     }
   | { ok: false; error: StoreError };
+
+/**
+ * Thrown by reads when the stored file does not parse (a hand edit with a syntax error, or nesting
+ * too deep): the API answers 409 with the loader's located errors until the file is fixed or
+ * replaced (PUT /config), rather than a partial reading of it.
+ */
+export class StoredConfigUnreadable extends Error {
+  constructor(readonly errors: ConfigError[]) {
+    super("the stored config does not parse; fix the file or replace it with PUT /config");
+  }
+}

@@ -78,6 +78,8 @@ function circuitBreakers(c: NonNullable<UpstreamModel["circuitBreakers"]>): obje
   if (c.maxPendingRequests !== null) t.max_pending_requests = c.maxPendingRequests;
   if (c.maxRequests !== null) t.max_requests = c.maxRequests;
   if (c.maxRetries !== null) t.max_retries = c.maxRetries;
+  if (c.retryBudget)
+    t.retry_budget = { budget_percent: { value: c.retryBudget.percent }, min_retry_concurrency: c.retryBudget.minConcurrency };
   return { thresholds: [t] };
 }
 

@@ -190,6 +190,7 @@ function routeAction(r: RouteModel, upstreams: Map<string, UpstreamModel>): obje
     ...target,
     ...rewrite,
     ...(r.timeoutMs !== null ? { timeout: duration(r.timeoutMs) } : {}),
+    ...(r.idleTimeoutMs !== null ? { idle_timeout: duration(r.idleTimeoutMs) } : {}),
     ...(r.retries ? { retry_policy: retryPolicy(r.retries) } : {}),
     ...hashPolicy(r, upstreams),
   };
@@ -238,6 +239,14 @@ function retryPolicy(p: NonNullable<RouteModel["retries"]>): object {
     num_retries: p.attempts,
     ...(p.perTryTimeoutMs !== null ? { per_try_timeout: duration(p.perTryTimeoutMs) } : {}),
     ...(p.statusCodes.length > 0 ? { retriable_status_codes: p.statusCodes } : {}),
+    ...(p.backoff
+      ? {
+          retry_back_off: {
+            base_interval: duration(p.backoff.baseMs),
+            ...(p.backoff.maxMs !== null ? { max_interval: duration(p.backoff.maxMs) } : {}),
+          },
+        }
+      : {}),
   };
 }
 

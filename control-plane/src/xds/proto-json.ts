@@ -5,6 +5,7 @@
 // specially, so jsonToObject() walks the JSON against the Type and hands fromObject an object in
 // its own canonical form; messageToJson() is the way back. Errors carry the JSON path.
 import protobuf from "protobufjs";
+import { MAX_DURATION_SECONDS as MAX_DURATION_SECONDS_NUMBER } from "../config/durations.js";
 
 type PbType = protobuf.Type;
 type PbField = protobuf.Field;
@@ -166,7 +167,7 @@ function enumValue(e: PbEnum, v: unknown, path: string): number {
   throw new ProtoJsonError(path, `expected a ${fullName(e)} name, got ${describe(v)}`);
 }
 
-const MAX_DURATION_SECONDS = 315_576_000_000n; // 10,000 years, the proto3 JSON limit
+const MAX_DURATION_SECONDS = BigInt(MAX_DURATION_SECONDS_NUMBER); // 10,000 years, the proto3 JSON limit
 
 function duration(v: unknown, path: string): { seconds: string; nanos: number } {
   const m = typeof v === "string" ? /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(v) : null;

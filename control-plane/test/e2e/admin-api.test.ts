@@ -105,6 +105,28 @@ describe("admin API on a live gateway", () => {
     expect(readFileSync(gw.configPath, "utf8")).not.toContain("broken");
   });
 
+  it("a body nesting 5,000 objects is a 400 saying so (not a 500); Envoy keeps the last good config", async () => {
+    const before = readFileSync(gw.configPath, "utf8");
+    const deep = `{"upstream": "echo", "match": ${'{"a":'.repeat(5000)}1${"}".repeat(5000)}}`;
+    for (const path of ["/routes/x", "/routes/web"]) {
+      const res = await fetch(`http://127.0.0.1:${gw.cp.httpPort}${path}`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: deep,
+      });
+      expect(res.status, path).toBe(400);
+      const body = (await res.json()) as { error: string; message: string; errors: { line: number; column: number }[] };
+      expect(body.error).toBe("too_deep");
+      expect(body.message).toBe("the body nests deeper than 64 levels (maps and lists within one another)");
+      expect(body.errors[0]).toMatchObject({ line: 1, column: expect.any(Number) });
+    }
+    expect(readFileSync(gw.configPath, "utf8")).toBe(before);
+    await waitSynced(gw.cp, "api-envoy");
+    expect((await get("/web2/x")).status).toBe(200);
+    expect((await get("/x")).status).toBe(404);
+    expect((await api("/routes/web")).status).toBe(200);
+  });
+
   it("DELETE refuses while referenced (409), then works once nothing uses it", async () => {
     const refused = await api("/plugins/stamp", { method: "DELETE" });
     expect(refused.status).toBe(409);

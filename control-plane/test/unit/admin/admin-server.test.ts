@@ -12,6 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { startAdminServer, type AdminServer, type AdminServerOptions } from "../../../src/admin/server.js";
 import { loadGatewayConfig } from "../../../src/config/index.js";
+import { MAX_MESSAGE } from "../../../src/config/errors.js";
+import { MAX_NESTING_DEPTH } from "../../../src/config/nesting.js";
 import { ConfigSource, gatewayTarget } from "../../../src/gateway/config-source.js";
 import { Gateway } from "../../../src/gateway/gateway.js";
 import { silentLog, type LogFn } from "../../../src/log.js";
@@ -598,6 +600,171 @@ describe("admin API: every kind of secret is redacted", () => {
     for (const v of SECRET_VALUES) expect(text, v).toContain(v);
     expect(text).not.toContain(REDACTED);
     expect(onDisk().plugins.find((p) => p.name === "vault")!.config).toEqual({ ...VAULT_CONFIG, max_token_bytes: 16384 });
+  });
+});
+
+describe("admin API: bodies nesting too deep", () => {
+  /** `levels` JSON objects one inside the other. */
+  const nest = (levels: number) => `${'{"a":'.repeat(levels)}1${"}".repeat(levels)}`;
+  const TOO_DEEP = `the body nests deeper than ${MAX_NESTING_DEPTH} levels (maps and lists within one another)`;
+
+  it("answers 400 too_deep, located, to a body nesting 5,000 objects on every resource write; the file and Envoys keep the last good config", async () => {
+    const api = await start();
+    const body = `{"upstream": "a", "match": ${nest(5000)}}`;
+    // The body is level 1 and match's object level 2, so level 65 is the nest's 64th object.
+    const at = { path: "", line: 1, column: body.indexOf('{"a":') + 1 + '{"a":'.length * (MAX_NESTING_DEPTH - 1) };
+    for (const [method, path, type] of [
+      ["PUT", "/routes/x", "application/json"],
+      ["PUT", "/routes/api", "application/json"],
+      ["PATCH", "/routes/api", "application/merge-patch+json"],
+      ["POST", "/routes", "application/json"],
+    ] as const) {
+      const r = await api(method, path, {
+        headers: { "content-type": type },
+        body: method === "POST" ? `{"name": "x", ${body.slice(1)}` : body,
+      });
+      expect(r.status, `${method} ${path}`).toBe(400);
+      expect(r.json(), `${method} ${path}`).toEqual({
+        error: "too_deep",
+        message: TOO_DEEP,
+        errors: [{ ...at, column: method === "POST" ? at.column + '"name": "x", '.length : at.column, message: TOO_DEEP }],
+      });
+    }
+    expect(readFileSync(path, "utf8")).toBe(INITIAL_TEXT);
+    expect(pushes()).toBe(0);
+    expect(logs.filter(([level]) => level === "error")).toEqual([]);
+    // The API still works, and the last good config is what it serves.
+    expect((await api("GET", "/routes/api")).json()).toMatchObject({ name: "api", upstream: "a" });
+  });
+
+  it("refuses a whole config nesting too deep, YAML or JSON, and POST /validate says it is not valid", async () => {
+    const api = await start();
+    const yaml = `routes:\n  - name: r\n    upstream: a\n    match: ${"[".repeat(5000)}${"]".repeat(5000)}\n`;
+    const put = await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: yaml });
+    expect(put.status).toBe(400);
+    // The document (1), routes (2), the route (3): the 62nd bracket (column 12 + 61) is level 65.
+    expect(put.json()).toEqual({
+      error: "too_deep",
+      message: TOO_DEEP,
+      errors: [{ path: "", line: 4, column: 12 + 61, message: TOO_DEEP }],
+    });
+    const json = await api("PUT", "/config", { headers: JSON_HEADERS, body: `{"routes": [${nest(5000)}]}` });
+    expect(json.status).toBe(400);
+    expect(json.json().error).toBe("too_deep");
+    const validate = await api("POST", "/validate", { headers: { "content-type": "application/yaml" }, body: yaml });
+    expect(validate.status).toBe(200);
+    expect(validate.json()).toEqual({ valid: false, errors: [{ path: "", line: 4, column: 12 + 61, message: TOO_DEEP }] });
+    expect(readFileSync(path, "utf8")).toBe(INITIAL_TEXT);
+    expect(pushes()).toBe(0);
+  });
+
+  // Found by the admin API fuzz (control-plane/test/unit/fuzz/admin-api.test.ts): messages quoted
+  // names from the URL and the body whole.
+  it("keeps error messages short when they name a huge resource name from the URL or the body", async () => {
+    const api = await start();
+    const long = "x".repeat(5000);
+    const mismatch = await api("PUT", `/routes/${long}`, { headers: JSON_HEADERS, body: JSON.stringify({ name: "y".repeat(500_000) }) });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.json().message.length).toBeLessThanOrEqual(MAX_MESSAGE + 1);
+    expect(mismatch.json().message).toMatch(
+      /^the body names "y{80}…" \(500000 characters\) but the URL names "x{80}…" \(5000 characters\)$/,
+    );
+    const missing = await api("GET", `/upstreams/${long}`);
+    expect(missing.status).toBe(404);
+    expect(missing.json().message).toBe(`no upstream named "${"x".repeat(80)}…" (5000 characters)`);
+  });
+
+  it("refuses a whole config whose aliases make a cycle with a located 400, not a 500", async () => {
+    const api = await start();
+    const yaml = `${INITIAL_TEXT}  - name: loop\n    filter: header-rewrite\n    config: &c { rules: [*c] }\n`;
+    const r = await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: yaml });
+    expect(r.status).toBe(400);
+    expect(r.json().errors).toEqual([
+      { path: "", line: yaml.split("\n").length - 1, column: 26, message: "an alias refers to a map or list that contains it (a cycle)" },
+    ]);
+    expect(readFileSync(path, "utf8")).toBe(INITIAL_TEXT);
+  });
+
+  // Found while fuzzing: a hand edit the API cannot parse (a syntax error, or nesting 5,000 deep)
+  // made GET /config and DELETE answer 500, and other reads answer from a partial reading.
+  it.each([
+    // [how, the lines added, the error, its line after the original text's last]
+    ["nesting 5,000 deep", `x-deep: ${"[".repeat(5000)}${"]".repeat(5000)}\n`, "the document nests deeper than 64 levels", 0],
+    ["with a syntax error", "x-broken: [\n", "Flow sequence in block collection must be sufficiently indented and end with a ]", 1],
+  ])(
+    "answers a file hand-edited %s with 409 (reads) or 400 (writes) and its located errors; PUT /config replaces it",
+    async (_, tail, message, after) => {
+      const api = await start();
+      writeFileSync(path, `${INITIAL_TEXT}${tail}`);
+      const line = INITIAL_TEXT.split("\n").length + after;
+      const reads = await Promise.all([
+        api("GET", "/routes"),
+        api("GET", "/routes/api"),
+        api("GET", "/config"),
+        api("GET", "/config", { headers: { accept: "application/json" } }),
+      ]);
+      for (const r of reads) {
+        expect(r.status).toBe(409);
+        expect(r.json()).toMatchObject({
+          error: "conflict",
+          message: "the stored config does not parse; fix the file or replace it with PUT /config",
+        });
+        expect(r.json().errors[0]).toMatchObject({ line, message: expect.stringContaining(message) });
+      }
+      const writes = await Promise.all([
+        api("PUT", "/routes/x", { headers: JSON_HEADERS, body: JSON.stringify({ upstream: "a" }) }),
+        api("PATCH", "/routes/api", { headers: JSON_HEADERS, body: JSON.stringify({ timeout: "1s" }) }),
+        api("DELETE", "/routes/api"),
+      ]);
+      for (const r of writes) {
+        expect(r.status).toBe(400);
+        expect(r.json()).toMatchObject({ error: "invalid", message: "the stored config does not parse; replace it with PUT /config" });
+        expect(r.json().errors[0]).toMatchObject({ line, message: expect.stringContaining(message) });
+      }
+      expect(logs.filter(([level]) => level === "error")).toEqual([]);
+      const replaced = await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: INITIAL_TEXT });
+      expect(replaced.status).toBe(200);
+      expect((await api("GET", "/routes/api")).status).toBe(200);
+    },
+  );
+
+  // Found by the admin API fuzz over hand-edited files: an unresolved alias in the file made
+  // PUT /config (its secret restore) throw, a file that is one scalar made item writes throw.
+  it("answers a file whose alias is unresolved or that is a bare scalar with 4xx, and PUT /config still replaces it", async () => {
+    const api = await start();
+    writeFileSync(path, `*a${INITIAL_TEXT}`);
+    expect((await api("GET", "/routes")).status).toBe(409);
+    const replaced = await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: INITIAL_TEXT });
+    expect([replaced.status, readFileSync(path, "utf8")]).toEqual([200, INITIAL_TEXT]);
+
+    writeFileSync(path, "\u0000");
+    for (const [method, target] of [
+      ["PUT", "/routes/x"],
+      ["DELETE", "/routes/api"],
+    ] as const) {
+      const r = await api(method, target, method === "PUT" ? { headers: JSON_HEADERS, body: JSON.stringify({ upstream: "a" }) } : {});
+      expect(r.status, `${method} ${target}`).toBe(400);
+      expect(r.json().message).toBe("the stored config is not a map of lists; replace it with PUT /config");
+    }
+    expect((await api("PUT", "/config", { headers: { "content-type": "application/yaml" }, body: INITIAL_TEXT })).status).toBe(200);
+    expect(logs.filter(([level]) => level === "error")).toEqual([]);
+  });
+
+  it("takes a body exactly as deep as the limit past the depth check (the loader then judges the file it would make)", async () => {
+    const api = await start();
+    const r = await api("PUT", "/routes/x", { headers: JSON_HEADERS, body: `{"upstream": "a", "match": ${nest(MAX_NESTING_DEPTH - 1)}}` });
+    expect(r.status).toBe(400);
+    // In the file the route sits two levels down (the document, routes): too deep there, located in the file.
+    expect(r.json()).toMatchObject({
+      error: "invalid",
+      errors: [{ path: "", message: expect.stringContaining("the document nests deeper") }],
+    });
+    expect(r.json().errors[0].line).toBeGreaterThan(1);
+    const shallow = await api("PUT", "/routes/x", {
+      headers: JSON_HEADERS,
+      body: `{"upstream": "a", "match": {"path": {"prefix": "/x"}}}`,
+    });
+    expect(shallow.status).toBe(201);
   });
 });
 

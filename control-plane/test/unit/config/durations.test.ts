@@ -32,4 +32,15 @@ describe("parseDuration", () => {
     expect(parseDuration("0.5ms")).toEqual({ ok: false, message: "a duration must be a whole number of milliseconds (got 0.5ms)" });
     expect(parseDuration(0.0001)).toEqual({ ok: false, message: "a duration must be a whole number of milliseconds (got 0.0001)" });
   });
+
+  // Found by the loader fuzz: `timeout: 9007199254740992` loaded, then failed to encode for Envoy
+  // (an unlocated refusal of the whole apply instead of an error at the field).
+  it("refuses what protobuf's Duration cannot carry (more than 10,000 years), and takes its limit", () => {
+    expect(parseDuration(9007199254740992)).toEqual({
+      ok: false,
+      message: "a duration must be at most 315576000000s, about 10,000 years (got 9007199254740992)",
+    });
+    expect(parseDuration("315576000001s").ok).toBe(false);
+    expect(parseDuration("315576000000s")).toEqual({ ok: true, ms: 315_576_000_000_000 });
+  });
 });

@@ -75,7 +75,8 @@ const FULL = yaml`
         query: [{ name: Debug, prefix: "1" }]
       rewrite: { regex: { pattern: "^/api/(.*)$", substitution: '/\\1' } }
       timeout: 15s
-      retries: { attempts: 2, on: [5xx, connect-failure], per_try_timeout: 2s, status_codes: [503] }
+      idle_timeout: 45s
+      retries: { attempts: 2, on: [5xx, connect-failure], per_try_timeout: 2s, status_codes: [503], backoff: { base: 10ms, max: 2s } }
       upstreams: [{ name: echo, weight: 90 }, { name: canary, weight: 10 }]
       plugins: [limit-api, auth]
     - name: fallback
@@ -96,6 +97,7 @@ const FULL = yaml`
     - name: canary
       endpoints: ["[::1]:9002", { host: 10.0.0.7, port: 9003 }]
       tls: true
+      circuit_breakers: { retry_budget: { percent: 12.5, min_concurrency: 1 } }
   plugins:
     - name: auth
       filter: jwt-auth
@@ -172,7 +174,14 @@ describe("a full config", () => {
           query: [{ name: "Debug", match: { kind: "prefix", value: "1" }, invert: false }],
           rewrite: { kind: "regex", pattern: "^/api/(.*)$", substitution: "/\\1" },
           timeoutMs: 15_000,
-          retries: { attempts: 2, on: ["5xx", "connect-failure", "retriable-status-codes"], perTryTimeoutMs: 2000, statusCodes: [503] },
+          idleTimeoutMs: 45_000,
+          retries: {
+            attempts: 2,
+            on: ["5xx", "connect-failure", "retriable-status-codes"],
+            perTryTimeoutMs: 2000,
+            statusCodes: [503],
+            backoff: { baseMs: 10, maxMs: 2000 },
+          },
           upstreams: [
             { name: "echo", weight: 90 },
             { name: "canary", weight: 10 },
@@ -189,6 +198,7 @@ describe("a full config", () => {
           query: [],
           rewrite: { kind: "prefix", value: "/status" },
           timeoutMs: 0,
+          idleTimeoutMs: null,
           retries: null,
           upstreams: [{ name: "canary", weight: 1 }],
           plugins: ["auth"],
@@ -219,7 +229,7 @@ describe("a full config", () => {
             ],
           },
           outlierDetection: { consecutive5xx: 3, intervalMs: 60_000, baseEjectionTimeMs: 90_000, maxEjectionPercent: 50 },
-          circuitBreakers: { maxConnections: 100, maxPendingRequests: null, maxRequests: null, maxRetries: 5 },
+          circuitBreakers: { maxConnections: 100, maxPendingRequests: null, maxRequests: null, maxRetries: 5, retryBudget: null },
           tls: { sni: "api.internal", trust: { kind: "system", path: SYSTEM_CA_BUNDLE } },
         },
         {
@@ -235,7 +245,13 @@ describe("a full config", () => {
           connectTimeoutMs: 5000,
           healthCheck: null,
           outlierDetection: null,
-          circuitBreakers: null,
+          circuitBreakers: {
+            maxConnections: null,
+            maxPendingRequests: null,
+            maxRequests: null,
+            maxRetries: null,
+            retryBudget: { percent: 12.5, minConcurrency: 1 },
+          },
           tls: { sni: null, trust: { kind: "system", path: SYSTEM_CA_BUNDLE } },
         },
       ],
@@ -327,6 +343,7 @@ describe("defaults", () => {
       query: [],
       rewrite: null,
       timeoutMs: null,
+      idleTimeoutMs: null,
       retries: null,
       upstreams: [{ name: "web", weight: 1 }],
       plugins: [],
@@ -349,7 +366,7 @@ describe("defaults", () => {
         expectedStatuses: [{ start: 200, end: 400 }],
       },
       outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10 },
-      circuitBreakers: { maxConnections: null, maxPendingRequests: null, maxRequests: null, maxRetries: null },
+      circuitBreakers: { maxConnections: null, maxPendingRequests: null, maxRequests: null, maxRetries: null, retryBudget: null },
       tls: { sni: null, trust: { kind: "system", path: SYSTEM_CA_BUNDLE } },
     });
     expect(m.plugins.map((p) => (p.kind === "wasm" ? [p.name, p.rootId, p.config, p.global] : [p.name]))).toEqual([
@@ -365,7 +382,13 @@ describe("defaults", () => {
       routes: [{ name: r, upstream: u, retries: {} }]
       upstreams: [{ name: u, endpoints: ["10.0.0.1:80"], tls: false }]
     `);
-    expect(m.routes[0]?.retries).toEqual({ attempts: 1, on: ["5xx", "connect-failure"], perTryTimeoutMs: null, statusCodes: [] });
+    expect(m.routes[0]?.retries).toEqual({
+      attempts: 1,
+      on: ["5xx", "connect-failure"],
+      perTryTimeoutMs: null,
+      statusCodes: [],
+      backoff: null,
+    });
     expect(m.listeners[0]?.tls?.minVersion).toBe("1.2");
     expect(m.upstreams[0]?.tls).toBeNull();
   });
