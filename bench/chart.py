@@ -16,8 +16,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-COLORS = {"reference": "#9e9e9e", "ours": "#3b6fd4", "go": "#00a3c4", "native": "#3f9b4f"}
-LABELS = {"reference": "reference", "ours": "ours (AssemblyScript)", "go": "Go (wasip1)", "native": "Envoy native (C++)"}
+COLORS = {"reference": "#9e9e9e", "ours": "#3b6fd4", "go": "#00a3c4", "rust": "#ce6a2b", "native": "#3f9b4f"}
+LABELS = {
+    "reference": "reference",
+    "ours": "ours (AssemblyScript)",
+    "go": "Go (wasip1)",
+    "rust": "Rust (proxy-wasm SDK)",
+    "native": "Envoy native (C++)",
+}
 
 
 def main(src: str, out: str) -> None:
@@ -74,11 +80,12 @@ def main(src: str, out: str) -> None:
 
     ax1.set_yticks(ys)
     ax1.set_yticklabels(labels, fontsize=9)
-    handles = [Patch(color=COLORS[k], label=LABELS[k]) for k in ("ours", "go", "native", "reference")]
-    fig.legend(handles=handles, loc="lower center", ncol=4, frameon=False, fontsize=9)
+    shown = {s["impl"] for s in order}
+    handles = [Patch(color=COLORS[k], label=LABELS[k]) for k in ("ours", "go", "rust", "native", "reference") if k in shown]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=9)
     settings = meta["settings"]
     fig.suptitle(
-        f"Portico filters vs Envoy native vs Go — Envoy {meta['envoy']}, --concurrency {settings['envoyConcurrency']}, "
+        f"Portico filters vs Envoy native, Go and Rust — Envoy {meta['envoy']}, --concurrency {settings['envoyConcurrency']}, "
         f"wrk {settings['connections']} connections, {settings['rounds']} x {settings['durationSec']} s per scenario\n"
         f"{meta['machine']} — {meta['date'][:10]}",
         fontsize=10,

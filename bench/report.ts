@@ -17,6 +17,8 @@ export interface Meta {
   envoy: string;
   envoyPath: string;
   go: string;
+  /** rustc's version, why the Rust rows were skipped, or undefined when none was selected. */
+  rust?: string;
   settings: Record<string, string | number>;
   /** Wall time of the whole run, set-up included. */
   durationSec: number;
@@ -109,7 +111,7 @@ export function renderMarkdown(m: Meta, all: Scenario[], rows: Row[]): string {
     `- date: ${m.date}; the run took ${m.durationSec} s`,
     `- command: \`${m.command}\``,
     `- machine: ${m.machine}`,
-    `- Envoy ${m.envoy} (V8), ${m.go}; settings: ${Object.entries(m.settings)
+    `- Envoy ${m.envoy} (V8), ${m.go}${m.rust ? `, ${m.rust}` : ""}; settings: ${Object.entries(m.settings)
       .map(([k, v]) => `${k}=${v}`)
       .join(", ")}`,
     `- ratios (× base) are against \`envoy-baseline\` measured in the same run; req/s and latencies are medians of the rounds (req/s min–max in brackets); CPU is the gateway Envoy's user+system time over all rounds; added CPU = CPU per request minus the baseline's`,

@@ -65,6 +65,28 @@ function buildGoPlugins(all: Scenario[]): void {
   if (r.status !== 0) throw new Error("bench/go/build.sh failed (see above)");
 }
 
+/**
+ * The Rust plugins (bench/rust/build.sh, cached the same way). Rust is optional: when the
+ * toolchain or its wasm32-wasip1 target is missing (the script exits 3 and says why), the Rust
+ * rows are left out of the run and the reason is reported instead of failing the bench.
+ */
+function buildRustPlugins(all: Scenario[]): { kept: Scenario[]; skipped?: string } {
+  if (!all.some((s) => s.impl === "rust")) return { kept: all };
+  const r = spawnSync("bash", [join(repoRoot, "bench/rust/build.sh")], { stdio: ["ignore", "inherit", "pipe"], encoding: "utf8" });
+  process.stderr.write(r.stderr ?? "");
+  if (r.status === 3) {
+    const reason =
+      (r.stderr ?? "")
+        .trim()
+        .split("\n")
+        .pop()
+        ?.replace(/^bench\/rust\/build\.sh: /, "") || "no Rust toolchain";
+    return { kept: all.filter((s) => s.impl !== "rust"), skipped: reason };
+  }
+  if (r.status !== 0) throw new Error("bench/rust/build.sh failed (see above)");
+  return { kept: all };
+}
+
 function missingModules(all: Scenario[]): string[] {
   return [...new Set(all.flatMap((s) => s.modules))].filter((m) => !existsSync(m));
 }
@@ -131,8 +153,11 @@ async function checkScenarios(all: Scenario[], cluster: string, show: boolean): 
     if (bad.length) throw new Error(`scenarios that do not answer 200: ${bad.map((r) => `${r.scenario} (${r.status})`).join(", ")}`);
     const notes: string[] = [];
     for (const s of all) {
-      if (s.impl === "ours" || s.impl === "reference") continue;
-      const ref = all.find((o) => o.family === s.family && o.impl === "ours");
+      const ref = s.sameAs
+        ? all.find((o) => o.name === s.sameAs)
+        : s.impl === "ours" || s.impl === "reference"
+          ? undefined
+          : all.find((o) => o.family === s.family && o.impl === "ours");
       const mine = results.find((r) => r.scenario === s.name);
       const theirs = results.find((r) => r.scenario === ref?.name);
       if (!ref || !mine || !theirs) continue;
@@ -150,8 +175,13 @@ async function checkScenarios(all: Scenario[], cluster: string, show: boolean): 
 async function main(): Promise<void> {
   const started = Date.now();
   const cluster = "upstream";
-  const all = scenarios(cluster).filter((s) => !args.only || args.only.split(",").includes(s.name) || s.baseline);
-  buildGoPlugins(all);
+  const selected = scenarios(cluster).filter((s) => !args.only || args.only.split(",").includes(s.name) || s.baseline);
+  buildGoPlugins(selected);
+  const { kept: all, skipped: rustSkipped } = buildRustPlugins(selected);
+  if (rustSkipped) {
+    const names = selected.filter((s) => s.impl === "rust").map((s) => s.name);
+    console.log(`rust: skipping ${names.join(", ")}: ${rustSkipped}`);
+  }
   const missing = missingModules(all);
   if (missing.length) throw new Error(`missing Wasm modules: ${missing.join(", ")}; run \`make build\` (npm run build:wasm) first`);
 
@@ -213,6 +243,11 @@ async function main(): Promise<void> {
       envoy: envoyVersion.split("/").slice(1, 2).join("") || envoyVersion,
       envoyPath: envoyPath(),
       go: spawnSync("go", ["version"]).stdout?.toString().trim() ?? "?",
+      rust: !selected.some((s) => s.impl === "rust")
+        ? undefined
+        : rustSkipped
+          ? `Rust rows skipped (${rustSkipped})`
+          : (spawnSync("rustc", ["--version"]).stdout?.toString().trim() ?? "rustc ?"),
       settings: { rounds, durationSec, warmupSec, connections, envoyConcurrency: concurrency, wrkThreads: 1, path: BENCH_PATH },
       durationSec: Math.round((Date.now() - started) / 1000),
       checkNotes: notes,

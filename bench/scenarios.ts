@@ -3,12 +3,13 @@
 // the baseline is measured in the same run, interleaved with the others.
 //
 // Families line up implementations of one job: ours (AssemblyScript), the same behaviour in Go
-// (bench/go, upstream Go GOOS=wasip1), and Envoy's native C++ filter with the same config.
+// (bench/go, upstream Go GOOS=wasip1) and in Rust (bench/rust, the proxy-wasm SDK,
+// wasm32-wasip1), and Envoy's native C++ filter with the same config.
 import { createSign, generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
 import { filterWasm, fixtureWasm, repoRoot, wasmHttpFilter, type Json } from "../test/support/index.js";
 
-export type Implementation = "reference" | "ours" | "go" | "native";
+export type Implementation = "reference" | "ours" | "go" | "rust" | "native";
 
 export interface Scenario {
   name: string;
@@ -25,10 +26,18 @@ export interface Scenario {
   /** Gauges (in /stats) with the linear memory of each Wasm VM of the scenario (added up). */
   memoryGauges: string[];
   baseline?: boolean;
+  /**
+   * The scenario whose header changes this one must reproduce in the pre-run check; by default
+   * ours of the same family (none for "ours" and "reference" scenarios).
+   */
+  sameAs?: string;
 }
 
 /** dist/bench/go-<name>.wasm, built by bench/go/build.sh. */
 export const goWasm = (name: string): string => join(repoRoot, "dist", "bench", `go-${name}.wasm`);
+
+/** dist/bench/rust-<name>.wasm, built by bench/rust/build.sh. */
+export const rustWasm = (name: string): string => join(repoRoot, "dist", "bench", `rust-${name}.wasm`);
 
 export const HEADER_REWRITE_REALISTIC = {
   stat_prefix: "bench",
@@ -94,15 +103,23 @@ const T = {
   headerMutationPerRoute: "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
 };
 
-// --- ours and Go: one Wasm filter per plugin; vm_id per scenario, so no two scenarios share a
+// --- ours, Go and Rust: one Wasm filter per plugin; vm_id per scenario, so no two scenarios share a
 // VM and each VM's memory gauge is its own (stat_prefix names the gauge).
 type WasmFilter = "header-rewrite" | "rate-limit" | "jwt-auth";
 type Plugin = [filter: WasmFilter, config: Json & { stat_prefix: string }];
 
 /** A scenario of Wasm plugins: its filters, their modules and their VM memory gauges. */
-function wasmScenario(s: Omit<Scenario, "filters" | "modules" | "memoryGauges"> & { impl: "ours" | "go" }, plugins: Plugin[]): Scenario {
-  const file = s.impl === "ours" ? filterWasm : goWasm;
-  const metrics = s.impl === "ours" ? "portico" : "go";
+const WASM_IMPLS = {
+  ours: { file: filterWasm, metrics: "portico" },
+  go: { file: goWasm, metrics: "go" },
+  rust: { file: rustWasm, metrics: "rust" },
+};
+
+function wasmScenario(
+  s: Omit<Scenario, "filters" | "modules" | "memoryGauges"> & { impl: keyof typeof WASM_IMPLS },
+  plugins: Plugin[],
+): Scenario {
+  const { file, metrics } = WASM_IMPLS[s.impl];
   return {
     ...s,
     filters: plugins.map(([filter, config]) =>
@@ -233,6 +250,16 @@ export function scenarios(cluster = "upstream"): Scenario[] {
       modules: [fixtureWasm("noop")],
       memoryGauges: [],
     },
+    {
+      name: "rust-noop",
+      family: "reference",
+      impl: "rust",
+      description: "Envoy + a Rust proxy-wasm SDK filter that does nothing (bench/rust/noop: the SDK's fixed cost)",
+      filters: [wasmHttpFilter({ file: rustWasm("noop"), name: "rust-noop", vmId: "rust-noop", rootId: "noop" })],
+      modules: [rustWasm("noop")],
+      memoryGauges: [],
+      sameAs: "wasm-noop",
+    },
     wasmScenario(
       {
         name: "header-rewrite",
@@ -248,6 +275,15 @@ export function scenarios(cluster = "upstream"): Scenario[] {
         family: "header-rewrite",
         impl: "go",
         description: "Go (wasip1): the same rules and behaviour (bench/go/header-rewrite)",
+      },
+      [["header-rewrite", HEADER_REWRITE_REALISTIC]],
+    ),
+    wasmScenario(
+      {
+        name: "rust-header-rewrite",
+        family: "header-rewrite",
+        impl: "rust",
+        description: "Rust (proxy-wasm SDK, wasm32-wasip1): the same rules and behaviour (bench/rust/header-rewrite)",
       },
       [["header-rewrite", HEADER_REWRITE_REALISTIC]],
     ),
@@ -276,6 +312,15 @@ export function scenarios(cluster = "upstream"): Scenario[] {
         family: "rate-limit",
         impl: "go",
         description: "Go (wasip1): the same per-client-IP buckets in shared data with CAS (bench/go/rate-limit)",
+      },
+      [["rate-limit", RATE_LIMIT_REALISTIC]],
+    ),
+    wasmScenario(
+      {
+        name: "rust-rate-limit",
+        family: "rate-limit",
+        impl: "rust",
+        description: "Rust (proxy-wasm SDK, wasm32-wasip1): the same per-client-IP buckets in shared data with CAS (bench/rust/rate-limit)",
       },
       [["rate-limit", RATE_LIMIT_REALISTIC]],
     ),
