@@ -23,6 +23,7 @@ import {
 import { ANY_NODE } from "../../src/xds/cache.js";
 import { TypeUrl } from "../../src/xds/types.js";
 import { nextOutcome, startGatewayOnFreshPort, waitSynced, type TestGateway } from "../support/gateway.js";
+import { openKeepAlive } from "../support/keep-alive.js";
 
 const envoys = useEnvoy("all");
 const echo = useEchoUpstream("all");
@@ -293,32 +294,7 @@ describe("request-size", () => {
   });
 });
 
-/** One keep-alive connection: every request goes over the same socket, or fails. */
-function openConn() {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  let socket: net.Socket | undefined;
-  let closed = false;
-  return {
-    get: (path: string, headers: Record<string, string>) =>
-      new Promise<{ status: number; headers: http.IncomingHttpHeaders; reused: boolean }>((resolve, reject) => {
-        const req = http.get({ host: "127.0.0.1", port, path, agent, headers }, (res) => {
-          res.resume();
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, reused: req.reusedSocket }));
-        });
-        req.on("socket", (s) => {
-          if (socket === s) return;
-          if (socket) reject(new Error("the request went over a new connection"));
-          socket = s;
-          s.on("close", () => {
-            closed = true;
-          });
-        });
-        req.on("error", reject);
-      }),
-    closed: () => closed,
-    close: () => agent.destroy(),
-  };
-}
+const openConn = () => openKeepAlive(port);
 
 describe("a policy edit", () => {
   it("applies on an open keep-alive connection as a route update: the listener is unchanged and nothing drains", async () => {

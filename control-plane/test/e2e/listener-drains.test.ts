@@ -7,8 +7,6 @@
 // Last, an access-log edit the loader passes but Envoy refuses: the NACK reaches /status, /metrics and
 // the log, Envoy serves on with the last good listener, and the fix is ACKed.
 import { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
-import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +15,7 @@ import { nextOutcome, startGatewayOnFreshPort, waitSynced, type TestGateway } fr
 import { ANY_NODE } from "../../src/xds/cache.js";
 import type { NodeStatus } from "../../src/xds/server.js";
 import { TypeUrl } from "../../src/xds/types.js";
+import { type KeepAliveResponse, openKeepAlive } from "../support/keep-alive.js";
 
 const envoys = useEnvoy("all");
 const echo = useEchoUpstream("all");
@@ -75,38 +74,7 @@ ${
 }`;
 }
 
-/** One keep-alive connection to the listener: every request goes over the same socket. */
-interface Conn {
-  get(path: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; reused: boolean }>;
-  closed(): boolean;
-  close(): void;
-}
-
-function openConn(): Conn {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  let socket: Socket | undefined;
-  let isClosed = false;
-  return {
-    get: (path) =>
-      new Promise((resolve, reject) => {
-        const req = http.get({ host: "127.0.0.1", port, path, agent }, (res) => {
-          res.resume();
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, reused: req.reusedSocket }));
-        });
-        req.on("socket", (s) => {
-          if (socket === s) return;
-          if (socket) reject(new Error("the request went over a new connection"));
-          socket = s;
-          s.on("close", () => {
-            isClosed = true;
-          });
-        });
-        req.on("error", reject);
-      }),
-    closed: () => isClosed,
-    close: () => agent.destroy(),
-  };
-}
+const openConn = () => openKeepAlive(port);
 
 const drainStats = async () => {
   const s = await envoy.stats("listener_manager\\.");
@@ -175,7 +143,7 @@ describe("edits that do not touch the listener", () => {
 });
 
 describe("edits that change the listener drain it", () => {
-  async function expectDrains(k: Knobs, applied: (r: Awaited<ReturnType<Conn["get"]>>) => void): Promise<void> {
+  async function expectDrains(k: Knobs, applied: (r: KeepAliveResponse) => void): Promise<void> {
     const conn = openConn();
     try {
       expect((await conn.get("/a/x")).status).toBe(200);
