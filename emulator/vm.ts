@@ -34,6 +34,8 @@ export interface VmOptions {
   clusters?: string[];
   /** PluginConfig.allow_on_headers_stop_iteration; without it StopIteration from headers is StopAll. */
   allowOnHeadersStopIteration?: boolean;
+  /** Count the guest's proxy_* calls by name in `vm.hostCalls` (off by default: it costs a map update per call). */
+  countHostCalls?: boolean;
 }
 
 export interface LogEntry {
@@ -70,6 +72,8 @@ export class ProxyWasmVm {
   stderr = "";
   /** Set once the guest crashed; every later call into it throws. */
   failure: GuestCrashError | undefined;
+  /** With `countHostCalls`: how often the guest called each proxy_* function, e.g. to show a path costs no host call. */
+  readonly hostCalls = new Map<string, number>();
 
   private readonly mem: GuestMemory;
   private readonly options: VmOptions;
@@ -188,7 +192,7 @@ export class ProxyWasmVm {
     const EFAULT = 21;
     const wasiGuarded = Object.fromEntries(Object.entries(wasi).map(([n, f]) => [n, guard(this.host, n, f, EFAULT)]));
     const instance = new WebAssembly.Instance(module, {
-      env: proxyImports(this.host),
+      env: options.countHostCalls ? this.counted(proxyImports(this.host)) : proxyImports(this.host),
       wasi_snapshot_preview1: wasiGuarded,
       wasi_unstable: wasiGuarded,
     });
@@ -210,6 +214,17 @@ export class ProxyWasmVm {
     } finally {
       this.starting = false;
     }
+  }
+
+  private counted<F extends (...args: never[]) => unknown>(env: Record<string, F>): Record<string, F> {
+    const out: Record<string, F> = {};
+    for (const [name, fn] of Object.entries(env)) {
+      out[name] = ((...args: never[]) => {
+        this.hostCalls.set(name, (this.hostCalls.get(name) ?? 0) + 1);
+        return fn(...args);
+      }) as F;
+    }
+    return out;
   }
 
   /** A plugin's root context: context_create, vm_start, configure, as Envoy does per plugin. */
