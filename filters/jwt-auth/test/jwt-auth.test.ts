@@ -226,7 +226,26 @@ describe("configuration", () => {
       () => ({ providers: [localProvider()], rules: [{ match: { path: { regex: "/a(?!b)" } }, requires: ["idp"] }] }),
       "rules[0].match.path.regex: invalid regex: lookahead ((?!...)) is not supported",
     ],
+    // Found by fuzzing (filters/jwt-auth/test/fuzz.test.ts): the refusal must still say where.
+    [
+      "a configuration that is not an object",
+      () => "[]",
+      "jwt-auth: invalid configuration: configuration: must be an object, got an array",
+    ],
+    [
+      "an unknown key that must be quoted to be read",
+      () => ({ providers: [{ ...localProvider(), " ": 1 }], rules }),
+      'providers[0][" "]: unknown field',
+    ],
   ];
+  it("keeps the error line bounded whatever the config: 20 errors, then how many more", async () => {
+    const junk = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i]));
+    const { vm, p } = await plugin({ providers: [localProvider()], rules, ...junk });
+    expect(p.ok).toBe(false);
+    const line = vm.logs.find((l) => l.level >= LogLevel.Error)!.message;
+    expect(line).toMatch(/^jwt-auth: invalid configuration: k0: unknown field; .*; k19: unknown field; and 4980 more$/);
+    expect(line.length).toBeLessThan(1000);
+  });
   for (const [what, config, reason] of bad) {
     it(`refuses ${what}, naming it in an error log`, async () => {
       const { vm, p } = await plugin(config() as object | string);
