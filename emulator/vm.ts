@@ -2,7 +2,7 @@
 // (current/effective context, deferred actions, crash capture), time and HTTP callouts.
 import { randomFillSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { HOST_IMPORTS, LogLevel, WasmResult, listImports, type HeaderList } from "./abi.js";
+import { HOST_IMPORTS, LATIN1_HEADERS, LogLevel, UTF8_HEADERS, WasmResult, listImports, type HeaderList } from "./abi.js";
 import { HeaderMap } from "./headers.js";
 import type { ContextRef, HostEnv, HttpCall, HttpCallResponse, VmCore } from "./host.js";
 import { guard, proxyImports, RestrictedCallError } from "./host-calls.js";
@@ -34,6 +34,12 @@ export interface VmOptions {
   clusters?: string[];
   /** PluginConfig.allow_on_headers_stop_iteration; without it StopIteration from headers is StopAll. */
   allowOnHeadersStopIteration?: boolean;
+  /**
+   * How header strings given to and read from the guest map to bytes: "utf8" (default), or
+   * "latin1": one char (0-255) per byte, to hand the filter values that are not UTF-8, as Envoy
+   * can (obs-text). Applies to every header map, pairs and local-reply headers.
+   */
+  headerBytes?: "utf8" | "latin1";
   /** Count the guest's proxy_* calls by name in `vm.hostCalls` (off by default: it costs a map update per call). */
   countHostCalls?: boolean;
 }
@@ -167,6 +173,7 @@ export class ProxyWasmVm {
       },
       sharedData: this.sharedData,
       metrics: this.vmMetrics,
+      headerCodec: options.headerBytes === "latin1" ? LATIN1_HEADERS : UTF8_HEADERS,
       ctx: () => this.ctx(),
       called: () => this.current,
       setEffective: (id) => {
