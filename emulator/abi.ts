@@ -164,9 +164,26 @@ export const START_ALLOWED: ReadonlySet<string> = new Set([
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** How header names and values (JS strings) become the bytes the guest sees, and back. */
+export interface HeaderCodec {
+  encode(s: string): Uint8Array;
+  decode(bytes: Uint8Array): string;
+}
+/** Header text as UTF-8 (the default). */
+export const UTF8_HEADERS: HeaderCodec = { encode: (s) => encoder.encode(s), decode: (b) => decoder.decode(b) };
+/**
+ * Header text as byte strings, one char (0-255) per byte, as Node's http module hands raw
+ * headers: lets a test give the filter values that are not UTF-8 (obs-text bytes, which Envoy
+ * forwards to a Wasm filter as they came).
+ */
+export const LATIN1_HEADERS: HeaderCodec = {
+  encode: (s) => new Uint8Array(Buffer.from(s, "latin1")),
+  decode: (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1"),
+};
+
 /** u32 count, then (u32 keyLen, u32 valueLen) per pair, then key\0value\0 per pair. */
-export function serializePairs(pairs: readonly (readonly [string, string])[]): Uint8Array {
-  const encoded = pairs.map(([k, v]) => [encoder.encode(k), encoder.encode(v)] as const);
+export function serializePairs(pairs: readonly (readonly [string, string])[], codec: HeaderCodec = UTF8_HEADERS): Uint8Array {
+  const encoded = pairs.map(([k, v]) => [codec.encode(k), codec.encode(v)] as const);
   const out = new Uint8Array(encoded.reduce((n, [k, v]) => n + 10 + k.length + v.length, 4));
   const dv = new DataView(out.buffer);
   dv.setUint32(0, pairs.length, true);
@@ -182,13 +199,13 @@ export function serializePairs(pairs: readonly (readonly [string, string])[]): U
 }
 
 /** Inverse of serializePairs. Like cpp-host's toPairs, a truncated size table yields no pairs. */
-export function deserializePairs(bytes: Uint8Array): HeaderList {
+export function deserializePairs(bytes: Uint8Array, codec: HeaderCodec = UTF8_HEADERS): HeaderList {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = bytes.length < 4 ? 0 : dv.getUint32(0, true);
   if (4 + count * 8 > bytes.length) return [];
   let pos = 4 + count * 8;
   const text = (len: number) => {
-    const s = decoder.decode(bytes.subarray(pos, pos + len));
+    const s = codec.decode(bytes.subarray(pos, pos + len));
     pos += len + 1; // skip the NUL terminator
     return s;
   };

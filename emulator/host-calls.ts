@@ -9,6 +9,7 @@ import {
   PROXY_IMPORT_NAMES,
   START_ALLOWED,
   StreamType,
+  UTF8_HEADERS,
   WasmResult,
   deserializePairs,
   serializePairs,
@@ -36,6 +37,10 @@ const MAX_MAP = HeaderMapType.HttpCallResponseTrailers;
 export function proxyImports(vm: HostEnv): Record<string, Fn> {
   const m = () => vm.mem;
   const str = (ptr: number, len: number) => vm.mem.string(ptr, len);
+  const codec = vm.headerCodec;
+  const utf8Headers = codec === UTF8_HEADERS;
+  /** A header name or value from the guest (UTF-8 keeps GuestMemory's ASCII fast path). */
+  const hdr = (ptr: number, len: number) => (utf8Headers ? str(ptr, len) : codec.decode(m().view(ptr, len)));
   const ctx = () => vm.ctx();
   /** Null where Envoy has no such map at this point; HTTP-callout maps are read-only. */
   const headerMap = (type: number, write: boolean): HeaderMap | null => {
@@ -124,7 +129,7 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       hdrLen: number,
       grpc: number,
     ) {
-      const headers = deserializePairs(m().view(hdrPtr, hdrLen));
+      const headers = deserializePairs(m().view(hdrPtr, hdrLen), codec);
       ctx().stream?.sendLocalResponse(status >>> 0, str(detPtr, detLen), m().copy(bodyPtr, bodyLen), headers, grpc >>> 0);
       return Ok;
     },
@@ -159,34 +164,34 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
     },
     proxy_enqueue_shared_queue: (token: number, ptr: number, len: number) => vm.sharedData.enqueue(token >>> 0, m().copy(ptr, len)),
     proxy_add_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) {
-      const [k, v] = [str(kPtr, kLen), str(vPtr, vLen)];
+      const [k, v] = [hdr(kPtr, kLen), hdr(vPtr, vLen)];
       return mutate(type, (map) => map.add(k, v));
     },
     proxy_replace_header_map_value(type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) {
-      const [k, v] = [str(kPtr, kLen), str(vPtr, vLen)];
+      const [k, v] = [hdr(kPtr, kLen), hdr(vPtr, vLen)];
       return mutate(type, (map) => map.set(k, v));
     },
     proxy_remove_header_map_value(type: number, kPtr: number, kLen: number) {
-      const k = str(kPtr, kLen);
+      const k = hdr(kPtr, kLen);
       return mutate(type, (map) => map.remove(k));
     },
     proxy_set_header_map_pairs(type: number, ptr: number, len: number) {
-      const pairs = deserializePairs(m().view(ptr, len));
+      const pairs = deserializePairs(m().view(ptr, len), codec);
       return mutate(type, (map) => map.replaceAll(pairs));
     },
     proxy_get_header_map_value(type: number, kPtr: number, kLen: number, valuePtr: number, valueSize: number) {
       const map = type <= MAX_MAP ? headerMap(type, false) : null;
       // An unavailable map is BadArgument, except in the access-log phase (NotFound).
       if (!map) return ctx().stream?.inLogPhase && type <= MAX_MAP ? NotFound : BadArgument;
-      const v = map.get(str(kPtr, kLen));
+      const v = map.get(hdr(kPtr, kLen));
       if (v === undefined) return NotFound;
-      m().give(v, valuePtr, valueSize);
+      m().give(utf8Headers ? v : codec.encode(v), valuePtr, valueSize);
       return Ok;
     },
     proxy_get_header_map_pairs(type: number, ptrPtr: number, sizePtr: number) {
       if (type > MAX_MAP) return BadArgument;
       const map = headerMap(type, false); // an unavailable map reads as empty
-      m().give(map && map.size > 0 ? serializePairs(map.toList()) : EMPTY, ptrPtr, sizePtr);
+      m().give(map && map.size > 0 ? serializePairs(map.toList(), codec) : EMPTY, ptrPtr, sizePtr);
       return Ok;
     },
     proxy_get_header_map_size(type: number, ptr: number) {
@@ -235,9 +240,9 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       if (!plugin) return BadArgument;
       const { result, token } = vm.startHttpCall({
         upstream: str(uriPtr, uriLen),
-        headers: deserializePairs(m().view(hPtr, hLen)),
+        headers: deserializePairs(m().view(hPtr, hLen), codec),
         body: m().copy(bodyPtr, bodyLen),
-        trailers: deserializePairs(m().view(tPtr, tLen)),
+        trailers: deserializePairs(m().view(tPtr, tLen), codec),
         timeoutMs: timeoutMs | 0,
         rootContextId: plugin.rootContextId,
       });

@@ -2,7 +2,7 @@
 // another for a value): the host calls get a HostEnv from the VM and, per context, a PluginHost
 // and a StreamHost; plugins and streams get a VmCore. Each class keeps its own state private and
 // builds the interface object it lends out.
-import type { BufferType, HeaderList, HeaderMapType, LogLevel, StreamType, WasmResult } from "./abi.js";
+import type { BufferType, HeaderCodec, HeaderList, HeaderMapType, LogLevel, StreamType, WasmResult } from "./abi.js";
 import type { HeaderMap } from "./headers.js";
 import type { GuestMemory } from "./memory.js";
 import type { VmMetrics } from "./metrics.js";
@@ -118,6 +118,8 @@ export interface HostEnv {
   readonly clockNs: bigint;
   readonly sharedData: SharedData;
   readonly metrics: VmMetrics;
+  /** Header names and values between JS strings and guest bytes (VmOptions.headerBytes). */
+  readonly headerCodec: HeaderCodec;
   /** The context host calls act on: the effective one if the guest set it, else the called one. */
   ctx(): ContextRef;
   /** The context the host called into (cpp-host's current_context_), whatever the guest set. */

@@ -6,13 +6,16 @@ export {
   FilterTrailersStatus,
   HeaderMapType,
   HOST_IMPORTS,
+  LATIN1_HEADERS,
   LogLevel,
   MetricType,
   StreamType,
   WasmResult,
+  UTF8_HEADERS,
   deserializePairs,
   listImports,
   serializePairs,
+  type HeaderCodec,
   type HeaderList,
 } from "./abi.js";
 export { MetricsStore, type MetricSnapshot } from "./metrics.js";

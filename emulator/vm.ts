@@ -2,7 +2,7 @@
 // (current/effective context, deferred actions, crash capture), time and HTTP callouts.
 import { randomFillSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { HOST_IMPORTS, LogLevel, WasmResult, listImports, type HeaderList } from "./abi.js";
+import { HOST_IMPORTS, LATIN1_HEADERS, LogLevel, UTF8_HEADERS, WasmResult, listImports, type HeaderList } from "./abi.js";
 import { HeaderMap } from "./headers.js";
 import type { ContextRef, HostEnv, HttpCall, HttpCallResponse, VmCore } from "./host.js";
 import { guard, proxyImports, RestrictedCallError } from "./host-calls.js";
@@ -34,6 +34,14 @@ export interface VmOptions {
   clusters?: string[];
   /** PluginConfig.allow_on_headers_stop_iteration; without it StopIteration from headers is StopAll. */
   allowOnHeadersStopIteration?: boolean;
+  /**
+   * How header strings given to and read from the guest map to bytes: "utf8" (default), or
+   * "latin1": one char (0-255) per byte, to hand the filter values that are not UTF-8, as Envoy
+   * can (obs-text). Applies to every header map, pairs and local-reply headers.
+   */
+  headerBytes?: "utf8" | "latin1";
+  /** Count the guest's proxy_* calls by name in `vm.hostCalls` (off by default: it costs a map update per call). */
+  countHostCalls?: boolean;
 }
 
 export interface LogEntry {
@@ -70,6 +78,8 @@ export class ProxyWasmVm {
   stderr = "";
   /** Set once the guest crashed; every later call into it throws. */
   failure: GuestCrashError | undefined;
+  /** With `countHostCalls`: how often the guest called each proxy_* function, e.g. to show a path costs no host call. */
+  readonly hostCalls = new Map<string, number>();
 
   private readonly mem: GuestMemory;
   private readonly options: VmOptions;
@@ -163,6 +173,7 @@ export class ProxyWasmVm {
       },
       sharedData: this.sharedData,
       metrics: this.vmMetrics,
+      headerCodec: options.headerBytes === "latin1" ? LATIN1_HEADERS : UTF8_HEADERS,
       ctx: () => this.ctx(),
       called: () => this.current,
       setEffective: (id) => {
@@ -188,7 +199,7 @@ export class ProxyWasmVm {
     const EFAULT = 21;
     const wasiGuarded = Object.fromEntries(Object.entries(wasi).map(([n, f]) => [n, guard(this.host, n, f, EFAULT)]));
     const instance = new WebAssembly.Instance(module, {
-      env: proxyImports(this.host),
+      env: options.countHostCalls ? this.counted(proxyImports(this.host)) : proxyImports(this.host),
       wasi_snapshot_preview1: wasiGuarded,
       wasi_unstable: wasiGuarded,
     });
@@ -210,6 +221,17 @@ export class ProxyWasmVm {
     } finally {
       this.starting = false;
     }
+  }
+
+  private counted<F extends (...args: never[]) => unknown>(env: Record<string, F>): Record<string, F> {
+    const out: Record<string, F> = {};
+    for (const [name, fn] of Object.entries(env)) {
+      out[name] = ((...args: never[]) => {
+        this.hostCalls.set(name, (this.hostCalls.get(name) ?? 0) + 1);
+        return fn(...args);
+      }) as F;
+    }
+    return out;
   }
 
   /** A plugin's root context: context_create, vm_start, configure, as Envoy does per plugin. */

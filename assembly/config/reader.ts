@@ -1,25 +1,68 @@
 // Typed, located access to a JSON config. Every problem is collected with the path of the
 // field it concerns (e.g. `rules[2].request.set.x-user`), so one configure attempt reports
 // all mistakes at once and the user never has to guess which field was meant.
-import { JsonKind, JsonValue, kindName, parseJsonBuffer } from "../json";
+import { JsonKind, JsonValue, kindName, parseJsonBuffer, quoteJson } from "../json";
+
+/** Errors kept in full; the rest are only counted, so a hostile config cannot flood the log line. */
+const MAX_MESSAGES: i32 = 20;
+/** Longest message kept (a message may quote a value from the config). */
+const MAX_MESSAGE_CHARS: i32 = 512;
 
 export class ConfigErrors {
   messages: string[] = [];
+  /** Errors beyond MAX_MESSAGES, counted but not kept. */
+  dropped: i32 = 0;
 
+  /** A problem at `path`; the empty path is the configuration itself (e.g. it is not an object). */
   add(path: string, message: string): void {
-    this.messages.push(path.length ? path + ": " + message : message);
+    this.keep((path.length ? path : "configuration") + ": " + message);
+  }
+
+  /** A problem with the document as a whole (its size, its JSON syntax): "configuration <message>". */
+  addDocument(message: string): void {
+    this.keep("configuration " + message);
+  }
+
+  private keep(message: string): void {
+    if (this.messages.length >= MAX_MESSAGES) {
+      this.dropped++;
+      return;
+    }
+    this.messages.push(message.length > MAX_MESSAGE_CHARS ? message.substring(0, MAX_MESSAGE_CHARS) + "..." : message);
   }
 
   get empty(): bool { return this.messages.length == 0; }
 
-  /** One line per error, prefixed with the filter's name, for Envoy's log. */
+  /** One line for Envoy's log, prefixed with the filter's name: the first errors, then how many more. */
   format(filterName: string): string {
-    return filterName + ": invalid configuration: " + this.messages.join("; ");
+    const more = this.dropped > 0 ? "; and " + this.dropped.toString() + " more" : "";
+    return filterName + ": invalid configuration: " + this.messages.join("; ") + more;
   }
 }
 
+/** Longest key echoed into a path: an error line must stay readable and bounded, whatever the input. */
+const MAX_KEY_IN_PATH = 64;
+
+/** A key that reads unambiguously after a dot: letters, digits, `_`, `-`, `:` (header names). */
+function isPlainKey(key: string): bool {
+  if (key.length == 0 || key.length > MAX_KEY_IN_PATH) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c == 0x5f || c == 0x2d || c == 0x3a;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/**
+ * `path.key`; a key that is empty, long, or has other characters (spaces, dots, quotes, control
+ * characters: anything a user could misread) is quoted as JSON and cut: `path["a b"]`, and at
+ * the top level `configuration["a b"]`.
+ */
 export function childPath(path: string, key: string): string {
-  return path.length ? path + "." + key : key;
+  if (isPlainKey(key)) return path.length ? path + "." + key : key;
+  const shown = key.length > MAX_KEY_IN_PATH ? quoteJson(key.substring(0, MAX_KEY_IN_PATH)) + "..." : quoteJson(key);
+  return (path.length ? path : "configuration") + "[" + shown + "]";
 }
 
 export function indexPath(path: string, index: i32): string {
@@ -290,12 +333,12 @@ export function readStringArray(v: JsonValue, path: string, errors: ConfigErrors
 export function parseConfigDocument(buf: ArrayBuffer, maxBytes: i32, errors: ConfigErrors): JsonValue | null {
   if (buf.byteLength == 0) return JsonValue.object([], []);
   if (buf.byteLength > maxBytes) {
-    errors.add("", "configuration is " + buf.byteLength.toString() + " bytes, at most " + maxBytes.toString() + " allowed");
+    errors.addDocument("is " + buf.byteLength.toString() + " bytes, at most " + maxBytes.toString() + " allowed");
     return null;
   }
   const parsed = parseJsonBuffer(buf);
   if (!parsed.ok) {
-    errors.add("", "configuration is not valid JSON: " + parsed.error + " at byte " + parsed.offset.toString());
+    errors.addDocument("is not valid JSON: " + parsed.error + " at byte " + parsed.offset.toString());
     return null;
   }
   return parsed.value;

@@ -5,6 +5,7 @@
 // current phase. A gateway filter must degrade, not die: these return what happened.
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { OUT_PTR, OUT_SIZE, resetOut, takeHostBuffer, takeHostString } from "./host";
+import { decodeUtf8Lossy } from "../encoding/utf8";
 
 export enum HeaderMap {
   RequestHeaders = 0,
@@ -116,9 +117,9 @@ function decodePairs(buf: ArrayBuffer, only: ArrayBuffer | null, entries: Header
     const value = data;
     data += valueLen + 1;
     if (only === null) {
-      entries!.push(new HeaderEntry(String.UTF8.decodeUnsafe(name, nameLen), String.UTF8.decodeUnsafe(value, valueLen)));
+      entries!.push(new HeaderEntry(decodeUtf8Lossy(name, nameLen), decodeUtf8Lossy(value, valueLen)));
     } else if (nameLen == <usize>only.byteLength && memory.compare(name, changetype<usize>(only), nameLen) == 0) {
-      values!.push(String.UTF8.decodeUnsafe(value, valueLen));
+      values!.push(decodeUtf8Lossy(value, valueLen));
     }
   }
 }

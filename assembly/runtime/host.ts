@@ -5,6 +5,7 @@
 // words in static memory (the VM is single-threaded and every result is consumed before the
 // next call) and always unpin what the host allocated, so nothing handed over leaks.
 import { free } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
+import { decodeUtf8Lossy } from "../encoding/utf8";
 
 export const OUT_PTR: usize = memory.data(sizeof<usize>(), sizeof<usize>());
 export const OUT_SIZE: usize = memory.data(sizeof<usize>(), sizeof<usize>());
@@ -32,8 +33,9 @@ export function takeHostString(): string {
   const size = load<usize>(OUT_SIZE);
   store<usize>(OUT_PTR, 0);
   if (ptr == 0) return "";
-  // Decode before unpinning: decoding allocates, which may run a GC step.
-  const s = String.UTF8.decodeUnsafe(ptr, size);
+  // Decode before unpinning: decoding allocates, which may run a GC step. Lossy: host data
+  // (header values above all) need not be UTF-8.
+  const s = decodeUtf8Lossy(ptr, size);
   free(ptr);
   return s;
 }

@@ -12,3 +12,4 @@ export { clearRouteCache, resumeRequest, sendLocalResponse, nowNanos, nowMillis,
 export { FilterHeadersStatusValues as HeadersStatus, FilterDataStatusValues as DataStatus } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 export { HostSource, addressIp } from "./source";
 export { ClusterRef, declareClusters } from "./clusters";
+export { IdentityHeaders, foldHeaderName } from "./identity-headers";

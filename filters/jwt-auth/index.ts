@@ -4,7 +4,7 @@
 export * from "../../assembly/runtime/exports";
 import {
   ClusterRef, FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
-  declareClusters, getHeaderBytes, logError, logInfo, nowMillis, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
+  declareClusters, getHeaderBytes, IdentityHeaders, logError, logInfo, nowMillis, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
   setEffectiveContext, setHeaderBytes, setTickPeriod,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
@@ -58,8 +58,8 @@ class JwtRoot extends FilterRoot {
   memory: MemoryGauge | null = null;
   waiting: Waiter[] = [];
   calls: Map<u32, RemoteKeys> = new Map();
-  /** Headers a client must not be able to send: every claim and payload header of every provider. */
-  claimHeaders: HeaderName[] = [];
+  /** Headers a client must not be able to send, in any spelling: every claim and payload header of every provider. */
+  identity: IdentityHeaders = new IdentityHeaders([]);
 
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();
@@ -74,15 +74,17 @@ class JwtRoot extends FilterRoot {
     this.missing = counter(base + "denied_missing_total");
     this.memory = new MemoryGauge(base + "vm_memory_bytes");
     const clusters: ClusterRef[] = [];
+    const identity: string[] = [];
     for (let i = 0; i < cfg.providers.length; i++) {
       const p = cfg.providers[i];
       const pbase = base + p.name + ".";
       this.stats.push(new ProviderStats(pbase));
       this.remotes.push(p.remote !== null ? new RemoteKeys(p, pbase) : null);
       if (p.remote !== null) clusters.push(new ClusterRef(p.remote!.cluster, p.remote!.clusterPath));
-      for (let k = 0; k < p.claimHeaders.length; k++) this.claimHeaders.push(p.claimHeaders[k].header);
-      if (p.payloadHeader !== null) this.claimHeaders.push(p.payloadHeader!);
+      for (let k = 0; k < p.claimHeaders.length; k++) identity.push(p.claimHeaders[k].header.text);
+      if (p.payloadHeader !== null) identity.push(p.payloadHeader!.text);
     }
+    this.identity = new IdentityHeaders(identity);
     if (clusters.length > 0) setTickPeriod(TICK_MS);
     declareClusters(clusters); // for the control plane's check; Envoy ignores it
     logInfo(FILTER + ": configured " + cfg.providers.length.toString() + " provider(s), " + cfg.rules.length.toString() + " rule(s)");
@@ -183,9 +185,8 @@ class JwtStream extends FilterStream {
     const cfg = this.root.config;
     if (cfg === null) return HeadersStatus.Continue;
     this.root.memory!.tick();
-    // Clients must not be able to pass claim headers of their own.
-    const prot = this.root.claimHeaders;
-    for (let i = 0; i < prot.length; i++) removeHeaderBytes(HeaderMap.RequestHeaders, prot[i].bytes);
+    // Clients must not be able to pass claim headers of their own, whatever the rule decides.
+    this.root.identity.strip();
     return this.run(true);
   }
 

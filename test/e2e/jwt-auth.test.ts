@@ -335,6 +335,29 @@ describe("jwt-auth claims to headers", () => {
     expect(echoedHeader(seen, "x-jwt-payload")).toEqual([payloadSegment(t)]);
   });
 
+  // Envoy's default headers_with_underscores_action (ALLOW, as in this static config) forwards
+  // `x_jwt_sub`; an upstream that folds `_` into `-` (CGI, PHP-FPM, WSGI, nginx with
+  // underscores_in_headers) would read it as the verified subject.
+  it("removes client-sent spellings that fold to a claim header (x_jwt_sub, X_Jwt-Sub, x-jwt_sub)", async () => {
+    const t = await mint(idpRsa, idpClaims());
+    const spoofed: Headers = [
+      ["x_jwt_sub", "admin"],
+      ["X_Jwt-Sub", "admin"],
+      ["x-jwt_sub", "admin"],
+      ["x_jwt_email", "ceo@example.com"],
+      ["x_jwt_payload", "e30"],
+    ];
+    const folded = (seen: EchoRecord) => seen.headers.filter(([n]) => /^x[-_]jwt[-_]/i.test(n));
+    const verified = await allowed("/api/items", [bearer(t), ...spoofed, ["x_other", "kept"]]);
+    expect(folded(verified)).toEqual([
+      ["x-jwt-sub", "user-1"],
+      ["x-jwt-payload", payloadSegment(t)],
+    ]);
+    expect(echoedHeader(verified, "x_other"), "a header that is not an identity header stays").toEqual(["kept"]);
+    // Also where no token is verified: an open route and an optional token left out.
+    for (const path of ["/public/x", "/optional/x"]) expect(folded(await allowed(path, spoofed)), path).toEqual([]);
+  });
+
   it("forwards the payload as in the token (base64url) with payload_header", async () => {
     const t = await mint(idpEs, idpClaims({ email: "p@example.com" }));
     const seen = await allowed("/api/items", [bearer(t)]);

@@ -40,3 +40,15 @@ export function loadExampleConfig(name: string, opts: { upstreamPort: number }):
   }
   return config;
 }
+
+/** The plugin configuration (parsed JSON) of the Wasm filter with `rootId` in a shipped example. */
+export function exampleFilterConfig(name: string, rootId: string): object {
+  const config = parse(readFileSync(exampleConfigPath(name), "utf8")) as Node;
+  let found: object | undefined;
+  walk(config, (n) => {
+    const value = (n.configuration as Node | undefined)?.value;
+    if (found === undefined && n.root_id === rootId && typeof value === "string") found = JSON.parse(value) as object;
+  });
+  if (found === undefined) throw new Error(`no ${rootId} configuration in envoy-configs/${name}`);
+  return found;
+}

@@ -146,6 +146,20 @@ describe("header maps", () => {
     expect(s.requestHeader("x-pairs")).toBe(String(before));
   });
 
+  it('headerBytes "latin1": header strings are bytes, passed to the guest and back unchanged', async () => {
+    // The probe's /pairs reads every pair and writes them back (as bytes, through the SDK).
+    const raw = await probe({ headerBytes: "latin1" });
+    const utf8 = Buffer.from("é", "utf8").toString("latin1");
+    const r = runHttpRequest(raw.plugin, {
+      requestHeaders: GET("/pairs", [
+        ["x-raw", "\xff"],
+        ["x-utf8", utf8],
+      ]),
+    });
+    expect(r.requestHeader("x-raw")).toBe("\xff");
+    expect(r.requestHeader("x-utf8")).toBe(utf8);
+  });
+
   it("hides request headers once the request went upstream, as Envoy does", async () => {
     const { plugin } = await probe();
     const s = runHttpRequest(plugin, { requestHeaders: GET("/late"), responseHeaders: [[":status", "201"]] });

@@ -185,7 +185,7 @@ describe("header-rewrite config validation", () => {
   it("names every bad field at once", () => {
     const msg = errorsOf('{"rules":[{"request":{"set":{"bad name":"x"},"add":{"x-a":5}}},{"reponse":{}}]}');
     expect(msg).toBe(
-      "rules[0].request.set.bad name: invalid character in header name \"bad name\"; " +
+      "rules[0].request.set[\"bad name\"]: invalid character in header name \"bad name\"; " +
       "rules[0].request.add.x-a: must be a string or an array of strings; " +
       "rules[1].reponse: unknown field; rules[1]: needs `request` or `response` actions");
   });

@@ -19,8 +19,8 @@ const GET = (path: string, extra: HeaderList = []): HeaderList => [
   ...extra,
 ];
 
-async function plugin(config: object | string) {
-  const vm = await ProxyWasmVm.load(module, { properties: { "source.address": "10.1.2.3:5555", "xds.route_name": "r-main" } });
+async function plugin(config: object | string, headerBytes: "utf8" | "latin1" = "utf8") {
+  const vm = await ProxyWasmVm.load(module, { properties: { "source.address": "10.1.2.3:5555", "xds.route_name": "r-main" }, headerBytes });
   const p = vm.configurePlugin({
     config: typeof config === "string" ? config : JSON.stringify(config),
     rootId: "header-rewrite",
@@ -387,5 +387,17 @@ describe("README behaviours: rename onto an existing header, unsafe rendered val
     expect(good.requestHeader("x-copy")).toBe("v=ab");
     expect(good.requestHeader("x-added")).toBe("ab");
     expect(vm.metric("portico.header_rewrite.t.errors_total")).toBe(2);
+  });
+});
+
+describe("header values that are not UTF-8", () => {
+  // Envoy forwards obs-text bytes (0x80-0xff) to a Wasm filter as they came; the emulator's
+  // headerBytes "latin1" does the same. A template reads a value as text: an invalid byte becomes
+  // U+FFFD (bytes ef bf bd), and nothing traps.
+  it("copies a value with a lone 0xff byte through a template as U+FFFD, and leaves the original alone", async () => {
+    const { p } = await plugin({ rules: [{ request: { set: { "x-copy": "<${request.header.x-raw}>" } } }] }, "latin1");
+    const s = runHttpRequest(p, { requestHeaders: GET("/", [["x-raw", "a\xffb"]]) });
+    expect(s.requestHeader("x-copy")).toBe("<a\xef\xbf\xbdb>");
+    expect(s.requestHeader("x-raw")).toBe("a\xffb");
   });
 });

@@ -226,7 +226,26 @@ describe("configuration", () => {
       () => ({ providers: [localProvider()], rules: [{ match: { path: { regex: "/a(?!b)" } }, requires: ["idp"] }] }),
       "rules[0].match.path.regex: invalid regex: lookahead ((?!...)) is not supported",
     ],
+    // Found by fuzzing (filters/jwt-auth/test/fuzz.test.ts): the refusal must still say where.
+    [
+      "a configuration that is not an object",
+      () => "[]",
+      "jwt-auth: invalid configuration: configuration: must be an object, got an array",
+    ],
+    [
+      "an unknown key that must be quoted to be read",
+      () => ({ providers: [{ ...localProvider(), " ": 1 }], rules }),
+      'providers[0][" "]: unknown field',
+    ],
   ];
+  it("keeps the error line bounded whatever the config: 20 errors, then how many more", async () => {
+    const junk = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i]));
+    const { vm, p } = await plugin({ providers: [localProvider()], rules, ...junk });
+    expect(p.ok).toBe(false);
+    const line = vm.logs.find((l) => l.level >= LogLevel.Error)!.message;
+    expect(line).toMatch(/^jwt-auth: invalid configuration: k0: unknown field; .*; k19: unknown field; and 4980 more$/);
+    expect(line.length).toBeLessThan(1000);
+  });
   for (const [what, config, reason] of bad) {
     it(`refuses ${what}, naming it in an error log`, async () => {
       const { vm, p } = await plugin(config() as object | string);
@@ -542,6 +561,96 @@ describe("token sources, stripping and claims to headers", () => {
     expect(o.header("x-jwt-n")).toEqual(["1.5"]);
     expect(o.header("x-jwt-email")).toEqual([]);
     expect(o.header("x-jwt-payload")).toEqual([payloadSegment(t)]);
+  });
+});
+
+describe("identity headers: client-sent spellings a lenient upstream reads as ours are removed", () => {
+  // CGI, PHP-FPM, most WSGI servers and nginx with underscores_in_headers fold `_` into `-` (and
+  // ignore case), so `x_jwt_sub` reaches them as the verified subject unless the filter drops it.
+  const identity = {
+    claims_to_headers: [
+      { claim: "sub", header: "x-jwt-sub" },
+      { claim: "email", header: "X-JWT-Email" },
+    ],
+    payload_header: "x-jwt-payload",
+  };
+  const forged: HeaderList = [
+    ["x_jwt_sub", "admin"],
+    ["X_Jwt-Sub", "admin"],
+    ["x-jwt_sub", "admin"],
+    ["x-jwt-sub", "admin"],
+    ["x_jwt_email", "root@example.com"],
+    ["x_jwt_payload", "e30"],
+  ];
+  // Names that merely look alike must stay: only an exact fold is the same header upstream.
+  const unrelated: HeaderList = [
+    ["x_jwt_subject", "keep"],
+    ["x-jwt-su", "keep"],
+    ["xx-jwt-sub", "keep"],
+    ["x_other", "keep"],
+  ];
+  const names = (o: Outcome) => o.stream.requestHeaders.map(([k]) => k);
+  const config = () => ({
+    providers: [localProvider(identity)],
+    rules: [
+      { match: { path: { prefix: "/public/" } }, requires: [] },
+      { match: { path: { prefix: "/opt/" } }, requires: ["idp"], allow_missing: true },
+      { match: { path: { prefix: "/api/" } }, requires: ["idp"] },
+    ],
+  });
+
+  it("a verified request reaches the upstream with only the filter's own values", async () => {
+    const { p } = await plugin(config());
+    const t = await mint(key("ES256"), claims({ email: "user@example.com" }));
+    const o = send(p, request("/api/x", [bearer(t), ...forged, ...unrelated]));
+    expect(o.status).toBe(200);
+    expect(o.header("x-jwt-sub")).toEqual(["user-1"]);
+    expect(o.header("x-jwt-email")).toEqual(["user@example.com"]);
+    expect(o.header("x-jwt-payload")).toEqual([payloadSegment(t)]);
+    expect(names(o).filter((n) => n.replaceAll("_", "-").toLowerCase().startsWith("x-jwt-"))).toEqual(
+      expect.arrayContaining(["x-jwt-sub", "x-jwt-email", "x-jwt-payload"]),
+    );
+    for (const [n] of forged) if (n !== "x-jwt-sub") expect(names(o), n).not.toContain(n.toLowerCase());
+    for (const [n, v] of unrelated) expect(o.header(n.toLowerCase()), n).toEqual([v]);
+  });
+
+  it("a claim the token lacks leaves no client-sent variant behind", async () => {
+    const { p } = await plugin(config());
+    const o = send(p, request("/api/x", [bearer(await mint(key("ES256"), claims())), ...forged]));
+    expect(o.status).toBe(200);
+    expect(names(o).filter((n) => /^x[-_]jwt[-_]email$/i.test(n))).toEqual([]);
+  });
+
+  it("requests that pass unverified (no token required, optional token absent, no rule) lose them too", async () => {
+    const { p } = await plugin(config());
+    for (const path of ["/public/x", "/opt/x", "/elsewhere"]) {
+      const o = send(p, request(path, [...forged, ...unrelated]));
+      expect(o.status, path).toBe(200);
+      expect(
+        names(o).filter((n) => /^x[-_]jwt[-_]/i.test(n) && !/subject|su$/.test(n)),
+        path,
+      ).toEqual([]);
+      for (const [n, v] of unrelated) expect(o.header(n.toLowerCase()), `${path} ${n}`).toEqual([v]);
+    }
+  });
+
+  it("costs one header-list call per request, and none when no identity header is configured", async () => {
+    const counted = async (provider: object) => {
+      const vm = await ProxyWasmVm.load(module, { startTime: T0, countHostCalls: true });
+      const p = vm.configurePlugin({
+        config: JSON.stringify({ providers: [provider], rules: [{ match: {}, requires: [] }] }),
+        rootId: "jwt-auth",
+      });
+      expect(p.ok).toBe(true);
+      vm.hostCalls.clear();
+      for (let i = 0; i < 3; i++) send(p, request("/x", [["x_jwt_sub", "admin"]]));
+      return {
+        pairs: vm.hostCalls.get("proxy_get_header_map_pairs") ?? 0,
+        removes: vm.hostCalls.get("proxy_remove_header_map_value") ?? 0,
+      };
+    };
+    expect(await counted(localProvider())).toEqual({ pairs: 0, removes: 0 });
+    expect(await counted(localProvider(identity))).toEqual({ pairs: 3, removes: 3 });
   });
 });
 
