@@ -52,9 +52,12 @@ format: deps
 	$(call say,format: biome check --write)
 	npx biome check --write .
 
+# The unit project holds the fuzz properties, which run filters' Wasm synchronously: a filter
+# stuck in a loop blocks the test worker, and no vitest timeout can interrupt it. This bound
+# (about 5x a normal run) turns such a hang into a failure instead of CI's 90-minute limit.
 test-unit: deps
 	$(call say,test: vitest unit)
-	npx vitest run --project unit
+	timeout --kill-after=30s 15m npx vitest run --project unit
 
 test-as: deps
 	$(call say,test: as-pect (npm run test:as))
