@@ -2,9 +2,12 @@
 // by name and runtime allocations. Counts, not times: pinned exactly, so a change that adds a
 // host call or an allocation to a filter's hot path fails here, and one that removes some shows
 // its gain. The same figures are printed by the bench beside Envoy's (docs/benchmarks.md).
+import { readFileSync } from "node:fs";
+import binaryen from "binaryen";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BENCH_REQUEST, requestCost, type RequestCost } from "../../bench/cost.js";
 import { HEADER_REWRITE_REALISTIC, scenarios, type Scenario } from "../../bench/scenarios.js";
+import { BYTES_GLOBAL, COUNT_GLOBAL } from "../../scripts/count-allocations.mjs";
 import { builtFilter, countedBuild, fixtureWasm } from "../support/wasm-fixtures.js";
 
 const UPDATE_HINT =
@@ -80,15 +83,36 @@ const scenario = (name: string): Scenario => {
   return s;
 };
 
+/** Shipped module -> its counted build, fresh (rebuilt when their sources changed since the last build). */
+const builds = new Map<string, string>();
 beforeAll(() => {
-  // Fresh shipped and counted builds (rebuilt when their sources changed since the last build).
-  for (const f of ["header-rewrite", "rate-limit", "jwt-auth"]) {
-    builtFilter(f);
-    countedBuild(f);
-  }
-  fixtureWasm("noop");
-  countedBuild("noop");
+  for (const f of ["header-rewrite", "rate-limit", "jwt-auth"]) builds.set(builtFilter(f), countedBuild(f));
+  builds.set(fixtureWasm("noop"), countedBuild("noop"));
 }, 600_000);
+
+const disassemble = (file: string): string => {
+  const m = binaryen.readBinary(readFileSync(file));
+  try {
+    return m.emitText();
+  } finally {
+    m.dispose();
+  }
+};
+
+/** The counted module's text without what scripts/count-allocations.mjs adds: its globals, their exports, the two increments. */
+function withoutCounters(text: string): string {
+  const counter = (name: string) => text.match(new RegExp(`\\(export "${name}" \\(global (\\$\\S+)\\)\\)`))?.[1];
+  const [count, bytes] = [counter(COUNT_GLOBAL), counter(BYTES_GLOBAL)];
+  if (!count || !bytes) throw new Error("the counted module does not export its counters");
+  const q = (g: string) => g.replace(/\$/g, "\\$");
+  const bump = (g: string, by: string) =>
+    new RegExp(`\\n *\\(global\\.set ${q(g)}\\n *\\(i32\\.add\\n *\\(global\\.get ${q(g)}\\)\\n *${by}\\n *\\)\\n *\\)`, "g");
+  return text
+    .replace(new RegExp(`\\n *\\(global (${q(count)}|${q(bytes)}) \\(mut i32\\) \\(i32\\.const 0\\)\\)`, "g"), "")
+    .replace(new RegExp(`\\n *\\(export "(${COUNT_GLOBAL}|${BYTES_GLOBAL})" \\(global \\S+\\)\\)`, "g"), "")
+    .replace(bump(count, "\\(i32\\.const 1\\)"), "")
+    .replace(bump(bytes, "\\(local\\.get \\$0\\)"), "");
+}
 
 describe("cost of each filter's benchmark request (host calls and allocations, counted in the emulator)", () => {
   it("pins a count for every scenario of ours in the bench", () => {
@@ -101,6 +125,15 @@ describe("cost of each filter's benchmark request (host calls and allocations, c
       expect(await requestCost(scenario(name).plugins!), `${name}: ${UPDATE_HINT}`).toEqual(pinned);
     });
   }
+
+  it("counts allocations on a module that is the shipped one plus the two counters in __new, nothing else", () => {
+    expect(builds.size).toBe(4);
+    for (const [shipped, counted] of builds) {
+      const [a, b] = [disassemble(shipped), disassemble(counted)];
+      expect(b.length, counted).toBeGreaterThan(a.length);
+      expect(withoutCounters(b) === a, `${counted} differs from ${shipped} beyond the counters (npm run build:wasm)`).toBe(true);
+    }
+  });
 
   it("moves when a rule adds a header: one host call more, so the pin fails", async () => {
     const [hr] = scenario("header-rewrite").plugins!;
