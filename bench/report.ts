@@ -1,6 +1,7 @@
 // Turns raw wrk samples into per-scenario figures and ratios to the same-run baseline, and
 // renders them as markdown.
 import type { WrkResult } from "../test/support/index.js";
+import type { ScenarioCost } from "./cost.js";
 import type { Scenario } from "./scenarios.js";
 
 export interface Sample {
@@ -44,6 +45,8 @@ export interface Row {
   addedCpuUs?: number;
   moduleBytes?: number;
   vmMemoryBytes?: number;
+  /** Host calls and allocations per request, counted in the emulator (bench/cost.ts); none without Wasm. */
+  cost?: ScenarioCost;
 }
 
 const median = (xs: number[]): number => {
@@ -52,7 +55,13 @@ const median = (xs: number[]): number => {
   return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
 };
 
-export function summarize(all: Scenario[], samples: Sample[], memory: Record<string, number>, sizes: Record<string, number>): Row[] {
+export function summarize(
+  all: Scenario[],
+  samples: Sample[],
+  memory: Record<string, number>,
+  sizes: Record<string, number>,
+  costs: Record<string, ScenarioCost> = {},
+): Row[] {
   const rows = all.map((s): Row => {
     const mine = samples.filter((x) => x.scenario === s.name);
     const rps = mine.map((x) => x.wrk.rps);
@@ -70,6 +79,7 @@ export function summarize(all: Scenario[], samples: Sample[], memory: Record<str
       errors: mine.reduce((a, x) => a + Object.values(x.wrk.errors).reduce((p, q) => p + q, 0), 0),
       moduleBytes: sizes[s.name],
       vmMemoryBytes: memory[s.name],
+      cost: costs[s.name],
     };
   });
   const base = rows.find((r) => all.find((s) => s.name === r.scenario)?.baseline);
@@ -90,21 +100,54 @@ const f = (n: number | undefined, d = 2) => (n === undefined || Number.isNaN(n) 
 const kib = (n: number | undefined) =>
   n === undefined || Number.isNaN(n) ? "—" : n >= 1 << 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
 
+const counted = (c: ScenarioCost | undefined) => (c && !("skipped" in c) ? c : undefined);
+/** Up to one decimal: allocations are a mean over 100 requests (bench/cost.ts). */
+const n1 = (n: number) => String(Math.round(n * 10) / 10);
+const hostCallsCell = (c: ScenarioCost | undefined) => String(counted(c)?.totalHostCalls ?? "—");
+const allocCell = (c: ScenarioCost | undefined) => {
+  const k = counted(c);
+  return k?.allocations === undefined ? "—" : `${n1(k.allocations)} (${Math.round(k.allocatedBytes ?? 0)} B)`;
+};
+
 /** The results table alone (docs/benchmarks.md quotes it). */
 export function renderTable(rows: Row[]): string {
   const lines = [
-    `| scenario | req/s (min–max) | req/s × base | p50 ms | p90 ms | p99 ms | p99 × base | CPU s / 10k req | CPU × base | added CPU µs/req | module | VM memory | errors |`,
-    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+    `| scenario | req/s (min–max) | req/s × base | p50 ms | p90 ms | p99 ms | p99 × base | CPU s / 10k req | CPU × base | added CPU µs/req | host calls / req | allocs / req (bytes) | module | VM memory | errors |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.scenario} | ${r.rps.toFixed(0)} (${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)}) | ${f(r.rpsRatio)} | ${f(r.p50Ms)} | ${f(r.p90Ms)} | ${f(r.p99Ms)} | ${f(r.p99Ratio)} | ${f(r.cpuPer10k, 3)} | ${f(r.cpuRatio)} | ${f(r.addedCpuUs, 1)} | ${kib(r.moduleBytes)} | ${kib(r.vmMemoryBytes)} | ${r.errors} |`,
+      `| ${r.scenario} | ${r.rps.toFixed(0)} (${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)}) | ${f(r.rpsRatio)} | ${f(r.p50Ms)} | ${f(r.p90Ms)} | ${f(r.p99Ms)} | ${f(r.p99Ratio)} | ${f(r.cpuPer10k, 3)} | ${f(r.cpuRatio)} | ${f(r.addedCpuUs, 1)} | ${hostCallsCell(r.cost)} | ${allocCell(r.cost)} | ${kib(r.moduleBytes)} | ${kib(r.vmMemoryBytes)} | ${r.errors} |`,
     );
   }
   return lines.join("\n");
 }
 
-export function renderMarkdown(m: Meta, all: Scenario[], rows: Row[]): string {
+/**
+ * Host calls by name and allocations per request of each scenario with Wasm filters (what
+ * `npm run bench -- --costs-only` prints and docs/benchmarks.md quotes); a scenario the emulator
+ * cannot run says why.
+ */
+export function renderCostTable(all: Scenario[], costs: Record<string, ScenarioCost>): string {
+  const lines = ["| scenario | host calls / req | by name | allocations / req | bytes / req |", "|---|---:|---|---:|---:|"];
+  for (const s of all) {
+    const c = costs[s.name];
+    if (!c) continue;
+    if ("skipped" in c) {
+      lines.push(`| ${s.name} | — | not counted: ${c.skipped.replace(/\|/g, "\\|")} | — | — |`);
+      continue;
+    }
+    const byName = Object.entries(c.hostCalls)
+      .map(([name, k]) => `${name.replace(/^proxy_/, "")} ${k}`)
+      .join(", ");
+    const a = c.allocations === undefined ? "—" : n1(c.allocations);
+    const b = c.allocatedBytes === undefined ? "—" : n1(c.allocatedBytes);
+    lines.push(`| ${s.name} | ${c.totalHostCalls} | ${byName || "none"} | ${a} | ${b} |`);
+  }
+  return lines.join("\n");
+}
+
+export function renderMarkdown(m: Meta, all: Scenario[], rows: Row[], costs: Record<string, ScenarioCost> = {}): string {
   const lines = [
     `# Benchmark results`,
     ``,
@@ -116,6 +159,7 @@ export function renderMarkdown(m: Meta, all: Scenario[], rows: Row[]): string {
       .join(", ")}`,
     `- ratios (× base) are against \`envoy-baseline\` measured in the same run; req/s and latencies are medians of the rounds (req/s min–max in brackets); CPU is the gateway Envoy's user+system time over all rounds; added CPU = CPU per request minus the baseline's`,
     `- module: size of the .wasm file(s); VM memory: linear memory of the scenario's Wasm VM(s) after the run (one VM per plugin per worker; summed over the plugins of a chain)`,
+    `- host calls and allocs / req: counted in the emulator for the bench request (bench/cost.ts), summed over a chain's filters; allocations (AssemblyScript runtime objects, our modules only) and their bytes are the mean over 100 requests`,
     ``,
     renderTable(rows),
     ``,
@@ -123,6 +167,10 @@ export function renderMarkdown(m: Meta, all: Scenario[], rows: Row[]): string {
     ...all.map((s) => `- \`${s.name}\`: ${s.description}`),
     "",
     "For `upstream-direct`, the CPU column is the upstream's, not the gateway's.",
+    "",
+    "Host calls and allocations per request, counted in the emulator:",
+    "",
+    renderCostTable(all, costs),
     "",
   ];
   if (m.checkNotes.length)

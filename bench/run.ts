@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --rounds N --duration S --warmup S --connections C --concurrency W --only a,b --no-chart --check-only]`
+// `npm run bench [-- --quick] [-- --rounds N --duration S --warmup S --connections C --concurrency W --only a,b --no-chart --check-only --costs-only]`
 //
 // Starts an upstream (an Envoy answering with a fixed direct_response, so the upstream is
 // cheap and the same for all) and the Envoy under test through func-e with a fixed
@@ -8,6 +8,8 @@
 // After a warm-up, runs wrk (HTTP/1.1 keep-alive) for each scenario, interleaved and repeated in
 // shuffled order, so machine noise shows as spread rather than as a wrong ranking. Every figure
 // is also given as a ratio to the baseline scenario (Envoy with no filter) from the same run.
+// Beside Envoy's figures, the host calls and allocations each scenario's Wasm filters make per
+// request, counted in the emulator (bench/cost.ts; --costs-only prints those alone, no Envoy).
 // Writes bench/results/latest.md, latest.json and latest.png. Not a test: nothing here asserts
 // a time.
 import { spawnSync } from "node:child_process";
@@ -33,7 +35,8 @@ import {
   type WrkResult,
 } from "../test/support/index.js";
 import { BENCH_HEADERS, BENCH_PATH, scenarios, type Scenario } from "./scenarios.js";
-import { renderMarkdown, summarize, type Meta, type Sample } from "./report.js";
+import { scenarioCost, type ScenarioCost } from "./cost.js";
+import { renderCostTable, renderMarkdown, summarize, type Meta, type Sample } from "./report.js";
 import { shuffle } from "./order.js";
 
 const { values: args } = parseArgs({
@@ -47,6 +50,7 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     "no-chart": { type: "boolean", default: false },
     "check-only": { type: "boolean", default: false },
+    "costs-only": { type: "boolean", default: false },
   },
 });
 const quick = args.quick ?? false;
@@ -185,6 +189,15 @@ async function main(): Promise<void> {
   const missing = missingModules(all);
   if (missing.length) throw new Error(`missing Wasm modules: ${missing.join(", ")}; run \`make build\` (npm run build:wasm) first`);
 
+  // Deterministic counts, no Envoy: quick, and printed before the long part.
+  const costs: Record<string, ScenarioCost> = {};
+  for (const s of all) {
+    const c = await scenarioCost(s.plugins);
+    if (c) costs[s.name] = c;
+  }
+  console.log(`cost per request, counted in the emulator (bench/cost.ts):\n${renderCostTable(all, costs)}\n`);
+  if (args["costs-only"]) return;
+
   console.log(`check: one request per scenario through an echo upstream`);
   const notes = await checkScenarios(all, cluster, args["check-only"] ?? false);
   for (const n of notes) console.log(`  differs: ${n}`);
@@ -234,7 +247,7 @@ async function main(): Promise<void> {
     const sizes: Record<string, number> = {};
     for (const s of all) if (s.modules.length) sizes[s.name] = s.modules.reduce((a, m) => a + statSync(m).size, 0);
 
-    const rows = summarize(all, samples, memory, sizes);
+    const rows = summarize(all, samples, memory, sizes, costs);
     const envoyVersion = (await gw.admin("/server_info")).body.match(/"version": "([^"]+)"/)?.[1] ?? "?";
     const meta: Meta = {
       date: new Date().toISOString(),
@@ -252,7 +265,7 @@ async function main(): Promise<void> {
       durationSec: Math.round((Date.now() - started) / 1000),
       checkNotes: notes,
     };
-    const md = renderMarkdown(meta, all, rows);
+    const md = renderMarkdown(meta, all, rows, costs);
     const outDir = join(repoRoot, "bench", "results");
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, "latest.md"), md);

@@ -11,6 +11,13 @@ import { filterWasm, fixtureWasm, repoRoot, wasmHttpFilter, type Json } from "..
 
 export type Implementation = "reference" | "ours" | "go" | "rust" | "native";
 
+/** One Wasm filter of a scenario: the module, its root id and its plugin configuration. */
+export interface WasmPlugin {
+  module: string;
+  rootId: string;
+  config?: Json;
+}
+
 export interface Scenario {
   name: string;
   description: string;
@@ -23,6 +30,8 @@ export interface Scenario {
   routes?: Json[];
   /** Wasm modules this scenario loads (absolute paths; the size column adds them up). */
   modules: string[];
+  /** Its Wasm filters in chain order, as the emulator runs them for the cost counts (bench/cost.ts). */
+  plugins?: WasmPlugin[];
   /** Gauges (in /stats) with the linear memory of each Wasm VM of the scenario (added up). */
   memoryGauges: string[];
   baseline?: boolean;
@@ -132,6 +141,7 @@ function wasmScenario(
       }),
     ),
     modules: plugins.map(([filter]) => file(filter)),
+    plugins: plugins.map(([filter, config]) => ({ module: file(filter), rootId: filter, config })),
     memoryGauges: plugins.map(
       ([filter, config]) => `wasmcustom.${metrics}.${filter.replace(/-/g, "_")}.${config.stat_prefix}.vm_memory_bytes`,
     ),
@@ -248,6 +258,7 @@ export function scenarios(cluster = "upstream"): Scenario[] {
       description: "Envoy + a Wasm filter that does nothing (the fixed cost of any Wasm filter)",
       filters: [wasmHttpFilter({ file: fixtureWasm("noop"), name: "noop", vmId: "wasm-noop", rootId: "noop" })],
       modules: [fixtureWasm("noop")],
+      plugins: [{ module: fixtureWasm("noop"), rootId: "noop" }],
       memoryGauges: [],
     },
     {
@@ -257,6 +268,7 @@ export function scenarios(cluster = "upstream"): Scenario[] {
       description: "Envoy + a Rust proxy-wasm SDK filter that does nothing (bench/rust/noop: the SDK's fixed cost)",
       filters: [wasmHttpFilter({ file: rustWasm("noop"), name: "rust-noop", vmId: "rust-noop", rootId: "noop" })],
       modules: [rustWasm("noop")],
+      plugins: [{ module: rustWasm("noop"), rootId: "noop" }],
       memoryGauges: [],
       sameAs: "wasm-noop",
     },

@@ -244,6 +244,15 @@ export class ProxyWasmVm {
     return this.contexts.has(id);
   }
 
+  /**
+   * The value of a global the module exports, or undefined if it exports none by that name: e.g.
+   * the allocation counters of a counted build (scripts/count-allocations.mjs, bench/cost.ts).
+   */
+  exportedGlobal(name: string): number | undefined {
+    const g: unknown = this.exportsByName[name];
+    return g instanceof WebAssembly.Global ? Number(g.value) : undefined;
+  }
+
   /** Linear memory size in bytes, to check that a filter does not leak. */
   memoryBytes(): number {
     return this.mem.byteLength;

@@ -2,20 +2,33 @@
 // Builds every Wasm module of the suite with the pinned AssemblyScript compiler:
 //   filters/<name>/index.ts         -> dist/filters/<name>.wasm (+ <name>.debug.wasm)
 //   test/fixtures/wasm/<name>/index.ts -> dist/test/<name>.wasm  (test-only modules)
+//   and, for the filters and the bench's no-op fixture, dist/cost/<name>.wasm: the release
+//   build plus allocation counters (scripts/count-allocations.mjs), which the cost counts of
+//   bench/cost.ts run in the emulator; never shipped.
 // Usage: node scripts/build-wasm.mjs [name ...]   (no names: build everything)
 import asc from "assemblyscript/asc";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** Test fixtures that get a counted build too: the bench's wasm-noop scenario runs `noop`. */
+const COUNTED_FIXTURES = ["noop"];
+const COUNTED_DIR = "dist/cost";
 
 function entries(dir, outDir, withDebug) {
   const abs = join(root, dir);
   if (!existsSync(abs)) return [];
   return readdirSync(abs, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(abs, d.name, "index.ts")))
-    .map((d) => ({ name: d.name, entry: join(dir, d.name, "index.ts"), outDir, withDebug }));
+    .map((d) => ({
+      name: d.name,
+      entry: join(dir, d.name, "index.ts"),
+      outDir,
+      withDebug,
+      counted: withDebug || COUNTED_FIXTURES.includes(d.name),
+    }));
 }
 
 const all = [...entries("filters", "dist/filters", true), ...entries("test/fixtures/wasm", "dist/test", false)];
@@ -29,17 +42,25 @@ if (wanted.length && selected.length !== wanted.length) {
 
 let failed = 0;
 for (const m of selected) {
-  const targets = m.withDebug ? ["release", "debug"] : ["release"];
-  for (const target of targets) {
-    const out = join(m.outDir, target === "release" ? `${m.name}.wasm` : `${m.name}.debug.wasm`);
-    mkdirSync(join(root, m.outDir), { recursive: true });
-    const { error, stderr } = await asc.main([m.entry, "--config", "asconfig.json", "--target", target, "--outFile", out], {
+  const builds = [{ target: "release", out: join(m.outDir, `${m.name}.wasm`), extra: [] }];
+  if (m.withDebug) builds.push({ target: "debug", out: join(m.outDir, `${m.name}.debug.wasm`), extra: [] });
+  if (m.counted) {
+    // Same target and options as the shipped module; only the transform is added.
+    builds.push({
+      target: "release",
+      out: join(COUNTED_DIR, `${m.name}.wasm`),
+      extra: ["--transform", join(root, "scripts", "count-allocations.mjs")],
+    });
+  }
+  for (const { target, out, extra } of builds) {
+    mkdirSync(join(root, dirname(out)), { recursive: true });
+    const { error, stderr } = await asc.main([m.entry, "--config", "asconfig.json", "--target", target, "--outFile", out, ...extra], {
       stdout: process.stdout,
       stderr: process.stderr,
     });
     if (error) {
       failed++;
-      console.error(`FAILED ${relative(root, join(root, m.entry))} (${target}): ${error.message}`);
+      console.error(`FAILED ${relative(root, join(root, m.entry))} (${out}): ${error.message}`);
       void stderr;
     } else {
       console.log(`built ${out}`);

@@ -33,3 +33,12 @@ export function fixtureWasm(name: string): string {
 export function builtFilter(name: string): string {
   return fresh(filterWasm(name), [join(repoRoot, "filters", name), join(repoRoot, "assembly")], name);
 }
+
+/**
+ * dist/cost/<name>.wasm, the allocation-counting build of a filter or fixture (bench/cost.ts,
+ * scripts/count-allocations.mjs), rebuilt with the module when its sources changed.
+ */
+export function countedBuild(name: string): string {
+  const own = existsSync(join(repoRoot, "filters", name)) ? join(repoRoot, "filters", name) : join(repoRoot, "test/fixtures/wasm", name);
+  return fresh(join(repoRoot, "dist", "cost", `${name}.wasm`), [own, join(repoRoot, "assembly")], name);
+}

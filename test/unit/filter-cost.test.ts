@@ -1,0 +1,158 @@
+// What each filter's benchmark request costs, counted in the emulator (bench/cost.ts): host calls
+// by name and runtime allocations. Counts, not times: pinned exactly, so a change that adds a
+// host call or an allocation to a filter's hot path fails here, and one that removes some shows
+// its gain. The same figures are printed by the bench beside Envoy's (docs/benchmarks.md).
+import { readFileSync } from "node:fs";
+import binaryen from "binaryen";
+import { beforeAll, describe, expect, it } from "vitest";
+import { BENCH_REQUEST, requestCost, type RequestCost } from "../../bench/cost.js";
+import { HEADER_REWRITE_REALISTIC, scenarios, type Scenario } from "../../bench/scenarios.js";
+import { BYTES_GLOBAL, COUNT_GLOBAL } from "../../scripts/count-allocations.mjs";
+import { builtFilter, countedBuild, fixtureWasm } from "../support/wasm-fixtures.js";
+
+const UPDATE_HINT =
+  "the per-request cost changed. If that is intended (a hot-path change), update the pin in " +
+  'test/unit/filter-cost.test.ts and the figures in docs/benchmarks.md ("Host calls and ' +
+  'allocations per request"); `npm run bench -- --costs-only` prints them';
+
+/** Ours, per bench scenario: the steady state after two warm-up requests (bench/cost.ts). */
+const PINNED: Record<string, RequestCost> = {
+  "wasm-noop": { hostCalls: {}, totalHostCalls: 0, allocations: 1.2, allocatedBytes: 21.6 },
+  "header-rewrite": {
+    hostCalls: {
+      proxy_add_header_map_value: 2,
+      proxy_get_header_map_pairs: 1,
+      proxy_get_header_map_value: 3,
+      proxy_get_property: 1,
+      proxy_increment_metric: 3,
+      proxy_remove_header_map_value: 4,
+      proxy_replace_header_map_value: 4,
+    },
+    totalHostCalls: 18,
+    allocations: 19.2,
+    allocatedBytes: 1224.6,
+  },
+  "rate-limit": {
+    hostCalls: {
+      proxy_get_current_time_nanoseconds: 1,
+      proxy_get_property: 1,
+      proxy_get_shared_data: 1,
+      proxy_increment_metric: 1,
+      proxy_set_shared_data: 1,
+    },
+    totalHostCalls: 5,
+    allocations: 11.2,
+    allocatedBytes: 309.6,
+  },
+  "jwt-auth-rs256": {
+    hostCalls: {
+      proxy_get_current_time_nanoseconds: 1,
+      proxy_get_header_map_pairs: 1,
+      proxy_get_header_map_value: 1,
+      proxy_increment_metric: 1,
+      proxy_remove_header_map_value: 1,
+      proxy_replace_header_map_value: 1,
+    },
+    totalHostCalls: 6,
+    allocations: 12.2,
+    allocatedBytes: 3603.6,
+  },
+  "chain-ours": {
+    hostCalls: {
+      proxy_add_header_map_value: 2,
+      proxy_get_current_time_nanoseconds: 2,
+      proxy_get_header_map_pairs: 2,
+      proxy_get_header_map_value: 4,
+      proxy_get_property: 2,
+      proxy_get_shared_data: 1,
+      proxy_increment_metric: 5,
+      proxy_remove_header_map_value: 5,
+      proxy_replace_header_map_value: 5,
+      proxy_set_shared_data: 1,
+    },
+    totalHostCalls: 29,
+    allocations: 42.6,
+    allocatedBytes: 4609.8,
+  },
+};
+
+const all = scenarios();
+const scenario = (name: string): Scenario => {
+  const s = all.find((x) => x.name === name);
+  if (!s?.plugins) throw new Error(`no bench scenario ${name} with Wasm plugins`);
+  return s;
+};
+
+/** Shipped module -> its counted build, fresh (rebuilt when their sources changed since the last build). */
+const builds = new Map<string, string>();
+beforeAll(() => {
+  for (const f of ["header-rewrite", "rate-limit", "jwt-auth"]) builds.set(builtFilter(f), countedBuild(f));
+  builds.set(fixtureWasm("noop"), countedBuild("noop"));
+}, 600_000);
+
+const disassemble = (file: string): string => {
+  const m = binaryen.readBinary(readFileSync(file));
+  try {
+    return m.emitText();
+  } finally {
+    m.dispose();
+  }
+};
+
+/** The counted module's text without what scripts/count-allocations.mjs adds: its globals, their exports, the two increments. */
+function withoutCounters(text: string): string {
+  const counter = (name: string) => text.match(new RegExp(`\\(export "${name}" \\(global (\\$\\S+)\\)\\)`))?.[1];
+  const [count, bytes] = [counter(COUNT_GLOBAL), counter(BYTES_GLOBAL)];
+  if (!count || !bytes) throw new Error("the counted module does not export its counters");
+  const q = (g: string) => g.replace(/\$/g, "\\$");
+  const bump = (g: string, by: string) =>
+    new RegExp(`\\n *\\(global\\.set ${q(g)}\\n *\\(i32\\.add\\n *\\(global\\.get ${q(g)}\\)\\n *${by}\\n *\\)\\n *\\)`, "g");
+  return text
+    .replace(new RegExp(`\\n *\\(global (${q(count)}|${q(bytes)}) \\(mut i32\\) \\(i32\\.const 0\\)\\)`, "g"), "")
+    .replace(new RegExp(`\\n *\\(export "(${COUNT_GLOBAL}|${BYTES_GLOBAL})" \\(global \\S+\\)\\)`, "g"), "")
+    .replace(bump(count, "\\(i32\\.const 1\\)"), "")
+    .replace(bump(bytes, "\\(local\\.get \\$0\\)"), "");
+}
+
+describe("cost of each filter's benchmark request (host calls and allocations, counted in the emulator)", () => {
+  it("pins a count for every scenario of ours in the bench", () => {
+    const ours = all.filter((s) => s.plugins && (s.impl === "ours" || s.name === "wasm-noop")).map((s) => s.name);
+    expect(ours.sort()).toEqual(Object.keys(PINNED).sort());
+  });
+
+  for (const [name, pinned] of Object.entries(PINNED)) {
+    it(`${name}: ${pinned.totalHostCalls} host calls and ${pinned.allocations} allocations per request`, async () => {
+      expect(await requestCost(scenario(name).plugins!), `${name}: ${UPDATE_HINT}`).toEqual(pinned);
+    });
+  }
+
+  it("counts allocations on a module that is the shipped one plus the two counters in __new, nothing else", () => {
+    expect(builds.size).toBe(4);
+    for (const [shipped, counted] of builds) {
+      const [a, b] = [disassemble(shipped), disassemble(counted)];
+      expect(b.length, counted).toBeGreaterThan(a.length);
+      expect(withoutCounters(b) === a, `${counted} differs from ${shipped} beyond the counters (npm run build:wasm)`).toBe(true);
+    }
+  });
+
+  it("moves when a rule adds a header: one host call more, so the pin fails", async () => {
+    const [hr] = scenario("header-rewrite").plugins!;
+    const extra = { name: "extra", request: { set: { "x-extra": "1" } } };
+    const config = { ...HEADER_REWRITE_REALISTIC, rules: [...HEADER_REWRITE_REALISTIC.rules, extra] };
+    const cost = await requestCost([{ ...hr!, config }]);
+    const pinned = PINNED["header-rewrite"]!;
+    expect(cost).not.toEqual(pinned);
+    expect(cost.totalHostCalls).toBe(pinned.totalHostCalls + 1);
+    expect(cost.hostCalls.proxy_replace_header_map_value).toBe(pinned.hostCalls.proxy_replace_header_map_value! + 1);
+  });
+
+  it("counts allocated bytes: a longer path costs header-rewrite more bytes, the same host calls", async () => {
+    const plugins = scenario("header-rewrite").plugins!;
+    const longer = BENCH_REQUEST.map(([k, v]): [string, string] => (k === ":path" ? [k, `${v}&pad=${"p".repeat(100)}`] : [k, v]));
+    const cost = await requestCost(plugins, { requestHeaders: longer });
+    const pinned = PINNED["header-rewrite"]!;
+    expect(cost.hostCalls).toEqual(pinned.hostCalls);
+    // x-forwarded-path is the path: read once (UTF-16 in the runtime) and written once (UTF-8).
+    expect(cost.allocatedBytes).toBeGreaterThanOrEqual(pinned.allocatedBytes! + 2 * 105);
+  });
+});
