@@ -1,6 +1,9 @@
 // header-rewrite: set / add / remove / rename request and response headers and rewrite the
 // path, by rules matched on path, method, headers and route. See filters/header-rewrite/README.md.
-export * from "../../assembly/runtime/exports";
+// Entry points: request and response headers only; Envoy skips the callbacks a module does not export (assembly/runtime/entry/core.ts).
+export * from "../../assembly/runtime/entry/core";
+export * from "../../assembly/runtime/entry/request-headers";
+export * from "../../assembly/runtime/entry/response-headers";
 import {
   FilterRoot, FilterStream, HeaderMap, HeadersStatus, MemoryGauge, Metric, clearRouteCache, counter, logError, logInfo, registerFilter,
 } from "../../assembly/runtime";

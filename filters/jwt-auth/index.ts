@@ -1,9 +1,13 @@
 // jwt-auth: verifies JSON Web Tokens (JWS, RFC 7515/7519) against configured providers, with
 // inline or remote JWKS, per-request rules, and claims forwarded as headers.
 // See filters/jwt-auth/README.md.
-export * from "../../assembly/runtime/exports";
+// Entry points: request headers, the tick (JWKS refresh, wait deadlines) and JWKS fetch answers; Envoy skips the callbacks a module does not export (assembly/runtime/entry/core.ts).
+export * from "../../assembly/runtime/entry/core";
+export * from "../../assembly/runtime/entry/request-headers";
+export * from "../../assembly/runtime/entry/tick";
+export * from "../../assembly/runtime/entry/http-call";
 import {
-  ClusterRef, FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
+  ClusterRef, FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeaderSnapshot, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
   declareClusters, getHeaderBytes, IdentityHeaders, logError, logInfo, nowMillis, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
   setEffectiveContext, setHeaderBytes, setTickPeriod,
 } from "../../assembly/runtime";
