@@ -77,7 +77,7 @@ class HeaderRewriteStream extends FilterStream {
     if (this.matched == 0) return HeadersStatus.Continue;
     if (cfg.hasResponseActions) this.snapshot = snapshotForResponse(cfg.rules, this.matched, src);
     const plan = planPhase(cfg.rules, this.matched, true, src, this.root.plan);
-    const failures = applyPlan(plan, REQUEST_HEADERS);
+    const failures = applyPlan(plan, REQUEST_HEADERS.begin(src.requestMap));
     if (plan.reroute) clearRouteCache();
     this.account(stats, plan.rulesApplied, plan.invalidValues + failures);
     return HeadersStatus.Continue;
@@ -87,7 +87,7 @@ class HeaderRewriteStream extends FilterStream {
     const cfg = this.root.config;
     if (cfg === null || this.matched == 0 || !cfg.hasResponseActions) return HeadersStatus.Continue;
     const plan = planPhase(cfg.rules, this.matched, false, this.root.source.forResponse(this.snapshot), this.root.plan);
-    const failures = applyPlan(plan, RESPONSE_HEADERS);
+    const failures = applyPlan(plan, RESPONSE_HEADERS.begin(null));
     this.account(this.root.stats!, plan.rulesApplied, plan.invalidValues + failures);
     return HeadersStatus.Continue;
   }
