@@ -92,6 +92,23 @@ export function getHeaderValues(map: HeaderMap, key: ArrayBuffer): string[] {
   return out;
 }
 
+/** A whole map in the pair encoding (one host call), or null when the map is not available now. */
+export function getHeaderPairsBytes(map: HeaderMap): ArrayBuffer | null {
+  resetOut();
+  if (abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE) != RESULT_OK) return null;
+  return takeHostBuffer();
+}
+
+/**
+ * The values of `key` (UTF-8 name bytes) in a pairs buffer, in order; with `firstOnly` at most
+ * one, the one proxy_get_header_map_value would return (Envoy answers with the first entry).
+ */
+export function pairValues(buf: ArrayBuffer, key: ArrayBuffer, firstOnly: bool): string[] {
+  const out = new Array<string>();
+  decodePairs(buf, key, null, out, firstOnly);
+  return out;
+}
+
 /** Decodes the proxy-wasm pair encoding: count, (name size, value size)*, then NUL-terminated bytes. */
 export function decodeHeaderPairs(buf: ArrayBuffer): HeaderEntry[] {
   const out = new Array<HeaderEntry>();
@@ -100,7 +117,9 @@ export function decodeHeaderPairs(buf: ArrayBuffer): HeaderEntry[] {
 }
 
 /** Every entry into `entries`, or (with `only`) the values of entries named `only` into `values`. */
-function decodePairs(buf: ArrayBuffer, only: ArrayBuffer | null, entries: HeaderEntry[] | null, values: string[] | null): void {
+function decodePairs(
+  buf: ArrayBuffer, only: ArrayBuffer | null, entries: HeaderEntry[] | null, values: string[] | null, firstOnly: bool = false,
+): void {
   const total = <usize>buf.byteLength;
   if (total < 4) return;
   const base = changetype<usize>(buf);
@@ -120,6 +139,7 @@ function decodePairs(buf: ArrayBuffer, only: ArrayBuffer | null, entries: Header
       entries!.push(new HeaderEntry(decodeUtf8Lossy(name, nameLen), decodeUtf8Lossy(value, valueLen)));
     } else if (nameLen == <usize>only.byteLength && memory.compare(name, changetype<usize>(only), nameLen) == 0) {
       values!.push(decodeUtf8Lossy(value, valueLen));
+      if (firstOnly) return;
     }
   }
 }

@@ -7,6 +7,7 @@
 // the listener's headers_with_underscores_action says.
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { HeaderMap, removeHeaderBytes } from "./headers";
+import { HeaderSnapshot } from "./header-snapshot";
 import { OUT_PTR, OUT_SIZE, resetOut, takeHostBuffer } from "./host";
 
 const RESULT_OK: u32 = 0;
@@ -88,12 +89,16 @@ export class IdentityHeaders {
   /**
    * Removes from the request every header whose name folds to one of ours: one host call to list
    * the headers, then one per name found; no host call at all when there are no identity headers.
+   * When nothing had to go, the listing is still the request map, so `listing` (the caller's
+   * snapshot of the request headers) takes it and the callback's later lookups cost no host call.
    */
-  strip(): void {
+  strip(listing: HeaderSnapshot | null = null): void {
     if (this.folded.length == 0) return;
     resetOut();
     if (abi.proxy_get_header_map_pairs(HeaderMap.RequestHeaders, OUT_PTR, OUT_SIZE) != RESULT_OK) return;
-    const names = this.spoofedIn(takeHostBuffer());
+    const pairs = takeHostBuffer();
+    const names = this.spoofedIn(pairs);
+    if (names.length == 0 && listing !== null) listing.adopt(pairs);
     for (let i = 0; i < names.length; i++) removeHeaderBytes(HeaderMap.RequestHeaders, names[i]);
   }
 

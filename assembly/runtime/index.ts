@@ -3,8 +3,9 @@ export { FilterRoot, FilterStream } from "./contexts";
 export { registerFilter } from "./registry";
 export {
   HeaderMap, HeaderEntry, HeaderName, getHeader, getHeaderBytes, setHeader, setHeaderBytes, addHeader, addHeaderBytes,
-  removeHeader, removeHeaderBytes, getHeaders, getHeaderValues, decodeHeaderPairs, encodeHeaderPairs,
+  removeHeader, removeHeaderBytes, getHeaders, getHeaderValues, getHeaderPairsBytes, pairValues, decodeHeaderPairs, encodeHeaderPairs,
 } from "./headers";
+export { HeaderSnapshot } from "./header-snapshot";
 export { PropertyPath, propertyPath, getPropertyBytes, getPropertyString, setPropertyString } from "./properties";
 export { Metric, MetricKind, MemoryGauge, counter, gauge, histogram } from "./metrics";
 export { log, logTrace, logDebug, logInfo, logWarn, logError, logCritical, hostLogLevel, LogLevel } from "./log";

@@ -3,6 +3,7 @@
 // xds.route_name. Filters reuse one instance per root context and call `reset()` per phase (a
 // VM runs one callback at a time; the cache must not outlive the phase).
 import { HeaderMap, getHeaderBytes } from "./headers";
+import { HeaderSnapshot } from "./header-snapshot";
 import { getPropertyString, propertyPath } from "./properties";
 import { stripQuery } from "../match/path";
 import { TemplateSource, TemplateVar, VarKind } from "../template";
@@ -30,16 +31,29 @@ export function addressIp(address: string): string {
 export class HostSource implements TemplateSource {
   private path: string | null = null;
   private pathLoaded: bool = false;
+  /**
+   * When set, request headers come from one listing of the map per phase instead of one host
+   * call each: for filters whose requests need several headers (see HeaderSnapshot).
+   */
+  requestHeaders: HeaderSnapshot | null = null;
 
   reset(): this {
     this.pathLoaded = false;
     this.path = null;
+    const snap = this.requestHeaders;
+    if (snap !== null) snap.reset();
     return this;
+  }
+
+  /** The first value of a request header (lowercase UTF-8 name). */
+  requestHeader(key: ArrayBuffer): string | null {
+    const snap = this.requestHeaders;
+    return snap === null ? getHeaderBytes(HeaderMap.RequestHeaders, key) : snap.first(key);
   }
 
   resolve(v: TemplateVar): string | null {
     switch (v.kind) {
-      case VarKind.RequestHeader: return getHeaderBytes(HeaderMap.RequestHeaders, v.header!.bytes);
+      case VarKind.RequestHeader: return this.requestHeader(v.header!.bytes);
       case VarKind.ResponseHeader: return getHeaderBytes(HeaderMap.ResponseHeaders, v.header!.bytes);
       case VarKind.RequestPath: return this.fullPath();
       case VarKind.RequestUrlPath: {
@@ -52,10 +66,10 @@ export class HostSource implements TemplateSource {
         const q = p.indexOf("?");
         return q < 0 ? "" : p.substring(q + 1);
       }
-      case VarKind.RequestMethod: return getHeaderBytes(HeaderMap.RequestHeaders, METHOD);
-      case VarKind.RequestHost: return getHeaderBytes(HeaderMap.RequestHeaders, AUTHORITY);
-      case VarKind.RequestScheme: return getHeaderBytes(HeaderMap.RequestHeaders, SCHEME);
-      case VarKind.RequestId: return getHeaderBytes(HeaderMap.RequestHeaders, REQUEST_ID);
+      case VarKind.RequestMethod: return this.requestHeader(METHOD);
+      case VarKind.RequestHost: return this.requestHeader(AUTHORITY);
+      case VarKind.RequestScheme: return this.requestHeader(SCHEME);
+      case VarKind.RequestId: return this.requestHeader(REQUEST_ID);
       case VarKind.SourceAddress: return getPropertyString(SOURCE_ADDRESS);
       case VarKind.SourceIp: {
         const a = getPropertyString(SOURCE_ADDRESS);
@@ -69,7 +83,7 @@ export class HostSource implements TemplateSource {
   /** The request's `:path` (with query), cached for the phase. */
   fullPath(): string | null {
     if (!this.pathLoaded) {
-      this.path = getHeaderBytes(HeaderMap.RequestHeaders, PATH);
+      this.path = this.requestHeader(PATH);
       this.pathLoaded = true;
     }
     return this.path;

@@ -1,8 +1,10 @@
 // The header-rewrite filter's view of Envoy: template variables (assembly/runtime/source.ts, plus
 // the response-phase snapshot) and header writes into Envoy's maps. Header names arrive
-// pre-encoded (HeaderName, TemplateVar.header), so a lookup allocates only its result.
+// pre-encoded (HeaderName, TemplateVar.header), so a lookup allocates only its result. In the
+// request phase every request-header read (matching, templates, rename, set_if_absent) comes
+// from one listing of the map (HeaderSnapshot): one host call instead of one per header.
 import {
-  HeaderMap, HeaderName, HostSource, addHeaderBytes, getHeaderBytes, getHeaderValues, removeHeaderBytes, setHeaderBytes,
+  HeaderMap, HeaderName, HeaderSnapshot, HostSource, addHeaderBytes, getHeaderBytes, getHeaderValues, removeHeaderBytes, setHeaderBytes,
 } from "../../assembly/runtime";
 import { TemplateVar } from "../../assembly/template";
 import { HeaderWriter, RequestSnapshot, isRequestScoped } from "./policy";
@@ -15,8 +17,11 @@ import { HeaderWriter, RequestSnapshot, isRequestScoped } from "./policy";
 export class PhaseSource extends HostSource {
   private snapshot: RequestSnapshot | null = null;
   private responsePhase: bool = false;
+  /** The request map as it reached this filter, listed once per request phase. */
+  readonly requestMap: HeaderSnapshot = new HeaderSnapshot(HeaderMap.RequestHeaders);
 
   forRequest(): PhaseSource {
+    this.requestHeaders = this.requestMap;
     this.reset();
     this.responsePhase = false;
     this.snapshot = null;
@@ -24,6 +29,8 @@ export class PhaseSource extends HostSource {
   }
 
   forResponse(snapshot: RequestSnapshot | null): PhaseSource {
+    // Envoy no longer lends the request map; request values come from `snapshot`.
+    this.requestHeaders = null;
     this.reset();
     this.responsePhase = true;
     this.snapshot = snapshot;
@@ -39,14 +46,55 @@ export class PhaseSource extends HostSource {
   }
 }
 
+/**
+ * Writes into one of Envoy's maps. Reads (rename, set_if_absent) see the live map: from the
+ * phase's listing while this phase has not changed that name (the listing is the map as it
+ * reached us), else from Envoy. The one behaviour this changes is Envoy's: it clears the route
+ * cache after every request-header write, so a phase whose only action removes an absent
+ * header no longer makes Envoy pick the same route again.
+ */
 export class HostHeaders implements HeaderWriter {
+  private listing: HeaderSnapshot | null = null;
+  /** Names this phase changed: the listing no longer answers for them. */
+  private changed: string[] = [];
+
   constructor(private map: HeaderMap) {}
 
-  first(name: HeaderName): string | null { return getHeaderBytes(this.map, name.bytes); }
+  /** Starts a phase; `listing` (or null) is the phase's read of this same map. */
+  begin(listing: HeaderSnapshot | null): HostHeaders {
+    this.listing = listing;
+    this.changed.length = 0;
+    return this;
+  }
 
-  all(name: HeaderName): string[] { return getHeaderValues(this.map, name.bytes); }
+  first(name: HeaderName): string | null {
+    const l = this.listed(name);
+    return l === null ? getHeaderBytes(this.map, name.bytes) : l.first(name.bytes);
+  }
 
-  set(name: HeaderName, value: string): bool { return setHeaderBytes(this.map, name.bytes, value); }
-  add(name: HeaderName, value: string): bool { return addHeaderBytes(this.map, name.bytes, value); }
-  remove(name: HeaderName): bool { return removeHeaderBytes(this.map, name.bytes); }
+  all(name: HeaderName): string[] {
+    const l = this.listed(name);
+    return l === null ? getHeaderValues(this.map, name.bytes) : l.all(name.bytes);
+  }
+
+  set(name: HeaderName, value: string): bool { return this.touch(name) && setHeaderBytes(this.map, name.bytes, value); }
+  add(name: HeaderName, value: string): bool { return this.touch(name) && addHeaderBytes(this.map, name.bytes, value); }
+  remove(name: HeaderName): bool {
+    // Removing a header the listing shows absent (and this phase did not add) changes nothing:
+    // skip the host call (the usual case for headers stripped as a precaution, x-internal-debug).
+    const l = this.listed(name);
+    if (l !== null && l.first(name.bytes) === null) return true;
+    return this.touch(name) && removeHeaderBytes(this.map, name.bytes);
+  }
+
+  private listed(name: HeaderName): HeaderSnapshot | null {
+    if (this.listing === null) return null;
+    for (let i = 0; i < this.changed.length; i++) if (this.changed[i] == name.text) return null;
+    return this.listing;
+  }
+
+  private touch(name: HeaderName): bool {
+    if (this.listing !== null) this.changed.push(name.text);
+    return true;
+  }
 }

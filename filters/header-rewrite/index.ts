@@ -1,6 +1,9 @@
 // header-rewrite: set / add / remove / rename request and response headers and rewrite the
 // path, by rules matched on path, method, headers and route. See filters/header-rewrite/README.md.
-export * from "../../assembly/runtime/exports";
+// Entry points: request and response headers only; Envoy skips the callbacks a module does not export (assembly/runtime/entry/core.ts).
+export * from "../../assembly/runtime/entry/core";
+export * from "../../assembly/runtime/entry/request-headers";
+export * from "../../assembly/runtime/entry/response-headers";
 import {
   FilterRoot, FilterStream, HeaderMap, HeadersStatus, MemoryGauge, Metric, clearRouteCache, counter, logError, logInfo, registerFilter,
 } from "../../assembly/runtime";
@@ -74,7 +77,7 @@ class HeaderRewriteStream extends FilterStream {
     if (this.matched == 0) return HeadersStatus.Continue;
     if (cfg.hasResponseActions) this.snapshot = snapshotForResponse(cfg.rules, this.matched, src);
     const plan = planPhase(cfg.rules, this.matched, true, src, this.root.plan);
-    const failures = applyPlan(plan, REQUEST_HEADERS);
+    const failures = applyPlan(plan, REQUEST_HEADERS.begin(src.requestMap));
     if (plan.reroute) clearRouteCache();
     this.account(stats, plan.rulesApplied, plan.invalidValues + failures);
     return HeadersStatus.Continue;
@@ -84,7 +87,7 @@ class HeaderRewriteStream extends FilterStream {
     const cfg = this.root.config;
     if (cfg === null || this.matched == 0 || !cfg.hasResponseActions) return HeadersStatus.Continue;
     const plan = planPhase(cfg.rules, this.matched, false, this.root.source.forResponse(this.snapshot), this.root.plan);
-    const failures = applyPlan(plan, RESPONSE_HEADERS);
+    const failures = applyPlan(plan, RESPONSE_HEADERS.begin(null));
     this.account(this.root.stats!, plan.rulesApplied, plan.invalidValues + failures);
     return HeadersStatus.Continue;
   }

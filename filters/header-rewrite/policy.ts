@@ -234,8 +234,9 @@ export function applyPlan(plan: Plan, w: HeaderWriter): i32 {
         const target = op.target!;
         const moved = w.all(op.name);
         if (moved.length == 0) break;
-        ok = w.remove(op.name) && w.remove(target);
-        for (let k = 0; ok && k < moved.length; k++) ok = w.add(target, moved[k]);
+        // set = remove every value + add one (Envoy's setCopy), so remove+remove+add in two calls.
+        ok = w.remove(op.name) && w.set(target, moved[0]);
+        for (let k = 1; ok && k < moved.length; k++) ok = w.add(target, moved[k]);
         break;
       }
       case OpKind.Set:

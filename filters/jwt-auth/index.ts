@@ -1,9 +1,13 @@
 // jwt-auth: verifies JSON Web Tokens (JWS, RFC 7515/7519) against configured providers, with
 // inline or remote JWKS, per-request rules, and claims forwarded as headers.
 // See filters/jwt-auth/README.md.
-export * from "../../assembly/runtime/exports";
+// Entry points: request headers, the tick (JWKS refresh, wait deadlines) and JWKS fetch answers; Envoy skips the callbacks a module does not export (assembly/runtime/entry/core.ts).
+export * from "../../assembly/runtime/entry/core";
+export * from "../../assembly/runtime/entry/request-headers";
+export * from "../../assembly/runtime/entry/tick";
+export * from "../../assembly/runtime/entry/http-call";
 import {
-  ClusterRef, FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
+  ClusterRef, FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeaderSnapshot, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
   declareClusters, getHeaderBytes, IdentityHeaders, logError, logInfo, nowMillis, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
   setEffectiveContext, setHeaderBytes, setTickPeriod,
 } from "../../assembly/runtime";
@@ -38,9 +42,18 @@ class ProviderStats {
   }
 }
 
-/** Request access for the policy: headers by pre-encoded name, the path, template variables. */
+/**
+ * Request access for the policy: headers by pre-encoded name, the path, template variables. All
+ * of them come from one listing of the request map per callback (HeaderSnapshot), which is the
+ * listing identity-header stripping already made when it had nothing to remove.
+ */
 class RequestHeadersView extends HostSource implements RequestView {
-  header(name: HeaderName): string | null { return getHeaderBytes(HeaderMap.RequestHeaders, name.bytes); }
+  constructor() {
+    super();
+    this.requestHeaders = new HeaderSnapshot(HeaderMap.RequestHeaders);
+  }
+
+  header(name: HeaderName): string | null { return this.requestHeader(name.bytes); }
   pathWithQuery(): string | null { return this.fullPath(); }
 }
 
@@ -185,8 +198,10 @@ class JwtStream extends FilterStream {
     const cfg = this.root.config;
     if (cfg === null) return HeadersStatus.Continue;
     this.root.memory!.tick();
+    const view = this.root.view;
+    view.reset();
     // Clients must not be able to pass claim headers of their own, whatever the rule decides.
-    this.root.identity.strip();
+    this.root.identity.strip(view.requestHeaders);
     return this.run(true);
   }
 
@@ -194,7 +209,8 @@ class JwtStream extends FilterStream {
   run(firstTime: bool): HeadersStatus {
     const cfg = this.root.config!;
     const view = this.root.view;
-    view.reset();
+    // A resumed request runs in another callback: what the view read before is stale.
+    if (!firstTime) view.reset();
     let d = decide(cfg, view, <f64>nowNanos() / 1e9, this.root.cache);
     if (d.needsKeys !== null && this.root.syncKeys(d.needsKeys!)) {
       view.reset();

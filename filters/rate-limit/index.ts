@@ -1,6 +1,10 @@
 // rate-limit: token buckets (GCRA) per rule and key, shared by all Envoy worker threads through
 // proxy-wasm shared data. See filters/rate-limit/README.md.
-export * from "../../assembly/runtime/exports";
+// Entry points: request and response headers, and the tick that sweeps idle buckets; Envoy skips the callbacks a module does not export (assembly/runtime/entry/core.ts).
+export * from "../../assembly/runtime/entry/core";
+export * from "../../assembly/runtime/entry/request-headers";
+export * from "../../assembly/runtime/entry/response-headers";
+export * from "../../assembly/runtime/entry/tick";
 import {
   FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeadersStatus, HostSource, MemoryGauge, Metric, addHeader, counter,
   gauge, getHeaderBytes, getPropertyString, logError, logInfo, nowMillis, propertyPath, registerFilter, sendLocalResponse,

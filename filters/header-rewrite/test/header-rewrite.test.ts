@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LogLevel, ProxyWasmVm, runHttpRequest, type HeaderList } from "../../../emulator/index.js";
+import { BENCH_HEADERS, BENCH_PATH, HEADER_REWRITE_REALISTIC } from "../../../bench/scenarios.js";
 import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 
 let module: WebAssembly.Module;
@@ -399,5 +400,116 @@ describe("header values that are not UTF-8", () => {
     const s = runHttpRequest(p, { requestHeaders: GET("/", [["x-raw", "a\xffb"]]) });
     expect(s.requestHeader("x-copy")).toBe("<a\xef\xbf\xbdb>");
     expect(s.requestHeader("x-raw")).toBe("a\xffb");
+  });
+});
+
+// #14: the request headers are listed once per request (one proxy_get_header_map_pairs serves
+// matching, templates, rename and set_if_absent), and the module exports only the callbacks it
+// uses. The listing must never hide a change an earlier action of the same request made.
+describe("host calls and callbacks per request", () => {
+  const BENCH_REQUEST = GET(BENCH_PATH, BENCH_HEADERS);
+  const BENCH_RESPONSE: HeaderList = [
+    [":status", "200"],
+    ["content-type", "text/plain"],
+    ["x-envoy-upstream-service-time", "1"],
+  ];
+
+  it("makes 13 host calls for the benchmark request (was 18), by name", async () => {
+    const vm = await ProxyWasmVm.load(module, { countHostCalls: true, properties: { "source.address": "10.1.2.3:5555" } });
+    const p = vm.configurePlugin({ config: JSON.stringify(HEADER_REWRITE_REALISTIC), rootId: "header-rewrite" });
+    expect(p.ok).toBe(true);
+    runHttpRequest(p, { requestHeaders: BENCH_REQUEST, responseHeaders: BENCH_RESPONSE });
+    vm.hostCalls.clear();
+    const s = runHttpRequest(p, { requestHeaders: BENCH_REQUEST, responseHeaders: BENCH_RESPONSE });
+    expect(Object.fromEntries([...vm.hostCalls].sort())).toEqual({
+      proxy_get_header_map_pairs: 1, // :path, :method, x-debug (matching) and x-api-key (rename), one listing
+      proxy_get_property: 1, // source.address for ${source.ip}
+      proxy_remove_header_map_value: 2, // x-api-key (rename), x-envoy-upstream-service-time (response); not the absent x-internal-debug
+      proxy_replace_header_map_value: 5, // x-gateway, x-client-ip, x-forwarded-path, x-legacy-key (rename), x-served-by
+      proxy_add_header_map_value: 1, // x-api-version
+      proxy_increment_metric: 3, // requests_total, rules_applied_total per phase
+    });
+    // ...and the same headers as before the cuts.
+    expect(s.requestHeader("x-gateway")).toBe("portico");
+    expect(s.requestHeader("x-client-ip")).toBe("10.1.2.3");
+    expect(s.requestHeader("x-forwarded-path")).toBe(BENCH_PATH);
+    expect(s.requestHeader("x-legacy-key")).toBe("k-123");
+    expect(s.requestHeader("x-api-key")).toBeUndefined();
+    expect(s.requestHeader("x-api-version")).toBe("2");
+    expect(s.responseHeader("x-served-by")).toBe("portico");
+    expect(s.responseHeader("x-envoy-upstream-service-time")).toBeUndefined();
+  });
+
+  it("exports only the callbacks it uses, so Envoy skips body, trailer and log callbacks", () => {
+    const callbacks = WebAssembly.Module.exports(module)
+      .map((e) => e.name)
+      .filter((n) => n.startsWith("proxy_on_"))
+      .sort();
+    expect(callbacks).toEqual([
+      "proxy_on_configure",
+      "proxy_on_context_create",
+      "proxy_on_delete",
+      "proxy_on_done",
+      "proxy_on_request_headers",
+      "proxy_on_response_headers",
+      "proxy_on_vm_start",
+    ]);
+  });
+
+  it("rename and set_if_absent see what earlier rules of the same request changed", async () => {
+    const { p } = await plugin({
+      rules: [
+        { request: { set: { "x-a": "new" }, remove: ["x-c"] } },
+        { request: { rename: { "x-a": "x-b" }, set_if_absent: { "x-c": "filled" } } },
+      ],
+    });
+    const s = runHttpRequest(p, {
+      requestHeaders: GET("/", [
+        ["x-a", "old"],
+        ["x-c", "client"],
+      ]),
+    });
+    expect(s.requestHeader("x-b")).toBe("new");
+    expect(s.requestHeader("x-a")).toBeUndefined();
+    expect(s.requestHeader("x-c")).toBe("filled");
+  });
+
+  it("removes a header an earlier rule added, though the request arrived without it", async () => {
+    // The template makes the filter list the request headers before it writes anything.
+    const { p } = await plugin({ rules: [{ request: { add: { "x-d": "${request.header.x-e}" } } }, { request: { remove: ["x-d"] } }] });
+    const s = runHttpRequest(p, { requestHeaders: GET("/", [["x-e", "1"]]) });
+    expect(s.requestHeader("x-d")).toBeUndefined();
+  });
+
+  it("costs one listing for any number of matched headers, and no call to remove an absent header", async () => {
+    const vm = await ProxyWasmVm.load(module, { countHostCalls: true });
+    const p = vm.configurePlugin({
+      config: JSON.stringify({
+        rules: [
+          {
+            match: {
+              path: { prefix: "/" },
+              methods: ["GET"],
+              headers: [
+                { name: "x-a", present: true },
+                { name: "x-b", exact: "1" },
+              ],
+            },
+            request: { remove: ["x-absent"] },
+          },
+        ],
+      }),
+      rootId: "header-rewrite",
+    });
+    vm.hostCalls.clear();
+    runHttpRequest(p, {
+      requestHeaders: GET("/", [
+        ["x-a", "1"],
+        ["x-b", "1"],
+      ]),
+    });
+    expect(vm.hostCalls.get("proxy_get_header_map_pairs")).toBe(1);
+    expect(vm.hostCalls.get("proxy_get_header_map_value")).toBeUndefined();
+    expect(vm.hostCalls.get("proxy_remove_header_map_value")).toBeUndefined();
   });
 });

@@ -1293,3 +1293,61 @@ describe("size and count limits: at the limit accepted, one over refused", () =>
     expect(fetchFailures(w.vm)).toBe(status === 200 ? 0 : 1);
   });
 });
+
+// #14: the request headers are listed once per request. Identity-header stripping lists them
+// anyway; when it removed nothing, the token and every other header the rule needs come from
+// that same listing. The module exports only the callbacks it uses.
+describe("host calls and callbacks per request", () => {
+  const config = () => ({
+    providers: [localProvider({ claims_to_headers: [{ claim: "sub", header: "x-user" }] })],
+    rules: [{ requires: ["idp"] }],
+  });
+
+  async function counted(headers: (token: string) => HeaderList) {
+    const { vm, p } = await plugin(config(), { countHostCalls: true });
+    expect(p.ok).toBe(true);
+    const token = await mint(key("RS256"), claims());
+    expect(withToken(p, token).status).toBe(200); // verified once, cached from now on
+    vm.hostCalls.clear();
+    const o = send(p, request("/r", headers(token)));
+    return { o, calls: Object.fromEntries([...vm.hostCalls].sort()) };
+  }
+
+  it("makes 5 host calls for a cached token (was 6): one listing serves stripping and the token", async () => {
+    const { o, calls } = await counted((t) => [bearer(t), ["user-agent", "wrk"]]);
+    expect(o.status).toBe(200);
+    expect(o.header("x-user")).toEqual(["user-1"]);
+    expect(o.header("authorization")).toEqual([]);
+    expect(calls).toEqual({
+      proxy_get_current_time_nanoseconds: 1, // exp / nbf against now
+      proxy_get_header_map_pairs: 1, // identity headers to strip, and the token
+      proxy_increment_metric: 1, // allowed_total
+      proxy_remove_header_map_value: 1, // the token (forward: false)
+      proxy_replace_header_map_value: 1, // x-user
+    });
+  });
+
+  it("lists again after stripping a forged identity header, and still finds the token", async () => {
+    const { o, calls } = await counted((t) => [["x-user", "admin"], bearer(t)]);
+    expect(o.status).toBe(200);
+    expect(o.header("x-user")).toEqual(["user-1"]);
+    expect(calls).toMatchObject({ proxy_get_header_map_pairs: 2, proxy_remove_header_map_value: 2 });
+  });
+
+  it("exports only the callbacks it uses (no response, body, trailer or log callbacks)", () => {
+    const callbacks = WebAssembly.Module.exports(module)
+      .map((e) => e.name)
+      .filter((n) => n.startsWith("proxy_on_"))
+      .sort();
+    expect(callbacks).toEqual([
+      "proxy_on_configure",
+      "proxy_on_context_create",
+      "proxy_on_delete",
+      "proxy_on_done",
+      "proxy_on_http_call_response",
+      "proxy_on_request_headers",
+      "proxy_on_tick",
+      "proxy_on_vm_start",
+    ]);
+  });
+});

@@ -1075,3 +1075,55 @@ describe("count limits: at the limit accepted, one over refused", () => {
     ).toContain(reason);
   });
 });
+
+// #14: what a request costs in host calls, and the callbacks Envoy has to make into the VM.
+describe("host calls and callbacks per request", () => {
+  it("makes 5 host calls for an allowed request keyed by client IP, by name", async () => {
+    const vm = await ProxyWasmVm.load(module, { startTime: T0, countHostCalls: true, properties: { "source.address": "10.0.0.7:4000" } });
+    const p = vm.configurePlugin({
+      config: JSON.stringify({ rules: [{ name: "per_client", requests: 1000, period_s: 1, key: [{ client_ip: true }] }] }),
+      rootId: "rate-limit",
+    });
+    expect(p.ok).toBe(true);
+    runHttpRequest(p, {
+      requestHeaders: [
+        [":method", "GET"],
+        [":path", "/"],
+        [":authority", "a"],
+      ],
+    });
+    vm.hostCalls.clear();
+    const s = runHttpRequest(p, {
+      requestHeaders: [
+        [":method", "GET"],
+        [":path", "/"],
+        [":authority", "a"],
+      ],
+    });
+    expect(s.localResponse).toBeUndefined();
+    expect(Object.fromEntries([...vm.hostCalls].sort())).toEqual({
+      proxy_get_current_time_nanoseconds: 1, // the bucket's clock
+      proxy_get_property: 1, // source.address
+      proxy_get_shared_data: 1, // the bucket, with its CAS
+      proxy_set_shared_data: 1, // the bucket, written back under that CAS
+      proxy_increment_metric: 1, // allowed_total
+    });
+  });
+
+  it("exports only the callbacks it uses (no body, trailer or log callbacks)", () => {
+    const callbacks = WebAssembly.Module.exports(module)
+      .map((e) => e.name)
+      .filter((n) => n.startsWith("proxy_on_"))
+      .sort();
+    expect(callbacks).toEqual([
+      "proxy_on_configure",
+      "proxy_on_context_create",
+      "proxy_on_delete",
+      "proxy_on_done",
+      "proxy_on_request_headers",
+      "proxy_on_response_headers",
+      "proxy_on_tick",
+      "proxy_on_vm_start",
+    ]);
+  });
+});

@@ -1,0 +1,7 @@
+// proxy_on_log, the access-log phase of a stream (see ./core for why entry points are split).
+import { findStream } from "../registry";
+
+export function proxy_on_log(context_id: u32): void {
+  const ctx = findStream(context_id);
+  if (ctx !== null) ctx.onLog();
+}

@@ -1,0 +1,7 @@
+// proxy_on_tick, for roots that set a tick period (see ./core for why entry points are split).
+import { findRoot } from "../registry";
+
+export function proxy_on_tick(root_context_id: u32): void {
+  const root = findRoot(root_context_id);
+  if (root !== null) root.onTick();
+}
