@@ -42,3 +42,11 @@ export function countedBuild(name: string): string {
   const own = existsSync(join(repoRoot, "filters", name)) ? join(repoRoot, "filters", name) : join(repoRoot, "test/fixtures/wasm", name);
   return fresh(join(repoRoot, "dist", "cost", `${name}.wasm`), [own, join(repoRoot, "assembly")], name);
 }
+
+/** The proxy_on_* callbacks a module exports, sorted: what Envoy will call into it for. */
+export function exportedCallbacks(module: WebAssembly.Module): string[] {
+  return WebAssembly.Module.exports(module)
+    .map((e) => e.name)
+    .filter((n) => n.startsWith("proxy_on_"))
+    .sort();
+}

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LogLevel, ProxyWasmVm, runHttpRequest, type HeaderList } from "../../../emulator/index.js";
 import { BENCH_HEADERS, BENCH_PATH, HEADER_REWRITE_REALISTIC } from "../../../bench/scenarios.js";
-import { builtFilter } from "../../../test/support/wasm-fixtures.js";
+import { builtFilter, exportedCallbacks } from "../../../test/support/wasm-fixtures.js";
 
 let module: WebAssembly.Module;
 beforeAll(async () => {
@@ -441,11 +441,7 @@ describe("host calls and callbacks per request", () => {
   });
 
   it("exports only the callbacks it uses, so Envoy skips body, trailer and log callbacks", () => {
-    const callbacks = WebAssembly.Module.exports(module)
-      .map((e) => e.name)
-      .filter((n) => n.startsWith("proxy_on_"))
-      .sort();
-    expect(callbacks).toEqual([
+    expect(exportedCallbacks(module)).toEqual([
       "proxy_on_configure",
       "proxy_on_context_create",
       "proxy_on_delete",

@@ -16,7 +16,7 @@ import {
   type HttpStream,
   type Plugin,
 } from "../../../emulator/index.js";
-import { builtFilter } from "../../../test/support/wasm-fixtures.js";
+import { builtFilter, exportedCallbacks } from "../../../test/support/wasm-fixtures.js";
 import {
   algNone,
   assemble,
@@ -1335,11 +1335,7 @@ describe("host calls and callbacks per request", () => {
   });
 
   it("exports only the callbacks it uses (no response, body, trailer or log callbacks)", () => {
-    const callbacks = WebAssembly.Module.exports(module)
-      .map((e) => e.name)
-      .filter((n) => n.startsWith("proxy_on_"))
-      .sort();
-    expect(callbacks).toEqual([
+    expect(exportedCallbacks(module)).toEqual([
       "proxy_on_configure",
       "proxy_on_context_create",
       "proxy_on_delete",

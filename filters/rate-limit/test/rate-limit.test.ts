@@ -18,7 +18,7 @@ import {
   type Plugin,
   type Properties,
 } from "../../../emulator/index.js";
-import { builtFilter } from "../../../test/support/wasm-fixtures.js";
+import { builtFilter, exportedCallbacks } from "../../../test/support/wasm-fixtures.js";
 
 let module: WebAssembly.Module;
 beforeAll(async () => {
@@ -1111,11 +1111,7 @@ describe("host calls and callbacks per request", () => {
   });
 
   it("exports only the callbacks it uses (no body, trailer or log callbacks)", () => {
-    const callbacks = WebAssembly.Module.exports(module)
-      .map((e) => e.name)
-      .filter((n) => n.startsWith("proxy_on_"))
-      .sort();
-    expect(callbacks).toEqual([
+    expect(exportedCallbacks(module)).toEqual([
       "proxy_on_configure",
       "proxy_on_context_create",
       "proxy_on_delete",
