@@ -534,3 +534,56 @@ export class Tally {
     return line;
   }
 }
+
+/**
+ * The config-parser property of a filter: each of `examples` must be accepted as it is, then
+ * `numRuns` mutations of them (each with a random request when accepted) must each be accepted
+ * or refused naming the field. Prints the tally; returns how many cases ran.
+ */
+export function fuzzConfigParser(
+  module: WebAssembly.Module,
+  filter: string,
+  examples: object[],
+  space: RequestSpace,
+  numRuns: number,
+): number {
+  for (const [i, e] of examples.entries()) {
+    const outcome = configureCase(module, filter, { label: "valid", bytes: Buffer.from(JSON.stringify(e)) });
+    if (outcome !== "accepted") throw new Error(`${filter}: example config ${i} was refused, so its mutations prove nothing`);
+  }
+  const tally = new Tally(`${filter} config parser`);
+  fc.assert(
+    fc.property(mutatedConfigs(examples), requests(space), (c, r) => {
+      tally.add(configureCase(module, filter, c, r));
+    }),
+    { numRuns },
+  );
+  tally.report();
+  return tally.total;
+}
+
+/**
+ * The request-path property of a filter configured with `config`: every case of `cases` must end
+ * upstream or in a local 4xx (FuzzTarget.run fails on a trap, a pause or a 5xx). Prints the tally
+ * under `what`; returns how many cases ran.
+ */
+export function fuzzRequestPath(
+  module: WebAssembly.Module,
+  filter: string,
+  config: object,
+  cases: fc.Arbitrary<FuzzRequest>,
+  what: string,
+  numRuns: number,
+): number {
+  const target = new FuzzTarget(module, filter, config);
+  const tally = new Tally(what);
+  fc.assert(
+    fc.property(cases, (r) => {
+      const outcome = target.run(r);
+      tally.add(outcome === "upstream" ? "sent upstream" : `answered ${outcome}`);
+    }),
+    { numRuns },
+  );
+  tally.report();
+  return tally.total;
+}

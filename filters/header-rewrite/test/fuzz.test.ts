@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exampleFilterConfig } from "../../../test/support/examples.js";
-import { configureCase, FuzzTarget, fuzzRuns, mutatedConfigs, requests, Tally } from "../../../test/support/filter-fuzz.js";
+import { fuzzConfigParser, fuzzRequestPath, fuzzRuns, requests } from "../../../test/support/filter-fuzz.js";
 import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 
 const NUM_RUNS = { config: fuzzRuns(1000), request: fuzzRuns(1500) };
@@ -75,17 +75,7 @@ describe("header-rewrite fuzzing (bounded)", () => {
     "config parser: every mutation of a valid config is accepted or refused naming the field, never a trap",
     () => {
       const examples = [exampleFilterConfig("header-rewrite.yaml", "header-rewrite"), richConfig];
-      for (const e of examples)
-        expect(configureCase(module, "header-rewrite", { label: "valid", bytes: Buffer.from(JSON.stringify(e)) })).toBe("accepted");
-      const tally = new Tally("header-rewrite config parser");
-      fc.assert(
-        fc.property(mutatedConfigs(examples), requests(SPACE), (c, r) => {
-          tally.add(configureCase(module, "header-rewrite", c, r));
-        }),
-        { numRuns: NUM_RUNS.config },
-      );
-      tally.report();
-      expect(tally.total).toBeGreaterThanOrEqual(NUM_RUNS.config);
+      expect(fuzzConfigParser(module, "header-rewrite", examples, SPACE, NUM_RUNS.config)).toBeGreaterThanOrEqual(NUM_RUNS.config);
     },
     fuzzRuns(60_000),
   ); // scales with FUZZ_SCALE
@@ -93,17 +83,16 @@ describe("header-rewrite fuzzing (bounded)", () => {
   it(
     "request and response paths: random headers and bytes are rewritten or passed on, never a trap",
     () => {
-      const target = new FuzzTarget(module, "header-rewrite", richConfig);
-      const tally = new Tally("header-rewrite request and response paths");
-      fc.assert(
-        fc.property(requests(SPACE), (r) => {
-          const outcome = target.run(r);
-          tally.add(outcome === "upstream" ? "sent upstream" : `answered ${outcome}`);
-        }),
-        { numRuns: NUM_RUNS.request },
-      );
-      tally.report();
-      expect(tally.total).toBeGreaterThanOrEqual(NUM_RUNS.request);
+      expect(
+        fuzzRequestPath(
+          module,
+          "header-rewrite",
+          richConfig,
+          requests(SPACE),
+          "header-rewrite request and response paths",
+          NUM_RUNS.request,
+        ),
+      ).toBeGreaterThanOrEqual(NUM_RUNS.request);
     },
     fuzzRuns(60_000),
   ); // scales with FUZZ_SCALE

@@ -7,7 +7,7 @@ import { createHmac, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { configureCase, FuzzTarget, fuzzRuns, hostileString, mutatedConfigs, requests, Tally } from "../../../test/support/filter-fuzz.js";
+import { fuzzConfigParser, fuzzRequestPath, fuzzRuns, hostileString, requests } from "../../../test/support/filter-fuzz.js";
 import { exampleFilterConfig } from "../../../test/support/examples.js";
 import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 
@@ -161,17 +161,7 @@ describe("jwt-auth fuzzing (bounded)", () => {
     "config parser: every mutation of a valid config is accepted or refused naming the field, never a trap",
     () => {
       const examples = [exampleFilterConfig("jwt-auth.yaml", "jwt-auth"), richConfig()];
-      for (const e of examples)
-        expect(configureCase(module, "jwt-auth", { label: "valid", bytes: Buffer.from(JSON.stringify(e)) })).toBe("accepted");
-      const tally = new Tally("jwt-auth config parser");
-      fc.assert(
-        fc.property(mutatedConfigs(examples), requests(SPACE), (c, r) => {
-          tally.add(configureCase(module, "jwt-auth", c, r));
-        }),
-        { numRuns: NUM_RUNS.config },
-      );
-      tally.report();
-      expect(tally.total).toBeGreaterThanOrEqual(NUM_RUNS.config);
+      expect(fuzzConfigParser(module, "jwt-auth", examples, SPACE, NUM_RUNS.config)).toBeGreaterThanOrEqual(NUM_RUNS.config);
     },
     fuzzRuns(60_000),
   ); // scales with FUZZ_SCALE
@@ -179,18 +169,13 @@ describe("jwt-auth fuzzing (bounded)", () => {
   it(
     "request path: random headers, bytes and JWT-like tokens end upstream or in a 4xx, never a trap",
     () => {
-      const target = new FuzzTarget(module, "jwt-auth", richConfig());
-      const tally = new Tally("jwt-auth request path");
-      fc.assert(
-        fc.property(requests(SPACE), fc.option(tokens, { freq: 3 }), (r, token) => {
-          if (token !== null) r.headers.unshift(["authorization", `Bearer ${token}`]);
-          const outcome = target.run(r);
-          tally.add(outcome === "upstream" ? "sent upstream" : `answered ${outcome}`);
-        }),
-        { numRuns: NUM_RUNS.request },
+      const cases = fc.tuple(requests(SPACE), fc.option(tokens, { freq: 3 })).map(([r, token]) => {
+        if (token !== null) r.headers.unshift(["authorization", `Bearer ${token}`]);
+        return r;
+      });
+      expect(fuzzRequestPath(module, "jwt-auth", richConfig(), cases, "jwt-auth request path", NUM_RUNS.request)).toBeGreaterThanOrEqual(
+        NUM_RUNS.request,
       );
-      tally.report();
-      expect(tally.total).toBeGreaterThanOrEqual(NUM_RUNS.request);
     },
     fuzzRuns(60_000),
   ); // scales with FUZZ_SCALE

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exampleFilterConfig } from "../../../test/support/examples.js";
-import { configureCase, FuzzTarget, fuzzRuns, mutatedConfigs, requests, Tally } from "../../../test/support/filter-fuzz.js";
+import { fuzzConfigParser, fuzzRequestPath, fuzzRuns, requests } from "../../../test/support/filter-fuzz.js";
 import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 
 const NUM_RUNS = { config: fuzzRuns(1000), request: fuzzRuns(1500) };
@@ -63,17 +63,7 @@ describe("rate-limit fuzzing (bounded)", () => {
     "config parser: every mutation of a valid config is accepted or refused naming the field, never a trap",
     () => {
       const examples = [exampleFilterConfig("rate-limit.yaml", "rate-limit"), richConfig];
-      for (const e of examples)
-        expect(configureCase(module, "rate-limit", { label: "valid", bytes: Buffer.from(JSON.stringify(e)) })).toBe("accepted");
-      const tally = new Tally("rate-limit config parser");
-      fc.assert(
-        fc.property(mutatedConfigs(examples), requests(SPACE), (c, r) => {
-          tally.add(configureCase(module, "rate-limit", c, r));
-        }),
-        { numRuns: NUM_RUNS.config },
-      );
-      tally.report();
-      expect(tally.total).toBeGreaterThanOrEqual(NUM_RUNS.config);
+      expect(fuzzConfigParser(module, "rate-limit", examples, SPACE, NUM_RUNS.config)).toBeGreaterThanOrEqual(NUM_RUNS.config);
     },
     fuzzRuns(60_000),
   ); // scales with FUZZ_SCALE
@@ -81,17 +71,9 @@ describe("rate-limit fuzzing (bounded)", () => {
   it(
     "request path: random headers, bytes and client addresses end upstream or in a 429, never a trap",
     () => {
-      const target = new FuzzTarget(module, "rate-limit", richConfig);
-      const tally = new Tally("rate-limit request path");
-      fc.assert(
-        fc.property(requests(SPACE), (r) => {
-          const outcome = target.run(r);
-          tally.add(outcome === "upstream" ? "sent upstream" : `answered ${outcome}`);
-        }),
-        { numRuns: NUM_RUNS.request },
-      );
-      tally.report();
-      expect(tally.total).toBeGreaterThanOrEqual(NUM_RUNS.request);
+      expect(
+        fuzzRequestPath(module, "rate-limit", richConfig, requests(SPACE), "rate-limit request path", NUM_RUNS.request),
+      ).toBeGreaterThanOrEqual(NUM_RUNS.request);
     },
     fuzzRuns(60_000),
   ); // scales with FUZZ_SCALE
