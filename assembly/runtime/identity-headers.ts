@@ -5,12 +5,8 @@
 // allows underscores in names (its default) forwards them. So every request header whose name
 // folds (ASCII lower case, `_` as `-`) to an identity header's folded name is removed, whatever
 // the listener's headers_with_underscores_action says.
-import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
-import { HeaderMap, removeHeaderBytes } from "./headers";
+import { HeaderMap, getHeaderPairsBytes, removeHeaderBytes } from "./headers";
 import { HeaderSnapshot } from "./header-snapshot";
-import { OUT_PTR, OUT_SIZE, resetOut, takeHostBuffer } from "./host";
-
-const RESULT_OK: u32 = 0;
 
 @inline function foldByte(c: u32): u32 {
   if (c >= 0x41 && c <= 0x5a) return c | 0x20; // A-Z
@@ -94,9 +90,8 @@ export class IdentityHeaders {
    */
   strip(listing: HeaderSnapshot | null = null): void {
     if (this.folded.length == 0) return;
-    resetOut();
-    if (abi.proxy_get_header_map_pairs(HeaderMap.RequestHeaders, OUT_PTR, OUT_SIZE) != RESULT_OK) return;
-    const pairs = takeHostBuffer();
+    const pairs = getHeaderPairsBytes(HeaderMap.RequestHeaders);
+    if (pairs === null) return;
     const names = this.spoofedIn(pairs);
     if (names.length == 0 && listing !== null) listing.adopt(pairs);
     for (let i = 0; i < names.length; i++) removeHeaderBytes(HeaderMap.RequestHeaders, names[i]);
