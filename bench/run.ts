@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --rounds N --duration S --warmup S --connections C --concurrency W --only a,b --no-chart --check-only --costs-only]`
+// `npm run bench [-- --quick] [-- --rounds N --duration S --warmup S --connections C --concurrency W --only a,b --no-chart --check-only --costs-only --calibrate]`
 //
 // Starts an upstream (an Envoy answering with a fixed direct_response, so the upstream is
 // cheap and the same for all) and the Envoy under test through func-e with a fixed
@@ -35,6 +35,7 @@ import {
   type WrkResult,
 } from "../test/support/index.js";
 import { BENCH_HEADERS, BENCH_PATH, scenarios, type Scenario } from "./scenarios.js";
+import { buildCalibrationModules, calibrationScenarios } from "./calibration.js";
 import { scenarioCost, type ScenarioCost } from "./cost.js";
 import { renderCostTable, renderMarkdown, summarize, type Meta, type Sample } from "./report.js";
 import { shuffle } from "./order.js";
@@ -51,6 +52,7 @@ const { values: args } = parseArgs({
     "no-chart": { type: "boolean", default: false },
     "check-only": { type: "boolean", default: false },
     "costs-only": { type: "boolean", default: false },
+    calibrate: { type: "boolean", default: false },
   },
 });
 const quick = args.quick ?? false;
@@ -179,7 +181,12 @@ async function checkScenarios(all: Scenario[], cluster: string, show: boolean): 
 async function main(): Promise<void> {
   const started = Date.now();
   const cluster = "upstream";
-  const selected = scenarios(cluster).filter((s) => !args.only || args.only.split(",").includes(s.name) || s.baseline);
+  // --calibrate: the reference rows and the calibration modules (bench/calibration.ts) instead of the filters.
+  if (args.calibrate) buildCalibrationModules();
+  const candidates = args.calibrate
+    ? [...scenarios(cluster).filter((s) => s.family === "reference"), ...calibrationScenarios()]
+    : scenarios(cluster);
+  const selected = candidates.filter((s) => !args.only || args.only.split(",").includes(s.name) || s.baseline);
   buildGoPlugins(selected);
   const { kept: all, skipped: rustSkipped } = buildRustPlugins(selected);
   if (rustSkipped) {

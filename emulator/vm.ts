@@ -373,14 +373,15 @@ export class ProxyWasmVm {
   }
 
   /**
-   * Calls a guest export; a missing one is skipped and yields 0, as in cpp-host. The first
+   * Calls a guest export; a missing one is skipped and yields cpp-host's answer for it: true (1)
+   * for the callbacks whose absence means "accepted" (OPTIONAL_TRUE), 0 otherwise. The first
    * argument of every proxy_on_* export is the context it runs in, and each call starts without
    * an effective context (cpp-host's SaveRestoreContext).
    */
   private invoke(name: string, a = 0, b = 0, c = 0, d = 0, e = 0): number {
     if (this.failure) throw new GuestCrashError(`VM already failed: ${this.failure.message}`, name, [], { cause: this.failure });
     const fn = this.exportsByName[name];
-    if (!fn) return 0;
+    if (!fn) return OPTIONAL_TRUE.has(name) ? 1 : 0;
     const [outer, saved, savedEffective] = [this.depth === 0, this.current, this.effective];
     if (outer) this.recentOutput.length = 0;
     this.current = this.contexts.get(a) ?? this.vmContext;
@@ -416,6 +417,12 @@ export class ProxyWasmVm {
     return this.failure;
   }
 }
+
+/**
+ * Callbacks cpp-host treats as succeeding when a module does not export them (ContextBase's
+ * onStart, validateConfiguration, onConfigure and onDone return true without entering the VM).
+ */
+const OPTIONAL_TRUE = new Set(["proxy_on_vm_start", "proxy_validate_configuration", "proxy_on_configure", "proxy_on_done"]);
 
 /** Envoy refuses modules it cannot link or whose ABI version it does not know (WasmBase::load). */
 function checkLinkable(module: WebAssembly.Module): void {
