@@ -15,7 +15,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   bootstrap,
@@ -53,6 +53,7 @@ const { values: args } = parseArgs({
     "check-only": { type: "boolean", default: false },
     "costs-only": { type: "boolean", default: false },
     calibrate: { type: "boolean", default: false },
+    variant: { type: "string", multiple: true },
   },
 });
 const quick = args.quick ?? false;
@@ -91,6 +92,31 @@ function buildRustPlugins(all: Scenario[]): { kept: Scenario[]; skipped?: string
   }
   if (r.status !== 0) throw new Error("bench/rust/build.sh failed (see above)");
   return { kept: all };
+}
+
+function variantScenario(all: Scenario[], spec: string): Scenario {
+  const m = /^([\w.-]+)=([\w-]+):(.+\.wasm)$/.exec(spec);
+  if (!m) throw new Error(`--variant ${spec}: expected name=scenario:file.wasm`);
+  const [, name, of, file] = m as unknown as [string, string, string, string];
+  const base = all.find((s) => s.name === of);
+  if (!base?.plugins?.length || base.filters?.length !== 1) throw new Error(`--variant ${spec}: ${of} is not a one-filter Wasm scenario`);
+  const path = resolve(file);
+  const filter = JSON.parse(JSON.stringify(base.filters[0])) as Json;
+  const cfg = (filter as { typed_config: { config: { name: string; vm_config: { vm_id: string; code: { local: { filename: string } } } } } })
+    .typed_config.config;
+  cfg.name = cfg.vm_config.vm_id = `variant-${name}`;
+  cfg.vm_config.code.local.filename = path;
+  return {
+    ...base,
+    name: `variant-${name}`,
+    description: `${of} built from ${file}`,
+    filters: [filter],
+    modules: [path],
+    plugins: [{ ...base.plugins[0]!, module: path }],
+    memoryGauges: [], // the same gauge name as the scenario it copies: not its own figure
+    sameAs: of,
+    baseline: false,
+  };
 }
 
 function missingModules(all: Scenario[]): string[] {
@@ -186,7 +212,12 @@ async function main(): Promise<void> {
   const candidates = args.calibrate
     ? [...scenarios(cluster).filter((s) => s.family === "reference"), ...calibrationScenarios()]
     : scenarios(cluster);
-  const selected = candidates.filter((s) => !args.only || args.only.split(",").includes(s.name) || s.baseline);
+  // --variant name=scenario:file.wasm (repeatable): another build of one of our filters, run beside
+  // the scenario it copies (same config, same pre-run check), so a change is A/B-measured in one run.
+  for (const v of args.variant ?? []) candidates.push(variantScenario(candidates, v));
+  const selected = candidates.filter(
+    (s) => !args.only || args.only.split(",").includes(s.name) || s.baseline || s.name.startsWith("variant-"),
+  );
   buildGoPlugins(selected);
   const { kept: all, skipped: rustSkipped } = buildRustPlugins(selected);
   if (rustSkipped) {
