@@ -7,7 +7,7 @@
 //   bench/cost.ts run in the emulator; never shipped.
 // Usage: node scripts/build-wasm.mjs [name ...]   (no names: build everything)
 import asc from "assemblyscript/asc";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -29,6 +29,23 @@ function entries(dir, outDir, withDebug) {
       withDebug,
       counted: withDebug || COUNTED_FIXTURES.includes(d.name),
     }));
+}
+
+/**
+ * Modules written on the plain SDK (they export its entry points, not ours) get the runtime a
+ * plain SDK user gets: the incremental collector. Ours use asconfig.json's minimal runtime,
+ * which collects only where assembly/runtime/collector.ts says; the SDK's entry points never
+ * would, so under it those modules would leak.
+ */
+const PLAIN_SDK = /from "@gcoredev\/proxy-wasm-sdk-as\/assembly\/proxy"/;
+const runtimeFlags = (entry) => (PLAIN_SDK.test(readFileSync(join(root, entry), "utf8")) ? ["--runtime", "incremental"] : []);
+
+// The SDK patch (patches/, applied by npm's postinstall) must be in place: unpatched, the SDK's
+// malloc imports the incremental collector into every module, which the minimal one clashes with.
+const sdkMalloc = join(root, "node_modules/@gcoredev/proxy-wasm-sdk-as/assembly/malloc.ts");
+if (readFileSync(sdkMalloc, "utf8").includes('"rt/itcms"')) {
+  console.error(`${sdkMalloc} is unpatched: run \`npm ci\` (or \`npx patch-package\`) to apply patches/`);
+  process.exit(2);
 }
 
 const all = [...entries("filters", "dist/filters", true), ...entries("test/fixtures/wasm", "dist/test", false)];
@@ -54,7 +71,7 @@ for (const m of selected) {
   }
   for (const { target, out, extra } of builds) {
     mkdirSync(join(root, dirname(out)), { recursive: true });
-    const { error, stderr } = await asc.main([m.entry, "--config", "asconfig.json", "--target", target, "--outFile", out, ...extra], {
+    const { error, stderr } = await asc.main([m.entry, "--config", "asconfig.json", "--target", target, "--outFile", out, ...runtimeFlags(m.entry), ...extra], {
       stdout: process.stdout,
       stderr: process.stderr,
     });

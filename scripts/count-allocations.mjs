@@ -4,12 +4,12 @@
 // bumps. Used only by the emulator's cost counts (emulator/cost.ts); never shipped.
 //
 // It runs after compilation and before Binaryen optimises, and prepends to the body of the
-// incremental runtime's `__new` (~lib/rt/itcms/__new: every managed object, including the
+// minimal runtime's `__new` (~lib/rt/tcms/__new, asconfig.json; see assembly/runtime/collector.ts: every managed object, including the
 // buffers the host hands in through `malloc` and the moves of `__renew`, goes through it):
 //   portico_alloc_count += 1; portico_alloc_bytes += size
 // Nothing else changes: test/unit/filter-cost.test.ts checks that the optimised counted module,
 // less the counters, disassembles to the shipped module line for line.
-const NEW = "~lib/rt/itcms/__new";
+const NEW = "~lib/rt/tcms/__new";
 export const COUNT_GLOBAL = "portico_alloc_count";
 export const BYTES_GLOBAL = "portico_alloc_bytes";
 
@@ -17,7 +17,7 @@ export default class CountAllocations {
   afterCompile(module) {
     const b = this.binaryen;
     const ref = module.getFunction(NEW);
-    if (!ref) throw new Error(`count-allocations: ${NEW} not found (is the runtime "incremental"?)`);
+    if (!ref) throw new Error(`count-allocations: ${NEW} not found (is the runtime "minimal"?)`);
     const fn = b.getFunctionInfo(ref);
     const [sizeType] = b.expandType(fn.params);
     if (sizeType !== b.i32) throw new Error(`count-allocations: unexpected signature of ${NEW}`);

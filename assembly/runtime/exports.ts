@@ -2,6 +2,7 @@
 // that want them all (the test fixtures probing the runtime). Filters export only what they use
 // from ./entry (see ./entry/core for why).
 export * from "./entry/core";
+export * from "./entry/done";
 export * from "./entry/request-headers";
 export * from "./entry/response-headers";
 export * from "./entry/body";

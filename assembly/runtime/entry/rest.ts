@@ -1,10 +1,14 @@
 // The entry points no Portico filter uses: metadata, queues, foreign functions, gRPC callouts,
 // network (L4) filters. Only ../exports (test fixtures probing the runtime) exports them.
 import { findRoot, findStream } from "../registry";
+import { enter, leave, rootCallbackRan } from "../collector";
 
 export function proxy_on_queue_ready(root_context_id: u32, token: u32): void {
+  enter();
   const root = findRoot(root_context_id);
   if (root !== null) root.onQueueReady(token);
+  rootCallbackRan();
+  leave();
 }
 
 export function proxy_on_foreign_function(root_context_id: u32, function_id: u32, data_size: u32): void {}
@@ -18,18 +22,27 @@ export function proxy_on_grpc_receive(context_id: u32, token: u32, response_size
 export function proxy_on_grpc_close(context_id: u32, token: u32, status_code: u32): void {}
 
 export function proxy_on_new_connection(context_id: u32): i32 {
+  enter();
   const ctx = findStream(context_id);
-  return ctx === null ? 0 : <i32>ctx.onNewConnection();
+  const status = ctx === null ? 0 : <i32>ctx.onNewConnection();
+  leave();
+  return status;
 }
 
 export function proxy_on_downstream_data(context_id: u32, data_length: u32, end_of_stream: u32): i32 {
+  enter();
   const ctx = findStream(context_id);
-  return ctx === null ? 0 : <i32>ctx.onDownstreamData(data_length, end_of_stream != 0);
+  const status = ctx === null ? 0 : <i32>ctx.onDownstreamData(data_length, end_of_stream != 0);
+  leave();
+  return status;
 }
 
 export function proxy_on_upstream_data(context_id: u32, data_length: u32, end_of_stream: u32): i32 {
+  enter();
   const ctx = findStream(context_id);
-  return ctx === null ? 0 : <i32>ctx.onUpstreamData(data_length, end_of_stream != 0);
+  const status = ctx === null ? 0 : <i32>ctx.onUpstreamData(data_length, end_of_stream != 0);
+  leave();
+  return status;
 }
 
 export function proxy_on_downstream_connection_close(context_id: u32, peer_type: u32): void {}

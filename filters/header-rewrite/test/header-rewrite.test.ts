@@ -440,12 +440,11 @@ describe("host calls and callbacks per request", () => {
     expect(s.responseHeader("x-envoy-upstream-service-time")).toBeUndefined();
   });
 
-  it("exports only the callbacks it uses, so Envoy skips body, trailer and log callbacks", () => {
+  it("exports only the callbacks it uses, so Envoy skips body, trailer, log and done callbacks", () => {
     expect(exportedCallbacks(module)).toEqual([
       "proxy_on_configure",
       "proxy_on_context_create",
       "proxy_on_delete",
-      "proxy_on_done",
       "proxy_on_request_headers",
       "proxy_on_response_headers",
       "proxy_on_vm_start",

@@ -1334,12 +1334,11 @@ describe("host calls and callbacks per request", () => {
     expect(calls).toMatchObject({ proxy_get_header_map_pairs: 2, proxy_remove_header_map_value: 2 });
   });
 
-  it("exports only the callbacks it uses (no response, body, trailer or log callbacks)", () => {
+  it("exports only the callbacks it uses (no response, body, trailer, log or done callbacks)", () => {
     expect(exportedCallbacks(module)).toEqual([
       "proxy_on_configure",
       "proxy_on_context_create",
       "proxy_on_delete",
-      "proxy_on_done",
       "proxy_on_http_call_response",
       "proxy_on_request_headers",
       "proxy_on_tick",

@@ -1110,12 +1110,11 @@ describe("host calls and callbacks per request", () => {
     });
   });
 
-  it("exports only the callbacks it uses (no body, trailer or log callbacks)", () => {
+  it("exports only the callbacks it uses (no body, trailer, log or done callbacks)", () => {
     expect(exportedCallbacks(module)).toEqual([
       "proxy_on_configure",
       "proxy_on_context_create",
       "proxy_on_delete",
-      "proxy_on_done",
       "proxy_on_request_headers",
       "proxy_on_response_headers",
       "proxy_on_tick",
