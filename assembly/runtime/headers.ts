@@ -4,7 +4,9 @@
 // failing every later request) on any non-OK status, e.g. when a map is not available in the
 // current phase. A gateway filter must degrade, not die: these return what happened.
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
-import { OUT_PTR, OUT_SIZE, resetOut, takeHostBuffer, takeHostString } from "./host";
+import {
+  OUT_PTR, OUT_SIZE, armOut, endCall, hostResultPtr, hostResultSize, releaseHostResult, resetOut, takeHostBuffer, takeHostString,
+} from "./host";
 import { decodeUtf8Lossy } from "../encoding/utf8";
 
 export enum HeaderMap {
@@ -34,8 +36,9 @@ export function getHeader(map: HeaderMap, name: string): string | null {
 
 /** getHeader with the name already encoded. */
 export function getHeaderBytes(map: HeaderMap, key: ArrayBuffer): string | null {
-  resetOut();
+  armOut();
   const r = abi.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
+  endCall();
   if (r != RESULT_OK) return null;
   return takeHostString();
 }
@@ -75,9 +78,11 @@ export class HeaderEntry {
 
 /** Every entry of a map, in order (repeated names appear once per value). */
 export function getHeaders(map: HeaderMap): HeaderEntry[] {
-  resetOut();
-  if (abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE) != RESULT_OK) return [];
-  return decodeHeaderPairs(takeHostBuffer());
+  const out = new Array<HeaderEntry>();
+  if (!listHeaderPairs(map)) return out;
+  decodePairs(hostResultPtr(), hostResultSize(), null, out, null);
+  releaseHostResult();
+  return out;
 }
 
 /**
@@ -85,10 +90,10 @@ export function getHeaders(map: HeaderMap): HeaderEntry[] {
  * name, but only the matching values are decoded: the other entries stay bytes.
  */
 export function getHeaderValues(map: HeaderMap, key: ArrayBuffer): string[] {
-  resetOut();
-  if (abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE) != RESULT_OK) return [];
   const out = new Array<string>();
-  decodePairs(takeHostBuffer(), key, null, out);
+  if (!listHeaderPairs(map)) return out;
+  decodePairs(hostResultPtr(), hostResultSize(), key, null, out);
+  releaseHostResult();
   return out;
 }
 
@@ -100,31 +105,56 @@ export function getHeaderPairsBytes(map: HeaderMap): ArrayBuffer | null {
 }
 
 /**
+ * Lists a whole map (one host call) into the host-result scratch (host.ts): read it with
+ * hostResultPtr()/hostResultSize() before the next host call that returns data, then
+ * releaseHostResult(). False (nothing to release) when the map is not available now.
+ */
+export function listHeaderPairs(map: HeaderMap): bool {
+  armOut();
+  const r = abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE);
+  endCall();
+  if (r == RESULT_OK) return true;
+  releaseHostResult();
+  return false;
+}
+
+/**
  * The values of `key` (UTF-8 name bytes) in a pairs buffer, in order; with `firstOnly` at most
  * one, the one proxy_get_header_map_value would return (Envoy answers with the first entry).
  */
 export function pairValues(buf: ArrayBuffer, key: ArrayBuffer, firstOnly: bool): string[] {
+  return pairValuesAt(changetype<usize>(buf), <usize>buf.byteLength, key, firstOnly);
+}
+
+/** pairValues on the `total` bytes at `base`. */
+export function pairValuesAt(base: usize, total: usize, key: ArrayBuffer, firstOnly: bool): string[] {
   const out = new Array<string>();
-  decodePairs(buf, key, null, out, firstOnly);
+  decodePairs(base, total, key, null, out, firstOnly);
   return out;
+}
+
+/** The first value of `key` in the `total` pair-encoded bytes at `base`, or null when absent. */
+export function pairFirstAt(base: usize, total: usize, key: ArrayBuffer): string | null {
+  return decodePairs(base, total, key, null, null, true);
 }
 
 /** Decodes the proxy-wasm pair encoding: count, (name size, value size)*, then NUL-terminated bytes. */
 export function decodeHeaderPairs(buf: ArrayBuffer): HeaderEntry[] {
   const out = new Array<HeaderEntry>();
-  decodePairs(buf, null, out, null);
+  decodePairs(changetype<usize>(buf), <usize>buf.byteLength, null, out, null);
   return out;
 }
 
-/** Every entry into `entries`, or (with `only`) the values of entries named `only` into `values`. */
+/**
+ * Every entry into `entries`, or (with `only`) the values of entries named `only` into `values`;
+ * with `only`, `firstOnly` and no `values`, returns the first value instead (no array made).
+ */
 function decodePairs(
-  buf: ArrayBuffer, only: ArrayBuffer | null, entries: HeaderEntry[] | null, values: string[] | null, firstOnly: bool = false,
-): void {
-  const total = <usize>buf.byteLength;
-  if (total < 4) return;
-  const base = changetype<usize>(buf);
+  base: usize, total: usize, only: ArrayBuffer | null, entries: HeaderEntry[] | null, values: string[] | null, firstOnly: bool = false,
+): string | null {
+  if (total < 4) return null;
   const count = <usize>load<u32>(base);
-  if (<usize>4 + count * 8 > total) return;
+  if (count > (total - 4) / 8) return null;
   let data = base + 4 + count * 8;
   const end = base + total;
   for (let i: usize = 0; i < count; i++) {
@@ -138,10 +168,13 @@ function decodePairs(
     if (only === null) {
       entries!.push(new HeaderEntry(decodeUtf8Lossy(name, nameLen), decodeUtf8Lossy(value, valueLen)));
     } else if (nameLen == <usize>only.byteLength && memory.compare(name, changetype<usize>(only), nameLen) == 0) {
-      values!.push(decodeUtf8Lossy(value, valueLen));
-      if (firstOnly) return;
+      const v = decodeUtf8Lossy(value, valueLen);
+      if (values === null) return v;
+      values.push(v);
+      if (firstOnly) return null;
     }
   }
+  return null;
 }
 
 /** Encodes pairs for proxy_send_local_response / proxy_http_call / set pairs. */

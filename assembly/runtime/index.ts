@@ -3,7 +3,7 @@ export { FilterRoot, FilterStream } from "./contexts";
 export { registerFilter } from "./registry";
 export {
   HeaderMap, HeaderEntry, HeaderName, getHeader, getHeaderBytes, setHeader, setHeaderBytes, addHeader, addHeaderBytes,
-  removeHeader, removeHeaderBytes, getHeaders, getHeaderValues, getHeaderPairsBytes, pairValues, decodeHeaderPairs, encodeHeaderPairs,
+  removeHeader, removeHeaderBytes, getHeaders, getHeaderValues, getHeaderPairsBytes, listHeaderPairs, pairValues, decodeHeaderPairs, encodeHeaderPairs,
 } from "./headers";
 export { HeaderSnapshot } from "./header-snapshot";
 export { PropertyPath, propertyPath, getPropertyBytes, getPropertyString, setPropertyString } from "./properties";

@@ -2,7 +2,7 @@
 // separated by NUL bytes on the wire; `propertyPath` builds that encoding once, at configure
 // time, so the per-request lookup only passes a pointer.
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
-import { OUT_PTR, OUT_SIZE, resetOut, takeHostBuffer, takeHostString } from "./host";
+import { OUT_PTR, OUT_SIZE, armOut, endCall, resetOut, takeHostBuffer, takeHostString } from "./host";
 
 export class PropertyPath {
   constructor(public readonly encoded: ArrayBuffer, public readonly dotted: string) {}
@@ -23,8 +23,9 @@ export function getPropertyBytes(path: PropertyPath): ArrayBuffer | null {
 }
 
 export function getPropertyString(path: PropertyPath): string | null {
-  resetOut();
+  armOut();
   const r = abi.proxy_get_property(changetype<usize>(path.encoded), path.encoded.byteLength, OUT_PTR, OUT_SIZE);
+  endCall();
   if (r != 0) return null;
   return takeHostString();
 }

@@ -10,7 +10,8 @@
 // Calls for an unknown context are answered with the neutral result instead of trapping,
 // because a trap takes the whole VM down.
 import { findRoot, findStream, createRoot, createStream, forget } from "../registry";
-export { malloc } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
+// Our malloc, not the SDK's: results of our own host calls go to a reused scratch (../host-alloc).
+export { malloc } from "../host-alloc";
 
 export function proxy_abi_version_0_2_1(): void {}
 
