@@ -14,3 +14,4 @@ export { FilterHeadersStatusValues as HeadersStatus, FilterDataStatusValues as D
 export { HostSource, addressIp } from "./source";
 export { ClusterRef, declareClusters } from "./clusters";
 export { IdentityHeaders, foldHeaderName } from "./identity-headers";
+export { SHARED_OK, SharedKey, SharedValue, getSharedData, setSharedData } from "./shared-data";
