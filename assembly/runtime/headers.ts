@@ -8,6 +8,7 @@ import {
   OUT_PTR, OUT_SIZE, armOut, endCall, hostResultPtr, hostResultSize, releaseHostResult, resetOut, takeHostBuffer, takeHostString,
 } from "./host";
 import { decodeUtf8Lossy } from "../encoding/utf8";
+import { encodeToScratch, scratchBytes } from "../encoding/utf8-scratch";
 
 export enum HeaderMap {
   RequestHeaders = 0,
@@ -49,8 +50,9 @@ export function setHeader(map: HeaderMap, name: string, value: string): bool {
 }
 
 export function setHeaderBytes(map: HeaderMap, key: ArrayBuffer, value: string): bool {
-  const val = String.UTF8.encode(value);
-  return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength) == RESULT_OK;
+  // The host copies the value during the call: encoded into the reused scratch, not a new buffer.
+  const n = encodeToScratch(value);
+  return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, scratchBytes(), n) == RESULT_OK;
 }
 
 /** Appends another value of `name`. */
@@ -59,8 +61,8 @@ export function addHeader(map: HeaderMap, name: string, value: string): bool {
 }
 
 export function addHeaderBytes(map: HeaderMap, key: ArrayBuffer, value: string): bool {
-  const val = String.UTF8.encode(value);
-  return abi.proxy_add_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength) == RESULT_OK;
+  const n = encodeToScratch(value);
+  return abi.proxy_add_header_map_value(map, changetype<usize>(key), key.byteLength, scratchBytes(), n) == RESULT_OK;
 }
 
 /** Removes every value of `name`. */
