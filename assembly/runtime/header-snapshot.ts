@@ -12,7 +12,7 @@
 // listing into a buffer of its own. Owners keep one snapshot per root context, so that buffer is
 // reused by every request instead of being a new object each time; one grown past RETAIN_MAX for
 // an unusually large map is dropped at the next reset, so what a VM keeps stays bounded.
-import { HeaderMap, listHeaderPairs, pairFirstAt, pairValuesAt } from "./headers";
+import { HeaderMap, listHeaderPairs, pairFindAt, pairFirstAt, pairValuesAt } from "./headers";
 import { hostResultPtr, hostResultSize, releaseHostResult } from "./host";
 
 const RETAIN_MAX: i32 = 16 * 1024;
@@ -48,6 +48,23 @@ export class HeaderSnapshot {
     if (!this.load()) return null;
     return pairFirstAt(changetype<usize>(this.bytes), this.size, key);
   }
+
+  /**
+   * Where the first value of `key` is, as bytes the caller decodes only in part: true when present,
+   * with the value at `foundPtr` (`foundLen` bytes), valid until this snapshot is reset or reloaded.
+   */
+  find(key: ArrayBuffer): bool {
+    if (!this.load()) return false;
+    const base = changetype<usize>(this.bytes);
+    const at = pairFindAt(base, this.size, key);
+    if (at < 0) return false;
+    this.foundPtr = base + <usize>(at >>> 32);
+    this.foundLen = <usize>(at & 0xffffffff);
+    return true;
+  }
+
+  foundPtr: usize = 0;
+  foundLen: usize = 0;
 
   /** Every value of `key`, in order. */
   all(key: ArrayBuffer): string[] {

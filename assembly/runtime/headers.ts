@@ -137,7 +137,32 @@ export function pairValuesAt(base: usize, total: usize, key: ArrayBuffer, firstO
 
 /** The first value of `key` in the `total` pair-encoded bytes at `base`, or null when absent. */
 export function pairFirstAt(base: usize, total: usize, key: ArrayBuffer): string | null {
-  return decodePairs(base, total, key, null, null, true);
+  const at = pairFindAt(base, total, key);
+  return at < 0 ? null : decodeUtf8Lossy(base + <usize>(at >>> 32), <usize>(at & 0xffffffff));
+}
+
+/**
+ * Where the first value of `key` is in the `total` pair-encoded bytes at `base`, without decoding
+ * it: its offset from `base` in the high 32 bits and its length in the low ones; -1 when absent.
+ */
+export function pairFindAt(base: usize, total: usize, key: ArrayBuffer): i64 {
+  if (total < 4) return -1;
+  const count = <usize>load<u32>(base);
+  if (count > (total - 4) / 8) return -1;
+  let data = base + 4 + count * 8;
+  const end = base + total;
+  const keyLen = <usize>key.byteLength;
+  for (let i: usize = 0; i < count; i++) {
+    const nameLen = <usize>load<u32>(base + 4 + i * 8);
+    const valueLen = <usize>load<u32>(base + 8 + i * 8);
+    if (data + nameLen + valueLen + 2 > end) break;
+    const name = data;
+    data += nameLen + valueLen + 2;
+    if (nameLen == keyLen && memory.compare(name, changetype<usize>(key), nameLen) == 0) {
+      return (<i64>(name + nameLen + 1 - base) << 32) | <i64>valueLen;
+    }
+  }
+  return -1;
 }
 
 /** Decodes the proxy-wasm pair encoding: count, (name size, value size)*, then NUL-terminated bytes. */
@@ -147,16 +172,13 @@ export function decodeHeaderPairs(buf: ArrayBuffer): HeaderEntry[] {
   return out;
 }
 
-/**
- * Every entry into `entries`, or (with `only`) the values of entries named `only` into `values`;
- * with `only`, `firstOnly` and no `values`, returns the first value instead (no array made).
- */
+/** Every entry into `entries`, or (with `only`) the values of entries named `only` into `values`. */
 function decodePairs(
   base: usize, total: usize, only: ArrayBuffer | null, entries: HeaderEntry[] | null, values: string[] | null, firstOnly: bool = false,
-): string | null {
-  if (total < 4) return null;
+): void {
+  if (total < 4) return;
   const count = <usize>load<u32>(base);
-  if (count > (total - 4) / 8) return null;
+  if (count > (total - 4) / 8) return;
   let data = base + 4 + count * 8;
   const end = base + total;
   for (let i: usize = 0; i < count; i++) {
@@ -170,13 +192,10 @@ function decodePairs(
     if (only === null) {
       entries!.push(new HeaderEntry(decodeUtf8Lossy(name, nameLen), decodeUtf8Lossy(value, valueLen)));
     } else if (nameLen == <usize>only.byteLength && memory.compare(name, changetype<usize>(only), nameLen) == 0) {
-      const v = decodeUtf8Lossy(value, valueLen);
-      if (values === null) return v;
-      values.push(v);
-      if (firstOnly) return null;
+      values!.push(decodeUtf8Lossy(value, valueLen));
+      if (firstOnly) return;
     }
   }
-  return null;
 }
 
 /** Encodes pairs for proxy_send_local_response / proxy_http_call / set pairs. */
