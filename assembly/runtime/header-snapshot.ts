@@ -49,6 +49,11 @@ export class HeaderSnapshot {
     return pairFirstAt(changetype<usize>(this.bytes), this.size, key);
   }
 
+  /** Whether the map has `key`, without decoding its value. */
+  has(key: ArrayBuffer): bool {
+    return this.load() && pairFindAt(changetype<usize>(this.bytes), this.size, key) >= 0;
+  }
+
   /**
    * Where the first value of `key` is, as bytes the caller decodes only in part: true when present,
    * with the value at `foundPtr` (`foundLen` bytes), valid until this snapshot is reset or reloaded.

@@ -29,6 +29,18 @@ export function sourceIp(): string | null {
   return ip;
 }
 
+/**
+ * Methods a request usually carries: `method()` answers these constant strings when the bytes are
+ * one of them, instead of decoding a new string per request (the same text either way).
+ */
+const COMMON_METHODS: string[] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+
+function asciiEquals(ptr: usize, len: usize, s: string): bool {
+  if (len != <usize>s.length) return false;
+  for (let i: usize = 0; i < len; i++) if (<i32>load<u8>(ptr + i) != s.charCodeAt(<i32>i)) return false;
+  return true;
+}
+
 export class HostSource implements TemplateSource {
   private path: string | null = null;
   private pathLoaded: bool = false;
@@ -67,7 +79,7 @@ export class HostSource implements TemplateSource {
         const q = p.indexOf("?");
         return q < 0 ? "" : p.substring(q + 1);
       }
-      case VarKind.RequestMethod: return this.requestHeader(METHOD);
+      case VarKind.RequestMethod: return this.method();
       case VarKind.RequestHost: return this.requestHeader(AUTHORITY);
       case VarKind.RequestScheme: return this.requestHeader(SCHEME);
       case VarKind.RequestId: return this.requestHeader(REQUEST_ID);
@@ -76,6 +88,17 @@ export class HostSource implements TemplateSource {
       case VarKind.RouteName: return getPropertyString(ROUTE_NAME);
       default: return v.property === null ? null : getPropertyString(v.property!);
     }
+  }
+
+  /** The request's `:method`; a common one as a constant string (COMMON_METHODS). */
+  method(): string | null {
+    const snap = this.requestHeaders;
+    if (snap === null) return getHeaderBytes(HeaderMap.RequestHeaders, METHOD);
+    if (!snap.find(METHOD)) return null;
+    for (let i = 0; i < COMMON_METHODS.length; i++) {
+      if (asciiEquals(snap.foundPtr, snap.foundLen, COMMON_METHODS[i])) return COMMON_METHODS[i];
+    }
+    return snap.first(METHOD);
   }
 
   /** The request's `:path` (with query), cached for the phase. */

@@ -83,7 +83,7 @@ export class HostHeaders implements HeaderWriter {
     // Removing a header the listing shows absent (and this phase did not add) changes nothing:
     // skip the host call (the usual case for headers stripped as a precaution, x-internal-debug).
     const l = this.listed(name);
-    if (l !== null && l.first(name.bytes) === null) return true;
+    if (l !== null && !l.has(name.bytes)) return true;
     return this.touch(name) && removeHeaderBytes(this.map, name.bytes);
   }
 
