@@ -71,10 +71,13 @@ export class HeaderSnapshot {
   foundPtr: usize = 0;
   foundLen: usize = 0;
 
-  /** Every value of `key`, in order. */
-  all(key: ArrayBuffer): string[] {
-    if (!this.load()) return [];
-    return pairValuesAt(changetype<usize>(this.bytes), this.size, key, false);
+  /** Every value of `key`, in order; into `out` (emptied first, for a caller that reuses one) when given. */
+  all(key: ArrayBuffer, out: string[] = new Array<string>()): string[] {
+    if (!this.load()) {
+      out.length = 0;
+      return out;
+    }
+    return pairValuesAt(changetype<usize>(this.bytes), this.size, key, false, out);
   }
 
   /** Whether the map could be read; an unavailable map reads as empty, as single lookups do (they answer null). */

@@ -128,9 +128,9 @@ export function pairValues(buf: ArrayBuffer, key: ArrayBuffer, firstOnly: bool):
   return pairValuesAt(changetype<usize>(buf), <usize>buf.byteLength, key, firstOnly);
 }
 
-/** pairValues on the `total` bytes at `base`. */
-export function pairValuesAt(base: usize, total: usize, key: ArrayBuffer, firstOnly: bool): string[] {
-  const out = new Array<string>();
+/** pairValues on the `total` bytes at `base`, into `out` (emptied first) when given. */
+export function pairValuesAt(base: usize, total: usize, key: ArrayBuffer, firstOnly: bool, out: string[] = new Array<string>()): string[] {
+  out.length = 0;
   decodePairs(base, total, key, null, out, firstOnly);
   return out;
 }

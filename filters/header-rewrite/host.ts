@@ -57,6 +57,7 @@ export class HostHeaders implements HeaderWriter {
   private listing: HeaderSnapshot | null = null;
   /** Names this phase changed: the listing no longer answers for them. */
   private changed: string[] = [];
+  private values: string[] = [];
 
   constructor(private map: HeaderMap) {}
 
@@ -72,9 +73,10 @@ export class HostHeaders implements HeaderWriter {
     return l === null ? getHeaderBytes(this.map, name.bytes) : l.first(name.bytes);
   }
 
+  /** From the listing, the values come in one array reused by every call: applyPlan uses them before asking again. */
   all(name: HeaderName): string[] {
     const l = this.listed(name);
-    return l === null ? getHeaderValues(this.map, name.bytes) : l.all(name.bytes);
+    return l === null ? getHeaderValues(this.map, name.bytes) : l.all(name.bytes, this.values);
   }
 
   set(name: HeaderName, value: string): bool { return this.touch(name) && setHeaderBytes(this.map, name.bytes, value); }
