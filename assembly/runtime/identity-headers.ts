@@ -38,6 +38,8 @@ function sameBytes(a: usize, len: usize, b: ArrayBuffer): bool {
 /** The identity headers of one filter configuration, folded once (at configure time). */
 export class IdentityHeaders {
   private readonly folded: ArrayBuffer[] = [];
+  /** The names strip() found, reused by every request (usually none). */
+  private readonly found: ArrayBuffer[] = [];
 
   /** `names`: every header the filter may write; duplicates and spelling variants count once. */
   constructor(names: string[]) {
@@ -64,9 +66,9 @@ export class IdentityHeaders {
     return this.spoofedAt(changetype<usize>(pairs), <usize>pairs.byteLength);
   }
 
-  /** spoofedIn on the `total` bytes at `base`. */
-  spoofedAt(base: usize, total: usize): ArrayBuffer[] {
-    const found = new Array<ArrayBuffer>();
+  /** spoofedIn on the `total` bytes at `base`, into `found` (emptied first) when given. */
+  spoofedAt(base: usize, total: usize, found: ArrayBuffer[] = new Array<ArrayBuffer>()): ArrayBuffer[] {
+    found.length = 0;
     if (total < 4 || this.folded.length == 0) return found;
     const count = <usize>load<u32>(base);
     if (count > (total - 4) / 8) return found;
@@ -95,7 +97,7 @@ export class IdentityHeaders {
   strip(listing: HeaderSnapshot | null = null): void {
     if (this.folded.length == 0) return;
     if (!listHeaderPairs(HeaderMap.RequestHeaders)) return;
-    const names = this.spoofedAt(hostResultPtr(), hostResultSize());
+    const names = this.spoofedAt(hostResultPtr(), hostResultSize(), this.found);
     if (names.length == 0 && listing !== null) listing.adoptHostResult();
     // The listing is in the host-result scratch: done with it before the next host call.
     releaseHostResult();
