@@ -2,6 +2,8 @@
 // written once, and a JWS signing input `header.payload` can be hashed in pieces straight out
 // of the token without building a concatenated copy.
 
+import { encodeToScratch, scratchBytes } from "../encoding/utf8-scratch";
+
 export abstract class Hasher {
   constructor(
     /** Input block size in bytes (64 for SHA-256, 128 for SHA-384/512); HMAC pads keys to it. */
@@ -32,8 +34,8 @@ export abstract class Hasher {
 
   /** Absorbs the UTF-8 encoding of `s` (a compact JWS is ASCII, where UTF-8 is the identity). */
   updateString(s: string): void {
-    const buf = String.UTF8.encode(s);
-    this.updatePtr(changetype<usize>(buf), buf.byteLength);
+    const n = encodeToScratch(s);
+    this.updatePtr(scratchBytes(), n);
   }
 
   /** Returns the digest and resets. */

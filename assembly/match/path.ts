@@ -15,8 +15,16 @@ export enum PathMatchKind {
 export class PathMatcher {
   /** For PathMatchKind.Regex: the compiled pattern. */
   regex: Regex | null = null;
+  /**
+   * Whether the full `:path` (query included) can be matched instead of its path part, with the
+   * same answer: a prefix without '?' or '#' starts the path part exactly when it starts the full
+   * path (the path part is the full path up to the first of them). It spares a stripped copy.
+   */
+  readonly onFullPath: bool;
 
-  constructor(public readonly kind: PathMatchKind, public readonly pattern: string) {}
+  constructor(public readonly kind: PathMatchKind, public readonly pattern: string) {
+    this.onFullPath = kind == PathMatchKind.Prefix && !pattern.includes("?") && !pattern.includes("#");
+  }
 
   static ofRegex(regex: Regex): PathMatcher {
     const m = new PathMatcher(PathMatchKind.Regex, regex.pattern);

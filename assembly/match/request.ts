@@ -114,7 +114,7 @@ export class RequestMatch {
     }
     const path = this.path;
     if (path !== null) {
-      const p = src.resolve(URL_PATH);
+      const p = src.resolve(path.onFullPath ? REQUEST_PATH : URL_PATH);
       if (p === null || !path.matches(p)) return false;
     }
     if (this.routes.length > 0) {

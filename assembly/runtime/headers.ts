@@ -4,8 +4,11 @@
 // failing every later request) on any non-OK status, e.g. when a map is not available in the
 // current phase. A gateway filter must degrade, not die: these return what happened.
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
-import { OUT_PTR, OUT_SIZE, resetOut, takeHostBuffer, takeHostString } from "./host";
+import {
+  OUT_PTR, OUT_SIZE, armOut, endCall, hostResultPtr, hostResultSize, releaseHostResult, resetOut, takeHostBuffer, takeHostString,
+} from "./host";
 import { decodeUtf8Lossy } from "../encoding/utf8";
+import { encodeToScratch, scratchBytes } from "../encoding/utf8-scratch";
 
 export enum HeaderMap {
   RequestHeaders = 0,
@@ -34,8 +37,9 @@ export function getHeader(map: HeaderMap, name: string): string | null {
 
 /** getHeader with the name already encoded. */
 export function getHeaderBytes(map: HeaderMap, key: ArrayBuffer): string | null {
-  resetOut();
+  armOut();
   const r = abi.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
+  endCall();
   if (r != RESULT_OK) return null;
   return takeHostString();
 }
@@ -46,8 +50,9 @@ export function setHeader(map: HeaderMap, name: string, value: string): bool {
 }
 
 export function setHeaderBytes(map: HeaderMap, key: ArrayBuffer, value: string): bool {
-  const val = String.UTF8.encode(value);
-  return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength) == RESULT_OK;
+  // The host copies the value during the call: encoded into the reused scratch, not a new buffer.
+  const n = encodeToScratch(value);
+  return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, scratchBytes(), n) == RESULT_OK;
 }
 
 /** Appends another value of `name`. */
@@ -56,8 +61,8 @@ export function addHeader(map: HeaderMap, name: string, value: string): bool {
 }
 
 export function addHeaderBytes(map: HeaderMap, key: ArrayBuffer, value: string): bool {
-  const val = String.UTF8.encode(value);
-  return abi.proxy_add_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength) == RESULT_OK;
+  const n = encodeToScratch(value);
+  return abi.proxy_add_header_map_value(map, changetype<usize>(key), key.byteLength, scratchBytes(), n) == RESULT_OK;
 }
 
 /** Removes every value of `name`. */
@@ -75,9 +80,11 @@ export class HeaderEntry {
 
 /** Every entry of a map, in order (repeated names appear once per value). */
 export function getHeaders(map: HeaderMap): HeaderEntry[] {
-  resetOut();
-  if (abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE) != RESULT_OK) return [];
-  return decodeHeaderPairs(takeHostBuffer());
+  const out = new Array<HeaderEntry>();
+  if (!listHeaderPairs(map)) return out;
+  decodePairs(hostResultPtr(), hostResultSize(), null, out, null);
+  releaseHostResult();
+  return out;
 }
 
 /**
@@ -85,10 +92,10 @@ export function getHeaders(map: HeaderMap): HeaderEntry[] {
  * name, but only the matching values are decoded: the other entries stay bytes.
  */
 export function getHeaderValues(map: HeaderMap, key: ArrayBuffer): string[] {
-  resetOut();
-  if (abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE) != RESULT_OK) return [];
   const out = new Array<string>();
-  decodePairs(takeHostBuffer(), key, null, out);
+  if (!listHeaderPairs(map)) return out;
+  decodePairs(hostResultPtr(), hostResultSize(), key, null, out);
+  releaseHostResult();
   return out;
 }
 
@@ -100,31 +107,78 @@ export function getHeaderPairsBytes(map: HeaderMap): ArrayBuffer | null {
 }
 
 /**
+ * Lists a whole map (one host call) into the host-result scratch (host.ts): read it with
+ * hostResultPtr()/hostResultSize() before the next host call that returns data, then
+ * releaseHostResult(). False (nothing to release) when the map is not available now.
+ */
+export function listHeaderPairs(map: HeaderMap): bool {
+  armOut();
+  const r = abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE);
+  endCall();
+  if (r == RESULT_OK) return true;
+  releaseHostResult();
+  return false;
+}
+
+/**
  * The values of `key` (UTF-8 name bytes) in a pairs buffer, in order; with `firstOnly` at most
  * one, the one proxy_get_header_map_value would return (Envoy answers with the first entry).
  */
 export function pairValues(buf: ArrayBuffer, key: ArrayBuffer, firstOnly: bool): string[] {
-  const out = new Array<string>();
-  decodePairs(buf, key, null, out, firstOnly);
+  return pairValuesAt(changetype<usize>(buf), <usize>buf.byteLength, key, firstOnly);
+}
+
+/** pairValues on the `total` bytes at `base`, into `out` (emptied first) when given. */
+export function pairValuesAt(base: usize, total: usize, key: ArrayBuffer, firstOnly: bool, out: string[] = new Array<string>()): string[] {
+  out.length = 0;
+  decodePairs(base, total, key, null, out, firstOnly);
   return out;
+}
+
+/** The first value of `key` in the `total` pair-encoded bytes at `base`, or null when absent. */
+export function pairFirstAt(base: usize, total: usize, key: ArrayBuffer): string | null {
+  const at = pairFindAt(base, total, key);
+  return at < 0 ? null : decodeUtf8Lossy(base + <usize>(at >>> 32), <usize>(at & 0xffffffff));
+}
+
+/**
+ * Where the first value of `key` is in the `total` pair-encoded bytes at `base`, without decoding
+ * it: its offset from `base` in the high 32 bits and its length in the low ones; -1 when absent.
+ */
+export function pairFindAt(base: usize, total: usize, key: ArrayBuffer): i64 {
+  if (total < 4) return -1;
+  const count = <usize>load<u32>(base);
+  if (count > (total - 4) / 8) return -1;
+  let data = base + 4 + count * 8;
+  const end = base + total;
+  const keyLen = <usize>key.byteLength;
+  for (let i: usize = 0; i < count; i++) {
+    const nameLen = <usize>load<u32>(base + 4 + i * 8);
+    const valueLen = <usize>load<u32>(base + 8 + i * 8);
+    if (data + nameLen + valueLen + 2 > end) break;
+    const name = data;
+    data += nameLen + valueLen + 2;
+    if (nameLen == keyLen && memory.compare(name, changetype<usize>(key), nameLen) == 0) {
+      return (<i64>(name + nameLen + 1 - base) << 32) | <i64>valueLen;
+    }
+  }
+  return -1;
 }
 
 /** Decodes the proxy-wasm pair encoding: count, (name size, value size)*, then NUL-terminated bytes. */
 export function decodeHeaderPairs(buf: ArrayBuffer): HeaderEntry[] {
   const out = new Array<HeaderEntry>();
-  decodePairs(buf, null, out, null);
+  decodePairs(changetype<usize>(buf), <usize>buf.byteLength, null, out, null);
   return out;
 }
 
 /** Every entry into `entries`, or (with `only`) the values of entries named `only` into `values`. */
 function decodePairs(
-  buf: ArrayBuffer, only: ArrayBuffer | null, entries: HeaderEntry[] | null, values: string[] | null, firstOnly: bool = false,
+  base: usize, total: usize, only: ArrayBuffer | null, entries: HeaderEntry[] | null, values: string[] | null, firstOnly: bool = false,
 ): void {
-  const total = <usize>buf.byteLength;
   if (total < 4) return;
-  const base = changetype<usize>(buf);
   const count = <usize>load<u32>(base);
-  if (<usize>4 + count * 8 > total) return;
+  if (count > (total - 4) / 8) return;
   let data = base + 4 + count * 8;
   const end = base + total;
   for (let i: usize = 0; i < count; i++) {

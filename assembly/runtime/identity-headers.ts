@@ -5,8 +5,9 @@
 // allows underscores in names (its default) forwards them. So every request header whose name
 // folds (ASCII lower case, `_` as `-`) to an identity header's folded name is removed, whatever
 // the listener's headers_with_underscores_action says.
-import { HeaderMap, getHeaderPairsBytes, removeHeaderBytes } from "./headers";
+import { HeaderMap, listHeaderPairs, removeHeaderBytes } from "./headers";
 import { HeaderSnapshot } from "./header-snapshot";
+import { hostResultPtr, hostResultSize, releaseHostResult } from "./host";
 
 @inline function foldByte(c: u32): u32 {
   if (c >= 0x41 && c <= 0x5a) return c | 0x20; // A-Z
@@ -37,6 +38,8 @@ function sameBytes(a: usize, len: usize, b: ArrayBuffer): bool {
 /** The identity headers of one filter configuration, folded once (at configure time). */
 export class IdentityHeaders {
   private readonly folded: ArrayBuffer[] = [];
+  /** The names strip() found, reused by every request (usually none). */
+  private readonly found: ArrayBuffer[] = [];
 
   /** `names`: every header the filter may write; duplicates and spelling variants count once. */
   constructor(names: string[]) {
@@ -60,10 +63,13 @@ export class IdentityHeaders {
    * what could be read before the damage.
    */
   spoofedIn(pairs: ArrayBuffer): ArrayBuffer[] {
-    const found = new Array<ArrayBuffer>();
-    const total = <usize>pairs.byteLength;
+    return this.spoofedAt(changetype<usize>(pairs), <usize>pairs.byteLength);
+  }
+
+  /** spoofedIn on the `total` bytes at `base`, into `found` (emptied first) when given. */
+  spoofedAt(base: usize, total: usize, found: ArrayBuffer[] = new Array<ArrayBuffer>()): ArrayBuffer[] {
+    found.length = 0;
     if (total < 4 || this.folded.length == 0) return found;
-    const base = changetype<usize>(pairs);
     const count = <usize>load<u32>(base);
     if (count > (total - 4) / 8) return found;
     let data = base + 4 + count * 8;
@@ -90,10 +96,11 @@ export class IdentityHeaders {
    */
   strip(listing: HeaderSnapshot | null = null): void {
     if (this.folded.length == 0) return;
-    const pairs = getHeaderPairsBytes(HeaderMap.RequestHeaders);
-    if (pairs === null) return;
-    const names = this.spoofedIn(pairs);
-    if (names.length == 0 && listing !== null) listing.adopt(pairs);
+    if (!listHeaderPairs(HeaderMap.RequestHeaders)) return;
+    const names = this.spoofedAt(hostResultPtr(), hostResultSize(), this.found);
+    if (names.length == 0 && listing !== null) listing.adoptHostResult();
+    // The listing is in the host-result scratch: done with it before the next host call.
+    releaseHostResult();
     for (let i = 0; i < names.length; i++) removeHeaderBytes(HeaderMap.RequestHeaders, names[i]);
   }
 

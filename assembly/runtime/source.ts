@@ -4,7 +4,9 @@
 // VM runs one callback at a time; the cache must not outlive the phase).
 import { HeaderMap, getHeaderBytes } from "./headers";
 import { HeaderSnapshot } from "./header-snapshot";
-import { getPropertyString, propertyPath } from "./properties";
+import { getPropertyString, propertyPath, readProperty } from "./properties";
+import { hostResultPtr, hostResultSize, releaseHostResult } from "./host";
+import { addressIpAt } from "./address";
 import { stripQuery } from "../match/path";
 import { TemplateSource, TemplateVar, VarKind } from "../template";
 
@@ -16,16 +18,27 @@ const AUTHORITY = String.UTF8.encode(":authority");
 const SCHEME = String.UTF8.encode(":scheme");
 const REQUEST_ID = String.UTF8.encode("x-request-id");
 
-/** Strips the port from "ip:port" or "[v6]:port". */
-export function addressIp(address: string): string {
-  if (address.startsWith("[")) {
-    const close = address.indexOf("]");
-    return close > 0 ? address.substring(1, close) : address;
-  }
-  const colon = address.lastIndexOf(":");
-  // A bare IPv6 address has several colons and no port.
-  if (colon < 0 || address.indexOf(":") != colon) return address;
-  return address.substring(0, colon);
+export { addressIp } from "./address";
+
+/** The client's IP: `source.address` without its port (one host call), or null when Envoy has none. */
+export function sourceIp(): string | null {
+  if (!readProperty(SOURCE_ADDRESS)) return null;
+  const ptr = hostResultPtr();
+  const ip = ptr == 0 ? "" : addressIpAt(ptr, hostResultSize());
+  releaseHostResult();
+  return ip;
+}
+
+/**
+ * Methods a request usually carries: `method()` answers these constant strings when the bytes are
+ * one of them, instead of decoding a new string per request (the same text either way).
+ */
+const COMMON_METHODS: string[] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+
+function asciiEquals(ptr: usize, len: usize, s: string): bool {
+  if (len != <usize>s.length) return false;
+  for (let i: usize = 0; i < len; i++) if (<i32>load<u8>(ptr + i) != s.charCodeAt(<i32>i)) return false;
+  return true;
 }
 
 export class HostSource implements TemplateSource {
@@ -66,18 +79,26 @@ export class HostSource implements TemplateSource {
         const q = p.indexOf("?");
         return q < 0 ? "" : p.substring(q + 1);
       }
-      case VarKind.RequestMethod: return this.requestHeader(METHOD);
+      case VarKind.RequestMethod: return this.method();
       case VarKind.RequestHost: return this.requestHeader(AUTHORITY);
       case VarKind.RequestScheme: return this.requestHeader(SCHEME);
       case VarKind.RequestId: return this.requestHeader(REQUEST_ID);
       case VarKind.SourceAddress: return getPropertyString(SOURCE_ADDRESS);
-      case VarKind.SourceIp: {
-        const a = getPropertyString(SOURCE_ADDRESS);
-        return a === null ? null : addressIp(a);
-      }
+      case VarKind.SourceIp: return sourceIp();
       case VarKind.RouteName: return getPropertyString(ROUTE_NAME);
       default: return v.property === null ? null : getPropertyString(v.property!);
     }
+  }
+
+  /** The request's `:method`; a common one as a constant string (COMMON_METHODS). */
+  method(): string | null {
+    const snap = this.requestHeaders;
+    if (snap === null) return getHeaderBytes(HeaderMap.RequestHeaders, METHOD);
+    if (!snap.find(METHOD)) return null;
+    for (let i = 0; i < COMMON_METHODS.length; i++) {
+      if (asciiEquals(snap.foundPtr, snap.foundLen, COMMON_METHODS[i])) return COMMON_METHODS[i];
+    }
+    return snap.first(METHOD);
   }
 
   /** The request's `:path` (with query), cached for the phase. */

@@ -57,6 +57,7 @@ export class HostHeaders implements HeaderWriter {
   private listing: HeaderSnapshot | null = null;
   /** Names this phase changed: the listing no longer answers for them. */
   private changed: string[] = [];
+  private values: string[] = [];
 
   constructor(private map: HeaderMap) {}
 
@@ -72,9 +73,10 @@ export class HostHeaders implements HeaderWriter {
     return l === null ? getHeaderBytes(this.map, name.bytes) : l.first(name.bytes);
   }
 
+  /** From the listing, the values come in one array reused by every call: applyPlan uses them before asking again. */
   all(name: HeaderName): string[] {
     const l = this.listed(name);
-    return l === null ? getHeaderValues(this.map, name.bytes) : l.all(name.bytes);
+    return l === null ? getHeaderValues(this.map, name.bytes) : l.all(name.bytes, this.values);
   }
 
   set(name: HeaderName, value: string): bool { return this.touch(name) && setHeaderBytes(this.map, name.bytes, value); }
@@ -83,7 +85,7 @@ export class HostHeaders implements HeaderWriter {
     // Removing a header the listing shows absent (and this phase did not add) changes nothing:
     // skip the host call (the usual case for headers stripped as a precaution, x-internal-debug).
     const l = this.listed(name);
-    if (l !== null && l.first(name.bytes) === null) return true;
+    if (l !== null && !l.has(name.bytes)) return true;
     return this.touch(name) && removeHeaderBytes(this.map, name.bytes);
   }
 

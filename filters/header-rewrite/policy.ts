@@ -211,6 +211,7 @@ export function planPhase(rules: Rule[], matched: u64, isRequest: bool, src: Tem
 /** Where mutations are applied: Envoy's header map, or a list in tests. */
 export interface HeaderWriter {
   first(name: HeaderName): string | null;
+  /** Every value of `name`, in order; the array may be reused by the next call, so use it first. */
   all(name: HeaderName): string[];
   set(name: HeaderName, value: string): bool;
   add(name: HeaderName, value: string): bool;

@@ -1,5 +1,6 @@
 // Finding a token in a request (header with an optional scheme prefix, query parameter, or
 // cookie) and removing it again. Pure string functions; the host I/O is in index.ts.
+import { decodeUtf8Lossy } from "../../assembly/encoding/utf8";
 
 /** The token in a header value after `prefix` (compared case-insensitively: "Bearer" is a scheme). */
 export function fromHeaderValue(value: string, prefix: string): string | null {
@@ -10,6 +11,39 @@ export function fromHeaderValue(value: string, prefix: string): string | null {
   if (value.length < prefix.length || !startsWithIgnoringCase(value, prefix)) return null;
   const t = value.substring(prefix.length).trim();
   return t.length ? t : null;
+}
+
+@inline function isAsciiSpace(b: u32): bool {
+  return b == 0x20 || (b >= 0x09 && b <= 0x0d);
+}
+
+/**
+ * fromHeaderValue on a header value's UTF-8 bytes (`len` at `ptr`, as the host listed them),
+ * decoding only the token: the usual `Bearer <token>` costs one string, not the whole value and
+ * then its substring. The answer is always fromHeaderValue's: the byte path only decides what it
+ * can decide on ASCII bytes (an ASCII prefix, ASCII around the token, where the cut points fall
+ * on characters and lossy decoding of the part is the part of the decoding); anything else
+ * (a non-ASCII byte where the prefix or trimming looks) takes the string path.
+ */
+export function tokenFromHeaderBytes(ptr: usize, len: usize, prefix: string): string | null {
+  const p = <usize>prefix.length;
+  for (let i: usize = 0; i < p; i++) {
+    const b = <i32>prefix.charCodeAt(<i32>i);
+    if (b >= 0x80) return fromHeaderValue(decodeUtf8Lossy(ptr, len), prefix);
+    if (i >= len) return null; // fewer bytes than the prefix's ASCII characters: fewer characters too
+    const a = <i32>load<u8>(ptr + i);
+    if (a >= 0x80) return fromHeaderValue(decodeUtf8Lossy(ptr, len), prefix);
+    if (asciiLower(a) != asciiLower(b)) return null;
+  }
+  let start = p;
+  let end = len;
+  while (start < end && isAsciiSpace(<u32>load<u8>(ptr + start))) start++;
+  while (end > start && isAsciiSpace(<u32>load<u8>(ptr + end - 1))) end--;
+  if (start == end) return null;
+  // String#trim also strips Unicode spaces (U+00A0, U+3000, ...): a non-ASCII byte at either end
+  // may be one.
+  if (load<u8>(ptr + start) >= 0x80 || load<u8>(ptr + end - 1) >= 0x80) return fromHeaderValue(decodeUtf8Lossy(ptr, len), prefix);
+  return decodeUtf8Lossy(ptr + start, end - start);
 }
 
 function asciiLower(c: i32): i32 {

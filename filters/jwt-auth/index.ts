@@ -18,7 +18,7 @@ import { Decision, RequestView, decide } from "./policy";
 import { Failure, describe, isForbidden, metricName } from "./failure";
 import { TokenCache } from "./cache";
 import { ANOTHER_WORKER, NOT_STARTED, RemoteKeys } from "./remote";
-import { withoutCookie, withoutQueryParam } from "./extract";
+import { tokenFromHeaderBytes, withoutCookie, withoutQueryParam } from "./extract";
 
 const FILTER = "jwt-auth";
 const TICK_MS: u32 = 200;
@@ -54,6 +54,12 @@ class RequestHeadersView extends HostSource implements RequestView {
   }
 
   header(name: HeaderName): string | null { return this.requestHeader(name.bytes); }
+
+  /** The token is decoded from the listing's bytes, not cut from the whole decoded value (extract.ts). */
+  headerToken(name: HeaderName, prefix: string): string | null {
+    const snap = this.requestHeaders!;
+    return snap.find(name.bytes) ? tokenFromHeaderBytes(snap.foundPtr, snap.foundLen, prefix) : null;
+  }
   pathWithQuery(): string | null { return this.fullPath(); }
 }
 
@@ -65,6 +71,8 @@ class JwtRoot extends FilterRoot {
   config: JwtConfig | null = null;
   cache: TokenCache = new TokenCache(CACHE_ENTRIES);
   view: RequestHeadersView = new RequestHeadersView();
+  /** Reused by every decision of this plugin: a decision is made and acted on within one callback. */
+  decision: Decision = new Decision();
   remotes: Array<RemoteKeys | null> = [];
   stats: ProviderStats[] = [];
   missing: Metric | null = null;
@@ -211,10 +219,10 @@ class JwtStream extends FilterStream {
     const view = this.root.view;
     // A resumed request runs in another callback: what the view read before is stale.
     if (!firstTime) view.reset();
-    let d = decide(cfg, view, <f64>nowNanos() / 1e9, this.root.cache);
+    let d = decide(cfg, view, <f64>nowNanos() / 1e9, this.root.cache, this.root.decision);
     if (d.needsKeys !== null && this.root.syncKeys(d.needsKeys!)) {
       view.reset();
-      d = decide(cfg, view, <f64>nowNanos() / 1e9, this.root.cache);
+      d = decide(cfg, view, <f64>nowNanos() / 1e9, this.root.cache, this.root.decision);
     }
     if (d.needsKeys !== null && !this.waited) {
       const p = d.needsKeys!;

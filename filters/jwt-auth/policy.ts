@@ -3,7 +3,7 @@
 import { TemplateSource } from "../../assembly/template";
 import { JsonValue } from "../../assembly/json";
 import { JwtConfig, Provider, Rule, SourceKind, TokenSource } from "./config";
-import { fromCookie, fromHeaderValue, fromQuery } from "./extract";
+import { fromCookie, fromQuery } from "./extract";
 import { Failure } from "./failure";
 import { parseJws } from "./token";
 import { checkClaims, checkTimes, kidUnknown, verifySignature } from "./verify";
@@ -13,6 +13,8 @@ import { HeaderName } from "../../assembly/runtime/headers";
 /** What the policy reads from a request besides template variables. */
 export interface RequestView extends TemplateSource {
   header(name: HeaderName): string | null;
+  /** fromHeaderValue(header(name), prefix), or null when the header is absent. */
+  headerToken(name: HeaderName, prefix: string): string | null;
   pathWithQuery(): string | null;
 }
 
@@ -32,6 +34,22 @@ export class Decision {
   payloadText: string = "";
   /** Set when the verdict could change once this provider's remote JWKS is (re)fetched. */
   needsKeys: Provider | null = null;
+  /** The tokens found, reused by decide() (see `reset`). */
+  readonly tokens: Found[] = [];
+
+  /** As new: one Decision per root context serves every request (decide() runs to the end in one callback). */
+  reset(): Decision {
+    this.pass = false;
+    this.allowed = false;
+    this.failure = Failure.None;
+    this.provider = null;
+    this.found = null;
+    this.payload = null;
+    this.payloadText = "";
+    this.needsKeys = null;
+    this.tokens.length = 0;
+    return this;
+  }
 }
 
 const COOKIE = new HeaderName("cookie");
@@ -43,8 +61,7 @@ export function findRule(cfg: JwtConfig, src: TemplateSource): Rule | null {
 
 function extract(source: TokenSource, view: RequestView): string | null {
   if (source.kind == SourceKind.Header) {
-    const v = view.header(source.header!);
-    return v === null ? null : fromHeaderValue(v, source.prefix);
+    return view.headerToken(source.header!, source.prefix);
   }
   if (source.kind == SourceKind.Query) {
     const p = view.pathWithQuery();
@@ -55,8 +72,7 @@ function extract(source: TokenSource, view: RequestView): string | null {
 }
 
 /** Every (provider, place, token) the rule's providers find in the request. */
-export function findTokens(rule: Rule, view: RequestView): Found[] {
-  const out = new Array<Found>();
+export function findTokens(rule: Rule, view: RequestView, out: Found[] = new Array<Found>()): Found[] {
   for (let i = 0; i < rule.requires.length; i++) {
     const p = rule.requires[i];
     for (let k = 0; k < p.sources.length; k++) {
@@ -105,14 +121,14 @@ export function verifyToken(provider: Provider, token: string, nowS: f64, cache:
 }
 
 /** Decides the request: pass (no JWT needed), allowed (a provider accepted), or refused. */
-export function decide(cfg: JwtConfig, view: RequestView, nowS: f64, cache: TokenCache): Decision {
-  const d = new Decision();
+export function decide(cfg: JwtConfig, view: RequestView, nowS: f64, cache: TokenCache, into: Decision = new Decision()): Decision {
+  const d = into.reset();
   const rule = findRule(cfg, view);
   if (rule === null || rule.requires.length == 0) {
     d.pass = true;
     return d;
   }
-  const found = findTokens(rule, view);
+  const found = findTokens(rule, view, d.tokens);
   if (found.length == 0) {
     if (rule.allowMissing) d.pass = true;
     else d.failure = Failure.Missing;

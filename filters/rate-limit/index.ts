@@ -8,19 +8,18 @@ export * from "../../assembly/runtime/entry/tick";
 import {
   FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeadersStatus, HostSource, MemoryGauge, Metric, addHeader, counter,
   gauge, getHeaderBytes, getPropertyString, logError, logInfo, nowMillis, propertyPath, registerFilter, sendLocalResponse,
-  setTickPeriod,
+  setTickPeriod, sourceIp,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
 import { KeyPart, RateLimitConfig, Rule, parseRateLimitConfig } from "./config";
 import { Verdict } from "./bucket";
-import { KeyKind, clientIp, joinKey } from "./keys";
+import { KeyKind, clientIpOf, joinKey } from "./keys";
 import { RuleStore } from "./store";
 
 const FILTER = "rate-limit";
 const TICK_MS: u32 = 5000;
 const SCAN_BUDGET: u32 = 20000;
 const PLUGIN_NAME = propertyPath("plugin_name");
-const SOURCE_ADDRESS = propertyPath("source.address");
 const ROUTE_NAME = propertyPath("xds.route_name");
 const XFF = String.UTF8.encode("x-forwarded-for");
 
@@ -88,7 +87,7 @@ class RateLimitRoot extends FilterRoot {
 function keyValue(part: KeyPart, cfg: RateLimitConfig): string {
   switch (part.kind) {
     case KeyKind.ClientIp:
-      return clientIp(getPropertyString(SOURCE_ADDRESS), cfg.trustedHops > 0 ? getHeaderBytes(HeaderMap.RequestHeaders, XFF) : null, cfg.trustedHops);
+      return clientIpOf(sourceIp(), cfg.trustedHops > 0 ? getHeaderBytes(HeaderMap.RequestHeaders, XFF) : null, cfg.trustedHops);
     case KeyKind.Header: {
       const v = getHeaderBytes(HeaderMap.RequestHeaders, part.header!.bytes);
       return v === null ? "" : v;

@@ -15,7 +15,12 @@ export enum KeyKind {
  * never used, so prepending fake entries changes nothing.
  */
 export function clientIp(peer: string | null, xff: string | null, trustedHops: i32): string {
-  const peerIp = peer === null ? "" : addressIp(peer);
+  return clientIpOf(peer === null ? null : addressIp(peer), xff, trustedHops);
+}
+
+/** clientIp with the peer's IP already cut from its address (runtime sourceIp()). */
+export function clientIpOf(peer: string | null, xff: string | null, trustedHops: i32): string {
+  const peerIp = peer === null ? "" : peer;
   if (trustedHops <= 0 || xff === null) return peerIp;
   const entries = xff.split(",");
   if (entries.length < trustedHops) return peerIp;

@@ -15,8 +15,7 @@
 //            so a name per shape would leak the old slots on every edit;
 //   [16, 32) the first 16 bytes of the SHA-256 of the owning key: not craftable, so a client
 //            cannot pick a key that shares a victim's bucket.
-import { get_shared_data, set_shared_data, GetSharedData, WasmResultValues } from "@gcoredev/proxy-wasm-sdk-as/assembly";
-import { Metric } from "../../assembly/runtime";
+import { Metric, SHARED_OK, SharedKey, SharedValue, getSharedData, setSharedData } from "../../assembly/runtime";
 import { Limit, Verdict, admit, isIdle } from "./bucket";
 import { hashKey } from "./keys";
 import { Sha256 } from "../../assembly/crypto/sha256";
@@ -62,33 +61,46 @@ function slotValue(tat: i64, shape: u64, owner: ArrayBuffer): ArrayBuffer {
 }
 
 /** Whether a slot value holds a bucket of this shape; anything else (another config's shape, an older layout) is a new full bucket. */
-function sameShape(value: ArrayBuffer, shape: u64): bool {
-  return value.byteLength == SLOT_BYTES && load<u64>(changetype<usize>(value) + SHAPE_OFFSET) == shape;
+function sameShape(value: SharedValue, shape: u64): bool {
+  return value.size == <usize>SLOT_BYTES && load<u64>(changetype<usize>(value.bytes) + SHAPE_OFFSET) == shape;
 }
 
-function tatOf(value: ArrayBuffer): i64 {
-  return load<i64>(changetype<usize>(value));
+function tatOf(value: SharedValue): i64 {
+  return load<i64>(changetype<usize>(value.bytes));
 }
 
 /** Only for a value of SLOT_BYTES (checked by sameShape first). */
-function ownedBy(value: ArrayBuffer, owner: ArrayBuffer): bool {
-  return memory.compare(changetype<usize>(value) + OWNER_OFFSET, changetype<usize>(owner), OWNER_BYTES) == 0;
+function ownedBy(value: SharedValue, owner: ArrayBuffer): bool {
+  return memory.compare(changetype<usize>(value.bytes) + OWNER_OFFSET, changetype<usize>(owner), OWNER_BYTES) == 0;
 }
 
+/** Slot numbers are decimal u32s (at most 10 digits); the overflow bucket's name is a word. */
+const OVERFLOW = String.UTF8.encode("overflow");
+const MAX_SUFFIX: i32 = 10;
+/** `take`'s "no free slot met yet", and trySlot's "the overflow bucket" (slots are < maxKeys <= u32 max). */
+const NO_SLOT: i64 = -1;
+const OVERFLOW_SLOT: i64 = -2;
+
 export class RuleStore {
+  // Reused by every request: a slot's shared-data name is prefix + slot number (or "overflow"),
+  // written into `key` in place; reads are copied into `probe`, and the free slot a probe found
+  // into `freeRead` (kept while the probes go on). See assembly/runtime/shared-data.ts.
+  private readonly key: SharedKey;
+  private readonly probe: SharedValue = new SharedValue(SLOT_BYTES);
+  private readonly freeRead: SharedValue = new SharedValue(SLOT_BYTES);
+
   constructor(
     /** Shared-data key prefix, unique per plugin and rule. */
     public readonly prefix: string,
     public readonly maxKeys: u32,
     private casRetries: Metric,
-  ) {}
-
-  slotKey(slot: u32): string {
-    return this.prefix + slot.toString();
+  ) {
+    this.key = new SharedKey(prefix, MAX_SUFFIX);
   }
 
-  get overflowKey(): string {
-    return this.prefix + "overflow";
+  /** The shared-data name of `slot` (a slot number, or OVERFLOW_SLOT), in `key`. */
+  private slotKey(slot: i64): SharedKey {
+    return slot == OVERFLOW_SLOT ? this.key.withSuffix(OVERFLOW) : this.key.withNumber(<u32>slot);
   }
 
   /** Charges one request for `key` at `nowMs`: `out.allowed` says whether the bucket had a token. */
@@ -100,34 +112,32 @@ export class RuleStore {
     // that owns none takes the first free one (never written, another shape, or idle). Taking a
     // free slot met earlier would hand a key that already has a bucket further on a fresh one,
     // as soon as an earlier slot in its sequence went idle.
-    let free: string | null = null;
-    let freeRead: GetSharedData | null = null;
+    let free: i64 = NO_SLOT;
     for (let p: u32 = 0; p < PROBES && p < this.maxKeys; p++) {
-      const slotKey = this.slotKey((h + p) % this.maxKeys);
-      const got = get_shared_data(slotKey);
-      if (got.result == WasmResultValues.Ok && sameShape(got.value!, shape)) {
-        const value = got.value!;
-        if (ownedBy(value, owner)) {
+      const slot = <i64>((h + p) % this.maxKeys);
+      const got = getSharedData(this.slotKey(slot), this.probe);
+      if (got.ok && sameShape(got, shape)) {
+        if (ownedBy(got, owner)) {
           // The read is handed on, so the usual request costs one shared-data read, not two.
           // false only if another key took the slot over since this read: look further.
-          if (this.trySlot(slotKey, owner, shape, limit, nowMs, out, false, got)) return out;
+          if (this.trySlot(slot, owner, shape, limit, nowMs, out, false, got)) return out;
           continue;
         }
-        if (!isIdle(limit, tatOf(value), nowMs)) continue; // another key is using this slot
+        if (!isIdle(limit, tatOf(got), nowMs)) continue; // another key is using this slot
       }
-      if (free === null) {
-        free = slotKey;
-        freeRead = got;
+      if (free == NO_SLOT) {
+        free = slot;
+        this.freeRead.copyFrom(got);
       }
       // A slot never written ends the search: shared data has no delete, so it was free whenever
       // this key claimed its slot, and a key claims the first free slot of its sequence — it owns
       // none further on. Stopping here keeps a new key to one read before it writes, which also
       // keeps the creation race between workers (see the README) as narrow as it can be.
-      if (got.result != WasmResultValues.Ok) break;
+      if (!got.ok) break;
     }
     // false if another key claimed the free slot since it was read: then the overflow bucket.
-    if (free !== null && this.trySlot(free, owner, shape, limit, nowMs, out, false, freeRead)) return out;
-    this.trySlot(this.overflowKey, owner, shape, limit, nowMs, out, true);
+    if (free != NO_SLOT && this.trySlot(free, owner, shape, limit, nowMs, out, false, this.freeRead)) return out;
+    this.trySlot(OVERFLOW_SLOT, owner, shape, limit, nowMs, out, true);
     return out;
   }
 
@@ -136,26 +146,26 @@ export class RuleStore {
    * `read`: the slot as the caller just read it, used for the first attempt (later attempts, after
    * a lost race, read again).
    */
-  private trySlot(slotKey: string, owner: ArrayBuffer, shape: u64, limit: Limit, nowMs: i64, out: Verdict, anyOwner: bool, read: GetSharedData | null = null): bool {
+  private trySlot(slot: i64, owner: ArrayBuffer, shape: u64, limit: Limit, nowMs: i64, out: Verdict, anyOwner: bool, read: SharedValue | null = null): bool {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const got = attempt == 0 && read !== null ? read : get_shared_data(slotKey);
+      const got = attempt == 0 && read !== null ? read : getSharedData(this.slotKey(slot), this.probe);
       let tat: i64 = -1;
       let cas: u32 = 0;
-      if (got.result == WasmResultValues.Ok) {
-        const value = got.value!;
+      if (got.ok) {
         cas = got.cas;
         // A value of another shape stays tat = -1: a new full bucket, whoever wrote it.
-        if (sameShape(value, shape)) {
-          const stored = tatOf(value);
-          if (anyOwner || ownedBy(value, owner)) tat = stored;
+        if (sameShape(got, shape)) {
+          const stored = tatOf(got);
+          if (anyOwner || ownedBy(got, owner)) tat = stored;
           else if (!isIdle(limit, stored, nowMs)) return false; // another key is using this slot
           // else: the other key's bucket is full again; this key takes the slot over.
         }
       }
       admit(limit, tat, nowMs, out);
       if (!out.allowed) return true;
-      const r = set_shared_data(slotKey, slotValue(out.tat, shape, owner), cas);
-      if (r == WasmResultValues.Ok) return true;
+      const value = slotValue(out.tat, shape, owner);
+      const r = setSharedData(this.slotKey(slot), changetype<usize>(value), <usize>value.byteLength, cas);
+      if (r == SHARED_OK) return true;
       this.casRetries.increment();
     }
     // Unreachable in practice (64 lost races in a row); refuse rather than admit unaccounted.
@@ -177,9 +187,9 @@ export class RuleStore {
   scan(limit: Limit, nowMs: i64, budget: u32): void {
     const shape = shapeOf(limit);
     for (let i: u32 = 0; i < budget; i++) {
-      const got = get_shared_data(this.slotKey(this.scanNext));
+      const got = getSharedData(this.slotKey(<i64>this.scanNext), this.probe);
       // A slot of another shape counts as idle: the next request on it starts a new full bucket.
-      if (got.result == WasmResultValues.Ok && sameShape(got.value!, shape) && !isIdle(limit, tatOf(got.value!), nowMs)) this.scanCount++;
+      if (got.ok && sameShape(got, shape) && !isIdle(limit, tatOf(got), nowMs)) this.scanCount++;
       this.scanNext++;
       if (this.scanNext >= this.maxKeys) {
         this.tracked = this.scanCount;

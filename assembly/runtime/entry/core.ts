@@ -14,7 +14,9 @@
 // only when the outermost call returns to the host).
 import { findRoot, findStream, createRoot, createStream, forget } from "../registry";
 import { enter, leave, rootCallbackRan, streamEnded } from "../collector";
-export { malloc } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
+// Our malloc, not the SDK's: results of our own host calls go to a reused scratch (../host-alloc).
+// It never collects: the host calls it in the middle of a callback (see ../collector).
+export { malloc } from "../host-alloc";
 
 export function proxy_abi_version_0_2_1(): void {}
 

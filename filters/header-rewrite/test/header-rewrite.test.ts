@@ -154,6 +154,22 @@ describe("the shared match object", () => {
     expect(hit("/users/abc")).toBe(false);
   });
 
+  it("matches a path prefix on the path part only: a query or fragment never completes it", async () => {
+    // A prefix without '?' or '#' is matched on the full :path (no stripped copy); one with them on the path part.
+    const api = await selector({ path: { prefix: "/api/" } });
+    expect([api("/api/x?y=1"), api("/api/"), api("/api?/api/"), api("/ap#/api/"), api("/x?/api/")]).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+    const withQuery = await selector({ path: { prefix: "/a?b" } });
+    expect([withQuery("/a?b"), withQuery("/a?bc"), withQuery("/a")]).toEqual([false, false, false]);
+    const withFragment = await selector({ path: { prefix: "/a#" } });
+    expect([withFragment("/a#x"), withFragment("/a")]).toEqual([false, false]);
+  });
+
   it("matches a header with a regex, inverted, or absent", async () => {
     const re = await selector({ headers: [{ name: "X-Tenant", regex: "(?i)acme-[a-z]+" }] });
     expect(re("/", [["x-tenant", "ACME-east"]])).toBe(true);
