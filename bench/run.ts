@@ -102,8 +102,9 @@ function variantScenario(all: Scenario[], spec: string): Scenario {
   if (!base?.plugins?.length || base.filters?.length !== 1) throw new Error(`--variant ${spec}: ${of} is not a one-filter Wasm scenario`);
   const path = resolve(file);
   const filter = JSON.parse(JSON.stringify(base.filters[0])) as Json;
-  const cfg = (filter as { typed_config: { config: { name: string; vm_config: { vm_id: string; code: { local: { filename: string } } } } } })
-    .typed_config.config;
+  const cfg = (
+    filter as { typed_config: { config: { name: string; vm_config: { vm_id: string; code: { local: { filename: string } } } } } }
+  ).typed_config.config;
   cfg.name = cfg.vm_config.vm_id = `variant-${name}`;
   cfg.vm_config.code.local.filename = path;
   return {

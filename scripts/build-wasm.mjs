@@ -71,10 +71,13 @@ for (const m of selected) {
   }
   for (const { target, out, extra } of builds) {
     mkdirSync(join(root, dirname(out)), { recursive: true });
-    const { error, stderr } = await asc.main([m.entry, "--config", "asconfig.json", "--target", target, "--outFile", out, ...runtimeFlags(m.entry), ...extra], {
-      stdout: process.stdout,
-      stderr: process.stderr,
-    });
+    const { error, stderr } = await asc.main(
+      [m.entry, "--config", "asconfig.json", "--target", target, "--outFile", out, ...runtimeFlags(m.entry), ...extra],
+      {
+        stdout: process.stdout,
+        stderr: process.stderr,
+      },
+    );
     if (error) {
       failed++;
       console.error(`FAILED ${relative(root, join(root, m.entry))} (${out}): ${error.message}`);

@@ -18,26 +18,19 @@
 import { Metric, SHARED_OK, SharedKey, SharedValue, getSharedData, setSharedData } from "../../assembly/runtime";
 import { Limit, Verdict, admit, isIdle } from "./bucket";
 import { hashKey } from "./keys";
-import { Sha256 } from "../../assembly/crypto/sha256";
+import { OwnerIdCache } from "./owner-cache";
 
 const OWNER_BYTES: i32 = 16;
 const SHAPE_OFFSET: i32 = 8;
 const OWNER_OFFSET: i32 = 16;
 const SLOT_BYTES: i32 = OWNER_OFFSET + OWNER_BYTES;
 
-// Per-VM scratch, reused by every request (a VM runs one callback at a time): the hasher, the
-// owning key's digest (its first OWNER_BYTES are the owner id) and the slot value being written,
-// which set_shared_data copies into the host.
-const HASHER = new Sha256();
-const OWNER = new ArrayBuffer(32);
+// Per-VM scratch, reused by every request (a VM runs one callback at a time): the slot value
+// being written, which set_shared_data copies into the host.
 const VALUE = new ArrayBuffer(SLOT_BYTES);
 
-/** The owner id of `key`, in OWNER (valid until the next call). */
-function ownerId(key: string): ArrayBuffer {
-  HASHER.updateString(key);
-  HASHER.finalInto(changetype<usize>(OWNER));
-  return OWNER;
-}
+/** Owner ids by key: one SHA-256 per key while it is in use, not per request. */
+const OWNER_IDS = new OwnerIdCache();
 
 /**
  * A rule's limit as one exact number (not a hash: two different limits never look alike). The
@@ -105,9 +98,9 @@ export class RuleStore {
 
   /** Charges one request for `key` at `nowMs`: `out.allowed` says whether the bucket had a token. */
   take(key: string, limit: Limit, nowMs: i64, out: Verdict): Verdict {
-    const owner = ownerId(key);
-    const shape = shapeOf(limit);
     const h = hashKey(key);
+    const owner = OWNER_IDS.lookup(key, h);
+    const shape = shapeOf(limit);
     // One pass over the probe sequence: the key's own slot wins wherever it is, and only a key
     // that owns none takes the first free one (never written, another shape, or idle). Taking a
     // free slot met earlier would hand a key that already has a bucket further on a fresh one,

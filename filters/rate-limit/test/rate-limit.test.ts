@@ -354,6 +354,23 @@ describe("keys", () => {
     expect(send(p, { headers: [["x-api-key", ""]] }).status, "empty value: the same bucket as missing").toBe(429);
   });
 
+  it("keys that share an owner-id cache entry keep their own buckets, in any order", async () => {
+    // owner-cache.ts indexes its 64 entries by the key's FNV hash: find keys on one entry.
+    const entry = (k: string) => fnv1a(k) & 63;
+    const keys = ["k-0"];
+    for (let i = 1; keys.length < 3; i++) if (entry(`k-${i}`) === entry(keys[0]!)) keys.push(`k-${i}`);
+    // max_keys 64: keys on one cache entry also start probing at one slot, so only their
+    // owner ids keep their buckets apart.
+    const { p } = await limiter({ ...oneEach([{ header: "x-api-key" }]), max_keys: 64 });
+    const sendKey = (k: string) => send(p, { headers: [["x-api-key", k]] }).status;
+    expect(keys.map(sendKey), "first request of each key").toEqual(ok(3));
+    expect(keys.map(sendKey), "second request of each key").toEqual(limited(3));
+    expect([keys[2]!, keys[0]!, keys[1]!].map(sendKey), "and again, in another order").toEqual(limited(3));
+    // A long key (never cached) and its 64-character prefix (cached) are two keys too.
+    const long = "L".repeat(200);
+    expect([sendKey(long), sendKey(long.slice(0, 64)), sendKey(long), sendKey(long.slice(0, 64))]).toEqual([200, 200, 429, 429]);
+  });
+
   it("route: one bucket per Envoy route name (xds.route_name)", async () => {
     const { p } = await limiter(oneEach([{ route: true }]));
     expect(send(p, { route: "orders" }).status).toBe(200);
