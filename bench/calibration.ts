@@ -8,13 +8,14 @@
 // - cal-callbacks: + the six per-stream callbacks a typical filter exports (context create,
 //   request and response headers, done, log, delete), each returning at once;
 // - cal-<call>-N: cal-callbacks making N of one host call in the request-headers callback;
-// - cal-bare-x3: three cal-bare filters, each in its own VM (the fixed cost of a filter in a chain).
+// - cal-bare-x3: three cal-bare filters, each in its own VM (the fixed cost of a filter in a chain);
+// - wasm-noop-x3: three of our no-op filters (the same, on our runtime: what a suite module saves).
 // Each figure is a same-run ratio like every other; the per-call cost is the difference to
 // cal-callbacks divided by N. The host calls are counted in the emulator like any scenario's.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import binaryen from "binaryen";
-import { repoRoot, wasmHttpFilter } from "../test/support/index.js";
+import { fixtureWasm, repoRoot, wasmHttpFilter } from "../test/support/index.js";
 import type { Scenario } from "./scenarios.js";
 
 /** Host calls per request in the cal-<call>-N modules. */
@@ -121,8 +122,25 @@ function calScenario(name: string, description: string, copies = 1, module = nam
   };
 }
 
+/** Three of our no-op filters (fixture `noop`), each its own VM: what each extra filter of a chain costs on our runtime. */
+function oursNoopX3(): Scenario {
+  const file = fixtureWasm("noop");
+  const ids = [1, 2, 3].map((i) => `wasm-noop-x3.${i}`);
+  return {
+    name: "wasm-noop-x3",
+    family: "reference",
+    impl: "reference",
+    description: "three of our no-op filters, each its own VM: the per-filter price a suite module (one filter for a chain) would save",
+    filters: ids.map((id) => wasmHttpFilter({ file, name: id, vmId: id, rootId: "noop" })),
+    modules: ids.map(() => file),
+    plugins: ids.map(() => ({ module: file, rootId: "noop" })),
+    memoryGauges: [],
+  };
+}
+
 export function calibrationScenarios(): Scenario[] {
   return [
+    oursNoopX3(),
     calScenario("cal-bare", "a Wasm filter exporting no callback: Envoy's own per-stream cost of a Wasm filter"),
     calScenario("cal-bare-x3", "three cal-bare filters, each its own VM: the fixed cost a chain pays per filter", 3, "cal-bare"),
     calScenario("cal-callbacks", "cal-bare + the six per-stream callbacks (create, request/response headers, done, log, delete), empty"),
