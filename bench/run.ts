@@ -107,14 +107,18 @@ function variantScenario(all: Scenario[], spec: string): Scenario {
   ).typed_config.config;
   cfg.name = cfg.vm_config.vm_id = `variant-${name}`;
   cfg.vm_config.code.local.filename = path;
+  // Its own stat prefix, so its memory gauge (and counters) are not the copied scenario's.
+  const prefix = `variant_${name.replace(/\W/g, "_")}`;
+  const configuration = (cfg as unknown as { configuration?: { value: string } }).configuration;
+  if (configuration) configuration.value = JSON.stringify({ ...JSON.parse(configuration.value), stat_prefix: prefix });
   return {
     ...base,
     name: `variant-${name}`,
     description: `${of} built from ${file}`,
     filters: [filter],
     modules: [path],
-    plugins: [{ ...base.plugins[0]!, module: path }],
-    memoryGauges: [], // the same gauge name as the scenario it copies: not its own figure
+    plugins: [{ ...base.plugins[0]!, module: path, config: { ...(base.plugins[0]!.config as object), stat_prefix: prefix } }],
+    memoryGauges: base.memoryGauges.map((g) => g.replace(/\.bench\.vm_memory_bytes$/, `.${prefix}.vm_memory_bytes`)),
     sameAs: of,
     baseline: false,
   };

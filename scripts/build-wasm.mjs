@@ -32,13 +32,14 @@ function entries(dir, outDir, withDebug) {
 }
 
 /**
- * Modules written on the plain SDK (they export its entry points, not ours) get the runtime a
- * plain SDK user gets: the incremental collector. Ours use asconfig.json's minimal runtime,
- * which collects only where assembly/runtime/collector.ts says; the SDK's entry points never
- * would, so under it those modules would leak.
+ * Which collector a module gets. asconfig.json's minimal runtime collects only where our entry
+ * points say (assembly/runtime/collector.ts), so it is for modules that export them (the filters
+ * and the fixtures built on our runtime layer). Every other module (written on the plain SDK, or a
+ * test harness exporting its own functions) would never collect under it, so it gets the
+ * incremental runtime, as a plain AssemblyScript or SDK user would.
  */
-const PLAIN_SDK = /from "@gcoredev\/proxy-wasm-sdk-as\/assembly\/proxy"/;
-const runtimeFlags = (entry) => (PLAIN_SDK.test(readFileSync(join(root, entry), "utf8")) ? ["--runtime", "incremental"] : []);
+const OUR_ENTRY_POINTS = /from "[./]*\/assembly\/runtime\/(entry\/|exports")/;
+const runtimeFlags = (entry) => (OUR_ENTRY_POINTS.test(readFileSync(join(root, entry), "utf8")) ? [] : ["--runtime", "incremental"]);
 
 // The SDK patch (patches/, applied by npm's postinstall) must be in place: unpatched, the SDK's
 // malloc imports the incremental collector into every module, which the minimal one clashes with.

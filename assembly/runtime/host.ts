@@ -59,7 +59,7 @@ export function takeHostString(): string {
   const size = load<usize>(OUT_SIZE);
   store<usize>(OUT_PTR, 0);
   if (ptr == 0) return "";
-  // Decode before unpinning: decoding allocates, which may run a GC step. Lossy: host data
+  // Decode before unpinning (the buffer must stay ours while it is read). Lossy: host data
   // (header values above all) need not be UTF-8.
   const s = decodeUtf8Lossy(ptr, size);
   // The scratch is not an object: never unpin it.
