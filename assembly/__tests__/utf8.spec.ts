@@ -14,6 +14,20 @@ describe("decodeUtf8Lossy", () => {
     expect(decode([])).toBe("");
   });
 
+  it("widens ASCII of every length and alignment to the same string the decoder gives", () => {
+    const text = "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig-_~!#$%&'*+^`|";
+    for (let start = 0; start < 9; start++) {
+      for (let len = 0; start + len <= text.length; len++) {
+        const bytes = new Array<u8>(len);
+        for (let i = 0; i < len; i++) bytes[i] = <u8>text.charCodeAt(start + i);
+        expect(decode(bytes)).toBe(text.substr(start, len));
+      }
+    }
+    // One non-ASCII byte anywhere in a long run leaves the fast path: still decoded right.
+    expect(decode([0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0xc3, 0xa9, 0x6a])).toBe("abcdefghiéj");
+    expect(decode([0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0xff])).toBe("abcdefgh\uFFFD");
+  });
+
   it("replaces each byte that starts no well-formed sequence, keeping what follows", () => {
     expect(decode([0x61, 0xff, 0x62])).toBe("a\uFFFDb");
     expect(decode([0x70, 0x72, 0x6f, 0x64, 0xff, 0x78])).toBe("prod\uFFFDx");
