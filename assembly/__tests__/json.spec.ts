@@ -29,6 +29,15 @@ describe("strict JSON parser", () => {
     expect(parseJson('"h\u00e9llo \u{1F600}"').value!.str).toBe("h\u00e9llo \u{1F600}");
   });
 
+  it("joins a string of 200,000 escapes once (appending each copied the string: quadratic)", () => {
+    const n = 200_000;
+    const r = parseJson('"' + "a\\u0041".repeat(n / 2) + '"');
+    expect(r.ok).toBe(true);
+    const v = r.value!.str;
+    expect(v.length).toBe(n);
+    expect(v.substring(n - 4)).toBe("aAaA");
+  });
+
   it("round-trips through toJson", () => {
     const text = '{"a":[1,"two",{"t":false}],"b":null,"c":"q\\"uote"}';
     expect(parseJson(text).value!.toJson()).toBe(text);
