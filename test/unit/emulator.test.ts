@@ -2,6 +2,7 @@
 // (test/fixtures/wasm/emu-*) are AssemblyScript filters built with the plain SDK.
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
+import binaryen from "binaryen";
 import {
   FilterDataStatus,
   FilterHeadersStatus,
@@ -75,6 +76,23 @@ describe("loading modules like Envoy", () => {
     const load = ProxyWasmVm.load(wasm["emu-start-metric"]!);
     await expect(load).rejects.toThrow(GuestCrashError);
     await expect(ProxyWasmVm.load(wasm["emu-start-metric"]!)).rejects.toThrow(/_start.*restricted_callback: proxy_define_metric/s);
+  });
+});
+
+describe("callbacks a module does not export", () => {
+  it("answers like cpp-host: a module without vm_start, configure or done is started, configured and done", async () => {
+    // Only the ABI version, memory and malloc: what bench/calibration.ts's cal-bare exports.
+    const text = `(module (memory (export "memory") 1)
+      (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+      (func (export "proxy_abi_version_0_2_1")))`;
+    const m = binaryen.parseText(text);
+    const vm = await ProxyWasmVm.load(m.emitBinary());
+    m.dispose();
+    const plugin = vm.configurePlugin({ config: "anything" });
+    expect(plugin.ok).toBe(true);
+    const s = runHttpRequest(plugin, { requestHeaders: GET("/"), responseHeaders: [[":status", "200"]] });
+    expect(s.responseHeader(":status")).toBe("200");
+    expect(vm.hasContext(s.contextId)).toBe(false);
   });
 });
 
