@@ -36,14 +36,14 @@ const guest = { name: "guest", groups: ["free"] };
 
 const config = (extra: Json = {}): Json => ({ stat_prefix: "api", consumers: [alice(), bob(), guest], ...extra });
 
-async function load(cfg: Json | string): Promise<{ vm: ProxyWasmVm; p: Plugin }> {
-  const vm = await ProxyWasmVm.load(module, { vmId: "key_auth" });
+async function load(cfg: Json | string, headerBytes: "utf8" | "latin1" = "utf8"): Promise<{ vm: ProxyWasmVm; p: Plugin }> {
+  const vm = await ProxyWasmVm.load(module, { vmId: "key_auth", headerBytes });
   const p = vm.configurePlugin({ config: typeof cfg === "string" ? cfg : JSON.stringify(cfg), rootId: "key-auth", name: "key_auth" });
   return { vm, p };
 }
 
-async function plugin(cfg: Json = config()): Promise<{ vm: ProxyWasmVm; p: Plugin }> {
-  const r = await load(cfg);
+async function plugin(cfg: Json = config(), headerBytes: "utf8" | "latin1" = "utf8"): Promise<{ vm: ProxyWasmVm; p: Plugin }> {
+  const r = await load(cfg, headerBytes);
   const errors = r.vm.logs.filter((l) => l.level >= LogLevel.Error).map((l) => l.message);
   expect(r.p.ok, `configuration refused: ${errors.join("\n")}`).toBe(true);
   return r;
@@ -190,6 +190,21 @@ describe("wrong and missing keys", () => {
     expect(withKey(p, ALICE_KEY).status).toBe(401);
     const { p: exact } = await plugin({ consumers: [{ name: "alice", keys: [{ id: "a", sha256: d.toUpperCase() }] }] });
     expect(withKey(exact, ALICE_KEY).status).toBe(200);
+  });
+
+  it("hashes the key's bytes as sent: a non-UTF-8 key matches only itself, not what it would decode to", async () => {
+    // Header values reach the filter as raw bytes (obs-text); latin1 strings stand for them here.
+    const bytes = Buffer.from([0x6b, 0x65, 0x79, 0xff, 0x80]);
+    const { p } = await plugin({ consumers: [{ name: "raw", keys: [{ id: "r", sha256: sha256(bytes) }] }] }, "latin1");
+    expect(withKey(p, bytes.toString("latin1")).status).toBe(200);
+    // The same key with its invalid bytes as U+FFFD (what a lossy decode would hash) is another key.
+    expect(withKey(p, Buffer.from("key\uFFFD\uFFFD", "utf8").toString("latin1")).status).toBe(401);
+    expect(send(p, [], "/x?api_key=key%FF%80").status).toBe(401); // not a query source here
+    const { p: q } = await plugin({
+      key_sources: [{ query: "api_key" }],
+      consumers: [{ name: "raw", keys: [{ id: "r", sha256: sha256(bytes) }] }],
+    });
+    expect(send(q, [], "/x?api_key=key%FF%80").state("portico_consumer")).toBe("raw");
   });
 
   it("refuses the digest itself sent as the key", async () => {
