@@ -393,6 +393,33 @@ describe("metrics", () => {
   });
 });
 
+describe("memory", () => {
+  it("stays flat over 20,000 requests of every kind (admitted, refused, anonymous, query and cookie keys, 60 KiB headers)", async () => {
+    const { vm, p } = await plugin(
+      config({ anonymous: "guest", key_sources: [{ header: "x-api-key" }, { query: "api_key" }, { cookie: "api_key" }] }),
+    );
+    const big = "b".repeat(60 * 1024);
+    const mix = (i: number) => {
+      switch (i % 5) {
+        case 0:
+          return withKey(p, ALICE_KEY);
+        case 1:
+          return withKey(p, `wrong-${i}`);
+        case 2:
+          return send(p, [["cookie", `a=${i}; api_key=${BOB_KEY}`]], `/x?q=${i}`);
+        case 3:
+          return send(p, [["x-big", big]], `/x?api_key=${ALICE_KEY}&i=${i}`);
+        default:
+          return send(p);
+      }
+    };
+    for (let i = 0; i < 2_000; i++) mix(i);
+    const warm = vm.memoryBytes();
+    for (let i = 0; i < 20_000; i++) expect([200, 401]).toContain(mix(i).status);
+    expect(vm.memoryBytes()).toBe(warm);
+  }, 120_000);
+});
+
 describe("entry points", () => {
   it("exports only the callbacks it uses", () => {
     const cbs = exportedCallbacks(module);
