@@ -147,6 +147,7 @@ const UPSTREAM_VIEW = [
   "x-legacy-key",
   "x-api-version",
   "x-user",
+  "x-consumer-name",
 ];
 const CLIENT_VIEW = ["x-served-by", "x-debug-path", "x-envoy-upstream-service-time"];
 

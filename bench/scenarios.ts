@@ -5,7 +5,7 @@
 // Families line up implementations of one job: ours (AssemblyScript), the same behaviour in Go
 // (bench/go, upstream Go GOOS=wasip1) and in Rust (bench/rust, the proxy-wasm SDK,
 // wasm32-wasip1), and Envoy's native C++ filter with the same config.
-import { createSign, generateKeyPairSync } from "node:crypto";
+import { createHash, createSign, generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
 import { filterWasm, fixtureWasm, repoRoot, wasmHttpFilter, type Json } from "../test/support/index.js";
 
@@ -22,7 +22,7 @@ export interface Scenario {
   name: string;
   description: string;
   /** Which job the scenario does (the chart groups by it) and who implements it. */
-  family: "reference" | "header-rewrite" | "rate-limit" | "jwt-auth" | "chain";
+  family: "reference" | "header-rewrite" | "rate-limit" | "jwt-auth" | "key-auth" | "chain";
   impl: Implementation;
   /** HTTP filters before the router; null means "no Envoy at all: wrk hits the upstream". */
   filters: Json[] | null;
@@ -105,7 +105,24 @@ const JWT_OURS_CONFIG = {
   rules: [{ requires: ["idp"] }],
 };
 
+/**
+ * key-auth: the bench request's x-api-key (BENCH_HEADERS) is the key of consumer "bench", one of
+ * 1,000 consumers with a key each, so both filters take the success path through a realistic
+ * table: identity headers stripped, digest looked up, identity and x-consumer-name set, key removed.
+ */
+const BENCH_API_KEY = "k-123";
+const KEY_AUTH_CONSUMERS = 1000;
+const benchKey = (i: number) => (i === 0 ? BENCH_API_KEY : `bench-key-${i}`);
+const KEY_AUTH_OURS_CONFIG = {
+  stat_prefix: "bench",
+  consumers: Array.from({ length: KEY_AUTH_CONSUMERS }, (_, i) => ({
+    name: i === 0 ? "bench" : `consumer-${i}`,
+    keys: [{ id: `key-${i}`, sha256: createHash("sha256").update(benchKey(i)).digest("hex") }],
+  })),
+};
+
 const T = {
+  apiKeyAuth: "type.googleapis.com/envoy.extensions.filters.http.api_key_auth.v3.ApiKeyAuth",
   localRatelimit: "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
   jwtAuthn: "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
   headerMutation: "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
@@ -114,7 +131,7 @@ const T = {
 
 // --- ours, Go and Rust: one Wasm filter per plugin; vm_id per scenario, so no two scenarios share a
 // VM and each VM's memory gauge is its own (stat_prefix names the gauge).
-type WasmFilter = "header-rewrite" | "rate-limit" | "jwt-auth";
+type WasmFilter = "header-rewrite" | "rate-limit" | "jwt-auth" | "key-auth";
 type Plugin = [filter: WasmFilter, config: Json & { stat_prefix: string }];
 
 /** A scenario of Wasm plugins: its filters, their modules and their VM memory gauges. */
@@ -174,6 +191,17 @@ const nativeJwtAuthn = (cached: boolean): Json => ({
       },
     },
     rules: [{ match: { prefix: "/" }, requires: { provider_name: "idp" } }],
+  },
+});
+
+/** Envoy's api_key_auth with the same keys (in plain: native holds keys, not digests), the consumer's name to the upstream, the key removed. */
+const nativeApiKeyAuth = (): Json => ({
+  name: "envoy.filters.http.api_key_auth",
+  typed_config: {
+    "@type": T.apiKeyAuth,
+    credentials: Array.from({ length: KEY_AUTH_CONSUMERS }, (_, i) => ({ key: benchKey(i), client: i === 0 ? "bench" : `consumer-${i}` })),
+    key_sources: [{ header: "x-api-key" }],
+    forwarding: { header: "x-consumer-name", hide_credentials: true },
   },
 });
 
@@ -374,6 +402,24 @@ export function scenarios(cluster = "upstream"): Scenario[] {
     },
     wasmScenario(
       {
+        name: "key-auth",
+        family: "key-auth",
+        impl: "ours",
+        description: "ours: key-auth, the x-api-key header among 1,000 consumers' keys (SHA-256 digest lookup), identity set, key removed",
+      },
+      [["key-auth", KEY_AUTH_OURS_CONFIG]],
+    ),
+    {
+      name: "native-api-key-auth",
+      family: "key-auth",
+      impl: "native",
+      description: "native api_key_auth, the same 1,000 keys (in plain), client name to x-consumer-name, key removed",
+      filters: [nativeApiKeyAuth()],
+      modules: [],
+      memoryGauges: [],
+    },
+    wasmScenario(
+      {
         name: "chain-ours",
         family: "chain",
         impl: "ours",
@@ -401,7 +447,7 @@ export function scenarios(cluster = "upstream"): Scenario[] {
 /** The request every scenario gets: a path under /api/ so conditional rules match. */
 export const BENCH_PATH = "/api/users/42?view=full";
 export const BENCH_HEADERS: [string, string][] = [
-  ["x-api-key", "k-123"],
+  ["x-api-key", BENCH_API_KEY],
   ["user-agent", "wrk"],
   ["authorization", `Bearer ${JWT.token}`],
 ];

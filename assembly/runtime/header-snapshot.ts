@@ -71,6 +71,21 @@ export class HeaderSnapshot {
   foundPtr: usize = 0;
   foundLen: usize = 0;
 
+  /**
+   * Reads the map if this snapshot has not yet: then the whole listing (proxy-wasm pair encoding)
+   * is the `listingSize` bytes at `listingPtr`, for a caller that walks every entry (all Cookie
+   * headers, say), valid until this snapshot is reset or reloaded. False when the map is unavailable.
+   */
+  listing(): bool {
+    if (!this.load()) return false;
+    this.listingPtr = changetype<usize>(this.bytes);
+    this.listingSize = this.size;
+    return true;
+  }
+
+  listingPtr: usize = 0;
+  listingSize: usize = 0;
+
   /** Every value of `key`, in order; into `out` (emptied first, for a caller that reuses one) when given. */
   all(key: ArrayBuffer, out: string[] = new Array<string>()): string[] {
     if (!this.load()) {

@@ -55,6 +55,21 @@ const PINNED: Record<string, RequestCost> = {
     allocations: 3.2,
     allocatedBytes: 1083.6,
   },
+  // One listing (identity stripping and the key lookup share it), three filter-state writes (the
+  // identity), x-consumer-name and x-credential-identifier, the key removed, one counter; nothing
+  // allocated beyond the runtime's own per-request 1.2 (wasm-noop).
+  "key-auth": {
+    hostCalls: {
+      proxy_get_header_map_pairs: 1,
+      proxy_increment_metric: 1,
+      proxy_remove_header_map_value: 1,
+      proxy_replace_header_map_value: 2,
+      proxy_set_property: 3,
+    },
+    totalHostCalls: 8,
+    allocations: 1.2,
+    allocatedBytes: 25.6,
+  },
   "chain-ours": {
     hostCalls: {
       proxy_add_header_map_value: 1,
@@ -83,7 +98,7 @@ const scenario = (name: string): Scenario => {
 /** Shipped module -> its counted build, fresh (rebuilt when their sources changed since the last build). */
 const builds = new Map<string, string>();
 beforeAll(() => {
-  for (const f of ["header-rewrite", "rate-limit", "jwt-auth"]) builds.set(builtFilter(f), countedBuild(f));
+  for (const f of ["header-rewrite", "rate-limit", "jwt-auth", "key-auth"]) builds.set(builtFilter(f), countedBuild(f));
   builds.set(fixtureWasm("noop"), countedBuild("noop"));
 }, 600_000);
 
@@ -124,7 +139,7 @@ describe("cost of each filter's benchmark request (host calls and allocations, c
   }
 
   it("counts allocations on a module that is the shipped one plus the two counters in __new, nothing else", () => {
-    expect(builds.size).toBe(4);
+    expect(builds.size).toBe(5);
     for (const [shipped, counted] of builds) {
       const [a, b] = [disassemble(shipped), disassemble(counted)];
       expect(b.length, counted).toBeGreaterThan(a.length);
@@ -141,6 +156,18 @@ describe("cost of each filter's benchmark request (host calls and allocations, c
     expect(cost).not.toEqual(pinned);
     expect(cost.totalHostCalls).toBe(pinned.totalHostCalls + 1);
     expect(cost.hostCalls.proxy_replace_header_map_value).toBe(pinned.hostCalls.proxy_replace_header_map_value! + 1);
+  });
+
+  it("moves with key-auth's upstream headers: groups add x-consumer-groups, upstream_headers: false drops both", async () => {
+    const [ka] = scenario("key-auth").plugins!;
+    const config = ka!.config as { consumers: { groups?: string[] }[] };
+    const withGroups = { ...config, consumers: [{ ...config.consumers[0]!, groups: ["gold"] }, ...config.consumers.slice(1)] };
+    const pinned = PINNED["key-auth"]!;
+    const grouped = await requestCost([{ ...ka!, config: withGroups }]);
+    expect(grouped.hostCalls.proxy_replace_header_map_value).toBe(pinned.hostCalls.proxy_replace_header_map_value! + 1);
+    const silent = await requestCost([{ ...ka!, config: { ...config, upstream_headers: false } }]);
+    expect(silent.totalHostCalls).toBe(pinned.totalHostCalls - 2);
+    expect(silent.hostCalls.proxy_replace_header_map_value).toBeUndefined();
   });
 
   it("counts allocated bytes: a longer path costs header-rewrite more bytes, the same host calls", async () => {

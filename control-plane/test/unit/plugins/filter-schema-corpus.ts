@@ -312,4 +312,115 @@ export const HEADER_REWRITE: Example[] = [
   },
 ];
 
-export const CORPUS: Record<string, Example[]> = { "header-rewrite": HEADER_REWRITE, "jwt-auth": JWT_AUTH, "rate-limit": RATE_LIMIT };
+const digest = (n: number) => n.toString(16).padStart(64, "0");
+const keyed = (name: string, ids: string[], extra: object = {}) => ({
+  name,
+  keys: ids.map((id, i) => ({ id, sha256: digest(id.length * 100 + i + name.length * 10_000) })),
+  ...extra,
+});
+const keyAuth = (top: object = {}) => ({
+  consumers: [keyed("alice", ["a1"], { groups: ["gold"] }), keyed("bob", ["b1", "b2"]), { name: "guest" }],
+  ...top,
+});
+
+export const KEY_AUTH: Example[] = [
+  { what: "consumers with keys", config: keyAuth(), ok: true },
+  {
+    what: "every field, every source kind, and the other filters' credential kinds",
+    config: keyAuth({
+      stat_prefix: "api",
+      key_sources: [{ header: "X-API-Key" }, { query: "api_key" }, { cookie: "api_key" }],
+      anonymous: "guest",
+      upstream_headers: false,
+      hide_credentials: false,
+      realm: "my api",
+      per_consumer_metrics: true,
+      consumers: [
+        keyed("alice", ["a1"], { metadata: { tier: "gold" }, basic: [{ username: "a", hash: "x" }], jwt: [{ issuer: "i", subject: "s" }] }),
+        { name: "guest" },
+      ],
+    }),
+    ok: true,
+  },
+  {
+    what: "an upper-case digest",
+    config: { consumers: [{ name: "a", keys: [{ id: "k", sha256: digest(7).replace(/0/g, "A") }] }] },
+    ok: true,
+  },
+  { what: "no consumers", config: {}, ok: false },
+  {
+    what: "the key itself instead of its digest",
+    config: { consumers: [{ name: "a", keys: [{ id: "k", sha256: "my-secret-key" }] }] },
+    ok: false,
+  },
+  {
+    what: "a key with a plain key field",
+    config: { consumers: [{ name: "a", keys: [{ id: "k", sha256: digest(1), key: "x" }] }] },
+    ok: false,
+  },
+  { what: "a key id with a space", config: { consumers: [{ name: "a", keys: [{ id: "my key", sha256: digest(1) }] }] }, ok: false },
+  { what: "a consumer name in upper case", config: { consumers: [{ name: "Alice" }] }, ok: false },
+  { what: "an unknown top-level field", config: keyAuth({ keys: [] }), ok: false },
+  { what: "an empty key_sources", config: keyAuth({ key_sources: [] }), ok: false },
+  { what: "a source with two places", config: keyAuth({ key_sources: [{ header: "x-k", query: "k" }] }), ok: false },
+  {
+    what: "a source with a prefix (not a key-auth field)",
+    config: keyAuth({ key_sources: [{ header: "x-k", prefix: "Key " }] }),
+    ok: false,
+  },
+  { what: "a cookie name with a separator", config: keyAuth({ key_sources: [{ cookie: "a;b" }] }), ok: false },
+  { what: "a realm with a quote", config: keyAuth({ realm: 'a"b' }), ok: false },
+  {
+    what: "one key id on two consumers",
+    config: {
+      consumers: [
+        { name: "a", keys: [{ id: "k", sha256: digest(1) }] },
+        { name: "b", keys: [{ id: "k", sha256: digest(2) }] },
+      ],
+    },
+    ok: false,
+    schemaCannot: "uniqueness across array items by one member",
+  },
+  {
+    what: "one key (digest) on two consumers",
+    config: {
+      consumers: [
+        { name: "a", keys: [{ id: "k1", sha256: digest(1) }] },
+        { name: "b", keys: [{ id: "k2", sha256: digest(1) }] },
+      ],
+    },
+    ok: false,
+    schemaCannot: "uniqueness across array items by one member",
+  },
+  {
+    what: "an anonymous consumer that is not listed",
+    config: keyAuth({ anonymous: "nobody" }),
+    ok: false,
+    schemaCannot: "a reference to another item's name",
+  },
+  {
+    what: "an identity header as key source",
+    config: keyAuth({ key_sources: [{ header: "x-consumer-name" }] }),
+    ok: false,
+    schemaCannot: "names folded as a lenient upstream reads them (X_Consumer_Name is x-consumer-name)",
+  },
+  {
+    what: "a pseudo-header as key source",
+    config: keyAuth({ key_sources: [{ header: ":path" }] }),
+    ok: false,
+    schemaCannot: "the shared headerName definition admits pseudo-headers, which other filters' fields take",
+  },
+  {
+    what: "per-consumer metrics for 1,001 consumers",
+    config: { consumers: Array.from({ length: 1001 }, (_, i) => ({ name: `c${i}` })), per_consumer_metrics: true },
+    ok: false,
+    schemaCannot: "a bound on one field that depends on another's value",
+  },
+];
+
+export const CORPUS: Record<string, Example[]> = {
+  "header-rewrite": HEADER_REWRITE,
+  "jwt-auth": JWT_AUTH,
+  "key-auth": KEY_AUTH,
+  "rate-limit": RATE_LIMIT,
+};

@@ -1,0 +1,175 @@
+// key-auth: API keys from a header, a query parameter or a cookie, looked up by SHA-256 digest
+// and compared in constant time; the caller becomes a consumer for every later filter
+// (assembly/runtime/consumer.ts). See filters/key-auth/README.md.
+// Entry points: request headers only; Envoy skips the callbacks a module does not export (assembly/runtime/entry/core.ts).
+export * from "../../assembly/runtime/entry/core";
+export * from "../../assembly/runtime/entry/request-headers";
+import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+import {
+  FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderSnapshot, HeadersStatus, IdentityHeaders, MemoryGauge, Metric, counter, logError,
+  logInfo, registerFilter, removeHeaderBytes, sendLocalResponse, setHeaderBytes,
+} from "../../assembly/runtime";
+import { ConfigErrors } from "../../assembly/config/reader";
+import { CONSUMER_GROUPS_HEADER, CONSUMER_HEADERS, CONSUMER_NAME_HEADER, CREDENTIAL_HEADER } from "../../assembly/config/consumers";
+import { ConsumerIdentity, setCaller } from "../../assembly/runtime/consumer";
+import { pairFindAt } from "../../assembly/runtime/headers";
+import { Sha256 } from "../../assembly/crypto/sha256";
+import { KeyAuthConfig, SourceKind, parseKeyAuthConfig } from "./config";
+import { DIGEST_BYTES } from "./keys";
+import { ByteBuffer, KeyFinder } from "./extract";
+
+const FILTER = "key-auth";
+const ANONYMOUS = "anonymous";
+const ANONYMOUS_BYTES = String.UTF8.encode(ANONYMOUS);
+const NAME_HEADER = String.UTF8.encode(CONSUMER_NAME_HEADER);
+const GROUPS_HEADER = String.UTF8.encode(CONSUMER_GROUPS_HEADER);
+const CREDENTIAL = String.UTF8.encode(CREDENTIAL_HEADER);
+const PATH = String.UTF8.encode(":path");
+const COOKIE = String.UTF8.encode("cookie");
+const MISSING_BODY = "{\"error\":\"missing_key\"}";
+const INVALID_BODY = "{\"error\":\"invalid_key\"}";
+
+/** Sets a request header to raw bytes (a `:path` or Cookie value need not be UTF-8: it is passed on as the client sent it). */
+function setRequestHeaderRaw(name: ArrayBuffer, value: ByteBuffer, add: bool): void {
+  const n = changetype<usize>(name);
+  if (add) abi.proxy_add_header_map_value(HeaderMap.RequestHeaders, n, name.byteLength, value.ptr, value.length);
+  else abi.proxy_replace_header_map_value(HeaderMap.RequestHeaders, n, name.byteLength, value.ptr, value.length);
+}
+
+class KeyAuthRoot extends FilterRoot {
+  config: KeyAuthConfig | null = null;
+  /** Client-sent x-consumer-* and x-credential-identifier, in every spelling, never reach the upstream. */
+  identity: IdentityHeaders = new IdentityHeaders(CONSUMER_HEADERS);
+  /** The request listing, read once per request (identity stripping makes it). */
+  snapshot: HeaderSnapshot = new HeaderSnapshot(HeaderMap.RequestHeaders);
+  finder: KeyFinder = new KeyFinder();
+  hasher: Sha256 = new Sha256();
+  digest: ArrayBuffer = new ArrayBuffer(DIGEST_BYTES);
+  wwwAuthenticate: string = "";
+  allowed: Metric | null = null;
+  missing: Metric | null = null;
+  invalid: Metric | null = null;
+  anonymous: Metric | null = null;
+  /** Per consumer (index in the consumers block), when per_consumer_metrics. */
+  perConsumer: Metric[] = [];
+  memory: MemoryGauge | null = null;
+
+  configure(buf: ArrayBuffer): bool {
+    const errors = new ConfigErrors();
+    const cfg = parseKeyAuthConfig(buf, errors);
+    if (cfg === null) {
+      logError(errors.format(FILTER));
+      return false;
+    }
+    this.config = cfg;
+    const base = "portico.key_auth." + (cfg.statPrefix.length ? cfg.statPrefix + "." : "");
+    this.allowed = counter(base + "allowed_total");
+    this.missing = counter(base + "missing_total");
+    this.invalid = counter(base + "invalid_total");
+    this.anonymous = counter(base + "anonymous_total");
+    this.perConsumer = [];
+    if (cfg.perConsumerMetrics) {
+      for (let i = 0; i < cfg.block.consumers.length; i++) {
+        this.perConsumer.push(counter(base + "consumer." + cfg.block.consumers[i].name + ".allowed_total"));
+      }
+    }
+    this.memory = new MemoryGauge(base + "vm_memory_bytes");
+    this.wwwAuthenticate = "Key realm=\"" + cfg.realm + "\"";
+    logInfo(
+      FILTER + ": configured " + cfg.block.consumers.length.toString() + " consumer(s), " + cfg.keys.size.toString() + " key(s), " +
+        cfg.sources.length.toString() + " key source(s)",
+    );
+    return true;
+  }
+
+  newStream(contextId: u32): FilterStream {
+    return new KeyAuthStream(contextId, this);
+  }
+}
+
+class KeyAuthStream extends FilterStream {
+  constructor(contextId: u32, private root: KeyAuthRoot) {
+    super(contextId, root);
+  }
+
+  onRequestHeaders(headers: u32, endOfStream: bool): HeadersStatus {
+    const root = this.root;
+    const cfg = root.config;
+    if (cfg === null) return HeadersStatus.Continue;
+    root.memory!.tick();
+    const snap = root.snapshot;
+    snap.reset();
+    // Always, whatever the verdict: a client must not pass identity headers of its own.
+    root.identity.strip(snap);
+    if (!snap.listing()) return this.refuse(false);
+    const base = snap.listingPtr;
+    const size = snap.listingSize;
+    const finder = root.finder;
+    if (finder.find(cfg.sources, base, size) < 0) {
+      const anon = cfg.block.anonymous;
+      if (anon < 0) return this.refuse(false);
+      root.anonymous!.increment();
+      this.admit(cfg, anon, cfg.block.consumers[anon], ANONYMOUS_BYTES, ANONYMOUS, base, size);
+      return HeadersStatus.Continue;
+    }
+    // A wrong key is refused even when anonymous callers are admitted: it is a failed login, not no login.
+    if (finder.tooLong) return this.refuse(true);
+    const digest = changetype<usize>(root.digest);
+    root.hasher.updatePtr(finder.ptr, <i32>finder.len);
+    root.hasher.finalInto(digest);
+    const key = cfg.keys.find(digest);
+    if (key === null) return this.refuse(true);
+    root.allowed!.increment();
+    this.admit(cfg, key.consumer, key.owner, key.credential, key.credentialText, base, size);
+    return HeadersStatus.Continue;
+  }
+
+  private admit(cfg: KeyAuthConfig, index: i32, who: ConsumerIdentity, credential: ArrayBuffer, credentialText: string, base: usize, size: usize): void {
+    setCaller(who, credential);
+    if (cfg.perConsumerMetrics) this.root.perConsumer[index].increment();
+    if (cfg.block.upstreamHeaders) {
+      setHeaderBytes(HeaderMap.RequestHeaders, NAME_HEADER, who.name);
+      if (who.groups.length) setHeaderBytes(HeaderMap.RequestHeaders, GROUPS_HEADER, who.groupsHeader);
+      setHeaderBytes(HeaderMap.RequestHeaders, CREDENTIAL, credentialText);
+    }
+    // The listing was copied into the snapshot: it still describes the request as it came in.
+    if (cfg.hideCredentials) this.hide(cfg, base, size);
+  }
+
+  /** Takes every configured source's key out of the request (as native api_key_auth does), not only the one used. */
+  private hide(cfg: KeyAuthConfig, base: usize, size: usize): void {
+    const finder = this.root.finder;
+    let query = false;
+    let cookie = false;
+    for (let i = 0; i < cfg.sources.length; i++) {
+      const s = cfg.sources[i];
+      if (s.kind == SourceKind.Header) {
+        if (pairFindAt(base, size, s.header!.bytes) >= 0) removeHeaderBytes(HeaderMap.RequestHeaders, s.header!.bytes);
+      } else if (s.kind == SourceKind.Query) query = true;
+      else cookie = true;
+    }
+    if (query) {
+      const at = pairFindAt(base, size, PATH);
+      if (at >= 0 && finder.withoutQueryKeys(cfg.sources, base + <usize>(at >>> 32), <usize>(at & 0xffffffff))) {
+        setRequestHeaderRaw(PATH, finder.out, false);
+      }
+    }
+    if (cookie && finder.withoutCookieKeys(cfg.sources, base, size)) {
+      // Remove, then add: one Cookie header with the rest, however many the request had.
+      removeHeaderBytes(HeaderMap.RequestHeaders, COOKIE);
+      if (finder.out.length) setRequestHeaderRaw(COOKIE, finder.out, true);
+    }
+  }
+
+  private refuse(invalid: bool): HeadersStatus {
+    const root = this.root;
+    (invalid ? root.invalid : root.missing)!.increment();
+    sendLocalResponse(401, invalid ? "key_auth_invalid_key" : "key_auth_missing_key", invalid ? INVALID_BODY : MISSING_BODY, [
+      new HeaderEntry("www-authenticate", root.wwwAuthenticate),
+      new HeaderEntry("content-type", "application/json"),
+    ]);
+    return HeadersStatus.StopIteration;
+  }
+}
+
+registerFilter(FILTER, (id: u32) => new KeyAuthRoot(id));
