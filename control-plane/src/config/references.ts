@@ -71,11 +71,13 @@ export function referenceGraph(written: Readonly<Record<CollectionName, unknown[
   const references: Reference[] = [];
   for (const collection of COLLECTION_NAMES) {
     names[collection] = writtenNames(written[collection]);
-    const declared: readonly { to: CollectionName; at: DeclaredPath }[] = COLLECTIONS[collection].references;
+    const declared: readonly { to: CollectionName; at: DeclaredPath; filters?: readonly string[] }[] = COLLECTIONS[collection].references;
     written[collection].forEach((item, index) => {
       const name = fieldOf(item, "name");
       const from: Referrer = { collection, index, name: typeof name === "string" ? name : undefined };
-      for (const { to, at } of declared) {
+      const filter = fieldOf(item, "filter");
+      for (const { to, at, filters } of declared) {
+        if (filters && !(typeof filter === "string" && filters.includes(filter))) continue;
         for (const found of valuesAt(item, at, [collection, index])) references.push({ from, to, ...found });
       }
     });
