@@ -49,12 +49,13 @@ function uniqueCredentials({ sections }: ShapeResult): Problem[] {
       digests.see(k.sha256, index, c.name, `${where} (id "${k.id}")`, [...at, "keys", i], "this API key");
       ids.see(k.id, index, c.name, where, [...at, "keys", i, "id"], `key id "${k.id}"`);
     });
-    c.basic.forEach((b, i) =>
-      usernames.see(b.username, index, c.name, `credentials.basic[${i}]`, [...at, "basic", i, "username"], `username "${b.username}"`),
-    );
+    c.basic.forEach((b, i) => {
+      usernames.see(b.username, index, c.name, `credentials.basic[${i}]`, [...at, "basic", i, "username"], `username "${b.username}"`);
+    });
     c.jwt.forEach((j, i) => {
       const key = JSON.stringify("subject" in j ? [j.issuer, "sub", j.subject] : [j.issuer, j.claim, j.value]);
-      const what = "subject" in j ? `the JWT mapping (${j.issuer}, sub ${j.subject})` : `the JWT mapping (${j.issuer}, ${j.claim} ${j.value})`;
+      const what =
+        "subject" in j ? `the JWT mapping (${j.issuer}, sub ${j.subject})` : `the JWT mapping (${j.issuer}, ${j.claim} ${j.value})`;
       mappings.see(key, index, c.name, `credentials.jwt[${i}]`, [...at, "jwt", i], what);
     });
   }

@@ -27,10 +27,29 @@ export const consumerName = (description: string) =>
 export const CLAIM_NAME_PATTERN = "^[A-Za-z0-9_-]{1,64}$";
 export const claimName = z
   .string()
-  .regex(new RegExp(CLAIM_NAME_PATTERN), {
-    error: (issue) => `invalid claim name ${JSON.stringify(issue.input)}: 1 to 64 characters of a-z, A-Z, 0-9, "_" and "-" (a top-level claim)`,
-  })
+  .regex(new RegExp(CLAIM_NAME_PATTERN), { error: (issue) => claimNameError(String(issue.input)) })
   .meta({ description: "A top-level JWT claim name." });
+
+function claimNameError(claim: string): string {
+  return `invalid claim name ${JSON.stringify(claim)}: 1 to 64 characters of a-z, A-Z, 0-9, "_" and "-" (a top-level claim)`;
+}
+
+/**
+ * A map whose keys must pass `keyError` (a message, or null): each bad key reported at itself
+ * (zod's own record keys say only "Invalid key in record").
+ */
+export function checkedRecord<V extends z.ZodType>(pattern: string, keyError: (key: string) => string, value: V) {
+  const re = new RegExp(pattern);
+  return z.record(z.string().meta({ pattern }), value).superRefine((record, ctx) => {
+    for (const key of Object.keys(record))
+      if (!re.test(key)) ctx.addIssue({ code: "custom", path: [key], message: keyError(key), input: key });
+  });
+}
+
+/** A map keyed by claim name. */
+export function claimRecord<V extends z.ZodType>(value: V) {
+  return checkedRecord(CLAIM_NAME_PATTERN, claimNameError, value);
+}
 
 /** SHA-256 of an API key, hex (how a key leaves the control plane, docs/consumers.md). */
 export function keyDigest(key: string): string {
@@ -59,7 +78,7 @@ const apiKey = secretString(
 );
 
 const keySha256 = secretString(
-  (digest) => (/^[0-9a-fA-F]{64}$/.test(digest) ? null : "must be 64 hex digits: the SHA-256 of the key (printf %s \"$KEY\" | sha256sum)"),
+  (digest) => (/^[0-9a-fA-F]{64}$/.test(digest) ? null : 'must be 64 hex digits: the SHA-256 of the key (printf %s "$KEY" | sha256sum)'),
   "The API key's SHA-256, 64 hex digits. Write-only: never returned by the admin API.",
 );
 
@@ -122,10 +141,6 @@ const credentials = z
   .prefault({})
   .meta({ description: "How the consumer proves who it is; several kinds and several of each may be given." });
 
-const metadataKey = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, {
-  error: (issue) => `invalid metadata key ${JSON.stringify(issue.input)}: 1 to 64 letters, digits, "_", "." and "-"`,
-});
-
 export const consumerSchema = z
   .strictObject({
     name: consumerName("Unique name; ACLs, anonymous and the identity headers use it."),
@@ -135,8 +150,11 @@ export const consumerSchema = z
       .prefault([])
       .transform(unique)
       .meta({ description: "Groups the consumer belongs to (ACLs and rate limits by group)." }),
-    metadata: z
-      .record(metadataKey, z.string().max(MAX_METADATA_VALUE))
+    metadata: checkedRecord(
+      "^[A-Za-z0-9_.-]{1,64}$",
+      (key) => `invalid metadata key ${JSON.stringify(key)}: 1 to 64 letters, digits, "_", "." and "-"`,
+      z.string().max(MAX_METADATA_VALUE),
+    )
       .prefault({})
       .superRefine((m, ctx) => {
         if (Object.keys(m).length > MAX_METADATA) ctx.addIssue({ code: "custom", message: `at most ${MAX_METADATA} entries`, input: m });

@@ -7,7 +7,7 @@
 // auth filter must come earlier in the chain (plugins run in `plugins:` order). Refusals are
 // RBAC's 403.
 import { z } from "zod";
-import { claimName, consumerName } from "../config/schema-consumers.js";
+import { claimRecord, consumerName } from "../config/schema-consumers.js";
 import type { NativePolicy } from "./policy.js";
 
 export interface AclRuleModel {
@@ -53,8 +53,7 @@ const rule = (what: string) =>
         .max(MAX_NAMES)
         .prefault([])
         .meta({ description: `Consumers in any of these groups are ${what}.` }),
-      claims: z
-        .record(claimName, z.array(claimValue).min(1).max(MAX_CLAIM_VALUES))
+      claims: claimRecord(z.array(claimValue).min(1).max(MAX_CLAIM_VALUES))
         .prefault({})
         .meta({ description: `JWT callers whose claim holds any of the values are ${what} (jwt-auth writes the claim to filter state).` }),
     })
@@ -72,9 +71,9 @@ const rule = (what: string) =>
 
 export const aclConfigSchema = z
   .strictObject({
-    allow: rule("allowed")
-      .optional()
-      .meta({ description: "Only callers matching this are allowed (a request with no consumer matches nothing); absent: any caller not denied." }),
+    allow: rule("allowed").optional().meta({
+      description: "Only callers matching this are allowed (a request with no consumer matches nothing); absent: any caller not denied.",
+    }),
     deny: rule("refused (403), even when also allowed").optional().meta({ description: "Callers matching this are refused (403)." }),
   })
   .superRefine((c, ctx) => {

@@ -61,10 +61,7 @@ export function claimsMatchedByAcls(plugins: readonly { kind: string; policy?: P
  * gateway that already has its key-auth plugin changes no listener (no connection drains).
  */
 export function stripsIdentityHeaders(model: Pick<GatewayModel, "plugins" | "consumers">): boolean {
-  return (
-    model.consumers.length > 0 ||
-    model.plugins.some((p) => (p.kind === "wasm" ? isAuthFilter(p.filter) : p.policy.filter === "acl"))
-  );
+  return model.consumers.length > 0 || model.plugins.some((p) => (p.kind === "wasm" ? isAuthFilter(p.filter) : p.policy.filter === "acl"));
 }
 
 const HEADER_MUTATION_TYPE = "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation";

@@ -60,19 +60,19 @@ describe("consumers: values", () => {
     );
     expect(errors).toEqual([
       '2:11 consumers[0].name: invalid name "Alice": use lower-case letters, digits, "-" and "_", starting with a letter or digit',
-      '3:19 consumers[0].groups[1]: invalid name "Gold": use lower-case letters, digits, "-" and "_", starting with a letter or digit',
-      '4:17 consumers[0].metadata["tier key"]: invalid metadata key "tier key": 1 to 64 letters, digits, "_", "." and "-"',
-      "7:13 consumers[0].credentials.keys[0]: give one of: key, key_sha256",
-      "8:25 consumers[0].credentials.keys[1].key: an API key is 8 to 1024 visible ASCII characters (no spaces)",
-      '9:32 consumers[0].credentials.keys[2].key_sha256: must be 64 hex digits: the SHA-256 of the key (printf %s "$KEY" | sha256sum)',
-      "10:13 consumers[0].credentials.keys[3]: give only one of key, key_sha256 (they are alternatives)",
-      '12:26 consumers[0].credentials.basic[0].username: a username is 1 to 256 visible ASCII characters without ":"',
-      "13:44 consumers[0].credentials.basic[1].password_hash: MD5 (apr1) hashes are not supported; use bcrypt (htpasswd -B)",
-      '14:46 consumers[0].credentials.basic[2].password_hash: not a password hash in a supported format (bcrypt "$2y$..." or "{SHA}..."; plain-text passwords are not accepted); use bcrypt (htpasswd -B)',
-      "15:45 consumers[0].credentials.basic[3].password_hash: bcrypt cost 15 is outside 4 to 14 (each step doubles the time every uncached request waits); re-hash with htpasswd -B -C 10",
-      "17:13 consumers[0].credentials.jwt[0]: give subject, or claim and value (they are alternatives)",
-      "18:13 consumers[0].credentials.jwt[1]: give subject, or claim and value (they are alternatives)",
-      "19:43 consumers[0].credentials.jwt[2].value: claim and value go together",
+      '3:20 consumers[0].groups[1]: invalid name "Gold": use lower-case letters, digits, "-" and "_", starting with a letter or digit',
+      '4:29 consumers[0].metadata["tier key"]: invalid metadata key "tier key": 1 to 64 letters, digits, "_", "." and "-"',
+      "7:11 consumers[0].credentials.keys[0]: give one of: key, key_sha256",
+      "8:26 consumers[0].credentials.keys[1].key: an API key is 8 to 1024 visible ASCII characters (no spaces)",
+      '9:33 consumers[0].credentials.keys[2].key_sha256: must be 64 hex digits: the SHA-256 of the key (printf %s "$KEY" | sha256sum)',
+      "10:11 consumers[0].credentials.keys[3]: give only one of key, key_sha256 (they are alternatives)",
+      '12:23 consumers[0].credentials.basic[0].username: a username is 1 to 256 visible ASCII characters without ":"',
+      "13:43 consumers[0].credentials.basic[1].password_hash: MD5 (apr1) hashes are not supported; use bcrypt (htpasswd -B)",
+      '14:45 consumers[0].credentials.basic[2].password_hash: not a password hash in a supported format (bcrypt "$2y$..." or "{SHA}..."; plain-text passwords are not accepted); use bcrypt (htpasswd -B)',
+      "15:44 consumers[0].credentials.basic[3].password_hash: bcrypt cost 15 is outside 4 to 14 (each step doubles the time every uncached request waits); re-hash with htpasswd -B -C 10",
+      "17:11 consumers[0].credentials.jwt[0]: give subject, or claim and value (they are alternatives)",
+      "18:11 consumers[0].credentials.jwt[1]: give subject, or claim and value (they are alternatives)",
+      "19:11 consumers[0].credentials.jwt[2].value: claim and value go together",
     ]);
     // No message quotes a secret.
     for (const secret of ["short", "not-hex", "long-enough-key", DIGEST, BCRYPT, "$apr1$abc", "hunter2"])
@@ -124,7 +124,7 @@ describe("consumers: checks between them", () => {
             filter: acl
             config:
               allow: { consumers: [alice, carol], groups: [gold, silver] }
-              deny: { claims: { role: ["a,b"] } }
+              deny: { claims: { role: ["a,b"], "bad claim": [x] } }
           - name: empty
             filter: acl
             config: { deny: {} }
@@ -136,6 +136,7 @@ describe("consumers: checks between them", () => {
       '10:35 plugins[1].config.allow.consumers[1]: no consumer named "carol" (known: alice)',
       '10:58 plugins[1].config.allow.groups[1]: no consumer is in group "silver" (known: gold)',
       '11:32 plugins[1].config.deny.claims.role[0]: a claim value cannot hold ","',
+      '11:53 plugins[1].config.deny.claims["bad claim"]: invalid claim name "bad claim": 1 to 64 characters of a-z, A-Z, 0-9, "_" and "-" (a top-level claim)',
       "14:21 plugins[2].config.deny: give at least one of consumers, groups or claims",
     ]);
   });
