@@ -69,11 +69,15 @@ function secretString(check: (value: string) => string | null, description: stri
 
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 
+/** null when `key` is an acceptable API key; else why not (never quoting it). */
+export function apiKeyError(key: string): string | null {
+  return key.length < MIN_KEY || key.length > MAX_KEY || !VISIBLE_ASCII.test(key)
+    ? `an API key is ${MIN_KEY} to ${MAX_KEY} visible ASCII characters (no spaces)`
+    : null;
+}
+
 const apiKey = secretString(
-  (key) =>
-    key.length < MIN_KEY || key.length > MAX_KEY || !VISIBLE_ASCII.test(key)
-      ? `an API key is ${MIN_KEY} to ${MAX_KEY} visible ASCII characters (no spaces)`
-      : null,
+  apiKeyError,
   "The API key itself. Write-only: the admin API stores its SHA-256 (key_sha256) instead and never returns either.",
 );
 
