@@ -11,7 +11,7 @@ import { type ShapeResult, fieldOf, listOf } from "./shape.js";
 export const MAX_CONSUMERS = 10_000;
 
 export function checkConsumers(shape: ShapeResult): Problem[] {
-  return [...consumerCount(shape), ...uniqueCredentials(shape), ...aclGroups(shape), ...ownConsumerBlocks(shape)];
+  return [...consumerCount(shape), ...uniqueCredentials(shape), ...aclGroups(shape), ...aclsAfterAuth(shape), ...ownConsumerBlocks(shape)];
 }
 
 function consumerCount(shape: ShapeResult): Problem[] {
@@ -75,6 +75,26 @@ function aclGroups({ written }: ShapeResult): Problem[] {
         problems.push({ path: ["plugins", index, "config", list, "groups", g], message: `no consumer is in group "${group}" (${groups})` });
       });
     }
+  });
+  return problems;
+}
+
+/**
+ * Plugins run in `plugins:` order, and an ACL reads the identity an auth filter wrote: one
+ * listed before an auth filter would find no consumer there (its allow list refusing everyone,
+ * its deny list denying no one) on every route that has both.
+ */
+function aclsAfterAuth({ written }: ShapeResult): Problem[] {
+  const problems: Problem[] = [];
+  written.plugins.forEach((acl, index) => {
+    if (fieldOf(acl, "filter") !== ACL_FILTER) return;
+    const later = written.plugins.findIndex((p, j) => j > index && isAuthFilter(fieldOf(p, "filter")));
+    if (later === -1) return;
+    const auth = written.plugins[later];
+    problems.push({
+      path: ["plugins", index, "filter"],
+      message: `an ACL must come after the auth filters in plugins: (the chain's order): plugins[${later}] (${String(fieldOf(auth, "filter"))} "${String(fieldOf(auth, "name"))}") identifies the caller later, so this ACL would see no consumer; move it below`,
+    });
   });
   return problems;
 }

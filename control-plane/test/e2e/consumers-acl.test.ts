@@ -157,10 +157,18 @@ describe("identity headers from clients", () => {
 describe("a consumer edit", () => {
   it("applies on an open keep-alive connection: the listener is unchanged and nothing drains", async () => {
     const versionOf = (type: typeof TypeUrl.Listener) => gw.cp.cache.get(ANY_NODE)?.types[type]?.version;
+    const drainStats = async () => {
+      const s = await envoy.stats("listener_manager\\.");
+      return {
+        modified: s.get("listener_manager.listener_modified") ?? 0,
+        draining: s.get("listener_manager.total_filter_chains_draining") ?? 0,
+      };
+    };
     const conn = openKeepAlive(port);
     try {
       expect((await conn.get("/gold/x", { "x-test-consumer": "zoe", "x-test-groups": ",gold," })).status).toBe(200);
       const listenerVersion = versionOf(TypeUrl.Listener);
+      const drains = await drainStats();
       const before = gw.cp.source.last;
       gw.write(config("  - { name: zoe, groups: [gold] }"));
       const outcome = await nextOutcome(gw.cp, before);
@@ -170,6 +178,7 @@ describe("a consumer edit", () => {
       expect(r.status).toBe(200);
       expect(r.reused, "served over the connection opened before the edit").toBe(true);
       expect(versionOf(TypeUrl.Listener), "the listener resource is unchanged").toBe(listenerVersion);
+      expect(await drainStats(), "listener_modified and total_filter_chains_draining unchanged").toEqual(drains);
       expect(conn.closed()).toBe(false);
     } finally {
       conn.close();

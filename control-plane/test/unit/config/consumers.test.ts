@@ -140,6 +140,21 @@ describe("consumers: checks between them", () => {
       "14:21 plugins[2].config.deny: give at least one of consumers, groups or claims",
     ]);
   });
+
+  it("an ACL listed before an auth filter is refused: it would see no consumer", async () => {
+    const errors = lines(
+      await gw.errors(yaml`
+        consumers:
+          - { name: alice, groups: [gold] }
+        plugins:
+          - { name: acl, filter: acl, config: { allow: { groups: [gold] } } }
+          - { name: keys, filter: key-auth }
+      `),
+    );
+    expect(errors).toEqual([
+      '4:26 plugins[0].filter: an ACL must come after the auth filters in plugins: (the chain\'s order): plugins[1] (key-auth "keys") identifies the caller later, so this ACL would see no consumer; move it below',
+    ]);
+  });
 });
 
 describe("consumers: the model and the auth filters' configs", () => {

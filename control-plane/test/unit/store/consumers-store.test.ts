@@ -10,7 +10,6 @@ import { loadGatewayConfig } from "../../../src/config/index.js";
 import { keyDigest } from "../../../src/config/schema-consumers.js";
 import { ConfigSource } from "../../../src/gateway/config-source.js";
 import type { ApplyOutcome } from "../../../src/gateway/gateway.js";
-import { silentLog } from "../../../src/log.js";
 import { ConfigStore } from "../../../src/store/config-store.js";
 import { fakeFiltersDir } from "../../support/golden.js";
 
