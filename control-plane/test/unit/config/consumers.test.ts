@@ -141,6 +141,18 @@ describe("consumers: checks between them", () => {
     ]);
   });
 
+  it("a config written as a JSON text names consumers too", async () => {
+    const errors = lines(
+      await gw.errors(yaml`
+        consumers:
+          - { name: alice }
+        plugins:
+          - { name: keys, filter: key-auth, config: '{"anonymous": "nobody"}' }
+      `),
+    );
+    expect(errors).toEqual(['4:45 plugins[0].config.anonymous: no consumer named "nobody" (known: alice)']);
+  });
+
   it("an ACL listed before an auth filter is refused: it would see no consumer", async () => {
     const errors = lines(
       await gw.errors(yaml`
