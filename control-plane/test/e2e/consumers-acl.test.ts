@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   echoedHeader,
+  freePort,
   parseEcho,
   request,
   useEchoUpstream,
@@ -35,12 +36,15 @@ let dir: string;
 let gw: TestGateway;
 let envoy: Envoy;
 let port: number;
+/** A listener with headers_with_underscores_action: allow. */
+let lenientPort: number;
 let up: EchoUpstream;
 
 function config(extraConsumer = ""): string {
   return `
 listeners:
   - { name: edge, address: 127.0.0.1, port: ${port} }
+  - { name: lenient, address: 127.0.0.1, port: ${lenientPort}, headers_with_underscores_action: allow }
 routes:
   - { name: gold, match: { path: { prefix: /gold/ } }, upstream: echo, plugins: [identify, gold-only] }
   - { name: admin, match: { path: { prefix: /admin/ } }, upstream: echo, plugins: [identify, no-banned] }
@@ -66,12 +70,12 @@ plugins:
 }
 
 /** A request as the stand-in auth filter identifies it: consumer name, groups (",gold,"), role claim. */
-function as(path: string, who: { consumer?: string; groups?: string; role?: string } = {}, extra: Record<string, string> = {}) {
+function as(path: string, who: { consumer?: string; groups?: string; role?: string } = {}, extra: Record<string, string> = {}, p = port) {
   const headers: Record<string, string> = { ...extra };
   if (who.consumer) headers["x-test-consumer"] = who.consumer;
   if (who.groups) headers["x-test-groups"] = who.groups;
   if (who.role) headers["x-test-role"] = who.role;
-  return request(`http://127.0.0.1:${port}${path}`, { headers, timeoutMs: 10_000 });
+  return request(`http://127.0.0.1:${p}${path}`, { headers, timeoutMs: 10_000 });
 }
 
 async function upstreamRequestsDuring(act: () => Promise<unknown>): Promise<number> {
@@ -84,6 +88,9 @@ beforeAll(async () => {
   up = await echo();
   dir = mkdtempSync(join(tmpdir(), "portico-consumers-e2e-"));
   writeIdentityStandIn(join(dir, "identity-stand-in.wasm"));
+  // The second listener's port, one per start attempt (startGatewayOnFreshPort may start over).
+  const spares = [await freePort(), await freePort(), await freePort()];
+  let attempt = 0;
   ({
     gw,
     envoys: [envoy],
@@ -91,6 +98,7 @@ beforeAll(async () => {
     dir,
     yaml: (p) => {
       port = p;
+      lenientPort = spares[attempt++ % spares.length]!;
       return config();
     },
     nodes: [{ id: "envoy-consumers", opts: { extraArgs: ["--drain-time-s", String(DRAIN_TIME_S)] } }],
@@ -151,6 +159,14 @@ describe("identity headers from clients", () => {
     let r!: HttpResponse;
     expect(await upstreamRequestsDuring(async () => (r = await as("/plain/x", {}, { x_consumer_name: "admin" })))).toBe(0);
     expect(r.status).toBe(400);
+  });
+
+  it("with headers_with_underscores_action: allow, a route without an auth filter passes x_consumer_name on (as documented); x-consumer-name is still removed", async () => {
+    const r = await as("/plain/x", {}, { x_consumer_name: "admin", "x-consumer-name": "admin" }, lenientPort);
+    expect(r.status).toBe(200);
+    const rec = parseEcho(r.body);
+    expect(echoedHeader(rec, "x_consumer_name")).toEqual(["admin"]);
+    expect(echoedHeader(rec, "x-consumer-name")).toEqual([]);
   });
 });
 
