@@ -32,6 +32,14 @@ const ETAG_HEADER = {
   },
 };
 
+/** What a kind's tag adds to the general rules. */
+const KIND_NOTES: Partial<Record<Kind, string>> = {
+  consumers:
+    " Credentials are write-only (the writeOnly members): a GET shows an API key by its id and a basic-auth user by its username, never " +
+    "the key, its key_sha256 or the password_hash. An entry written back with only its id (or username) keeps the secret stored under it, " +
+    "so GET, edit, PUT loses nothing; a plain key is stored as its SHA-256. DELETE is refused while an ACL or an auth filter's anonymous names the consumer.",
+};
+
 export function buildOpenApiDocument(o: OpenApiOptions): Obj {
   const paths: Obj = {};
   for (const kind of KINDS) Object.assign(paths, kindPaths(kind));
@@ -47,7 +55,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): Obj {
         'Secrets are never returned: they read as "[redacted]", and writing "[redacted]" back keeps the stored value.',
     },
     tags: [
-      ...KINDS.map((k) => ({ name: k, description: `The gateway's ${k} (gateway-config.md, \`${k}\`).` })),
+      ...KINDS.map((k) => ({ name: k, description: `The gateway's ${k} (gateway-config.md, \`${k}\`).${KIND_NOTES[k] ?? ""}` })),
       { name: "config", description: "The whole gateway file, validation and schemas." },
       { name: "control-plane", description: "Read-only state of the control plane." },
     ],

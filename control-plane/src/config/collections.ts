@@ -1,6 +1,8 @@
 // The collections of a gateway file, declared once: the top-level schema, shape checking, the
 // reference graph, the admin API's kinds and its OpenAPI titles are all read from this table, so
 // adding a collection is one entry here plus its item schema.
+import { ACL_FILTER, AUTH_FILTERS } from "./consumer-filters.js";
+import { consumerSchema } from "./schema-consumers.js";
 import { listenerSchema } from "./schema-listeners.js";
 import { pluginSchema } from "./schema-plugins.js";
 import { routeSchema } from "./schema-routes.js";
@@ -40,6 +42,18 @@ export const COLLECTIONS = {
     item: pluginSchema,
     // The clusters a plugin's config names are not declared here: the filter reports them
     // (config/plugin-check.ts), since only the filter knows which of its fields name clusters.
+    // The consumers an ACL or an auth filter's `anonymous` names are, for those filters only
+    // (`filters`), and only in a config written as a map.
+    references: [
+      { to: "consumers", at: ["config", "allow", "consumers", EACH], filters: [ACL_FILTER] },
+      { to: "consumers", at: ["config", "deny", "consumers", EACH], filters: [ACL_FILTER] },
+      { to: "consumers", at: ["config", "anonymous"], filters: AUTH_FILTERS },
+    ],
+  },
+  consumers: {
+    singular: "consumer",
+    description: "Callers known by name, with groups and credentials (docs/consumers.md).",
+    item: consumerSchema,
     references: [],
   },
 } as const;

@@ -14,6 +14,8 @@ import { type ReferenceGraph, referenceGraph } from "./references.js";
 import { checkRelations } from "./relations.js";
 import { checkShape } from "./shape.js";
 import { toModel } from "./to-model.js";
+import { authPluginConfig, claimsMatchedByAcls } from "../translate/consumers.js";
+import type { ParsedSections } from "./shape.js";
 
 export interface LoadOptions {
   /** Name of the config in error messages (usually the file name as the user gave it). */
@@ -67,7 +69,10 @@ export async function loadGatewayConfig(text: string, opts: LoadOptions): Promis
     return refused([{ source: opts.source, path: "", line: 1, column: 1, message: (error as Error).message }]);
   }
 
-  const shape = checkShape(document);
+  const checked = checkShape(document);
+  // Auth filters are configured with the gateway's consumers (and jwt-auth with the claims ACLs
+  // match) before their configs are checked: the filter judges the config it will really get.
+  const shape = { ...checked, sections: { ...checked.sections, plugins: withConsumers(checked.sections) } };
   const problems: Problem[] = [...shape.problems, ...checkRelations(shape)];
   problems.push(...(await checkCertificateFiles(shape.written.listeners, opts.baseDir)));
   problems.push(...(await checkUpstreamCaFiles(shape.written.upstreams, opts.baseDir)));
@@ -90,6 +95,16 @@ export async function loadGatewayConfig(text: string, opts: LoadOptions): Promis
   const modules = new Map<string, Uint8Array>();
   for (const module of loaded.modules.values()) modules.set(module.sha256, module.bytes);
   return { ok: true, model: toModel(shape.sections, loaded.modules, opts.baseDir), modules, references };
+}
+
+function withConsumers(sections: ParsedSections): ParsedSections["plugins"] {
+  const consumers = sections.consumers.map((c) => c.value);
+  const claims = claimsMatchedByAcls(sections.plugins.map((p) => p.value));
+  return sections.plugins.map(({ index, value }) =>
+    value.kind === "wasm" && value.filter !== undefined
+      ? { index, value: { ...value, config: authPluginConfig(value.filter, value.config, consumers, claims) } }
+      : { index, value },
+  );
 }
 
 /** The errors in reading order, bounded in number and size (see boundErrors). */

@@ -71,12 +71,14 @@ export function referenceGraph(written: Readonly<Record<CollectionName, unknown[
   const references: Reference[] = [];
   for (const collection of COLLECTION_NAMES) {
     names[collection] = writtenNames(written[collection]);
-    const declared: readonly { to: CollectionName; at: DeclaredPath }[] = COLLECTIONS[collection].references;
+    const declared: readonly { to: CollectionName; at: DeclaredPath; filters?: readonly string[] }[] = COLLECTIONS[collection].references;
     written[collection].forEach((item, index) => {
       const name = fieldOf(item, "name");
       const from: Referrer = { collection, index, name: typeof name === "string" ? name : undefined };
-      for (const { to, at } of declared) {
-        for (const found of valuesAt(item, at, [collection, index])) references.push({ from, to, ...found });
+      const filter = fieldOf(item, "filter");
+      for (const { to, at, filters } of declared) {
+        if (filters && !(typeof filter === "string" && filters.includes(filter))) continue;
+        for (const found of valuesAt(withParsedConfig(item), at, [collection, index])) references.push({ from, to, ...found });
       }
     });
   }
@@ -86,6 +88,17 @@ export function referenceGraph(written: Readonly<Record<CollectionName, unknown[
     (a, b) => COLLECTION_NAMES.indexOf(a.from.collection) - COLLECTION_NAMES.indexOf(b.from.collection) || a.from.index - b.from.index,
   );
   return new ReferenceGraph(names, references);
+}
+
+/** A plugin whose config is written as a JSON text, read as the map it holds (references inside it count too). */
+function withParsedConfig(item: unknown): unknown {
+  const config = fieldOf(item, "config");
+  if (typeof config !== "string") return item;
+  try {
+    return { ...(item as Record<string, unknown>), config: JSON.parse(config) as unknown };
+  } catch {
+    return item; // not JSON: the plugin schema reports it
+  }
 }
 
 /** The string values at `at` inside `value` (a non-string is a shape error, reported elsewhere). */

@@ -5,6 +5,7 @@
 import type { Problem } from "./errors.js";
 import { NO_ROUTE, XDS_CLUSTER } from "../translate/common.js";
 import { COLLECTION_NAMES, type CollectionName } from "./collections.js";
+import { checkConsumers } from "./consumer-relations.js";
 import { type Indexed, type ShapeResult, fieldOf as field, listOf, writtenNames } from "./shape.js";
 
 export function checkRelations(shape: ShapeResult): Problem[] {
@@ -14,6 +15,7 @@ export function checkRelations(shape: ShapeResult): Problem[] {
     ...listenerAddresses(shape),
     ...certificateSelection(shape),
     ...shape.written.routes.flatMap((route, index) => splitEntries(route, index)),
+    ...checkConsumers(shape),
   ];
 }
 

@@ -81,6 +81,5 @@ export const pluginSchema = z
     return z.NEVER;
   })
   .meta({
-    description:
-      "A filter in the chain (order = chain order): a native policy (cors, ip-restriction, request-size), a suite Wasm filter, or a user module.",
+    description: `A filter in the chain (order = chain order): a native policy (${NATIVE_POLICY_NAMES.join(", ")}), a suite Wasm filter, or a user module.`,
   });

@@ -29,6 +29,7 @@ export function toModel(sections: ParsedSections, modules: Map<number, ResolvedM
     routes: sections.routes.map(({ value }) => routeModel(value, listeners, plugins)),
     upstreams: sections.upstreams.map(({ value }) => upstreamModel(value, baseDir)),
     plugins,
+    consumers: sections.consumers.map(({ value }) => value),
   };
 }
 

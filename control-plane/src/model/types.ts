@@ -13,7 +13,23 @@ export interface GatewayModel {
   upstreams: UpstreamModel[];
   /** In chain order: a plugin's position here is its position in every listener's filter chain. */
   plugins: PluginModel[];
+  /** Callers known by name (docs/consumers.md); the auth filters' configs carry them. */
+  consumers: ConsumerModel[];
 }
+
+export interface ConsumerModel {
+  name: string;
+  groups: string[];
+  metadata: Record<string, string>;
+  /** API keys by SHA-256 (hex, lower case): a plain key never gets past the config loader. */
+  keys: { id: string; sha256: string }[];
+  /** Basic-auth users, the password as the user's htpasswd hash (bcrypt or {SHA}). */
+  basic: { username: string; hash: string }[];
+  jwt: JwtMappingModel[];
+}
+
+/** A verified token from `issuer` that is this consumer: by its `sub`, or by one claim's value. */
+export type JwtMappingModel = { issuer: string; subject: string } | { issuer: string; claim: string; value: string };
 
 export interface ListenerModel {
   name: string;

@@ -1,6 +1,7 @@
 // The native policies: plugins whose `filter:` names one of these run as Envoy's own HTTP
 // filters (no Wasm module, no ECDS). Their names share the `filter:` namespace with the suite's
 // Wasm filters and take precedence: a dist/filters/<name>.wasm of the same name is never used.
+import { type AclModel, aclPolicy } from "./acl.js";
 import { type CorsModel, corsPolicy } from "./cors.js";
 import { type IpRestrictionModel, ipRestrictionPolicy } from "./ip-restriction.js";
 import type { NativePolicy } from "./policy.js";
@@ -10,6 +11,7 @@ export type { NativePolicy } from "./policy.js";
 
 /** A native policy with its model, discriminated by the `filter:` name. */
 export type PolicyModel =
+  | { filter: "acl"; config: AclModel }
   | { filter: "cors"; config: CorsModel }
   | { filter: "ip-restriction"; config: IpRestrictionModel }
   | { filter: "request-size"; config: RequestSizeModel };
@@ -19,6 +21,7 @@ export type NativePolicyName = PolicyModel["filter"];
 type Registry = { [N in NativePolicyName]: NativePolicy<Extract<PolicyModel, { filter: N }>["config"]> };
 
 export const NATIVE_POLICIES: Registry = {
+  acl: aclPolicy,
   cors: corsPolicy,
   "ip-restriction": ipRestrictionPolicy,
   "request-size": requestSizePolicy,
@@ -39,6 +42,8 @@ export function policySlot(p: PolicyModel): { envoyFilter: string; typedConfig: 
 /** The policy's per-route config (an Any). */
 export function policyPerRoute(p: PolicyModel): object {
   switch (p.filter) {
+    case "acl":
+      return NATIVE_POLICIES.acl.perRoute(p.config);
     case "cors":
       return NATIVE_POLICIES.cors.perRoute(p.config);
     case "ip-restriction":

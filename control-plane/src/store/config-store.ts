@@ -10,6 +10,7 @@ import type { ReferenceGraph } from "../config/references.js";
 import type { ConfigSource, Turn } from "../gateway/config-source.js";
 import type { LogFn } from "../log.js";
 import { configEtag, ifMatchHolds, mergePatch, resourceEtag } from "./canonical.js";
+import { hideCredentials, hideDocumentCredentials, keepCredentials, keepDocumentCredentials } from "./credentials.js";
 import { isSecretKey, redact, unredact } from "./secrets.js";
 import { spliceListItem, type Splice } from "./splice.js";
 import {
@@ -105,8 +106,10 @@ export class ConfigStore {
   async getConfig(format: "yaml" | "json"): Promise<{ text: string; etag: string }> {
     const { doc, text } = await this.read();
     const etag = configEtag(text);
-    if (format === "json") return { text: `${JSON.stringify(redact(toJs(doc)), null, 2)}\n`, etag };
-    return { text: redactDocument(doc).toString(), etag };
+    if (format === "json") return { text: `${JSON.stringify(redact(withoutCredentials(toJs(doc))), null, 2)}\n`, etag };
+    const copy = redactDocument(doc);
+    hideDocumentCredentials(copy);
+    return { text: copy.toString(), etag };
   }
 
   replaceConfig(newText: string, o: WriteOptions = {}): Promise<WriteResult> {
@@ -123,7 +126,9 @@ export class ConfigStore {
       // Secrets are kept from the stored file only if it reads: a hand edit that does not leaves none to keep.
       const restored = restoreSecrets(candidate, doc.errors.length > 0 ? parseDocument("") : doc);
       if (!restored.ok) return fail("bad_request", `"${REDACTED}" at ${restored.path} has no stored value to keep`);
-      const finalText = restored.changed ? candidate.toString() : newText;
+      const kept = keepDocumentCredentials(candidate, doc.errors.length > 0 ? {} : toJs(doc));
+      if (!kept.ok) return fail("bad_request", kept.message);
+      const finalText = restored.changed || kept.changed ? candidate.toString() : newText;
       return this.commit(turn, finalText, o, "admin API PUT /config");
     });
   }
@@ -174,7 +179,9 @@ export class ConfigStore {
     if (!built) return fail("not_found", `no ${singular(kind)} named "${name}"`);
     const restored = unredact(built, current);
     if (!restored.ok) return fail("bad_request", `"${REDACTED}" at ${restored.path} has no stored value to keep`);
-    const value = restored.value as Item;
+    const kept = keepCredentials(kind, restored.value as Item, current);
+    if (!kept.ok) return fail("bad_request", kept.message);
+    const value = kept.value as Item;
     // The ETag is a hash of the canonical JSON: equal ETags, same content.
     const etag = resourceEtag(value);
     if (etag === currentEtag) return { ok: true, etag, created: false, unchanged: true, resource: stored(kind, value, etag) };
@@ -284,7 +291,14 @@ function items(js: Record<string, unknown>, kind: Kind): Item[] {
 }
 
 function stored(kind: Kind, value: Item, etag = resourceEtag(value)): StoredResource {
-  return { kind, name: value.name, value: redact(value) as Record<string, unknown>, etag };
+  return { kind, name: value.name, value: redact(hideCredentials(kind, value)) as Record<string, unknown>, etag };
+}
+
+/** The whole file as JS with every consumer's secrets removed. */
+function withoutCredentials(js: Record<string, unknown>): Record<string, unknown> {
+  const consumers = js.consumers;
+  if (!Array.isArray(consumers)) return js;
+  return { ...js, consumers: consumers.map((c) => (c !== null && typeof c === "object" ? hideCredentials("consumers", c as Item) : c)) };
 }
 
 function isYamlDocumentOfLists(doc: Document): boolean {

@@ -4,6 +4,7 @@
 // plugin list changes, and only such a change makes Envoy drain its connections.
 import type { AccessLogModel, GatewayModel, ListenerModel, NativePluginModel, PluginModel } from "../model/types.js";
 import { policySlot } from "../policies/index.js";
+import { identityHeaderStrip, stripsIdentityHeaders } from "./consumers.js";
 import { hcmLimits, listenerBufferLimit } from "./listener-limits.js";
 import { ADS_SOURCE, ANY, pluginFilterName, routeConfigName, socketAddress } from "./common.js";
 
@@ -82,7 +83,7 @@ function httpConnectionManager(model: GatewayModel, l: ListenerModel): object {
       ...(l.trustedHops > 0 ? { xff_num_trusted_hops: l.trustedHops } : {}),
       ...hcmLimits(l.limits),
       rds: { route_config_name: routeConfigName(l.name), config_source: ADS_SOURCE },
-      http_filters: [...model.plugins.map(pluginSlot), router()],
+      http_filters: [...(stripsIdentityHeaders(model) ? [identityHeaderStrip()] : []), ...model.plugins.map(pluginSlot), router()],
       ...(l.accessLog ? { access_log: [accessLogger(l.accessLog)] } : {}),
     },
   };

@@ -12,7 +12,7 @@ import { readCertificates } from "../../src/gateway/certificates.js";
 import { XDS_TYPES } from "../../src/xds/types.js";
 
 export const TESTDATA = fileURLToPath(new URL("../../testdata/translate/", import.meta.url));
-export const SUITE_FILTERS = ["header-rewrite", "jwt-auth", "rate-limit"];
+export const SUITE_FILTERS = ["basic-auth", "header-rewrite", "jwt-auth", "key-auth", "rate-limit"];
 
 export function goldenCases(): string[] {
   return readdirSync(TESTDATA, { withFileTypes: true })

@@ -164,7 +164,7 @@ describe("admin API: resources", () => {
     const r = await api("GET", "/routes/nope");
     expect(r.status).toBe(404);
     expect(r.json()).toMatchObject({ error: "not_found", message: expect.stringContaining("nope"), errors: [] });
-    const unknown = await api("GET", "/consumers");
+    const unknown = await api("GET", "/services");
     expect(unknown.status).toBe(404);
     expect(unknown.json().error).toBe("not_found");
   });
@@ -480,7 +480,7 @@ describe("admin API: the whole config", () => {
     const route = await api("GET", "/schema/routes");
     expect(route.status).toBe(200);
     expect(route.json()).toMatchObject({ type: "object", properties: { upstream: expect.any(Object), name: expect.any(Object) } });
-    expect((await api("GET", "/schema/consumers")).status).toBe(404);
+    expect((await api("GET", "/schema/services")).status).toBe(404);
   });
 
   it("serves its OpenAPI document", async () => {

@@ -23,7 +23,8 @@ export function makeGatewayDir(): GatewayDir {
   const dir = mkdtempSync(join(tmpdir(), "portico-config-"));
   const filtersDir = join(dir, "filters");
   mkdirSync(filtersDir);
-  for (const name of ["header-rewrite", "jwt-auth", "rate-limit"]) writeFileSync(join(filtersDir, `${name}.wasm`), fakeWasm(name));
+  for (const name of ["basic-auth", "header-rewrite", "jwt-auth", "key-auth", "rate-limit"])
+    writeFileSync(join(filtersDir, `${name}.wasm`), fakeWasm(name));
   writeFileSync(join(filtersDir, "jwt-auth.debug.wasm"), fakeWasm("debug build"));
   mkdirSync(join(dir, "certs"));
   writeFileSync(join(dir, "certs", "api.pem"), "-----BEGIN CERTIFICATE-----\n");

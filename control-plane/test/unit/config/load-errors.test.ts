@@ -36,7 +36,7 @@ describe("shape errors", () => {
     const errors = await gw.errors("routse: []\nzzz: 1\n");
     expect(lines(errors)).toEqual([
       '1:1 routse: unknown key "routse" (did you mean "routes"?)',
-      '2:1 zzz: unknown key "zzz" (expected one of: $schema, listeners, routes, upstreams, plugins)',
+      '2:1 zzz: unknown key "zzz" (expected one of: $schema, listeners, routes, upstreams, plugins, consumers)',
     ]);
   });
 
@@ -363,8 +363,8 @@ describe("file errors", () => {
   it("reports an unknown suite filter with the known ones (release builds only)", async () => {
     const errors = await gw.errors("plugins: [{ name: p, filter: jwt-auht }, { name: q, filter: jwt-auth.debug }]\n");
     expect(lines(errors)).toEqual([
-      '1:30 plugins[0].filter: unknown filter "jwt-auht" (native policies: cors, ip-restriction, request-size; suite Wasm filters: header-rewrite, jwt-auth, rate-limit)',
-      '1:61 plugins[1].filter: unknown filter "jwt-auth.debug" (native policies: cors, ip-restriction, request-size; suite Wasm filters: header-rewrite, jwt-auth, rate-limit)',
+      '1:30 plugins[0].filter: unknown filter "jwt-auht" (native policies: acl, cors, ip-restriction, request-size; suite Wasm filters: basic-auth, header-rewrite, jwt-auth, key-auth, rate-limit)',
+      '1:61 plugins[1].filter: unknown filter "jwt-auth.debug" (native policies: acl, cors, ip-restriction, request-size; suite Wasm filters: basic-auth, header-rewrite, jwt-auth, key-auth, rate-limit)',
     ]);
   });
 

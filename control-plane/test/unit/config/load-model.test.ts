@@ -288,6 +288,7 @@ describe("a full config", () => {
           global: false,
         },
       ],
+      consumers: [],
     });
   });
 
@@ -408,7 +409,7 @@ describe("defaults", () => {
   });
 
   it("loads an empty file, or one with only comments, as an empty gateway", async () => {
-    const empty = { listeners: [], routes: [], upstreams: [], plugins: [] };
+    const empty = { listeners: [], routes: [], upstreams: [], plugins: [], consumers: [] };
     expect(await model("")).toEqual(empty);
     expect(await model("# nothing yet\n")).toEqual(empty);
     expect(await model("listeners:\nroutes: []\n")).toEqual(empty);
