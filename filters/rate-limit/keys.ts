@@ -6,6 +6,18 @@ export enum KeyKind {
   Header = 1,
   Route = 2,
   Fixed = 3,
+  /** The consumer an auth filter identified; the client address when none did. */
+  Consumer = 4,
+}
+
+/**
+ * The `consumer` key part: the caller's consumer name, or, for a request no auth filter
+ * identified, its client address (as Kong's `limit_by: consumer` falls back to the IP). The two
+ * carry different prefixes, so an unidentified client never shares a consumer's bucket whatever
+ * the names (a consumer cannot be named "ip:..." either: names have no ':').
+ */
+export function consumerKey(consumer: string | null, clientIp: string): string {
+  return consumer !== null ? "consumer:" + consumer : "ip:" + clientIp;
 }
 
 /**
