@@ -7,8 +7,8 @@ import { JsonValue, kindName } from "../../assembly/json";
 import { PropertyPath, propertyPath } from "../../assembly/runtime/properties";
 import { ConsumerIdentity } from "../../assembly/runtime/consumer";
 
-/** Most `jwt` mappings per consumer. */
-const MAX_MAPPINGS: i32 = 16;
+/** Most `jwt` mappings per consumer (as the control plane's MAX_CREDENTIALS). */
+const MAX_MAPPINGS: i32 = 100;
 /** Most claims `claims_to_filter_state` may name. */
 const MAX_STATE_CLAIMS: i32 = 16;
 /** Most values one claim contributes to filter state, and their length: a token is bounded, this bounds the work. */
@@ -140,6 +140,10 @@ function readMappings(c: ObjectReader, identity: ConsumerIdentity, index: i32): 
       v = value;
     } else {
       m.errors.add(m.path, "needs either subject, or claim and value");
+      continue;
+    }
+    if (v.length == 0) {
+      m.errors.add(m.at(name == "sub" ? "subject" : "value"), "must not be empty");
       continue;
     }
     if (issuer.length == 0) continue; // reported by m.string (required)
