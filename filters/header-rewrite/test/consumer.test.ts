@@ -76,6 +76,23 @@ describe("${consumer.*} templates", () => {
     expect(bob.requestHeader("x-tiers")).toBeUndefined();
   });
 
+  it("with remove before set, a client's own copy never passes for an unidentified caller (as the README advises)", async () => {
+    const { p } = await plugin({ rules: [{ request: { remove: ["x-user"], set: { "x-user": "${consumer.name}" } } }] });
+    const forged = (props: Properties) =>
+      runHttpRequest(p, {
+        requestHeaders: [
+          [":method", "GET"],
+          [":path", "/x"],
+          [":authority", "a"],
+          ["x-user", "admin"],
+        ],
+        properties: props,
+        responseHeaders: [[":status", "200"]],
+      }).requestHeader("x-user");
+    expect(forged({})).toBeUndefined();
+    expect(forged(ALICE)).toBe("alice");
+  });
+
   it("never take a client-sent header for the identity", async () => {
     const { p } = await plugin(templates);
     const s = runHttpRequest(p, {
