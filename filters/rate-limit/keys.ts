@@ -12,12 +12,14 @@ export enum KeyKind {
 
 /**
  * The `consumer` key part: the caller's consumer name, or, for a request no auth filter
- * identified, its client address (as Kong's `limit_by: consumer` falls back to the IP). The two
- * carry different prefixes, so an unidentified client never shares a consumer's bucket whatever
- * the names (a consumer cannot be named "ip:..." either: names have no ':').
+ * identified, its client address (as Kong's `limit_by: consumer` falls back to the IP). The
+ * address is prefixed with "ip:", which no consumer name can start with (names have no ':',
+ * assembly/config/consumers.ts), so an unidentified client never shares a consumer's bucket
+ * whatever the names; the name itself goes in as it is, so the usual, identified request costs
+ * no extra string.
  */
 export function consumerKey(consumer: string | null, clientIp: string): string {
-  return consumer !== null ? "consumer:" + consumer : "ip:" + clientIp;
+  return consumer !== null ? consumer : "ip:" + clientIp;
 }
 
 /**
