@@ -392,7 +392,7 @@ export interface FuzzRequest {
    * The caller's identity in filter state, as an auth filter earlier in the chain would leave it
    * (docs/consumers.md): usually well formed, sometimes any bytes, so readers never trust its shape.
    */
-  identity: { consumer: string; groups: string; credential: string } | undefined;
+  identity?: { consumer: string; groups: string; credential: string } | undefined;
   advanceMs: number;
 }
 
