@@ -251,7 +251,9 @@ class JwtStream extends FilterStream {
       }
     }
     if (d.pass) {
-      if (d.anonymous) this.identify(cfg.consumers.anonymous!, ANONYMOUS, ANONYMOUS_TEXT);
+      // As Kong's auth plugins with `anonymous` (a logical OR between auth methods): a caller an
+      // auth filter earlier in the chain already identified keeps that identity.
+      if (d.anonymous && view.consumerName() === null) this.identify(cfg.consumers.anonymous!, ANONYMOUS, ANONYMOUS_TEXT);
       return this.proceed(firstTime);
     }
     if (d.allowed) {

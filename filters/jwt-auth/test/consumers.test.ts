@@ -189,6 +189,23 @@ describe("anonymous", () => {
     expect(send(p, "/open/x").state("portico_consumer")).toBeUndefined();
   });
 
+  it("keeps the identity an auth filter earlier in the chain found (an OR between auth methods, as Kong)", async () => {
+    const { p } = await plugin(config({ anonymous: "guest" }));
+    const s = runHttpRequest(p, {
+      requestHeaders: [
+        [":method", "GET"],
+        [":path", "/api"],
+        [":authority", "api.example.test"],
+      ],
+      properties: { portico_consumer: "carol", portico_consumer_groups: ",gold,", portico_credential: "key:carol-key" },
+      responseHeaders: [[":status", "200"]],
+    });
+    expect(s.localResponse).toBeUndefined();
+    expect(Buffer.from(s.properties.get("portico_consumer")!).toString()).toBe("carol");
+    expect(Buffer.from(s.properties.get("portico_credential")!).toString()).toBe("key:carol-key");
+    expect(s.requestHeader("x-consumer-name")).toBeUndefined(); // written by the filter that identified carol, not here
+  });
+
   it("still refuses a bad token with 401, and without anonymous a missing token too", async () => {
     const { p } = await plugin(config({ anonymous: "guest" }));
     const expired = await mint(idpKey, claims({ exp: NOW - 3600 }));
