@@ -69,6 +69,9 @@ describe("consumer conditions", () => {
     expect(errorsOf('{"match":{"consumers":["ok","a,b"]}}').includes('rules[0].match.consumers[1]: invalid consumer name "a,b"')).toBe(true, 'rules[0].match.consumers[1]: invalid consumer name "a,b"');
     expect(errorsOf('{"match":{"consumers":[]}}').includes("rules[0].match.consumers: must not be empty")).toBe(true, "rules[0].match.consumers: must not be empty");
     expect(errorsOf('{"match":{"consumer_groups":[1]}}').includes("rules[0].match.consumer_groups[0]: must be a string")).toBe(true, "rules[0].match.consumer_groups[0]: must be a string");
+    const long = errorsOf('{"match":{"consumers":["' + "a".repeat(5000) + '"]}}');
+    expect(long.includes("rules[0].match.consumers[0]: is longer than 64 characters")).toBe(true, "a long name is not echoed");
+    expect(long.length < 200).toBe(true, "the error line stays short");
   });
 });
 

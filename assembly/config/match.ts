@@ -202,6 +202,7 @@ function readNames(m: ObjectReader, key: string, what: string): string[] {
     const item = list.at(i);
     const at = indexPath(m.at(key), i);
     if (!item.isString) m.errors.add(at, "must be a string, got " + kindName(item.kind));
+    else if (item.str.length > 64) m.errors.add(at, "is longer than 64 characters");
     else if (!isConsumerName(item.str)) m.errors.add(at, "invalid " + what + " name \"" + item.str + "\": " + NAME_RULE);
     else if (!out.includes(item.str)) out.push(item.str);
   }

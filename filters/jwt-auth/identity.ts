@@ -181,6 +181,7 @@ export function readStateClaims(top: ObjectReader): StateClaim[] {
   for (let i = 0; i < list.length; i++) {
     const item = list.at(i);
     if (!item.isString) top.errors.add(indexPath(base, i), "must be a string, got " + kindName(item.kind));
+    else if (item.str.length > 64) top.errors.add(indexPath(base, i), "is longer than 64 characters");
     else if (!isClaimName(item.str)) top.errors.add(indexPath(base, i), "invalid claim name \"" + item.str + "\": " + CLAIM_RULE);
     else if (!seen.includes(item.str)) {
       seen.push(item.str);
