@@ -38,6 +38,11 @@ export interface CostOptions {
   measured?: number;
   /** The request headers as the first filter sees them (default BENCH_REQUEST). */
   requestHeaders?: HeaderList;
+  /**
+   * Filter state every filter's stream starts with, beside the client address: e.g. the
+   * identity an auth filter in front would have left (docs/consumers.md).
+   */
+  filterState?: Record<string, string>;
 }
 
 /**
@@ -82,7 +87,12 @@ interface Chain {
 }
 
 /** One VM per filter, as Envoy gives each filter of a chain its own; `run` sends one request through all. */
-async function chain(plugins: WasmPlugin[], modules: string[], request: HeaderList): Promise<Chain> {
+async function chain(
+  plugins: WasmPlugin[],
+  modules: string[],
+  request: HeaderList,
+  filterState: Record<string, string> = {},
+): Promise<Chain> {
   const vms: ProxyWasmVm[] = [];
   const roots: Plugin[] = [];
   for (const [i, p] of plugins.entries()) {
@@ -94,7 +104,7 @@ async function chain(plugins: WasmPlugin[], modules: string[], request: HeaderLi
     roots.push(root);
   }
   const run = () => {
-    const streams: HttpStream[] = roots.map((r) => r.newHttpStream({ properties: CLIENT }));
+    const streams: HttpStream[] = roots.map((r) => r.newHttpStream({ properties: { ...CLIENT, ...filterState } }));
     let headers = request;
     for (const [i, s] of streams.entries()) {
       s.sendRequestHeaders(headers, { endOfStream: true });
@@ -140,7 +150,7 @@ function tally(vms: ProxyWasmVm[]): Tally {
 async function steadyCost(plugins: WasmPlugin[], modules: string[], o: CostOptions): Promise<RequestCost> {
   const request = o.requestHeaders ?? BENCH_REQUEST;
   const measured = o.measured ?? 100;
-  const { vms, run } = await chain(plugins, modules, request);
+  const { vms, run } = await chain(plugins, modules, request, o.filterState);
   for (let i = 0; i < (o.warmup ?? 2); i++) run();
   const start = tally(vms);
   const perRequest = new Set<string>();

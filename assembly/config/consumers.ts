@@ -25,7 +25,7 @@ export function isConsumerName(s: string): bool {
   return true;
 }
 
-const NAME_RULE = "use 1 to 64 lower-case letters, digits, \"-\" and \"_\", starting with a letter or digit";
+export const NAME_RULE = "use 1 to 64 lower-case letters, digits, \"-\" and \"_\", starting with a letter or digit";
 
 /** Reads one consumer's credentials of the filter's kind; the reader is the consumer object. */
 export type CredentialReader = (consumer: ObjectReader, identity: ConsumerIdentity, index: i32) => void;

@@ -3,6 +3,11 @@ import { ConfigErrors, ObjectReader, indexPath, readStringArray } from "./reader
 import { HeaderCondition, HeaderTest, PathMatcher, PathMatchKind, QueryCondition, RequestMatch, ValueTest, compileRegex } from "../match";
 import { Regex } from "../match/regex";
 import { TemplateVar, VarKind } from "../template";
+import { NAME_RULE, isConsumerName } from "./consumers";
+import { kindName } from "../json";
+
+/** Most names in one `consumers` or `consumer_groups` condition. */
+const MAX_NAMES: i32 = 1024;
 
 function isTokenChar(c: i32): bool {
   if (c >= 0x61 && c <= 0x7a) return true; // a-z (names are lowercased first)
@@ -183,7 +188,31 @@ function readMethods(raw: string[], path: string, errors: ConfigErrors): string[
   return out;
 }
 
-/** Reads `match: { path, methods, headers, query, routes }`; a missing match matches everything. */
+/**
+ * Consumer or group names of a match (`consumers`, `consumer_groups`): the gateway's name rule, so
+ * a name that could never be set (an upper-case letter, a comma) is a config error, not a rule
+ * that silently never matches.
+ */
+function readNames(m: ObjectReader, key: string, what: string): string[] {
+  const list = m.array(key, false, MAX_NAMES);
+  if (list === null) return [];
+  if (list.length == 0) m.errors.add(m.at(key), "must not be empty (omit it to match any caller)");
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const item = list.at(i);
+    const at = indexPath(m.at(key), i);
+    if (!item.isString) m.errors.add(at, "must be a string, got " + kindName(item.kind));
+    else if (item.str.length > 64) m.errors.add(at, "is longer than 64 characters");
+    else if (!isConsumerName(item.str)) m.errors.add(at, "invalid " + what + " name \"" + item.str + "\": " + NAME_RULE);
+    else if (!out.includes(item.str)) out.push(item.str);
+  }
+  return out;
+}
+
+/**
+ * Reads `match: { path, methods, headers, query, routes, consumers, consumer_groups }`; a missing
+ * match matches everything.
+ */
 export function readRequestMatch(parent: ObjectReader, key: string = "match"): RequestMatch {
   const match = new RequestMatch();
   const m = parent.object(key);
@@ -193,6 +222,8 @@ export function readRequestMatch(parent: ObjectReader, key: string = "match"): R
   if (methods !== null) match.methods = readMethods(readStringArray(methods, m.at("methods"), m.errors, 32), m.at("methods"), m.errors);
   const routes = m.array("routes", false, 256);
   if (routes !== null) match.routes = readStringArray(routes, m.at("routes"), m.errors, 256);
+  match.consumers = readNames(m, "consumers", "consumer");
+  match.consumerGroups = readNames(m, "consumer_groups", "group");
   readHeaderConditions(m, match.headers);
   readQueryConditions(m, match.query);
   m.finish();

@@ -1,12 +1,16 @@
 // Request conditions shared by the filters' rules: path (exact/prefix/suffix/glob/regex, query
 // ignored), methods, headers and query parameters (present/absent/exact/prefix/suffix/contains/
-// regex, each optionally inverted) and Envoy route names. All present conditions must hold; an
-// empty match matches every request. Values come through a TemplateSource, so matching runs the
+// regex, each optionally inverted), Envoy route names, and the caller's identity an auth filter
+// earlier in the chain left in filter state (consumer names, consumer groups: any of each). All
+// present conditions must hold; an empty match matches every request. Values come through a TemplateSource, so matching runs the
 // same against Envoy and against test fakes. Only the conditions a rule has cost host calls:
-// `:path` is read (once per phase, cached by the source) only for a path or query condition.
+// `:path` is read (once per phase, cached by the source) only for a path or query condition, the
+// identity only for a consumer or group condition (also cached by the source, so several rules
+// naming groups cost one read).
 import { PathMatcher } from "./path";
 import { Regex } from "./regex";
 import { TemplateSource, TemplateVar, VarKind } from "../template";
+import { groupsStateHas } from "../runtime/consumer";
 
 export enum HeaderTest {
   Present = 0,
@@ -97,6 +101,8 @@ const URL_PATH = new TemplateVar(VarKind.RequestUrlPath, "", "request.url_path")
 const QUERY = new TemplateVar(VarKind.RequestQuery, "", "request.query");
 const METHOD = new TemplateVar(VarKind.RequestMethod, "", "request.method");
 const ROUTE = new TemplateVar(VarKind.RouteName, "", "route.name");
+const CONSUMER = new TemplateVar(VarKind.ConsumerName, "", "consumer.name");
+const CONSUMER_GROUPS = new TemplateVar(VarKind.ConsumerGroupsState, "", "consumer.groups");
 export const REQUEST_PATH = new TemplateVar(VarKind.RequestPath, "", "request.path");
 
 /** All conditions of a rule; an empty match matches every request. */
@@ -106,6 +112,10 @@ export class RequestMatch {
   headers: HeaderCondition[] = [];
   query: QueryCondition[] = [];
   routes: string[] = [];
+  /** The caller must be one of these consumers (an unidentified caller is none of them). */
+  consumers: string[] = [];
+  /** The caller must be in at least one of these groups. */
+  consumerGroups: string[] = [];
 
   matches(src: TemplateSource): bool {
     if (this.methods.length > 0) {
@@ -121,6 +131,11 @@ export class RequestMatch {
       const r = src.resolve(ROUTE);
       if (r === null || !this.routes.includes(r)) return false;
     }
+    if (this.consumers.length > 0) {
+      const c = src.resolve(CONSUMER);
+      if (c === null || !this.consumers.includes(c)) return false;
+    }
+    if (this.consumerGroups.length > 0 && !inAnyGroup(src.resolve(CONSUMER_GROUPS), this.consumerGroups)) return false;
     for (let i = 0; i < this.headers.length; i++) {
       if (!this.headers[i].matches(src)) return false;
     }
@@ -132,4 +147,11 @@ export class RequestMatch {
     }
     return true;
   }
+}
+
+/** Whether groups as stored (",a,b,", or null for an unidentified caller) hold any of `groups`. */
+function inAnyGroup(state: string | null, groups: string[]): bool {
+  if (state === null) return false;
+  for (let i = 0; i < groups.length; i++) if (groupsStateHas(state, groups[i])) return true;
+  return false;
 }

@@ -36,6 +36,11 @@ export function groupsStateValue(groups: string[]): string {
   return "," + groups.join(",") + (groups.length ? "," : "");
 }
 
+/** A groups value as stored (",a,b,") in the x-consumer-groups header form ("a,b"; "" for none). */
+export function groupsStateHeader(state: string): string {
+  return state.length < 2 ? "" : state.substring(1, state.length - 1);
+}
+
 /** Whether a groups value as stored (",a,b,") holds `group`. */
 export function groupsStateHas(state: string, group: string): bool {
   return state.includes("," + group + ",");

@@ -8,6 +8,7 @@ import { getPropertyString, propertyPath, readProperty } from "./properties";
 import { hostResultPtr, hostResultSize, releaseHostResult } from "./host";
 import { addressIpAt } from "./address";
 import { stripQuery } from "../match/path";
+import { callerCredential, callerGroupsState, callerName, groupsStateHeader } from "./consumer";
 import { TemplateSource, TemplateVar, VarKind } from "../template";
 
 const SOURCE_ADDRESS = propertyPath("source.address");
@@ -44,6 +45,14 @@ function asciiEquals(ptr: usize, len: usize, s: string): bool {
 export class HostSource implements TemplateSource {
   private path: string | null = null;
   private pathLoaded: bool = false;
+  // The caller's identity (filter state an auth filter wrote), each read at most once per phase
+  // and only when a rule or template asks: one proxy_get_property each.
+  private consumer: string | null = null;
+  private consumerLoaded: bool = false;
+  private groups: string | null = null;
+  private groupsLoaded: bool = false;
+  private credential: string | null = null;
+  private credentialLoaded: bool = false;
   /**
    * When set, request headers come from one listing of the map per phase instead of one host
    * call each: for filters whose requests need several headers (see HeaderSnapshot).
@@ -53,6 +62,12 @@ export class HostSource implements TemplateSource {
   reset(): this {
     this.pathLoaded = false;
     this.path = null;
+    this.consumerLoaded = false;
+    this.consumer = null;
+    this.groupsLoaded = false;
+    this.groups = null;
+    this.credentialLoaded = false;
+    this.credential = null;
     const snap = this.requestHeaders;
     if (snap !== null) snap.reset();
     return this;
@@ -86,6 +101,13 @@ export class HostSource implements TemplateSource {
       case VarKind.SourceAddress: return getPropertyString(SOURCE_ADDRESS);
       case VarKind.SourceIp: return sourceIp();
       case VarKind.RouteName: return getPropertyString(ROUTE_NAME);
+      case VarKind.ConsumerName: return this.consumerName();
+      case VarKind.ConsumerGroups: {
+        const g = this.consumerGroupsState();
+        return g === null ? null : groupsStateHeader(g);
+      }
+      case VarKind.ConsumerGroupsState: return this.consumerGroupsState();
+      case VarKind.ConsumerCredential: return this.consumerCredential();
       default: return v.property === null ? null : getPropertyString(v.property!);
     }
   }
@@ -108,5 +130,32 @@ export class HostSource implements TemplateSource {
       this.pathLoaded = true;
     }
     return this.path;
+  }
+
+  /** The consumer an earlier auth filter identified (null: none did), read once per phase. */
+  consumerName(): string | null {
+    if (!this.consumerLoaded) {
+      this.consumer = callerName();
+      this.consumerLoaded = true;
+    }
+    return this.consumer;
+  }
+
+  /** The caller's groups as stored (",gold,beta,"), or null when unidentified; once per phase. */
+  consumerGroupsState(): string | null {
+    if (!this.groupsLoaded) {
+      this.groups = callerGroupsState();
+      this.groupsLoaded = true;
+    }
+    return this.groups;
+  }
+
+  /** The credential id that identified the caller, or null; once per phase. */
+  consumerCredential(): string | null {
+    if (!this.credentialLoaded) {
+      this.credential = callerCredential();
+      this.credentialLoaded = true;
+    }
+    return this.credential;
   }
 }

@@ -20,7 +20,19 @@ export enum VarKind {
   SourceIp = 10,
   RouteName = 11,
   Property = 12,
+  /** The consumer an auth filter identified (filter state, docs/consumers.md). */
+  ConsumerName = 13,
+  /** Its groups in the header form, "gold,beta". */
+  ConsumerGroups = 14,
+  /** The credential id that identified it, "key:alice-laptop". */
+  ConsumerCredential = 15,
+  /**
+   * Its groups as stored, ",gold,beta," (group conditions of rule matches); not nameable in a
+   * template, where ${consumer.groups} is the header form.
+   */
+  ConsumerGroupsState = 16,
 }
+
 
 /** A variable reference; `arg` is the header name or the property's dotted path. */
 export class TemplateVar {
@@ -98,6 +110,9 @@ NAMED.set("request.id", VarKind.RequestId);
 NAMED.set("source.address", VarKind.SourceAddress);
 NAMED.set("source.ip", VarKind.SourceIp);
 NAMED.set("route.name", VarKind.RouteName);
+NAMED.set("consumer.name", VarKind.ConsumerName);
+NAMED.set("consumer.groups", VarKind.ConsumerGroups);
+NAMED.set("consumer.credential", VarKind.ConsumerCredential);
 
 const REQUEST_HEADER = "request.header.";
 const RESPONSE_HEADER = "response.header.";
@@ -105,7 +120,8 @@ const PROPERTY = "property.";
 
 export const VARIABLE_HELP =
   "request.header.<name>, response.header.<name>, request.path, request.url_path, request.query, " +
-  "request.method, request.host, request.scheme, request.id, source.address, source.ip, route.name, property.<attribute>";
+  "request.method, request.host, request.scheme, request.id, source.address, source.ip, route.name, " +
+  "consumer.name, consumer.groups, consumer.credential, property.<attribute>";
 
 function parseVariable(name: string): TemplateVar | null {
   if (NAMED.has(name)) return new TemplateVar(NAMED.get(name), "", name);

@@ -8,6 +8,7 @@ import { HeaderName } from "../../assembly/runtime/headers";
 import { Alg, algByName, algorithmNames } from "./algorithms";
 import { KeySet, readJwks } from "./jwks";
 import { ClaimRules } from "./verify";
+import { JwtConsumers, StateClaim, readJwtConsumers, readStateClaims } from "./identity";
 
 export const MAX_CONFIG_BYTES: i32 = 512 * 1024;
 const MAX_PROVIDERS: i32 = 16;
@@ -69,6 +70,10 @@ export class JwtConfig {
   statPrefix: string = "";
   providers: Provider[] = [];
   rules: Rule[] = [];
+  /** The consumers verified tokens map to (docs/consumers.md); none by default. */
+  consumers: JwtConsumers = new JwtConsumers();
+  /** Claims of a verified token written to filter state for ACLs. */
+  stateClaims: StateClaim[] = [];
 }
 
 function readSources(p: ObjectReader): TokenSource[] {
@@ -235,6 +240,10 @@ export function parseJwtConfig(buf: ArrayBuffer, errors: ConfigErrors): JwtConfi
       if (r !== null) cfg.rules.push(r);
     }
   }
+  const issuers = new Array<string>();
+  for (let i = 0; i < cfg.providers.length; i++) issuers.push(cfg.providers[i].rules.issuer);
+  cfg.consumers = readJwtConsumers(top, issuers);
+  cfg.stateClaims = readStateClaims(top);
   top.finish();
   return errors.empty ? cfg : null;
 }

@@ -9,7 +9,7 @@ export * from "../../assembly/runtime/entry/http-call";
 import {
   ClusterRef, FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeaderSnapshot, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
   declareClusters, getHeaderBytes, IdentityHeaders, logError, logInfo, nowMillis, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
-  setEffectiveContext, setHeaderBytes, setTickPeriod,
+  setEffectiveContext, setHeaderBytes, setPropertyString, setTickPeriod,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
 import { quoteJson } from "../../assembly/json";
@@ -19,6 +19,9 @@ import { Failure, describe, isForbidden, metricName } from "./failure";
 import { TokenCache } from "./cache";
 import { ANOTHER_WORKER, NOT_STARTED, RemoteKeys } from "./remote";
 import { tokenFromHeaderBytes, withoutCookie, withoutQueryParam } from "./extract";
+import { claimStateValue } from "./identity";
+import { CONSUMER_GROUPS_HEADER, CONSUMER_HEADERS, CONSUMER_NAME_HEADER, CREDENTIAL_HEADER } from "../../assembly/config/consumers";
+import { ConsumerIdentity, setCaller } from "../../assembly/runtime/consumer";
 
 const FILTER = "jwt-auth";
 const TICK_MS: u32 = 200;
@@ -29,6 +32,11 @@ const REASONS = ["expired", "not_yet_valid", "issuer", "audience", "claims", "si
 const AUTHORITY = new HeaderName(":authority");
 const PATH = new HeaderName(":path");
 const COOKIE = new HeaderName("cookie");
+const CONSUMER_NAME = new HeaderName(CONSUMER_NAME_HEADER);
+const CONSUMER_GROUPS = new HeaderName(CONSUMER_GROUPS_HEADER);
+const CREDENTIAL = new HeaderName(CREDENTIAL_HEADER);
+const ANONYMOUS_TEXT = "anonymous";
+const ANONYMOUS = String.UTF8.encode(ANONYMOUS_TEXT);
 
 class ProviderStats {
   allowed: Metric;
@@ -79,8 +87,14 @@ class JwtRoot extends FilterRoot {
   memory: MemoryGauge | null = null;
   waiting: Waiter[] = [];
   calls: Map<u32, RemoteKeys> = new Map();
-  /** Headers a client must not be able to send, in any spelling: every claim and payload header of every provider. */
+  /**
+   * Headers a client must not be able to send, in any spelling: every claim and payload header of
+   * every provider, and the consumer headers (always, as every auth filter: docs/consumers.md).
+   */
   identity: IdentityHeaders = new IdentityHeaders([]);
+  /** Per provider, the credential id of its callers ("jwt:<provider>"), encoded once. */
+  credentials: ArrayBuffer[] = [];
+  credentialTexts: string[] = [];
 
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();
@@ -95,7 +109,9 @@ class JwtRoot extends FilterRoot {
     this.missing = counter(base + "denied_missing_total");
     this.memory = new MemoryGauge(base + "vm_memory_bytes");
     const clusters: ClusterRef[] = [];
-    const identity: string[] = [];
+    const identity: string[] = CONSUMER_HEADERS.slice(0);
+    this.credentials = [];
+    this.credentialTexts = [];
     for (let i = 0; i < cfg.providers.length; i++) {
       const p = cfg.providers[i];
       const pbase = base + p.name + ".";
@@ -104,6 +120,8 @@ class JwtRoot extends FilterRoot {
       if (p.remote !== null) clusters.push(new ClusterRef(p.remote!.cluster, p.remote!.clusterPath));
       for (let k = 0; k < p.claimHeaders.length; k++) identity.push(p.claimHeaders[k].header.text);
       if (p.payloadHeader !== null) identity.push(p.payloadHeader!.text);
+      this.credentialTexts.push("jwt:" + p.name);
+      this.credentials.push(String.UTF8.encode("jwt:" + p.name));
     }
     this.identity = new IdentityHeaders(identity);
     if (clusters.length > 0) setTickPeriod(TICK_MS);
@@ -232,9 +250,15 @@ class JwtStream extends FilterStream {
         return HeadersStatus.StopIteration;
       }
     }
-    if (d.pass) return this.proceed(firstTime);
+    if (d.pass) {
+      // As Kong's auth plugins with `anonymous` (a logical OR between auth methods): a caller an
+      // auth filter earlier in the chain already identified keeps that identity.
+      if (d.anonymous && view.consumerName() === null) this.identify(cfg.consumers.anonymous!, ANONYMOUS, ANONYMOUS_TEXT);
+      return this.proceed(firstTime);
+    }
     if (d.allowed) {
       this.forward(d);
+      this.afterVerified(cfg, d);
       this.root.stats[d.provider!.index].allowed.increment();
       return this.proceed(firstTime);
     }
@@ -277,6 +301,31 @@ class JwtStream extends FilterStream {
       if (v !== null) setHeaderBytes(HeaderMap.RequestHeaders, ch.header.bytes, v.toText());
     }
     if (p.payloadHeader !== null) setHeaderBytes(HeaderMap.RequestHeaders, p.payloadHeader!.bytes, d.payloadText);
+  }
+
+  /** A token verified: its claims for ACLs, and the consumer it maps to, if any. */
+  private afterVerified(cfg: JwtConfig, d: Decision): void {
+    const payload = d.payload!;
+    for (let i = 0; i < cfg.stateClaims.length; i++) {
+      const c = cfg.stateClaims[i];
+      const v = claimStateValue(c.name, payload.get(c.name));
+      if (v !== null) setPropertyString(c.path, v);
+    }
+    if (!cfg.consumers.enabled) return;
+    const p = d.provider!;
+    // A valid token no mapping names passes unidentified, as before consumers existed.
+    const consumer = cfg.consumers.find(p.rules.issuer, payload);
+    if (consumer !== null) this.identify(consumer, this.root.credentials[p.index], this.root.credentialTexts[p.index]);
+  }
+
+  /** Records the caller for later filters (filter state) and, as configured, the upstream. */
+  private identify(consumer: ConsumerIdentity, credential: ArrayBuffer, credentialText: string): void {
+    setCaller(consumer, credential);
+    if (!this.root.config!.consumers.block.upstreamHeaders) return;
+    setHeaderBytes(HeaderMap.RequestHeaders, CONSUMER_NAME.bytes, consumer.name);
+    // No groups: no header (an empty value would read as one group named "").
+    if (consumer.groupsHeader.length) setHeaderBytes(HeaderMap.RequestHeaders, CONSUMER_GROUPS.bytes, consumer.groupsHeader);
+    setHeaderBytes(HeaderMap.RequestHeaders, CREDENTIAL.bytes, credentialText);
   }
 
   private refuse(d: Decision, view: RequestHeadersView): void {

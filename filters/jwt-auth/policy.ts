@@ -23,8 +23,10 @@ export class Found {
 }
 
 export class Decision {
-  /** No rule matched, or the rule needs no token, or a missing token is allowed. */
+  /** No rule matched, or the rule needs no token, or a missing token is allowed (or admitted as `anonymous`). */
   pass: bool = false;
+  /** Passed because the token is missing and the config names an anonymous consumer: the caller is that consumer. */
+  anonymous: bool = false;
   allowed: bool = false;
   failure: Failure = Failure.None;
   /** The provider that accepted (or, on failure, the one whose verdict is reported). */
@@ -40,6 +42,7 @@ export class Decision {
   /** As new: one Decision per root context serves every request (decide() runs to the end in one callback). */
   reset(): Decision {
     this.pass = false;
+    this.anonymous = false;
     this.allowed = false;
     this.failure = Failure.None;
     this.provider = null;
@@ -130,7 +133,12 @@ export function decide(cfg: JwtConfig, view: RequestView, nowS: f64, cache: Toke
   }
   const found = findTokens(rule, view, d.tokens);
   if (found.length == 0) {
-    if (rule.allowMissing) d.pass = true;
+    // As Kong's `anonymous`: no token at all is the anonymous consumer (also where a missing
+    // token is allowed, so it gets that consumer's limits); a bad token is never admitted so.
+    if (cfg.consumers.anonymous !== null) {
+      d.pass = true;
+      d.anonymous = true;
+    } else if (rule.allowMissing) d.pass = true;
     else d.failure = Failure.Missing;
     return d;
   }

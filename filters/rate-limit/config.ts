@@ -56,6 +56,11 @@ function readKey(r: ObjectReader, rule: Rule): void {
       if (!p.bool("route", true)) p.errors.add(p.at("route"), "must be true");
       else rule.key.push(new KeyPart(KeyKind.Route, ""));
     }
+    if (p.has("consumer")) {
+      kinds++;
+      if (!p.bool("consumer", true)) p.errors.add(p.at("consumer"), "must be true");
+      else rule.key.push(new KeyPart(KeyKind.Consumer, ""));
+    }
     const header = p.optionalString("header", 256);
     if (header !== null) {
       kinds++;
@@ -68,7 +73,7 @@ function readKey(r: ObjectReader, rule: Rule): void {
       rule.key.push(new KeyPart(KeyKind.Fixed, fixed));
     }
     p.finish();
-    if (kinds != 1) p.errors.add(p.path, "needs exactly one of client_ip, header, route, fixed");
+    if (kinds != 1) p.errors.add(p.path, "needs exactly one of client_ip, consumer, header, route, fixed");
   }
 }
 

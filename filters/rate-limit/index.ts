@@ -13,7 +13,7 @@ import {
 import { ConfigErrors } from "../../assembly/config/reader";
 import { KeyPart, RateLimitConfig, Rule, parseRateLimitConfig } from "./config";
 import { Verdict } from "./bucket";
-import { KeyKind, clientIpOf, joinKey } from "./keys";
+import { KeyKind, clientIpOf, consumerKey, joinKey } from "./keys";
 import { RuleStore } from "./store";
 
 const FILTER = "rate-limit";
@@ -84,10 +84,19 @@ class RateLimitRoot extends FilterRoot {
   }
 }
 
-function keyValue(part: KeyPart, cfg: RateLimitConfig): string {
+function clientAddress(cfg: RateLimitConfig): string {
+  return clientIpOf(sourceIp(), cfg.trustedHops > 0 ? getHeaderBytes(HeaderMap.RequestHeaders, XFF) : null, cfg.trustedHops);
+}
+
+function keyValue(part: KeyPart, cfg: RateLimitConfig, src: HostSource): string {
   switch (part.kind) {
     case KeyKind.ClientIp:
-      return clientIpOf(sourceIp(), cfg.trustedHops > 0 ? getHeaderBytes(HeaderMap.RequestHeaders, XFF) : null, cfg.trustedHops);
+      return clientAddress(cfg);
+    case KeyKind.Consumer: {
+      // The name is read once per request however many rules key on it or match on it (src caches it).
+      const name = src.consumerName();
+      return consumerKey(name, name === null ? clientAddress(cfg) : "");
+    }
     case KeyKind.Header: {
       const v = getHeaderBytes(HeaderMap.RequestHeaders, part.header!.bytes);
       return v === null ? "" : v;
@@ -101,10 +110,10 @@ function keyValue(part: KeyPart, cfg: RateLimitConfig): string {
   }
 }
 
-function ruleKey(rule: Rule, cfg: RateLimitConfig): string {
-  if (rule.key.length == 1) return keyValue(rule.key[0], cfg);
+function ruleKey(rule: Rule, cfg: RateLimitConfig, src: HostSource): string {
+  if (rule.key.length == 1) return keyValue(rule.key[0], cfg, src);
   const parts = new Array<string>(rule.key.length);
-  for (let i = 0; i < rule.key.length; i++) parts[i] = keyValue(rule.key[i], cfg);
+  for (let i = 0; i < rule.key.length; i++) parts[i] = keyValue(rule.key[i], cfg, src);
   return joinKey(parts);
 }
 
@@ -135,7 +144,7 @@ class RateLimitStream extends FilterStream {
     for (let i = 0; i < cfg.rules.length; i++) {
       const rule = cfg.rules[i];
       if (!rule.match.matches(src)) continue;
-      this.root.stores[i].take(ruleKey(rule, cfg), rule.limit, now, v);
+      this.root.stores[i].take(ruleKey(rule, cfg, src), rule.limit, now, v);
       const stats = this.root.stats[i];
       if (v.allowed) {
         stats.allowed.increment();

@@ -6,6 +6,20 @@ export enum KeyKind {
   Header = 1,
   Route = 2,
   Fixed = 3,
+  /** The consumer an auth filter identified; the client address when none did. */
+  Consumer = 4,
+}
+
+/**
+ * The `consumer` key part: the caller's consumer name, or, for a request no auth filter
+ * identified, its client address (as Kong's `limit_by: consumer` falls back to the IP). The
+ * address is prefixed with "ip:", which no consumer name can start with (names have no ':',
+ * assembly/config/consumers.ts), so an unidentified client never shares a consumer's bucket
+ * whatever the names; the name itself goes in as it is, so the usual, identified request costs
+ * no extra string.
+ */
+export function consumerKey(consumer: string | null, clientIp: string): string {
+  return consumer !== null ? consumer : "ip:" + clientIp;
 }
 
 /**

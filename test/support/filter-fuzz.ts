@@ -93,7 +93,10 @@ const controlChar = fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromChar
 /** Strings that trip parsers of the small languages inside configs: regexes, templates, durations, names. */
 const syntaxString = fc.oneof(
   fc.string({ unit: chars("()[]{}*+?|\\^$.,-0123456789aZ_:/ "), maxLength: 24 }),
-  fc.string({ unit: fc.constantFrom("${", "}", "$", "request.header.", "request.path", "source.ip", "route.name", "x"), maxLength: 8 }),
+  fc.string({
+    unit: fc.constantFrom("${", "}", "$", "request.header.", "request.path", "source.ip", "route.name", "consumer.", "consumer.name", "x"),
+    maxLength: 8,
+  }),
   fc.constantFrom("1s", "0s", "-1s", "0ms", "1.5s", "1e9s", "99999999999h", "1m30s", "s", "", " ", "NaN", "1h1h", "25h", "0.0001ms"),
   fc.constantFrom("x-jwt-sub", "X_Jwt_Sub", ":path", ":authority", "a b", "\u0000", "é", "🙂", "x-a:b", "host", "*", "/"),
 );
@@ -385,6 +388,11 @@ export interface FuzzRequest {
   responseBody: Uint8Array | undefined;
   sourceAddress: string | undefined;
   routeName: string | undefined;
+  /**
+   * The caller's identity in filter state, as an auth filter earlier in the chain would leave it
+   * (docs/consumers.md): usually well formed, sometimes any bytes, so readers never trust its shape.
+   */
+  identity?: { consumer: string; groups: string; credential: string } | undefined;
   advanceMs: number;
 }
 
@@ -396,6 +404,17 @@ export interface RequestSpace {
   /** Paths worth drawing besides the generic ones (e.g. with a token in the query). */
   paths?: fc.Arbitrary<string>;
 }
+
+/** Consumer identities: the names the rich configs use, and values no auth filter would write. */
+const identities = fc.record({
+  consumer: fc.oneof(fc.constantFrom("alice", "bob", "guest", "", "a,b", "10.0.0.1"), byteString(40), hugeString),
+  groups: fc.oneof(
+    fc.array(fc.constantFrom("gold", "free", "beta", "golden", ""), { maxLength: 4 }).map((g) => `,${g.join(",")}${g.length ? "," : ""}`),
+    fc.constantFrom("", ",", ",,", "gold", ",gold"),
+    byteString(40),
+  ),
+  credential: fc.oneof(fc.constantFrom("key:k1", "jwt:idp", "anonymous", ""), byteString(20)),
+});
 
 /** Random requests and upstream responses: any pseudo-header may be missing or repeated. */
 export function requests(space: RequestSpace): fc.Arbitrary<FuzzRequest> {
@@ -439,6 +458,7 @@ export function requests(space: RequestSpace): fc.Arbitrary<FuzzRequest> {
       .option(fc.oneof(fc.constantFrom("10.0.0.1:5000", "[2001:db8::1]:443", "2001:db8::1", "garbage", ""), byteString(30)), { freq: 6 })
       .map((a) => a ?? undefined),
     routeName: fc.option(fc.constantFrom("default", "orders", "admin", ""), { freq: 2 }).map((r) => r ?? undefined),
+    identity: fc.option(identities, { freq: 2 }).map((i) => i ?? undefined),
     // Mostly none, so that buckets and caches fill up; sometimes up to two minutes.
     advanceMs: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 120_000 }) }),
   });
@@ -456,6 +476,11 @@ export function runRequest(filter: string, vm: ProxyWasmVm, plugin: Plugin, r: F
     const properties: Record<string, string> = {};
     if (r.sourceAddress !== undefined) properties["source.address"] = r.sourceAddress;
     if (r.routeName !== undefined) properties["xds.route_name"] = r.routeName;
+    if (r.identity !== undefined) {
+      properties.portico_consumer = r.identity.consumer;
+      properties.portico_consumer_groups = r.identity.groups;
+      properties.portico_credential = r.identity.credential;
+    }
     s = plugin.newHttpStream({ properties });
     const noMore = r.body === undefined && r.trailers === undefined;
     s.sendRequestHeaders(r.headers, { endOfStream: noMore });

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import binaryen from "binaryen";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BENCH_REQUEST, requestCost, type RequestCost } from "../../bench/cost.js";
-import { HEADER_REWRITE_REALISTIC, scenarios, type Scenario } from "../../bench/scenarios.js";
+import { HEADER_REWRITE_REALISTIC, RATE_LIMIT_REALISTIC, scenarios, type Scenario } from "../../bench/scenarios.js";
 import { BYTES_GLOBAL, COUNT_GLOBAL } from "../../scripts/count-allocations.mjs";
 import { builtFilter, countedBuild, fixtureWasm } from "../support/wasm-fixtures.js";
 
@@ -145,6 +145,20 @@ describe("cost of each filter's benchmark request (host calls and allocations, c
       expect(b.length, counted).toBeGreaterThan(a.length);
       expect(withoutCounters(b) === a, `${counted} differs from ${shipped} beyond the counters (npm run build:wasm)`).toBe(true);
     }
+  });
+
+  it("rate-limit keyed on the consumer (#15): the same host calls and allocations as per client IP", async () => {
+    const [rl] = scenario("rate-limit").plugins!;
+    const byConsumer = { ...RATE_LIMIT_REALISTIC, rules: [{ ...RATE_LIMIT_REALISTIC.rules[0]!, key: [{ consumer: true }] }] };
+    const identity = { portico_consumer: "alice", portico_consumer_groups: ",gold,", portico_credential: "key:alice-laptop" };
+    const cost = await requestCost([{ ...rl!, config: byConsumer }], { filterState: identity });
+    // One proxy_get_property (portico_consumer instead of source.address), the name the key as it
+    // is: "alice" is 8 bytes (UTF-16) shorter than "127.0.0.1".
+    expect(cost).toEqual({ ...PINNED["rate-limit"], allocatedBytes: 63.6 }); // pinned 71.6 per client IP
+    // A group rule on top reads the groups once more; the name is still read once.
+    const gold = { ...byConsumer, rules: [{ ...byConsumer.rules[0]!, match: { consumer_groups: ["gold"] } }] };
+    const withGroups = await requestCost([{ ...rl!, config: gold }], { filterState: identity });
+    expect(withGroups.hostCalls).toEqual({ ...PINNED["rate-limit"]!.hostCalls, proxy_get_property: 2 });
   });
 
   it("moves when a rule adds a header: one host call more, so the pin fails", async () => {

@@ -45,16 +45,26 @@ const richConfig = {
       },
       response: {
         remove: ["x-envoy-upstream-service-time"],
-        set: { "x-served-by": "portico", "x-trace": "${request.header.x-request-id}", "x-route": "${route.name}" },
+        set: {
+          "x-served-by": "portico",
+          "x-trace": "${request.header.x-request-id}",
+          "x-route": "${route.name}",
+          "x-for": "${consumer.name}",
+        },
       },
     },
     {
       name: "template-path",
-      match: { path: { glob: "/t/**" }, routes: ["orders"] },
+      match: { path: { glob: "/t/**" }, routes: ["orders"], consumer_groups: ["gold"] },
       request: {
         rewrite_path: { template: "/internal${request.path}?h=${request.header.x-env}" },
         set: { ":authority": "backend.internal" },
       },
+    },
+    {
+      name: "identity",
+      match: { consumers: ["alice", "bob"] },
+      request: { set: { "x-user": "${consumer.name}", "x-groups": "${consumer.groups}", "x-cred": "c=${consumer.credential}" } },
     },
   ],
 };

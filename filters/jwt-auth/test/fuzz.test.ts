@@ -68,6 +68,19 @@ function richConfig(): object {
       { match: { routes: ["admin"] }, requires: ["partner"] },
       { match: {}, requires: ["idp"] },
     ],
+    consumers: [
+      { name: "alice", groups: ["gold"], jwt: [{ issuer: ISSUER, subject: "alice" }] },
+      {
+        name: "app",
+        jwt: [
+          { issuer: ISSUER, claim: "email", value: "app@example.com" },
+          { issuer: "https://partner.example.com", subject: "p" },
+        ],
+      },
+      { name: "guest", groups: ["free"] },
+    ],
+    anonymous: "guest",
+    claims_to_filter_state: ["sub", "email", "scope", "realm"],
   };
 }
 
@@ -105,7 +118,8 @@ const jwsClaims = fc.oneof(
         exp: fc.oneof(claimNumber, claimValue),
         nbf: claimNumber,
         iat: claimNumber,
-        email: claimValue,
+        email: fc.oneof(fc.constantFrom("app@example.com"), claimValue),
+        scope: fc.oneof(fc.constantFrom("read write", "  ", "a,b c"), fc.array(fc.constantFrom("read", "", "a,b")), claimValue),
         realm: fc.oneof(fc.record({ roles: claimValue }), claimValue),
       },
       { requiredKeys: [] },
@@ -117,10 +131,16 @@ const sign = (header: object, claims: unknown) => {
   const input = `${b64(JSON.stringify(header))}.${b64(JSON.stringify(claims) ?? "null")}`;
   return `${input}.${createHmac("sha256", SECRET).update(input).digest("base64url")}`;
 };
-/** Tokens that verify, with random extra claims: they reach required_claims and claims_to_headers. */
+/** Tokens that verify, with random extra claims: they reach required_claims, claims_to_headers, consumer mappings and claims_to_filter_state. */
 const goodTokens = fc
   .record(
-    { sub: claimValue, email: claimValue, realm: fc.oneof(fc.record({ roles: claimValue }), claimValue), extra: claimValue },
+    {
+      sub: fc.oneof(fc.constantFrom("alice", "p"), claimValue),
+      email: fc.oneof(fc.constantFrom("app@example.com"), claimValue),
+      scope: fc.oneof(fc.constantFrom("read write", "  ", "a,b c"), fc.array(fc.constantFrom("read", "", "a,b")), claimValue),
+      realm: fc.oneof(fc.record({ roles: claimValue }), claimValue),
+      extra: claimValue,
+    },
     { requiredKeys: [] },
   )
   .map((extra) => sign({ alg: "HS256", kid: "hs" }, { iss: ISSUER, aud: "api", sub: "user-1", exp: NOW + 10 * 365 * 86400, ...extra }));
@@ -151,7 +171,19 @@ const tokenValues = fc.oneof(
 );
 
 const SPACE = {
-  names: ["authorization", "x-token", "cookie", "x-jwt-sub", "x-jwt-roles", "x-jwt-email", "x-jwt-payload", "x-tenant", "host"],
+  names: [
+    "authorization",
+    "x-token",
+    "cookie",
+    "x-jwt-sub",
+    "x-jwt-roles",
+    "x-jwt-email",
+    "x-jwt-payload",
+    "x-tenant",
+    "host",
+    "x-consumer-name",
+    "X_Consumer_Groups",
+  ],
   values: tokenValues,
   paths: tokens.map((t) => `/api/v1/x?q=1&access_token=${encodeURIComponent(t)}`),
 };

@@ -1,6 +1,7 @@
 // Fuzzing rate-limit in the emulator (test/support/filter-fuzz.ts): its config parser with
 // mutations of valid configs, and its request path with random headers and bytes (client
-// addresses, X-Forwarded-For lists, key headers, huge values that become bucket keys). Bounded:
+// addresses, X-Forwarded-For lists, key headers, huge values that become bucket keys, consumer
+// identities in filter state). Bounded:
 // NUM_RUNS per property keeps this file within ~20 s on a shared 2-core machine
 // (docs/fuzzing-filters.md); each property prints how many cases it tried.
 import { readFileSync } from "node:fs";
@@ -46,6 +47,14 @@ const richConfig = {
       period_s: 60,
       key: [{ header: "x-tenant" }, { route: true }, { fixed: "t" }],
     },
+    {
+      name: "gold",
+      match: { consumer_groups: ["gold", "beta"] },
+      requests: 2,
+      period: "1m",
+      key: [{ consumer: true }],
+    },
+    { name: "named", match: { consumers: ["alice", "guest"] }, requests: 1, period: "1m", key: [{ consumer: true }, { client_ip: true }] },
     { name: "global", requests: 1000, period: "1m30s" },
   ],
 };

@@ -44,6 +44,8 @@ const everyKind = {
     { name: "q", contains: "a.b" },
   ],
   routes: ["api"],
+  consumers: ["alice", "bob-2"],
+  consumer_groups: ["gold", "free_tier"],
 };
 
 export const JWT_AUTH: Example[] = [
@@ -147,6 +149,74 @@ export const JWT_AUTH: Example[] = [
   { what: "a query condition with a misspelt test", config: jwtRule({ query: [{ name: "a", exactly: "a" }] }), ok: false },
   { what: "present as a string", config: jwtRule({ headers: [{ name: "x", present: "yes" }] }), ok: false },
   { what: "invert as a string", config: jwtRule({ headers: [{ name: "x", present: true, invert: "true" }] }), ok: false },
+  {
+    what: "consumers with both kinds of jwt mapping, other filters' credentials, anonymous, claims to filter state",
+    config: jwt({}, undefined, {
+      consumers: [
+        { name: "alice", groups: ["gold"], metadata: { tier: "gold" }, jwt: [{ issuer: provider.issuer, subject: "alice@example.com" }] },
+        {
+          name: "app",
+          jwt: [{ issuer: provider.issuer, claim: "client_id", value: "app-1" }],
+          keys: [{ id: "k", sha256: "0".repeat(64) }],
+          basic: [],
+        },
+        { name: "guest", groups: ["free"] },
+      ],
+      anonymous: "guest",
+      upstream_headers: false,
+      claims_to_filter_state: ["role", "scope", "x-Team_1"],
+    }),
+    ok: true,
+  },
+  {
+    what: "a jwt mapping with subject and claim",
+    config: jwt({}, undefined, { consumers: [{ name: "a", jwt: [{ issuer: provider.issuer, subject: "s", claim: "c", value: "v" }] }] }),
+    ok: false,
+  },
+  {
+    what: "a jwt mapping with a claim and no value",
+    config: jwt({}, undefined, { consumers: [{ name: "a", jwt: [{ issuer: provider.issuer, claim: "c" }] }] }),
+    ok: false,
+  },
+  { what: "a jwt mapping without issuer", config: jwt({}, undefined, { consumers: [{ name: "a", jwt: [{ subject: "s" }] }] }), ok: false },
+  {
+    what: "an empty subject",
+    config: jwt({}, undefined, { consumers: [{ name: "a", jwt: [{ issuer: provider.issuer, subject: "" }] }] }),
+    ok: false,
+  },
+  {
+    what: "a dotted claim in a mapping",
+    config: jwt({}, undefined, { consumers: [{ name: "a", jwt: [{ issuer: provider.issuer, claim: "a.b", value: "v" }] }] }),
+    ok: false,
+  },
+  { what: "a consumer name in capitals", config: jwt({}, undefined, { consumers: [{ name: "Alice" }] }), ok: false },
+  { what: "an unknown consumer member", config: jwt({}, undefined, { consumers: [{ name: "a", tier: "gold" }] }), ok: false },
+  { what: "a dotted claim to filter state", config: jwt({}, undefined, { claims_to_filter_state: ["realm.roles"] }), ok: false },
+  { what: "a consumers condition in capitals", config: jwtRule({ consumers: ["Alice"] }), ok: false },
+  { what: "an empty consumer_groups condition", config: jwtRule({ consumer_groups: [] }), ok: false },
+  {
+    what: "a mapping whose issuer no provider has",
+    config: jwt({}, undefined, { consumers: [{ name: "a", jwt: [{ issuer: "https://elsewhere", subject: "s" }] }] }),
+    ok: false,
+    schemaCannot: "a mapping's issuer must be the issuer of a provider of the same config",
+  },
+  {
+    what: "anonymous naming no consumer",
+    config: jwt({}, undefined, { consumers: [{ name: "a" }], anonymous: "b" }),
+    ok: false,
+    schemaCannot: "anonymous must name a consumer of the same config",
+  },
+  {
+    what: "one mapping on two consumers",
+    config: jwt({}, undefined, {
+      consumers: [
+        { name: "a", jwt: [{ issuer: provider.issuer, subject: "s" }] },
+        { name: "b", jwt: [{ issuer: provider.issuer, subject: "s" }] },
+      ],
+    }),
+    ok: false,
+    schemaCannot: "a mapping identifies one consumer (uniqueness across items)",
+  },
   { what: "methods not a list", config: jwtRule({ methods: "GET" }), ok: false },
   { what: "a misspelt match key", config: jwtRule({ paths: { prefix: "/" } }), ok: false },
   { what: "requires not a list", config: jwt({}, [{ requires: "idp" }]), ok: false },
@@ -198,6 +268,14 @@ export const RATE_LIMIT: Example[] = [
     ),
     ok: true,
   },
+  {
+    what: "a consumer key part and rules per consumer group",
+    config: limit({ key: [{ consumer: true }, { route: true }], match: { consumer_groups: ["gold"], consumers: ["alice"] } }),
+    ok: true,
+  },
+  { what: "consumer: false", config: limit({ key: [{ consumer: false }] }), ok: false },
+  { what: "a key part with consumer and client_ip", config: limit({ key: [{ consumer: true, client_ip: true }] }), ok: false },
+  { what: "a group name with a comma", config: limit({ match: { consumer_groups: ["a,b"] } }), ok: false },
   { what: "no rules", config: {}, ok: false },
   { what: "an empty rule list", config: { rules: [] }, ok: false },
   { what: "period and period_s together", config: limit({ period: "1m" }), ok: false },
@@ -258,6 +336,19 @@ export const HEADER_REWRITE: Example[] = [
       ],
     },
     ok: true,
+  },
+  {
+    what: "the caller's identity in templates",
+    config: rewrite({
+      request: { set: { "x-user": "${consumer.name}", "x-groups": "${consumer.groups}", "x-cred": "${consumer.credential}" } },
+    }),
+    ok: true,
+  },
+  {
+    what: "an unknown consumer variable",
+    config: rewrite({ request: { set: { "x-tier": "${consumer.tier}" } } }),
+    ok: false,
+    schemaCannot: "the variables inside a template string",
   },
   { what: "a path template", config: rewrite({ request: { rewrite_path: { template: "/internal${request.path}" } } }), ok: true },
   { what: "no rules", config: { stat_prefix: "x" }, ok: false },

@@ -58,7 +58,7 @@ it("every suite filter directory has a schema, and the gateway schema composes e
 });
 
 const SHARED_REF = "../shared.schema.json#/definitions/";
-const SHARED_NAMES = ["match", "pathMatch", "headerMatch", "queryMatch", "headerName", "metricName", "duration"];
+const SHARED_NAMES = ["match", "pathMatch", "headerMatch", "queryMatch", "headerName", "metricName", "duration", "consumerName"];
 
 /** Every `$ref` in a schema document. */
 function refs(node: unknown): string[] {
@@ -72,7 +72,7 @@ describe("the shared definitions (filters/shared.schema.json) are defined once a
   const shared = sharedFilterSchema();
   const sharedDefs = shared.definitions as Record<string, Node>;
 
-  it("holds the match vocabulary, header and metric names and the duration", () => {
+  it("holds the match vocabulary, header, metric and consumer names and the duration", () => {
     expect(Object.keys(sharedDefs).sort()).toEqual([...SHARED_NAMES].sort());
     // Its own refs stay inside it.
     for (const ref of refs(shared)) expect(sharedDefs, ref).toHaveProperty(ref.replace("#/definitions/", ""));
