@@ -222,13 +222,20 @@ describe("make run (scripts/run.sh on the example gateway.yaml)", () => {
       ).toEqual(tries.map(() => true)); // every hint names this run's ports, none the defaults
       expect(tries.length).toBeGreaterThanOrEqual(6);
 
-      const publicOk: number[] = []; // times of 2xx answers on /public/ (the rate-limited route)
+      // Times of 200 answers per bucket: a rate-limited route (its first path segment) and who
+      // asks (the API key, when a hint sends one: the /keys/ limits are per consumer).
+      const okTimes = new Map<string, number[]>();
+      const bucketOf = (c: Curl) => `${new URL(c.url).pathname.split("/")[1]}|${c.headers["x-api-key"] ?? ""}`;
       for (const t of tries) {
         const at = Date.now();
         const done = await follow(t.line);
         const what = `try: ${t.line}\nexpect: ${t.expect}\ngot: ${done.map((d) => `${d.res.status} ${d.stdout.slice(0, 200)}`).join("\n     ")}`;
         const statuses = done.map((d) => d.res.status);
-        for (const d of done) if (d.curl.url.includes("/public/") && d.res.status === 200) publicOk.push(at);
+        for (const d of done) {
+          if (d.res.status !== 200) continue;
+          const times = okTimes.get(bucketOf(d.curl)) ?? [];
+          okTimes.set(bucketOf(d.curl), [...times, at]);
+        }
         const last = done[done.length - 1]!;
         const want = t.expect ? expectedStatuses(t.expect) : [];
         if (want.length > 1) {
@@ -238,8 +245,9 @@ describe("make run (scripts/run.sh on the example gateway.yaml)", () => {
           expect(limit, what).not.toBeNull();
           const [n, periodS] = [Number(limit![1]), Number(limit![2])];
           expect(statuses.join(" "), what).toMatch(/^(200 )*(429 ?)+$/);
-          const okInWindow = publicOk.filter((x) => x >= Date.now() - periodS * 1000).length;
-          const refilled = Math.ceil(((Date.now() - publicOk[0]!) / 1000) * (n / periodS));
+          const okTimesHere = okTimes.get(bucketOf(done[0]!.curl)) ?? [];
+          const okInWindow = okTimesHere.filter((x) => x >= Date.now() - periodS * 1000).length;
+          const refilled = Math.ceil(((Date.now() - okTimesHere[0]!) / 1000) * (n / periodS));
           expect(okInWindow, what).toBeGreaterThanOrEqual(n);
           expect(okInWindow, what).toBeLessThanOrEqual(n + refilled);
           expect(statuses.length, what).toBe(want.length);
