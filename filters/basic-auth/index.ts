@@ -135,6 +135,8 @@ class BasicAuthStream extends FilterStream {
     const count = snap.count(AUTHORIZATION);
     if (count == 0) return this.noCredential(cfg);
     // Two Authorization headers are ambiguous (which one would a later filter or the upstream read?).
+    // Envoy joins them into one value with "," (Authorization is one of its inline headers), which
+    // the base64 check refuses; a host that keeps them apart is refused here.
     if (count > 1 || !snap.find(AUTHORIZATION)) return this.refuse(true);
     const c = root.credentials;
     parseAuthorization(snap.foundPtr, <i32>snap.foundLen, c);
