@@ -4,8 +4,11 @@
 // correct login costs one bcrypt per worker), the verification budget's 429, a refused
 // configuration named in Envoy's log, and the shipped example config.
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import bcryptjs from "bcryptjs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bootstrap,
   echoedHeader,
@@ -13,6 +16,7 @@ import {
   httpListener,
   loadExampleConfig,
   parseEcho,
+  pollUntil,
   request,
   staticCluster,
   startEnvoyExpectFailure,
@@ -50,8 +54,31 @@ const authorization = (credentials: string | Buffer, scheme = "Basic"): [string,
   `${scheme} ${Buffer.from(credentials).toString("base64")}`,
 ];
 
+/** A listener whose access log writes the identity from filter state, one line per request. */
+function withAccessLog(l: Json, path: string): Json {
+  const hcm = ((l.filter_chains as Json[])[0]!.filters as Json[])[0]!.typed_config as Json;
+  hcm.access_log = [
+    {
+      name: "envoy.access_loggers.file",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+        path,
+        log_format: {
+          text_format_source: {
+            inline_string:
+              "%REQ(x-test-id)% %FILTER_STATE(wasm.portico_consumer:PLAIN)% %FILTER_STATE(wasm.portico_consumer_groups:PLAIN)% %FILTER_STATE(wasm.portico_credential:PLAIN)%\n",
+          },
+        },
+      },
+    },
+  ];
+  return l;
+}
+
 let e: Envoy;
 let up: EchoUpstream;
+const accessLog = join(tmpdir(), `basic-auth-e2e-${process.pid}-${Date.now()}.log`);
+afterAll(() => rmSync(accessLog, { force: true }));
 
 beforeAll(async () => {
   up = await upstream();
@@ -60,10 +87,13 @@ beforeAll(async () => {
     concurrency: 2,
     config: bootstrap({
       listeners: [
-        httpListener({
-          name: "main",
-          httpFilters: [basicAuth({ stat_prefix: "main", realm: "e2e", consumers: consumers() }, "basic_main")],
-        }),
+        withAccessLog(
+          httpListener({
+            name: "main",
+            httpFilters: [basicAuth({ stat_prefix: "main", realm: "e2e", consumers: consumers() }, "basic_main")],
+          }),
+          accessLog,
+        ),
         httpListener({
           name: "anon",
           httpFilters: [basicAuth({ stat_prefix: "anon", realm: "e2e", consumers: consumers(), anonymous: "guest" }, "basic_anon")],
@@ -100,6 +130,19 @@ describe("basic-auth in Envoy", () => {
     expect(echoedHeader(seen, "x-credential-identifier")).toEqual(["basic:alice"]);
     expect(echoedHeader(seen, "x_consumer_name")).toEqual([]);
     expect(echoedHeader(seen, "authorization")).toEqual([]);
+  });
+
+  it("writes the identity to filter state, which Envoy's access log reads (wasm.portico_consumer)", async () => {
+    expect((await send([authorization(`alice:${ALICE_PW}`), ["x-test-id", "fs-ok"]])).status).toBe(200);
+    expect((await send([authorization("alice:wrong"), ["x-test-id", "fs-refused"]])).status).toBe(401);
+    const lines = await pollUntil(
+      // Envoy creates and flushes the file on its own schedule.
+      async () => (existsSync(accessLog) ? readFileSync(accessLog, "utf8").split("\n") : []),
+      (l) => l.some((x) => x.startsWith("fs-ok ")) && l.some((x) => x.startsWith("fs-refused ")),
+      { what: "both access log lines" },
+    );
+    expect(lines.find((x) => x.startsWith("fs-ok "))).toBe("fs-ok alice ,gold,beta, basic:alice");
+    expect(lines.find((x) => x.startsWith("fs-refused "))).toBe("fs-refused - - -");
   });
 
   it("admits a {SHA} user whose password has colons, with the scheme in lower case", async () => {

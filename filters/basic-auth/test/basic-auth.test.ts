@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import bcryptjs from "bcryptjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LogLevel, ProxyWasmVm, runHttpRequest, type HeaderList, type HttpStream, type Plugin } from "../../../emulator/index.js";
-import { builtFilter } from "../../../test/support/wasm-fixtures.js";
+import { builtFilter, exportedCallbacks } from "../../../test/support/wasm-fixtures.js";
 
 let module: WebAssembly.Module;
 beforeAll(async () => {
@@ -450,4 +450,16 @@ describe("configuration", () => {
       for (const secret of [ALICE_HASH, BOB_HASH, "hunter2", "HqJZimcKQFAMYayBlzkrA"]) expect(errors.includes(secret)).toBe(false);
     });
   }
+});
+
+describe("the module", () => {
+  it("exports only the callbacks it uses (request headers; no response, body, tick, log or done callbacks)", () => {
+    expect(exportedCallbacks(module)).toEqual([
+      "proxy_on_configure",
+      "proxy_on_context_create",
+      "proxy_on_delete",
+      "proxy_on_request_headers",
+      "proxy_on_vm_start",
+    ]);
+  });
 });

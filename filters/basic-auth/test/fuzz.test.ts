@@ -14,7 +14,7 @@ import { fuzzConfigParser, fuzzRequestPath, fuzzRuns, hostileString, requests } 
 import { exampleFilterConfig } from "../../../test/support/examples.js";
 import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 
-const NUM_RUNS = { config: fuzzRuns(600), request: fuzzRuns(1500) };
+const NUM_RUNS = { config: fuzzRuns(1000), request: fuzzRuns(1500) };
 
 let module: WebAssembly.Module;
 beforeAll(async () => {
