@@ -9,7 +9,7 @@
 //  - The user-id ends at the FIRST colon (RFC 7617 §2: a user-id cannot contain one); the password
 //    is everything after it, colons included, as bytes (any charset: they are only hashed).
 //  - A value longer than MAX_AUTHORIZATION_BYTES is malformed without being decoded.
-import { base64DecodePtr } from "../../assembly/encoding/base64url";
+import { base64DecodePtrInto } from "../../assembly/encoding/base64url";
 
 /** The longest Authorization value read; longer ones are refused (a bound on the work per request). */
 export const MAX_AUTHORIZATION_BYTES: i32 = 4096;
@@ -23,22 +23,29 @@ export enum AuthorizationKind {
   Malformed = 2,
 }
 
-/** One parse's result, reused from request to request. */
-export class BasicCredentials {
-  kind: AuthorizationKind = AuthorizationKind.Malformed;
-  /** The decoded "user-id:password" bytes (kind Basic). */
-  decoded: Uint8Array = new Uint8Array(0);
-  /** Where the first colon is in `decoded`. */
-  colon: i32 = 0;
-
-  get userPtr(): usize { return this.decoded.dataStart; }
-  get userLen(): i32 { return this.colon; }
-  get passwordPtr(): usize { return this.decoded.dataStart + <usize>(this.colon + 1); }
-  get passwordLen(): i32 { return this.decoded.length - this.colon - 1; }
-}
-
+/** The most bytes the credentials of a value within MAX_AUTHORIZATION_BYTES decode to. */
+const MAX_DECODED: i32 = (MAX_AUTHORIZATION_BYTES / 4) * 3;
+/** Where the credentials are decoded: one buffer for every request, so a request allocates nothing here. */
+const DECODED: usize = memory.data(MAX_DECODED, 16);
 /** The credentials with "=" padding restored, for the padded decoder (bounded by MAX_AUTHORIZATION_BYTES). */
 const PADDED: usize = memory.data(MAX_AUTHORIZATION_BYTES + 4, 16);
+
+/**
+ * One parse's result, reused from request to request. The user-id and password point into a
+ * buffer the next parse overwrites: read them before parsing again.
+ */
+export class BasicCredentials {
+  kind: AuthorizationKind = AuthorizationKind.Malformed;
+  /** The decoded "user-id:password" is `decodedLen` bytes at DECODED (kind Basic). */
+  decodedLen: i32 = 0;
+  /** Where the first colon is in the decoded bytes. */
+  colon: i32 = 0;
+
+  get userPtr(): usize { return DECODED; }
+  get userLen(): i32 { return this.colon; }
+  get passwordPtr(): usize { return DECODED + <usize>(this.colon + 1); }
+  get passwordLen(): i32 { return this.decodedLen - this.colon - 1; }
+}
 
 @inline function lower(c: u32): u32 {
   return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
@@ -67,23 +74,23 @@ export function parseAuthorization(ptr: usize, len: i32, out: BasicCredentials):
   while (start < len && load<u8>(ptr + <usize>start) == 0x20) start++;
   const n = len - start;
   if (n == 0) return; // "Basic" alone
-  let decoded: Uint8Array | null;
-  if ((n & 3) == 0) {
-    decoded = base64DecodePtr(ptr + <usize>start, n);
-  } else {
+  let n2 = n;
+  let text = ptr + <usize>start;
+  if ((n & 3) != 0) {
     // No base64 text has a length of 1 (mod 4); an unpadded one has no "=" at all.
     if ((n & 3) == 1 || load<u8>(ptr + <usize>(len - 1)) == 0x3d) return;
-    memory.copy(PADDED, ptr + <usize>start, <usize>n);
+    memory.copy(PADDED, text, <usize>n);
     const pad = 4 - (n & 3);
     memory.fill(PADDED + <usize>n, 0x3d, <usize>pad);
-    decoded = base64DecodePtr(PADDED, n + pad);
+    text = PADDED;
+    n2 = n + pad;
   }
-  if (decoded === null) return;
-  const d = decoded.dataStart;
+  const decodedLen = base64DecodePtrInto(text, n2, DECODED, MAX_DECODED);
+  if (decodedLen < 0) return;
   let colon = 0;
-  while (colon < decoded.length && load<u8>(d + <usize>colon) != 0x3a) colon++;
-  if (colon == decoded.length) return;
-  out.decoded = decoded;
+  while (colon < decodedLen && load<u8>(DECODED + <usize>colon) != 0x3a) colon++;
+  if (colon == decodedLen) return;
+  out.decodedLen = decodedLen;
   out.colon = colon;
   out.kind = AuthorizationKind.Basic;
 }

@@ -18,6 +18,8 @@ export class BasicUser {
   /** "basic:<username>", the credential id in filter state and x-credential-identifier, encoded once. */
   readonly credential: ArrayBuffer;
   readonly credentialText: string;
+  /** The username's bytes (ASCII), compared with the bytes a client sends. */
+  readonly nameBytes: ArrayBuffer;
 
   constructor(
     public readonly username: string,
@@ -26,9 +28,40 @@ export class BasicUser {
     /** Its position in BasicAuthConfig.users; cache entries name their user by it. */
     public readonly index: i32,
   ) {
+    this.nameBytes = String.UTF8.encode(username);
     const text = "basic:" + username;
     this.credentialText = text;
     this.credential = String.UTF8.encode(text);
+  }
+}
+
+/** FNV-1a over `len` bytes at `p`: the user table's bucket. */
+function fnv1a(p: usize, len: i32): u32 {
+  let h: u32 = 0x811c9dc5;
+  for (let i = 0; i < len; i++) h = (h ^ <u32>load<u8>(p + <usize>i)) * 0x01000193;
+  return h;
+}
+
+/** Users by username bytes: a request's user-id is looked up as sent, without building a string. */
+export class UserTable {
+  private readonly buckets: Map<u32, BasicUser[]> = new Map();
+
+  add(user: BasicUser): void {
+    const h = fnv1a(changetype<usize>(user.nameBytes), user.nameBytes.byteLength);
+    if (!this.buckets.has(h)) this.buckets.set(h, []);
+    this.buckets.get(h).push(user);
+  }
+
+  /** The user whose username is the `len` bytes at `p`, or null. */
+  find(p: usize, len: i32): BasicUser | null {
+    const h = fnv1a(p, len);
+    if (!this.buckets.has(h)) return null;
+    const list = this.buckets.get(h);
+    for (let i = 0; i < list.length; i++) {
+      const u = list[i];
+      if (u.nameBytes.byteLength == len && memory.compare(changetype<usize>(u.nameBytes), p, <usize>len) == 0) return u;
+    }
+    return null;
   }
 }
 
@@ -37,7 +70,7 @@ export class BasicAuthConfig {
   realm: string = "portico";
   consumers: ConsumersBlock = new ConsumersBlock();
   users: BasicUser[] = [];
-  byName: Map<string, BasicUser> = new Map();
+  byName: UserTable = new UserTable();
   hideCredentials: bool = true;
   cacheTtlMs: i64 = 300_000;
   cacheSize: i32 = 1024;
@@ -100,7 +133,7 @@ function readBasicUsers(c: ObjectReader, identity: ConsumerIdentity, index: i32)
     firstSeenAt.set(username, at + " (consumer \"" + identity.name + "\")");
     const user = new BasicUser(username, index, parsePasswordHash(hashText)!, parsing.users.length);
     parsing.users.push(user);
-    parsing.byName.set(username, user);
+    parsing.byName.add(user);
   }
 }
 

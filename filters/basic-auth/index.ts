@@ -143,8 +143,7 @@ class BasicAuthStream extends FilterStream {
     if (c.kind == AuthorizationKind.OtherScheme) return this.noCredential(cfg);
     // A malformed or wrong credential is refused even when anonymous callers are admitted: it is a failed login, not no login.
     if (c.kind == AuthorizationKind.Malformed || !plausibleUsername(c.userPtr, c.userLen)) return this.refuse(true);
-    const name = String.UTF8.decodeUnsafe(c.userPtr, <usize>c.userLen);
-    const user = cfg.byName.has(name) ? cfg.byName.get(name) : null;
+    const user = cfg.byName.find(c.userPtr, c.userLen);
     if (user === null) return this.refuse(true);
     const check = this.check(user, c);
     if (check == Check.Throttled) return this.throttle();

@@ -82,8 +82,8 @@ const PINNED: Record<string, RequestCost> = {
       proxy_set_property: 3,
     },
     totalHostCalls: 11,
-    allocations: 4.2,
-    allocatedBytes: 67.6,
+    allocations: 1.2,
+    allocatedBytes: 25.6,
   },
 };
 
