@@ -18,7 +18,8 @@ import { base64Decode } from "../../assembly/encoding/base64url";
 /**
  * The highest bcrypt cost accepted. A check of a password not in the cache runs on an Envoy worker
  * thread and blocks every other request of that thread meanwhile; each step doubles it (measured
- * in V8: about 2.5 ms at cost 4, 40 ms at 8, 150 ms at 10, 0.6 s at 12, 2.5 s at 14).
+ * in Node's V8 on a quiet core: about 1 ms at cost 4, 16 ms at 8, 65 ms at 10, 0.26 s at 12, so about
+ * 1 s at 14; bcryptjs takes about as long).
  */
 export const MAX_BCRYPT_COST: i32 = 14;
 
@@ -95,7 +96,7 @@ export function passwordHashProblem(s: string): string {
     const cost = (s.charCodeAt(4) - 0x30) * 10 + (s.charCodeAt(5) - 0x30);
     if (cost > MAX_BCRYPT_COST) {
       return "bcrypt cost " + cost.toString() + " is above " + MAX_BCRYPT_COST.toString()
-        + ": every check of a password not in the cache blocks an Envoy worker thread, for about 2.5 s at cost 14 and twice as long per step above; rehash at cost "
+        + ": every check of a password not in the cache blocks an Envoy worker thread, for about a second at cost 14 and twice as long per step above; rehash at cost "
         + MAX_BCRYPT_COST.toString() + " or less (htpasswd -B -C 12)";
     }
     return "";
