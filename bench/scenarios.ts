@@ -5,7 +5,7 @@
 // Families line up implementations of one job: ours (AssemblyScript), the same behaviour in Go
 // (bench/go, upstream Go GOOS=wasip1) and in Rust (bench/rust, the proxy-wasm SDK,
 // wasm32-wasip1), and Envoy's native C++ filter with the same config.
-import { createSign, generateKeyPairSync } from "node:crypto";
+import { createHash, createSign, generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
 import { filterWasm, fixtureWasm, repoRoot, wasmHttpFilter, type Json } from "../test/support/index.js";
 
@@ -232,24 +232,32 @@ function nativeHeaderMutationRoutes(cluster: string): Json[] {
   ];
 }
 
-// --- basic-auth (issue #15): ours with a bcrypt user, the cached path (the same valid credential on
-// every request: one bcrypt per worker, then cache hits), beside native basic_auth with the
-// same user as {SHA} (the only format it reads).
+// --- basic-auth (issue #15): ours with bcrypt users, the cached path (the same valid credential on
+// every request: one bcrypt per worker, then cache hits), beside native basic_auth with the same
+// users as {SHA} (the only format it reads). 1,000 users, so both look the caller up in a
+// realistic table; the bench request logs in as the first.
+const BASIC_AUTH_USERS = 1000;
 const BASIC_USER = "bench";
 const BASIC_PASSWORD = "bench-password";
-/** htpasswd -nbB -C 10 bench bench-password; and its {SHA} (htpasswd -nbs). */
+/** htpasswd -nbB -C 10 bench bench-password (the other users share it: only their names are looked up). */
 const BASIC_BCRYPT = "$2b$10$0Tks/0A2mW7QNjYBHPYYGuziH1tSoXAcMQb.yPABtBJkbVaevPUaC";
-const BASIC_SHA = "{SHA}o3cOkwHD7Gf2y1wTOReNwr96zYY=";
+const basicUser = (i: number) => (i === 0 ? BASIC_USER : `user-${i}`);
+const basicSha = (i: number) =>
+  `{SHA}${createHash("sha1")
+    .update(i === 0 ? BASIC_PASSWORD : `password-${i}`)
+    .digest("base64")}`;
 
 export const BASIC_AUTH_CONFIG = {
   stat_prefix: "bench",
-  consumers: [{ name: "bench", groups: ["bench"], basic: [{ username: BASIC_USER, hash: BASIC_BCRYPT }] }],
+  consumers: Array.from({ length: BASIC_AUTH_USERS }, (_, i) => ({
+    name: i === 0 ? "bench" : `consumer-${i}`,
+    basic: [{ username: basicUser(i), hash: BASIC_BCRYPT }],
+  })),
 };
 
-/** BENCH_HEADERS with the Bearer token replaced by the basic-auth user's credentials. */
-export const BASIC_AUTH_HEADERS: [string, string][] = [
-  ["x-api-key", "k-123"],
-  ["user-agent", "wrk"],
+/** BENCH_HEADERS with the Bearer token replaced by the first user's Basic credentials. */
+const basicAuthHeaders = (): [string, string][] => [
+  ...BENCH_HEADERS.filter(([name]) => name !== "authorization"),
   ["authorization", `Basic ${Buffer.from(`${BASIC_USER}:${BASIC_PASSWORD}`).toString("base64")}`],
 ];
 
@@ -257,7 +265,7 @@ const nativeBasicAuth = (): Json => ({
   name: "envoy.filters.http.basic_auth",
   typed_config: {
     "@type": "type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth",
-    users: { inline_string: `${BASIC_USER}:${BASIC_SHA}` },
+    users: { inline_string: Array.from({ length: BASIC_AUTH_USERS }, (_, i) => `${basicUser(i)}:${basicSha(i)}`).join("\n") },
   },
 });
 
@@ -269,21 +277,22 @@ function basicAuthScenarios(): Scenario[] {
           name: "basic-auth",
           family: "basic-auth",
           impl: "ours",
-          description: "ours: basic-auth, a bcrypt (cost 10) user, the same valid credential on every request (verified-credential cache)",
+          description:
+            "ours: basic-auth, 1,000 bcrypt (cost 10) users, the same valid credential on every request (verified-credential cache)",
         },
         [["basic-auth", BASIC_AUTH_CONFIG]],
       ),
-      headers: BASIC_AUTH_HEADERS,
+      headers: basicAuthHeaders(),
     },
     {
       name: "native-basic-auth",
       family: "basic-auth",
       impl: "native",
-      description: "native basic_auth, the same user as {SHA} (its only format: one SHA-1 per request, no cache)",
+      description: "native basic_auth, the same 1,000 users as {SHA} (its only format: one SHA-1 per request, no cache)",
       filters: [nativeBasicAuth()],
       modules: [],
       memoryGauges: [],
-      headers: BASIC_AUTH_HEADERS,
+      headers: basicAuthHeaders(),
     },
   ];
 }
