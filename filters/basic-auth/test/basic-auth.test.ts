@@ -452,6 +452,41 @@ describe("configuration", () => {
   }
 });
 
+describe("memory", () => {
+  it("stays flat over 20,000 requests of every kind (cached, {SHA}, wrong bcrypt, malformed, anonymous, 4 KiB values, throttled)", async () => {
+    const { vm, p } = await plugin(config({ anonymous: "guest", cache_size: 4, max_verifications_per_second: 10 }));
+    const big = `Basic ${"QUFB".repeat(1000)}`;
+    const mix = (i: number) => {
+      switch (i % 8) {
+        case 0:
+        case 1:
+          return login(p, "alice", ALICE_PW);
+        case 2:
+          return login(p, "carol", `${CAROL_PW}${i % 3 === 0 ? "" : "x"}`);
+        case 3:
+          // A bcrypt check now and then (the budget answers the rest with 429).
+          return login(p, "bob", `guess-${i}`);
+        case 4:
+          return send(p, [["authorization", big]]);
+        case 5:
+          return send(p, [["x-consumer-name", `spoof-${i}`]]);
+        case 6:
+          return send(p, [["authorization", `Basic ${Buffer.from(`user-${i}:${"p".repeat(i % 200)}`).toString("base64")}`]]);
+        default:
+          return send(p, [["authorization", `bearer ${i}`]]);
+      }
+    };
+    for (let i = 0; i < 2_000; i++) mix(i);
+    const warm = vm.memoryBytes();
+    for (let i = 0; i < 20_000; i++) {
+      // Advance the clock now and then, so that cache entries expire and the budget refills.
+      if (i % 1000 === 0) vm.advanceTime(60_000);
+      expect([200, 401, 429]).toContain(mix(i).status);
+    }
+    expect(vm.memoryBytes()).toBe(warm);
+  });
+});
+
 describe("the module", () => {
   it("exports only the callbacks it uses (request headers; no response, body, tick, log or done callbacks)", () => {
     expect(exportedCallbacks(module)).toEqual([
