@@ -108,6 +108,8 @@ const AGREED: [string, [string, string][], number][] = [
   ["no space after Basic", [["authorization", `Basic${b64("alice:Secret123")}`]], 401],
   ["a tab after Basic", [["authorization", `Basic\t${b64("alice:Secret123")}`]], 401],
   ["not base64", [["authorization", "Basic @@@@"]], 401],
+  // carol's right credentials, but the last character's unused bits set ("CA=" written "CB="): both decoders want the canonical form.
+  ["non-canonical base64", [["authorization", "Basic Y2Fyb2w6IHNwYWNlZCBwYXNzd29yZCB="]], 401],
   ["base64 broken by a space", [["authorization", `Basic ${b64("alice:Secret123").slice(0, 6)} ${b64("alice:Secret123").slice(6)}`]], 401],
   // Authorization is one of Envoy's inline headers: two of them reach both filters joined by ",".
   ["two Authorization headers, the first right", [basic("alice:Secret123"), basic("bob:wrong")], 401],
