@@ -49,15 +49,20 @@ export interface CostOptions {
  * The bench request as the first filter sees it in Envoy: what wrk sends (BENCH_HEADERS, Host)
  * plus what the connection manager adds before the filters (x-forwarded-proto, x-request-id).
  */
-export const BENCH_REQUEST: HeaderList = [
-  [":authority", "127.0.0.1:10000"],
-  [":path", BENCH_PATH],
-  [":method", "GET"],
-  [":scheme", "http"],
-  ...BENCH_HEADERS,
-  ["x-forwarded-proto", "http"],
-  ["x-request-id", "0d3c4e6f-8a2b-4c1d-9e7f-5a6b7c8d9e0f"],
-];
+export const BENCH_REQUEST: HeaderList = benchRequest(BENCH_HEADERS);
+
+/** BENCH_REQUEST for a scenario whose wrk sends `headers` instead of BENCH_HEADERS (scenarios.ts benchHeaders). */
+export function benchRequest(headers: [string, string][]): HeaderList {
+  return [
+    [":authority", "127.0.0.1:10000"],
+    [":path", BENCH_PATH],
+    [":method", "GET"],
+    [":scheme", "http"],
+    ...headers,
+    ["x-forwarded-proto", "http"],
+    ["x-request-id", "0d3c4e6f-8a2b-4c1d-9e7f-5a6b7c8d9e0f"],
+  ];
+}
 
 /** The bench upstream's direct_response (200, 128 bytes) as it reaches the filters. */
 export const BENCH_RESPONSE: HeaderList = [
@@ -204,10 +209,10 @@ export async function requestCost(plugins: WasmPlugin[], o: CostOptions = {}): P
 /** A scenario's cost, or why it could not be counted (e.g. a Go module the emulator cannot run). */
 export type ScenarioCost = RequestCost | { skipped: string };
 
-export async function scenarioCost(plugins: WasmPlugin[] | undefined): Promise<ScenarioCost | undefined> {
+export async function scenarioCost(plugins: WasmPlugin[] | undefined, headers?: [string, string][]): Promise<ScenarioCost | undefined> {
   if (!plugins?.length) return undefined;
   try {
-    return await requestCost(plugins);
+    return await requestCost(plugins, headers ? { requestHeaders: benchRequest(headers) } : {});
   } catch (err) {
     // A load error names the missing imports first; its explanation (about FastEdge) is not the point here.
     const message = err instanceof WasmLoadError ? err.message.split(" (")[0]! : err instanceof Error ? err.message : String(err);

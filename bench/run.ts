@@ -34,7 +34,7 @@ import {
   type Json,
   type WrkResult,
 } from "../test/support/index.js";
-import { BENCH_HEADERS, BENCH_PATH, scenarios, type Scenario } from "./scenarios.js";
+import { BENCH_PATH, benchHeaders, scenarios, type Scenario } from "./scenarios.js";
 import { buildCalibrationModules, calibrationScenarios } from "./calibration.js";
 import { scenarioCost, type ScenarioCost } from "./cost.js";
 import { renderCostTable, renderMarkdown, summarize, type Meta, type Sample } from "./report.js";
@@ -170,7 +170,7 @@ async function checkScenarios(all: Scenario[], cluster: string, show: boolean): 
     const results: CheckResult[] = [];
     for (const s of all.filter((x) => x.filters !== null)) {
       const res = await request(gw.url(BENCH_PATH, listenerName(s)), {
-        headers: [...BENCH_HEADERS, ["x-debug", "1"], ["x-internal-debug", "yes"]],
+        headers: [...benchHeaders(s), ["x-debug", "1"], ["x-internal-debug", "yes"]],
       });
       const seen: Record<string, string> = {};
       if (res.status === 200) {
@@ -236,7 +236,7 @@ async function main(): Promise<void> {
   // Deterministic counts, no Envoy: quick, and printed before the long part.
   const costs: Record<string, ScenarioCost> = {};
   for (const s of all) {
-    const c = await scenarioCost(s.plugins);
+    const c = await scenarioCost(s.plugins, s.headers);
     if (c) costs[s.name] = c;
   }
   console.log(`cost per request, counted in the emulator (bench/cost.ts):\n${renderCostTable(all, costs)}\n`);
@@ -265,14 +265,14 @@ async function main(): Promise<void> {
     const urlOf = (s: Scenario) => (s.filters === null ? upstream.url(BENCH_PATH, "upstream") : gw!.url(BENCH_PATH, listenerName(s)));
 
     console.log(`warm-up: ${all.length} scenarios x ${warmupSec}s`);
-    for (const s of all) await runWrk({ url: urlOf(s), connections, durationSec: warmupSec, headers: BENCH_HEADERS });
+    for (const s of all) await runWrk({ url: urlOf(s), connections, durationSec: warmupSec, headers: benchHeaders(s) });
 
     const samples: Sample[] = [];
     for (let r = 1; r <= rounds; r++) {
       for (const s of shuffle(all)) {
         const pid = s.filters === null ? upstream.envoyPid : gw.envoyPid;
         const cpu0 = processCpuSeconds(pid);
-        const res: WrkResult = await runWrk({ url: urlOf(s), connections, durationSec, headers: BENCH_HEADERS });
+        const res: WrkResult = await runWrk({ url: urlOf(s), connections, durationSec, headers: benchHeaders(s) });
         const cpu = processCpuSeconds(pid) - cpu0;
         samples.push({ scenario: s.name, round: r, wrk: res, cpuSeconds: cpu });
         const errors = Object.values(res.errors).reduce((a, b) => a + b, 0);

@@ -22,10 +22,15 @@ export interface Scenario {
   name: string;
   description: string;
   /** Which job the scenario does (the chart groups by it) and who implements it. */
-  family: "reference" | "header-rewrite" | "rate-limit" | "jwt-auth" | "key-auth" | "chain";
+  family: "reference" | "header-rewrite" | "rate-limit" | "jwt-auth" | "key-auth" | "chain" | "basic-auth";
   impl: Implementation;
   /** HTTP filters before the router; null means "no Envoy at all: wrk hits the upstream". */
   filters: Json[] | null;
+  /**
+   * The request headers wrk sends to this scenario instead of BENCH_HEADERS, for a filter that
+   * reads a credential of its own (basic-auth's Authorization: Basic); see benchHeaders().
+   */
+  headers?: [string, string][];
   /** Routes of the scenario's listener, when the filters need route-level config. */
   routes?: Json[];
   /** Wasm modules this scenario loads (absolute paths; the size column adds them up). */
@@ -131,7 +136,7 @@ const T = {
 
 // --- ours, Go and Rust: one Wasm filter per plugin; vm_id per scenario, so no two scenarios share a
 // VM and each VM's memory gauge is its own (stat_prefix names the gauge).
-type WasmFilter = "header-rewrite" | "rate-limit" | "jwt-auth" | "key-auth";
+type WasmFilter = "header-rewrite" | "rate-limit" | "jwt-auth" | "key-auth" | "basic-auth";
 type Plugin = [filter: WasmFilter, config: Json & { stat_prefix: string }];
 
 /** A scenario of Wasm plugins: its filters, their modules and their VM memory gauges. */
@@ -252,6 +257,71 @@ function nativeHeaderMutationRoutes(cluster: string): Json[] {
     { match: api, route: { cluster }, typed_per_filter_config: perRoute(API_MUTATIONS) },
     { match: { prefix: "/", headers: [debug] }, route: { cluster }, typed_per_filter_config: perRoute(DEBUG_MUTATIONS) },
     { match: { prefix: "/" }, route: { cluster } },
+  ];
+}
+
+// --- basic-auth (issue #15): ours with bcrypt users, the cached path (the same valid credential on
+// every request: one bcrypt per worker, then cache hits), beside native basic_auth with the same
+// users as {SHA} (the only format it reads). 1,000 users, so both look the caller up in a
+// realistic table; the bench request logs in as the first.
+const BASIC_AUTH_USERS = 1000;
+const BASIC_USER = "bench";
+const BASIC_PASSWORD = "bench-password";
+/** htpasswd -nbB -C 10 bench bench-password (the other users share it: only their names are looked up). */
+const BASIC_BCRYPT = "$2b$10$0Tks/0A2mW7QNjYBHPYYGuziH1tSoXAcMQb.yPABtBJkbVaevPUaC";
+const basicUser = (i: number) => (i === 0 ? BASIC_USER : `user-${i}`);
+const basicSha = (i: number) =>
+  `{SHA}${createHash("sha1")
+    .update(i === 0 ? BASIC_PASSWORD : `password-${i}`)
+    .digest("base64")}`;
+
+export const BASIC_AUTH_CONFIG = {
+  stat_prefix: "bench",
+  consumers: Array.from({ length: BASIC_AUTH_USERS }, (_, i) => ({
+    name: i === 0 ? "bench" : `consumer-${i}`,
+    basic: [{ username: basicUser(i), hash: BASIC_BCRYPT }],
+  })),
+};
+
+/** BENCH_HEADERS with the Bearer token replaced by the first user's Basic credentials. */
+const basicAuthHeaders = (): [string, string][] => [
+  ...BENCH_HEADERS.filter(([name]) => name !== "authorization"),
+  ["authorization", `Basic ${Buffer.from(`${BASIC_USER}:${BASIC_PASSWORD}`).toString("base64")}`],
+];
+
+const nativeBasicAuth = (): Json => ({
+  name: "envoy.filters.http.basic_auth",
+  typed_config: {
+    "@type": "type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth",
+    users: { inline_string: Array.from({ length: BASIC_AUTH_USERS }, (_, i) => `${basicUser(i)}:${basicSha(i)}`).join("\n") },
+  },
+});
+
+function basicAuthScenarios(): Scenario[] {
+  return [
+    {
+      ...wasmScenario(
+        {
+          name: "basic-auth",
+          family: "basic-auth",
+          impl: "ours",
+          description:
+            "ours: basic-auth, 1,000 bcrypt (cost 10) users, the same valid credential on every request (verified-credential cache)",
+        },
+        [["basic-auth", BASIC_AUTH_CONFIG]],
+      ),
+      headers: basicAuthHeaders(),
+    },
+    {
+      name: "native-basic-auth",
+      family: "basic-auth",
+      impl: "native",
+      description: "native basic_auth, the same 1,000 users as {SHA} (its only format: one SHA-1 per request, no cache)",
+      filters: [nativeBasicAuth()],
+      modules: [],
+      memoryGauges: [],
+      headers: basicAuthHeaders(),
+    },
   ];
 }
 
@@ -441,6 +511,7 @@ export function scenarios(cluster = "upstream"): Scenario[] {
       modules: [],
       memoryGauges: [],
     },
+    ...basicAuthScenarios(),
   ];
 }
 
@@ -451,3 +522,6 @@ export const BENCH_HEADERS: [string, string][] = [
   ["user-agent", "wrk"],
   ["authorization", `Bearer ${JWT.token}`],
 ];
+
+/** What wrk sends to a scenario: its own headers, or BENCH_HEADERS. */
+export const benchHeaders = (s: Pick<Scenario, "headers">): [string, string][] => s.headers ?? BENCH_HEADERS;

@@ -51,18 +51,22 @@ function charAt<T>(src: usize, i: i32): i32 {
   return <i32>load<T>(src + (<usize>i << alignof<T>()));
 }
 
-/**
- * Core decoder over `len` characters of type T (u8: ASCII bytes, u16: a string's code units).
- * `len` excludes any padding (checked by the callers). Returns null on any invalid input.
- */
-function decodeCore<T>(src: usize, len: i32, url: bool): Uint8Array | null {
-  if (len < 0) return null;
+/** Bytes that `len` characters (without padding) decode to; -1 for a length no base64 text has. */
+function decodedLength(len: i32): i32 {
+  if (len < 0) return -1;
   const rem = len & 3;
-  if (rem == 1) return null; // 6 bits cannot make a whole byte
+  if (rem == 1) return -1; // 6 bits cannot make a whole byte
+  return (len >> 2) * 3 + (rem == 0 ? 0 : rem - 1);
+}
+
+/**
+ * Core decoder over `len` characters of type T (u8: ASCII bytes, u16: a string's code units) into
+ * `dst`, which has room for decodedLength(len) bytes. `len` excludes any padding (checked by the
+ * callers). Returns false on any invalid input (`dst` then holds garbage).
+ */
+function decodeCoreInto<T>(src: usize, len: i32, url: bool, dst: usize): bool {
+  const rem = len & 3;
   const full = len >> 2;
-  const outLen = full * 3 + (rem == 0 ? 0 : rem - 1);
-  const out = new Uint8Array(outLen);
-  const dst = out.dataStart;
   let err: i32 = 0;
   let o: usize = 0;
   let i = 0;
@@ -91,7 +95,15 @@ function decodeCore<T>(src: usize, len: i32, url: bool): Uint8Array | null {
     store<u8>(dst + o, <u8>((a << 2) | (b >> 4)));
     store<u8>(dst + o + 1, <u8>((b << 4) | (c >> 2)));
   }
-  return err < 0 ? null : out;
+  return err >= 0;
+}
+
+/** decodeCoreInto a new array; null on any invalid input. */
+function decodeCore<T>(src: usize, len: i32, url: bool): Uint8Array | null {
+  const outLen = decodedLength(len);
+  if (outLen < 0) return null;
+  const out = new Uint8Array(outLen);
+  return decodeCoreInto<T>(src, len, url, out.dataStart) ? out : null;
 }
 
 /** Decodes unpadded base64url from a string (e.g. a JWT segment). */
@@ -133,6 +145,18 @@ export function base64Decode(s: string): Uint8Array | null {
 export function base64DecodePtr(ptr: usize, len: i32): Uint8Array | null {
   const n = paddedDataLength<u8>(ptr, len);
   return n < 0 ? null : decodeCore<u8>(ptr, n, false);
+}
+
+/**
+ * Padded standard base64 from `len` ASCII bytes at `ptr`, into the `cap` bytes at `dst` (no
+ * allocation: for a per-request decode into a buffer of the caller's). Returns the decoded length,
+ * or -1 when the text is invalid or would not fit.
+ */
+export function base64DecodePtrInto(ptr: usize, len: i32, dst: usize, cap: i32): i32 {
+  const n = paddedDataLength<u8>(ptr, len);
+  const outLen = n < 0 ? -1 : decodedLength(n);
+  if (outLen < 0 || outLen > cap) return -1;
+  return decodeCoreInto<u8>(ptr, n, false, dst) ? outLen : -1;
 }
 
 function encodeCore(src: usize, len: i32, url: bool): string {

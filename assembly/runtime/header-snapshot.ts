@@ -12,7 +12,7 @@
 // listing into a buffer of its own. Owners keep one snapshot per root context, so that buffer is
 // reused by every request instead of being a new object each time; one grown past RETAIN_MAX for
 // an unusually large map is dropped at the next reset, so what a VM keeps stays bounded.
-import { HeaderMap, listHeaderPairs, pairFindAt, pairFirstAt, pairValuesAt } from "./headers";
+import { HeaderMap, listHeaderPairs, pairCountAt, pairFindAt, pairFirstAt, pairValuesAt } from "./headers";
 import { hostResultPtr, hostResultSize, releaseHostResult } from "./host";
 
 const RETAIN_MAX: i32 = 16 * 1024;
@@ -52,6 +52,12 @@ export class HeaderSnapshot {
   /** Whether the map has `key`, without decoding its value. */
   has(key: ArrayBuffer): bool {
     return this.load() && pairFindAt(changetype<usize>(this.bytes), this.size, key) >= 0;
+  }
+
+  /** How many entries named `key` the map has (a client may send a header more than once). */
+  count(key: ArrayBuffer): i32 {
+    if (!this.load()) return 0;
+    return pairCountAt(changetype<usize>(this.bytes), this.size, key);
   }
 
   /**

@@ -165,6 +165,25 @@ export function pairFindAt(base: usize, total: usize, key: ArrayBuffer): i64 {
   return -1;
 }
 
+/** How many entries named `key` the `total` pair-encoded bytes at `base` hold. */
+export function pairCountAt(base: usize, total: usize, key: ArrayBuffer): i32 {
+  if (total < 4) return 0;
+  const count = <usize>load<u32>(base);
+  if (count > (total - 4) / 8) return 0;
+  let data = base + 4 + count * 8;
+  const end = base + total;
+  const keyLen = <usize>key.byteLength;
+  let n = 0;
+  for (let i: usize = 0; i < count; i++) {
+    const nameLen = <usize>load<u32>(base + 4 + i * 8);
+    const valueLen = <usize>load<u32>(base + 8 + i * 8);
+    if (data + nameLen + valueLen + 2 > end) break;
+    if (nameLen == keyLen && memory.compare(data, changetype<usize>(key), nameLen) == 0) n++;
+    data += nameLen + valueLen + 2;
+  }
+  return n;
+}
+
 /** Decodes the proxy-wasm pair encoding: count, (name size, value size)*, then NUL-terminated bytes. */
 export function decodeHeaderPairs(buf: ArrayBuffer): HeaderEntry[] {
   const out = new Array<HeaderEntry>();

@@ -10,7 +10,7 @@ import { NATIVE_POLICIES, NATIVE_POLICY_NAMES, type NativePolicyName } from "../
 import { gatewayConfigSchema } from "./schema.js";
 
 /** Suite filters with a config schema, in the order their conditions appear. */
-export const FILTER_SCHEMA_NAMES = ["header-rewrite", "jwt-auth", "key-auth", "rate-limit"] as const;
+export const FILTER_SCHEMA_NAMES = ["basic-auth", "header-rewrite", "jwt-auth", "key-auth", "rate-limit"] as const;
 
 type Json = Record<string, unknown>;
 

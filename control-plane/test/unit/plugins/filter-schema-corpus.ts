@@ -509,7 +509,102 @@ export const KEY_AUTH: Example[] = [
   },
 ];
 
+// basic-auth (issue #15)
+const BCRYPT = "$2b$04$zkuUi5cCErm4GkRK.eyneeR4d3a9KJQcuzajHCcH/J2T/tZr05zj.";
+const SHA = "{SHA}UWuXg/ylF+7L0dBk2i0WUxCxl1k=";
+const basicUser = (username: string, hash = BCRYPT) => ({ username, hash });
+const basicAuth = (top: object = {}) => ({
+  consumers: [
+    { name: "alice", groups: ["gold"], basic: [basicUser("alice")] },
+    { name: "bob", basic: [basicUser("bob", SHA), basicUser("bob-ci", BCRYPT.replace("$2b$", "$2y$"))] },
+    { name: "guest" },
+  ],
+  ...top,
+});
+
+export const BASIC_AUTH: Example[] = [
+  { what: "consumers with bcrypt and {SHA} users", config: basicAuth(), ok: true },
+  {
+    what: "every field, and the other filters' credential kinds",
+    config: basicAuth({
+      stat_prefix: "api",
+      realm: "my api",
+      anonymous: "guest",
+      upstream_headers: false,
+      hide_credentials: false,
+      cache_ttl: "10m",
+      cache_size: 4096,
+      max_verifications_per_second: 20,
+      consumers: [
+        {
+          name: "alice",
+          metadata: { tier: "gold" },
+          basic: [basicUser("alice")],
+          keys: [{ id: "k", sha256: "0".repeat(64) }],
+          jwt: [{ issuer: "i", subject: "s" }],
+        },
+        { name: "guest" },
+      ],
+    }),
+    ok: true,
+  },
+  { what: "cache_ttl as a number of seconds", config: basicAuth({ cache_ttl: 60 }), ok: true },
+  { what: "no consumers", config: {}, ok: false },
+  {
+    what: "a plain-text password instead of a hash",
+    config: { consumers: [{ name: "a", basic: [basicUser("a", "hunter2")] }] },
+    ok: false,
+  },
+  {
+    what: "an Apache MD5 hash",
+    config: { consumers: [{ name: "a", basic: [basicUser("a", "$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/")] }] },
+    ok: false,
+  },
+  { what: "bcrypt at cost 15", config: { consumers: [{ name: "a", basic: [basicUser("a", BCRYPT.replace("$04$", "$15$"))] }] }, ok: false },
+  { what: "bcrypt $2x$", config: { consumers: [{ name: "a", basic: [basicUser("a", BCRYPT.replace("$2b$", "$2x$"))] }] }, ok: false },
+  { what: "a username with a colon", config: { consumers: [{ name: "a", basic: [basicUser("a:b")] }] }, ok: false },
+  {
+    what: "a user with a password field",
+    config: { consumers: [{ name: "a", basic: [{ ...basicUser("a"), password: "x" }] }] },
+    ok: false,
+  },
+  { what: "a realm with a quote", config: basicAuth({ realm: 'a"b' }), ok: false },
+  { what: "cache_size 0", config: basicAuth({ cache_size: 0 }), ok: false },
+  { what: "max_verifications_per_second 0", config: basicAuth({ max_verifications_per_second: 0 }), ok: false },
+  { what: "an unknown top-level field", config: basicAuth({ users: [] }), ok: false },
+  {
+    what: "one username on two consumers",
+    config: {
+      consumers: [
+        { name: "a", basic: [basicUser("u")] },
+        { name: "b", basic: [basicUser("u", SHA)] },
+      ],
+    },
+    ok: false,
+    schemaCannot: "uniqueness across array items by one member",
+  },
+  {
+    what: "an anonymous consumer that is not listed",
+    config: basicAuth({ anonymous: "nobody" }),
+    ok: false,
+    schemaCannot: "a reference to another item's name",
+  },
+  {
+    what: "a cache_ttl under a second, as a string",
+    config: basicAuth({ cache_ttl: "500ms" }),
+    ok: false,
+    schemaCannot: "the range of a duration written as a string (only the number form has bounds)",
+  },
+  {
+    what: "a bcrypt salt whose last character has unused bits set",
+    config: { consumers: [{ name: "a", basic: [basicUser("a", `${BCRYPT.slice(0, 28)}/${BCRYPT.slice(29)}`)] }] },
+    ok: false,
+    schemaCannot: "the unused low bits of bcrypt's base64 (canonical form)",
+  },
+];
+
 export const CORPUS: Record<string, Example[]> = {
+  "basic-auth": BASIC_AUTH,
   "header-rewrite": HEADER_REWRITE,
   "jwt-auth": JWT_AUTH,
   "key-auth": KEY_AUTH,
