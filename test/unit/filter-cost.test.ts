@@ -154,7 +154,7 @@ describe("cost of each filter's benchmark request (host calls and allocations, c
   }
 
   it("counts allocations on a module that is the shipped one plus the two counters in __new, nothing else", () => {
-    expect(builds.size).toBe(5);
+    expect(builds.size).toBe(6);
     for (const [shipped, counted] of builds) {
       const [a, b] = [disassemble(shipped), disassemble(counted)];
       expect(b.length, counted).toBeGreaterThan(a.length);
