@@ -418,6 +418,21 @@ describe("memory", () => {
     for (let i = 0; i < 20_000; i++) expect([200, 401]).toContain(mix(i).status);
     expect(vm.memoryBytes()).toBe(warm);
   }, 120_000);
+
+  it("with 1,000 consumers (a large live heap, collected less often: assembly/runtime/collector.ts) stays flat over 10,000 requests", async () => {
+    const many = Array.from({ length: 1000 }, (_, i) => ({
+      name: `c${i}`,
+      groups: ["gold"],
+      keys: [{ id: `c${i}-1`, sha256: sha256(`key-of-c${i}`) }],
+    }));
+    const { vm, p } = await plugin({ stat_prefix: "api", consumers: many });
+    const one = (i: number) => withKey(p, i % 4 === 3 ? `wrong-${i}` : `key-of-c${i % 1000}`);
+    // Past two of the longest intervals (1,024 streams), so the heap has reached its slack.
+    for (let i = 0; i < 3_000; i++) one(i);
+    const warm = vm.memoryBytes();
+    for (let i = 0; i < 10_000; i++) expect(one(i).status).toBe(i % 4 === 3 ? 401 : 200);
+    expect(vm.memoryBytes()).toBe(warm);
+  }, 120_000);
 });
 
 describe("entry points", () => {
