@@ -93,8 +93,5 @@ function readGroups(v: JsonValue | null, path: string, errors: ConfigErrors): st
   return out;
 }
 
-/** The request headers an auth filter writes for the upstream (and always strips from clients). */
-export const CONSUMER_NAME_HEADER = "x-consumer-name";
-export const CONSUMER_GROUPS_HEADER = "x-consumer-groups";
-export const CREDENTIAL_HEADER = "x-credential-identifier";
-export const CONSUMER_HEADERS: string[] = [CONSUMER_NAME_HEADER, CONSUMER_GROUPS_HEADER, CREDENTIAL_HEADER];
+// The headers an auth filter writes for the upstream are defined with the identity itself.
+export { CONSUMER_GROUPS_HEADER, CONSUMER_HEADERS, CONSUMER_NAME_HEADER, CREDENTIAL_HEADER } from "../runtime/consumer";

@@ -22,10 +22,24 @@
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { PropertyPath, propertyPath, readProperty } from "./properties";
 import { hostResultPtr, hostResultSize, releaseHostResult } from "./host";
+import { HeaderMap, setHeaderBytes } from "./headers";
 
 export const CONSUMER_PROPERTY = "portico_consumer";
 export const CONSUMER_GROUPS_PROPERTY = "portico_consumer_groups";
 export const CREDENTIAL_PROPERTY = "portico_credential";
+
+/** The request headers an auth filter writes for the upstream (and always strips from clients). */
+export const CONSUMER_NAME_HEADER = "x-consumer-name";
+export const CONSUMER_GROUPS_HEADER = "x-consumer-groups";
+export const CREDENTIAL_HEADER = "x-credential-identifier";
+export const CONSUMER_HEADERS: string[] = [CONSUMER_NAME_HEADER, CONSUMER_GROUPS_HEADER, CREDENTIAL_HEADER];
+/** The credential id of a caller admitted as the `anonymous` consumer. */
+export const ANONYMOUS_CREDENTIAL = "anonymous";
+export const ANONYMOUS_CREDENTIAL_BYTES: ArrayBuffer = String.UTF8.encode(ANONYMOUS_CREDENTIAL);
+
+const NAME_HEADER_BYTES: ArrayBuffer = String.UTF8.encode(CONSUMER_NAME_HEADER);
+const GROUPS_HEADER_BYTES: ArrayBuffer = String.UTF8.encode(CONSUMER_GROUPS_HEADER);
+const CREDENTIAL_HEADER_BYTES: ArrayBuffer = String.UTF8.encode(CREDENTIAL_HEADER);
 
 const NAME_PATH: PropertyPath = propertyPath(CONSUMER_PROPERTY);
 const GROUPS_PATH: PropertyPath = propertyPath(CONSUMER_GROUPS_PROPERTY);
@@ -78,6 +92,20 @@ export function setCaller(consumer: ConsumerIdentity, credential: ArrayBuffer): 
   const b = setRaw(GROUPS_PATH, consumer.groupsBytes);
   const c = setRaw(CREDENTIAL_PATH, credential);
   return a && b && c;
+}
+
+/**
+ * An auth filter admits the caller as `who`: the identity in filter state for later filters and,
+ * when `upstreamHeaders`, x-consumer-name, x-consumer-groups (not for a consumer without groups:
+ * an empty value would read as one group named "") and x-credential-identifier for the upstream.
+ * `credential` and `credentialText` are the same id, encoded once at configure time.
+ */
+export function admitCaller(who: ConsumerIdentity, credential: ArrayBuffer, credentialText: string, upstreamHeaders: bool): void {
+  setCaller(who, credential);
+  if (!upstreamHeaders) return;
+  setHeaderBytes(HeaderMap.RequestHeaders, NAME_HEADER_BYTES, who.name);
+  if (who.groups.length) setHeaderBytes(HeaderMap.RequestHeaders, GROUPS_HEADER_BYTES, who.groupsHeader);
+  setHeaderBytes(HeaderMap.RequestHeaders, CREDENTIAL_HEADER_BYTES, credentialText);
 }
 
 function readString(path: PropertyPath): string | null {

@@ -7,11 +7,10 @@ export * from "../../assembly/runtime/entry/core";
 export * from "../../assembly/runtime/entry/request-headers";
 import {
   FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderSnapshot, HeadersStatus, IdentityHeaders, MemoryGauge, Metric, counter, logError,
-  logInfo, nowMillis, registerFilter, removeHeaderBytes, sendLocalResponse, setHeaderBytes,
+  logInfo, nowMillis, registerFilter, removeHeaderBytes, sendLocalResponse,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
-import { CONSUMER_GROUPS_HEADER, CONSUMER_HEADERS, CONSUMER_NAME_HEADER, CREDENTIAL_HEADER } from "../../assembly/config/consumers";
-import { ConsumerIdentity, setCaller } from "../../assembly/runtime/consumer";
+import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller } from "../../assembly/runtime/consumer";
 import { Sha256 } from "../../assembly/crypto/sha256";
 import { BasicAuthConfig, BasicUser, MAX_USERNAME, parseBasicAuthConfig } from "./config";
 import { AuthorizationKind, BasicCredentials, parseAuthorization } from "./authorization";
@@ -19,12 +18,7 @@ import { KEY_BYTES, VerifiedCache } from "./cache";
 import { VerifyBudget } from "./budget";
 
 const FILTER = "basic-auth";
-const ANONYMOUS = "anonymous";
-const ANONYMOUS_BYTES = String.UTF8.encode(ANONYMOUS);
 const AUTHORIZATION = String.UTF8.encode("authorization");
-const NAME_HEADER = String.UTF8.encode(CONSUMER_NAME_HEADER);
-const GROUPS_HEADER = String.UTF8.encode(CONSUMER_GROUPS_HEADER);
-const CREDENTIAL = String.UTF8.encode(CREDENTIAL_HEADER);
 const MISSING_BODY = "{\"error\":\"missing_credentials\"}";
 const INVALID_BODY = "{\"error\":\"invalid_credentials\"}";
 const THROTTLED_BODY = "{\"error\":\"too_many_password_checks\"}";
@@ -176,17 +170,12 @@ class BasicAuthStream extends FilterStream {
     const anon = cfg.consumers.anonymous;
     if (anon < 0) return this.refuse(false);
     this.root.stats!.anonymous.increment();
-    this.admit(cfg, cfg.consumers.consumers[anon], ANONYMOUS_BYTES, ANONYMOUS);
+    this.admit(cfg, cfg.consumers.consumers[anon], ANONYMOUS_CREDENTIAL_BYTES, ANONYMOUS_CREDENTIAL);
     return HeadersStatus.Continue;
   }
 
   private admit(cfg: BasicAuthConfig, who: ConsumerIdentity, credential: ArrayBuffer, credentialText: string): void {
-    setCaller(who, credential);
-    if (cfg.consumers.upstreamHeaders) {
-      setHeaderBytes(HeaderMap.RequestHeaders, NAME_HEADER, who.name);
-      if (who.groups.length) setHeaderBytes(HeaderMap.RequestHeaders, GROUPS_HEADER, who.groupsHeader);
-      setHeaderBytes(HeaderMap.RequestHeaders, CREDENTIAL, credentialText);
-    }
+    admitCaller(who, credential, credentialText, cfg.consumers.upstreamHeaders);
   }
 
   private refuse(invalid: bool): HeadersStatus {

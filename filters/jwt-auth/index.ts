@@ -20,8 +20,7 @@ import { TokenCache } from "./cache";
 import { ANOTHER_WORKER, NOT_STARTED, RemoteKeys } from "./remote";
 import { tokenFromHeaderBytes, withoutCookie, withoutQueryParam } from "./extract";
 import { claimStateValue } from "./identity";
-import { CONSUMER_GROUPS_HEADER, CONSUMER_HEADERS, CONSUMER_NAME_HEADER, CREDENTIAL_HEADER } from "../../assembly/config/consumers";
-import { ConsumerIdentity, setCaller } from "../../assembly/runtime/consumer";
+import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller } from "../../assembly/runtime/consumer";
 
 const FILTER = "jwt-auth";
 const TICK_MS: u32 = 200;
@@ -32,11 +31,6 @@ const REASONS = ["expired", "not_yet_valid", "issuer", "audience", "claims", "si
 const AUTHORITY = new HeaderName(":authority");
 const PATH = new HeaderName(":path");
 const COOKIE = new HeaderName("cookie");
-const CONSUMER_NAME = new HeaderName(CONSUMER_NAME_HEADER);
-const CONSUMER_GROUPS = new HeaderName(CONSUMER_GROUPS_HEADER);
-const CREDENTIAL = new HeaderName(CREDENTIAL_HEADER);
-const ANONYMOUS_TEXT = "anonymous";
-const ANONYMOUS = String.UTF8.encode(ANONYMOUS_TEXT);
 
 class ProviderStats {
   allowed: Metric;
@@ -253,7 +247,7 @@ class JwtStream extends FilterStream {
     if (d.pass) {
       // As Kong's auth plugins with `anonymous` (a logical OR between auth methods): a caller an
       // auth filter earlier in the chain already identified keeps that identity.
-      if (d.anonymous && view.consumerName() === null) this.identify(cfg.consumers.anonymous!, ANONYMOUS, ANONYMOUS_TEXT);
+      if (d.anonymous && view.consumerName() === null) this.identify(cfg.consumers.anonymous!, ANONYMOUS_CREDENTIAL_BYTES, ANONYMOUS_CREDENTIAL);
       return this.proceed(firstTime);
     }
     if (d.allowed) {
@@ -320,12 +314,7 @@ class JwtStream extends FilterStream {
 
   /** Records the caller for later filters (filter state) and, as configured, the upstream. */
   private identify(consumer: ConsumerIdentity, credential: ArrayBuffer, credentialText: string): void {
-    setCaller(consumer, credential);
-    if (!this.root.config!.consumers.block.upstreamHeaders) return;
-    setHeaderBytes(HeaderMap.RequestHeaders, CONSUMER_NAME.bytes, consumer.name);
-    // No groups: no header (an empty value would read as one group named "").
-    if (consumer.groupsHeader.length) setHeaderBytes(HeaderMap.RequestHeaders, CONSUMER_GROUPS.bytes, consumer.groupsHeader);
-    setHeaderBytes(HeaderMap.RequestHeaders, CREDENTIAL.bytes, credentialText);
+    admitCaller(consumer, credential, credentialText, this.root.config!.consumers.block.upstreamHeaders);
   }
 
   private refuse(d: Decision, view: RequestHeadersView): void {

@@ -7,11 +7,10 @@ export * from "../../assembly/runtime/entry/request-headers";
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import {
   FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderSnapshot, HeadersStatus, IdentityHeaders, MemoryGauge, Metric, counter, logError,
-  logInfo, registerFilter, removeHeaderBytes, sendLocalResponse, setHeaderBytes,
+  logInfo, registerFilter, removeHeaderBytes, sendLocalResponse,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
-import { CONSUMER_GROUPS_HEADER, CONSUMER_HEADERS, CONSUMER_NAME_HEADER, CREDENTIAL_HEADER } from "../../assembly/config/consumers";
-import { ConsumerIdentity, setCaller } from "../../assembly/runtime/consumer";
+import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller } from "../../assembly/runtime/consumer";
 import { pairFindAt } from "../../assembly/runtime/headers";
 import { Sha256 } from "../../assembly/crypto/sha256";
 import { KeyAuthConfig, SourceKind, parseKeyAuthConfig } from "./config";
@@ -19,11 +18,6 @@ import { DIGEST_BYTES } from "./keys";
 import { ByteBuffer, KeyFinder } from "./extract";
 
 const FILTER = "key-auth";
-const ANONYMOUS = "anonymous";
-const ANONYMOUS_BYTES = String.UTF8.encode(ANONYMOUS);
-const NAME_HEADER = String.UTF8.encode(CONSUMER_NAME_HEADER);
-const GROUPS_HEADER = String.UTF8.encode(CONSUMER_GROUPS_HEADER);
-const CREDENTIAL = String.UTF8.encode(CREDENTIAL_HEADER);
 const PATH = String.UTF8.encode(":path");
 const COOKIE = String.UTF8.encode("cookie");
 const MISSING_BODY = "{\"error\":\"missing_key\"}";
@@ -109,7 +103,7 @@ class KeyAuthStream extends FilterStream {
       const anon = cfg.block.anonymous;
       if (anon < 0) return this.refuse(false);
       root.anonymous!.increment();
-      this.admit(cfg, anon, cfg.block.consumers[anon], ANONYMOUS_BYTES, ANONYMOUS, base, size);
+      this.admit(cfg, anon, cfg.block.consumers[anon], ANONYMOUS_CREDENTIAL_BYTES, ANONYMOUS_CREDENTIAL, base, size);
       return HeadersStatus.Continue;
     }
     // A wrong key is refused even when anonymous callers are admitted: it is a failed login, not no login.
@@ -125,13 +119,8 @@ class KeyAuthStream extends FilterStream {
   }
 
   private admit(cfg: KeyAuthConfig, index: i32, who: ConsumerIdentity, credential: ArrayBuffer, credentialText: string, base: usize, size: usize): void {
-    setCaller(who, credential);
+    admitCaller(who, credential, credentialText, cfg.block.upstreamHeaders);
     if (cfg.perConsumerMetrics) this.root.perConsumer[index].increment();
-    if (cfg.block.upstreamHeaders) {
-      setHeaderBytes(HeaderMap.RequestHeaders, NAME_HEADER, who.name);
-      if (who.groups.length) setHeaderBytes(HeaderMap.RequestHeaders, GROUPS_HEADER, who.groupsHeader);
-      setHeaderBytes(HeaderMap.RequestHeaders, CREDENTIAL, credentialText);
-    }
     // The listing was copied into the snapshot: it still describes the request as it came in.
     if (cfg.hideCredentials) this.hide(cfg, base, size);
   }
