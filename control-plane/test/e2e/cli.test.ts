@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { NodeStatus } from "../../src/xds/server.js";
 import { TypeUrl } from "../../src/xds/types.js";
+import { NATIVE_POLICY_NAMES } from "../../src/policies/index.js";
 import {
   isAlive,
   onFreshPort,
@@ -102,7 +103,7 @@ describe("portico validate", () => {
     const r = await portico(["validate", "-c", path, "--filters", empty]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `filters.yaml:3:13: plugins[0].filter: unknown filter "rate-limit" (native policies: cors, ip-restriction, request-size; suite Wasm filters: none found in ${empty})`,
+      `filters.yaml:3:13: plugins[0].filter: unknown filter "rate-limit" (native policies: ${NATIVE_POLICY_NAMES.join(", ")}; suite Wasm filters: none found in ${empty})`,
     );
   });
 
