@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import type { GatewayModel, PluginModel } from "../../../src/model/types.js";
 import { CONSUMER_HEADERS, stripsIdentityHeaders } from "../../../src/translate/consumers.js";
 
-const AS_SOURCE = new URL("../../../../assembly/config/consumers.ts", import.meta.url);
+// The filters define the headers with the identity itself (assembly/runtime/consumer.ts).
+const AS_SOURCE = new URL("../../../../assembly/runtime/consumer.ts", import.meta.url);
 
 describe("identity headers", () => {
   it("are the auth filters' CONSUMER_HEADERS", () => {
