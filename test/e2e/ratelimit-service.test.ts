@@ -9,6 +9,9 @@ import {
   echoedHeader,
   httpListener,
   pollUntil,
+  ratelimitPath,
+  redisPing,
+  redisServerPath,
   request,
   startRateLimitService,
   startRedis,
@@ -163,6 +166,7 @@ describe("Envoy's native ratelimit filter + envoyproxy/ratelimit + Redis: one li
     const allowedBefore = await total("failure_mode_allowed");
 
     await redis.kill();
+    expect(await redisPing(redis.port)).toBe(false);
     // alice is over her limit, yet the service cannot count: failure_mode_deny false lets her through.
     await pollUntil(
       () => ask(envoys[0]!, "alice").then((r) => r.status),
@@ -173,6 +177,8 @@ describe("Envoy's native ratelimit filter + envoyproxy/ratelimit + Redis: one li
     for (const e of envoys) expect((await e.stat(STAT("failure_mode_allowed"))) ?? 0, e.name).toBeGreaterThan(0);
     expect(await total("error")).toBeGreaterThanOrEqual(errorsBefore + 7);
     expect(await total("failure_mode_allowed")).toBeGreaterThanOrEqual(allowedBefore + 7);
+    // The service says why (at its default log level, warn).
+    expect(service.logs()).toMatch(/redis connection error.*connection refused/);
 
     await redis.restart();
     // The service reconnects by itself, with a backoff of up to 4 s (radix's MaxReconnectInterval);
@@ -193,5 +199,23 @@ describe("Envoy's native ratelimit filter + envoyproxy/ratelimit + Redis: one li
     // The new Redis starts empty: carol, new, gets exactly the limit again, over both Envoys.
     expect(await alternate("carol", 8)).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
     expect(await total("error"), "no errors once Redis is back").toBe(errorsAfterRestore);
+  });
+});
+
+describe("the tools behind it", () => {
+  it("a missing redis-server or rate limit service is an error that says how to install it", () => {
+    for (const [key, resolve] of [
+      ["REDIS_SERVER", redisServerPath],
+      ["RATELIMIT", ratelimitPath],
+    ] as const) {
+      const saved = process.env[key];
+      process.env[key] = `/nonexistent/${key.toLowerCase()}`;
+      try {
+        expect(() => resolve()).toThrow(/install-tools\.sh/);
+      } finally {
+        if (saved === undefined) delete process.env[key];
+        else process.env[key] = saved;
+      }
+    }
   });
 });
