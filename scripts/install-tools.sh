@@ -161,8 +161,8 @@ fi
 
 # ---------------------------------------------------------------- Debian tools
 # wrk and h2load generate load; prometheus scrapes and queries in the observability e2e;
-# redis-server backs the rate limit service in e2e tests. The packages' services are not
-# started (tests run their own servers on free ports).
+# redis-server backs the rate limit service in e2e tests. Tests never use a system service a
+# package may start (a Redis on 6379, say); they run their own servers on free ports.
 declare -A apt_pkg=([wrk]=wrk [h2load]=nghttp2-client [prometheus]=prometheus [redis-server]=redis-server)
 missing=()
 for tool in wrk h2load prometheus redis-server; do
