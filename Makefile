@@ -1,5 +1,5 @@
 # Portico developer entry points. `make test` is what CI runs (.ci/run).
-#   make tools   install the pinned Envoy 1.40, func-e, wrk, h2load (scripts/install-tools.sh)
+#   make tools   install the pinned Envoy 1.40, func-e, wrk, h2load, redis-server, ratelimit (scripts/install-tools.sh)
 #   make deps    npm ci, when node_modules is missing or older than package-lock.json
 #   make build   compile the Wasm filters and test fixtures (npm run build:wasm)
 #   make test    tools + deps + build, then lint, unit, as-pect, e2e tests and the typecheck

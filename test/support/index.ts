@@ -12,3 +12,5 @@ export * from "./examples.js";
 export * from "./load.js";
 export * from "./poll.js";
 export * from "./jwt.js";
+export * from "./redis.js";
+export * from "./ratelimit-service.js";

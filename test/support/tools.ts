@@ -38,3 +38,7 @@ export const wrkPath = (): string => resolveTool("WRK", "wrk");
 export const h2loadPath = (): string => resolveTool("H2LOAD", "h2load");
 /** Prometheus server (Debian package), for the scrape-and-query e2e test. */
 export const prometheusPath = (): string => resolveTool("PROMETHEUS", "Prometheus");
+/** redis-server (Debian package): the store behind the rate limit service in e2e tests. */
+export const redisServerPath = (): string => resolveTool("REDIS_SERVER", "redis-server");
+/** The reference rate limit service, github.com/envoyproxy/ratelimit (pinned in install-tools.sh). */
+export const ratelimitPath = (): string => resolveTool("RATELIMIT", "The rate limit service (envoyproxy/ratelimit)");

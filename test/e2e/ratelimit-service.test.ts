@@ -1,0 +1,231 @@
+// The global rate limit stack, with Envoy's own filter: two Envoys (two workers each) run the
+// native envoy.filters.http.ratelimit against one envoyproxy/ratelimit service and one Redis. One
+// limit holds across both Envoys, each user has their own, a Redis crash fails open (the documented
+// failure_mode_deny: false), and enforcement resumes once Redis is back. This is the oracle the
+// rate-limit filter's `scope: global` rules (issue #16) are to be compared with.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  bootstrap,
+  echoedHeader,
+  httpListener,
+  pollUntil,
+  ratelimitPath,
+  redisPing,
+  redisServerPath,
+  request,
+  startRateLimitService,
+  startRedis,
+  staticCluster,
+  useEchoUpstream,
+  useEnvoy,
+  type EchoUpstream,
+  type Envoy,
+  type HttpResponse,
+  type Json,
+  type RateLimitService,
+  type Redis,
+} from "../support/index.js";
+
+const envoy = useEnvoy("all");
+const upstream = useEchoUpstream("all");
+
+const DOMAIN = "portico-oracle";
+const LIMIT = 5;
+const HOUR_MS = 3_600_000;
+/** REDIS_POOL_SIZE of the service: each pooled connection a Redis restart broke fails once. */
+const POOL = 2;
+/** The Envoys' stats for the filter live under the route's target cluster. */
+const STAT = (name: string) => `cluster.upstream.ratelimit.${name}`;
+
+let redis: Redis;
+let service: RateLimitService;
+let up: EchoUpstream;
+let envoys: Envoy[];
+
+/** Envoy's native global rate limit filter, asking the service (fail open, bounded wait). */
+function nativeRateLimit(): Json {
+  return {
+    name: "envoy.filters.http.ratelimit",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit",
+      domain: DOMAIN,
+      failure_mode_deny: false,
+      // What bounds a request's wait when Redis is gone: the service then answers with an error
+      // only while it still has broken connections to fail on; once its pool is empty it blocks
+      // (radix v4 always waits for a connection), and only this timeout ends the call.
+      timeout: "1s",
+      rate_limit_service: { grpc_service: { envoy_grpc: { cluster_name: "ratelimit" } }, transport_api_version: "V3" },
+    },
+  };
+}
+
+/** The service's gRPC endpoint: HTTP/2 is what makes a static cluster usable for gRPC. */
+function serviceCluster(port: number): Json {
+  return {
+    ...staticCluster("ratelimit", port),
+    typed_extension_protocol_options: {
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    },
+  };
+}
+
+function config(upstreamPort: number, servicePort: number): Json {
+  // One descriptor per request: ("user", <x-user header>). A request without the header sends none.
+  const routes = [
+    {
+      match: { prefix: "/" },
+      route: { cluster: "upstream", rate_limits: [{ actions: [{ request_headers: { header_name: "x-user", descriptor_key: "user" } }] }] },
+    },
+  ];
+  return bootstrap({
+    listeners: [httpListener({ name: "main", routes, httpFilters: [nativeRateLimit()] })],
+    clusters: [staticCluster("upstream", upstreamPort), serviceCluster(servicePort)],
+  });
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  service = await startRateLimitService({
+    redis: redis.address,
+    redisPoolSize: POOL,
+    // Per hour, not per minute: the service counts in fixed windows aligned to the unit, and a
+    // test's requests must fall into one window (see oneWindow).
+    domains: [{ domain: DOMAIN, descriptors: [{ key: "user", rate_limit: { unit: "hour", requests_per_unit: LIMIT } }] }],
+  });
+  up = await upstream();
+  envoys = [];
+  for (const name of ["edge-a", "edge-b"]) {
+    envoys.push(await envoy({ name, concurrency: 2, config: config(up.port, service.grpcPort) }));
+  }
+}, 120_000);
+
+afterEach((ctx) => {
+  // Envoy's log tail is printed by useEnvoy; the service's and Redis's are only here.
+  if (ctx.task.result?.state === "fail") {
+    console.error(
+      `--- rate limit service output ---\n${service?.logs().slice(-4_000)}\n--- redis output ---\n${redis?.logs().slice(-2_000)}`,
+    );
+  }
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await redis?.stop();
+});
+
+/** Waits for the next hour's window when fewer than `needMs` are left of this one (rare). */
+async function oneWindow(needMs = 30_000): Promise<void> {
+  const left = HOUR_MS - (Date.now() % HOUR_MS);
+  // Time has to pass here: the window is the service's wall clock, there is nothing to poll.
+  if (left < needMs) await new Promise((r) => setTimeout(r, left + 1_000));
+}
+
+const ask = (e: Envoy, user: string): Promise<HttpResponse> => request(e.url("/"), { headers: { "x-user": user } });
+
+/** `n` requests for `user`, one after the other, alternating between the two Envoys. */
+async function alternate(user: string, n: number): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < n; i++) statuses.push((await ask(envoys[i % 2]!, user)).status);
+  return statuses;
+}
+
+const total = async (name: string): Promise<number> => {
+  let sum = 0;
+  for (const e of envoys) sum += (await e.stat(STAT(name))) ?? 0;
+  return sum;
+};
+
+const upstreamSaw = (user: string) => up.requests.filter((r) => echoedHeader(r, "x-user").includes(user)).length;
+
+describe("Envoy's native ratelimit filter + envoyproxy/ratelimit + Redis: one limit across Envoys", () => {
+  it("a burst for one user spread over both Envoys admits exactly the limit in total; the rest get 429", async () => {
+    await oneWindow();
+    // 10 concurrent requests per Envoy. Redis counts atomically, so the total is exact, not "about".
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(envoys[i % 2]!, "alice")));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200).length, JSON.stringify(statuses)).toBe(LIMIT);
+    expect(statuses.filter((s) => s === 429).length, JSON.stringify(statuses)).toBe(20 - LIMIT);
+    // Refused by the rate limit filter (it says so), before the upstream.
+    const refused = responses.find((r) => r.status === 429)!;
+    expect(refused.header("x-envoy-ratelimited")).toBe("true");
+    expect(upstreamSaw("alice")).toBe(LIMIT);
+    // Each Envoy refused some: neither could have admitted its 10 on a limit of its own.
+    for (const e of envoys) expect(await e.stat(STAT("over_limit")), e.name).toBeGreaterThan(0);
+    // Still over: the counter is shared, not per connection or per worker.
+    expect(await alternate("alice", 4)).toEqual([429, 429, 429, 429]);
+  });
+
+  it("each user has a limit of their own, and both Envoys count into it", async () => {
+    await oneWindow();
+    // Alternating: Envoy A admits bob's 1st, 3rd, 5th, Envoy B his 2nd and 4th, then both refuse.
+    expect(await alternate("bob", 8)).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
+    expect(upstreamSaw("bob")).toBe(LIMIT);
+    // No header, no descriptor: the filter does not ask the service at all.
+    const plain = await request(envoys[0]!.url("/"));
+    expect(plain.status).toBe(200);
+  });
+
+  it("Redis killed: requests pass (fail open) and Envoy counts the errors; Redis back: enforcement resumes", async () => {
+    await oneWindow(60_000);
+    // dave uses up his limit, so that being admitted below can only be the failure policy.
+    expect(await alternate("dave", 6)).toEqual([200, 200, 200, 200, 200, 429]);
+    const errorsBefore = await total("error");
+    const allowedBefore = await total("failure_mode_allowed");
+
+    await redis.kill();
+    expect(await redisPing(redis.port)).toBe(false);
+    // dave is over his limit, yet the service cannot count: failure_mode_deny false lets him through.
+    await pollUntil(
+      () => ask(envoys[0]!, "dave").then((r) => r.status),
+      (s) => s === 200,
+      { timeoutMs: 10_000, what: "dave admitted while Redis is down" },
+    );
+    expect(await alternate("dave", 6)).toEqual(Array(6).fill(200));
+    for (const e of envoys) expect((await e.stat(STAT("failure_mode_allowed"))) ?? 0, e.name).toBeGreaterThan(0);
+    expect(await total("error")).toBeGreaterThanOrEqual(errorsBefore + 7);
+    expect(await total("failure_mode_allowed")).toBeGreaterThanOrEqual(allowedBefore + 7);
+    // The service says why (at its default log level, warn).
+    expect(service.logs()).toMatch(/redis connection error.*connection refused/);
+
+    await redis.restart();
+    // The service reconnects by itself, with a backoff of up to 4 s (radix's MaxReconnectInterval);
+    // a decision asked meanwhile waits or fails. Back means more consecutive answers than the pool
+    // has connections.
+    let streak = 0;
+    let probes = 0;
+    await pollUntil(
+      async () => {
+        const r = await service.shouldRateLimit(DOMAIN, { user: `probe-${++probes}` }, 2_000).catch(() => ({ status: 0 }));
+        streak = r.status === 200 ? streak + 1 : 0;
+        return streak;
+      },
+      (n) => n > 2 * POOL,
+      { timeoutMs: 30_000, intervalMs: 50, what: "the service answering from the restarted Redis" },
+    );
+    const errorsAfterRestore = await total("error");
+    // The new Redis starts empty: carol, new, gets exactly the limit again, over both Envoys.
+    expect(await alternate("carol", 8)).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
+    expect(await total("error"), "no errors once Redis is back").toBe(errorsAfterRestore);
+  });
+});
+
+describe("the tools behind it", () => {
+  it("a missing redis-server or rate limit service is an error that says how to install it", () => {
+    for (const [key, resolve] of [
+      ["REDIS_SERVER", redisServerPath],
+      ["RATELIMIT", ratelimitPath],
+    ] as const) {
+      const saved = process.env[key];
+      process.env[key] = `/nonexistent/${key.toLowerCase()}`;
+      try {
+        expect(() => resolve()).toThrow(/install-tools\.sh/);
+      } finally {
+        if (saved === undefined) delete process.env[key];
+        else process.env[key] = saved;
+      }
+    }
+  });
+});
