@@ -22,7 +22,7 @@
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { PropertyPath, propertyPath, readProperty } from "./properties";
 import { hostResultPtr, hostResultSize, releaseHostResult } from "./host";
-import { HeaderMap, setHeaderBytes } from "./headers";
+import { HeaderMap, removeHeaderBytes, setHeaderBytes } from "./headers";
 
 export const CONSUMER_PROPERTY = "portico_consumer";
 export const CONSUMER_GROUPS_PROPERTY = "portico_consumer_groups";
@@ -100,12 +100,34 @@ export function setCaller(consumer: ConsumerIdentity, credential: ArrayBuffer): 
  * an empty value would read as one group named "") and x-credential-identifier for the upstream.
  * `credential` and `credentialText` are the same id, encoded once at configure time.
  */
-export function admitCaller(who: ConsumerIdentity, credential: ArrayBuffer, credentialText: string, upstreamHeaders: bool): void {
+export function admitCaller(who: ConsumerIdentity, credential: ArrayBuffer, credentialText: string, upstreamHeaders: bool, replacing: bool = false): void {
   setCaller(who, credential);
-  if (!upstreamHeaders) return;
+  // `replacing`: an earlier auth filter identified the caller and wrote its own headers, which
+  // this filter left in place (earlierCaller()); none of them may describe the old identity.
+  if (!upstreamHeaders) {
+    if (replacing) {
+      removeHeaderBytes(HeaderMap.RequestHeaders, NAME_HEADER_BYTES);
+      removeHeaderBytes(HeaderMap.RequestHeaders, GROUPS_HEADER_BYTES);
+      removeHeaderBytes(HeaderMap.RequestHeaders, CREDENTIAL_HEADER_BYTES);
+    }
+    return;
+  }
   setHeaderBytes(HeaderMap.RequestHeaders, NAME_HEADER_BYTES, who.name);
   if (who.groups.length) setHeaderBytes(HeaderMap.RequestHeaders, GROUPS_HEADER_BYTES, who.groupsHeader);
+  else if (replacing) removeHeaderBytes(HeaderMap.RequestHeaders, GROUPS_HEADER_BYTES);
   setHeaderBytes(HeaderMap.RequestHeaders, CREDENTIAL_HEADER_BYTES, credentialText);
+}
+
+/**
+ * Whether an auth filter earlier in the chain already identified the caller, asked only by a
+ * filter configured with `anonymous` (one host call, none otherwise). That is Kong's pattern
+ * for "a key or a token": every auth filter of the route has `anonymous`; a caller one of them
+ * identified keeps that identity through the others unless their own credential is present and
+ * valid, and the identity headers on the request are that filter's (it removed the client's),
+ * so the later ones leave them alone.
+ */
+export function earlierCaller(anonymousConfigured: bool): bool {
+  return anonymousConfigured && callerName() !== null;
 }
 
 function readString(path: PropertyPath): string | null {

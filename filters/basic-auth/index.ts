@@ -10,7 +10,7 @@ import {
   logInfo, nowMillis, registerFilter, removeHeaderBytes, sendLocalResponse,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
-import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller } from "../../assembly/runtime/consumer";
+import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller, earlierCaller } from "../../assembly/runtime/consumer";
 import { Sha256 } from "../../assembly/crypto/sha256";
 import { BasicAuthConfig, BasicUser, MAX_USERNAME, parseBasicAuthConfig } from "./config";
 import { AuthorizationKind, BasicCredentials, parseAuthorization } from "./authorization";
@@ -113,6 +113,9 @@ enum Check {
 }
 
 class BasicAuthStream extends FilterStream {
+  /** An earlier auth filter identified the caller: admitting replaces its identity and headers. */
+  private replacing: bool = false;
+
   constructor(contextId: u32, private root: BasicAuthRoot) {
     super(contextId, root);
   }
@@ -124,8 +127,11 @@ class BasicAuthStream extends FilterStream {
     root.memory!.tick();
     const snap = root.snapshot;
     snap.reset();
-    // Always, whatever the verdict: a client must not pass identity headers of its own.
-    root.identity.strip(snap);
+    const earlier = earlierCaller(cfg.consumers.anonymous >= 0);
+    this.replacing = earlier;
+    // Whatever the verdict, a client must not pass identity headers of its own (those present
+    // after an earlier auth filter identified the caller are that filter's).
+    if (!earlier) root.identity.strip(snap);
     const count = snap.count(AUTHORIZATION);
     if (count == 0) return this.noCredential(cfg);
     // Two Authorization headers are ambiguous (which one would a later filter or the upstream read?).
@@ -167,6 +173,8 @@ class BasicAuthStream extends FilterStream {
   }
 
   private noCredential(cfg: BasicAuthConfig): HeadersStatus {
+    // A caller an earlier auth filter identified keeps that identity.
+    if (this.replacing) return HeadersStatus.Continue;
     const anon = cfg.consumers.anonymous;
     if (anon < 0) return this.refuse(false);
     this.root.stats!.anonymous.increment();
@@ -175,7 +183,7 @@ class BasicAuthStream extends FilterStream {
   }
 
   private admit(cfg: BasicAuthConfig, who: ConsumerIdentity, credential: ArrayBuffer, credentialText: string): void {
-    admitCaller(who, credential, credentialText, cfg.consumers.upstreamHeaders);
+    admitCaller(who, credential, credentialText, cfg.consumers.upstreamHeaders, this.replacing);
   }
 
   private refuse(invalid: bool): HeadersStatus {

@@ -86,6 +86,8 @@ class JwtRoot extends FilterRoot {
    * every provider, and the consumer headers (always, as every auth filter: docs/consumers.md).
    */
   identity: IdentityHeaders = new IdentityHeaders([]);
+  /** The claim headers alone: what is stripped when an earlier auth filter identified the caller. */
+  claimIdentity: IdentityHeaders = new IdentityHeaders([]);
   /** Per provider, the credential id of its callers ("jwt:<provider>"), encoded once. */
   credentials: ArrayBuffer[] = [];
   credentialTexts: string[] = [];
@@ -103,7 +105,7 @@ class JwtRoot extends FilterRoot {
     this.missing = counter(base + "denied_missing_total");
     this.memory = new MemoryGauge(base + "vm_memory_bytes");
     const clusters: ClusterRef[] = [];
-    const identity: string[] = CONSUMER_HEADERS.slice(0);
+    const claimHeaders: string[] = [];
     this.credentials = [];
     this.credentialTexts = [];
     for (let i = 0; i < cfg.providers.length; i++) {
@@ -112,12 +114,13 @@ class JwtRoot extends FilterRoot {
       this.stats.push(new ProviderStats(pbase));
       this.remotes.push(p.remote !== null ? new RemoteKeys(p, pbase) : null);
       if (p.remote !== null) clusters.push(new ClusterRef(p.remote!.cluster, p.remote!.clusterPath));
-      for (let k = 0; k < p.claimHeaders.length; k++) identity.push(p.claimHeaders[k].header.text);
-      if (p.payloadHeader !== null) identity.push(p.payloadHeader!.text);
+      for (let k = 0; k < p.claimHeaders.length; k++) claimHeaders.push(p.claimHeaders[k].header.text);
+      if (p.payloadHeader !== null) claimHeaders.push(p.payloadHeader!.text);
       this.credentialTexts.push("jwt:" + p.name);
       this.credentials.push(String.UTF8.encode("jwt:" + p.name));
     }
-    this.identity = new IdentityHeaders(identity);
+    this.identity = new IdentityHeaders(CONSUMER_HEADERS.concat(claimHeaders));
+    this.claimIdentity = new IdentityHeaders(claimHeaders);
     if (clusters.length > 0) setTickPeriod(TICK_MS);
     declareClusters(clusters); // for the control plane's check; Envoy ignores it
     logInfo(FILTER + ": configured " + cfg.providers.length.toString() + " provider(s), " + cfg.rules.length.toString() + " rule(s)");
@@ -209,6 +212,8 @@ function wwwAuthenticate(realm: string, f: Failure): string {
 
 class JwtStream extends FilterStream {
   private waited: bool = false;
+  /** With `anonymous`: an earlier auth filter identified the caller; a valid token's consumer replaces it. */
+  private replacing: bool = false;
 
   constructor(contextId: u32, private root: JwtRoot) {
     super(contextId, root);
@@ -220,8 +225,12 @@ class JwtStream extends FilterStream {
     this.root.memory!.tick();
     const view = this.root.view;
     view.reset();
-    // Clients must not be able to pass claim headers of their own, whatever the rule decides.
-    this.root.identity.strip(view.requestHeaders);
+    this.replacing = cfg.consumers.block.anonymous >= 0 && view.consumerName() !== null;
+    // Clients must not be able to pass claim or identity headers of their own, whatever the rule
+    // decides (those present after an earlier auth filter identified the caller are that
+    // filter's: earlierCaller() in assembly/runtime/consumer.ts).
+    // Claim headers are this filter's alone: always stripped.
+    (this.replacing ? this.root.claimIdentity : this.root.identity).strip(view.requestHeaders);
     return this.run(true);
   }
 
@@ -247,7 +256,7 @@ class JwtStream extends FilterStream {
     if (d.pass) {
       // As Kong's auth plugins with `anonymous` (a logical OR between auth methods): a caller an
       // auth filter earlier in the chain already identified keeps that identity.
-      if (d.anonymous && view.consumerName() === null) this.identify(cfg.consumers.anonymous!, ANONYMOUS_CREDENTIAL_BYTES, ANONYMOUS_CREDENTIAL);
+      if (d.anonymous && !this.replacing && view.consumerName() === null) this.identify(cfg.consumers.anonymous!, ANONYMOUS_CREDENTIAL_BYTES, ANONYMOUS_CREDENTIAL);
       return this.proceed(firstTime);
     }
     if (d.allowed) {
@@ -314,7 +323,7 @@ class JwtStream extends FilterStream {
 
   /** Records the caller for later filters (filter state) and, as configured, the upstream. */
   private identify(consumer: ConsumerIdentity, credential: ArrayBuffer, credentialText: string): void {
-    admitCaller(consumer, credential, credentialText, this.root.config!.consumers.block.upstreamHeaders);
+    admitCaller(consumer, credential, credentialText, this.root.config!.consumers.block.upstreamHeaders, this.replacing);
   }
 
   private refuse(d: Decision, view: RequestHeadersView): void {

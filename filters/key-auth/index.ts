@@ -10,7 +10,7 @@ import {
   logInfo, registerFilter, removeHeaderBytes, sendLocalResponse,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
-import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller } from "../../assembly/runtime/consumer";
+import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller, earlierCaller } from "../../assembly/runtime/consumer";
 import { pairFindAt } from "../../assembly/runtime/headers";
 import { Sha256 } from "../../assembly/crypto/sha256";
 import { KeyAuthConfig, SourceKind, parseKeyAuthConfig } from "./config";
@@ -82,6 +82,9 @@ class KeyAuthRoot extends FilterRoot {
 }
 
 class KeyAuthStream extends FilterStream {
+  /** An earlier auth filter identified the caller: admitting replaces its identity and headers. */
+  private replacing: bool = false;
+
   constructor(contextId: u32, private root: KeyAuthRoot) {
     super(contextId, root);
   }
@@ -93,13 +96,18 @@ class KeyAuthStream extends FilterStream {
     root.memory!.tick();
     const snap = root.snapshot;
     snap.reset();
-    // Always, whatever the verdict: a client must not pass identity headers of its own.
-    root.identity.strip(snap);
+    const earlier = earlierCaller(cfg.block.anonymous >= 0);
+    // Whatever the verdict, a client must not pass identity headers of its own (those present
+    // after an earlier auth filter identified the caller are that filter's).
+    if (!earlier) root.identity.strip(snap);
     if (!snap.listing()) return this.refuse(false);
     const base = snap.listingPtr;
     const size = snap.listingSize;
     const finder = root.finder;
+    this.replacing = earlier;
     if (finder.find(cfg.sources, base, size) < 0) {
+      // No key: a caller an earlier auth filter identified keeps that identity.
+      if (earlier) return HeadersStatus.Continue;
       const anon = cfg.block.anonymous;
       if (anon < 0) return this.refuse(false);
       root.anonymous!.increment();
@@ -119,7 +127,7 @@ class KeyAuthStream extends FilterStream {
   }
 
   private admit(cfg: KeyAuthConfig, index: i32, who: ConsumerIdentity, credential: ArrayBuffer, credentialText: string, base: usize, size: usize): void {
-    admitCaller(who, credential, credentialText, cfg.block.upstreamHeaders);
+    admitCaller(who, credential, credentialText, cfg.block.upstreamHeaders, this.replacing);
     if (cfg.perConsumerMetrics) this.root.perConsumer[index].increment();
     // The listing was copied into the snapshot: it still describes the request as it came in.
     if (cfg.hideCredentials) this.hide(cfg, base, size);

@@ -68,7 +68,7 @@ const PINNED: Record<string, RequestCost> = {
     },
     totalHostCalls: 8,
     allocations: 1.2,
-    allocatedBytes: 25.6,
+    allocatedBytes: 29.6,
   },
   "chain-ours": {
     hostCalls: {
@@ -98,7 +98,7 @@ const PINNED: Record<string, RequestCost> = {
     },
     totalHostCalls: 10,
     allocations: 1.2,
-    allocatedBytes: 25.6,
+    allocatedBytes: 29.6,
   },
 };
 

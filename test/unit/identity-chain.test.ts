@@ -3,6 +3,7 @@
 // and header-rewrite (${consumer.name}) after it read it. Envoy gives each filter of a chain its
 // own VM and one filter state per stream; here each filter's stream starts with the properties
 // the one before left (test/e2e/consumer-identity.test.ts does the same through a real Envoy).
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LogLevel, ProxyWasmVm, type HeaderList, type Plugin, type Properties } from "../../emulator/index.js";
@@ -16,7 +17,8 @@ const ISSUER = "https://idp.example.com";
 let key: TestKey;
 const modules = new Map<string, WebAssembly.Module>();
 beforeAll(async () => {
-  for (const f of ["jwt-auth", "rate-limit", "header-rewrite"]) modules.set(f, await WebAssembly.compile(readFileSync(builtFilter(f))));
+  for (const f of ["jwt-auth", "rate-limit", "header-rewrite", "key-auth"])
+    modules.set(f, await WebAssembly.compile(readFileSync(builtFilter(f))));
   key = await generateKey("ES256", "idp");
 }, 180_000);
 
@@ -122,5 +124,60 @@ describe("jwt-auth -> rate-limit -> header-rewrite, one identity", () => {
     const chainNoLimit = [chain[0]!, chain[2]!];
     const a = send(chainNoLimit, request(await tokenFor("alice")));
     expect([a.upstream("x-user"), a.upstream("x-tier"), a.upstream("x-consumer-name")]).toEqual(["alice", "gold", "alice"]);
+  });
+});
+
+describe("key-auth -> jwt-auth, both with anonymous: a key or a token (Kong's pattern, docs/consumers.md)", () => {
+  const KEY = "alice-key-0000001";
+  const digest = createHash("sha256").update(KEY).digest("hex");
+  let chain: Plugin[];
+  const tokenFor = (sub: string) => mint(key, { iss: ISSUER, sub, iat: NOW, exp: NOW + 3600 });
+
+  beforeAll(async () => {
+    const guest = { name: "guest", groups: ["free"] };
+    chain = [
+      await load("key-auth", {
+        consumers: [{ name: "alice", groups: ["gold"], keys: [{ id: "alice-1", sha256: digest }] }, guest],
+        anonymous: "guest",
+      }),
+      await load("jwt-auth", {
+        providers: [{ name: "idp", issuer: ISSUER, jwks: jwksOf([key]), claims_to_headers: [{ claim: "sub", header: "x-jwt-sub" }] }],
+        rules: [{ match: {}, requires: ["idp"] }],
+        consumers: [{ name: "bob", jwt: [{ issuer: ISSUER, subject: "bob" }] }, guest],
+        anonymous: "guest",
+      }),
+    ];
+  });
+
+  const who = (r: Result) => [
+    r.status,
+    r.upstream("x-consumer-name"),
+    r.upstream("x-consumer-groups"),
+    r.upstream("x-credential-identifier"),
+  ];
+
+  it("a key alone: its consumer, through jwt-auth untouched", () => {
+    expect(who(send(chain, request(undefined, [["x-api-key", KEY]])))).toEqual([200, "alice", "gold", "key:alice-1"]);
+  });
+
+  it("a token alone: its consumer replaces key-auth's anonymous one, headers and all (bob has no groups)", async () => {
+    expect(who(send(chain, request(await tokenFor("bob"))))).toEqual([200, "bob", undefined, "jwt:idp"]);
+  });
+
+  it("neither: the anonymous consumer; a wrong key or a bad token is still refused", async () => {
+    expect(who(send(chain, request()))).toEqual([200, "guest", "free", "anonymous"]);
+    expect(send(chain, request(undefined, [["x-api-key", "wrong-key-000001"]])).status).toBe(401);
+    expect(send(chain, request("not.a.token", [["x-api-key", KEY]])).status).toBe(401);
+  });
+
+  it("a client's own headers never pass: identity headers are removed by the first filter, claim headers by jwt-auth even after a key", () => {
+    const forged: HeaderList = [
+      ["x-api-key", KEY],
+      ["x-jwt-sub", "admin"],
+      ["x-consumer-name", "root"],
+    ];
+    const r = send(chain, request(undefined, forged));
+    expect(who(r)).toEqual([200, "alice", "gold", "key:alice-1"]);
+    expect(r.upstream("x-jwt-sub")).toBeUndefined();
   });
 });

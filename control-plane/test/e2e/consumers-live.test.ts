@@ -18,6 +18,7 @@ import {
   type EchoUpstream,
   type Envoy,
 } from "../../../test/support/index.js";
+import { generateKey, jwksOf, mint, type TestKey } from "../../../test/support/jwt.js";
 import { ANY_NODE } from "../../src/xds/cache.js";
 import { TypeUrl } from "../../src/xds/types.js";
 import { startGatewayOnFreshPort, waitSynced, type TestGateway } from "../support/gateway.js";
@@ -30,6 +31,8 @@ const ADA_KEY = "ada-live-key-0001";
 const BOB_KEY = "bob-live-key-0001";
 const CY_KEY = "cy-live-key-00001";
 const NEW_KEY = "carol-live-key-001";
+const ISSUER = "https://idp.live.test";
+let signer: TestKey;
 
 let gw: TestGateway;
 let envoy: Envoy;
@@ -42,6 +45,7 @@ listeners:
 routes:
   - { name: gold, match: { path: { prefix: /gold/ } }, upstream: echo, plugins: [keys, gold-only] }
   - { name: limited, match: { path: { prefix: /limited/ } }, upstream: echo, plugins: [keys, tiers] }
+  - { name: either, match: { path: { prefix: /either/ } }, upstream: echo, plugins: [keys-or, tokens-or] }
   - { name: any, match: { path: { prefix: / } }, upstream: echo, plugins: [keys] }
 upstreams:
   - { name: echo, endpoints: ["127.0.0.1:${up.port}"] }
@@ -49,8 +53,17 @@ consumers:
   - { name: ada, groups: [gold], credentials: { keys: [{ id: ada-1, key: ${ADA_KEY} }] } }
   - { name: bob, groups: [free], credentials: { keys: [{ id: bob-1, key: ${BOB_KEY} }] } }
   - { name: cy, groups: [free], credentials: { keys: [{ id: cy-1, key: ${CY_KEY} }] } }
+  - { name: dee, credentials: { jwt: [{ issuer: "${ISSUER}", subject: dee }] } }
+  - { name: guest, groups: [free] }
 plugins:
   - { name: keys, filter: key-auth, config: { stat_prefix: live } }
+  - { name: keys-or, filter: key-auth, config: { stat_prefix: either, anonymous: guest } }
+  - name: tokens-or
+    filter: jwt-auth
+    config:
+      anonymous: guest
+      providers: [{ name: idp, issuer: "${ISSUER}", jwks: ${JSON.stringify(jwksOf([signer]))} }]
+      rules: [{ match: {}, requires: [idp] }]
   - { name: gold-only, filter: acl, config: { allow: { groups: [gold] } } }
   - name: tiers
     filter: rate-limit
@@ -77,6 +90,7 @@ async function statuses(path: string, key: string, n: number): Promise<number[]>
 }
 
 beforeAll(async () => {
+  signer = await generateKey("ES256", "live");
   up = await echo();
   ({
     gw,
@@ -178,5 +192,28 @@ describe("identity headers a client sends", () => {
     expect(echoedHeader(rec, "x-consumer-groups")).toEqual(["free"]);
     expect(echoedHeader(rec, "x-credential-identifier")).toEqual(["key:bob-1"]);
     expect(echoedHeader(rec, "x-api-key"), "the key itself is not forwarded").toEqual([]);
+  });
+});
+
+describe("a key or a token: key-auth then jwt-auth, both with anonymous (docs/consumers.md)", () => {
+  const who = async (headers: Record<string, string>) => {
+    const r = await request(`http://127.0.0.1:${port}/either/x`, { headers, timeoutMs: 10_000 });
+    if (r.status !== 200) return [r.status];
+    const rec = parseEcho(r.body);
+    return [r.status, ...["x-consumer-name", "x-consumer-groups", "x-credential-identifier"].map((h) => echoedHeader(rec, h)[0])];
+  };
+  const token = (sub: string) => mint(signer, { iss: ISSUER, sub, exp: Math.floor(Date.now() / 1000) + 600 });
+
+  it("admits either credential as its consumer, neither as the anonymous one, and refuses a wrong one", async () => {
+    expect(await who({ "x-api-key": ADA_KEY }), "a key: through jwt-auth as ada").toEqual([200, "ada", "gold", "key:ada-1"]);
+    expect(await who({ authorization: `Bearer ${await token("dee")}` }), "a token: dee replaces the anonymous guest").toEqual([
+      200,
+      "dee",
+      undefined,
+      "jwt:idp",
+    ]);
+    expect(await who({}), "neither").toEqual([200, "guest", "free", "anonymous"]);
+    expect(await who({ "x-api-key": "not-a-key-0000001" }), "a wrong key").toEqual([401]);
+    expect(await who({ "x-api-key": ADA_KEY, authorization: "Bearer not.a.token" }), "a bad token").toEqual([401]);
   });
 });
