@@ -103,22 +103,30 @@ function hexValue(c: u32): i32 {
   return -1;
 }
 
-/** Whether the `len` bytes at `p`, percent-decoded as Envoy's PercentEncoding::decode does, are `want`. */
+/**
+ * One step of percent-decoding as Envoy's PercentEncoding::decode does it: the byte read at `i`
+ * (a valid `%XX` as its value, anything else as itself) in the low 8 bits, and how many input
+ * bytes it took (1 or 3) above them.
+ */
+@inline function decodeStep(p: usize, len: usize, i: usize): u32 {
+  const b = <u32>load<u8>(p + i);
+  if (b == 0x25 && i + 2 < len) {
+    const hi = hexValue(<u32>load<u8>(p + i + 1));
+    const lo = hexValue(<u32>load<u8>(p + i + 2));
+    if ((hi | lo) >= 0) return <u32>((hi << 4) | lo) | (3 << 8);
+  }
+  return b | (1 << 8);
+}
+
+/** Whether the `len` bytes at `p`, percent-decoded, are `want`. */
 function decodedEquals(p: usize, len: usize, want: ArrayBuffer): bool {
   const w = changetype<usize>(want);
   const wl = <usize>want.byteLength;
   let o: usize = 0;
-  for (let i: usize = 0; i < len; i++) {
-    let b = <u32>load<u8>(p + i);
-    if (b == 0x25 && i + 2 < len) {
-      const hi = hexValue(<u32>load<u8>(p + i + 1));
-      const lo = hexValue(<u32>load<u8>(p + i + 2));
-      if ((hi | lo) >= 0) {
-        b = <u32>((hi << 4) | lo);
-        i += 2;
-      }
-    }
-    if (o >= wl || <u32>load<u8>(w + o) != b) return false;
+  for (let i: usize = 0; i < len; ) {
+    const step = decodeStep(p, len, i);
+    i += <usize>(step >> 8);
+    if (o >= wl || <u32>load<u8>(w + o) != (step & 0xff)) return false;
     o++;
   }
   return o == wl;
@@ -128,17 +136,10 @@ function decodedEquals(p: usize, len: usize, want: ArrayBuffer): bool {
 function decodeInto(p: usize, len: usize, out: ByteBuffer, cap: i32): i32 {
   out.clear();
   let n = 0;
-  for (let i: usize = 0; i < len; i++) {
-    let b = <u32>load<u8>(p + i);
-    if (b == 0x25 && i + 2 < len) {
-      const hi = hexValue(<u32>load<u8>(p + i + 1));
-      const lo = hexValue(<u32>load<u8>(p + i + 2));
-      if ((hi | lo) >= 0) {
-        b = <u32>((hi << 4) | lo);
-        i += 2;
-      }
-    }
-    if (n < cap) out.push(<u8>b);
+  for (let i: usize = 0; i < len; ) {
+    const step = decodeStep(p, len, i);
+    i += <usize>(step >> 8);
+    if (n < cap) out.push(<u8>(step & 0xff));
     n++;
   }
   return n;
