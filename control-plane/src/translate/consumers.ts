@@ -11,7 +11,7 @@ const OWN_KIND: Record<AuthFilter, "keys" | "basic" | "jwt"> = { "key-auth": "ke
 
 /**
  * The request headers an auth filter writes for the upstream, which a client must never set
- * (assembly/config/consumers.ts CONSUMER_HEADERS; a unit test holds the two lists together).
+ * (assembly/runtime/consumer.ts CONSUMER_HEADERS; a unit test holds the two lists together).
  */
 export const CONSUMER_HEADERS = ["x-consumer-name", "x-consumer-groups", "x-credential-identifier"] as const;
 
