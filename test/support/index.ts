@@ -14,3 +14,4 @@ export * from "./poll.js";
 export * from "./jwt.js";
 export * from "./redis.js";
 export * from "./ratelimit-service.js";
+export * from "./ratelimit-envoy.js";
