@@ -15,3 +15,4 @@ export * from "./jwt.js";
 export * from "./redis.js";
 export * from "./ratelimit-service.js";
 export * from "./ratelimit-envoy.js";
+export * from "./window-load.js";

@@ -57,6 +57,8 @@ export interface RateLimitService {
   /** The runtime directory holding <subdir>/config/*.yaml. */
   runtimeRoot: string;
   logs(): string;
+  /** The current service process's pid (for its CPU time, as the bench reads it). */
+  pid(): number;
   /** POST /json: the service's decision for one descriptor, without Envoy in between. */
   shouldRateLimit(domain: string, entries: Record<string, string>, timeoutMs?: number): Promise<{ status: number; body: string }>;
   /** SIGKILL, as a crash: Envoy sees its gRPC connection reset and new ones refused. */
@@ -167,6 +169,7 @@ export async function startRateLimitService(o: StartRateLimitServiceOptions): Pr
       ...ports,
       runtimeRoot,
       logs: () => proc.logs(),
+      pid: () => proc.pid,
       shouldRateLimit: (domain, entries, timeoutMs = 5_000) =>
         request(`http://127.0.0.1:${ports.httpPort}/json`, {
           method: "POST",

@@ -31,8 +31,9 @@ export interface LoadRecord {
   t1: number;
   /** 0 when the request failed at the connection (reset, refused, timeout). */
   status: number;
-  /** The body of a response other than 200 (refusals say which rule and why). */
+  /** The body and retry-after of a response other than 200 (refusals say which rule and why). */
   body?: string;
+  retryAfter?: string;
 }
 
 export interface Load {
@@ -46,7 +47,13 @@ export interface Load {
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
-function once(agent: Agent, t: LoadTarget): Promise<{ status: number; body: string }> {
+interface Answer {
+  status: number;
+  body: string;
+  retryAfter?: string;
+}
+
+function once(agent: Agent, t: LoadTarget): Promise<Answer> {
   return new Promise((resolve) => {
     const req = httpRequest(t.url, { agent, headers: t.headers, timeout: REQUEST_TIMEOUT_MS });
     req.on("timeout", () => req.destroy(new Error("timeout")));
@@ -55,7 +62,14 @@ function once(agent: Agent, t: LoadTarget): Promise<{ status: number; body: stri
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", () => resolve({ status: 0, body: "" }));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("end", () => {
+        const retryAfter = res.headers["retry-after"];
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString("utf8"),
+          ...(retryAfter === undefined ? {} : { retryAfter }),
+        });
+      });
     });
     req.end();
   });
@@ -73,7 +87,8 @@ export function startLoad(targets: LoadTarget[], o: { loopsPerTarget?: number } 
       const t0 = Date.now();
       const r = await once(agent, t);
       const t1 = Date.now();
-      records.push({ target: t.name, key: t.key ?? "", t0, t1, status: r.status, ...(r.status === 200 ? {} : { body: r.body }) });
+      const refusal = r.status === 200 ? {} : { body: r.body, ...(r.retryAfter === undefined ? {} : { retryAfter: r.retryAfter }) };
+      records.push({ target: t.name, key: t.key ?? "", t0, t1, status: r.status, ...refusal });
     }
   };
   const add = (t: LoadTarget, n = perTarget) => {
