@@ -295,6 +295,8 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
     nameLen: number,
     methodPtr: number,
     methodLen: number,
+    metadataPtr: number,
+    metadataLen: number,
     messagePtr: number,
     messageLen: number,
     timeoutMs: number,
@@ -307,6 +309,7 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       {
         service: str(namePtr, nameLen),
         method: str(methodPtr, methodLen),
+        initialMetadata: deserializePairs(m().view(metadataPtr, metadataLen), codec),
         message: m().copy(messagePtr, messageLen),
         timeoutMs: timeoutMs | 0,
         rootContextId: plugin.rootContextId,
@@ -345,11 +348,25 @@ function clusterRefs(json: string): ClusterDeclaration[] | null {
 export function guard(vm: Pick<HostEnv, "starting">, name: string, fn: Fn, memoryError: number): Fn {
   const call = fn as (...args: unknown[]) => number | undefined;
   const allowed = START_ALLOWED.has(name);
-  // Fixed parameters instead of ...rest: this wrapper runs on every host call.
-  return ((a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown, g: unknown, h: unknown, i: unknown, j: unknown) => {
+  // Fixed parameters instead of ...rest: this wrapper runs on every host call. The most any host
+  // call takes is 12 (proxy_grpc_call).
+  return ((
+    a: unknown,
+    b: unknown,
+    c: unknown,
+    d: unknown,
+    e: unknown,
+    f: unknown,
+    g: unknown,
+    h: unknown,
+    i: unknown,
+    j: unknown,
+    k: unknown,
+    l: unknown,
+  ) => {
     if (vm.starting && !allowed) throw new RestrictedCallError(name);
     try {
-      return call(a, b, c, d, e, f, g, h, i, j);
+      return call(a, b, c, d, e, f, g, h, i, j, k, l);
     } catch (err) {
       if (err instanceof GuestMemoryError) return memoryError;
       throw err;

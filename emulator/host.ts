@@ -96,6 +96,8 @@ export interface GrpcCall {
   /** The gRPC service ("envoy.service.ratelimit.v3.RateLimitService") and method ("ShouldRateLimit"). */
   service: string;
   method: string;
+  /** The initial metadata (request headers of the gRPC call). */
+  initialMetadata: HeaderList;
   /** The encoded request message. */
   message: Uint8Array;
   timeoutMs: number;

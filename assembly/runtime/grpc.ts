@@ -11,7 +11,19 @@
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { BufferTypeValues } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 import { ProtoWriter } from "../encoding/protobuf";
+import { encodeHeaderPairs } from "./headers";
 import { OUT_PTR, OUT_SIZE, OUT_U32, armOut, endCall, releaseHostResult } from "./host";
+
+// proxy_grpc_call as Envoy links it for ABI 0.2.1 (proxy-wasm-cpp-host exports.cc): 12
+// parameters, with the initial metadata (serialized header pairs) before the request. The SDK
+// declares the older 10-parameter form, and Envoy refuses to load a module importing that
+// ("import type mismatch: env.proxy_grpc_call").
+// @ts-ignore: decorator
+@external("env", "proxy_grpc_call")
+declare function proxy_grpc_call(
+  servicePtr: usize, serviceSize: usize, serviceNamePtr: usize, serviceNameSize: usize, methodNamePtr: usize, methodNameSize: usize,
+  initialMetadataPtr: usize, initialMetadataSize: usize, requestPtr: usize, requestSize: usize, timeoutMs: u32, tokenPtr: usize,
+): u32;
 
 /** gRPC status codes a caller may want to name (grpc/doc/statuscodes.md). */
 export const GRPC_OK: u32 = 0;
@@ -32,6 +44,8 @@ export class GrpcTarget {
   readonly service: ArrayBuffer;
   readonly serviceName: ArrayBuffer;
   readonly methodName: ArrayBuffer;
+  /** No initial metadata: the serialized empty list of header pairs. */
+  readonly metadata: ArrayBuffer = encodeHeaderPairs([]);
 
   constructor(cluster: string, serviceName: string, methodName: string) {
     this.service = grpcServiceProto(cluster);
@@ -47,10 +61,11 @@ export class GrpcTarget {
  */
 export function grpcCall(target: GrpcTarget, message: ArrayBuffer, timeoutMs: u32): u32 {
   store<u32>(OUT_U32, 0);
-  const r = abi.proxy_grpc_call(
+  const r = proxy_grpc_call(
     changetype<usize>(target.service), target.service.byteLength,
     changetype<usize>(target.serviceName), target.serviceName.byteLength,
     changetype<usize>(target.methodName), target.methodName.byteLength,
+    changetype<usize>(target.metadata), target.metadata.byteLength,
     changetype<usize>(message), message.byteLength, timeoutMs, OUT_U32,
   );
   return r == 0 ? load<u32>(OUT_U32) : 0;
