@@ -116,6 +116,8 @@ export class ProtoReader {
   /** Where the last length-delimited value starts and how long it is (after lenAt()). */
   valuePtr: usize = 0;
   valueLen: i32 = 0;
+  /** The buffer read (when the reader was made from one): the pointer alone would not keep it from the collector. */
+  private owner: ArrayBuffer | null = null;
 
   constructor(ptr: usize, len: usize) {
     this.pos = ptr;
@@ -123,7 +125,9 @@ export class ProtoReader {
   }
 
   static of(buf: ArrayBuffer): ProtoReader {
-    return new ProtoReader(changetype<usize>(buf), <usize>buf.byteLength);
+    const r = new ProtoReader(changetype<usize>(buf), <usize>buf.byteLength);
+    r.owner = buf;
+    return r;
   }
 
   private fail(): bool {
@@ -189,7 +193,9 @@ export class ProtoReader {
       r.ok = false;
       return r;
     }
-    return new ProtoReader(this.valuePtr, <usize>this.valueLen);
+    const r = new ProtoReader(this.valuePtr, <usize>this.valueLen);
+    r.owner = this.owner;
+    return r;
   }
 
   /** The current length-delimited field as a string (UTF-8, bad bytes replaced; "" and failed when malformed). */

@@ -164,7 +164,7 @@ class RateLimitRoot extends FilterRoot {
     if (stream === null) return;
     let answer: RateLimitAnswer | null = null;
     if (readGrpcResponse(response_size)) {
-      answer = decodeRateLimitResponse(hostResultPtr(), hostResultSize(), stream.globalRules.length);
+      answer = decodeRateLimitResponse(hostResultPtr(), hostResultSize(), stream.globalRules!.length);
       releaseHostResult();
     }
     setEffectiveContext(stream.context_id);
@@ -266,8 +266,11 @@ class RateLimitStream extends FilterStream {
   private remaining: i64 = 0;
   private resetMs: i64 = 0;
   private refused: bool = false;
-  /** The global rules this request matched, in config order (the call's descriptors, in the same order). */
-  globalRules: Rule[] = [];
+  /**
+   * The global rules this request matched, in config order (the call's descriptors, in the same
+   * order); made only when one matches, so a request of local rules allocates nothing for them.
+   */
+  globalRules: Rule[] | null = null;
   /** The pending call's token (0: none). */
   private token: u32 = 0;
 
@@ -302,14 +305,18 @@ class RateLimitStream extends FilterStream {
       return HeadersStatus.StopIteration;
     }
     if (cfg.global === null) return HeadersStatus.Continue;
-    const descriptors: Descriptor[] = [];
+    let matched: Rule[] | null = null;
+    let descriptors: Descriptor[] | null = null;
     for (let i = 0; i < cfg.rules.length; i++) {
       const rule = cfg.rules[i];
       if (!rule.global || !rule.match.matches(src)) continue;
-      this.globalRules.push(rule);
+      if (matched === null) matched = [];
+      if (descriptors === null) descriptors = [];
+      matched.push(rule);
       descriptors.push(descriptorOf(rule, cfg, src));
     }
-    if (descriptors.length == 0) return HeadersStatus.Continue;
+    if (matched === null || descriptors === null) return HeadersStatus.Continue;
+    this.globalRules = matched;
     this.root.globalStats!.calls.increment();
     const token = this.root.startCall(this, encodeRateLimitRequest(cfg.global!.domain, descriptors));
     if (token == 0) {
@@ -333,7 +340,7 @@ class RateLimitStream extends FilterStream {
    */
   private decide(answer: RateLimitAnswer | null, cause: string): bool {
     const cfg = this.root.config!;
-    const rules = this.globalRules;
+    const rules = this.globalRules!;
     let failed = answer === null;
     if (answer !== null && (answer.overall == CODE_UNKNOWN || answer.statuses.length < rules.length)) {
       failed = true;

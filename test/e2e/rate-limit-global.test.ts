@@ -3,9 +3,11 @@
 // (envoy-configs/rate-limit-global.yaml): the filter's gRPC call, as Envoy links and runs it,
 // admits exactly the limit and refuses the rest with the documented 429, also for concurrent
 // requests spread over both workers; with the service gone, the fail-open rule admits, the
-// fail-closed rule answers 429, and nothing is a 5xx. (The multi-Envoy, fault and differential
+// fail-closed rule answers 429, and nothing is a 5xx; a service that never answers costs a request
+// no more than the configured timeout. (The multi-Envoy, fault and differential
 // tests are in rate-limit-global-cluster.test.ts.)
 import { randomUUID } from "node:crypto";
+import { type Server, type Socket, createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   echoedHeader,
@@ -94,6 +96,22 @@ const ask = (user: string, path = "/"): Promise<HttpResponse> => request(edge.ur
 const upstreamSaw = (user: string) => up.requests.filter((r) => echoedHeader(r, "x-user").includes(user)).length;
 const stat = async (name: string) => (await edge.stat(STAT(name))) ?? 0;
 
+/** A TCP server that accepts connections and never says a word: a service hung (as envoyproxy/ratelimit is while Redis is down). */
+async function blackhole(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets: Socket[] = [];
+  const server: Server = createServer((s) => void sockets.push(s));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis", () => {
   it("admits exactly the limit per user, then 429 with retry-after to the end of the service's window", async () => {
     await oneWindow();
@@ -124,6 +142,33 @@ describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis"
     expect(statuses.filter((s) => s === 429).length, JSON.stringify(statuses)).toBe(20 - LIMIT);
     expect(upstreamSaw(user)).toBe(LIMIT);
     expect(await stat("global.pending")).toBe(0);
+  });
+
+  it("a service that never answers: each request waits the 100 ms timeout, then gets its rule's on_failure", async () => {
+    const hole = await blackhole();
+    try {
+      const hung = await envoy({ name: "rate-limit-global-hung", concurrency: 2, config: exampleConfig(up.port, hole.port) });
+      const timed = async (path: string) => {
+        const t0 = performance.now();
+        const r = await request(hung.url(path), { headers: { "x-user": "hung" } });
+        return { status: r.status, ms: performance.now() - t0, r };
+      };
+      const replies = [];
+      for (let i = 0; i < 3; i++) replies.push(await timed("/"), await timed("/reports"));
+      expect(replies.map((x) => x.status)).toEqual([200, 429, 200, 429, 200, 429]);
+      expect(replies[1]!.r.json()).toEqual({ error: "rate_limit_unavailable", rule: "reports" });
+      // Bounded by the timeout (100 ms), not by the service: well under a second each, and not at once.
+      for (const x of replies) expect(x.ms).toBeLessThan(1_000);
+      for (const x of replies) expect(x.ms).toBeGreaterThanOrEqual(90);
+      const errors = (await hung.stat(STAT("global.errors_total"))) ?? 0;
+      expect(errors).toBe(6);
+      // Envoy reports its own timeout of the call as UNAVAILABLE (the async client's 504, mapped to
+      // a gRPC status), not DEADLINE_EXCEEDED; one line per worker, each at most every 10 s.
+      expect(hung.logs()).toMatch(/rate-limit: 1 call\(s\) to the rate limit service failed; last cause: gRPC status 14 \(UNAVAILABLE\)/);
+      expect((await hung.stat(STAT("global.pending"))) ?? 0).toBe(0);
+    } finally {
+      await hole.close();
+    }
   });
 
   it("service gone: the allow rule admits, the deny rule answers 429 rate_limit_unavailable; never a 5xx", async () => {

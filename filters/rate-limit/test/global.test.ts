@@ -289,6 +289,26 @@ describe("rate-limit global rules: the service's answer", () => {
   });
 });
 
+describe("rate-limit global rules: cost per request", () => {
+  it("pins the host calls of a request a global rule decides: one call, one answer read, one resume", async () => {
+    const w = await limiter({ global: GLOBAL, rules: [globalRule()] });
+    const answer = encodeResponse("OK", [ok(4)]);
+    for (let i = 0; i < 3; i++) send(w, () => answer); // warm up
+    w.vm.hostCalls.clear();
+    expect(send(w, () => answer).status).toBe(200);
+    expect(Object.fromEntries([...w.vm.hostCalls].sort())).toEqual({
+      proxy_continue_stream: 1, // the request resumed
+      proxy_get_buffer_bytes: 1, // the answer
+      proxy_get_current_time_nanoseconds: 1, // the local rules' clock, read once per request
+      proxy_get_header_map_value: 1, // x-user, the key
+      proxy_grpc_call: 1,
+      proxy_increment_metric: 2, // global.calls_total, per_user.allowed_total
+      proxy_record_metric: 2, // global.pending up and down
+      proxy_set_effective_context: 2, // the stream for the answer, then back to the root
+    });
+  });
+});
+
 describe("rate-limit global rules: failures", () => {
   const failures: { what: string; answer: (call: GrpcCall) => Uint8Array | number }[] = [
     { what: "DEADLINE_EXCEEDED (timeout)", answer: () => GRPC.DEADLINE_EXCEEDED },
