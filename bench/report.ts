@@ -30,7 +30,7 @@ export interface Meta {
   /** Where the pre-run check found an implementation's header changes differing from ours. */
   checkNotes: string[];
   /** When the rate limit service ran: the gateway's call counters and the service's own decisions/s. */
-  rateLimitService?: { calls: Record<string, number>; decisions: DecisionsResult };
+  rateLimitService?: { calls: Record<string, number>; decisions: DecisionsResult; rssBytes: { service: number; redis: number } };
   /** Why the scenarios asking the rate limit service were left out. */
   rateLimitServiceSkipped?: string;
 }
@@ -178,6 +178,8 @@ export function renderServiceCost(m: Meta, samples: Sample[]): string[] {
   lines.push(
     "",
     `The service alone: **${d.decisionsPerSec.toFixed(0)} decisions/s** (${d.decisions} counted in Redis in ${d.seconds} s; \`${d.command}\`).`,
+    "",
+    `Resident memory after the run: the service ${kib(rs.rssBytes.service)}, Redis ${kib(rs.rssBytes.redis)}.`,
     "",
     `Gateway call counters after the run: ${Object.entries(rs.calls)
       .map(([k, v]) => `\`${k}\` ${v}`)

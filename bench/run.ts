@@ -10,6 +10,10 @@
 // is also given as a ratio to the baseline scenario (Envoy with no filter) from the same run.
 // Beside Envoy's figures, the host calls and allocations each scenario's Wasm filters make per
 // request, counted in the emulator (bench/cost.ts; --costs-only prints those alone, no Envoy).
+// Scenarios that ask a rate limit service (global rate limits, #16) get Redis and
+// envoyproxy/ratelimit started here on free loopback ports (left out, with the reason, when
+// install-tools.sh has not installed them); their CPU per request and resident memory are
+// reported beside the gateway's, and the service's own decisions/s (bench/ratelimit-decisions.ts).
 // Writes bench/results/latest.md, latest.json and latest.png. Not a test: nothing here asserts
 // a time.
 import { spawnSync } from "node:child_process";
@@ -23,6 +27,7 @@ import {
   httpListener,
   parseEcho,
   processCpuSeconds,
+  processRssBytes,
   rateLimitServiceCluster,
   ratelimitPath,
   redisServerPath,
@@ -382,7 +387,8 @@ async function measure(
       console.log(`rate limit service alone: h2load for ${durationSec} s`);
       const decisions = await measureDecisions(stack.service, { seconds: durationSec });
       console.log(`  ${decisions.decisionsPerSec.toFixed(0)} decisions/s (${decisions.decisions} counted in Redis)`);
-      rateLimitService = { calls, decisions };
+      const rssBytes = { service: processRssBytes(stack.service.pid()), redis: processRssBytes(stack.redis.pid()) };
+      rateLimitService = { calls, decisions, rssBytes };
     }
     const rows = summarize(all, samples, memory, sizes, costs);
     const envoyVersion = (await gw.admin("/server_info")).body.match(/"version": "([^"]+)"/)?.[1] ?? "?";
