@@ -30,6 +30,12 @@ const SCAN_BUDGET: u32 = 20000;
 const PLUGIN_NAME = propertyPath("plugin_name");
 const ROUTE_NAME = propertyPath("xds.route_name");
 const XFF = String.UTF8.encode("x-forwarded-for");
+/**
+ * The largest answer read from the rate limit service. An answer to at most 32 descriptors is a
+ * few hundred bytes (more with response headers the service adds, which are not used); anything
+ * beyond this is a failure, not copied into the VM.
+ */
+const MAX_ANSWER_BYTES: u32 = 64 * 1024;
 
 class RuleStats {
   allowed: Metric;
@@ -163,12 +169,14 @@ class RateLimitRoot extends FilterRoot {
     const stream = this.take(token);
     if (stream === null) return;
     let answer: RateLimitAnswer | null = null;
-    if (readGrpcResponse(response_size)) {
+    let cause = "undecodable answer";
+    if (response_size > MAX_ANSWER_BYTES) cause = "answer of " + response_size.toString() + " bytes, over " + MAX_ANSWER_BYTES.toString();
+    else if (readGrpcResponse(response_size)) {
       answer = decodeRateLimitResponse(hostResultPtr(), hostResultSize(), stream.globalRules!.length);
       releaseHostResult();
     }
     setEffectiveContext(stream.context_id);
-    stream.answered(answer, answer === null ? "undecodable answer" : "");
+    stream.answered(answer, answer === null ? cause : "");
     setEffectiveContext(this.context_id);
   }
 

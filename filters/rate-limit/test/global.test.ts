@@ -106,6 +106,19 @@ const over = (resetMs = 1_800_000, requests = 5): StatusSpec => ({
   limit: { requests_per_unit: requests, unit: "HOUR" },
   resetMs,
 });
+/** Field 15 (unknown to the filter), length-delimited, of `n` bytes. */
+function bigUnknownField(n: number): Uint8Array {
+  const len: number[] = [];
+  for (let v = n; ; v >>>= 7) {
+    if (v < 0x80) {
+      len.push(v);
+      break;
+    }
+    len.push((v & 0x7f) | 0x80);
+  }
+  return new Uint8Array([0x7a, ...len, ...new Uint8Array(n)]);
+}
+const concat = (a: Uint8Array, b: Uint8Array) => new Uint8Array([...a, ...b]);
 const answerWith =
   (overall: "OK" | "OVER_LIMIT" | "UNKNOWN", ...statuses: StatusSpec[]) =>
   () =>
@@ -314,6 +327,8 @@ describe("rate-limit global rules: failures", () => {
     { what: "DEADLINE_EXCEEDED (timeout)", answer: () => GRPC.DEADLINE_EXCEEDED },
     { what: "UNAVAILABLE (service down)", answer: () => GRPC.UNAVAILABLE },
     { what: "an undecodable answer", answer: () => new Uint8Array([0x0a, 0xff, 0xff]) },
+    // Well-formed, but over the 64 KiB the filter reads: the statuses, then a big unknown field.
+    { what: "an answer over 64 KiB", answer: () => concat(encodeResponse("OK", [ok(4), ok(4)]), bigUnknownField(64 * 1024)) },
     { what: "overall_code UNKNOWN", answer: answerWith("UNKNOWN", ok(4)) },
     { what: "fewer statuses than descriptors", answer: answerWith("OK") },
   ];
