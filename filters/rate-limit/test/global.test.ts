@@ -396,6 +396,29 @@ describe("rate-limit global rules: failures", () => {
     expect(send(w, answerWith("OK", ok(4))).status).toBe(200);
   });
 
+  it("keeps linear memory flat over 30,000 requests answered, failed, refused and abandoned, with no call left behind", async () => {
+    const w = await limiter({ global: GLOBAL, rules: [globalRule({ on_failure: "deny" })] });
+    const answers = [encodeResponse("OK", [ok(4)]), encodeResponse("OVER_LIMIT", [over()])];
+    const round = (i: number) => {
+      const kind = i % 4;
+      if (kind === 3) {
+        // A client that goes away while its call is pending.
+        const s = w.p.newHttpStream({ properties: { "source.address": PEER } });
+        s.sendRequestHeaders(headersOf(`user-${i % 1000}`));
+        s.complete();
+        return;
+      }
+      send(w, () => (kind === 2 ? GRPC.UNAVAILABLE : answers[kind]!), headersOf(`user-${i % 1000}`));
+    };
+    for (let i = 0; i < 10_000; i++) round(i);
+    const warm = w.vm.memoryBytes();
+    for (let i = 10_000; i < 30_000; i++) round(i);
+    expect(w.vm.memoryBytes()).toBe(warm);
+    expect(w.vm.grpcCalls).toEqual([]);
+    expect(metric(w, "global.pending")).toBe(0);
+    expect(metric(w, "global.calls_total")).toBe(30_000);
+  });
+
   it("logs failures at warn at most once per 10 s, with the count and the cause, and no request data", async () => {
     const w = await limiter({ global: GLOBAL, rules: [globalRule()] });
     const warns = () => w.vm.logs.filter((l) => l.level === LogLevel.Warn).map((l) => l.message);
