@@ -134,6 +134,15 @@ describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis"
     expect(await stat("per_user.limited_total")).toBeGreaterThanOrEqual(3);
   });
 
+  it("requests without the header share the empty value's counter, as a local rule's bucket would", async () => {
+    await oneWindow();
+    // The descriptor carries ("x-user", ""); the service's `key: x-user` (no value) counts it like any value.
+    // Only this test sends no x-user, so the counter starts at zero.
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 1; i++) statuses.push((await request(edge.url("/"))).status);
+    expect(statuses).toEqual([...Array(LIMIT).fill(200), 429]);
+  });
+
   it("concurrent requests over both workers: exactly the limit admitted, and no call left pending", async () => {
     await oneWindow();
     const user = `c-${randomUUID()}`;
