@@ -49,6 +49,16 @@ function exampleConfig(upstreamPort: number, servicePort: number): Json {
   return config;
 }
 
+/** The example's plugin configuration (JSON text in the Wasm filter's StringValue), changed by `edit`. */
+function withPluginConfig(config: Json, edit: (plugin: Json) => Json): Json {
+  const listener = ((config.static_resources as Json).listeners as Json[])[0]!;
+  const hcm = ((listener.filter_chains as Json[])[0]!.filters as Json[])[0]!.typed_config as Json;
+  const wasm = (hcm.http_filters as Json[]).find((f) => f.name === "portico.rate_limit")!;
+  const value = ((wasm.typed_config as Json).config as Json).configuration as Json;
+  value.value = JSON.stringify(edit(JSON.parse(value.value as string) as Json));
+  return config;
+}
+
 beforeAll(async () => {
   redis = await startRedis();
   // The service config the example's comment shows.
@@ -141,6 +151,38 @@ describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis"
     const statuses: number[] = [];
     for (let i = 0; i < LIMIT + 1; i++) statuses.push((await request(edge.url("/"))).status);
     expect(statuses).toEqual([...Array(LIMIT).fill(200), 429]);
+  });
+
+  it("with a local rule in front: RateLimit-* of the most restrictive rule, and a local refusal makes no call", async () => {
+    await oneWindow();
+    const config = withPluginConfig(exampleConfig(up.port, service.grpcPort), (plugin) => ({
+      ...plugin,
+      rate_limit_headers: true,
+      rules: [
+        { name: "burst", match: { path: { prefix: "/burst" } }, requests: 2, period: "1m", key: [{ header: "x-user" }] },
+        ...(plugin.rules as Json[]),
+      ],
+    }));
+    const mixed = await envoy({ name: "rate-limit-global-mixed", concurrency: 2, config });
+    const user = `m-${randomUUID()}`;
+    const get = (path: string) => request(mixed.url(path), { headers: { "x-user": user } });
+    const calls = async () => (await mixed.stat(STAT("global.calls_total"))) ?? 0;
+    // Only the global rule on "/": its counter, as the service reports it.
+    let r = await get("/");
+    expect([r.status, r.header("ratelimit-limit"), r.header("ratelimit-remaining")]).toEqual([200, "5", "4"]);
+    // On /burst the local bucket (2 per minute) is the more restrictive: its numbers.
+    r = await get("/burst");
+    expect([r.status, r.header("ratelimit-limit"), r.header("ratelimit-remaining")]).toEqual([200, "2", "1"]);
+    r = await get("/burst");
+    expect([r.status, r.header("ratelimit-limit"), r.header("ratelimit-remaining")]).toEqual([200, "2", "0"]);
+    expect(await calls()).toBe(3);
+    // The local bucket is empty: refused here, without asking the service (and not charged there).
+    r = await get("/burst");
+    expect(r.status).toBe(429);
+    expect(r.json()).toEqual({ error: "rate_limited", rule: "burst" });
+    expect(await calls()).toBe(3);
+    r = await get("/");
+    expect([r.status, r.header("ratelimit-remaining")]).toEqual([200, "1"]);
   });
 
   it("concurrent requests over both workers: exactly the limit admitted, and no call left pending", async () => {
