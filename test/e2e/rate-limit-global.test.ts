@@ -2,7 +2,8 @@
 // service (envoyproxy/ratelimit) and a real Redis, through the shipped example config
 // (envoy-configs/rate-limit-global.yaml): the filter's gRPC call, as Envoy links and runs it,
 // admits exactly the limit and refuses the rest with the documented 429, also for concurrent
-// requests spread over both workers; with the service gone, the fail-open rule admits, the
+// requests spread over both workers; a local rule in front sheds without asking, and RateLimit-*
+// report the most restrictive rule; with the service gone, the fail-open rule admits, the
 // fail-closed rule answers 429, and nothing is a 5xx; a service that never answers costs a request
 // no more than the configured timeout. (The multi-Envoy, fault and differential
 // tests are in rate-limit-global-cluster.test.ts.)
