@@ -66,6 +66,10 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
         return stream?.bodyBuffer(type) ?? { bytes: () => EMPTY };
       case BufferType.HttpCallResponseBody:
         return response ? { bytes: () => response.body } : null;
+      case BufferType.GrpcReceiveBuffer: {
+        const message = plugin?.grpcResponse();
+        return message ? { bytes: () => message } : null;
+      }
       case BufferType.VmConfiguration:
         return { bytes: () => vm.vmConfig };
       case BufferType.PluginConfiguration:
@@ -284,9 +288,40 @@ export function proxyImports(vm: HostEnv): Record<string, Fn> {
       return Ok;
     },
   };
-  // gRPC callouts are not emulated (Envoy does implement them).
-  for (const f of ["grpc_call", "grpc_stream", "grpc_cancel", "grpc_close", "grpc_send"])
-    calls[`proxy_${f}`] = () => WasmResult.Unimplemented;
+  calls.proxy_grpc_call = (
+    servicePtr: number,
+    serviceLen: number,
+    namePtr: number,
+    nameLen: number,
+    methodPtr: number,
+    methodLen: number,
+    metadataPtr: number,
+    metadataLen: number,
+    messagePtr: number,
+    messageLen: number,
+    timeoutMs: number,
+    tokenPtr: number,
+  ) => {
+    const plugin = ctx().plugin; // like HTTP callouts, gRPC calls belong to the root context of the effective context
+    m().u32(tokenPtr, 0);
+    if (!plugin) return BadArgument;
+    const { result, token } = vm.startGrpcCall(
+      {
+        service: str(namePtr, nameLen),
+        method: str(methodPtr, methodLen),
+        initialMetadata: deserializePairs(m().view(metadataPtr, metadataLen), codec),
+        message: m().copy(messagePtr, messageLen),
+        timeoutMs: timeoutMs | 0,
+        rootContextId: plugin.rootContextId,
+      },
+      m().copy(servicePtr, serviceLen),
+    );
+    m().u32(tokenPtr, token);
+    return result;
+  };
+  calls.proxy_grpc_cancel = (token: number) => vm.cancelGrpcCall(token >>> 0);
+  // gRPC streams are not emulated (Envoy does implement them).
+  for (const f of ["grpc_stream", "grpc_close", "grpc_send"]) calls[`proxy_${f}`] = () => WasmResult.Unimplemented;
 
   const env: Record<string, Fn> = {
     pthread_equal: (a: number, b: number) => (a === b ? 1 : 0),
@@ -313,11 +348,25 @@ function clusterRefs(json: string): ClusterDeclaration[] | null {
 export function guard(vm: Pick<HostEnv, "starting">, name: string, fn: Fn, memoryError: number): Fn {
   const call = fn as (...args: unknown[]) => number | undefined;
   const allowed = START_ALLOWED.has(name);
-  // Fixed parameters instead of ...rest: this wrapper runs on every host call.
-  return ((a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown, g: unknown, h: unknown, i: unknown, j: unknown) => {
+  // Fixed parameters instead of ...rest: this wrapper runs on every host call. The most any host
+  // call takes is 12 (proxy_grpc_call).
+  return ((
+    a: unknown,
+    b: unknown,
+    c: unknown,
+    d: unknown,
+    e: unknown,
+    f: unknown,
+    g: unknown,
+    h: unknown,
+    i: unknown,
+    j: unknown,
+    k: unknown,
+    l: unknown,
+  ) => {
     if (vm.starting && !allowed) throw new RestrictedCallError(name);
     try {
-      return call(a, b, c, d, e, f, g, h, i, j);
+      return call(a, b, c, d, e, f, g, h, i, j, k, l);
     } catch (err) {
       if (err instanceof GuestMemoryError) return memoryError;
       throw err;

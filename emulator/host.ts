@@ -35,6 +35,8 @@ export interface PluginHost {
   pluginConfig(): Uint8Array | null;
   /** The callout response while proxy_on_http_call_response runs for this root, else undefined. */
   httpCallResponse(): HttpCallResponse | undefined;
+  /** The gRPC response message while proxy_on_grpc_receive runs for this root, else undefined. */
+  grpcResponse(): Uint8Array | undefined;
   /** proxy_set_tick_period_milliseconds: the first tick comes one period from now (0 stops the timer). */
   setTickPeriod(ms: number): void;
   /** proxy_done: NotFound unless proxy_on_done deferred the deletion; else deletes after the VM call. */
@@ -84,6 +86,25 @@ export interface HttpCall {
   plugin: Plugin;
 }
 
+/** A unary gRPC call (proxy_grpc_call) waiting for vm.respondGrpc or vm.failGrpc. */
+export interface GrpcCall {
+  token: number;
+  /** GrpcService.envoy_grpc.cluster_name from the call's service proto, or the raw bytes as a name. */
+  cluster: string;
+  /** The call's first argument as the guest passed it (an encoded GrpcService, or a bare cluster name). */
+  serviceBytes: Uint8Array;
+  /** The gRPC service ("envoy.service.ratelimit.v3.RateLimitService") and method ("ShouldRateLimit"). */
+  service: string;
+  method: string;
+  /** The initial metadata (request headers of the gRPC call). */
+  initialMetadata: HeaderList;
+  /** The encoded request message. */
+  message: Uint8Array;
+  timeoutMs: number;
+  rootContextId: number;
+  plugin: Plugin;
+}
+
 /** Calls a guest export (a missing one yields 0); the first argument is the context it runs in. */
 export type Invoke = (name: string, a?: number, b?: number, c?: number, d?: number, e?: number) => number;
 
@@ -102,6 +123,8 @@ export interface VmCore {
   setTickPeriod(rootContextId: number, ms: number): void;
   /** The callout response being delivered to a root context, if any. */
   httpCallResponse(rootContextId: number): HttpCallResponse | undefined;
+  /** The gRPC response message being delivered to a root context, if any. */
+  grpcResponse(rootContextId: number): Uint8Array | undefined;
   invoke: Invoke;
   /** Runs `fn` once the outermost guest call returned (Envoy's addAfterVmCallAction). */
   post(fn: () => void): void;
@@ -133,4 +156,11 @@ export interface HostEnv {
   invoke: Invoke;
   /** Context::httpCall: known cluster, :path, :method and :authority are required. */
   startHttpCall(call: Omit<HttpCall, "token" | "plugin">): { result: WasmResult; token: number };
+  /** Context::grpcCall: a known cluster is required. */
+  startGrpcCall(
+    call: Omit<GrpcCall, "token" | "plugin" | "cluster" | "serviceBytes">,
+    service: Uint8Array,
+  ): { result: WasmResult; token: number };
+  /** proxy_grpc_cancel: forgets a pending call (NotFound for an unknown token). */
+  cancelGrpcCall(token: number): WasmResult;
 }

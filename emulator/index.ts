@@ -29,9 +29,11 @@ export {
   ProxyWasmVm,
   WasmLoadError,
   type ContextRef,
+  type GrpcCall,
   type HttpCall,
   type HttpCallReply,
   type LogEntry,
   type VmOptions,
 } from "./vm.js";
+export { grpcServiceCluster } from "./grpc-service.js";
 export { ProcExit } from "./wasi.js";

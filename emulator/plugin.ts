@@ -76,6 +76,7 @@ export class Plugin {
       rootId,
       pluginConfig: () => (this.exposesConfig ? this.configBytes : null),
       httpCallResponse: () => core.httpCallResponse(rootContextId),
+      grpcResponse: () => core.grpcResponse(rootContextId),
       setTickPeriod: (ms) => {
         this.tickMs = ms;
         core.setTickPeriod(rootContextId, ms);

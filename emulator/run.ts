@@ -3,7 +3,7 @@ import type { HeaderList } from "./abi.js";
 import type { Plugin } from "./plugin.js";
 import type { Properties } from "./properties.js";
 import type { HttpStream } from "./stream.js";
-import type { HttpCall, HttpCallReply } from "./vm.js";
+import type { GrpcCall, HttpCall, HttpCallReply } from "./vm.js";
 
 export interface HttpExchange {
   requestHeaders: HeaderList;
@@ -16,6 +16,8 @@ export interface HttpExchange {
   properties?: Properties;
   /** Answers the HTTP callouts the filter makes; returning undefined fails (resets) the call. */
   httpCalls?: (call: HttpCall) => HttpCallReply | undefined;
+  /** Answers the unary gRPC calls the filter makes: the response message, or a gRPC status (a number) that fails the call. */
+  grpcCalls?: (call: GrpcCall) => Uint8Array | number;
 }
 
 /** Runs the exchange through the plugin's filter and completes the stream. Throws if the filter never resumes it. */
@@ -24,6 +26,8 @@ export function runHttpRequest(plugin: Plugin, ex: HttpExchange): HttpStream {
   const s = plugin.newHttpStream({ properties: ex.properties });
   const seen = new Set(vm.pendingHttpCalls.map((c) => c.token));
   const fresh = () => vm.pendingHttpCalls.filter((c) => c.plugin === plugin && !seen.has(c.token));
+  const seenGrpc = new Set(vm.grpcCalls.map((c) => c.token));
+  const freshGrpc = () => vm.grpcCalls.filter((c) => c.plugin === plugin && !seenGrpc.has(c.token));
   const step = (send: () => unknown) => {
     send();
     for (let calls = fresh(); ex.httpCalls && calls.length > 0; calls = fresh()) {
@@ -32,6 +36,14 @@ export function runHttpRequest(plugin: Plugin, ex: HttpExchange): HttpStream {
         const reply = ex.httpCalls(call);
         if (reply) vm.respondToHttpCall(call.token, reply);
         else vm.failHttpCall(call.token);
+      }
+    }
+    for (let calls = freshGrpc(); ex.grpcCalls && calls.length > 0; calls = freshGrpc()) {
+      for (const call of calls) {
+        seenGrpc.add(call.token);
+        const reply = ex.grpcCalls(call);
+        if (typeof reply === "number") vm.failGrpc(call.token, reply);
+        else vm.respondGrpc(call.token, reply);
       }
     }
   };
@@ -45,10 +57,10 @@ export function runHttpRequest(plugin: Plugin, ex: HttpExchange): HttpStream {
   direction(ex.requestHeaders, ex.requestBody, ex.requestTrailers, true);
   if (s.paused) {
     const pending =
-      fresh()
-        .map((c) => `${c.token} -> ${c.upstream}`)
-        .join(", ") || "none";
-    throw new Error(`the filter paused the request and never resumed it (pending HTTP calls: ${pending})`);
+      [...fresh().map((c) => `HTTP ${c.token} -> ${c.upstream}`), ...freshGrpc().map((c) => `gRPC ${c.token} -> ${c.cluster}`)].join(
+        ", ",
+      ) || "none";
+    throw new Error(`the filter paused the request and never resumed it (pending calls: ${pending})`);
   }
   if (!s.localResponse && !s.reset) direction(ex.responseHeaders ?? [[":status", "200"]], ex.responseBody, ex.responseTrailers, false);
   s.complete();

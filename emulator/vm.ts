@@ -4,7 +4,8 @@ import { randomFillSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { HOST_IMPORTS, LATIN1_HEADERS, LogLevel, UTF8_HEADERS, WasmResult, listImports, type HeaderList } from "./abi.js";
 import { HeaderMap } from "./headers.js";
-import type { ContextRef, HostEnv, HttpCall, HttpCallResponse, VmCore } from "./host.js";
+import { grpcServiceCluster } from "./grpc-service.js";
+import type { ContextRef, GrpcCall, HostEnv, HttpCall, HttpCallResponse, VmCore } from "./host.js";
 import { guard, proxyImports, RestrictedCallError } from "./host-calls.js";
 import { GuestMemory, toBytes, toUtf8 } from "./memory.js";
 import { MetricsStore, VmMetrics, type MetricSnapshot } from "./metrics.js";
@@ -13,7 +14,7 @@ import { propertyMap, streamAttribute, type Properties } from "./properties.js";
 import { SharedData } from "./shared-data.js";
 import { ProcExit, wasiImports } from "./wasi.js";
 
-export type { ContextRef, HttpCall } from "./host.js";
+export type { ContextRef, GrpcCall, HttpCall } from "./host.js";
 
 export interface VmOptions {
   /** Share one store between VMs to model Envoy's worker threads. */
@@ -30,7 +31,7 @@ export interface VmOptions {
   startTime?: number | Date;
   /** vm_config.environment_variables. */
   env?: Record<string, string>;
-  /** Known clusters; proxy_http_call to another one fails with BadArgument as in Envoy. Default: any. */
+  /** Known clusters; proxy_http_call or proxy_grpc_call to another one fails with BadArgument as in Envoy. Default: any. */
   clusters?: string[];
   /** PluginConfig.allow_on_headers_stop_iteration; without it StopIteration from headers is StopAll. */
   allowOnHeadersStopIteration?: boolean;
@@ -106,11 +107,17 @@ export class ProxyWasmVm {
   private readonly timers = new Map<number, { periodNs: bigint; nextNs: bigint }>();
   /** Root context id -> the callout response proxy_on_http_call_response is reading. */
   private readonly calloutResponses = new Map<number, HttpCallResponse>();
+  /** Pending unary gRPC calls by token. */
+  private readonly pendingGrpc = new Map<number, GrpcCall>();
+  /** Root context id -> the gRPC response message proxy_on_grpc_receive is reading. */
+  private readonly grpcResponses = new Map<number, Uint8Array>();
   private readonly afterCall: (() => void)[] = [];
   private readonly recentOutput: string[] = [];
   private depth = 0;
   private nextContextId = 1;
   private nextHttpToken = 1;
+  /** Envoy numbers unary gRPC calls with odd tokens (even ones are gRPC streams). */
+  private nextGrpcToken = 1;
 
   /** Loads a module from a path, bytes or a compiled module (compile once, start many VMs). */
   static async load(source: string | URL | Uint8Array | WebAssembly.Module, options: VmOptions = {}): Promise<ProxyWasmVm> {
@@ -155,6 +162,7 @@ export class ProxyWasmVm {
         else this.timers.delete(id);
       },
       httpCallResponse: (id) => this.calloutResponses.get(id),
+      grpcResponse: (id) => this.grpcResponses.get(id),
       invoke: (name, a, b, c, d, e) => this.invoke(name, a, b, c, d, e),
       post: (fn) => this.post(fn),
     };
@@ -186,6 +194,8 @@ export class ProxyWasmVm {
       post: (fn) => this.post(fn),
       invoke: (name, a, b, c, d, e) => this.invoke(name, a, b, c, d, e),
       startHttpCall: (call) => this.startHttpCall(call),
+      startGrpcCall: (call, service) => this.startGrpcCall(call, service),
+      cancelGrpcCall: (token) => (this.pendingGrpc.delete(token) ? WasmResult.Ok : WasmResult.NotFound),
     };
     const wasi = wasiImports({
       get mem() {
@@ -269,6 +279,10 @@ export class ProxyWasmVm {
   get pendingHttpCalls(): HttpCall[] {
     return [...this.pending.values()];
   }
+  /** The unary gRPC calls waiting for an answer (respondGrpc / failGrpc), oldest first. */
+  get grpcCalls(): GrpcCall[] {
+    return [...this.pendingGrpc.values()];
+  }
 
   /** Advances the emulated clock, firing proxy_on_tick for each elapsed tick period, in time order. */
   advanceTime(ms: number): void {
@@ -310,6 +324,56 @@ export class ProxyWasmVm {
     } finally {
       root.status.message = "";
     }
+  }
+
+  /** Delivers a gRPC response message to proxy_on_grpc_receive of the calling root context. */
+  respondGrpc(token: number, message: Uint8Array): void {
+    const call = this.takeGrpcCall(token);
+    this.grpcResponses.set(call.rootContextId, message);
+    try {
+      this.invoke("proxy_on_grpc_receive", call.rootContextId, token, message.length);
+    } finally {
+      this.grpcResponses.delete(call.rootContextId);
+    }
+  }
+
+  /**
+   * A failed gRPC call (a gRPC status other than OK: 4 DEADLINE_EXCEEDED for a timeout, 14
+   * UNAVAILABLE for an unreachable service): proxy_on_grpc_close with the status, which
+   * proxy_get_status also reports, with `message`, while it runs.
+   */
+  failGrpc(token: number, status: number, message = ""): void {
+    const call = this.takeGrpcCall(token);
+    const root = this.contexts.get(call.rootContextId) ?? this.vmContext;
+    root.status = { code: status, message };
+    try {
+      this.invoke("proxy_on_grpc_close", call.rootContextId, token, status);
+    } finally {
+      root.status = { code: 0, message: "" };
+    }
+  }
+
+  private takeGrpcCall(token: number): GrpcCall {
+    const call = this.pendingGrpc.get(token);
+    if (!call) throw new Error(`no pending gRPC call with token ${token}`);
+    this.pendingGrpc.delete(token);
+    return call;
+  }
+
+  /** Context::grpcCall: a known cluster (from the GrpcService proto, or the bytes as a name). */
+  private startGrpcCall(
+    call: Omit<GrpcCall, "token" | "plugin" | "cluster" | "serviceBytes">,
+    service: Uint8Array,
+  ): { result: WasmResult; token: number } {
+    const plugin = this.plugins.get(call.rootContextId);
+    if (!plugin) return { result: WasmResult.BadArgument, token: 0 };
+    const cluster = grpcServiceCluster(service);
+    const known = this.options.clusters?.includes(cluster) ?? true;
+    if (call.timeoutMs < 0 || !known) return { result: WasmResult.BadArgument, token: 0 };
+    const token = this.nextGrpcToken;
+    this.nextGrpcToken += 2;
+    this.pendingGrpc.set(token, { ...call, cluster, serviceBytes: service, plugin, token });
+    return { result: WasmResult.Ok, token };
   }
 
   private takeHttpCall(token: number): HttpCall {

@@ -9,5 +9,6 @@ export * from "./entry/body";
 export * from "./entry/trailers";
 export * from "./entry/tick";
 export * from "./entry/http-call";
+export * from "./entry/grpc";
 export * from "./entry/log";
 export * from "./entry/rest";

@@ -15,3 +15,4 @@ export { HostSource, addressIp, sourceIp } from "./source";
 export { ClusterRef, declareClusters } from "./clusters";
 export { IdentityHeaders, foldHeaderName } from "./identity-headers";
 export { SHARED_OK, SharedKey, SharedValue, getSharedData, setSharedData } from "./shared-data";
+export { GRPC_DEADLINE_EXCEEDED, GRPC_OK, GRPC_UNAVAILABLE, GrpcTarget, grpcCall, grpcCancel, grpcServiceProto, readGrpcResponse } from "./grpc";

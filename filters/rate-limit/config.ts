@@ -24,7 +24,28 @@ export class Rule {
   match: RequestMatch = new RequestMatch();
   limit: Limit = new Limit(1, 1000, 1);
   key: KeyPart[] = [];
+  /** scope: global: the rate limit service decides (a fixed window of `period`); else this Envoy's buckets. */
+  global: bool = false;
+  /** on_failure: deny (global rules only): refuse when the service cannot answer. */
+  failureDeny: bool = false;
 }
+
+/** The rate limit service a filter with global rules asks (the `global` block). */
+export class GlobalConfig {
+  /** Envoy cluster (HTTP/2) of an envoy.service.ratelimit.v3.RateLimitService. */
+  cluster: string = "";
+  domain: string = "portico";
+  timeoutMs: u32 = 100;
+  /** Calls in flight per VM; beyond it the rule's failure policy applies without a call. */
+  maxPending: i32 = 1000;
+}
+
+/**
+ * The periods a global rule can have: the service's units (second, minute, hour, day), which
+ * count fixed windows of exactly that length.
+ */
+export const GLOBAL_PERIODS_MS: i64[] = [1000, 60_000, 3_600_000, 86_400_000];
+export const GLOBAL_UNITS: string[] = ["second", "minute", "hour", "day"];
 
 export class RateLimitConfig {
   statPrefix: string = "";
@@ -33,7 +54,12 @@ export class RateLimitConfig {
   rateLimitHeaders: bool = false;
   maxKeys: u32 = 10000;
   rules: Rule[] = [];
+  /** Set iff some rule has scope global. */
+  global: GlobalConfig | null = null;
 }
+
+/** Where the config names the service's cluster, for declareClusters. */
+export const GLOBAL_CLUSTER_PATH = "global.cluster";
 
 function readKey(r: ObjectReader, rule: Rule): void {
   const list = r.array("key", false, 8);
@@ -88,9 +114,37 @@ function readRule(v: JsonValue, path: string, index: i32, errors: ConfigErrors):
   const periodMs = r.duration("period", "period_s", 1000, 1000, 1000, 86_400_000, true);
   const burst = r.int("burst", requests, 1, 1_000_000);
   rule.limit = new Limit(requests, periodMs, burst);
+  const scope = r.optionalString("scope", 16);
+  if (scope !== null && scope != "local" && scope != "global") r.errors.add(r.at("scope"), "must be \"local\" or \"global\"");
+  rule.global = scope !== null && scope == "global";
+  const onFailure = r.optionalString("on_failure", 16);
+  if (onFailure !== null && onFailure != "allow" && onFailure != "deny") r.errors.add(r.at("on_failure"), "must be \"allow\" or \"deny\"");
+  rule.failureDeny = onFailure !== null && onFailure == "deny";
+  if (rule.global) {
+    if (!GLOBAL_PERIODS_MS.includes(periodMs)) {
+      r.errors.add(r.at(r.has("period_s") ? "period_s" : "period"), "a global rule's period must be 1s, 1m, 1h or 24h (the rate limit service counts per second, minute, hour or day)");
+    }
+    if (r.has("burst")) r.errors.add(r.at("burst"), "global limits count fixed windows; burst applies to local rules only");
+  } else if (onFailure !== null) {
+    r.errors.add(r.at("on_failure"), "applies to global rules only (scope: global); a local rule never waits on a service");
+  }
   readKey(r, rule);
   r.finish();
   return rule;
+}
+
+function readGlobal(top: ObjectReader): GlobalConfig | null {
+  const g = top.object("global");
+  if (g === null) return null;
+  const cfg = new GlobalConfig();
+  cfg.cluster = g.string("cluster", "", true, 256);
+  if (g.has("cluster") && cfg.cluster.length == 0) g.errors.add(g.at("cluster"), "must not be empty");
+  cfg.domain = g.string("domain", "portico", false, 256);
+  if (cfg.domain.length == 0) g.errors.add(g.at("domain"), "must not be empty");
+  cfg.timeoutMs = <u32>g.duration("timeout", "", 1, 100, 1, 10_000);
+  cfg.maxPending = <i32>g.int("max_pending", 1000, 1, 100_000);
+  g.finish();
+  return cfg;
 }
 
 export function parseRateLimitConfig(buf: ArrayBuffer, errors: ConfigErrors): RateLimitConfig | null {
@@ -105,6 +159,7 @@ export function parseRateLimitConfig(buf: ArrayBuffer, errors: ConfigErrors): Ra
   cfg.rateLimitHeaders = top.bool("rate_limit_headers", false);
   cfg.maxKeys = <u32>top.int("max_keys", 10000, 1, 1_000_000);
   const rules = top.array("rules", true, MAX_RULES);
+  const global = readGlobal(top);
   top.finish();
   if (rules !== null) {
     if (rules.length == 0) errors.add("rules", "must contain at least one rule");
@@ -117,5 +172,12 @@ export function parseRateLimitConfig(buf: ArrayBuffer, errors: ConfigErrors): Ra
       cfg.rules.push(rule);
     }
   }
+  // The global block and the global rules come together: a block no rule uses is a mistake
+  // (a rule meant to be global whose scope was forgotten), not something to ignore.
+  let firstGlobal = -1;
+  for (let i = 0; i < cfg.rules.length && firstGlobal < 0; i++) if (cfg.rules[i].global) firstGlobal = cfg.rules[i].index;
+  if (firstGlobal >= 0 && global === null) errors.add("global", "required by " + indexPath("rules", firstGlobal) + " (scope global)");
+  if (firstGlobal < 0 && global !== null) errors.add("global", "no rule has scope global");
+  cfg.global = firstGlobal >= 0 ? global : null;
   return errors.empty ? cfg : null;
 }

@@ -1,20 +1,28 @@
-// rate-limit: token buckets (GCRA) per rule and key, shared by all Envoy worker threads through
-// proxy-wasm shared data. See filters/rate-limit/README.md.
-// Entry points: request and response headers, and the tick that sweeps idle buckets; Envoy skips the callbacks a module does not export (assembly/runtime/entry/core.ts).
+// rate-limit: local rules are token buckets (GCRA) per rule and key, shared by all Envoy worker
+// threads through proxy-wasm shared data; global rules ask a rate limit service
+// (envoy.service.ratelimit.v3) over gRPC, so one limit holds across Envoys. See
+// filters/rate-limit/README.md.
+// Entry points: request and response headers, the tick that sweeps idle buckets, and the gRPC
+// answers; Envoy skips the callbacks a module does not export (assembly/runtime/entry/core.ts).
 export * from "../../assembly/runtime/entry/core";
 export * from "../../assembly/runtime/entry/request-headers";
 export * from "../../assembly/runtime/entry/response-headers";
 export * from "../../assembly/runtime/entry/tick";
+export * from "../../assembly/runtime/entry/grpc";
 import {
-  FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeadersStatus, HostSource, MemoryGauge, Metric, addHeader, counter,
-  gauge, getHeaderBytes, getPropertyString, logError, logInfo, nowMillis, propertyPath, registerFilter, sendLocalResponse,
+  ClusterRef, FilterRoot, FilterStream, GrpcTarget, HeaderEntry, HeaderMap, HeadersStatus, HostSource, MemoryGauge, Metric,
+  addHeader, counter, declareClusters, gauge, getHeaderBytes, getPropertyString, grpcCall, grpcCancel, logError, logInfo,
+  logWarn, nowMillis, propertyPath, readGrpcResponse, registerFilter, resumeRequest, sendLocalResponse, setEffectiveContext,
   setTickPeriod, sourceIp,
 } from "../../assembly/runtime";
+import { hostResultPtr, hostResultSize, releaseHostResult } from "../../assembly/runtime/host";
 import { ConfigErrors } from "../../assembly/config/reader";
-import { KeyPart, RateLimitConfig, Rule, parseRateLimitConfig } from "./config";
+import { GLOBAL_CLUSTER_PATH, KeyPart, RateLimitConfig, Rule, parseRateLimitConfig } from "./config";
 import { Verdict } from "./bucket";
 import { KeyKind, clientIpOf, consumerKey, joinKey } from "./keys";
 import { RuleStore } from "./store";
+import { CODE_OVER_LIMIT, CODE_UNKNOWN, Descriptor, RLS_METHOD, RLS_SERVICE, RateLimitAnswer, decodeRateLimitResponse, encodeRateLimitRequest } from "./rls";
+import { FailureLog } from "./failure-log";
 
 const FILTER = "rate-limit";
 const TICK_MS: u32 = 5000;
@@ -22,28 +30,64 @@ const SCAN_BUDGET: u32 = 20000;
 const PLUGIN_NAME = propertyPath("plugin_name");
 const ROUTE_NAME = propertyPath("xds.route_name");
 const XFF = String.UTF8.encode("x-forwarded-for");
+/**
+ * The largest answer read from the rate limit service. An answer to at most 32 descriptors is a
+ * few hundred bytes (more with response headers the service adds, which are not used); anything
+ * beyond this is a failure, not copied into the VM.
+ */
+const MAX_ANSWER_BYTES: u32 = 64 * 1024;
 
 class RuleStats {
   allowed: Metric;
   limited: Metric;
-  casRetries: Metric;
-  keys: Metric;
+  // Local rules: bucket upkeep. Global rules: what the service's failures did.
+  casRetries: Metric | null = null;
+  keys: Metric | null = null;
+  failureAllowed: Metric | null = null;
+  failureDenied: Metric | null = null;
 
-  constructor(base: string) {
+  constructor(base: string, global: bool) {
     this.allowed = counter(base + "allowed_total");
     this.limited = counter(base + "limited_total");
-    this.casRetries = counter(base + "cas_retries_total");
-    this.keys = gauge(base + "keys_tracked");
+    if (global) {
+      this.failureAllowed = counter(base + "failure_allowed_total");
+      this.failureDenied = counter(base + "failure_denied_total");
+    } else {
+      this.casRetries = counter(base + "cas_retries_total");
+      this.keys = gauge(base + "keys_tracked");
+    }
+  }
+}
+
+/** The filter's own numbers about the rate limit service. */
+class GlobalStats {
+  /** Requests that needed the service's decision (one call each, or a failure when max_pending was reached). */
+  calls: Metric;
+  /** Those that got no usable answer, whatever the cause. */
+  errors: Metric;
+  /** Calls in flight in this VM. */
+  pending: Metric;
+
+  constructor(base: string) {
+    this.calls = counter(base + "global.calls_total");
+    this.errors = counter(base + "global.errors_total");
+    this.pending = gauge(base + "global.pending");
   }
 }
 
 class RateLimitRoot extends FilterRoot {
   config: RateLimitConfig | null = null;
-  stores: RuleStore[] = [];
+  /** Per rule; null for a global rule (the service keeps its counters). */
+  stores: (RuleStore | null)[] = [];
   stats: RuleStats[] = [];
   memory: MemoryGauge | null = null;
   source: HostSource = new HostSource();
   verdict: Verdict = new Verdict();
+  target: GrpcTarget | null = null;
+  globalStats: GlobalStats | null = null;
+  /** Calls in flight: token -> the stream waiting for it. Bounded by global.max_pending. */
+  pending: Map<u32, RateLimitStream> = new Map<u32, RateLimitStream>();
+  failureLog: FailureLog = new FailureLog();
 
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();
@@ -58,9 +102,18 @@ class RateLimitRoot extends FilterRoot {
     // Buckets are per plugin and rule: two filters in one Envoy never share a bucket by accident.
     const keyBase = "portico.rl|" + (plugin === null ? "" : plugin) + "|" + cfg.statPrefix + "|";
     for (let i = 0; i < cfg.rules.length; i++) {
-      const stats = new RuleStats(base + cfg.rules[i].name + ".");
+      const rule = cfg.rules[i];
+      const stats = new RuleStats(base + rule.name + ".", rule.global);
       this.stats.push(stats);
-      this.stores.push(new RuleStore(keyBase + cfg.rules[i].name + "|", cfg.maxKeys, stats.casRetries));
+      this.stores.push(rule.global ? null : new RuleStore(keyBase + rule.name + "|", cfg.maxKeys, stats.casRetries!));
+    }
+    const g = cfg.global;
+    if (g !== null) {
+      this.target = new GrpcTarget(g.cluster, RLS_SERVICE, RLS_METHOD);
+      const gs = new GlobalStats(base);
+      gs.pending.record(0);
+      this.globalStats = gs;
+      declareClusters([new ClusterRef(g.cluster, GLOBAL_CLUSTER_PATH)]); // for the control plane's check; Envoy ignores it
     }
     this.memory = new MemoryGauge(base + "vm_memory_bytes");
     setTickPeriod(TICK_MS);
@@ -74,9 +127,65 @@ class RateLimitRoot extends FilterRoot {
     const now = <i64>nowMillis();
     for (let i = 0; i < cfg.rules.length; i++) {
       const store = this.stores[i];
+      if (store === null) continue;
       store.scan(cfg.rules[i].limit, now, SCAN_BUDGET);
-      this.stats[i].keys.record(<u64>store.tracked);
+      this.stats[i].keys!.record(<u64>store.tracked);
     }
+  }
+
+  /** Starts the call for `stream`; its token, or 0 when none was made (max_pending reached, or Envoy refused). */
+  startCall(stream: RateLimitStream, message: ArrayBuffer): u32 {
+    const g = this.config!.global!;
+    if (this.pending.size >= g.maxPending) return 0;
+    const token = grpcCall(this.target!, message, g.timeoutMs);
+    if (token == 0) return 0;
+    this.pending.set(token, stream);
+    this.globalStats!.pending.record(<u64>this.pending.size);
+    return token;
+  }
+
+  /** The stream waiting for `token`, now no longer pending; null for a token this root does not know. */
+  private take(token: u32): RateLimitStream | null {
+    if (!this.pending.has(token)) return null;
+    const stream = this.pending.get(token);
+    this.pending.delete(token);
+    this.globalStats!.pending.record(<u64>this.pending.size);
+    return stream;
+  }
+
+  /** A stream ended before its answer came: the call is cancelled and forgotten. */
+  cancel(token: u32): void {
+    if (this.take(token) !== null) grpcCancel(token);
+  }
+
+  /** Counts (and, throttled, logs) one failure to get the service's decision. */
+  noteFailure(cause: string): void {
+    this.globalStats!.errors.increment();
+    const line = this.failureLog.note(cause, <i64>nowMillis());
+    if (line !== null) logWarn(line);
+  }
+
+  on_grpc_receive(token: u32, response_size: u32): void {
+    const stream = this.take(token);
+    if (stream === null) return;
+    let answer: RateLimitAnswer | null = null;
+    let cause = "undecodable answer";
+    if (response_size > MAX_ANSWER_BYTES) cause = "answer of " + response_size.toString() + " bytes, over " + MAX_ANSWER_BYTES.toString();
+    else if (readGrpcResponse(response_size)) {
+      answer = decodeRateLimitResponse(hostResultPtr(), hostResultSize(), stream.globalRules!.length);
+      releaseHostResult();
+    }
+    setEffectiveContext(stream.context_id);
+    stream.answered(answer, answer === null ? cause : "");
+    setEffectiveContext(this.context_id);
+  }
+
+  on_grpc_close(token: u32, status_code: u32): void {
+    const stream = this.take(token);
+    if (stream === null) return;
+    setEffectiveContext(stream.context_id);
+    stream.answered(null, "gRPC status " + status_code.toString() + grpcStatusName(status_code));
+    setEffectiveContext(this.context_id);
   }
 
   newStream(contextId: u32): FilterStream {
@@ -117,9 +226,46 @@ function ruleKey(rule: Rule, cfg: RateLimitConfig, src: HostSource): string {
   return joinKey(parts);
 }
 
+function grpcStatusName(code: u32): string {
+  switch (code) {
+    case 1: return " (CANCELLED)";
+    case 2: return " (UNKNOWN)";
+    case 4: return " (DEADLINE_EXCEEDED)";
+    case 8: return " (RESOURCE_EXHAUSTED)";
+    case 12: return " (UNIMPLEMENTED)";
+    case 13: return " (INTERNAL)";
+    case 14: return " (UNAVAILABLE)";
+    default: return "";
+  }
+}
+
+/** The descriptor of a global rule for this request: ("rule", name), then one entry per key part. */
+function descriptorOf(rule: Rule, cfg: RateLimitConfig, src: HostSource): Descriptor {
+  const d = new Descriptor().add("rule", rule.name);
+  for (let i = 0; i < rule.key.length; i++) {
+    const part = rule.key[i];
+    d.add(descriptorKey(part), keyValue(part, cfg, src));
+  }
+  return d;
+}
+
+function descriptorKey(part: KeyPart): string {
+  switch (part.kind) {
+    case KeyKind.ClientIp: return "client_ip";
+    case KeyKind.Consumer: return "consumer";
+    case KeyKind.Header: return part.value; // the name, lowercase (the config folds it)
+    case KeyKind.Route: return "route";
+    default: return "fixed";
+  }
+}
+
 function seconds(ms: i64): string {
   const s = (ms + 999) / 1000;
   return (s < 1 ? 1 : s).toString();
+}
+
+function json429(error: string, rule: string): string {
+  return "{\"error\":\"" + error + "\",\"rule\":\"" + rule + "\"}";
 }
 
 class RateLimitStream extends FilterStream {
@@ -128,6 +274,13 @@ class RateLimitStream extends FilterStream {
   private remaining: i64 = 0;
   private resetMs: i64 = 0;
   private refused: bool = false;
+  /**
+   * The global rules this request matched, in config order (the call's descriptors, in the same
+   * order); made only when one matches, so a request of local rules allocates nothing for them.
+   */
+  globalRules: Rule[] | null = null;
+  /** The pending call's token (0: none). */
+  private token: u32 = 0;
 
   constructor(contextId: u32, private root: RateLimitRoot) {
     super(contextId, root);
@@ -139,37 +292,141 @@ class RateLimitStream extends FilterStream {
     this.root.memory!.tick();
     const src = this.root.source;
     src.reset();
+    // Local rules first: a local refusal costs no round trip to the service.
+    if (!this.passesLocalRules(cfg, src)) return this.refused ? HeadersStatus.StopIteration : HeadersStatus.Continue;
+    return cfg.global === null ? HeadersStatus.Continue : this.askService(cfg, src);
+  }
+
+  /**
+   * Charges every matching local rule, in order; false when one refused the request (a local
+   * reply was sent) or, in a dry run, would have: later rules, global ones included, are then not
+   * charged, so that in a dry run too the buckets and counters predict what enforcement would do.
+   */
+  private passesLocalRules(cfg: RateLimitConfig, src: HostSource): bool {
     const now = <i64>nowMillis();
     const v = this.root.verdict;
     for (let i = 0; i < cfg.rules.length; i++) {
       const rule = cfg.rules[i];
-      if (!rule.match.matches(src)) continue;
-      this.root.stores[i].take(ruleKey(rule, cfg, src), rule.limit, now, v);
+      if (rule.global || !rule.match.matches(src)) continue;
+      this.root.stores[i]!.take(ruleKey(rule, cfg, src), rule.limit, now, v);
       const stats = this.root.stats[i];
       if (v.allowed) {
         stats.allowed.increment();
-        if (this.limitHeader < 0 || v.remaining < this.remaining) {
-          this.limitHeader = rule.limit.burst;
-          this.remaining = v.remaining;
-          this.resetMs = v.resetMs;
-        }
+        this.report(rule.limit.burst, v.remaining, v.resetMs);
         continue;
       }
       stats.limited.increment();
-      // Later rules are not charged for a request that is refused here; nor in a dry run, so
-      // that their buckets and counters predict exactly what enforcement would do.
-      if (cfg.dryRun) break;
-      this.refused = true;
-      sendLocalResponse(429, "rate_limited", "{\"error\":\"rate_limited\",\"rule\":\"" + rule.name + "\"}", [
-        new HeaderEntry("content-type", "application/json"),
-        new HeaderEntry("retry-after", seconds(v.retryAfterMs)),
-        new HeaderEntry("ratelimit-limit", rule.limit.burst.toString()),
-        new HeaderEntry("ratelimit-remaining", "0"),
-        new HeaderEntry("ratelimit-reset", seconds(v.resetMs)),
-      ]);
-      return HeadersStatus.StopIteration;
+      if (!cfg.dryRun) this.refuse("rate_limited", rule, seconds(v.retryAfterMs), rule.limit.burst, seconds(v.resetMs));
+      return false;
     }
-    return HeadersStatus.Continue;
+    return true;
+  }
+
+  /**
+   * One ShouldRateLimit call for the matching global rules, if any: the request waits for the
+   * answer (StopIteration). A call that cannot be made is a failure decided at once.
+   */
+  private askService(cfg: RateLimitConfig, src: HostSource): HeadersStatus {
+    let matched: Rule[] | null = null;
+    let descriptors: Descriptor[] | null = null;
+    for (let i = 0; i < cfg.rules.length; i++) {
+      const rule = cfg.rules[i];
+      if (!rule.global || !rule.match.matches(src)) continue;
+      if (matched === null) matched = [];
+      if (descriptors === null) descriptors = [];
+      matched.push(rule);
+      descriptors.push(descriptorOf(rule, cfg, src));
+    }
+    if (matched === null || descriptors === null) return HeadersStatus.Continue;
+    this.globalRules = matched;
+    this.root.globalStats!.calls.increment();
+    const g = cfg.global!;
+    const token = this.root.startCall(this, encodeRateLimitRequest(g.domain, descriptors));
+    if (token == 0) {
+      const cause = this.root.pending.size >= g.maxPending ? "max_pending reached" : "call refused by Envoy";
+      return this.decide(null, cause) ? HeadersStatus.StopIteration : HeadersStatus.Continue;
+    }
+    this.token = token;
+    return HeadersStatus.StopIteration;
+  }
+
+  /** The service's answer (null: the call failed for `cause`), with this stream the effective context. */
+  answered(answer: RateLimitAnswer | null, cause: string): void {
+    this.token = 0;
+    if (!this.decide(answer, cause)) resumeRequest();
+  }
+
+  /**
+   * Applies the service's answer to the matched global rules; true when the request was refused
+   * (a local reply was sent). A missing or unusable answer is a failure: each rule applies its
+   * on_failure.
+   */
+  private decide(answer: RateLimitAnswer | null, cause: string): bool {
+    const cfg = this.root.config!;
+    const rules = this.globalRules!;
+    let failed = answer === null;
+    if (answer !== null && (answer.overall == CODE_UNKNOWN || answer.statuses.length < rules.length)) {
+      failed = true;
+      cause = answer.overall == CODE_UNKNOWN ? "answer with overall_code UNKNOWN" : "answer with " + answer.statuses.length.toString() + " statuses for " + rules.length.toString() + " descriptors";
+    }
+    if (failed) {
+      this.root.noteFailure(cause);
+      let deny: Rule | null = null;
+      for (let i = 0; i < rules.length; i++) {
+        const stats = this.root.stats[rules[i].index];
+        if (rules[i].failureDeny) {
+          stats.failureDenied!.increment();
+          if (deny === null) deny = rules[i];
+        } else stats.failureAllowed!.increment();
+      }
+      if (deny === null || cfg.dryRun) return false;
+      this.refused = true;
+      sendLocalResponse(429, "rate_limit_unavailable", json429("rate_limit_unavailable", deny.name), [
+        new HeaderEntry("content-type", "application/json"),
+        new HeaderEntry("retry-after", "1"),
+      ]);
+      return true;
+    }
+    let over: i32 = -1;
+    for (let i = 0; i < rules.length; i++) {
+      const s = answer!.statuses[i];
+      const stats = this.root.stats[rules[i].index];
+      if (s.code == CODE_OVER_LIMIT) {
+        stats.limited.increment();
+        if (over < 0) over = i;
+        continue;
+      }
+      stats.allowed.increment();
+      // A status without a limit: the service has no limit for this descriptor (its config does
+      // not name it), so there is nothing to report.
+      if (s.requestsPerUnit > 0) this.report(<i64>s.requestsPerUnit, <i64>s.limitRemaining, s.resetMs < 0 ? 0 : s.resetMs);
+    }
+    if (over < 0 || cfg.dryRun) return false;
+    const rule = rules[over];
+    const s = answer!.statuses[over];
+    const reset = seconds(s.resetMs < 0 ? rule.limit.periodMs : s.resetMs);
+    this.refuse("rate_limited", rule, reset, s.requestsPerUnit > 0 ? <i64>s.requestsPerUnit : rule.limit.requests, reset);
+    return true;
+  }
+
+  /** Keeps the most restrictive allowing rule for the RateLimit-* response headers. */
+  private report(limit: i64, remaining: i64, resetMs: i64): void {
+    if (this.limitHeader < 0 || remaining < this.remaining) {
+      this.limitHeader = limit;
+      this.remaining = remaining;
+      this.resetMs = resetMs;
+    }
+  }
+
+  private refuse(error: string, rule: Rule, retryAfter: string, limit: i64, reset: string): void {
+    this.refused = true;
+    sendLocalResponse(429, error, json429(error, rule.name), [
+      new HeaderEntry("content-type", "application/json"),
+      new HeaderEntry("retry-after", retryAfter),
+      new HeaderEntry("ratelimit-limit", limit.toString()),
+      new HeaderEntry("ratelimit-remaining", "0"),
+      new HeaderEntry("ratelimit-reset", reset),
+    ]);
   }
 
   onResponseHeaders(headers: u32, endOfStream: bool): HeadersStatus {
@@ -180,6 +437,12 @@ class RateLimitStream extends FilterStream {
     addHeader(HeaderMap.ResponseHeaders, "ratelimit-remaining", this.remaining.toString());
     addHeader(HeaderMap.ResponseHeaders, "ratelimit-reset", seconds(this.resetMs));
     return HeadersStatus.Continue;
+  }
+
+  onDelete(): void {
+    // The stream ended (client gone, reset) while its call was in flight: nobody waits for the answer.
+    if (this.token != 0) this.root.cancel(this.token);
+    this.token = 0;
   }
 }
 

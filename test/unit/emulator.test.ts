@@ -15,6 +15,7 @@ import {
   SharedData,
   WasmLoadError,
   WasmResult,
+  grpcServiceCluster,
   listImports,
   runHttpRequest,
   type HeaderList,
@@ -295,6 +296,21 @@ describe("HTTP callouts", () => {
   it("reports a request the filter never resumes", async () => {
     const { plugin } = await probe();
     expect(() => runHttpRequest(plugin, { requestHeaders: authRequest })).toThrow(/paused the request.*auth-cluster/);
+  });
+});
+
+describe("gRPC calls", () => {
+  // The calls themselves (respondGrpc, failGrpc, cancel, unknown cluster) are exercised through
+  // the rate-limit filter, the one module that makes them: filters/rate-limit/test/global.test.ts.
+  it("take the cluster from the GrpcService proto, or the bytes as a name when they are not one", () => {
+    // GrpcService{envoy_grpc{cluster_name: "rls"}}: 0a 05 (0a 03 "rls")
+    expect(grpcServiceCluster(new Uint8Array([0x0a, 0x05, 0x0a, 0x03, 0x72, 0x6c, 0x73]))).toBe("rls");
+    // Also with other fields around (timeout = 3, authority = EnvoyGrpc 2).
+    const withMore = [0x1a, 0x02, 0x08, 0x01, 0x0a, 0x08, 0x12, 0x01, 0x61, 0x0a, 0x03, 0x72, 0x6c, 0x73];
+    expect(grpcServiceCluster(new Uint8Array(withMore))).toBe("rls");
+    expect(grpcServiceCluster(new TextEncoder().encode("ratelimit"))).toBe("ratelimit");
+    // Truncated: not a message, so a name (Envoy's fallback), whatever it reads as.
+    expect(grpcServiceCluster(new Uint8Array([0x0a, 0x05, 0x0a]))).toBe("\n\u0005\n");
   });
 });
 

@@ -41,7 +41,8 @@ const PINNED: Record<string, RequestCost> = {
     },
     totalHostCalls: 5,
     allocations: 2.2,
-    allocatedBytes: 71.6,
+    // 8 more than before global rules (#16): the stream's pending call and its matched global rules.
+    allocatedBytes: 79.6,
   },
   "jwt-auth-rs256": {
     hostCalls: {
@@ -84,7 +85,7 @@ const PINNED: Record<string, RequestCost> = {
     },
     totalHostCalls: 23,
     allocations: 9.6,
-    allocatedBytes: 1266.8,
+    allocatedBytes: 1274.8,
   },
   // basic-auth (issue #15): the cached path (a cache hit: SHA-256 of the credentials, no bcrypt).
   "basic-auth": {
@@ -169,7 +170,7 @@ describe("cost of each filter's benchmark request (host calls and allocations, c
     const cost = await requestCost([{ ...rl!, config: byConsumer }], { filterState: identity });
     // One proxy_get_property (portico_consumer instead of source.address), the name the key as it
     // is: "alice" is 8 bytes (UTF-16) shorter than "127.0.0.1".
-    expect(cost).toEqual({ ...PINNED["rate-limit"], allocatedBytes: 63.6 }); // pinned 71.6 per client IP
+    expect(cost).toEqual({ ...PINNED["rate-limit"], allocatedBytes: 71.6 }); // pinned 79.6 per client IP
     // A group rule on top reads the groups once more; the name is still read once.
     const gold = { ...byConsumer, rules: [{ ...byConsumer.rules[0]!, match: { consumer_groups: ["gold"] } }] };
     const withGroups = await requestCost([{ ...rl!, config: gold }], { filterState: identity });

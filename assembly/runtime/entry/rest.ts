@@ -1,5 +1,6 @@
-// The entry points no Portico filter uses: metadata, queues, foreign functions, gRPC callouts,
-// network (L4) filters. Only ../exports (test fixtures probing the runtime) exports them.
+// The entry points no Portico filter uses: metadata, queues, foreign functions, gRPC stream
+// metadata, network (L4) filters (unary gRPC answers are in ./grpc). Only ../exports (test
+// fixtures probing the runtime) exports them.
 import { findRoot, findStream } from "../registry";
 import { enter, leave, rootCallbackRan } from "../collector";
 
@@ -18,8 +19,6 @@ export function proxy_on_response_metadata(context_id: u32, nelements: u32): i32
 
 export function proxy_on_grpc_receive_initial_metadata(context_id: u32, token: u32, headers: u32): void {}
 export function proxy_on_grpc_trailing_metadata(context_id: u32, token: u32, trailers: u32): void {}
-export function proxy_on_grpc_receive(context_id: u32, token: u32, response_size: u32): void {}
-export function proxy_on_grpc_close(context_id: u32, token: u32, status_code: u32): void {}
 
 export function proxy_on_new_connection(context_id: u32): i32 {
   enter();

@@ -1132,6 +1132,8 @@ describe("host calls and callbacks per request", () => {
       "proxy_on_configure",
       "proxy_on_context_create",
       "proxy_on_delete",
+      "proxy_on_grpc_close",
+      "proxy_on_grpc_receive",
       "proxy_on_request_headers",
       "proxy_on_response_headers",
       "proxy_on_tick",

@@ -255,6 +255,16 @@ export const JWT_AUTH: Example[] = [
 // Legacy period_s as the base, so the other cases hold whichever period form a filter build knows.
 const limit = (rule: object = {}, top: object = {}) => ({ rules: [{ name: "per_client", requests: 10, period_s: 60, ...rule }], ...top });
 
+/** Why the schema accepts what the filter refuses for a global rule. */
+const CROSS_FIELD =
+  "a rule between fields (the gateway schema keeps every object closed, so it has no conditional subschemas); the filter refuses it, naming the field";
+
+/** A config with one global rule (and more rules from `more`, each a global rule changed so). */
+const globalLimit = (rule: object = {}, more: object[] = []) => ({
+  global: { cluster: "rls" },
+  rules: [rule, ...more].map((r, i) => ({ name: `global_${i}`, scope: "global", requests: 10, period: "1m", ...r })),
+});
+
 export const RATE_LIMIT: Example[] = [
   { what: "one rule", config: limit(), ok: true },
   { what: "period as a duration", config: limit({ period_s: undefined, period: "1m" }), ok: true },
@@ -307,6 +317,32 @@ export const RATE_LIMIT: Example[] = [
     ok: false,
     schemaCannot: "the range of a duration written as a string (only the number form has bounds)",
   },
+  { what: "a global rule", config: globalLimit(), ok: true },
+  {
+    what: "a global rule with every option, next to a local rule",
+    config: {
+      global: { cluster: "rls", domain: "api", timeout: "250ms", max_pending: 50 },
+      rules: [
+        limit().rules[0],
+        { ...globalLimit().rules[0], period: undefined, period_s: 60, on_failure: "deny", key: [{ consumer: true }] },
+      ],
+    },
+    ok: true,
+  },
+  {
+    what: "global periods of a second, an hour and a day",
+    config: globalLimit({ period: "1s" }, [{ period: 3600 }, { period: "24h" }]),
+    ok: true,
+  },
+  { what: "an explicit local scope", config: limit({ scope: "local" }), ok: true },
+  { what: "a global rule without the global block", config: { rules: globalLimit().rules }, ok: false, schemaCannot: CROSS_FIELD },
+  { what: "a global block without a global rule", config: limit({}, { global: { cluster: "rls" } }), ok: false, schemaCannot: CROSS_FIELD },
+  { what: "a global period the service cannot count", config: globalLimit({ period: "10s" }), ok: false, schemaCannot: CROSS_FIELD },
+  { what: "burst on a global rule", config: globalLimit({ burst: 5 }), ok: false, schemaCannot: CROSS_FIELD },
+  { what: "on_failure on a local rule", config: limit({ on_failure: "deny" }), ok: false, schemaCannot: CROSS_FIELD },
+  { what: "an unknown scope", config: limit({ scope: "cluster" }), ok: false },
+  { what: "a global block without a cluster", config: { ...globalLimit(), global: { domain: "d" } }, ok: false },
+  { what: "max_pending 0", config: { ...globalLimit(), global: { cluster: "rls", max_pending: 0 } }, ok: false },
 ];
 
 const rewrite = (rule: object = {}) => ({ rules: [{ request: { set: { "x-gateway": "portico" } }, ...rule }] });
