@@ -169,6 +169,11 @@ export function rateLimitConfigYaml(c: RateLimitDomainConfig): string {
   return toYaml(c);
 }
 
+/** Whether the config's global rules are counted by the service `portico run` supervises. */
+export function usesSupervisedService(model: Pick<GatewayModel, "plugins" | "rateLimitService">): boolean {
+  return model.rateLimitService === null && rateLimitServiceConfigs(model).length > 0;
+}
+
 /** Where a config's global rules are counted: its own address, else the supervised service's. */
 export function rateLimitServiceAddress(
   model: Pick<GatewayModel, "rateLimitService">,
