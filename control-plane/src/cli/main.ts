@@ -199,7 +199,12 @@ function redisFlag(value: string | undefined): RedisTarget | undefined {
   return parsed;
 }
 
-async function rateLimitConfig(configPath: string, filtersDir: string, pluginCheck: PluginCheckerOptions, out: string | undefined): Promise<number> {
+async function rateLimitConfig(
+  configPath: string,
+  filtersDir: string,
+  pluginCheck: PluginCheckerOptions,
+  out: string | undefined,
+): Promise<number> {
   const r = await loadGatewayFile(configPath, { filtersDir, checkPlugin: createPluginChecker(pluginCheck) });
   if (!r.ok) {
     process.stderr.write(`${formatConfigErrors(r.errors)}\n${r.errors.length} error(s)\n`);

@@ -74,7 +74,12 @@ export class SupervisedRateLimitService {
       debug: `${LOOPBACK}:${this.o.ports.debug}`,
       redis: this.o.redis
         ? { address: this.o.redis.address, development: false }
-        : { address: `${LOOPBACK}:${this.o.devRedisPort}`, development: true, state: this.redis?.state ?? "idle", pid: this.redis?.pid ?? null },
+        : {
+            address: `${LOOPBACK}:${this.o.devRedisPort}`,
+            development: true,
+            state: this.redis?.state ?? "idle",
+            pid: this.redis?.pid ?? null,
+          },
     };
   }
 
@@ -102,7 +107,11 @@ export class SupervisedRateLimitService {
     this.service = this.supervise("ratelimit", tools.ratelimit, { env: this.serviceEnv(xds, redisAddress) });
     const health = `http://${LOOPBACK}:${this.o.ports.http}/healthcheck`;
     await until(() => httpOk(health), deadline, `the rate limit service did not answer ${health}`);
-    this.o.log("info", "rate limit service ready", { grpc: `${LOOPBACK}:${this.o.ports.grpc}`, pid: this.service.pid, redis: redisAddress });
+    this.o.log("info", "rate limit service ready", {
+      grpc: `${LOOPBACK}:${this.o.ports.grpc}`,
+      pid: this.service.pid,
+      redis: redisAddress,
+    });
   }
 
   /** Only what the service reads (see its settings.go): nothing from this process's environment leaks in. */

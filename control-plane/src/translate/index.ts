@@ -76,7 +76,10 @@ export function translate({ model, certificates, modules, supervisedRateLimitSer
         }),
       ].map(([plugin, config]) => [pluginFilterName(plugin), config]),
     ),
-    [TypeUrl.Cluster]: byName([...model.upstreams.map((u) => ({ name: u.name, json: cluster(u) })), ...ownClusters.map((c) => ({ name: c.name, json: c }))], (c) => c.json),
+    [TypeUrl.Cluster]: byName(
+      [...model.upstreams.map((u) => ({ name: u.name, json: cluster(u) })), ...ownClusters.map((c) => ({ name: c.name, json: c }))],
+      (c) => c.json,
+    ),
     [TypeUrl.Endpoints]: translateEndpoints(model),
     [TypeUrl.Listener]: byName(model.listeners, (l) => listener(model, l)),
     [TypeUrl.Route]: byName(model.listeners, (l) => routeConfiguration(model, l.name)),

@@ -49,6 +49,9 @@ export function xdsType(typeUrl: string): XdsType | undefined {
   return XDS_TYPES.find((t) => t.url === typeUrl);
 }
 
+/** The types Envoy subscribes to: all but the rate limit service's own. */
+export const ENVOY_TYPES: readonly TypeUrlValue[] = PUSH_ORDER.filter((t) => t !== TypeUrl.RateLimitConfig);
+
 /** Types Envoy subscribes to as a whole (wildcard); the others it asks for by name. */
 export const WILDCARD_TYPES: ReadonlySet<string> = new Set([TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.RateLimitConfig]);
 
