@@ -18,6 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   freePort,
   isAlive,
+  livePidsInGroup,
   pollUntil,
   ratelimitPath,
   redisServerPath,
@@ -149,7 +150,8 @@ describe("the supervised rate limit service takes its config live over ADS", () 
     await gw?.stop();
   });
   afterEach((ctx) => {
-    if (ctx.task.result?.state === "fail") console.error(`--- control plane and service log ---\n${[...gw.logs, ...logs].join("\n").slice(-6_000)}`);
+    if (ctx.task.result?.state === "fail")
+      console.error(`--- control plane and service log ---\n${[...gw.logs, ...logs].join("\n").slice(-6_000)}`);
   });
 
   it("starts the service and a development Redis, and the service loads the generated domain", async () => {
@@ -197,6 +199,32 @@ describe("the supervised rate limit service takes its config live over ADS", () 
     );
     await oneWindow();
     expect(await decisions(after, "carol", 6)).toEqual([200, 200, 200, 200, 200, 429]);
+  });
+});
+
+describe("stopping the gateway", () => {
+  it("stops the service and the development Redis, leaving no process of either", async () => {
+    const { service } = await supervisedService();
+    const gw = await startTestGateway({
+      yaml: gatewayYaml({ requests: 3 }),
+      rateLimitService: service,
+      load: (text, opts) => loadGatewayConfig(text, { ...opts, checkPlugin: undefined }),
+    });
+    const s = serviceStatus(gw);
+    const pids = [s.pid!, s.redis.pid!];
+    expect(pids.every((p) => livePidsInGroup(p).length > 0)).toBe(true);
+    await gw.stop();
+    expect(pids.map((p) => livePidsInGroup(p))).toEqual([[], []]);
+  });
+
+  it("a config without global rules starts nothing", async () => {
+    const { service } = await supervisedService();
+    const gw = await startTestGateway({ yaml: 'upstreams: [{ name: a, endpoints: ["127.0.0.1:9"] }]\n', rateLimitService: service });
+    try {
+      expect(serviceStatus(gw)).toMatchObject({ state: "idle", pid: null });
+    } finally {
+      await gw.stop();
+    }
   });
 });
 
