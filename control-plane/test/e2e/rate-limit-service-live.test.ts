@@ -14,7 +14,12 @@
 // The service counts in fixed windows aligned to the unit; limits here are per hour and every
 // step uses a user of its own, so a step straddles a window boundary only if it starts in the
 // last 30 s of an hour, which oneWindow() waits out.
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import {
   freePort,
   isAlive,
@@ -22,7 +27,9 @@ import {
   pollUntil,
   ratelimitPath,
   redisServerPath,
+  repoRoot,
   request,
+  startRedis,
   useEchoUpstream,
   useEnvoy,
   type Envoy,
@@ -275,5 +282,68 @@ describe("a global rule in the gateway's Envoy (needs the rate-limit filter's sc
     expect(await statuses("erin", 7)).toEqual([200, 200, 200, 200, 200, 429, 429]);
     expect(serviceStatus(gw).pid).toBe(servicePid);
     expect(isAlive(e.envoyPid), "the same Envoy process").toBe(true);
+  });
+});
+
+describe("the CLI (needs the rate-limit filter's scope: global)", () => {
+  const BIN = join(repoRoot, "bin/portico.mjs");
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "portico-rls-cli-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("portico run --redis: supervises the service against the given Redis, and SIGTERM stops it", async () => {
+    const redis = await startRedis();
+    const configPath = join(dir, "run.yaml");
+    writeFileSync(configPath, gatewayYaml({ requests: 2 }));
+    const child = spawn(
+      process.execPath,
+      [BIN, "run", "-c", configPath, "--no-envoy", "--xds", "127.0.0.1:0", "--http", "127.0.0.1:0", "--redis", `redis://${redis.address}`],
+      { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    try {
+      const admin = await pollUntil(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`portico run exited with ${child.exitCode}:\n${out}`);
+          return /admin API: +(http:\/\/[^/\s]+)\/routes/.exec(out)?.[1];
+        },
+        (a) => a !== undefined,
+        { timeoutMs: 30_000, what: "portico run to come up" },
+      );
+      const s = (JSON.parse((await request(`${admin}/status`)).body) as { rateLimitService: ServiceStatus }).rateLimitService;
+      expect(s).toMatchObject({ state: "running", redis: { address: redis.address, development: false } });
+      expect(out).not.toContain("development Redis");
+      await oneWindow();
+      expect(await decisions(s, "frank", 3)).toEqual([200, 200, 429]);
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(livePidsInGroup(s.pid!)).toEqual([]);
+    } finally {
+      child.kill("SIGKILL");
+      await redis.stop();
+    }
+  });
+
+  it("portico ratelimit-config prints the service's YAML, one document per domain", async () => {
+    const configPath = join(dir, "external.yaml");
+    writeFileSync(configPath, `rate_limit_service: { address: "ratelimit.internal:8081" }\n${gatewayYaml({ requests: 4 })}`);
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [BIN, "ratelimit-config", "-c", configPath], { cwd: repoRoot }, (err, out, errOut) =>
+        err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out),
+      ),
+    );
+    expect(parseAllDocuments(stdout).map((d) => d.toJS())).toEqual([
+      {
+        domain: DOMAIN,
+        descriptors: [
+          { key: "rule", value: "per_user", descriptors: [{ key: "x-user", rate_limit: { unit: "hour", requests_per_unit: 4 } }] },
+        ],
+      },
+    ]);
   });
 });
