@@ -8,9 +8,9 @@ import { connect, createServer, type AddressInfo, type Server } from "node:net";
 import type { LogFn } from "../log.js";
 import { ProcessSupervisor, type ProcessStateChange } from "./process-supervisor.js";
 import type { RedisTarget } from "./redis-url.js";
+import { RATE_LIMIT_SERVICE_NODE } from "../xds/types.js";
 
-/** The xDS node id the service subscribes with (it shows in /status beside the Envoys). */
-export const RATE_LIMIT_SERVICE_NODE = "portico-ratelimit";
+export { RATE_LIMIT_SERVICE_NODE } from "../xds/types.js";
 
 export interface SupervisedRateLimitServiceOptions {
   /** Finds the executables when the service is first needed (a gateway without global limits needs neither). */

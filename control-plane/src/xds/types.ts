@@ -49,6 +49,9 @@ export function xdsType(typeUrl: string): XdsType | undefined {
   return XDS_TYPES.find((t) => t.url === typeUrl);
 }
 
+/** The xDS node id of the rate limit service `portico run` supervises: a client of the ADS server that is no Envoy. */
+export const RATE_LIMIT_SERVICE_NODE = "portico-ratelimit";
+
 /** The types Envoy subscribes to: all but the rate limit service's own. */
 export const ENVOY_TYPES: readonly TypeUrlValue[] = PUSH_ORDER.filter((t) => t !== TypeUrl.RateLimitConfig);
 
