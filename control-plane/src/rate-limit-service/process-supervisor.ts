@@ -90,7 +90,7 @@ export class ProcessSupervisor {
     if (pgid === undefined) {
       child.once("error", (err) => {
         this.o.onLog?.(`[portico] ${this.o.name} could not start: ${err.message}`);
-        this.scheduleRestart({ code: null, signal: null, uptimeMs: 0 });
+        if (!this.stopping) this.scheduleRestart({ code: null, signal: null, uptimeMs: 0 });
       });
       return;
     }
