@@ -209,6 +209,30 @@ describe("the supervised rate limit service takes its config live over ADS", () 
     await oneWindow();
     expect(await decisions(after, "carol", 6)).toEqual([200, 200, 200, 200, 200, 429]);
   });
+  it("a killed development Redis is restarted on its port, and the service counts in it again", async () => {
+    const before = serviceStatus(gw);
+    process.kill(before.redis.pid!, "SIGKILL");
+    const after = await pollUntil(
+      async () => serviceStatus(gw),
+      (s) => s.redis.pid !== null && s.redis.pid !== before.redis.pid,
+      { timeoutMs: 15_000, what: "the supervisor to restart Redis" },
+    );
+    expect(after.redis.address).toBe(before.redis.address);
+    expect(after.pid, "the service itself was not restarted").toBe(before.pid);
+    // The service reconnects by itself (radix backs off up to 4 s); back means several answers in a row.
+    let streak = 0;
+    let probes = 0;
+    await pollUntil(
+      async () => {
+        streak = (await decide(after, `probe-${++probes}`).catch(() => 0)) === 200 ? streak + 1 : 0;
+        return streak;
+      },
+      (n) => n >= 20,
+      { timeoutMs: 30_000, intervalMs: 50, what: "the service answering from the restarted Redis" },
+    );
+    await oneWindow();
+    expect(await decisions(after, "grace", 6)).toEqual([200, 200, 200, 200, 200, 429]);
+  });
 });
 
 describe("stopping the gateway", () => {
