@@ -17,7 +17,9 @@ import type { LogFn } from "./log.js";
 import { createMetrics, type ControlPlaneMetrics } from "./metrics.js";
 import { createPluginChecker, type PluginCheckerOptions } from "./plugins/check-config.js";
 import { moduleRequestHandler } from "./plugins/module-http.js";
+import type { SupervisedRateLimitService } from "./rate-limit-service/supervised.js";
 import { ConfigStore } from "./store/config-store.js";
+import { usesSupervisedService } from "./translate/rate-limit-service.js";
 import { SnapshotCache } from "./xds/cache.js";
 import { XdsServer } from "./xds/server.js";
 
@@ -36,6 +38,12 @@ export interface ControlPlaneOptions {
   pluginCheck?: PluginCheckerOptions;
   /** The config loader (default loadGatewayConfig); every text goes through it exactly once. */
   load?: typeof loadGatewayConfig;
+  /**
+   * The rate limit service to start (once) when a config has global rate limits and no
+   * `rate_limit_service.address`; it takes its config over this control plane's ADS server.
+   * Without it such a config is refused.
+   */
+  rateLimitService?: SupervisedRateLimitService;
 }
 
 export class ControlPlane {
@@ -56,7 +64,7 @@ export class ControlPlane {
   constructor(private readonly o: ControlPlaneOptions) {
     this.xds = new XdsServer({ cache: this.cache, log: o.log });
     this.metrics = createMetrics(this.xds, { cache: this.cache });
-    this.gateway = new Gateway({ cache: this.cache, log: o.log });
+    this.gateway = new Gateway({ cache: this.cache, log: o.log, supervisedRateLimitService: o.rateLimitService?.grpcAddress });
     const configPath = resolve(o.configPath);
     const filtersDir = resolve(o.filtersDir);
     // One checker for file and API: it caches compiled modules.
@@ -67,8 +75,15 @@ export class ControlPlane {
       load: (text) => load(text, { source: configPath, baseDir: dirname(configPath), filtersDir, checkPlugin }),
       ...gatewayTarget(this.gateway),
       log: o.log,
-      onOutcome: (r: ApplyOutcome) =>
-        r.ok ? this.metrics.configApplied.inc({ kind: r.kind ?? "full" }) : this.metrics.configRejected.inc(),
+      onOutcome: (r: ApplyOutcome) => {
+        if (r.ok) this.metrics.configApplied.inc({ kind: r.kind ?? "full" });
+        else this.metrics.configRejected.inc();
+        // A config that gains its first global rule live starts the service then.
+        if (r.ok && this.xdsPort !== 0)
+          this.startRateLimitServiceIfNeeded().catch((e: Error) =>
+            o.log("error", "the rate limit service did not start", { error: e.message }),
+          );
+      },
       onLoaded: (model) => this.watcher.follow(model),
     });
     this.watcher = new ConfigFileWatcher({
@@ -101,6 +116,7 @@ export class ControlPlane {
       });
       this.httpPort = this.admin.port;
       this.xdsPort = await this.xds.listen(this.o.xds.host, this.o.xds.port);
+      await this.startRateLimitServiceIfNeeded();
     } catch (e) {
       await this.stop(); // nothing half-started keeps the process alive
       throw e;
@@ -110,9 +126,19 @@ export class ControlPlane {
 
   async stop(): Promise<void> {
     this.watcher.stop();
+    await this.o.rateLimitService?.stop();
     await this.xds.stop();
     await this.admin?.close();
     this.metrics.close();
+  }
+
+  /** Starts the supervised rate limit service once the config in force needs it (it then runs until stop()). */
+  private async startRateLimitServiceIfNeeded(): Promise<void> {
+    const service = this.o.rateLimitService;
+    const model = this.gateway.model;
+    if (!service || !model || !usesSupervisedService(model)) return;
+    const host = this.o.xds.host === "0.0.0.0" ? "127.0.0.1" : this.o.xds.host === "::" ? "::1" : this.o.xds.host;
+    await service.start({ host, port: this.xdsPort });
   }
 
   /** What an Envoy needs to join this control plane (render with renderBootstrap/bootstrapYaml). */
@@ -139,6 +165,7 @@ export class ControlPlane {
     return {
       config: { path: this.o.configPath, applied: this.gateway.lastOutcome, lastAttempt: this.source.last, pushes: this.gateway.pushCount },
       envoys: this.xds.status(),
+      ...(this.o.rateLimitService ? { rateLimitService: this.o.rateLimitService.status() } : {}),
     };
   }
 

@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { ANY_NODE, type SnapshotCache } from "./xds/cache.js";
 import type { NodeStatus, XdsServerEvents } from "./xds/server.js";
-import { PUSH_ORDER, shortTypeName, type TypeUrlValue } from "./xds/types.js";
+import { PUSH_ORDER, RATE_LIMIT_SERVICE_NODE, shortTypeName, type TypeUrlValue } from "./xds/types.js";
 
 export interface ControlPlaneMetrics {
   registry: Registry;
@@ -72,7 +72,8 @@ export function createMetrics(xds: MetricsXdsSource, o: MetricsSources = {}): Co
     help: "Distinct Envoy nodes with at least one open ADS stream",
     registers: [registry],
     collect() {
-      this.set(xds.status().filter((n) => n.connectedStreams > 0).length);
+      // The supervised rate limit service subscribes too (its own config), but is no Envoy.
+      this.set(xds.status().filter((n) => n.connectedStreams > 0 && n.nodeId !== RATE_LIMIT_SERVICE_NODE).length);
     },
   });
   const pushes = new Counter({

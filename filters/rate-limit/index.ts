@@ -30,6 +30,12 @@ const SCAN_BUDGET: u32 = 20000;
 const PLUGIN_NAME = propertyPath("plugin_name");
 const ROUTE_NAME = propertyPath("xds.route_name");
 const XFF = String.UTF8.encode("x-forwarded-for");
+/**
+ * The largest answer read from the rate limit service. An answer to at most 32 descriptors is a
+ * few hundred bytes (more with response headers the service adds, which are not used); anything
+ * beyond this is a failure, not copied into the VM.
+ */
+const MAX_ANSWER_BYTES: u32 = 64 * 1024;
 
 class RuleStats {
   allowed: Metric;
@@ -163,12 +169,14 @@ class RateLimitRoot extends FilterRoot {
     const stream = this.take(token);
     if (stream === null) return;
     let answer: RateLimitAnswer | null = null;
-    if (readGrpcResponse(response_size)) {
+    let cause = "undecodable answer";
+    if (response_size > MAX_ANSWER_BYTES) cause = "answer of " + response_size.toString() + " bytes, over " + MAX_ANSWER_BYTES.toString();
+    else if (readGrpcResponse(response_size)) {
       answer = decodeRateLimitResponse(hostResultPtr(), hostResultSize(), stream.globalRules!.length);
       releaseHostResult();
     }
     setEffectiveContext(stream.context_id);
-    stream.answered(answer, answer === null ? "undecodable answer" : "");
+    stream.answered(answer, answer === null ? cause : "");
     setEffectiveContext(this.context_id);
   }
 
@@ -284,9 +292,19 @@ class RateLimitStream extends FilterStream {
     this.root.memory!.tick();
     const src = this.root.source;
     src.reset();
+    // Local rules first: a local refusal costs no round trip to the service.
+    if (!this.passesLocalRules(cfg, src)) return this.refused ? HeadersStatus.StopIteration : HeadersStatus.Continue;
+    return cfg.global === null ? HeadersStatus.Continue : this.askService(cfg, src);
+  }
+
+  /**
+   * Charges every matching local rule, in order; false when one refused the request (a local
+   * reply was sent) or, in a dry run, would have: later rules, global ones included, are then not
+   * charged, so that in a dry run too the buckets and counters predict what enforcement would do.
+   */
+  private passesLocalRules(cfg: RateLimitConfig, src: HostSource): bool {
     const now = <i64>nowMillis();
     const v = this.root.verdict;
-    // Local rules first: a local refusal costs no round trip, and later rules are not charged.
     for (let i = 0; i < cfg.rules.length; i++) {
       const rule = cfg.rules[i];
       if (rule.global || !rule.match.matches(src)) continue;
@@ -298,13 +316,17 @@ class RateLimitStream extends FilterStream {
         continue;
       }
       stats.limited.increment();
-      // Later rules are not charged for a request that is refused here; nor in a dry run, so
-      // that their buckets and counters predict exactly what enforcement would do.
-      if (cfg.dryRun) return HeadersStatus.Continue;
-      this.refuse("rate_limited", rule, seconds(v.retryAfterMs), rule.limit.burst, seconds(v.resetMs));
-      return HeadersStatus.StopIteration;
+      if (!cfg.dryRun) this.refuse("rate_limited", rule, seconds(v.retryAfterMs), rule.limit.burst, seconds(v.resetMs));
+      return false;
     }
-    if (cfg.global === null) return HeadersStatus.Continue;
+    return true;
+  }
+
+  /**
+   * One ShouldRateLimit call for the matching global rules, if any: the request waits for the
+   * answer (StopIteration). A call that cannot be made is a failure decided at once.
+   */
+  private askService(cfg: RateLimitConfig, src: HostSource): HeadersStatus {
     let matched: Rule[] | null = null;
     let descriptors: Descriptor[] | null = null;
     for (let i = 0; i < cfg.rules.length; i++) {
@@ -318,9 +340,10 @@ class RateLimitStream extends FilterStream {
     if (matched === null || descriptors === null) return HeadersStatus.Continue;
     this.globalRules = matched;
     this.root.globalStats!.calls.increment();
-    const token = this.root.startCall(this, encodeRateLimitRequest(cfg.global!.domain, descriptors));
+    const g = cfg.global!;
+    const token = this.root.startCall(this, encodeRateLimitRequest(g.domain, descriptors));
     if (token == 0) {
-      const cause = this.root.pending.size >= cfg.global!.maxPending ? "max_pending reached" : "call refused by Envoy";
+      const cause = this.root.pending.size >= g.maxPending ? "max_pending reached" : "call refused by Envoy";
       return this.decide(null, cause) ? HeadersStatus.StopIteration : HeadersStatus.Continue;
     }
     this.token = token;

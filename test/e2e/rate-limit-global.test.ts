@@ -2,7 +2,8 @@
 // service (envoyproxy/ratelimit) and a real Redis, through the shipped example config
 // (envoy-configs/rate-limit-global.yaml): the filter's gRPC call, as Envoy links and runs it,
 // admits exactly the limit and refuses the rest with the documented 429, also for concurrent
-// requests spread over both workers; with the service gone, the fail-open rule admits, the
+// requests spread over both workers; a local rule in front sheds without asking, and RateLimit-*
+// report the most restrictive rule; with the service gone, the fail-open rule admits, the
 // fail-closed rule answers 429, and nothing is a 5xx; a service that never answers costs a request
 // no more than the configured timeout. (The multi-Envoy, fault and differential
 // tests are in rate-limit-global-cluster.test.ts.)
@@ -46,6 +47,16 @@ function exampleConfig(upstreamPort: number, servicePort: number): Json {
   const rls = clusters.find((c) => c.name === "ratelimit")!;
   const endpoint = (((rls.load_assignment as Json).endpoints as Json[])[0]!.lb_endpoints as Json[])[0]!.endpoint as Json;
   ((endpoint.address as Json).socket_address as Json).port_value = servicePort;
+  return config;
+}
+
+/** The example's plugin configuration (JSON text in the Wasm filter's StringValue), changed by `edit`. */
+function withPluginConfig(config: Json, edit: (plugin: Json) => Json): Json {
+  const listener = ((config.static_resources as Json).listeners as Json[])[0]!;
+  const hcm = ((listener.filter_chains as Json[])[0]!.filters as Json[])[0]!.typed_config as Json;
+  const wasm = (hcm.http_filters as Json[]).find((f) => f.name === "portico.rate_limit")!;
+  const value = ((wasm.typed_config as Json).config as Json).configuration as Json;
+  value.value = JSON.stringify(edit(JSON.parse(value.value as string) as Json));
   return config;
 }
 
@@ -132,6 +143,47 @@ describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis"
     expect(refused.header("ratelimit-remaining")).toBe("0");
     expect((await stat("per_user.allowed_total")) - allowedBefore).toBe(LIMIT);
     expect(await stat("per_user.limited_total")).toBeGreaterThanOrEqual(3);
+  });
+
+  it("requests without the header share the empty value's counter, as a local rule's bucket would", async () => {
+    await oneWindow();
+    // The descriptor carries ("x-user", ""); the service's `key: x-user` (no value) counts it like any value.
+    // Only this test sends no x-user, so the counter starts at zero.
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 1; i++) statuses.push((await request(edge.url("/"))).status);
+    expect(statuses).toEqual([...Array(LIMIT).fill(200), 429]);
+  });
+
+  it("with a local rule in front: RateLimit-* of the most restrictive rule, and a local refusal makes no call", async () => {
+    await oneWindow();
+    const config = withPluginConfig(exampleConfig(up.port, service.grpcPort), (plugin) => ({
+      ...plugin,
+      rate_limit_headers: true,
+      rules: [
+        { name: "burst", match: { path: { prefix: "/burst" } }, requests: 2, period: "1m", key: [{ header: "x-user" }] },
+        ...(plugin.rules as Json[]),
+      ],
+    }));
+    const mixed = await envoy({ name: "rate-limit-global-mixed", concurrency: 2, config });
+    const user = `m-${randomUUID()}`;
+    const get = (path: string) => request(mixed.url(path), { headers: { "x-user": user } });
+    const calls = async () => (await mixed.stat(STAT("global.calls_total"))) ?? 0;
+    // Only the global rule on "/": its counter, as the service reports it.
+    let r = await get("/");
+    expect([r.status, r.header("ratelimit-limit"), r.header("ratelimit-remaining")]).toEqual([200, "5", "4"]);
+    // On /burst the local bucket (2 per minute) is the more restrictive: its numbers.
+    r = await get("/burst");
+    expect([r.status, r.header("ratelimit-limit"), r.header("ratelimit-remaining")]).toEqual([200, "2", "1"]);
+    r = await get("/burst");
+    expect([r.status, r.header("ratelimit-limit"), r.header("ratelimit-remaining")]).toEqual([200, "2", "0"]);
+    expect(await calls()).toBe(3);
+    // The local bucket is empty: refused here, without asking the service (and not charged there).
+    r = await get("/burst");
+    expect(r.status).toBe(429);
+    expect(r.json()).toEqual({ error: "rate_limited", rule: "burst" });
+    expect(await calls()).toBe(3);
+    r = await get("/");
+    expect([r.status, r.header("ratelimit-remaining")]).toEqual([200, "1"]);
   });
 
   it("concurrent requests over both workers: exactly the limit admitted, and no call left pending", async () => {

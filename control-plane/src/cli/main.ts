@@ -12,7 +12,11 @@ import { MIN_HEAP_BYTES, machineOverloadLimits, type OverloadLimits } from "../e
 import { parseByteSize } from "./byte-size.js";
 import { EnvoySupervisor } from "../envoy/supervisor.js";
 import { statusCommand } from "./status.js";
-import { locateEnvoyTools } from "../envoy/tools.js";
+import { locateEnvoyTools, locateTool } from "../envoy/tools.js";
+import { writeRateLimitConfigDir } from "../rate-limit-service/config-dir.js";
+import { parseRedisUrl, type RedisTarget } from "../rate-limit-service/redis-url.js";
+import { freeLoopbackPorts, SupervisedRateLimitService } from "../rate-limit-service/supervised.js";
+import { rateLimitConfigYaml, rateLimitServiceConfigs } from "../translate/rate-limit-service.js";
 import { consoleLog, type LogFn, type LogLevel } from "../log.js";
 import type { GatewayModel } from "../model/types.js";
 import { createPluginChecker, type PluginCheckerOptions } from "../plugins/check-config.js";
@@ -25,6 +29,11 @@ const USAGE = `usage: portico <command> [options]
 commands:
   run        -c gateway.yaml   control plane + a supervised local Envoy (func-e); follows the file
   validate   -c gateway.yaml   check a config (schema, references, each plugin's own config check)
+  ratelimit-config -c gateway.yaml [--out DIR]
+                               the rate limit service config (envoyproxy/ratelimit YAML, one domain
+                               per rate-limit plugin with global rules) for a service you run
+                               yourself (rate_limit_service.address); --out writes one file per
+                               domain into DIR (atomically; other portico.*.yaml files there removed)
   bootstrap  --node NAME       print the Envoy bootstrap for a remote Envoy joining the control plane
   status                       table of connected Envoys: versions ACKed per type, last NACK
                                (--http HOST:PORT or --url URL of the control plane; --token; --json)
@@ -41,6 +50,9 @@ options:
   --admin HOST:PORT        Envoy admin address (default 127.0.0.1:9901)
   --concurrency N          Envoy worker threads (run; default 2)
   --no-envoy               run: control plane only (Envoys join with 'portico bootstrap')
+  --redis URL              run: the Redis (redis://[user:password@]host:port, rediss:// for TLS)
+                           the supervised rate limit service counts global limits in; without it
+                           a development redis-server is started (counters not persistent)
   --log-json               JSON log lines
   --max-heap SIZE          run, bootstrap: Envoy's heap limit (overload manager: frees memory at 95%,
                            answers 503 at 98%), in bytes or with a unit (512MiB, 2GiB, 1.5G);
@@ -106,6 +118,8 @@ export async function main(argv: string[]): Promise<number> {
       "admin-tls-cert": { type: "string" },
       "admin-tls-key": { type: "string" },
       "no-envoy": { type: "boolean", default: false },
+      redis: { type: "string" },
+      out: { type: "string" },
       "log-json": { type: "boolean", default: false },
       "plugin-check-timeout": { type: "string" },
       "max-heap": { type: "string" },
@@ -128,6 +142,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "validate":
       return validate(configPath, filtersDir, pluginCheck);
+    case "ratelimit-config":
+      return rateLimitConfig(configPath, filtersDir, pluginCheck, values.out);
     case "status":
       return statusCommand({
         url: values.url ?? values.http ?? "127.0.0.1:18001",
@@ -161,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
         adminTls: tlsOption(values["admin-tls-cert"], values["admin-tls-key"]),
         pluginCheck,
         overload: overloadFlags(values["max-heap"], values["max-downstream-connections"]),
+        redis: redisFlag(values.redis),
       });
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
@@ -174,6 +191,37 @@ function tlsOption(cert: string | undefined, key: string | undefined): { certPat
 }
 
 const toAdmin = (a: { host: string; port: number }) => ({ address: a.host, port: a.port });
+
+function redisFlag(value: string | undefined): RedisTarget | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseRedisUrl(value);
+  if (typeof parsed === "string") throw new UsageError(parsed);
+  return parsed;
+}
+
+async function rateLimitConfig(
+  configPath: string,
+  filtersDir: string,
+  pluginCheck: PluginCheckerOptions,
+  out: string | undefined,
+): Promise<number> {
+  const r = await loadGatewayFile(configPath, { filtersDir, checkPlugin: createPluginChecker(pluginCheck) });
+  if (!r.ok) {
+    process.stderr.write(`${formatConfigErrors(r.errors)}\n${r.errors.length} error(s)\n`);
+    return 1;
+  }
+  const domains = rateLimitServiceConfigs(r.model);
+  if (out !== undefined) {
+    const written = await writeRateLimitConfigDir(resolve(out), domains);
+    process.stderr.write(`${written.length} domain(s) written to ${resolve(out)}: ${written.join(", ") || "none"}\n`);
+    return 0;
+  }
+  if (domains.length === 0) process.stderr.write(`${configPath}: no rate-limit rule has scope: global\n`);
+  process.stdout.write(
+    domains.map((d) => `# ${d.domain}: one file of its own in the service's config directory\n${rateLimitConfigYaml(d)}`).join("---\n"),
+  );
+  return 0;
+}
 
 async function validate(configPath: string, filtersDir: string, pluginCheck: PluginCheckerOptions): Promise<number> {
   const r = await loadGatewayFile(configPath, { filtersDir, checkPlugin: createPluginChecker(pluginCheck) });
@@ -203,10 +251,25 @@ interface RunOptions {
   adminTls?: { certPath: string; keyPath: string };
   /** Overload limits from the command line; the others are sized for this machine. */
   overload: Partial<OverloadLimits>;
+  /** --redis: where the supervised rate limit service counts; absent: a development redis-server. */
+  redis?: RedisTarget;
 }
 
 async function run(o: RunOptions): Promise<number> {
+  // Ports are chosen now: Envoy's cluster for the service must name its gRPC port before the
+  // service is started (which happens only when the config has global rate limits).
+  const [grpc, http, debug, devRedis] = await freeLoopbackPorts(4);
+  const rateLimitService = new SupervisedRateLimitService({
+    tools: () => ({
+      ratelimit: locateTool("RATELIMIT", "ratelimit"),
+      ...(o.redis ? {} : { redisServer: locateTool("REDIS_SERVER", "redis-server") }),
+    }),
+    ports: { grpc: grpc!, http: http!, debug: debug! },
+    ...(o.redis ? { redis: o.redis } : { devRedisPort: devRedis! }),
+    log: o.log,
+  });
   const cp = new ControlPlane({
+    rateLimitService,
     configPath: o.configPath,
     filtersDir: o.filtersDir,
     log: o.log,

@@ -15,6 +15,8 @@ import { checkRelations } from "./relations.js";
 import { checkShape } from "./shape.js";
 import { toModel } from "./to-model.js";
 import { authPluginConfig, claimsMatchedByAcls } from "../translate/consumers.js";
+import { RATE_LIMIT_CLUSTER } from "../translate/common.js";
+import { RATE_LIMIT_FILTER, withGatewayGlobal } from "../translate/rate-limit-service.js";
 import type { ParsedSections } from "./shape.js";
 
 export interface LoadOptions {
@@ -72,8 +74,10 @@ export async function loadGatewayConfig(text: string, opts: LoadOptions): Promis
   const checked = checkShape(document);
   // Auth filters are configured with the gateway's consumers (and jwt-auth with the claims ACLs
   // match) before their configs are checked: the filter judges the config it will really get.
-  const shape = { ...checked, sections: { ...checked.sections, plugins: withConsumers(checked.sections) } };
-  const problems: Problem[] = [...shape.problems, ...checkRelations(shape)];
+  // Global rate limits get the gateway's rate limit service cluster and domain the same way.
+  const rateLimit = withRateLimitService(withConsumers(checked.sections));
+  const shape = { ...checked, sections: { ...checked.sections, plugins: rateLimit.plugins } };
+  const problems: Problem[] = [...shape.problems, ...rateLimit.problems, ...checkRelations(shape)];
   problems.push(...(await checkCertificateFiles(shape.written.listeners, opts.baseDir)));
   problems.push(...(await checkUpstreamCaFiles(shape.written.upstreams, opts.baseDir)));
   const loaded = await loadModules(shape.written.plugins, opts);
@@ -83,7 +87,11 @@ export async function loadGatewayConfig(text: string, opts: LoadOptions): Promis
     ? await checkPluginConfigs(shape.sections.plugins, loaded.modules, opts.checkPlugin)
     : { problems: [], references: [] };
   problems.push(...plugins.problems);
-  const references = referenceGraph(shape.written, plugins.references);
+  // The rate limit service's cluster is the gateway's own (declared by translate), not an upstream.
+  const references = referenceGraph(
+    shape.written,
+    plugins.references.filter((r) => !(r.name === RATE_LIMIT_CLUSTER && rateLimit.callers.has(r.from.index))),
+  );
   problems.push(...references.unknownReferences());
 
   if (problems.length > 0)
@@ -94,7 +102,7 @@ export async function loadGatewayConfig(text: string, opts: LoadOptions): Promis
 
   const modules = new Map<string, Uint8Array>();
   for (const module of loaded.modules.values()) modules.set(module.sha256, module.bytes);
-  return { ok: true, model: toModel(shape.sections, loaded.modules, opts.baseDir), modules, references };
+  return { ok: true, model: toModel(shape.sections, loaded.modules, opts.baseDir, shape.rateLimitService), modules, references };
 }
 
 function withConsumers(sections: ParsedSections): ParsedSections["plugins"] {
@@ -105,6 +113,25 @@ function withConsumers(sections: ParsedSections): ParsedSections["plugins"] {
       ? { index, value: { ...value, config: authPluginConfig(value.filter, value.config, consumers, claims) } }
       : { index, value },
   );
+}
+
+/** Rate-limit plugins with global rules, configured with the gateway's service cluster and domain. */
+function withRateLimitService(plugins: ParsedSections["plugins"]): {
+  plugins: ParsedSections["plugins"];
+  problems: Problem[];
+  /** Indexes of the plugins that call the service. */
+  callers: Set<number>;
+} {
+  const problems: Problem[] = [];
+  const callers = new Set<number>();
+  const out = plugins.map(({ index, value }) => {
+    if (value.kind !== "wasm" || value.filter !== RATE_LIMIT_FILTER) return { index, value };
+    const r = withGatewayGlobal(value.name, value.config);
+    if (r.config !== value.config) callers.add(index);
+    problems.push(...r.problems.map((p) => ({ path: ["plugins", index, "config", ...p.path], message: p.message })));
+    return { index, value: { ...value, config: r.config } };
+  });
+  return { plugins: out, problems, callers };
 }
 
 /** The errors in reading order, bounded in number and size (see boundErrors). */

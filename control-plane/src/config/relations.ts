@@ -3,7 +3,7 @@
 // the items as written, so an item with some other mistake is still checked here. References
 // (a name that must exist) are the reference graph's (references.ts).
 import type { Problem } from "./errors.js";
-import { NO_ROUTE, XDS_CLUSTER } from "../translate/common.js";
+import { NO_ROUTE, RATE_LIMIT_CLUSTER, XDS_CLUSTER } from "../translate/common.js";
 import { COLLECTION_NAMES, type CollectionName } from "./collections.js";
 import { checkConsumers } from "./consumer-relations.js";
 import { type Indexed, type ShapeResult, fieldOf as field, listOf, writtenNames } from "./shape.js";
@@ -36,7 +36,10 @@ function duplicateNames(section: CollectionName, names: Indexed<string>[]): Prob
  * ending every virtual host take one each.
  */
 const RESERVED: Partial<Record<CollectionName, Record<string, string>>> = {
-  upstreams: { [XDS_CLUSTER]: "the cluster Envoy reaches the control plane through" },
+  upstreams: {
+    [XDS_CLUSTER]: "the cluster Envoy reaches the control plane through",
+    [RATE_LIMIT_CLUSTER]: "the cluster of the rate limit service global rate limits use",
+  },
   routes: { [NO_ROUTE]: "the route answering 404 to requests that match no route" },
 };
 

@@ -3,6 +3,7 @@
 // (names, references, files) are checked in relations.ts, references.ts and files.ts.
 import { z } from "zod";
 import { COLLECTIONS, COLLECTION_NAMES, type CollectionName } from "./collections.js";
+import { RATE_LIMIT_SERVICE_KEY, rateLimitServiceSchema } from "./schema-rate-limit-service.js";
 
 export const gatewayConfigSchema = z
   .strictObject({
@@ -10,6 +11,7 @@ export const gatewayConfigSchema = z
     ...(Object.fromEntries(COLLECTION_NAMES.map((name) => [name, collectionSchema(name)])) as {
       [C in CollectionName]: ReturnType<typeof collectionSchema<C>>;
     }),
+    [RATE_LIMIT_SERVICE_KEY]: rateLimitServiceSchema.optional(),
   })
   .meta({ title: "Portico gateway configuration", description: "Listeners, routes, upstreams and plugins of a Portico gateway." });
 

@@ -5,6 +5,8 @@ import type { Problem } from "./errors.js";
 import { COLLECTIONS, COLLECTION_NAMES, type CollectionName } from "./collections.js";
 import { friendlyMessage, issuesToProblems } from "./issues.js";
 import { gatewayConfigSchema } from "./schema.js";
+import { RATE_LIMIT_SERVICE_KEY, rateLimitServiceSchema } from "./schema-rate-limit-service.js";
+import type { RateLimitServiceModel } from "../model/types.js";
 
 export interface Indexed<T> {
   /** Position in the section's list as written (paths and lines refer to it). */
@@ -21,18 +23,22 @@ export interface ShapeResult {
    * item with a bad value still gets its references checked, and a reference to it is not "unknown".
    */
   written: { [C in CollectionName]: unknown[] };
+  /** `rate_limit_service:` when written and valid. */
+  rateLimitService: RateLimitServiceModel | null;
   problems: Problem[];
 }
 
 const frame = z.strictObject({
   $schema: z.string().optional(),
   ...Object.fromEntries(COLLECTION_NAMES.map((section) => [section, z.array(z.unknown()).nullish()])),
+  [RATE_LIMIT_SERVICE_KEY]: z.unknown().optional(),
 });
 
 export function checkShape(document: unknown): ShapeResult {
   const result: ShapeResult = {
     sections: perCollection(() => []) as ParsedSections,
     written: perCollection(() => []),
+    rateLimitService: null,
     problems: [],
   };
   if (document === null || document === undefined) return result; // an empty file: an empty gateway
@@ -44,6 +50,11 @@ export function checkShape(document: unknown): ShapeResult {
   }
   const lists = typeof document === "object" && !Array.isArray(document) ? (document as Record<string, unknown>) : {};
 
+  if (lists[RATE_LIMIT_SERVICE_KEY] !== undefined && lists[RATE_LIMIT_SERVICE_KEY] !== null) {
+    const parsed = rateLimitServiceSchema.safeParse(lists[RATE_LIMIT_SERVICE_KEY], { error: friendlyMessage });
+    if (parsed.success) result.rateLimitService = parsed.data;
+    else result.problems.push(...issuesToProblems(parsed.error.issues, [RATE_LIMIT_SERVICE_KEY], gatewayConfigSchema));
+  }
   for (const section of COLLECTION_NAMES) {
     const items = lists[section];
     if (!Array.isArray(items)) continue;

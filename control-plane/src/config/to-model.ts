@@ -6,6 +6,7 @@ import type {
   ListenerLimitsModel,
   ListenerModel,
   PluginModel,
+  RateLimitServiceModel,
   RouteModel,
   UpstreamModel,
   UpstreamTlsModel,
@@ -16,7 +17,12 @@ import type { ListenerInput, PluginInput, RouteInput, UpstreamInput } from "./sc
 import type { ParsedSections } from "./shape.js";
 import { isIpLiteral } from "./syntax.js";
 
-export function toModel(sections: ParsedSections, modules: Map<number, ResolvedModule>, baseDir: string): GatewayModel {
+export function toModel(
+  sections: ParsedSections,
+  modules: Map<number, ResolvedModule>,
+  baseDir: string,
+  rateLimitService: RateLimitServiceModel | null,
+): GatewayModel {
   const listeners = sections.listeners.map(({ value }) => listenerModel(value, baseDir));
   const plugins = sections.plugins.map(({ index, value }): PluginModel => {
     if (value.kind === "native") return { kind: "native", name: value.name, policy: value.policy, global: value.global };
@@ -30,6 +36,7 @@ export function toModel(sections: ParsedSections, modules: Map<number, ResolvedM
     upstreams: sections.upstreams.map(({ value }) => upstreamModel(value, baseDir)),
     plugins,
     consumers: sections.consumers.map(({ value }) => value),
+    rateLimitService,
   };
 }
 

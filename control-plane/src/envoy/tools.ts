@@ -79,3 +79,17 @@ function isExecutable(path: string): boolean {
 function requireExecutable(path: string, what: string): void {
   if (!isExecutable(path)) throw new Error(`${what} at ${path} is not an executable file; ${HOW_TO_FIX}`);
 }
+
+/**
+ * Another tool scripts/install-tools.sh records in its env file under `key` (RATELIMIT,
+ * REDIS_SERVER): $key wins, then the env file, then `command` on PATH.
+ */
+export function locateTool(key: string, command: string, o: LocateOptions = {}): string {
+  const env = o.env ?? process.env;
+  const dir = o.toolsDir ?? toolsDir(env);
+  const path = env[key] || readToolsEnvFile(dir)[key] || onPath(command, env.PATH ?? "");
+  const fix = `run scripts/install-tools.sh or set ${key} to its path`;
+  if (!path) throw new Error(`${command} not found: ${key} is not set, ${join(dir, "env")} names none and it is not on PATH; ${fix}`);
+  if (!isExecutable(path)) throw new Error(`${command} at ${path} is not an executable file; ${fix}`);
+  return path;
+}

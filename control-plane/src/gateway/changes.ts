@@ -18,7 +18,8 @@ export function onlyEndpointsDiffer(before: GatewayModel, after: GatewayModel): 
     before.upstreams.every((u, i) => jsonEqual(withoutStaticEndpoints(u), withoutStaticEndpoints(after.upstreams[i]!))) &&
     jsonEqual(before.listeners, after.listeners) &&
     jsonEqual(before.plugins, after.plugins) &&
-    jsonEqual(before.routes, after.routes)
+    jsonEqual(before.routes, after.routes) &&
+    jsonEqual(before.rateLimitService, after.rateLimitService)
   );
 }
 

@@ -28,6 +28,8 @@ export interface ApplyOutcome {
 export interface GatewayOptions {
   cache: SnapshotCache;
   log: LogFn;
+  /** gRPC address of the rate limit service `portico run` supervises, if it does. */
+  supervisedRateLimitService?: { host: string; port: number };
 }
 
 export class Gateway {
@@ -83,7 +85,12 @@ export class Gateway {
         kind = "endpoints";
         resources = { ...prev.resources, [TypeUrl.Endpoints]: translateEndpoints(c.model) };
       } else {
-        resources = translate({ model: c.model, certificates, modules: c.modules });
+        resources = translate({
+          model: c.model,
+          certificates,
+          modules: c.modules,
+          supervisedRateLimitService: this.o.supervisedRateLimitService,
+        });
       }
       const changed = this.o.cache.set(ANY_NODE, resources);
       this.applied = { model: c.model, modules: c.modules, resources, certificates };

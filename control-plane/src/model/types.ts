@@ -15,6 +15,13 @@ export interface GatewayModel {
   plugins: PluginModel[];
   /** Callers known by name (docs/consumers.md); the auth filters' configs carry them. */
   consumers: ConsumerModel[];
+  /** `rate_limit_service:`: an external service; null = the one `portico run` supervises. */
+  rateLimitService: RateLimitServiceModel | null;
+}
+
+export interface RateLimitServiceModel {
+  /** The service's gRPC address (envoy.service.ratelimit.v3.RateLimitService, plaintext HTTP/2). */
+  address: { host: string; port: number };
 }
 
 export interface ConsumerModel {

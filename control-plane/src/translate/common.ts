@@ -20,6 +20,12 @@ export const ANY = {
 export const XDS_CLUSTER = "portico_xds";
 
 /**
+ * The cluster of the rate limit service that rate-limit rules with `scope: global` call (the
+ * gateway writes it into their config, translate/rate-limit-service.ts); reserved like XDS_CLUSTER.
+ */
+export const RATE_LIMIT_CLUSTER = "portico_ratelimit";
+
+/**
  * The route ending every virtual host: it answers 404 (empty body, as Envoy's own "no route")
  * with the global plugins switched on, so they run on requests that match no user route too.
  * Routes are named after themselves, so the config loader reserves this name

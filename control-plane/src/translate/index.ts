@@ -8,6 +8,7 @@ import { cluster } from "./clusters.js";
 import { loadAssignment } from "./endpoints.js";
 import { listener } from "./listeners.js";
 import { pluginExtensionConfig } from "./plugins.js";
+import { rateLimitCluster, rateLimitConfigResource, rateLimitServiceAddress, rateLimitServiceConfigs } from "./rate-limit-service.js";
 import { routeConfiguration } from "./routes.js";
 import { tlsSecret, validationContextSecret, type SecretPem } from "./secrets.js";
 
@@ -20,6 +21,8 @@ export interface TranslateInputs {
   certificates: ReadonlyMap<string, SecretPem>;
   /** Module bytes by sha256 (every plugin's module.sha256 must be here). */
   modules: ReadonlyMap<string, Uint8Array>;
+  /** The rate limit service `portico run` supervises (gRPC address), for a config without `rate_limit_service`. */
+  supervisedRateLimitService?: { host: string; port: number };
 }
 
 /** Envoy resources by type URL (every type present), each keyed by resource name: what the xDS cache takes as it is. */
@@ -41,11 +44,15 @@ function wasmPlugins(model: GatewayModel): WasmPluginModel[] {
   return model.plugins.filter((p): p is WasmPluginModel => p.kind === "wasm");
 }
 
-export function translate({ model, certificates, modules }: TranslateInputs): EnvoyResources {
+export function translate({ model, certificates, modules, supervisedRateLimitService }: TranslateInputs): EnvoyResources {
   const certs = model.listeners.flatMap((l) => l.tls?.certificates ?? []).map((c) => ({ name: c.secretName }));
   const cas = model.upstreams.flatMap((u) => (u.tls?.trust.kind === "ca" ? [{ name: u.tls.trust.secretName }] : []));
   // Plugins of one module (say, a rate limiter per tenant) share its base64 text: encoded once.
   const inline = new Map<string, string>();
+  const rateLimitDomains = rateLimitServiceConfigs(model);
+  // The service's cluster exists while some rule calls it.
+  const ownClusters =
+    rateLimitDomains.length > 0 ? [rateLimitCluster(rateLimitServiceAddress(model, supervisedRateLimitService)) as { name: string }] : [];
   return {
     [TypeUrl.Secret]: byName([...certs, ...cas], ({ name }) => {
       const pem = certificates.get(name);
@@ -69,9 +76,14 @@ export function translate({ model, certificates, modules }: TranslateInputs): En
         }),
       ].map(([plugin, config]) => [pluginFilterName(plugin), config]),
     ),
-    [TypeUrl.Cluster]: byName(model.upstreams, cluster),
+    [TypeUrl.Cluster]: byName(
+      [...model.upstreams.map((u) => ({ name: u.name, json: cluster(u) })), ...ownClusters.map((c) => ({ name: c.name, json: c }))],
+      (c) => c.json,
+    ),
     [TypeUrl.Endpoints]: translateEndpoints(model),
     [TypeUrl.Listener]: byName(model.listeners, (l) => listener(model, l)),
     [TypeUrl.Route]: byName(model.listeners, (l) => routeConfiguration(model, l.name)),
+    // Not for Envoy: the rate limit service subscribes to these over ADS.
+    [TypeUrl.RateLimitConfig]: new Map(rateLimitDomains.map((d) => [d.domain, rateLimitConfigResource(d)])),
   };
 }

@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import { ProtoJsonError, isPlainObject, jsonToObject, lookupMessage, messageToJson, typeNameOf } from "./proto-json.js";
 import { shortTypeName } from "./types.js";
@@ -72,6 +73,9 @@ const RESOURCE_FILES = [
   "envoy/config/endpoint/v3/endpoint.proto",
   "envoy/config/listener/v3/listener.proto",
   "envoy/config/route/v3/route.proto",
+  // The rate limit service's own config type (a copy of envoyproxy/ratelimit's
+  // api/ratelimit/config/ratelimit/v3/rls_conf.proto, Apache-2.0, in control-plane/proto).
+  "ratelimit/config/ratelimit/v3/rls_conf.proto",
 ];
 
 const DEP_DIRS = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"];
@@ -82,7 +86,8 @@ function protoDirs(): string[] {
   const xds = dirname(require.resolve("@grpc/grpc-js-xds/package.json"));
   // protobufjs ships google/protobuf/descriptor.proto (imported by the annotation protos).
   const pbjs = dirname(require.resolve("protobufjs/package.json"));
-  return [...DEP_DIRS.map((d) => join(xds, "deps", d)), pbjs];
+  const own = fileURLToPath(new URL("../../proto", import.meta.url));
+  return [...DEP_DIRS.map((d) => join(xds, "deps", d)), own, pbjs];
 }
 
 // The protos are static files and loading them costs ~150 ms, so one Root serves the whole

@@ -14,6 +14,9 @@ const TYPES = {
   Endpoints: { url: "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment", api: "EDS", key: "endpoints" },
   Listener: { url: "type.googleapis.com/envoy.config.listener.v3.Listener", api: "LDS", key: "listeners" },
   Route: { url: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", api: "RDS", key: "routes" },
+  // Not for Envoy: the rate limit service (envoyproxy/ratelimit, CONFIG_TYPE=GRPC_XDS_SOTW)
+  // subscribes to its domains' limits over the same ADS server (docs/rate-limit-service.md).
+  RateLimitConfig: { url: "type.googleapis.com/ratelimit.config.ratelimit.v3.RateLimitConfig", api: "RLS", key: "rate_limit_configs" },
 } as const;
 
 type Declared = (typeof TYPES)[keyof typeof TYPES];
@@ -46,8 +49,14 @@ export function xdsType(typeUrl: string): XdsType | undefined {
   return XDS_TYPES.find((t) => t.url === typeUrl);
 }
 
+/** The xDS node id of the rate limit service `portico run` supervises: a client of the ADS server that is no Envoy. */
+export const RATE_LIMIT_SERVICE_NODE = "portico-ratelimit";
+
+/** The types Envoy subscribes to: all but the rate limit service's own. */
+export const ENVOY_TYPES: readonly TypeUrlValue[] = PUSH_ORDER.filter((t) => t !== TypeUrl.RateLimitConfig);
+
 /** Types Envoy subscribes to as a whole (wildcard); the others it asks for by name. */
-export const WILDCARD_TYPES: ReadonlySet<string> = new Set([TypeUrl.Cluster, TypeUrl.Listener]);
+export const WILDCARD_TYPES: ReadonlySet<string> = new Set([TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.RateLimitConfig]);
 
 /** name -> proto3 JSON resource, per type. A type left out has no resources. */
 export type ResourceSet = { [T in TypeUrlValue]?: Map<string, object> };

@@ -5,7 +5,8 @@
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ControlPlane } from "../../src/control-plane.js";
+import { ControlPlane, type ControlPlaneOptions } from "../../src/control-plane.js";
+import type { SupervisedRateLimitService } from "../../src/rate-limit-service/supervised.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import type { ApplyOutcome } from "../../src/gateway/gateway.js";
 import type { LogFn } from "../../src/log.js";
@@ -38,6 +39,10 @@ export interface TestGatewayOptions {
   /** Admin API address (default 127.0.0.1 on a free port) and token. */
   http?: { host: string; port: number };
   adminToken?: string;
+  /** The rate limit service to supervise for global rate limits (ControlPlaneOptions.rateLimitService). */
+  rateLimitService?: SupervisedRateLimitService;
+  /** The config loader (default: the real one, each plugin's config checked by its filter). */
+  load?: ControlPlaneOptions["load"];
 }
 
 export function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
@@ -72,6 +77,8 @@ async function start(
     http: { host: o.http?.host ?? "127.0.0.1", port: ports.http },
     adminToken: o.adminToken,
     debounce: o.debounce ?? { quietMs: 50, maxDelayMs: 500 },
+    rateLimitService: o.rateLimitService,
+    load: o.load,
   });
   try {
     await cp.start();

@@ -48,8 +48,16 @@ export async function loadCase(name: string, filtersDir: string): Promise<Loaded
   return { model: loaded.model, modules: loaded.modules };
 }
 
+/** Where the cases' supervised rate limit service listens (`portico run` picks a free port). */
+export const GOLDEN_SUPERVISED_RATE_LIMIT_SERVICE = { host: "127.0.0.1", port: 18081 };
+
 export async function translateCase({ model, modules }: LoadedCase): Promise<EnvoyResources> {
-  return translate({ model, certificates: await readCertificates(model), modules });
+  return translate({
+    model,
+    certificates: await readCertificates(model),
+    modules,
+    supervisedRateLimitService: GOLDEN_SUPERVISED_RATE_LIMIT_SERVICE,
+  });
 }
 
 /** JSON text of the resources with private keys redacted and machine paths made relative. */

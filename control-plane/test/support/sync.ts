@@ -1,7 +1,7 @@
 // When an Envoy counts as "in sync" with a snapshot, as a pure rule (no ControlPlane, no timers),
 // so the rule itself is unit-tested (control-plane/test/unit/xds/sync-rule.test.ts).
 import type { NodeStatus } from "../../src/xds/server.js";
-import { PUSH_ORDER, shortTypeName, type TypeUrlValue } from "../../src/xds/types.js";
+import { ENVOY_TYPES, PUSH_ORDER, shortTypeName, type TypeUrlValue } from "../../src/xds/types.js";
 
 /** What the rule reads of a snapshot: per type, its version and how many resources it holds. */
 export type SnapshotView = Partial<Record<TypeUrlValue, { version: string; resources: { size: number } }>>;
@@ -23,7 +23,8 @@ export interface SyncState {
  * no SDS subscription).
  */
 export function requiredTypes(snap: SnapshotView): TypeUrlValue[] {
-  return PUSH_ORDER.filter((t) => (snap[t]?.resources.size ?? 0) > 0);
+  // The rate limit service's config is for the service, which Envoy never subscribes to.
+  return ENVOY_TYPES.filter((t) => (snap[t]?.resources.size ?? 0) > 0);
 }
 
 export function syncState(snap: SnapshotView | undefined, node: NodeStatus | undefined, required?: readonly TypeUrlValue[]): SyncState {

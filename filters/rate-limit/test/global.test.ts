@@ -106,6 +106,19 @@ const over = (resetMs = 1_800_000, requests = 5): StatusSpec => ({
   limit: { requests_per_unit: requests, unit: "HOUR" },
   resetMs,
 });
+/** Field 15 (unknown to the filter), length-delimited, of `n` bytes. */
+function bigUnknownField(n: number): Uint8Array {
+  const len: number[] = [];
+  for (let v = n; ; v >>>= 7) {
+    if (v < 0x80) {
+      len.push(v);
+      break;
+    }
+    len.push((v & 0x7f) | 0x80);
+  }
+  return new Uint8Array([0x7a, ...len, ...new Uint8Array(n)]);
+}
+const concat = (a: Uint8Array, b: Uint8Array) => new Uint8Array([...a, ...b]);
 const answerWith =
   (overall: "OK" | "OVER_LIMIT" | "UNKNOWN", ...statuses: StatusSpec[]) =>
   () =>
@@ -314,6 +327,8 @@ describe("rate-limit global rules: failures", () => {
     { what: "DEADLINE_EXCEEDED (timeout)", answer: () => GRPC.DEADLINE_EXCEEDED },
     { what: "UNAVAILABLE (service down)", answer: () => GRPC.UNAVAILABLE },
     { what: "an undecodable answer", answer: () => new Uint8Array([0x0a, 0xff, 0xff]) },
+    // Well-formed, but over the 64 KiB the filter reads: the statuses, then a big unknown field.
+    { what: "an answer over 64 KiB", answer: () => concat(encodeResponse("OK", [ok(4), ok(4)]), bigUnknownField(64 * 1024)) },
     { what: "overall_code UNKNOWN", answer: answerWith("UNKNOWN", ok(4)) },
     { what: "fewer statuses than descriptors", answer: answerWith("OK") },
   ];
@@ -379,6 +394,29 @@ describe("rate-limit global rules: failures", () => {
     expect(metric(w, "global.pending")).toBe(0);
     // Later requests work as before.
     expect(send(w, answerWith("OK", ok(4))).status).toBe(200);
+  });
+
+  it("keeps linear memory flat over 30,000 requests answered, failed, refused and abandoned, with no call left behind", async () => {
+    const w = await limiter({ global: GLOBAL, rules: [globalRule({ on_failure: "deny" })] });
+    const answers = [encodeResponse("OK", [ok(4)]), encodeResponse("OVER_LIMIT", [over()])];
+    const round = (i: number) => {
+      const kind = i % 4;
+      if (kind === 3) {
+        // A client that goes away while its call is pending.
+        const s = w.p.newHttpStream({ properties: { "source.address": PEER } });
+        s.sendRequestHeaders(headersOf(`user-${i % 1000}`));
+        s.complete();
+        return;
+      }
+      send(w, () => (kind === 2 ? GRPC.UNAVAILABLE : answers[kind]!), headersOf(`user-${i % 1000}`));
+    };
+    for (let i = 0; i < 10_000; i++) round(i);
+    const warm = w.vm.memoryBytes();
+    for (let i = 10_000; i < 30_000; i++) round(i);
+    expect(w.vm.memoryBytes()).toBe(warm);
+    expect(w.vm.grpcCalls).toEqual([]);
+    expect(metric(w, "global.pending")).toBe(0);
+    expect(metric(w, "global.calls_total")).toBe(30_000);
   });
 
   it("logs failures at warn at most once per 10 s, with the count and the cause, and no request data", async () => {

@@ -289,6 +289,7 @@ describe("a full config", () => {
         },
       ],
       consumers: [],
+      rateLimitService: null,
     });
   });
 
@@ -409,7 +410,7 @@ describe("defaults", () => {
   });
 
   it("loads an empty file, or one with only comments, as an empty gateway", async () => {
-    const empty = { listeners: [], routes: [], upstreams: [], plugins: [], consumers: [] };
+    const empty = { listeners: [], routes: [], upstreams: [], plugins: [], consumers: [], rateLimitService: null };
     expect(await model("")).toEqual(empty);
     expect(await model("# nothing yet\n")).toEqual(empty);
     expect(await model("listeners:\nroutes: []\n")).toEqual(empty);
