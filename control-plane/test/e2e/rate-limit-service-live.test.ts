@@ -165,8 +165,11 @@ describe("the supervised rate limit service takes its config live over ADS", () 
     // The service is a node of the ADS server, subscribed to its own type only.
     const node = gw.cp.xds.status().find((n) => n.nodeId === RATE_LIMIT_SERVICE_NODE);
     expect(Object.keys(node?.types ?? {})).toEqual(["type.googleapis.com/ratelimit.config.ratelimit.v3.RateLimitConfig"]);
-    // ... and no Envoy: no Envoy has joined this gateway.
+    // ... and no Envoy: no Envoy has joined this gateway. /status shows it apart from the Envoys.
     expect(await gw.cp.metrics.registry.getSingleMetricAsString("portico_connected_envoys")).toMatch(/^portico_connected_envoys 0$/m);
+    const status = gw.cp.status() as { envoys: unknown[]; rateLimitService: { xds?: { nodeId: string } } };
+    expect(status.envoys).toEqual([]);
+    expect(status.rateLimitService.xds?.nodeId).toBe(RATE_LIMIT_SERVICE_NODE);
     await oneWindow();
     expect(await decisions(s, "alice", 5)).toEqual([200, 200, 200, 429, 429]);
   });
