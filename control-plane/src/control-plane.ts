@@ -18,6 +18,7 @@ import { createMetrics, type ControlPlaneMetrics } from "./metrics.js";
 import { createPluginChecker, type PluginCheckerOptions } from "./plugins/check-config.js";
 import { moduleRequestHandler } from "./plugins/module-http.js";
 import type { SupervisedRateLimitService } from "./rate-limit-service/supervised.js";
+import { RATE_LIMIT_SERVICE_NODE } from "./xds/types.js";
 import { ConfigStore } from "./store/config-store.js";
 import { usesSupervisedService } from "./translate/rate-limit-service.js";
 import { SnapshotCache } from "./xds/cache.js";
@@ -160,12 +161,22 @@ export class ControlPlane {
     };
   }
 
-  /** What /status reports: the config in force, the last attempt, and every Envoy's sync state. */
+  /**
+   * What /status reports: the config in force, the last attempt, every Envoy's sync state, and the
+   * rate limit service (supervised, and its own xDS sync state when it subscribes: it is an xDS
+   * client but not an Envoy, so it is not among `envoys`).
+   */
   status(): object {
+    const nodes = this.xds.status();
+    const serviceNode = nodes.find((n) => n.nodeId === RATE_LIMIT_SERVICE_NODE);
+    const service =
+      this.o.rateLimitService || serviceNode
+        ? { rateLimitService: { ...(this.o.rateLimitService?.status() ?? {}), ...(serviceNode ? { xds: serviceNode } : {}) } }
+        : {};
     return {
       config: { path: this.o.configPath, applied: this.gateway.lastOutcome, lastAttempt: this.source.last, pushes: this.gateway.pushCount },
-      envoys: this.xds.status(),
-      ...(this.o.rateLimitService ? { rateLimitService: this.o.rateLimitService.status() } : {}),
+      envoys: nodes.filter((n) => n !== serviceNode),
+      ...service,
     };
   }
 

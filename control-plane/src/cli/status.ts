@@ -12,6 +12,8 @@ export interface StatusReport {
     pushes?: number;
   };
   envoys?: NodeReport[];
+  /** The rate limit service for global rate limits; `xds` when it subscribes to the control plane. */
+  rateLimitService?: { state?: string; pid?: number | null; grpc?: string; xds?: NodeReport };
 }
 
 interface Outcome {
@@ -166,11 +168,17 @@ export function renderStatusTable(status: StatusReport): string {
   }
   const connected = envoys.filter((n) => (n.connectedStreams ?? 0) > 0).length;
   lines.push(`envoys:        ${connected} connected, ${envoys.length - connected} disconnected`);
+  const rls = status.rateLimitService;
+  if (rls)
+    lines.push(
+      `rate limits:   service ${rls.state ?? "external"}${rls.pid ? ` (pid ${rls.pid})` : ""}${rls.grpc ? ` at ${rls.grpc}` : ""}`,
+    );
   lines.push("");
 
   const rows: string[][] = [];
   const nacks: string[] = [];
-  for (const n of envoys) {
+  // The service takes its config over xDS like an Envoy: its row shows that config sent and ACKed.
+  for (const n of rls?.xds ? [...envoys, rls.xds] : envoys) {
     const streams = n.connectedStreams ?? 0;
     const nodeCells = [n.nodeId, n.cluster ?? "-", streams > 0 ? String(streams) : "0 (disconnected)", n.connectedSince ?? "-"];
     const types = Object.entries(n.types ?? {})

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { NATIVE_POLICIES, NATIVE_POLICY_NAMES, type NativePolicyName } from "../policies/index.js";
+import { GATEWAY_SET_GLOBAL_FIELDS, RATE_LIMIT_FILTER } from "../translate/rate-limit-service.js";
 import { gatewayConfigSchema } from "./schema.js";
 
 /** Suite filters with a config schema, in the order their conditions appear. */
@@ -94,7 +95,7 @@ function withFilterConfigs(schema: Json): Json {
     ...NATIVE_POLICY_NAMES.map((filter): [string, Json] => [filter, nativePolicyConfigSchema(filter)]),
     ...FILTER_SCHEMA_NAMES.map((filter): [string, Json] => [
       filter,
-      inlineFilterSchema(filterConfigSchema(filter), filterSchemaUrl(filter)),
+      asWrittenInGateway(filter, inlineFilterSchema(filterConfigSchema(filter), filterSchemaUrl(filter))),
     ]),
   ];
   item.allOf = configs.map(([filter, config]) => ({
@@ -102,6 +103,23 @@ function withFilterConfigs(schema: Json): Json {
     // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords, not a thenable
     then: { properties: { config: { if: { type: "object" }, then: config } } },
   }));
+  return schema;
+}
+
+/**
+ * A filter's schema as gateway.yaml uses it: the rate-limit `global` block without the fields the
+ * gateway writes itself (translate/rate-limit-service.ts), so an editor neither asks for them nor
+ * accepts them.
+ */
+function asWrittenInGateway(filter: string, schema: Json): Json {
+  if (filter !== RATE_LIMIT_FILTER) return schema;
+  const global = (schema.properties as Record<string, Json> | undefined)?.global;
+  if (!global) throw new Error("rate-limit schema: no global block");
+  const fields: readonly string[] = GATEWAY_SET_GLOBAL_FIELDS;
+  const properties = global.properties as Record<string, unknown>;
+  global.properties = Object.fromEntries(Object.entries(properties).filter(([k]) => !fields.includes(k)));
+  global.required = ((global.required ?? []) as string[]).filter((k) => !fields.includes(k));
+  if ((global.required as string[]).length === 0) delete global.required;
   return schema;
 }
 

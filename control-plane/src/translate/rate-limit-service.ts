@@ -117,6 +117,9 @@ export interface PluginConfigProblem {
   message: string;
 }
 
+/** The fields of the filter's `global` block the gateway writes (a user never does in gateway.yaml). */
+export const GATEWAY_SET_GLOBAL_FIELDS = ["cluster", "domain"] as const;
+
 /**
  * The config the filter gets: with global rules, `global.cluster` and `global.domain` are the
  * gateway's (the cluster it declares, the plugin's own domain); a user-set one is a problem.
@@ -132,12 +135,10 @@ export function withGatewayGlobal(plugin: string, config: string): { config: str
   if (!isObject(own) || !rulesOf(own).some(isGlobal)) return { config, problems: [] };
   const global = own.global ?? {};
   if (!isObject(global)) return { config, problems: [] }; // the filter names the field
-  const problems = (["cluster", "domain"] as const)
-    .filter((field) => global[field] !== undefined)
-    .map((field) => ({
-      path: ["global", field],
-      message: `set by the gateway (${field === "cluster" ? RATE_LIMIT_CLUSTER : rateLimitDomain(plugin)}): leave it out`,
-    }));
+  const problems = GATEWAY_SET_GLOBAL_FIELDS.filter((field) => global[field] !== undefined).map((field) => ({
+    path: ["global", field],
+    message: `set by the gateway (${field === "cluster" ? RATE_LIMIT_CLUSTER : rateLimitDomain(plugin)}): leave it out`,
+  }));
   const out = { ...own, global: { ...global, cluster: RATE_LIMIT_CLUSTER, domain: rateLimitDomain(plugin) } };
   return { config: JSON.stringify(out), problems };
 }
@@ -188,11 +189,21 @@ export function rateLimitServiceAddress(
   return address;
 }
 
+/**
+ * Envoy's circuit breakers on the service's cluster. The filter bounds its calls in flight itself
+ * (`global.max_pending` per worker, default 1000); Envoy's defaults (1024 requests per cluster,
+ * all workers together) would cut below that under load and turn decisions into failures.
+ */
+const RATE_LIMIT_CIRCUIT_BREAKER = 1_000_000;
+
 /** The Envoy cluster the filter's gRPC calls go to (HTTP/2: gRPC). */
 export function rateLimitCluster(address: RateLimitServiceModel["address"]): object {
   return {
     name: RATE_LIMIT_CLUSTER,
     connect_timeout: duration(1_000),
+    circuit_breakers: {
+      thresholds: [{ max_requests: RATE_LIMIT_CIRCUIT_BREAKER, max_pending_requests: RATE_LIMIT_CIRCUIT_BREAKER }],
+    },
     ...(isIpLiteral(address.host) ? { type: "STATIC" } : { type: "STRICT_DNS", dns_lookup_family: "V4_PREFERRED" }),
     load_assignment: {
       cluster_name: RATE_LIMIT_CLUSTER,

@@ -5,11 +5,9 @@
 // - Delivery: the service loads the generated domain (its debug endpoint /rlconfig prints it) and
 //   counts it (its /json endpoint, one decision without Envoy); a limit edited through the admin
 //   API reaches the same service process live; a killed service is restarted and gets its config
-//   again. This part needs no filter support and loads the config without the filters' own check
-//   (the rate-limit filter judges `scope: global` only once it supports it).
+//   again.
 // - Enforcement: the gateway's Envoy refuses over the limit through the rate-limit filter's
-//   global rule, and an edited limit applies without restarting the service or Envoy. This part
-//   needs the filter's `scope: global`.
+//   global rule, and an edited limit applies without restarting the service or Envoy.
 //
 // The service counts in fixed windows aligned to the unit; limits here are per hour and every
 // step uses a user of its own, so a step straddles a window boundary only if it starts in the
@@ -34,7 +32,6 @@ import {
   useEnvoy,
   type Envoy,
 } from "../../../test/support/index.js";
-import { loadGatewayConfig } from "../../src/config/index.js";
 import { freeLoopbackPorts, RATE_LIMIT_SERVICE_NODE, SupervisedRateLimitService } from "../../src/rate-limit-service/supervised.js";
 import { joinEnvoy, nextOutcome, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
 
@@ -149,8 +146,6 @@ describe("the supervised rate limit service takes its config live over ADS", () 
     gw = await startTestGateway({
       yaml: gatewayYaml({ requests: 3 }),
       rateLimitService: s.service,
-      // Delivery alone: the config is loaded without the filters' own check (see the header).
-      load: (text, opts) => loadGatewayConfig(text, { ...opts, checkPlugin: undefined }),
     });
   }, 60_000);
   afterAll(async () => {
@@ -170,8 +165,11 @@ describe("the supervised rate limit service takes its config live over ADS", () 
     // The service is a node of the ADS server, subscribed to its own type only.
     const node = gw.cp.xds.status().find((n) => n.nodeId === RATE_LIMIT_SERVICE_NODE);
     expect(Object.keys(node?.types ?? {})).toEqual(["type.googleapis.com/ratelimit.config.ratelimit.v3.RateLimitConfig"]);
-    // ... and no Envoy: no Envoy has joined this gateway.
+    // ... and no Envoy: no Envoy has joined this gateway. /status shows it apart from the Envoys.
     expect(await gw.cp.metrics.registry.getSingleMetricAsString("portico_connected_envoys")).toMatch(/^portico_connected_envoys 0$/m);
+    const status = gw.cp.status() as { envoys: unknown[]; rateLimitService: { xds?: { nodeId: string } } };
+    expect(status.envoys).toEqual([]);
+    expect(status.rateLimitService.xds?.nodeId).toBe(RATE_LIMIT_SERVICE_NODE);
     await oneWindow();
     expect(await decisions(s, "alice", 5)).toEqual([200, 200, 200, 429, 429]);
   });
@@ -241,7 +239,6 @@ describe("stopping the gateway", () => {
     const gw = await startTestGateway({
       yaml: gatewayYaml({ requests: 3 }),
       rateLimitService: service,
-      load: (text, opts) => loadGatewayConfig(text, { ...opts, checkPlugin: undefined }),
     });
     const s = serviceStatus(gw);
     const pids = [s.pid!, s.redis.pid!];

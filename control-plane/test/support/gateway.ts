@@ -5,7 +5,7 @@
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ControlPlane, type ControlPlaneOptions } from "../../src/control-plane.js";
+import { ControlPlane } from "../../src/control-plane.js";
 import type { SupervisedRateLimitService } from "../../src/rate-limit-service/supervised.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import type { ApplyOutcome } from "../../src/gateway/gateway.js";
@@ -41,8 +41,6 @@ export interface TestGatewayOptions {
   adminToken?: string;
   /** The rate limit service to supervise for global rate limits (ControlPlaneOptions.rateLimitService). */
   rateLimitService?: SupervisedRateLimitService;
-  /** The config loader (default: the real one, each plugin's config checked by its filter). */
-  load?: ControlPlaneOptions["load"];
 }
 
 export function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
@@ -78,7 +76,6 @@ async function start(
     adminToken: o.adminToken,
     debounce: o.debounce ?? { quietMs: 50, maxDelayMs: 500 },
     rateLimitService: o.rateLimitService,
-    load: o.load,
   });
   try {
     await cp.start();

@@ -116,6 +116,25 @@ describe("renderStatusTable", () => {
     expect(t).toContain("3-y  at t (since superseded)");
   });
 
+  it("shows the rate limit service and its own config's sync state, without counting it as an Envoy", () => {
+    const t = renderStatusTable({
+      envoys: report.envoys,
+      rateLimitService: {
+        state: "running",
+        pid: 4242,
+        grpc: "127.0.0.1:39835",
+        xds: {
+          nodeId: "portico-ratelimit",
+          connectedStreams: 1,
+          types: { [TypeUrl.RateLimitConfig]: { versionSent: "2-r", versionAcked: "2-r", lastNack: null } },
+        },
+      },
+    });
+    expect(t).toContain("1 connected, 1 disconnected");
+    expect(t).toContain("rate limits:   service running (pid 4242) at 127.0.0.1:39835");
+    expect(t).toMatch(/^portico-ratelimit +- +1 +- +RLS RateLimitConfig +2-r +2-r +ACKED$/m);
+  });
+
   it("with no Envoy yet, says how to join one", () => {
     expect(renderStatusTable({ config: { path: "g.yaml", applied, pushes: 1 }, envoys: [] })).toContain("no Envoy has connected yet");
   });

@@ -20,6 +20,7 @@ import {
   sharedFilterSchema,
 } from "../../../src/config/json-schema.js";
 import { createPluginChecker } from "../../../src/plugins/check-config.js";
+import { GATEWAY_SET_GLOBAL_FIELDS } from "../../../src/translate/rate-limit-service.js";
 import { repoRoot } from "../../../../test/support/index.js";
 import { builtFilter } from "../../../../test/support/wasm-fixtures.js";
 import { CORPUS } from "./filter-schema-corpus.js";
@@ -152,13 +153,28 @@ for (const filter of FILTER_SCHEMA_NAMES) {
         const schemaOk = schema(config);
         const expected = example.schemaCannot ? true : example.schemaStricter ? false : example.ok;
         expect(schemaOk, `schema: ${JSON.stringify(schema.errors)}`).toBe(expected);
-        // The same verdict through the gateway schema, for a plugin of this filter.
-        const doc = { plugins: [{ name: "p", filter, config }] };
-        expect(gateway(doc), `gateway schema: ${JSON.stringify(gateway.errors)}`).toBe(expected);
+        // The same verdict through the gateway schema, for a plugin of this filter as gateway.yaml
+        // has it: without the fields the gateway writes itself.
+        const doc = { plugins: [{ name: "p", filter, config: asWrittenInGatewayYaml(config) }] };
+        expect(gateway(doc), `gateway schema: ${JSON.stringify(gateway.errors)}`).toBe(example.inGateway ?? expected);
       });
     }
   });
 }
+
+/** A filter config without what the gateway sets (rate-limit global.cluster and global.domain). */
+function asWrittenInGatewayYaml(config: unknown): unknown {
+  const global = (config as { global?: unknown } | null)?.global;
+  if (global === null || typeof global !== "object") return config;
+  const own = Object.fromEntries(Object.entries(global).filter(([k]) => !(GATEWAY_SET_GLOBAL_FIELDS as readonly string[]).includes(k)));
+  return { ...(config as object), global: own };
+}
+
+it("the gateway schema refuses what the gateway sets in a rate-limit global block", () => {
+  const config = { global: { cluster: "rls" }, rules: [{ name: "g", scope: "global", requests: 1, period: "1s" }] };
+  expect(gateway({ plugins: [{ name: "p", filter: "rate-limit", config }] })).toBe(false);
+  expect(gateway({ plugins: [{ name: "p", filter: "rate-limit", config: { ...config, global: {} } }] })).toBe(true);
+});
 
 it("the gateway schema leaves other plugins' configs alone", () => {
   expect(gateway({ plugins: [{ name: "m", module: "x.wasm", config: { anything: [1] } }] })).toBe(true);
