@@ -79,7 +79,7 @@ const WASM_PAGE = 65_536;
  * so the gauge is a high-water mark, which a peak of live objects (paused streams, calls pending
  * in an outage) meeting a late collection can raise by a page or two once (seen: +2 pages in one
  * run of ten). A leak instead grows with the requests served: each filter serves at least
- * MIN_REQUESTS_AFTER_WARM requests after warm (20,000 to 35,000 in our runs), spread over four
+ * MIN_REQUESTS_AFTER_WARM requests after warm (19,000 to 35,000 in our runs), spread over four
  * VMs (two Envoys x two workers), so a leak of about 100 bytes per request passes this bound; a
  * forgotten request's state (a global request allocates about 830 bytes, bench/cost.ts) would
  * pass it eight times over.
