@@ -2,6 +2,7 @@
 // renders them as markdown.
 import type { WrkResult } from "../test/support/index.js";
 import type { ScenarioCost } from "./cost.js";
+import type { DecisionsResult } from "./ratelimit-decisions.js";
 import type { Scenario } from "./scenarios.js";
 
 export interface Sample {
@@ -9,6 +10,9 @@ export interface Sample {
   round: number;
   wrk: WrkResult;
   cpuSeconds: number;
+  /** For a scenario asking the rate limit service: the service's and Redis's CPU over the run. */
+  serviceCpuSeconds?: number;
+  redisCpuSeconds?: number;
 }
 
 export interface Meta {
@@ -25,6 +29,10 @@ export interface Meta {
   durationSec: number;
   /** Where the pre-run check found an implementation's header changes differing from ours. */
   checkNotes: string[];
+  /** When the rate limit service ran: the gateway's call counters and the service's own decisions/s. */
+  rateLimitService?: { calls: Record<string, number>; decisions: DecisionsResult; rssBytes: { service: number; redis: number } };
+  /** Why the scenarios asking the rate limit service were left out. */
+  rateLimitServiceSkipped?: string;
 }
 
 export interface Row {
@@ -147,7 +155,47 @@ export function renderCostTable(all: Scenario[], costs: Record<string, ScenarioC
   return lines.join("\n");
 }
 
-export function renderMarkdown(m: Meta, all: Scenario[], rows: Row[], costs: Record<string, ScenarioCost> = {}): string {
+/**
+ * What the global scenarios cost beyond the gateway: the rate limit service's and Redis's CPU per
+ * request (over all rounds), and the service's decisions per second on its own.
+ */
+export function renderServiceCost(m: Meta, samples: Sample[]): string[] {
+  const rs = m.rateLimitService;
+  if (!rs) return m.rateLimitServiceSkipped ? [`Rate limit service rows skipped: ${m.rateLimitServiceSkipped}`, ""] : [];
+  const lines = [
+    "The rate limit service (envoyproxy/ratelimit) and Redis, per request of the scenarios that ask them (CPU over all rounds / requests):",
+    "",
+    "| scenario | service CPU µs/req | Redis CPU µs/req |",
+    "|---|---:|---:|",
+  ];
+  for (const name of [...new Set(samples.filter((x) => x.serviceCpuSeconds !== undefined).map((x) => x.scenario))]) {
+    const mine = samples.filter((x) => x.scenario === name);
+    const requests = mine.reduce((a, x) => a + x.wrk.requests, 0);
+    const us = (k: "serviceCpuSeconds" | "redisCpuSeconds") => (mine.reduce((a, x) => a + (x[k] ?? 0), 0) / requests) * 1e6;
+    lines.push(`| ${name} | ${f(us("serviceCpuSeconds"), 1)} | ${f(us("redisCpuSeconds"), 1)} |`);
+  }
+  const d = rs.decisions;
+  lines.push(
+    "",
+    `The service alone: **${d.decisionsPerSec.toFixed(0)} decisions/s** (${d.decisions} counted in Redis in ${d.seconds} s; \`${d.command}\`).`,
+    "",
+    `Resident memory after the run: the service ${kib(rs.rssBytes.service)}, Redis ${kib(rs.rssBytes.redis)}.`,
+    "",
+    `Gateway call counters after the run: ${Object.entries(rs.calls)
+      .map(([k, v]) => `\`${k}\` ${v}`)
+      .join(", ")}.`,
+    "",
+  );
+  return lines;
+}
+
+export function renderMarkdown(
+  m: Meta,
+  all: Scenario[],
+  rows: Row[],
+  costs: Record<string, ScenarioCost> = {},
+  samples: Sample[] = [],
+): string {
   const lines = [
     `# Benchmark results`,
     ``,
@@ -163,6 +211,7 @@ export function renderMarkdown(m: Meta, all: Scenario[], rows: Row[], costs: Rec
     ``,
     renderTable(rows),
     ``,
+    ...renderServiceCost(m, samples),
     "Scenarios:",
     ...all.map((s) => `- \`${s.name}\`: ${s.description}`),
     "",

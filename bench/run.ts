@@ -10,6 +10,10 @@
 // is also given as a ratio to the baseline scenario (Envoy with no filter) from the same run.
 // Beside Envoy's figures, the host calls and allocations each scenario's Wasm filters make per
 // request, counted in the emulator (bench/cost.ts; --costs-only prints those alone, no Envoy).
+// Scenarios that ask a rate limit service (global rate limits, #16) get Redis and
+// envoyproxy/ratelimit started here on free loopback ports (left out, with the reason, when
+// install-tools.sh has not installed them); their CPU per request and resident memory are
+// reported beside the gateway's, and the service's own decisions/s (bench/ratelimit-decisions.ts).
 // Writes bench/results/latest.md, latest.json and latest.png. Not a test: nothing here asserts
 // a time.
 import { spawnSync } from "node:child_process";
@@ -23,18 +27,27 @@ import {
   httpListener,
   parseEcho,
   processCpuSeconds,
+  processRssBytes,
+  rateLimitServiceCluster,
+  ratelimitPath,
+  redisServerPath,
   repoRoot,
   request,
   runWrk,
   startEchoUpstream,
   startEnvoy,
+  startRateLimitService,
+  startRedis,
   staticCluster,
   toolsDir,
   type Envoy,
   type Json,
+  type RateLimitService,
+  type Redis,
   type WrkResult,
 } from "../test/support/index.js";
-import { BENCH_PATH, benchHeaders, scenarios, type Scenario } from "./scenarios.js";
+import { BENCH_PATH, benchHeaders, RATE_LIMIT_SERVICE_CLUSTER, scenarios, type Scenario } from "./scenarios.js";
+import { DECISIONS_DOMAIN, measureDecisions } from "./ratelimit-decisions.js";
 import { buildCalibrationModules, calibrationScenarios } from "./calibration.js";
 import { scenarioCost, type ScenarioCost } from "./cost.js";
 import { renderCostTable, renderMarkdown, summarize, type Meta, type Sample } from "./report.js";
@@ -128,14 +141,54 @@ function missingModules(all: Scenario[]): string[] {
   return [...new Set(all.flatMap((s) => s.modules))].filter((m) => !existsSync(m));
 }
 
-/** The gateway config: one listener per proxied scenario, all routed to `cluster`. */
-function gatewayConfig(all: Scenario[], cluster: string, port: number): Json {
+/**
+ * The rate limit service (envoyproxy/ratelimit) and its Redis, for the scenarios that ask it
+ * (global rate limits), on free loopback ports; with either tool missing (scripts/install-tools.sh
+ * installs both) those scenarios are left out and the reason reported, as for the Rust rows.
+ */
+interface ServiceStack {
+  redis: Redis;
+  service: RateLimitService;
+}
+
+async function startServiceStack(all: Scenario[]): Promise<{ kept: Scenario[]; stack?: ServiceStack; skipped?: string }> {
+  const asking = all.filter((s) => s.rateLimitService);
+  if (!asking.length) return { kept: all };
+  try {
+    redisServerPath();
+    ratelimitPath();
+  } catch (err) {
+    return { kept: all.filter((s) => !s.rateLimitService), skipped: (err as Error).message.split("\n")[0] };
+  }
+  const redis = await startRedis();
+  try {
+    // A generous pool: every scenario request is one decision, one Redis round trip.
+    const domains = [...asking.map((s) => s.rateLimitService!), DECISIONS_DOMAIN];
+    const service = await startRateLimitService({ redis: redis.address, domains, redisPoolSize: 16 });
+    return { kept: all, stack: { redis, service } };
+  } catch (err) {
+    await redis.stop();
+    throw err;
+  }
+}
+
+/** The gateway config: one listener per proxied scenario, all routed to `cluster`; the rate limit service's cluster when it runs. */
+function gatewayConfig(all: Scenario[], cluster: string, port: number, stack?: ServiceStack): Json {
   const proxied = all.filter((s) => s.filters !== null);
   return bootstrap({
     listeners: proxied.map((s) => httpListener({ name: listenerName(s), httpFilters: s.filters!, cluster, routes: s.routes })),
-    clusters: [staticCluster(cluster, port)],
+    clusters: [
+      staticCluster(cluster, port),
+      ...(stack ? [rateLimitServiceCluster(RATE_LIMIT_SERVICE_CLUSTER, stack.service.grpcPort)] : []),
+    ],
   });
 }
+
+/** CPU seconds used so far by the rate limit service and by Redis. */
+const stackCpu = (stack: ServiceStack) => ({
+  service: processCpuSeconds(stack.service.pid()),
+  redis: processCpuSeconds(stack.redis.pid()),
+});
 
 // Headers the scenarios' filters read or write: what the check compares within a family.
 const UPSTREAM_VIEW = [
@@ -162,11 +215,16 @@ interface CheckResult {
  * x-internal-debug added, so every rule has something to do). Fails on any status but 200;
  * lists where an implementation's header changes differ from ours in the same family.
  */
-async function checkScenarios(all: Scenario[], cluster: string, show: boolean): Promise<string[]> {
+async function checkScenarios(all: Scenario[], cluster: string, show: boolean, stack?: ServiceStack): Promise<string[]> {
   const echo = await startEchoUpstream({ record: false });
   let gw: Envoy | undefined;
   try {
-    gw = await startEnvoy({ name: "bench-check", concurrency: 1, logLevel: "warning", config: gatewayConfig(all, cluster, echo.port) });
+    gw = await startEnvoy({
+      name: "bench-check",
+      concurrency: 1,
+      logLevel: "warning",
+      config: gatewayConfig(all, cluster, echo.port, stack),
+    });
     const results: CheckResult[] = [];
     for (const s of all.filter((x) => x.filters !== null)) {
       const res = await request(gw.url(BENCH_PATH, listenerName(s)), {
@@ -225,25 +283,45 @@ async function main(): Promise<void> {
     (s) => !args.only || args.only.split(",").includes(s.name) || s.baseline || s.name.startsWith("variant-"),
   );
   buildGoPlugins(selected);
-  const { kept: all, skipped: rustSkipped } = buildRustPlugins(selected);
+  const { kept: afterRust, skipped: rustSkipped } = buildRustPlugins(selected);
   if (rustSkipped) {
     const names = selected.filter((s) => s.impl === "rust").map((s) => s.name);
     console.log(`rust: skipping ${names.join(", ")}: ${rustSkipped}`);
   }
-  const missing = missingModules(all);
+  const missing = missingModules(afterRust);
   if (missing.length) throw new Error(`missing Wasm modules: ${missing.join(", ")}; run \`make build\` (npm run build:wasm) first`);
 
   // Deterministic counts, no Envoy: quick, and printed before the long part.
   const costs: Record<string, ScenarioCost> = {};
-  for (const s of all) {
+  for (const s of afterRust) {
     const c = await scenarioCost(s.plugins, s.headers);
     if (c) costs[s.name] = c;
   }
-  console.log(`cost per request, counted in the emulator (bench/cost.ts):\n${renderCostTable(all, costs)}\n`);
+  console.log(`cost per request, counted in the emulator (bench/cost.ts):\n${renderCostTable(afterRust, costs)}\n`);
   if (args["costs-only"]) return;
 
+  const { kept: all, stack, skipped: serviceSkipped } = await startServiceStack(afterRust);
+  if (serviceSkipped) {
+    const names = afterRust.filter((s) => s.rateLimitService).map((s) => s.name);
+    console.log(`rate limit service: skipping ${names.join(", ")}: ${serviceSkipped}`);
+  }
+  try {
+    await measure(all, cluster, started, { selected, rustSkipped, serviceSkipped, costs, stack });
+  } finally {
+    await stack?.service.stop();
+    await stack?.redis.stop();
+  }
+}
+
+async function measure(
+  all: Scenario[],
+  cluster: string,
+  started: number,
+  o: { selected: Scenario[]; rustSkipped?: string; serviceSkipped?: string; costs: Record<string, ScenarioCost>; stack?: ServiceStack },
+): Promise<void> {
+  const { selected, rustSkipped, costs, stack } = o;
   console.log(`check: one request per scenario through an echo upstream`);
-  const notes = await checkScenarios(all, cluster, args["check-only"] ?? false);
+  const notes = await checkScenarios(all, cluster, args["check-only"] ?? false, stack);
   for (const n of notes) console.log(`  differs: ${n}`);
   if (!notes.length) console.log("  every implementation makes the same header changes as ours");
   if (args["check-only"]) return;
@@ -260,7 +338,7 @@ async function main(): Promise<void> {
       name: "bench-gateway",
       concurrency,
       logLevel: "warning",
-      config: gatewayConfig(all, cluster, upstream.listenerPort("upstream")),
+      config: gatewayConfig(all, cluster, upstream.listenerPort("upstream"), stack),
     });
     const urlOf = (s: Scenario) => (s.filters === null ? upstream.url(BENCH_PATH, "upstream") : gw!.url(BENCH_PATH, listenerName(s)));
 
@@ -272,9 +350,17 @@ async function main(): Promise<void> {
       for (const s of shuffle(all)) {
         const pid = s.filters === null ? upstream.envoyPid : gw.envoyPid;
         const cpu0 = processCpuSeconds(pid);
+        const side0 = stack && s.rateLimitService ? stackCpu(stack) : undefined;
         const res: WrkResult = await runWrk({ url: urlOf(s), connections, durationSec, headers: benchHeaders(s) });
         const cpu = processCpuSeconds(pid) - cpu0;
-        samples.push({ scenario: s.name, round: r, wrk: res, cpuSeconds: cpu });
+        const side = side0 && stack ? stackCpu(stack) : undefined;
+        samples.push({
+          scenario: s.name,
+          round: r,
+          wrk: res,
+          cpuSeconds: cpu,
+          ...(side && side0 ? { serviceCpuSeconds: side.service - side0.service, redisCpuSeconds: side.redis - side0.redis } : {}),
+        });
         const errors = Object.values(res.errors).reduce((a, b) => a + b, 0);
         console.log(
           `round ${r}/${rounds} ${s.name.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${(res.latencyUs.p99 / 1000).toFixed(2)} ms  errors ${errors}`,
@@ -291,6 +377,19 @@ async function main(): Promise<void> {
     const sizes: Record<string, number> = {};
     for (const s of all) if (s.modules.length) sizes[s.name] = s.modules.reduce((a, m) => a + statSync(m).size, 0);
 
+    // The global scenarios' calls: made, and none failed (a failed call admits without a decision).
+    let rateLimitService: Meta["rateLimitService"];
+    if (stack) {
+      const calls = Object.fromEntries(
+        await gw.stats("global\\.(calls|errors)_total|ratelimit\\.(ok|error|failure_mode_allowed|over_limit)$"),
+      );
+      console.log(`rate limit service calls: ${JSON.stringify(calls)}`);
+      console.log(`rate limit service alone: h2load for ${durationSec} s`);
+      const decisions = await measureDecisions(stack.service, { seconds: durationSec });
+      console.log(`  ${decisions.decisionsPerSec.toFixed(0)} decisions/s (${decisions.decisions} counted in Redis)`);
+      const rssBytes = { service: processRssBytes(stack.service.pid()), redis: processRssBytes(stack.redis.pid()) };
+      rateLimitService = { calls, decisions, rssBytes };
+    }
     const rows = summarize(all, samples, memory, sizes, costs);
     const envoyVersion = (await gw.admin("/server_info")).body.match(/"version": "([^"]+)"/)?.[1] ?? "?";
     const meta: Meta = {
@@ -308,8 +407,10 @@ async function main(): Promise<void> {
       settings: { rounds, durationSec, warmupSec, connections, envoyConcurrency: concurrency, wrkThreads: 1, path: BENCH_PATH },
       durationSec: Math.round((Date.now() - started) / 1000),
       checkNotes: notes,
+      ...(rateLimitService ? { rateLimitService } : {}),
+      ...(o.serviceSkipped ? { rateLimitServiceSkipped: o.serviceSkipped } : {}),
     };
-    const md = renderMarkdown(meta, all, rows, costs);
+    const md = renderMarkdown(meta, all, rows, costs, samples);
     const outDir = join(repoRoot, "bench", "results");
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, "latest.md"), md);

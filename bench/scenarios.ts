@@ -7,7 +7,15 @@
 // wasm32-wasip1), and Envoy's native C++ filter with the same config.
 import { createHash, createSign, generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
-import { filterWasm, fixtureWasm, repoRoot, wasmHttpFilter, type Json } from "../test/support/index.js";
+import {
+  filterWasm,
+  fixtureWasm,
+  nativeRateLimitFilter,
+  repoRoot,
+  wasmHttpFilter,
+  type Json,
+  type RateLimitDomainConfig,
+} from "../test/support/index.js";
 
 export type Implementation = "reference" | "ours" | "go" | "rust" | "native";
 
@@ -40,6 +48,12 @@ export interface Scenario {
   /** Gauges (in /stats) with the linear memory of each Wasm VM of the scenario (added up). */
   memoryGauges: string[];
   baseline?: boolean;
+  /**
+   * The domain this scenario's filters ask the rate limit service for: run.ts then starts Redis
+   * and envoyproxy/ratelimit with every selected scenario's domain, and gives the gateway the
+   * cluster RATE_LIMIT_SERVICE_CLUSTER to reach it.
+   */
+  rateLimitService?: RateLimitDomainConfig;
   /**
    * The scenario whose header changes this one must reproduce in the pre-run check; by default
    * ours of the same family (none for "ours" and "reference" scenarios).
@@ -82,6 +96,38 @@ export const RATE_LIMIT_REALISTIC = {
   stat_prefix: "bench",
   rules: [{ name: "per_client", requests: 1_000_000, period_s: 1, burst: 1_000_000, key: [{ client_ip: true }] }],
 };
+
+// --- global rate limits (issue #16): the same never-triggering limit per client IP, decided by
+// envoyproxy/ratelimit with its counters in Redis, asked by ours (a global rule) and by Envoy's
+// native ratelimit filter, each in a domain of its own. Every request is one ShouldRateLimit call
+// and one Redis INCRBY: what is measured is the round trip's cost to the gateway.
+
+/** The gateway's cluster for the rate limit service (run.ts adds it when a scenario needs it). */
+export const RATE_LIMIT_SERVICE_CLUSTER = "bench_ratelimit";
+const NEVER_PER_SECOND = { unit: "second" as const, requests_per_unit: 1_000_000_000 };
+
+export const RATE_LIMIT_GLOBAL = {
+  stat_prefix: "bench_global",
+  global: { cluster: RATE_LIMIT_SERVICE_CLUSTER, domain: "bench", timeout: "1s" },
+  rules: [{ name: "per_client", scope: "global", requests: 1_000_000, period: "1s", key: [{ client_ip: true }] }],
+};
+
+/** What our rule sends: ("rule", "per_client"), ("client_ip", <address>). */
+const GLOBAL_DOMAIN: RateLimitDomainConfig = {
+  domain: "bench",
+  descriptors: [{ key: "rule", value: "per_client", descriptors: [{ key: "client_ip", rate_limit: NEVER_PER_SECOND }] }],
+};
+
+/** The native filter's descriptor for the same limit: ("rule", "per_client"), ("remote_address", <address>). */
+const NATIVE_GLOBAL_DOMAIN: RateLimitDomainConfig = {
+  domain: "bench-native",
+  descriptors: [{ key: "rule", value: "per_client", descriptors: [{ key: "remote_address", rate_limit: NEVER_PER_SECOND }] }],
+};
+
+function nativeGlobalRoutes(cluster: string): Json[] {
+  const actions = [{ generic_key: { descriptor_key: "rule", descriptor_value: "per_client" } }, { remote_address: {} }];
+  return [{ match: { prefix: "/" }, route: { cluster, rate_limits: [{ actions }] } }];
+}
 
 /** One RSA key and one RS256 token for the JWT scenarios (ours and Envoy's jwt_authn). */
 function jwtMaterial(): { jwks: object; token: string } {
@@ -434,6 +480,31 @@ export function scenarios(cluster = "upstream"): Scenario[] {
       },
       [["rate-limit", RATE_LIMIT_REALISTIC]],
     ),
+    {
+      ...wasmScenario(
+        {
+          name: "rate-limit-global",
+          family: "rate-limit",
+          impl: "ours",
+          description:
+            "ours: rate-limit, a global rule per client IP (never triggers): one ShouldRateLimit call per request to envoyproxy/ratelimit + Redis on this machine",
+        },
+        [["rate-limit", RATE_LIMIT_GLOBAL]],
+      ),
+      rateLimitService: GLOBAL_DOMAIN,
+    },
+    {
+      name: "native-ratelimit",
+      family: "rate-limit",
+      impl: "native",
+      description:
+        "native ratelimit (global) against the same service and Redis: the same limit per client IP (route rate_limits: generic_key + remote_address)",
+      filters: [nativeRateLimitFilter({ domain: NATIVE_GLOBAL_DOMAIN.domain, cluster: RATE_LIMIT_SERVICE_CLUSTER, timeout: "1s" })],
+      routes: nativeGlobalRoutes(cluster),
+      rateLimitService: NATIVE_GLOBAL_DOMAIN,
+      modules: [],
+      memoryGauges: [],
+    },
     {
       name: "native-local-ratelimit",
       family: "rate-limit",

@@ -8,7 +8,9 @@ import {
   bootstrap,
   echoedHeader,
   httpListener,
+  nativeRateLimitFilter,
   pollUntil,
+  rateLimitServiceCluster,
   ratelimitPath,
   redisPing,
   redisServerPath,
@@ -42,36 +44,6 @@ let service: RateLimitService;
 let up: EchoUpstream;
 let envoys: Envoy[];
 
-/** Envoy's native global rate limit filter, asking the service (fail open, bounded wait). */
-function nativeRateLimit(): Json {
-  return {
-    name: "envoy.filters.http.ratelimit",
-    typed_config: {
-      "@type": "type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit",
-      domain: DOMAIN,
-      failure_mode_deny: false,
-      // What bounds a request's wait when Redis is gone: the service then answers with an error
-      // only while it still has broken connections to fail on; once its pool is empty it blocks
-      // (radix v4 always waits for a connection), and only this timeout ends the call.
-      timeout: "1s",
-      rate_limit_service: { grpc_service: { envoy_grpc: { cluster_name: "ratelimit" } }, transport_api_version: "V3" },
-    },
-  };
-}
-
-/** The service's gRPC endpoint: HTTP/2 is what makes a static cluster usable for gRPC. */
-function serviceCluster(port: number): Json {
-  return {
-    ...staticCluster("ratelimit", port),
-    typed_extension_protocol_options: {
-      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-        explicit_http_config: { http2_protocol_options: {} },
-      },
-    },
-  };
-}
-
 function config(upstreamPort: number, servicePort: number): Json {
   // One descriptor per request: ("user", <x-user header>). A request without the header sends none.
   const routes = [
@@ -81,8 +53,14 @@ function config(upstreamPort: number, servicePort: number): Json {
     },
   ];
   return bootstrap({
-    listeners: [httpListener({ name: "main", routes, httpFilters: [nativeRateLimit()] })],
-    clusters: [staticCluster("upstream", upstreamPort), serviceCluster(servicePort)],
+    // failure_mode_deny false (fail open), and a 1 s deadline: what bounds a request's wait when
+    // Redis is gone. The service then answers with an error only while it still has broken
+    // connections to fail on; once its pool is empty it blocks (radix v4 always waits for a
+    // connection), and only this timeout ends the call.
+    listeners: [
+      httpListener({ name: "main", routes, httpFilters: [nativeRateLimitFilter({ domain: DOMAIN, cluster: "ratelimit", timeout: "1s" })] }),
+    ],
+    clusters: [staticCluster("upstream", upstreamPort), rateLimitServiceCluster("ratelimit", servicePort)],
   });
 }
 

@@ -14,3 +14,5 @@ export * from "./poll.js";
 export * from "./jwt.js";
 export * from "./redis.js";
 export * from "./ratelimit-service.js";
+export * from "./ratelimit-envoy.js";
+export * from "./window-load.js";

@@ -57,10 +57,15 @@ export interface RateLimitService {
   /** The runtime directory holding <subdir>/config/*.yaml. */
   runtimeRoot: string;
   logs(): string;
+  /** The current service process's pid (for its CPU time, as the bench reads it). */
+  pid(): number;
   /** POST /json: the service's decision for one descriptor, without Envoy in between. */
   shouldRateLimit(domain: string, entries: Record<string, string>, timeoutMs?: number): Promise<{ status: number; body: string }>;
-  /** SIGKILL, as a crash. */
+  /** SIGKILL, as a crash: Envoy sees its gRPC connection reset and new ones refused. */
   kill(): Promise<void>;
+  /** Starts a new service process on the same three ports (after stopping the current one, if it
+   * still runs); resolves once it is ready. Redis keeps the counters, so they carry over. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -107,66 +112,81 @@ async function waitReady(proc: ServiceProcess, httpPort: number, grpcPort: numbe
   }
 }
 
+interface Ports {
+  grpcPort: number;
+  httpPort: number;
+  debugPort: number;
+}
+
+/** One service process on `ports`, resolved once it is ready (stopped again if it is not). */
+async function launch(o: StartRateLimitServiceOptions, runtimeRoot: string, ports: Ports): Promise<ServiceProcess> {
+  const proc = spawnService({
+    bin: ratelimitPath(),
+    cwd: runtimeRoot,
+    env: {
+      ...process.env,
+      LOG_LEVEL: o.logLevel ?? "warn",
+      USE_STATSD: "false",
+      GRPC_HOST: "127.0.0.1",
+      GRPC_PORT: String(ports.grpcPort),
+      HOST: "127.0.0.1",
+      PORT: String(ports.httpPort),
+      DEBUG_HOST: "127.0.0.1",
+      DEBUG_PORT: String(ports.debugPort),
+      REDIS_SOCKET_TYPE: "tcp",
+      REDIS_URL: o.redis,
+      REDIS_POOL_SIZE: String(o.redisPoolSize ?? 2),
+      REDIS_TIMEOUT: o.redisTimeout ?? "500ms",
+      RUNTIME_ROOT: runtimeRoot,
+      RUNTIME_SUBDIRECTORY: SUBDIRECTORY,
+      RUNTIME_WATCH_ROOT: "false",
+    },
+  });
+  try {
+    await waitReady(proc, ports.httpPort, ports.grpcPort);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return proc;
+}
+
 /**
  * Starts envoyproxy/ratelimit against `o.redis` with `o.domains`, on three free loopback ports
  * (gRPC, HTTP, debug); resolves once it is ready. A port taken before the service bound it means
  * a fresh set of ports and another start.
  */
 export async function startRateLimitService(o: StartRateLimitServiceOptions): Promise<RateLimitService> {
-  const bin = ratelimitPath();
+  ratelimitPath(); // a missing binary fails here, with how to install it, before any directory is made
   const runtimeRoot = writeRuntime(o.domains);
   try {
-    return await onFreshPort(async (grpcPort) => {
-      const httpPort = await freePort();
-      const debugPort = await freePort();
-      const proc = spawnService({
-        bin,
-        cwd: runtimeRoot,
-        env: {
-          ...process.env,
-          LOG_LEVEL: o.logLevel ?? "warn",
-          USE_STATSD: "false",
-          GRPC_HOST: "127.0.0.1",
-          GRPC_PORT: String(grpcPort),
-          HOST: "127.0.0.1",
-          PORT: String(httpPort),
-          DEBUG_HOST: "127.0.0.1",
-          DEBUG_PORT: String(debugPort),
-          REDIS_SOCKET_TYPE: "tcp",
-          REDIS_URL: o.redis,
-          REDIS_POOL_SIZE: String(o.redisPoolSize ?? 2),
-          REDIS_TIMEOUT: o.redisTimeout ?? "500ms",
-          RUNTIME_ROOT: runtimeRoot,
-          RUNTIME_SUBDIRECTORY: SUBDIRECTORY,
-          RUNTIME_WATCH_ROOT: "false",
-        },
-      });
-      try {
-        await waitReady(proc, httpPort, grpcPort);
-      } catch (err) {
-        await proc.stop();
-        throw err;
-      }
-      return {
-        grpcPort,
-        httpPort,
-        debugPort,
-        runtimeRoot,
-        logs: proc.logs,
-        shouldRateLimit: (domain, entries, timeoutMs = 5_000) =>
-          request(`http://127.0.0.1:${httpPort}/json`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ domain, descriptors: [{ entries: Object.entries(entries).map(([key, value]) => ({ key, value })) }] }),
-            timeoutMs,
-          }),
-        kill: () => proc.kill(),
-        stop: async () => {
-          await proc.stop();
-          rmSync(runtimeRoot, { recursive: true, force: true });
-        },
-      } satisfies RateLimitService;
+    const ports: Ports = { grpcPort: 0, httpPort: 0, debugPort: 0 };
+    let proc = await onFreshPort(async (grpcPort) => {
+      Object.assign(ports, { grpcPort, httpPort: await freePort(), debugPort: await freePort() });
+      return launch(o, runtimeRoot, ports);
     });
+    return {
+      ...ports,
+      runtimeRoot,
+      logs: () => proc.logs(),
+      pid: () => proc.pid,
+      shouldRateLimit: (domain, entries, timeoutMs = 5_000) =>
+        request(`http://127.0.0.1:${ports.httpPort}/json`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ domain, descriptors: [{ entries: Object.entries(entries).map(([key, value]) => ({ key, value })) }] }),
+          timeoutMs,
+        }),
+      kill: () => proc.kill(),
+      restart: async () => {
+        await proc.stop();
+        proc = await launch(o, runtimeRoot, ports);
+      },
+      stop: async () => {
+        await proc.stop();
+        rmSync(runtimeRoot, { recursive: true, force: true });
+      },
+    } satisfies RateLimitService;
   } catch (err) {
     rmSync(runtimeRoot, { recursive: true, force: true });
     throw err;

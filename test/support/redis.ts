@@ -12,6 +12,8 @@ export interface Redis {
   address: string;
   /** Output of the current server process. */
   logs(): string;
+  /** The current server process's pid (for its CPU time, as the bench reads it). */
+  pid(): number;
   /** SIGKILL, as a crash: clients see their connections reset and new ones refused. */
   kill(): Promise<void>;
   /** Starts a new (empty) server on the same port; resolves once it answers PING. */
@@ -83,6 +85,7 @@ export async function startRedis(): Promise<Redis> {
     port,
     address: `127.0.0.1:${port}`,
     logs: () => proc?.logs() ?? "",
+    pid: () => proc?.pid ?? -1,
     kill: async () => {
       await proc?.kill();
     },
