@@ -12,7 +12,6 @@ import type { LogFn } from "../log.js";
 import type { GatewayModel } from "../model/types.js";
 import { writeFileAtomic } from "../store/atomic-write.js";
 import type { ResourceDiff } from "../store/types.js";
-import { translate } from "../translate/index.js";
 import { readCertificates } from "./certificates.js";
 import { diffResources } from "./diff.js";
 import type { ApplyOutcome, Candidate, Gateway } from "./gateway.js";
@@ -39,8 +38,7 @@ export interface ConfigSourceOptions {
 export function gatewayTarget(gateway: Gateway): Pick<ConfigSourceOptions, "apply" | "diff"> {
   return {
     apply: (c) => gateway.apply(c),
-    diff: async ({ model, modules }) =>
-      diffResources(gateway.resources, translate({ model, modules, certificates: await readCertificates(model) })),
+    diff: async ({ model, modules }) => diffResources(gateway.resources, gateway.translate(model, modules, await readCertificates(model))),
   };
 }
 

@@ -73,6 +73,14 @@ export class Gateway {
     return outcome;
   }
 
+  /**
+   * The Envoy resources of a model, with what this gateway adds (the supervised rate limit
+   * service's address): applies and dry runs translate the same way.
+   */
+  translate(model: GatewayModel, modules: ReadonlyMap<string, Uint8Array>, certificates: Map<string, SecretPem>): EnvoyResources {
+    return translate({ model, certificates, modules, supervisedRateLimitService: this.o.supervisedRateLimitService });
+  }
+
   private async tryApply(c: Candidate): Promise<ApplyOutcome> {
     const at = new Date().toISOString();
     try {
@@ -85,12 +93,7 @@ export class Gateway {
         kind = "endpoints";
         resources = { ...prev.resources, [TypeUrl.Endpoints]: translateEndpoints(c.model) };
       } else {
-        resources = translate({
-          model: c.model,
-          certificates,
-          modules: c.modules,
-          supervisedRateLimitService: this.o.supervisedRateLimitService,
-        });
+        resources = this.translate(c.model, c.modules, certificates);
       }
       const changed = this.o.cache.set(ANY_NODE, resources);
       this.applied = { model: c.model, modules: c.modules, resources, certificates };

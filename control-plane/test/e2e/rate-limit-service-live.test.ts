@@ -174,6 +174,21 @@ describe("the supervised rate limit service takes its config live over ADS", () 
     expect(await decisions(s, "alice", 5)).toEqual([200, 200, 200, 429, 429]);
   });
 
+  it("a dry run of a limit edit shows the service's config changing, and applies nothing", async () => {
+    const before = gw.cp.source.last;
+    const r = await request(`http://127.0.0.1:${gw.cp.httpPort}/plugins/quota?dry_run=true`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(plugin(4)),
+    });
+    expect(r.status, r.body).toBe(200);
+    const body = JSON.parse(r.body) as { valid: boolean; diff: Record<string, unknown> };
+    expect(body.valid).toBe(true);
+    expect(JSON.stringify(body.diff)).toContain("RateLimitConfig");
+    expect(gw.cp.source.last).toBe(before);
+    expect(await loadedConfig(serviceStatus(gw))).toContain(limitLine(3));
+  });
+
   it("a limit edited through the admin API reaches the same service process", async () => {
     const pid = serviceStatus(gw).pid;
     await putLimit(gw, 5);

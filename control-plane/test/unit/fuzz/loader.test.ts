@@ -180,7 +180,14 @@ async function judge(text: string, opts: LoadOptions): Promise<"ok" | "errors"> 
   if (loaded.ok) {
     // What the gateway does next with a valid model: translate it and encode every resource as
     // the protobuf Envoy receives (either throwing would be a failed apply, or a 500).
-    const resources = translate({ model: loaded.model, certificates: await readCertificates(loaded.model), modules: loaded.modules });
+    // Global rate limits without an address of their own are counted by the service `portico run`
+    // supervises: translate as it does.
+    const resources = translate({
+      model: loaded.model,
+      certificates: await readCertificates(loaded.model),
+      modules: loaded.modules,
+      supervisedRateLimitService: { host: "127.0.0.1", port: 8081 },
+    });
     for (const [typeUrl, byName] of Object.entries(resources)) for (const json of byName.values()) encodeResource(typeUrl, json);
     return "ok";
   }
