@@ -133,8 +133,12 @@ async function load(targets: Envoy[]): Promise<LoadResult> {
               if (r.status === 200) admitted[i]!.push(Date.now());
               else if (r.status !== 429) other.push(r.status);
             })
-            .catch(() => other.push(0))
-            .finally(() => inFlight--),
+            .catch(() => {
+              other.push(0); // no answer at all
+            })
+            .finally(() => {
+              inFlight--;
+            }),
         );
       }
       await Promise.all(pending);
