@@ -27,6 +27,14 @@ export class ReportItem {
   constructor(public readonly entry: SyncEntry, public readonly taken: u32, public readonly window: i64) {}
 }
 
+/** A copy of `d` that counts nothing (hits_addend 0: the service only answers). */
+function checkOnly(d: Descriptor): Descriptor {
+  const c = new Descriptor();
+  for (let i = 0; i + 1 < d.pairs.length; i += 2) c.add(d.pairs[i], d.pairs[i + 1]);
+  c.hitsAddend = 0;
+  return c;
+}
+
 export class SyncTracker {
   private readonly entries: Map<string, SyncEntry> = new Map<string, SyncEntry>();
   /** Per rule index: when this VM last reported it (ms). */
@@ -37,6 +45,12 @@ export class SyncTracker {
   items: ReportItem[] = [];
   /** When reports started failing (0: the last one succeeded). */
   failingSinceMs: i64 = 0;
+  /**
+   * The last descriptor reported, as a check without hits (hits_addend 0): sent while reports are
+   * failing and there is nothing to report, so that a worker refusing under on_failure: deny (and
+   * so admitting nothing to report) still finds out when the service is back.
+   */
+  private probe: Descriptor | null = null;
 
   constructor(
     private readonly rules: Rule[],
@@ -102,7 +116,9 @@ export class SyncTracker {
       this.items.push(new ReportItem(e, taken, e.window));
       if (out === null) out = [];
       out.push(e.descriptor);
+      if (this.probe === null) this.probe = checkOnly(e.descriptor);
     }
+    if (out === null && this.failingSinceMs > 0 && this.probe !== null) out = [this.probe!];
     return out;
   }
 }

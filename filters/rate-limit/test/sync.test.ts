@@ -210,10 +210,18 @@ describe("rate-limit sync: decisions without a round trip", () => {
     expect(JSON.parse(r.body)).toEqual({ error: "rate_limit_unavailable", rule: "per_user" });
     expect(r.header("retry-after")).toBe("1");
     expect(metric(w, "per_user.failure_denied_total")).toBe(1);
+    // Into the next window with reports still failing: the old window's hits are dropped, and the
+    // refusing worker has none to report: it checks the service with a descriptor that counts nothing.
+    for (let tick = 0; tick < 7; tick++) {
+      w.vm.advanceTime(100); // T0 + 1101 ms after the loop
+      for (const c of reports(w)) w.vm.failGrpc(c.token, UNAVAILABLE);
+    }
+    expect(send(w, "alice").status).toBe(429);
     w.vm.advanceTime(100);
-    w.vm.respondGrpc(reports(w)[0]!.token, encodeResponse("OK", [ok(0)]));
-    w.vm.advanceTime(1000); // the next window
-    expect(send(w, "alice").status).toBe(200);
+    expect(decodeRequest(reports(w)[0]!.message).descriptorHits).toEqual([0]);
+    w.vm.respondGrpc(reports(w)[0]!.token, encodeResponse("OK", [ok(5)]));
+    // The service is back: decided from the count again, this window's 5.
+    expect(statuses(w, "alice", 6)).toEqual([200, 200, 200, 200, 200, 429]);
   });
 
   it("a key that finds no slot (max_keys) is asked per request, exactly as a rule without sync", async () => {
