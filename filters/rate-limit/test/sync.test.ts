@@ -2,8 +2,9 @@
 // here without a call, the periodic report (one ShouldRateLimit per sync, one descriptor per key
 // with its own hits_addend, decoded with protobufjs), the counts learned from its answer, the
 // window roll-over, a failed report putting its hits back, one report in flight at a time, two
-// workers sharing one view, on_failure: deny after reports keep failing, the key bound falling
-// back to a call per request, and configuration errors naming the field.
+// workers sharing one view, on_failure: deny after reports keep failing (and its check-only probe),
+// the key bounds (256 tracked keys, max_keys) falling back to a call per request, linear memory
+// flat under load, and configuration errors naming the field.
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type GrpcCall, LogLevel, ProxyWasmVm, type Plugin, SharedData, runHttpRequest } from "../../../emulator/index.js";
@@ -231,6 +232,57 @@ describe("rate-limit sync: decisions without a round trip", () => {
     expect(r.calls).toHaveLength(1);
     expect(decodeRequest(r.calls[0]!.message).descriptorHits).toEqual([null]);
     expect(r.status).toBe(429);
+  });
+
+  it("tracks at most 256 keys between reports: a new key beyond them is asked per request, and is tracked again after a report", async () => {
+    const w = await worker(config());
+    for (let i = 0; i < 256; i++) expect(send(w, `user-${i}`).calls).toEqual([]);
+    const r = send(w, "user-256", () => encodeResponse("OK", [ok(4)]));
+    expect(r.status).toBe(200);
+    expect(r.calls).toHaveLength(1);
+    w.vm.advanceTime(100);
+    expect(decodeRequest(reports(w)[0]!.message).descriptors).toHaveLength(256);
+    w.vm.respondGrpc(
+      reports(w)[0]!.token,
+      encodeResponse(
+        "OK",
+        Array.from({ length: 256 }, () => ok(4)),
+      ),
+    );
+    // The next report finds nothing left to take and forgets those keys.
+    w.vm.advanceTime(100);
+    expect(reports(w)).toEqual([]);
+    expect(send(w, "user-256").calls).toEqual([]);
+  });
+
+  it("keeps linear memory flat over 30,000 requests on 1,000 keys across windows, reports answered and failed, with no call left behind", async () => {
+    const w = await worker(config([synced({ requests: 20 })]));
+    let report = 0;
+    const round = (i: number) => {
+      // Keys beyond the 256 a worker tracks are asked per request (answered here).
+      send(w, `user-${i % 1000}`, () => encodeResponse("OK", [ok(3, 20)]));
+      w.vm.advanceTime(7); // a report every ~14 requests, a new window every ~140
+      for (const c of reports(w)) {
+        const n = decodeRequest(c.message).descriptors.length;
+        if (report++ % 3 === 2) w.vm.failGrpc(c.token, UNAVAILABLE);
+        else
+          w.vm.respondGrpc(
+            c.token,
+            encodeResponse(
+              "OK",
+              Array.from({ length: n }, () => ok(3, 20)),
+            ),
+          );
+      }
+    };
+    for (let i = 0; i < 10_000; i++) round(i);
+    const warm = w.vm.memoryBytes();
+    for (let i = 10_000; i < 30_000; i++) round(i);
+    expect(w.vm.memoryBytes()).toBe(warm);
+    expect(reports(w)).toEqual([]);
+    expect(metric(w, "global.pending")).toBe(0);
+    expect(metric(w, "per_user.sync_reports_total")).toBeGreaterThan(1000);
+    expect(metric(w, "per_user.sync_failures_total")).toBeGreaterThan(300);
   });
 
   it("dry run counts what would be refused and refuses nothing", async () => {
