@@ -103,6 +103,12 @@ class RateLimitRoot extends FilterRoot {
   /** Set iff some global rule has sync. */
   sync: SyncTracker | null = null;
   syncVerdict: SyncVerdict = new SyncVerdict();
+  /**
+   * The synced rules (bit per rule index; at most 32 rules) the request being decided could not be
+   * decided for here, to be asked like rules without sync. Per VM, not per stream: it lives only
+   * within one onRequestHeaders (a stream field would cost every request's stream its bytes).
+   */
+  askSynced: u32 = 0;
   private lastScanMs: i64 = 0;
 
   configure(buf: ArrayBuffer): bool {
@@ -397,8 +403,6 @@ class RateLimitStream extends FilterStream {
   globalRules: Rule[] | null = null;
   /** The pending call's token (0: none). */
   private token: u32 = 0;
-  /** Synced rules (by index bit) this request could not be decided for locally: asked like rules without sync. */
-  private askSynced: u64 = 0;
 
   constructor(contextId: u32, private root: RateLimitRoot) {
     super(contextId, root);
@@ -410,6 +414,7 @@ class RateLimitStream extends FilterStream {
     this.root.memory!.tick();
     const src = this.root.source;
     src.reset();
+    this.root.askSynced = 0;
     // Local rules first: a local refusal costs no round trip to the service.
     if (!this.passesLocalRules(cfg, src)) return this.refused ? HeadersStatus.StopIteration : HeadersStatus.Continue;
     return cfg.global === null ? HeadersStatus.Continue : this.askService(cfg, src);
@@ -468,12 +473,12 @@ class RateLimitStream extends FilterStream {
     const id = SyncTracker.id(rule, key);
     const known = sync.get(id);
     if (known === null && !sync.canAdd(key)) {
-      this.askSynced |= <u64>1 << rule.index;
+      this.root.askSynced |= <u32>1 << rule.index;
       return true;
     }
     const v = sync.stores[rule.index]!.admit(key, rule.limit.requests, now, this.root.syncVerdict);
     if (v.slot < 0) {
-      this.askSynced |= <u64>1 << rule.index;
+      this.root.askSynced |= <u32>1 << rule.index;
       return true;
     }
     const window = windowStart(now, rule.limit.periodMs);
@@ -505,7 +510,7 @@ class RateLimitStream extends FilterStream {
     let descriptors: Descriptor[] | null = null;
     for (let i = 0; i < cfg.rules.length; i++) {
       const rule = cfg.rules[i];
-      if (!rule.global || (rule.syncMs > 0 && (this.askSynced & (<u64>1 << rule.index)) == 0) || !rule.match.matches(src)) continue;
+      if (!rule.global || (rule.syncMs > 0 && (this.root.askSynced & (<u32>1 << rule.index)) == 0) || !rule.match.matches(src)) continue;
       if (matched === null) matched = [];
       if (descriptors === null) descriptors = [];
       matched.push(rule);
