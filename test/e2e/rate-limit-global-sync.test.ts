@@ -4,7 +4,8 @@
 // several 1 s windows; the admitted count per window stays within the limit plus the bound the
 // filter's README derives (filters/rate-limit/README.md, "Global limits without a round trip"),
 // computed from the rates measured here. The measured overshoot is printed; the README and
-// docs/rate-limit-service.md quote it.
+// docs/rate-limit-service.md quote it. Then, with the service killed, each Envoy fails open up to
+// the limit each per window, as the README says, with no 5xx.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   loadExampleConfig,
@@ -150,9 +151,13 @@ async function load(targets: Envoy[]): Promise<LoadResult> {
 
 /** Admitted per full window (the first window of the run warms up and is left out), over all Envoys. */
 function perWindow(r: LoadResult): number[] {
-  const all = r.admitted.flat();
-  const first = Math.floor(Math.min(...all) / WINDOW_MS) + 1;
-  return Array.from({ length: FULL_WINDOWS }, (_, k) => all.filter((t) => Math.floor(t / WINDOW_MS) === first + k).length);
+  return windowsOf(r.admitted.flat(), Math.min(...r.admitted.flat()));
+}
+
+/** How many of `times` fall in each of the FULL_WINDOWS windows after the one `from` is in. */
+function windowsOf(times: number[], from: number): number[] {
+  const first = Math.floor(from / WINDOW_MS) + 1;
+  return Array.from({ length: FULL_WINDOWS }, (_, k) => times.filter((t) => Math.floor(t / WINDOW_MS) === first + k).length);
 }
 
 /**
@@ -193,4 +198,23 @@ describe("rate-limit sync: one limit across Envoys without a round trip per requ
       }
     }, 30_000);
   }
+
+  // Last: it kills the service.
+  it("with the service gone, each Envoy keeps deciding from its own count: at most the limit each per window, and never a 5xx", async () => {
+    const pair = edges.slice(0, 2);
+    const failuresBefore = await Promise.all(pair.map((e) => stat(e, "sync_failures_total")));
+    await service.kill();
+    const r = await load(pair);
+    expect(r.other).toEqual([]);
+    const from = Math.min(...r.admitted.flat());
+    const each = r.admitted.map((a) => windowsOf(a, from));
+    console.log(
+      `rate-limit sync, service down, 2 Envoys, limit ${LIMIT}/s: admitted per window per Envoy ${each.map((w) => w.join(", ")).join(" | ")}`,
+    );
+    // Fail open per Envoy, up to the limit each (the README's failure mode): every window starts
+    // from zero and nothing is learned, so each Envoy admits exactly the limit.
+    for (const w of each) expect(w).toEqual(Array(FULL_WINDOWS).fill(LIMIT));
+    const failuresAfter = await Promise.all(pair.map((e) => stat(e, "sync_failures_total")));
+    failuresAfter.forEach((n, i) => expect(n).toBeGreaterThan(failuresBefore[i]!));
+  }, 30_000);
 });
