@@ -102,7 +102,10 @@ export class SyncStore {
       const slot = <i64>((h + p) % this.maxKeys);
       const got = this.read(slot);
       // Another key's record of this window: that slot is taken. Anything else (never written,
-      // an earlier window, this key's own record) is this key's.
+      // an earlier window, this key's own record) is this key's. Taking the first such slot never
+      // splits a key's count (unlike store.ts, which must look past free slots for the key's own):
+      // the slots before a key's record held other keys' records of this window when it was
+      // written, and a record stays of its window until the window ends, when every count restarts.
       if (this.current(got, window) && !this.ownedBy(got, out.owner)) continue;
       if (this.tryAdmit(slot, window, requests, out)) return out;
     }
