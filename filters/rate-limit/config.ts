@@ -28,7 +28,16 @@ export class Rule {
   global: bool = false;
   /** on_failure: deny (global rules only): refuse when the service cannot answer. */
   failureDeny: bool = false;
+  /**
+   * sync (global rules only): decide locally and report the hits to the service every syncMs
+   * (sync.ts); 0: ask the service on every request.
+   */
+  syncMs: i64 = 0;
 }
+
+/** The bounds of a global rule's `sync` interval. */
+export const MIN_SYNC_MS: i64 = 20;
+export const MAX_SYNC_MS: i64 = 10_000;
 
 /** The rate limit service a filter with global rules asks (the `global` block). */
 export class GlobalConfig {
@@ -120,13 +129,16 @@ function readRule(v: JsonValue, path: string, index: i32, errors: ConfigErrors):
   const onFailure = r.optionalString("on_failure", 16);
   if (onFailure !== null && onFailure != "allow" && onFailure != "deny") r.errors.add(r.at("on_failure"), "must be \"allow\" or \"deny\"");
   rule.failureDeny = onFailure !== null && onFailure == "deny";
+  const syncMs = r.duration("sync", "", 1, 0, MIN_SYNC_MS, MAX_SYNC_MS);
   if (rule.global) {
+    rule.syncMs = syncMs;
     if (!GLOBAL_PERIODS_MS.includes(periodMs)) {
       r.errors.add(r.at(r.has("period_s") ? "period_s" : "period"), "a global rule's period must be 1s, 1m, 1h or 24h (the rate limit service counts per second, minute, hour or day)");
     }
     if (r.has("burst")) r.errors.add(r.at("burst"), "global limits count fixed windows; burst applies to local rules only");
-  } else if (onFailure !== null) {
-    r.errors.add(r.at("on_failure"), "applies to global rules only (scope: global); a local rule never waits on a service");
+  } else {
+    if (onFailure !== null) r.errors.add(r.at("on_failure"), "applies to global rules only (scope: global); a local rule never waits on a service");
+    if (r.has("sync")) r.errors.add(r.at("sync"), "applies to global rules only (scope: global); a local rule is always decided here");
   }
   readKey(r, rule);
   r.finish();

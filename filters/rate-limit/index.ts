@@ -18,6 +18,8 @@ import {
 import { hostResultPtr, hostResultSize, releaseHostResult } from "../../assembly/runtime/host";
 import { ConfigErrors } from "../../assembly/config/reader";
 import { GLOBAL_CLUSTER_PATH, KeyPart, RateLimitConfig, Rule, parseRateLimitConfig } from "./config";
+import { SyncStore, SyncVerdict, windowStart } from "./sync-store";
+import { SyncEntry, SyncTracker } from "./sync";
 import { Verdict } from "./bucket";
 import { KeyKind, clientIpOf, consumerKey, joinKey } from "./keys";
 import { RuleStore } from "./store";
@@ -25,7 +27,10 @@ import { CODE_OVER_LIMIT, CODE_UNKNOWN, Descriptor, RLS_METHOD, RLS_SERVICE, Rat
 import { FailureLog } from "./failure-log";
 
 const FILTER = "rate-limit";
+/** How often idle buckets are swept; synced rules tick faster (their sync), the sweep keeps this pace. */
 const TICK_MS: u32 = 5000;
+/** A synced rule with on_failure: deny refuses once its reports have failed for this many syncs. */
+const SYNC_FAILURES_BEFORE_DENY: i64 = 3;
 const SCAN_BUDGET: u32 = 20000;
 const PLUGIN_NAME = propertyPath("plugin_name");
 const ROUTE_NAME = propertyPath("xds.route_name");
@@ -45,13 +50,20 @@ class RuleStats {
   keys: Metric | null = null;
   failureAllowed: Metric | null = null;
   failureDenied: Metric | null = null;
+  // Global rules with sync: their reports.
+  syncReports: Metric | null = null;
+  syncFailures: Metric | null = null;
 
-  constructor(base: string, global: bool) {
+  constructor(base: string, global: bool, sync: bool) {
     this.allowed = counter(base + "allowed_total");
     this.limited = counter(base + "limited_total");
     if (global) {
       this.failureAllowed = counter(base + "failure_allowed_total");
       this.failureDenied = counter(base + "failure_denied_total");
+      if (sync) {
+        this.syncReports = counter(base + "sync_reports_total");
+        this.syncFailures = counter(base + "sync_failures_total");
+      }
     } else {
       this.casRetries = counter(base + "cas_retries_total");
       this.keys = gauge(base + "keys_tracked");
@@ -88,6 +100,16 @@ class RateLimitRoot extends FilterRoot {
   /** Calls in flight: token -> the stream waiting for it. Bounded by global.max_pending. */
   pending: Map<u32, RateLimitStream> = new Map<u32, RateLimitStream>();
   failureLog: FailureLog = new FailureLog();
+  /** Set iff some global rule has sync. */
+  sync: SyncTracker | null = null;
+  syncVerdict: SyncVerdict = new SyncVerdict();
+  /**
+   * The synced rules (bit per rule index; at most 32 rules) the request being decided could not be
+   * decided for here, to be asked like rules without sync. Per VM, not per stream: it lives only
+   * within one onRequestHeaders (a stream field would cost every request's stream its bytes).
+   */
+  askSynced: u32 = 0;
+  private lastScanMs: i64 = 0;
 
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();
@@ -101,12 +123,21 @@ class RateLimitRoot extends FilterRoot {
     const plugin = getPropertyString(PLUGIN_NAME);
     // Buckets are per plugin and rule: two filters in one Envoy never share a bucket by accident.
     const keyBase = "portico.rl|" + (plugin === null ? "" : plugin) + "|" + cfg.statPrefix + "|";
+    const syncStores: (SyncStore | null)[] = [];
+    let tickMs = TICK_MS;
     for (let i = 0; i < cfg.rules.length; i++) {
       const rule = cfg.rules[i];
-      const stats = new RuleStats(base + rule.name + ".", rule.global);
+      const synced = rule.global && rule.syncMs > 0;
+      const stats = new RuleStats(base + rule.name + ".", rule.global, synced);
       this.stats.push(stats);
       this.stores.push(rule.global ? null : new RuleStore(keyBase + rule.name + "|", cfg.maxKeys, stats.casRetries!));
+      // Records of synced rules under their own names: a rule that changes scope never reads a bucket as a record.
+      syncStores.push(synced ? new SyncStore(keyBase + rule.name + "|sync|", cfg.maxKeys, rule.limit.periodMs) : null);
+      if (synced && <u32>rule.syncMs < tickMs) tickMs = <u32>rule.syncMs;
     }
+    let anySync = false;
+    for (let i = 0; i < syncStores.length; i++) if (syncStores[i] !== null) anySync = true;
+    if (anySync) this.sync = new SyncTracker(cfg.rules, syncStores);
     const g = cfg.global;
     if (g !== null) {
       this.target = new GrpcTarget(g.cluster, RLS_SERVICE, RLS_METHOD);
@@ -116,7 +147,7 @@ class RateLimitRoot extends FilterRoot {
       declareClusters([new ClusterRef(g.cluster, GLOBAL_CLUSTER_PATH)]); // for the control plane's check; Envoy ignores it
     }
     this.memory = new MemoryGauge(base + "vm_memory_bytes");
-    setTickPeriod(TICK_MS);
+    setTickPeriod(tickMs);
     logInfo(FILTER + ": configured " + cfg.rules.length.toString() + " rule(s)" + (cfg.dryRun ? " (dry run)" : ""));
     return true;
   }
@@ -125,12 +156,88 @@ class RateLimitRoot extends FilterRoot {
     const cfg = this.config;
     if (cfg === null) return;
     const now = <i64>nowMillis();
+    if (this.sync !== null) this.reportSyncedHits(now);
+    if (now - this.lastScanMs < <i64>TICK_MS) return;
+    this.lastScanMs = now;
     for (let i = 0; i < cfg.rules.length; i++) {
       const store = this.stores[i];
       if (store === null) continue;
       store.scan(cfg.rules[i].limit, now, SCAN_BUDGET);
       this.stats[i].keys!.record(<u64>store.tracked);
     }
+  }
+
+  /** One report of the synced rules' hits (sync.ts), unless the last one is still in flight. */
+  private reportSyncedHits(now: i64): void {
+    const sync = this.sync!;
+    if (sync.token != 0) return;
+    const descriptors = sync.collect(now);
+    if (descriptors === null) return;
+    const g = this.config!.global!;
+    this.globalStats!.calls.increment();
+    this.countReports(sync, true);
+    const token = grpcCall(this.target!, encodeRateLimitRequest(g.domain, descriptors), g.timeoutMs);
+    if (token == 0) {
+      this.settleReport(null, "call refused by Envoy", now);
+      return;
+    }
+    sync.token = token;
+    this.recordPending();
+  }
+
+  /** Counts one report (or one failed report) on each rule it carried hits of. */
+  private countReports(sync: SyncTracker, sent: bool): void {
+    let seen: u64 = 0; // rule indexes (at most 32 rules)
+    for (let i = 0; i < sync.items.length; i++) {
+      const index = sync.items[i].entry.rule.index;
+      if ((seen & (<u64>1 << index)) != 0) continue;
+      seen |= <u64>1 << index;
+      const stats = this.stats[index];
+      if (sent) stats.syncReports!.increment();
+      else stats.syncFailures!.increment();
+    }
+  }
+
+  /**
+   * A report's outcome: each key's count from the answer becomes its learned count; a missing or
+   * unusable answer (or status) makes its hits unreported again, to go in the next report.
+   */
+  private settleReport(answer: RateLimitAnswer | null, cause: string, now: i64): void {
+    const sync = this.sync!;
+    const items = sync.items;
+    sync.token = 0;
+    this.recordPending();
+    if (answer !== null && answer.overall == CODE_UNKNOWN) {
+      answer = null;
+      cause = "answer with overall_code UNKNOWN";
+    }
+    let failed = answer === null;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      const rule = item.entry.rule;
+      let learned: i64 = -1;
+      if (answer !== null && i < answer.statuses.length) {
+        const s = answer.statuses[i];
+        const limit = s.requestsPerUnit > 0 ? <i64>s.requestsPerUnit : rule.limit.requests;
+        if (s.code == CODE_OVER_LIMIT) learned = limit;
+        else if (s.code != CODE_UNKNOWN) learned = s.requestsPerUnit > 0 ? limit - min<i64>(<i64>s.limitRemaining, limit) : 0;
+      }
+      if (learned < 0) failed = true;
+      sync.stores[rule.index]!.settle(item.entry.slot, item.entry.owner, item.window, item.taken, learned);
+    }
+    if (failed) {
+      if (answer !== null) cause = "answer with " + answer.statuses.length.toString() + " statuses for " + items.length.toString() + " descriptors";
+      this.noteFailure(cause);
+      this.countReports(sync, false);
+      if (sync.failingSinceMs == 0) sync.failingSinceMs = now;
+    } else sync.failingSinceMs = 0;
+    sync.items = [];
+  }
+
+  /** The gauge of calls in flight: per-request calls and the synced rules' report. */
+  private recordPending(): void {
+    const report = this.sync !== null && this.sync!.token != 0 ? 1 : 0;
+    this.globalStats!.pending.record(<u64>(this.pending.size + report));
   }
 
   /** Starts the call for `stream`; its token, or 0 when none was made (max_pending reached, or Envoy refused). */
@@ -140,7 +247,7 @@ class RateLimitRoot extends FilterRoot {
     const token = grpcCall(this.target!, message, g.timeoutMs);
     if (token == 0) return 0;
     this.pending.set(token, stream);
-    this.globalStats!.pending.record(<u64>this.pending.size);
+    this.recordPending();
     return token;
   }
 
@@ -149,7 +256,7 @@ class RateLimitRoot extends FilterRoot {
     if (!this.pending.has(token)) return null;
     const stream = this.pending.get(token);
     this.pending.delete(token);
-    this.globalStats!.pending.record(<u64>this.pending.size);
+    this.recordPending();
     return stream;
   }
 
@@ -166,6 +273,16 @@ class RateLimitRoot extends FilterRoot {
   }
 
   on_grpc_receive(token: u32, response_size: u32): void {
+    const sync = this.sync;
+    if (sync !== null && token == sync.token) {
+      let answer: RateLimitAnswer | null = null;
+      if (response_size <= MAX_ANSWER_BYTES && readGrpcResponse(response_size)) {
+        answer = decodeRateLimitResponse(hostResultPtr(), hostResultSize(), sync.items.length);
+        releaseHostResult();
+      }
+      this.settleReport(answer, response_size > MAX_ANSWER_BYTES ? "answer over " + MAX_ANSWER_BYTES.toString() + " bytes" : "undecodable answer", <i64>nowMillis());
+      return;
+    }
     const stream = this.take(token);
     if (stream === null) return;
     let answer: RateLimitAnswer | null = null;
@@ -181,6 +298,11 @@ class RateLimitRoot extends FilterRoot {
   }
 
   on_grpc_close(token: u32, status_code: u32): void {
+    const sync = this.sync;
+    if (sync !== null && token == sync.token) {
+      this.settleReport(null, "gRPC status " + status_code.toString() + grpcStatusName(status_code), <i64>nowMillis());
+      return;
+    }
     const stream = this.take(token);
     if (stream === null) return;
     setEffectiveContext(stream.context_id);
@@ -292,6 +414,7 @@ class RateLimitStream extends FilterStream {
     this.root.memory!.tick();
     const src = this.root.source;
     src.reset();
+    this.root.askSynced = 0;
     // Local rules first: a local refusal costs no round trip to the service.
     if (!this.passesLocalRules(cfg, src)) return this.refused ? HeadersStatus.StopIteration : HeadersStatus.Continue;
     return cfg.global === null ? HeadersStatus.Continue : this.askService(cfg, src);
@@ -307,7 +430,11 @@ class RateLimitStream extends FilterStream {
     const v = this.root.verdict;
     for (let i = 0; i < cfg.rules.length; i++) {
       const rule = cfg.rules[i];
-      if (rule.global || !rule.match.matches(src)) continue;
+      if ((rule.global && rule.syncMs == 0) || !rule.match.matches(src)) continue;
+      if (rule.global) {
+        if (!this.passesSyncedRule(rule, cfg, src, now)) return false;
+        continue;
+      }
       this.root.stores[i]!.take(ruleKey(rule, cfg, src), rule.limit, now, v);
       const stats = this.root.stats[i];
       if (v.allowed) {
@@ -323,6 +450,58 @@ class RateLimitStream extends FilterStream {
   }
 
   /**
+   * A global rule with sync, decided here from this Envoy's record of the key (sync-store.ts);
+   * false when it refused (as passesLocalRules). A key this VM cannot track (too many keys, too
+   * long, no free slot) is left to askService: exact, at the cost of a round trip.
+   */
+  private passesSyncedRule(rule: Rule, cfg: RateLimitConfig, src: HostSource, now: i64): bool {
+    const sync = this.root.sync!;
+    const stats = this.root.stats[rule.index];
+    // on_failure: deny: reports failing for a while mean this Envoy no longer knows what the others admit.
+    if (rule.failureDeny && sync.failingFor(SYNC_FAILURES_BEFORE_DENY * rule.syncMs, now)) {
+      stats.failureDenied!.increment();
+      if (!cfg.dryRun) {
+        this.refused = true;
+        sendLocalResponse(429, "rate_limit_unavailable", json429("rate_limit_unavailable", rule.name), [
+          new HeaderEntry("content-type", "application/json"),
+          new HeaderEntry("retry-after", "1"),
+        ]);
+      }
+      return false;
+    }
+    const key = ruleKey(rule, cfg, src);
+    const id = SyncTracker.id(rule, key);
+    const known = sync.get(id);
+    if (known === null && !sync.canAdd(key)) {
+      this.root.askSynced |= <u32>1 << rule.index;
+      return true;
+    }
+    const v = sync.stores[rule.index]!.admit(key, rule.limit.requests, now, this.root.syncVerdict);
+    if (v.slot < 0) {
+      this.root.askSynced |= <u32>1 << rule.index;
+      return true;
+    }
+    const window = windowStart(now, rule.limit.periodMs);
+    const resetMs = window + rule.limit.periodMs - now;
+    if (v.allowed) {
+      let e = known;
+      if (e === null) {
+        e = new SyncEntry(rule, descriptorOf(rule, cfg, src));
+        sync.add(id, e);
+      }
+      e.slot = v.slot;
+      e.window = window;
+      memory.copy(changetype<usize>(e.owner), changetype<usize>(v.owner), e.owner.byteLength);
+      stats.allowed.increment();
+      this.report(rule.limit.requests, rule.limit.requests - v.used, resetMs);
+      return true;
+    }
+    stats.limited.increment();
+    if (!cfg.dryRun) this.refuse("rate_limited", rule, seconds(resetMs), rule.limit.requests, seconds(resetMs));
+    return false;
+  }
+
+  /**
    * One ShouldRateLimit call for the matching global rules, if any: the request waits for the
    * answer (StopIteration). A call that cannot be made is a failure decided at once.
    */
@@ -331,7 +510,7 @@ class RateLimitStream extends FilterStream {
     let descriptors: Descriptor[] | null = null;
     for (let i = 0; i < cfg.rules.length; i++) {
       const rule = cfg.rules[i];
-      if (!rule.global || !rule.match.matches(src)) continue;
+      if (!rule.global || (rule.syncMs > 0 && (this.root.askSynced & (<u32>1 << rule.index)) == 0) || !rule.match.matches(src)) continue;
       if (matched === null) matched = [];
       if (descriptors === null) descriptors = [];
       matched.push(rule);

@@ -3,14 +3,17 @@
 // calls, no policy (what a status means for the request is index.ts's business).
 //
 //   RateLimitRequest   { string domain = 1; repeated RateLimitDescriptor descriptors = 2; uint32 hits_addend = 3; }
-//   RateLimitDescriptor{ repeated Entry entries = 1; ... }   Entry { string key = 1; string value = 2; }
+//   RateLimitDescriptor{ repeated Entry entries = 1; ...; google.protobuf.UInt64Value hits_addend = 3; }
+//   Entry { string key = 1; string value = 2; }   UInt64Value { uint64 value = 1; }
 //   RateLimitResponse  { Code overall_code = 1; repeated DescriptorStatus statuses = 2; ... }
 //   DescriptorStatus   { Code code = 1; RateLimit current_limit = 2; uint32 limit_remaining = 3;
 //                        google.protobuf.Duration duration_until_reset = 4; ... }
 //   RateLimit          { uint32 requests_per_unit = 1; Unit unit = 2; string name = 3; }
 //   Duration           { int64 seconds = 1; int32 nanos = 2; }
 // (envoy/service/ratelimit/v3/rls.proto, envoy/extensions/common/ratelimit/v3/ratelimit.proto.)
-// hits_addend is left unset: the service then counts one hit per descriptor.
+// The request's hits_addend is left unset: the service then counts one hit per descriptor. A
+// synced rule's report sets the descriptor's own hits_addend (newer protos; envoyproxy/ratelimit
+// honours it since utils.GetHitsAddends, and counts it instead of the request's).
 import { ProtoReader, ProtoWriter } from "../../assembly/encoding/protobuf";
 
 export const RLS_SERVICE = "envoy.service.ratelimit.v3.RateLimitService";
@@ -24,6 +27,8 @@ export const CODE_OVER_LIMIT: u32 = 2;
 /** One descriptor: its entries as key, value, key, value, ... */
 export class Descriptor {
   readonly pairs: string[] = [];
+  /** The descriptor's hits_addend; -1: unset (the service counts one hit). */
+  hitsAddend: i64 = -1;
 
   add(key: string, value: string): this {
     this.pairs.push(key);
@@ -40,6 +45,7 @@ export function encodeRateLimitRequest(domain: string, descriptors: Descriptor[]
     const d = new ProtoWriter();
     const pairs = descriptors[i].pairs;
     for (let k = 0; k + 1 < pairs.length; k += 2) d.message(1, new ProtoWriter().string(1, pairs[k]).string(2, pairs[k + 1]));
+    if (descriptors[i].hitsAddend >= 0) d.message(3, new ProtoWriter().uint(1, <u64>descriptors[i].hitsAddend));
     req.message(2, d);
   }
   return req.finish();

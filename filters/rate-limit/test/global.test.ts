@@ -158,6 +158,8 @@ describe("rate-limit global rules: the request sent to the rate limit service", 
           ["fixed", "global"],
         ],
       ],
+      // A request counts one hit per descriptor: no hits_addend of its own.
+      descriptorHits: [null, null],
     });
   });
 

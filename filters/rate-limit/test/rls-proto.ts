@@ -23,6 +23,10 @@ function load(): protobuf.Root {
     return target; // well-known types: built into protobufjs
   };
   r.loadSync(["envoy/service/ratelimit/v3/rls.proto", "envoy/config/core/v3/grpc_service.proto"], { keepCase: true });
+  // The descriptor's own hits_addend (field 3) came after the Envoy API these deps ship: added as
+  // envoy/extensions/common/ratelimit/v3/ratelimit.proto declares it today.
+  const descriptor = r.lookupType("envoy.extensions.common.ratelimit.v3.RateLimitDescriptor");
+  if (!descriptor.fields.hits_addend) descriptor.add(new protobuf.Field("hits_addend", 3, "google.protobuf.UInt64Value"));
   r.resolveAll();
   root = r;
   return r;
@@ -36,19 +40,22 @@ export interface SentRequest {
   hits_addend: number;
   /** Each descriptor's entries as [key, value] pairs. */
   descriptors: [string, string][][];
+  /** Each descriptor's own hits_addend; null when unset. */
+  descriptorHits: (number | null)[];
 }
 
 /** What the filter sent, decoded by protobufjs. */
 export function decodeRequest(bytes: Uint8Array): SentRequest {
-  const m = rlsType("RateLimitRequest").toObject(rlsType("RateLimitRequest").decode(bytes), { defaults: true }) as {
+  const m = rlsType("RateLimitRequest").toObject(rlsType("RateLimitRequest").decode(bytes), { defaults: true, longs: Number }) as {
     domain: string;
     hits_addend: number;
-    descriptors: { entries: { key: string; value: string }[] }[];
+    descriptors: { entries: { key: string; value: string }[]; hits_addend?: { value: number } | null }[];
   };
   return {
     domain: m.domain,
     hits_addend: m.hits_addend,
     descriptors: m.descriptors.map((d) => d.entries.map((e) => [e.key, e.value] as [string, string])),
+    descriptorHits: m.descriptors.map((d) => (d.hits_addend ? d.hits_addend.value : null)),
   };
 }
 

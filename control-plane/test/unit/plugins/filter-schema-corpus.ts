@@ -345,6 +345,16 @@ export const RATE_LIMIT: Example[] = [
   { what: "an unknown scope", config: limit({ scope: "cluster" }), ok: false },
   { what: "a global block without a cluster", config: { ...globalLimit(), global: { domain: "d" } }, ok: false, inGateway: true },
   { what: "max_pending 0", config: { ...globalLimit(), global: { cluster: "rls", max_pending: 0 } }, ok: false },
+  { what: "a global rule with sync", config: globalLimit({ period: "1s", sync: "100ms" }), ok: true },
+  { what: "sync in seconds", config: globalLimit({ sync: 0.5 }), ok: true },
+  { what: "sync on a local rule", config: limit({ sync: "100ms" }), ok: false, schemaCannot: CROSS_FIELD },
+  { what: "sync below 20ms, in seconds", config: globalLimit({ sync: 0.01 }), ok: false },
+  {
+    what: "sync below 20ms, as a string",
+    config: globalLimit({ sync: "5ms" }),
+    ok: false,
+    schemaCannot: "the range of a duration written as a string (only the number form has bounds)",
+  },
 ];
 
 const rewrite = (rule: object = {}) => ({ rules: [{ request: { set: { "x-gateway": "portico" } }, ...rule }] });
