@@ -22,7 +22,7 @@
 // Differential: the same limit through Envoy's native envoy.filters.http.ratelimit (the oracle of
 // test/e2e/ratelimit-service.test.ts), same service, same load shape, at the same time.
 import { createHash } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   admittedPerWindow,
   admittedWithinLimit,
@@ -35,20 +35,18 @@ import {
   rateLimitServiceCluster,
   request,
   startLoad,
-  startRateLimitService,
-  startRedis,
   staticCluster,
   statusCounts,
   useEchoUpstream,
   useEnvoy,
+  useRateLimitStack,
+  waitForFreshWindow,
   wasmHttpFilter,
   type Envoy,
   type Json,
   type LoadRecord,
   type LoadTarget,
   type RateLimitDescriptor,
-  type RateLimitService,
-  type Redis,
 } from "../support/index.js";
 
 const envoy = useEnvoy("all");
@@ -61,7 +59,6 @@ const L = 20;
 const PER_CONSUMER = 10;
 /** The exact-count differential: per hour, so a burst falls in one window. */
 const BURST_LIMIT = 5;
-const HOUR_MS = 3_600_000;
 const OURS_DOMAIN = "portico-e2e";
 const NATIVE_DOMAIN = "portico-e2e-native";
 /** The fault listener's filter: a short deadline, and calls in flight per VM bounded by MAX_PENDING,
@@ -89,8 +86,6 @@ const MIN_REQUESTS_AFTER_WARM = 10_000;
 
 const CONSUMER_KEYS: Record<string, string> = { alice: "alice-secret-key", bob: "bob-secret-key" };
 
-let redis: Redis;
-let service: RateLimitService;
 let upstreamPort: number;
 const envoys: Envoy[] = [];
 
@@ -186,34 +181,20 @@ function config(servicePort: number): Json {
   });
 }
 
-const startEdge = (name: string) => envoy({ name, concurrency: WORKERS, config: config(service.grpcPort) });
+const stack = useRateLimitStack({
+  redisPoolSize: POOL,
+  domains: [
+    { domain: OURS_DOMAIN, descriptors: OURS_DESCRIPTORS },
+    { domain: NATIVE_DOMAIN, descriptors: NATIVE_DESCRIPTORS },
+  ],
+});
+
+const startEdge = (name: string) => envoy({ name, concurrency: WORKERS, config: config(stack.service.grpcPort) });
 
 beforeAll(async () => {
-  redis = await startRedis();
-  service = await startRateLimitService({
-    redis: redis.address,
-    redisPoolSize: POOL,
-    domains: [
-      { domain: OURS_DOMAIN, descriptors: OURS_DESCRIPTORS },
-      { domain: NATIVE_DOMAIN, descriptors: NATIVE_DESCRIPTORS },
-    ],
-  });
   upstreamPort = (await upstream({ record: false })).port;
   envoys.push(...(await Promise.all([startEdge("edge-a"), startEdge("edge-b")])));
 }, 120_000);
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    console.error(
-      `--- rate limit service output ---\n${service?.logs().slice(-4_000)}\n--- redis output ---\n${redis?.logs().slice(-2_000)}`,
-    );
-  }
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await redis?.stop();
-});
 
 // --- helpers
 
@@ -358,10 +339,8 @@ describe("one global limit across Envoys: rate-limit scope global + envoyproxy/r
 
 describe("differential: Envoy's native ratelimit filter against the same service", () => {
   it("a burst over both Envoys: both filters admit exactly the limit (per-hour window)", async () => {
-    // Wait for the next hour when fewer than 30 s are left of this one (rare): the burst must fall
-    // into one window. Time has to pass; there is nothing to poll.
-    const left = HOUR_MS - (Date.now() % HOUR_MS);
-    if (left < 30_000) await sleep(left + 1_000);
+    // The burst must fall into one window.
+    await waitForFreshWindow("hour");
     const burst = (listener: string) =>
       Promise.all(Array.from({ length: 4 * BURST_LIMIT }, (_, i) => request(envoys[i % 2]!.url("/burst", listener)).then((r) => r.status)));
     const [ours, native] = await Promise.all([burst("ours"), burst("native")]);
@@ -512,15 +491,15 @@ describe("faults under load: the documented failure mode, then enforcement again
   it("Redis killed under load: allow admits, deny answers 429 rate_limit_unavailable; Redis back: enforced again", async () => {
     let probes = 0;
     const r = await faultUnderLoad(
-      () => redis.kill(),
+      () => stack.redis.kill(),
       async () => {
-        await redis.restart();
+        await stack.redis.restart();
         // The service's pool reconnects with a backoff of up to 4 s (see the oracle test): back
         // means more consecutive answers than the pool has connections.
         let streak = 0;
         await pollUntil(
           async () => {
-            const a = await service
+            const a = await stack.service
               .shouldRateLimit(OURS_DOMAIN, { rule: "per_consumer", consumer: `probe-${++probes}` }, 2_000)
               .catch(() => ({ status: 0 }));
             streak = a.status === 200 ? streak + 1 : 0;
@@ -542,8 +521,8 @@ describe("faults under load: the documented failure mode, then enforcement again
 
   it("the rate limit service killed under load and restarted on the same ports: the same", async () => {
     const r = await faultUnderLoad(
-      () => service.kill(),
-      () => service.restart(),
+      () => stack.service.kill(),
+      () => stack.service.restart(),
     );
     expectFailureMode(r, "service killed");
   });

@@ -6,19 +6,16 @@
 // computed from the rates measured here. The measured overshoot is printed; the README and
 // docs/rate-limit-service.md quote it. Then, with the service killed, each Envoy fails open up to
 // the limit each per window, as the README says, with no 5xx.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
-  loadExampleConfig,
+  rateLimitGlobalExample,
   request,
-  startRateLimitService,
-  startRedis,
   useEchoUpstream,
   useEnvoy,
+  useRateLimitStack,
   type EchoUpstream,
   type Envoy,
   type Json,
-  type RateLimitService,
-  type Redis,
 } from "../support/index.js";
 
 const envoy = useEnvoy("all");
@@ -39,61 +36,42 @@ const IN_FLIGHT = 16;
 const RTT_MS = 50;
 const FULL_WINDOWS = 3;
 
-let redis: Redis;
-let service: RateLimitService;
+const stack = useRateLimitStack({
+  domains: [
+    {
+      domain: "portico",
+      descriptors: [
+        {
+          key: "rule",
+          value: "shared",
+          descriptors: [{ key: "fixed", value: "global", rate_limit: { unit: "second", requests_per_unit: LIMIT } }],
+        },
+      ],
+    },
+  ],
+});
 let up: EchoUpstream;
 const edges: Envoy[] = [];
 
 /** The shipped example with its service cluster on the test's service and one synced rule for everyone. */
 function syncedConfig(upstreamPort: number, servicePort: number): Json {
-  const config = loadExampleConfig("rate-limit-global.yaml", { upstreamPort });
-  const clusters = (config.static_resources as Json).clusters as Json[];
-  const rls = clusters.find((c) => c.name === "ratelimit")!;
-  const endpoint = (((rls.load_assignment as Json).endpoints as Json[])[0]!.lb_endpoints as Json[])[0]!.endpoint as Json;
-  ((endpoint.address as Json).socket_address as Json).port_value = servicePort;
-  const listener = ((config.static_resources as Json).listeners as Json[])[0]!;
-  const hcm = ((listener.filter_chains as Json[])[0]!.filters as Json[])[0]!.typed_config as Json;
-  const wasm = (hcm.http_filters as Json[]).find((f) => f.name === "portico.rate_limit")!;
-  const value = ((wasm.typed_config as Json).config as Json).configuration as Json;
-  value.value = JSON.stringify({
-    stat_prefix: "demo",
-    global: { cluster: "ratelimit", domain: "portico", timeout: "100ms" },
-    rules: [{ name: "shared", scope: "global", requests: LIMIT, period: "1s", sync: `${SYNC_MS}ms` }],
+  return rateLimitGlobalExample({
+    upstreamPort,
+    servicePort,
+    plugin: () => ({
+      stat_prefix: "demo",
+      global: { cluster: "ratelimit", domain: "portico", timeout: "100ms" },
+      rules: [{ name: "shared", scope: "global", requests: LIMIT, period: "1s", sync: `${SYNC_MS}ms` }],
+    }),
   });
-  return config;
 }
 
 beforeAll(async () => {
-  redis = await startRedis();
-  service = await startRateLimitService({
-    redis: redis.address,
-    domains: [
-      {
-        domain: "portico",
-        descriptors: [
-          {
-            key: "rule",
-            value: "shared",
-            descriptors: [{ key: "fixed", value: "global", rate_limit: { unit: "second", requests_per_unit: LIMIT } }],
-          },
-        ],
-      },
-    ],
-  });
   up = await upstream({ record: false });
   for (let i = 0; i < 3; i++) {
-    edges.push(await envoy({ name: `rate-limit-sync-${i}`, concurrency: 2, config: syncedConfig(up.port, service.grpcPort) }));
+    edges.push(await envoy({ name: `rate-limit-sync-${i}`, concurrency: 2, config: syncedConfig(up.port, stack.service.grpcPort) }));
   }
 }, 120_000);
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === "fail") console.error(`--- rate limit service output ---\n${service?.logs().slice(-4_000)}`);
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await redis?.stop();
-});
 
 interface LoadResult {
   /** Per Envoy: when each admitted (200) answer came back, ms since the epoch. */
@@ -203,7 +181,7 @@ describe("rate-limit sync: one limit across Envoys without a round trip per requ
   it("with the service gone, each Envoy keeps deciding from its own count: at most the limit each per window, and never a 5xx", async () => {
     const pair = edges.slice(0, 2);
     const failuresBefore = await Promise.all(pair.map((e) => stat(e, "sync_failures_total")));
-    await service.kill();
+    await stack.service.kill();
     const r = await load(pair);
     expect(r.other).toEqual([]);
     const from = Math.min(...r.admitted.flat());

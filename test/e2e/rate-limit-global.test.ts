@@ -9,99 +9,57 @@
 // tests are in rate-limit-global-cluster.test.ts.)
 import { randomUUID } from "node:crypto";
 import { type Server, type Socket, createServer } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   echoedHeader,
-  loadExampleConfig,
+  msLeftInWindow,
   pollUntil,
+  rateLimitGlobalExample,
   request,
-  startRateLimitService,
-  startRedis,
   useEchoUpstream,
   useEnvoy,
+  useRateLimitStack,
+  waitForFreshWindow,
   type EchoUpstream,
   type Envoy,
   type HttpResponse,
   type Json,
-  type RateLimitService,
-  type Redis,
 } from "../support/index.js";
 
 const envoy = useEnvoy("all");
 const upstream = useEchoUpstream("all");
 
 const LIMIT = 5;
-const HOUR_MS = 3_600_000;
 /** The example's stat_prefix; Envoy files Wasm metrics under wasmcustom. */
 const STAT = (name: string) => `wasmcustom.portico.rate_limit.demo.${name}`;
 
-let redis: Redis;
-let service: RateLimitService;
+// The service config the example's comment shows.
+const stack = useRateLimitStack({
+  domains: [
+    {
+      domain: "portico",
+      descriptors: [
+        { key: "rule", value: "per_user", descriptors: [{ key: "x-user", rate_limit: { unit: "hour", requests_per_unit: LIMIT } }] },
+        {
+          key: "rule",
+          value: "reports",
+          descriptors: [{ key: "fixed", value: "global", rate_limit: { unit: "minute", requests_per_unit: 100 } }],
+        },
+      ],
+    },
+  ],
+});
 let up: EchoUpstream;
 let edge: Envoy;
 
-/** The shipped example, with its rate limit service cluster pointed at the test's service. */
-function exampleConfig(upstreamPort: number, servicePort: number): Json {
-  const config = loadExampleConfig("rate-limit-global.yaml", { upstreamPort });
-  const clusters = (config.static_resources as Json).clusters as Json[];
-  const rls = clusters.find((c) => c.name === "ratelimit")!;
-  const endpoint = (((rls.load_assignment as Json).endpoints as Json[])[0]!.lb_endpoints as Json[])[0]!.endpoint as Json;
-  ((endpoint.address as Json).socket_address as Json).port_value = servicePort;
-  return config;
-}
-
-/** The example's plugin configuration (JSON text in the Wasm filter's StringValue), changed by `edit`. */
-function withPluginConfig(config: Json, edit: (plugin: Json) => Json): Json {
-  const listener = ((config.static_resources as Json).listeners as Json[])[0]!;
-  const hcm = ((listener.filter_chains as Json[])[0]!.filters as Json[])[0]!.typed_config as Json;
-  const wasm = (hcm.http_filters as Json[]).find((f) => f.name === "portico.rate_limit")!;
-  const value = ((wasm.typed_config as Json).config as Json).configuration as Json;
-  value.value = JSON.stringify(edit(JSON.parse(value.value as string) as Json));
-  return config;
-}
-
 beforeAll(async () => {
-  redis = await startRedis();
-  // The service config the example's comment shows.
-  service = await startRateLimitService({
-    redis: redis.address,
-    domains: [
-      {
-        domain: "portico",
-        descriptors: [
-          { key: "rule", value: "per_user", descriptors: [{ key: "x-user", rate_limit: { unit: "hour", requests_per_unit: LIMIT } }] },
-          {
-            key: "rule",
-            value: "reports",
-            descriptors: [{ key: "fixed", value: "global", rate_limit: { unit: "minute", requests_per_unit: 100 } }],
-          },
-        ],
-      },
-    ],
-  });
   up = await upstream();
-  edge = await envoy({ name: "rate-limit-global", concurrency: 2, config: exampleConfig(up.port, service.grpcPort) });
+  edge = await envoy({
+    name: "rate-limit-global",
+    concurrency: 2,
+    config: rateLimitGlobalExample({ upstreamPort: up.port, servicePort: stack.service.grpcPort }),
+  });
 }, 120_000);
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    console.error(
-      `--- rate limit service output ---\n${service?.logs().slice(-4_000)}\n--- redis output ---\n${redis?.logs().slice(-2_000)}`,
-    );
-  }
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await redis?.stop();
-});
-
-/** Waits for the next hour's window when fewer than `needMs` are left of this one (rare). */
-async function oneWindow(needMs = 30_000): Promise<void> {
-  const left = HOUR_MS - (Date.now() % HOUR_MS);
-  // Time has to pass here: the window is the service's wall clock, there is nothing to poll.
-  if (left < needMs) await new Promise((r) => setTimeout(r, left + 1_000));
-}
 
 const ask = (user: string, path = "/"): Promise<HttpResponse> => request(edge.url(path), { headers: { "x-user": user } });
 const upstreamSaw = (user: string) => up.requests.filter((r) => echoedHeader(r, "x-user").includes(user)).length;
@@ -125,7 +83,7 @@ async function blackhole(): Promise<{ port: number; close(): Promise<void> }> {
 
 describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis", () => {
   it("admits exactly the limit per user, then 429 with retry-after to the end of the service's window", async () => {
-    await oneWindow();
+    await waitForFreshWindow("hour");
     const user = `u-${randomUUID()}`;
     const allowedBefore = await stat("per_user.allowed_total");
     const replies: HttpResponse[] = [];
@@ -135,7 +93,7 @@ describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis"
     const refused = replies[LIMIT]!;
     expect(refused.json()).toEqual({ error: "rate_limited", rule: "per_user" });
     // The service counts fixed hour windows: retry-after is what is left of this one.
-    const left = Math.ceil((HOUR_MS - (Date.now() % HOUR_MS)) / 1000);
+    const left = Math.ceil(msLeftInWindow("hour") / 1000);
     const retryAfter = Number(refused.header("retry-after"));
     expect(retryAfter).toBeGreaterThanOrEqual(left - 2);
     expect(retryAfter).toBeLessThanOrEqual(left + 2);
@@ -146,7 +104,7 @@ describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis"
   });
 
   it("requests without the header share the empty value's counter, as a local rule's bucket would", async () => {
-    await oneWindow();
+    await waitForFreshWindow("hour");
     // The descriptor carries ("x-user", ""); the service's `key: x-user` (no value) counts it like any value.
     // Only this test sends no x-user, so the counter starts at zero.
     const statuses: number[] = [];
@@ -155,15 +113,19 @@ describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis"
   });
 
   it("with a local rule in front: RateLimit-* of the most restrictive rule, and a local refusal makes no call", async () => {
-    await oneWindow();
-    const config = withPluginConfig(exampleConfig(up.port, service.grpcPort), (plugin) => ({
-      ...plugin,
-      rate_limit_headers: true,
-      rules: [
-        { name: "burst", match: { path: { prefix: "/burst" } }, requests: 2, period: "1m", key: [{ header: "x-user" }] },
-        ...(plugin.rules as Json[]),
-      ],
-    }));
+    await waitForFreshWindow("hour");
+    const config = rateLimitGlobalExample({
+      upstreamPort: up.port,
+      servicePort: stack.service.grpcPort,
+      plugin: (plugin) => ({
+        ...plugin,
+        rate_limit_headers: true,
+        rules: [
+          { name: "burst", match: { path: { prefix: "/burst" } }, requests: 2, period: "1m", key: [{ header: "x-user" }] },
+          ...(plugin.rules as Json[]),
+        ],
+      }),
+    });
     const mixed = await envoy({ name: "rate-limit-global-mixed", concurrency: 2, config });
     const user = `m-${randomUUID()}`;
     const get = (path: string) => request(mixed.url(path), { headers: { "x-user": user } });
@@ -187,7 +149,7 @@ describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis"
   });
 
   it("concurrent requests over both workers: exactly the limit admitted, and no call left pending", async () => {
-    await oneWindow();
+    await waitForFreshWindow("hour");
     const user = `c-${randomUUID()}`;
     const statuses = (await Promise.all(Array.from({ length: 20 }, () => ask(user)))).map((r) => r.status);
     expect(statuses.filter((s) => s === 200).length, JSON.stringify(statuses)).toBe(LIMIT);
@@ -199,7 +161,11 @@ describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis"
   it("a service that never answers: each request waits the 100 ms timeout, then gets its rule's on_failure", async () => {
     const hole = await blackhole();
     try {
-      const hung = await envoy({ name: "rate-limit-global-hung", concurrency: 2, config: exampleConfig(up.port, hole.port) });
+      const hung = await envoy({
+        name: "rate-limit-global-hung",
+        concurrency: 2,
+        config: rateLimitGlobalExample({ upstreamPort: up.port, servicePort: hole.port }),
+      });
       const timed = async (path: string) => {
         const t0 = performance.now();
         const r = await request(hung.url(path), { headers: { "x-user": "hung" } });
@@ -230,7 +196,7 @@ describe("rate-limit global rules in Envoy, with envoyproxy/ratelimit and Redis"
     expect((await ask(user)).status).toBe(429);
     const errorsBefore = await stat("global.errors_total");
 
-    await service.kill();
+    await stack.service.kill();
     // Envoy notices when its connection to the service breaks; from then on every call fails.
     await pollUntil(
       () => ask(user).then((r) => r.status),

@@ -3,7 +3,7 @@
 // limit holds across both Envoys, each user has their own, a Redis crash fails open (the documented
 // failure_mode_deny: false), and enforcement resumes once Redis is back. This is the oracle the
 // rate-limit filter's `scope: global` rules (issue #16) are to be compared with.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   bootstrap,
   echoedHeader,
@@ -15,17 +15,15 @@ import {
   redisPing,
   redisServerPath,
   request,
-  startRateLimitService,
-  startRedis,
   staticCluster,
   useEchoUpstream,
   useEnvoy,
+  useRateLimitStack,
+  waitForFreshWindow,
   type EchoUpstream,
   type Envoy,
   type HttpResponse,
   type Json,
-  type RateLimitService,
-  type Redis,
 } from "../support/index.js";
 
 const envoy = useEnvoy("all");
@@ -33,14 +31,17 @@ const upstream = useEchoUpstream("all");
 
 const DOMAIN = "portico-oracle";
 const LIMIT = 5;
-const HOUR_MS = 3_600_000;
 /** REDIS_POOL_SIZE of the service: each pooled connection a Redis restart broke fails once. */
 const POOL = 2;
 /** The Envoys' stats for the filter live under the route's target cluster. */
 const STAT = (name: string) => `cluster.upstream.ratelimit.${name}`;
 
-let redis: Redis;
-let service: RateLimitService;
+const stack = useRateLimitStack({
+  redisPoolSize: POOL,
+  // Per hour, not per minute: the service counts in fixed windows aligned to the unit, and a
+  // test's requests must fall into one window (see waitForFreshWindow).
+  domains: [{ domain: DOMAIN, descriptors: [{ key: "user", rate_limit: { unit: "hour", requests_per_unit: LIMIT } }] }],
+});
 let up: EchoUpstream;
 let envoys: Envoy[];
 
@@ -65,41 +66,12 @@ function config(upstreamPort: number, servicePort: number): Json {
 }
 
 beforeAll(async () => {
-  redis = await startRedis();
-  service = await startRateLimitService({
-    redis: redis.address,
-    redisPoolSize: POOL,
-    // Per hour, not per minute: the service counts in fixed windows aligned to the unit, and a
-    // test's requests must fall into one window (see oneWindow).
-    domains: [{ domain: DOMAIN, descriptors: [{ key: "user", rate_limit: { unit: "hour", requests_per_unit: LIMIT } }] }],
-  });
   up = await upstream();
   envoys = [];
   for (const name of ["edge-a", "edge-b"]) {
-    envoys.push(await envoy({ name, concurrency: 2, config: config(up.port, service.grpcPort) }));
+    envoys.push(await envoy({ name, concurrency: 2, config: config(up.port, stack.service.grpcPort) }));
   }
 }, 120_000);
-
-afterEach((ctx) => {
-  // Envoy's log tail is printed by useEnvoy; the service's and Redis's are only here.
-  if (ctx.task.result?.state === "fail") {
-    console.error(
-      `--- rate limit service output ---\n${service?.logs().slice(-4_000)}\n--- redis output ---\n${redis?.logs().slice(-2_000)}`,
-    );
-  }
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await redis?.stop();
-});
-
-/** Waits for the next hour's window when fewer than `needMs` are left of this one (rare). */
-async function oneWindow(needMs = 30_000): Promise<void> {
-  const left = HOUR_MS - (Date.now() % HOUR_MS);
-  // Time has to pass here: the window is the service's wall clock, there is nothing to poll.
-  if (left < needMs) await new Promise((r) => setTimeout(r, left + 1_000));
-}
 
 const ask = (e: Envoy, user: string): Promise<HttpResponse> => request(e.url("/"), { headers: { "x-user": user } });
 
@@ -120,7 +92,7 @@ const upstreamSaw = (user: string) => up.requests.filter((r) => echoedHeader(r, 
 
 describe("Envoy's native ratelimit filter + envoyproxy/ratelimit + Redis: one limit across Envoys", () => {
   it("a burst for one user spread over both Envoys admits exactly the limit in total; the rest get 429", async () => {
-    await oneWindow();
+    await waitForFreshWindow("hour");
     // 10 concurrent requests per Envoy. Redis counts atomically, so the total is exact, not "about".
     const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(envoys[i % 2]!, "alice")));
     const statuses = responses.map((r) => r.status);
@@ -137,7 +109,7 @@ describe("Envoy's native ratelimit filter + envoyproxy/ratelimit + Redis: one li
   });
 
   it("each user has a limit of their own, and both Envoys count into it", async () => {
-    await oneWindow();
+    await waitForFreshWindow("hour");
     // Alternating: Envoy A admits bob's 1st, 3rd, 5th, Envoy B his 2nd and 4th, then both refuse.
     expect(await alternate("bob", 8)).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
     expect(upstreamSaw("bob")).toBe(LIMIT);
@@ -147,14 +119,14 @@ describe("Envoy's native ratelimit filter + envoyproxy/ratelimit + Redis: one li
   });
 
   it("Redis killed: requests pass (fail open) and Envoy counts the errors; Redis back: enforcement resumes", async () => {
-    await oneWindow(60_000);
+    await waitForFreshWindow("hour", 60_000);
     // dave uses up his limit, so that being admitted below can only be the failure policy.
     expect(await alternate("dave", 6)).toEqual([200, 200, 200, 200, 200, 429]);
     const errorsBefore = await total("error");
     const allowedBefore = await total("failure_mode_allowed");
 
-    await redis.kill();
-    expect(await redisPing(redis.port)).toBe(false);
+    await stack.redis.kill();
+    expect(await redisPing(stack.redis.port)).toBe(false);
     // dave is over his limit, yet the service cannot count: failure_mode_deny false lets him through.
     await pollUntil(
       () => ask(envoys[0]!, "dave").then((r) => r.status),
@@ -166,9 +138,9 @@ describe("Envoy's native ratelimit filter + envoyproxy/ratelimit + Redis: one li
     expect(await total("error")).toBeGreaterThanOrEqual(errorsBefore + 7);
     expect(await total("failure_mode_allowed")).toBeGreaterThanOrEqual(allowedBefore + 7);
     // The service says why (at its default log level, warn).
-    expect(service.logs()).toMatch(/redis connection error.*connection refused/);
+    expect(stack.service.logs()).toMatch(/redis connection error.*connection refused/);
 
-    await redis.restart();
+    await stack.redis.restart();
     // The service reconnects by itself, with a backoff of up to 4 s (radix's MaxReconnectInterval);
     // a decision asked meanwhile waits or fails. Back means more consecutive answers than the pool
     // has connections.
@@ -176,7 +148,7 @@ describe("Envoy's native ratelimit filter + envoyproxy/ratelimit + Redis: one li
     let probes = 0;
     await pollUntil(
       async () => {
-        const r = await service.shouldRateLimit(DOMAIN, { user: `probe-${++probes}` }, 2_000).catch(() => ({ status: 0 }));
+        const r = await stack.service.shouldRateLimit(DOMAIN, { user: `probe-${++probes}` }, 2_000).catch(() => ({ status: 0 }));
         streak = r.status === 200 ? streak + 1 : 0;
         return streak;
       },

@@ -15,4 +15,6 @@ export * from "./jwt.js";
 export * from "./redis.js";
 export * from "./ratelimit-service.js";
 export * from "./ratelimit-envoy.js";
+export * from "./ratelimit-stack.js";
+export * from "./ratelimit-window.js";
 export * from "./window-load.js";

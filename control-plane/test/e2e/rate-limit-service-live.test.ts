@@ -11,7 +11,7 @@
 //
 // The service counts in fixed windows aligned to the unit; limits here are per hour and every
 // step uses a user of its own, so a step straddles a window boundary only if it starts in the
-// last 30 s of an hour, which oneWindow() waits out.
+// last 30 s of an hour, which waitForFreshWindow() waits out.
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,19 +30,13 @@ import {
   startRedis,
   useEchoUpstream,
   useEnvoy,
+  waitForFreshWindow,
   type Envoy,
 } from "../../../test/support/index.js";
 import { freeLoopbackPorts, RATE_LIMIT_SERVICE_NODE, SupervisedRateLimitService } from "../../src/rate-limit-service/supervised.js";
 import { joinEnvoy, nextOutcome, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
 
-const HOUR_MS = 3_600_000;
 const DOMAIN = "portico.quota";
-
-async function oneWindow(needMs = 30_000): Promise<void> {
-  const left = HOUR_MS - (Date.now() % HOUR_MS);
-  // Time has to pass here: the window is the service's wall clock, there is nothing to poll.
-  if (left < needMs) await new Promise((r) => setTimeout(r, left + 1_000));
-}
 
 function plugin(requests: number): object {
   return {
@@ -170,7 +164,7 @@ describe("the supervised rate limit service takes its config live over ADS", () 
     const status = gw.cp.status() as { envoys: unknown[]; rateLimitService: { xds?: { nodeId: string } } };
     expect(status.envoys).toEqual([]);
     expect(status.rateLimitService.xds?.nodeId).toBe(RATE_LIMIT_SERVICE_NODE);
-    await oneWindow();
+    await waitForFreshWindow("hour");
     expect(await decisions(s, "alice", 5)).toEqual([200, 200, 200, 429, 429]);
   });
 
@@ -200,7 +194,7 @@ describe("the supervised rate limit service takes its config live over ADS", () 
     );
     expect(s.pid).toBe(pid);
     expect(s.restarts).toBe(0);
-    await oneWindow();
+    await waitForFreshWindow("hour");
     expect(await decisions(s, "bob", 7)).toEqual([200, 200, 200, 200, 200, 429, 429]);
   });
 
@@ -219,7 +213,7 @@ describe("the supervised rate limit service takes its config live over ADS", () 
       (text) => text.includes(limitLine(5)),
       { timeoutMs: 15_000, what: "the restarted service to load its config" },
     );
-    await oneWindow();
+    await waitForFreshWindow("hour");
     expect(await decisions(after, "carol", 6)).toEqual([200, 200, 200, 200, 200, 429]);
   });
   it("a killed development Redis is restarted on its port, and the service counts in it again", async () => {
@@ -243,7 +237,7 @@ describe("the supervised rate limit service takes its config live over ADS", () 
       (n) => n >= 20,
       { timeoutMs: 30_000, intervalMs: 50, what: "the service answering from the restarted Redis" },
     );
-    await oneWindow();
+    await waitForFreshWindow("hour");
     expect(await decisions(after, "grace", 6)).toEqual([200, 200, 200, 200, 200, 429]);
   });
 });
@@ -300,7 +294,7 @@ describe("a global rule in the gateway's Envoy (needs the rate-limit filter's sc
   };
 
   it("refuses over the limit with the filter's 429, and an edited limit applies without restarting the service or Envoy", async () => {
-    await oneWindow();
+    await waitForFreshWindow("hour");
     expect(await statuses("dave", 5)).toEqual([200, 200, 200, 429, 429]);
     const refused = await request(`http://127.0.0.1:${port}/x`, { headers: { "x-user": "dave" } });
     expect(refused.status).toBe(429);
@@ -316,7 +310,7 @@ describe("a global rule in the gateway's Envoy (needs the rate-limit filter's sc
       (text) => text.includes(limitLine(5)),
       { timeoutMs: 10_000, what: "the service to load the edited limit" },
     );
-    await oneWindow();
+    await waitForFreshWindow("hour");
     expect(await statuses("erin", 7)).toEqual([200, 200, 200, 200, 200, 429, 429]);
     expect(serviceStatus(gw).pid).toBe(servicePid);
     expect(isAlive(e.envoyPid), "the same Envoy process").toBe(true);
@@ -356,7 +350,7 @@ describe("the CLI (needs the rate-limit filter's scope: global)", () => {
       const s = (JSON.parse((await request(`${admin}/status`)).body) as { rateLimitService: ServiceStatus }).rateLimitService;
       expect(s).toMatchObject({ state: "running", redis: { address: redis.address, development: false } });
       expect(out).not.toContain("development Redis");
-      await oneWindow();
+      await waitForFreshWindow("hour");
       expect(await decisions(s, "frank", 3)).toEqual([200, 200, 429]);
       child.kill("SIGTERM");
       expect(await exited).toBe(0);
