@@ -54,9 +54,10 @@ const upstream = useEchoUpstream("all");
 
 const WORKERS = 2;
 const PERIOD_MS = 1_000;
-/** The shared limit per 1 s window, and each consumer's. */
+/** The shared limit per 1 s window, each consumer's, and the gold group's (all its consumers together). */
 const L = 20;
 const PER_CONSUMER = 10;
+const GOLD_POOL = 12;
 /** The exact-count differential: per hour, so a burst falls in one window. */
 const BURST_LIMIT = 5;
 const OURS_DOMAIN = "portico-e2e";
@@ -84,7 +85,9 @@ const WASM_PAGE = 65_536;
 const MEMORY_SLACK = 4 * WASM_PAGE;
 const MIN_REQUESTS_AFTER_WARM = 10_000;
 
-const CONSUMER_KEYS: Record<string, string> = { alice: "alice-secret-key", bob: "bob-secret-key" };
+const CONSUMER_KEYS: Record<string, string> = { alice: "alice-secret-key", bob: "bob-secret-key", carol: "carol-secret-key" };
+/** Groups, for per-group limits: alice and carol share gold's pool; bob, in free, has a limit of his own. */
+const CONSUMER_GROUPS: Record<string, string[]> = { alice: ["gold"], bob: ["free"], carol: ["gold"] };
 
 let upstreamPort: number;
 const envoys: Envoy[] = [];
@@ -100,6 +103,8 @@ const fixedRule = (rule: string, rate_limit: RateLimitDescriptor["rate_limit"]):
 const OURS_DESCRIPTORS: RateLimitDescriptor[] = [
   fixedRule("shared", perSecond(L)),
   { key: "rule", value: "per_consumer", descriptors: [{ key: "consumer", rate_limit: perSecond(PER_CONSUMER) }] },
+  fixedRule("gold_pool", perSecond(GOLD_POOL)),
+  { key: "rule", value: "free_each", descriptors: [{ key: "consumer", rate_limit: perSecond(PER_CONSUMER) }] },
   fixedRule("burst", { unit: "hour", requests_per_unit: BURST_LIMIT }),
   fixedRule("open", perSecond(L)),
   fixedRule("closed", perSecond(L)),
@@ -121,7 +126,11 @@ const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 function keyAuth(): Json {
   return wasm("key-auth", "key_auth", {
     consumers: [
-      ...Object.entries(CONSUMER_KEYS).map(([name, key]) => ({ name, keys: [{ id: `${name}-key`, sha256: sha256(key) }] })),
+      ...Object.entries(CONSUMER_KEYS).map(([name, key]) => ({
+        name,
+        groups: CONSUMER_GROUPS[name],
+        keys: [{ id: `${name}-key`, sha256: sha256(key) }],
+      })),
       { name: "guest" },
     ],
     anonymous: "guest",
@@ -146,6 +155,13 @@ function mainRateLimit(): Json {
     rules: [
       globalRule("shared", "/shared", L, "1s"),
       globalRule("per_consumer", "/consumer", PER_CONSUMER, "1s", { key: [{ consumer: true }] }),
+      // Per group: one counter for every gold consumer together (no key: one bucket), and for
+      // the free group one per consumer.
+      globalRule("gold_pool", "/group", GOLD_POOL, "1s", { match: { path: { prefix: "/group" }, consumer_groups: ["gold"] } }),
+      globalRule("free_each", "/group", PER_CONSUMER, "1s", {
+        match: { path: { prefix: "/group" }, consumer_groups: ["free"] },
+        key: [{ consumer: true }],
+      }),
       globalRule("burst", "/burst", BURST_LIMIT, "1h"),
     ],
   });
@@ -326,13 +342,37 @@ describe("one global limit across Envoys: rate-limit scope global + envoyproxy/r
 
   it("per-consumer global limits (key-auth before rate-limit, key consumer) hold the same way, each consumer their own", async () => {
     const errorsBefore = await total(stat("main", "global.errors_total"));
-    const targets = envoys.slice(0, 2).flatMap((e) => Object.keys(CONSUMER_KEYS).map((c) => target(e, "ours", "/consumer", c)));
+    const consumers = ["alice", "bob"];
+    const targets = envoys.slice(0, 2).flatMap((e) => consumers.map((c) => target(e, "ours", "/consumer", c)));
     const records = await loadOverWindows(targets, 4);
-    for (const consumer of Object.keys(CONSUMER_KEYS)) {
+    for (const consumer of consumers) {
       const theirs = records.filter((r) => r.key === consumer);
       expectLimitHeld(theirs, PER_CONSUMER, consumer);
       expect(theirs.filter((r) => r.status === 429).every(refusedBy("per_consumer")), consumer).toBe(true);
     }
+    expect(await total(stat("main", "global.errors_total"))).toBe(errorsBefore);
+  });
+});
+
+describe("per-group global limits", () => {
+  it("gold's consumers share one pool across Envoys, while free's consumer keeps a limit of his own", async () => {
+    const errorsBefore = await total(stat("main", "global.errors_total"));
+    const targets = envoys.slice(0, 2).flatMap((e) => Object.keys(CONSUMER_KEYS).map((c) => target(e, "ours", "/group", c)));
+    const records = await loadOverWindows(targets, 4);
+    // alice and carol together: GOLD_POOL per window, whoever of them asks, on either Envoy.
+    const gold = records.filter((r) => r.key === "alice" || r.key === "carol");
+    expectLimitHeld(gold, GOLD_POOL, "gold (alice + carol)");
+    expect(gold.filter((r) => r.status === 429).every(refusedBy("gold_pool")), "gold refused by gold_pool").toBe(true);
+    for (const member of ["alice", "carol"]) {
+      expect(
+        gold.some((r) => r.key === member && r.status === 200),
+        `${member} draws on the pool`,
+      ).toBe(true);
+    }
+    // bob is in free only: gold's pool never refuses him; his own limit does.
+    const bob = records.filter((r) => r.key === "bob");
+    expectLimitHeld(bob, PER_CONSUMER, "bob (free)");
+    expect(bob.filter((r) => r.status === 429).every(refusedBy("free_each")), "bob refused by free_each").toBe(true);
     expect(await total(stat("main", "global.errors_total"))).toBe(errorsBefore);
   });
 });
