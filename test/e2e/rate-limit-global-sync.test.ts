@@ -5,9 +5,11 @@
 // filter's README derives (filters/rate-limit/README.md, "Global limits without a round trip"),
 // computed from the rates measured here. The measured overshoot is printed; the README and
 // docs/rate-limit-service.md quote it. Then, with the service killed, each Envoy fails open up to
-// the limit each per window, as the README says, with no 5xx.
+// the limit each per window, as the README says, with no 5xx; a rule with `on_failure: deny`
+// refuses once its reports have failed for three syncs, and admits again when the service is back.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  pollUntil,
   rateLimitGlobalExample,
   request,
   useEchoUpstream,
@@ -46,6 +48,11 @@ const stack = useRateLimitStack({
           value: "shared",
           descriptors: [{ key: "fixed", value: "global", rate_limit: { unit: "second", requests_per_unit: LIMIT } }],
         },
+        {
+          key: "rule",
+          value: "closed",
+          descriptors: [{ key: "fixed", value: "global", rate_limit: { unit: "second", requests_per_unit: LIMIT } }],
+        },
       ],
     },
   ],
@@ -61,7 +68,19 @@ function syncedConfig(upstreamPort: number, servicePort: number): Json {
     plugin: () => ({
       stat_prefix: "demo",
       global: { cluster: "ratelimit", domain: "portico", timeout: "100ms" },
-      rules: [{ name: "shared", scope: "global", requests: LIMIT, period: "1s", sync: `${SYNC_MS}ms` }],
+      rules: [
+        { name: "shared", scope: "global", requests: LIMIT, period: "1s", sync: `${SYNC_MS}ms` },
+        // Only on /closed, which the load never asks for: the deny case of the last test.
+        {
+          name: "closed",
+          scope: "global",
+          requests: LIMIT,
+          period: "1s",
+          sync: `${SYNC_MS}ms`,
+          on_failure: "deny",
+          match: { path: { prefix: "/closed" } },
+        },
+      ],
     }),
   });
 }
@@ -147,7 +166,7 @@ function bound(n: number, rate: number): number {
   return Math.ceil((n - 1) * rate * ((2 * SYNC_MS + 2 * RTT_MS) / 1000));
 }
 
-const stat = async (e: Envoy, name: string) => (await e.stat(`wasmcustom.portico.rate_limit.demo.shared.${name}`)) ?? 0;
+const stat = async (e: Envoy, name: string, rule = "shared") => (await e.stat(`wasmcustom.portico.rate_limit.demo.${rule}.${name}`)) ?? 0;
 
 describe("rate-limit sync: one limit across Envoys without a round trip per request", () => {
   for (const n of [2, 3]) {
@@ -195,5 +214,35 @@ describe("rate-limit sync: one limit across Envoys without a round trip per requ
     const failuresAfter = await Promise.all(pair.map((e) => stat(e, "sync_failures_total")));
     expect(failuresAfter[0]).toBeGreaterThan(failuresBefore[0]!);
     expect(failuresAfter[1]).toBeGreaterThan(failuresBefore[1]!);
+  }, 30_000);
+
+  // After the previous test: the service is still down.
+  it("on_failure deny: refuses once reports have failed for three syncs, and admits again once the service is back", async () => {
+    const edge = edges[0]!;
+    const closed = () => request(edge.url("/closed/x"), { timeoutMs: 5_000 });
+    const statuses: number[] = [];
+    // The first requests are admitted from the local count; their reports fail; after 3 x sync of
+    // failures the rule refuses with its failure reply.
+    const refused = await pollUntil(
+      async () => {
+        const r = await closed();
+        statuses.push(r.status);
+        return r;
+      },
+      (r) => r.status === 429,
+      { timeoutMs: 5_000, intervalMs: 20, what: "the deny rule to refuse while the service is down" },
+    );
+    expect(JSON.parse(refused.body)).toEqual({ error: "rate_limit_unavailable", rule: "closed" });
+    expect(refused.headers.find(([k]) => k === "retry-after")?.[1]).toBe("1");
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    expect(await stat(edge, "failure_denied_total", "closed")).toBeGreaterThan(0);
+    // The service back on its ports: the refusing workers' check-only probes find it, and the
+    // rule admits again (both workers: a run of successes, not one lucky worker).
+    await stack.service.restart();
+    await pollUntil(
+      async () => Promise.all(Array.from({ length: 6 }, () => closed().then((r) => r.status))),
+      (all) => all.every((st) => st === 200),
+      { timeoutMs: 15_000, intervalMs: 100, what: "the deny rule to admit again once the service answers" },
+    );
   }, 30_000);
 });
