@@ -40,8 +40,7 @@ export class SyncTracker {
   /** Per rule index: when this VM last reported it (ms). */
   private readonly lastReport: i64[];
   private readonly due: bool[];
-  /** The report in flight: its token (0: none) and items. */
-  token: u32 = 0;
+  /** The report in flight: its items (its token: service-calls.ts). */
   items: ReportItem[] = [];
   /** When reports started failing (0: the last one succeeded). */
   failingSinceMs: i64 = 0;
