@@ -30,6 +30,27 @@ describe("ProtoWriter", () => {
     expect(hex(new ProtoWriter().message(3, new ProtoWriter().uint(1, 150)).finish())).toBe("1a03089601");
   });
 
+  it("writes a nested message in place (begin/end) byte for byte as a separate writer would, at every length size", () => {
+    const sizes: i32[] = [0, 1, 125, 126, 127, 128, 300, 16383, 16384, 70000];
+    for (let i = 0; i < sizes.length; i++) {
+      const body = "é".repeat(sizes[i] / 2) + (sizes[i] % 2 ? "x" : "");
+      const separate = new ProtoWriter(16).uint(1, 9).message(2, new ProtoWriter(16).string(1, body).uint(2, 5)).uint(3, 7).finish();
+      const w = new ProtoWriter(16).uint(1, 9);
+      const mark = w.begin(2);
+      w.string(1, body).uint(2, 5).end(mark).uint(3, 7);
+      expect(hex(w.finish())).toBe(hex(separate));
+    }
+    // Nested twice, and reused after reset.
+    const w = new ProtoWriter(16);
+    for (let round = 0; round < 2; round++) {
+      w.reset();
+      const outer = w.begin(1);
+      const inner = w.begin(2);
+      w.string(1, "k").string(2, "v").end(inner).end(outer);
+      expect(hex(w.finish())).toBe(hex(new ProtoWriter().message(1, new ProtoWriter().message(2, new ProtoWriter().string(1, "k").string(2, "v"))).finish()));
+    }
+  });
+
   it("encodes varints of every length, up to 10 bytes for u64 max", () => {
     expect(hex(new ProtoWriter().varint(0).finish())).toBe("00");
     expect(hex(new ProtoWriter().varint(127).finish())).toBe("7f");

@@ -22,7 +22,21 @@ export const WIRE_FIXED32: u32 = 5;
 /** A varint is at most 10 bytes (64 bits, 7 per byte). */
 const MAX_VARINT_BYTES: i32 = 10;
 
-/** Builds one message; nested messages are built in their own writer and added with `message`. */
+/** How many bytes the varint of `v` takes. */
+function varintSize(v: u64): i32 {
+  let n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Builds one message. A nested message is either built in its own writer and added with
+ * `message`, or written in place between `begin` and `end` (no writer, no copy of its own: what a
+ * message built per request wants).
+ */
 export class ProtoWriter {
   private buf: ArrayBuffer;
   private len: i32 = 0;
@@ -33,6 +47,12 @@ export class ProtoWriter {
 
   get length(): i32 {
     return this.len;
+  }
+
+  /** Empties the writer, keeping its buffer (a writer reused for every request). */
+  reset(): this {
+    this.len = 0;
+    return this;
   }
 
   private reserve(n: i32): void {
@@ -80,14 +100,46 @@ export class ProtoWriter {
     return this.bytesAt(field, changetype<usize>(data), data.byteLength);
   }
 
-  /** A string field, UTF-8. */
+  /** A string field, UTF-8, encoded straight into the message. */
   string(field: u32, s: string): this {
-    return this.bytes(field, String.UTF8.encode(s));
+    const n = String.UTF8.byteLength(s);
+    this.tag(field, WIRE_LEN).varint(<u64>n);
+    this.reserve(n);
+    String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, changetype<usize>(this.buf) + <usize>this.len);
+    this.len += n;
+    return this;
   }
 
   /** A nested message field. */
   message(field: u32, m: ProtoWriter): this {
     return this.bytesAt(field, changetype<usize>(m.buf), m.len);
+  }
+
+  /** Starts a nested message field written in place; pass what it returns to `end`. */
+  begin(field: u32): i32 {
+    this.tag(field, WIRE_LEN);
+    return this.len;
+  }
+
+  /**
+   * Ends the nested message `begin` started: its bytes move up by the size of its length, which
+   * goes in front of them (the length is only known now).
+   */
+  end(mark: i32): this {
+    const size = this.len - mark;
+    const n = varintSize(<u64>size);
+    this.reserve(n);
+    const at = changetype<usize>(this.buf) + <usize>mark;
+    memory.copy(at + <usize>n, at, <usize>size);
+    let p = at;
+    let v = <u64>size;
+    while (v >= 0x80) {
+      store<u8>(p++, <u8>(v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    store<u8>(p, <u8>v);
+    this.len += n;
+    return this;
   }
 
   /** The encoded message (a copy of exactly its bytes). */
