@@ -18,7 +18,7 @@ import { createMetrics, type ControlPlaneMetrics } from "./metrics.js";
 import { createPluginChecker, type PluginCheckerOptions } from "./plugins/check-config.js";
 import { moduleRequestHandler } from "./plugins/module-http.js";
 import type { SupervisedRateLimitService } from "./rate-limit-service/supervised.js";
-import { RATE_LIMIT_SERVICE_NODE } from "./xds/types.js";
+import { isEnvoyNode } from "./xds/types.js";
 import { ConfigStore } from "./store/config-store.js";
 import { usesSupervisedService } from "./translate/rate-limit-service.js";
 import { SnapshotCache } from "./xds/cache.js";
@@ -168,14 +168,14 @@ export class ControlPlane {
    */
   status(): object {
     const nodes = this.xds.status();
-    const serviceNode = nodes.find((n) => n.nodeId === RATE_LIMIT_SERVICE_NODE);
+    const serviceNode = nodes.find((n) => !isEnvoyNode(n));
     const service =
       this.o.rateLimitService || serviceNode
         ? { rateLimitService: { ...(this.o.rateLimitService?.status() ?? {}), ...(serviceNode ? { xds: serviceNode } : {}) } }
         : {};
     return {
       config: { path: this.o.configPath, applied: this.gateway.lastOutcome, lastAttempt: this.source.last, pushes: this.gateway.pushCount },
-      envoys: nodes.filter((n) => n !== serviceNode),
+      envoys: nodes.filter(isEnvoyNode),
       ...service,
     };
   }

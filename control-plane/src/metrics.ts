@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { ANY_NODE, type SnapshotCache } from "./xds/cache.js";
 import type { NodeStatus, XdsServerEvents } from "./xds/server.js";
-import { PUSH_ORDER, RATE_LIMIT_SERVICE_NODE, shortTypeName, type TypeUrlValue } from "./xds/types.js";
+import { PUSH_ORDER, isEnvoyNode, shortTypeName, type TypeUrlValue } from "./xds/types.js";
 
 export interface ControlPlaneMetrics {
   registry: Registry;
@@ -73,7 +73,7 @@ export function createMetrics(xds: MetricsXdsSource, o: MetricsSources = {}): Co
     registers: [registry],
     collect() {
       // The supervised rate limit service subscribes too (its own config), but is no Envoy.
-      this.set(xds.status().filter((n) => n.connectedStreams > 0 && n.nodeId !== RATE_LIMIT_SERVICE_NODE).length);
+      this.set(xds.status().filter((n) => n.connectedStreams > 0 && isEnvoyNode(n)).length);
     },
   });
   const pushes = new Counter({

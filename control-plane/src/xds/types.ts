@@ -52,6 +52,11 @@ export function xdsType(typeUrl: string): XdsType | undefined {
 /** The xDS node id of the rate limit service `portico run` supervises: a client of the ADS server that is no Envoy. */
 export const RATE_LIMIT_SERVICE_NODE = "portico-ratelimit";
 
+/** Whether an ADS client is an Envoy (every node but the rate limit service): what /status and the metrics count. */
+export function isEnvoyNode(node: { nodeId: string }): boolean {
+  return node.nodeId !== RATE_LIMIT_SERVICE_NODE;
+}
+
 /** The types Envoy subscribes to: all but the rate limit service's own. */
 export const ENVOY_TYPES: readonly TypeUrlValue[] = PUSH_ORDER.filter((t) => t !== TypeUrl.RateLimitConfig);
 
