@@ -53,7 +53,8 @@ export type RecordedArg =
 
 export interface RecordedCall {
   name: string;
-  args: RecordedArg[];
+  /** null for a call not in REPLAYABLE: fine at configuration, refused in a request by bench/replay.ts. */
+  args: RecordedArg[] | null;
   result: number;
   /** What the host handed back through the first (pointer, size) out-parameters, if the call did. */
   returned?: Uint8Array;
@@ -110,7 +111,10 @@ class Recorder implements VmTrace {
   hostCall(name: string, args: readonly unknown[], result: unknown, mem: GuestMemory): void {
     if (!this.open) return; // a call from _start (logging): not part of any callback
     const kinds = REPLAYABLE[name];
-    if (!kinds) throw new Error(`${this.module}: ${this.open.name} calls ${name}, which a replay module cannot make`);
+    if (!kinds) {
+      this.open.calls.push({ name, args: null, result: Number(result ?? 0) });
+      return;
+    }
     const recorded: RecordedArg[] = [];
     const outs: number[] = [];
     let i = 0;

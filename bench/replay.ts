@@ -104,7 +104,8 @@ export function replayModuleText(rec: FilterRecording): string {
   };
   const encoder = new TextEncoder();
 
-  const callText = (call: Pick<RecordedCall, "name" | "args">): string => {
+  const callText = (call: Pick<RecordedCall, "name" | "args">, callback = "proxy_on_configure"): string => {
+    if (!call.args) throw new Error(`${rec.module}: ${callback} calls ${call.name}, which a replay module cannot make`);
     let out = 0;
     const args = call.args.map((a) => {
       if (a.kind === "i32") return `(i32.const ${a.value})`;
@@ -129,7 +130,7 @@ export function replayModuleText(rec: FilterRecording): string {
       .flatMap((c) => c.calls)
       .filter((c) => c.name === "proxy_get_shared_data" && c.result === 0)
       .map((c) =>
-        callText({ name: "proxy_set_shared_data", args: [c.args[0]!, { kind: "bytes", bytes: c.returned! }, { kind: "cas", value: 0 }] }),
+        callText({ name: "proxy_set_shared_data", args: [c.args![0]!, { kind: "bytes", bytes: c.returned! }, { kind: "cas", value: 0 }] }),
       ),
   ];
   const used = new Set([...setup.join(" ").matchAll(/call \$(\w+)/g)].map((m) => m[1]!));
@@ -149,7 +150,7 @@ export function replayModuleText(rec: FilterRecording): string {
       body = [];
       value = 1;
     } else {
-      body = (run?.calls ?? []).map(callText);
+      body = (run?.calls ?? []).map((c) => callText(c, name));
       // A stream's context_create (parent id non-zero) makes the recorded calls; the root's does not.
       if (name === "proxy_on_context_create" && body.length) body = [`(if (local.get 1) (then ${body.join(" ")}))`];
       value = run?.result ?? (name === "proxy_on_done" ? 1 : 0);

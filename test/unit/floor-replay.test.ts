@@ -40,7 +40,7 @@ async function exchange(plugins: WasmPlugin[], s: Scenario): Promise<ChainExchan
 const asked = (callbacks: RecordedCallback[]) =>
   callbacks.map((c) => ({
     ...c,
-    calls: c.calls.map(({ returned: _, ...call }) => ({ ...call, args: call.args.map((a) => (a.kind === "cas" ? { kind: "cas" } : a)) })),
+    calls: c.calls.map(({ returned: _, ...call }) => ({ ...call, args: call.args?.map((a) => (a.kind === "cas" ? { kind: "cas" } : a)) })),
   }));
 
 let dir: string;
@@ -120,5 +120,10 @@ describe("replay modules: the ABI floor of each filter (bench --floor)", () => {
     const replay = await requestCost(asPlugins(files), { requestHeaders: requestOf(s) });
     expect(replay.totalHostCalls).toBe(real.totalHostCalls + 1);
     expect(await exchange(asPlugins(files), s)).not.toEqual(await exchange(s.plugins!, s));
+  });
+
+  it("refuses, naming the call, a filter whose request makes a host call a replay cannot make (a global rule's gRPC call)", async () => {
+    const s = scenario("rate-limit-global");
+    await expect(writeReplayModules(s, "floor-global", dir)).rejects.toThrow(/calls proxy_\w+, which a replay module cannot make/);
   });
 });
