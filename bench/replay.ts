@@ -11,6 +11,8 @@
 // types, in the same order) and sets the same tick period, and writes every shared-data key the
 // request reads with the value it read, so proxy_get_shared_data finds data as in the real run;
 // a CAS write is replayed with cas 0 (unconditional: the replay has read no CAS to compare).
+// Callbacks the bench request does not reach (ticks, callout answers, bodies of a bodiless
+// request) are exported empty, returning 0 (Continue), or 1 for proxy_on_done.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import binaryen from "binaryen";

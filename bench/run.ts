@@ -14,6 +14,8 @@
 // envoyproxy/ratelimit started here on free loopback ports (left out, with the reason, when
 // install-tools.sh has not installed them); their CPU per request and resident memory are
 // reported beside the gateway's, and the service's own decisions/s (bench/ratelimit-decisions.ts).
+// --calibrate and --floor run reference modules instead of the whole suite (bench/calibration.ts:
+// what Envoy charges per callback and host call; bench/replay.ts: the ABI floor of each filter).
 // Writes bench/results/latest.md, latest.json and latest.png. Not a test: nothing here asserts
 // a time.
 import { spawnSync } from "node:child_process";
