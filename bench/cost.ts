@@ -13,7 +13,7 @@ import { existsSync } from "node:fs";
 import type { HeaderList } from "../emulator/abi.js";
 import type { Plugin } from "../emulator/plugin.js";
 import type { HttpStream } from "../emulator/stream.js";
-import { ProxyWasmVm, WasmLoadError } from "../emulator/vm.js";
+import { ProxyWasmVm, WasmLoadError, type VmTrace } from "../emulator/vm.js";
 import { BYTES_GLOBAL, COUNT_GLOBAL } from "../scripts/count-allocations.mjs";
 import { repoRoot } from "../test/support/paths.js";
 import { BENCH_HEADERS, BENCH_PATH, type WasmPlugin } from "./scenarios.js";
@@ -31,8 +31,11 @@ export interface RequestCost {
   allocatedBytes?: number;
 }
 
+/** Requests before the counted ones: the first ones fill caches and buckets. */
+export const WARMUP_REQUESTS = 2;
+
 export interface CostOptions {
-  /** Requests before counting: the first ones fill caches and buckets. Default 2. */
+  /** Requests before counting (default WARMUP_REQUESTS). */
   warmup?: number;
   /** Requests counted; each must make the same host calls, else the count throws. Default 100. */
   measured?: number;
@@ -92,29 +95,39 @@ export function countedModule(module: string): string | undefined {
  */
 const RATE_LIMIT_SERVICE_OK = Uint8Array.from([0x08, 0x01, 0x12, 0x02, 0x08, 0x01]);
 
-interface Chain {
-  vms: ProxyWasmVm[];
-  run: () => void;
+/** What one request through a chain left: the request as the upstream gets it, the response as the client gets it. */
+export interface ChainExchange {
+  requestHeaders: HeaderList;
+  responseHeaders: HeaderList;
 }
 
-/** One VM per filter, as Envoy gives each filter of a chain its own; `run` sends one request through all. */
-async function chain(
+export interface Chain {
+  vms: ProxyWasmVm[];
+  run: () => ChainExchange;
+}
+
+/**
+ * One VM per filter, as Envoy gives each filter of a chain its own; `run` sends one request
+ * through all. `trace` observes filter i's VM from its load on (bench/replay.ts records with it).
+ */
+export async function chain(
   plugins: WasmPlugin[],
   modules: string[],
   request: HeaderList,
   filterState: Record<string, string> = {},
+  trace?: (i: number) => VmTrace,
 ): Promise<Chain> {
   const vms: ProxyWasmVm[] = [];
   const roots: Plugin[] = [];
   for (const [i, p] of plugins.entries()) {
     // The emulated clock starts now, so the bench's JWT (issued now, valid a day) is valid.
-    const vm = await ProxyWasmVm.load(modules[i]!, { countHostCalls: true, startTime: Date.now(), vmId: `cost.${i}` });
+    const vm = await ProxyWasmVm.load(modules[i]!, { countHostCalls: true, startTime: Date.now(), vmId: `cost.${i}`, trace: trace?.(i) });
     const root = vm.configurePlugin({ rootId: p.rootId, config: p.config === undefined ? undefined : JSON.stringify(p.config) });
     if (!root.ok) throw new Error(`${p.module}: configuration failed`);
     vms.push(vm);
     roots.push(root);
   }
-  const run = () => {
+  const run = (): ChainExchange => {
     const streams: HttpStream[] = roots.map((r) => r.newHttpStream({ properties: { ...CLIENT, ...filterState } }));
     let headers = request;
     for (const [i, s] of streams.entries()) {
@@ -124,6 +137,7 @@ async function chain(
       if (s.localResponse || s.paused) throw new Error(`${plugins[i]!.module} did not pass the bench request on`);
       headers = s.requestHeaders;
     }
+    const requestHeaders = headers;
     headers = BENCH_RESPONSE;
     for (const s of [...streams].reverse()) {
       s.sendResponseHeaders(headers, { endOfStream: false });
@@ -131,6 +145,7 @@ async function chain(
     }
     for (const s of [...streams].reverse()) s.sendResponseBody(BENCH_RESPONSE_BODY, { endOfStream: true });
     for (const s of streams) s.complete();
+    return { requestHeaders, responseHeaders: headers };
   };
   return { vms, run };
 }
@@ -164,7 +179,7 @@ async function steadyCost(plugins: WasmPlugin[], modules: string[], o: CostOptio
   const request = o.requestHeaders ?? BENCH_REQUEST;
   const measured = o.measured ?? 100;
   const { vms, run } = await chain(plugins, modules, request, o.filterState);
-  for (let i = 0; i < (o.warmup ?? 2); i++) run();
+  for (let i = 0; i < (o.warmup ?? WARMUP_REQUESTS); i++) run();
   const start = tally(vms);
   const perRequest = new Set<string>();
   let hostCalls: Record<string, number> = {};

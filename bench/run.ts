@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --rounds N --duration S --warmup S --connections C --concurrency W --only a,b --no-chart --check-only --costs-only --calibrate]`
+// `npm run bench [-- --quick] [-- --rounds N --duration S --warmup S --connections C --concurrency W --only a,b --no-chart --check-only --costs-only --calibrate --floor]`
 //
 // Starts an upstream (an Envoy answering with a fixed direct_response, so the upstream is
 // cheap and the same for all) and the Envoy under test through func-e with a fixed
@@ -14,6 +14,8 @@
 // envoyproxy/ratelimit started here on free loopback ports (left out, with the reason, when
 // install-tools.sh has not installed them); their CPU per request and resident memory are
 // reported beside the gateway's, and the service's own decisions/s (bench/ratelimit-decisions.ts).
+// --calibrate and --floor run reference modules instead of the whole suite (bench/calibration.ts:
+// what Envoy charges per callback and host call; bench/replay.ts: the ABI floor of each filter).
 // Writes bench/results/latest.md, latest.json and latest.png. Not a test: nothing here asserts
 // a time.
 import { spawnSync } from "node:child_process";
@@ -49,6 +51,7 @@ import {
 import { BENCH_PATH, benchHeaders, RATE_LIMIT_SERVICE_CLUSTER, scenarios, type Scenario } from "./scenarios.js";
 import { DECISIONS_DOMAIN, measureDecisions } from "./ratelimit-decisions.js";
 import { buildCalibrationModules, calibrationScenarios } from "./calibration.js";
+import { floorScenarios } from "./replay.js";
 import { scenarioCost, type ScenarioCost } from "./cost.js";
 import { renderCostTable, renderMarkdown, summarize, type Meta, type Sample } from "./report.js";
 import { shuffle } from "./order.js";
@@ -66,6 +69,7 @@ const { values: args } = parseArgs({
     "check-only": { type: "boolean", default: false },
     "costs-only": { type: "boolean", default: false },
     calibrate: { type: "boolean", default: false },
+    floor: { type: "boolean", default: false },
     variant: { type: "string", multiple: true },
   },
 });
@@ -268,14 +272,36 @@ async function checkScenarios(all: Scenario[], cluster: string, show: boolean, s
   }
 }
 
+/**
+ * --calibrate and/or --floor, instead of the filters: the reference rows, and
+ * - --calibrate: the calibration modules (bench/calibration.ts);
+ * - --floor: each floor row (bench/replay.ts) with the scenario of ours it replays and the native
+ *   rows of its family, so ours − floor and floor − native are same-run figures (the native rows
+ *   that need the rate limit service are left out: no floor row asks it).
+ */
+async function referenceRuns(cluster: string): Promise<Scenario[]> {
+  const all = scenarios(cluster);
+  const out = all.filter((s) => s.family === "reference");
+  if (args.calibrate) {
+    buildCalibrationModules();
+    out.push(...calibrationScenarios());
+  }
+  if (args.floor) {
+    const floor = await floorScenarios(all);
+    const compared = all.filter(
+      (s) =>
+        !s.rateLimitService &&
+        floor.some((f) => f.sameAs === s.name || (f.family === s.family && s.impl === "native" && s.family !== "reference")),
+    );
+    out.push(...compared, ...floor);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const cluster = "upstream";
-  // --calibrate: the reference rows and the calibration modules (bench/calibration.ts) instead of the filters.
-  if (args.calibrate) buildCalibrationModules();
-  const candidates = args.calibrate
-    ? [...scenarios(cluster).filter((s) => s.family === "reference"), ...calibrationScenarios()]
-    : scenarios(cluster);
+  const candidates = args.calibrate || args.floor ? await referenceRuns(cluster) : scenarios(cluster);
   // --variant name=scenario:file.wasm (repeatable): another build of one of our filters, run beside
   // the scenario it copies (same config, same pre-run check), so a change is A/B-measured in one run.
   for (const v of args.variant ?? []) candidates.push(variantScenario(candidates, v));

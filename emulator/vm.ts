@@ -43,6 +43,20 @@ export interface VmOptions {
   headerBytes?: "utf8" | "latin1";
   /** Count the guest's proxy_* calls by name in `vm.hostCalls` (off by default: it costs a map update per call). */
   countHostCalls?: boolean;
+  /** Be told of every guest callback and every proxy_* call with its arguments (bench/replay.ts records them). */
+  trace?: VmTrace;
+}
+
+/**
+ * Observes a VM from outside: callbacks into the guest (entered, then returned) and the host
+ * calls the guest makes in between. `hostCall` runs right after the call, so pointer arguments
+ * can be read from `mem` as the guest passed them and out-parameters as the host filled them.
+ */
+export interface VmTrace {
+  enter(callback: string, args: number[]): void;
+  /** `result` is undefined for a callback without a result (e.g. proxy_on_log). */
+  exit(callback: string, result: unknown): void;
+  hostCall(name: string, args: readonly unknown[], result: unknown, mem: GuestMemory): void;
 }
 
 export interface LogEntry {
@@ -209,7 +223,7 @@ export class ProxyWasmVm {
     const EFAULT = 21;
     const wasiGuarded = Object.fromEntries(Object.entries(wasi).map(([n, f]) => [n, guard(this.host, n, f, EFAULT)]));
     const instance = new WebAssembly.Instance(module, {
-      env: options.countHostCalls ? this.counted(proxyImports(this.host)) : proxyImports(this.host),
+      env: this.observed(proxyImports(this.host)),
       wasi_snapshot_preview1: wasiGuarded,
       wasi_unstable: wasiGuarded,
     });
@@ -233,12 +247,17 @@ export class ProxyWasmVm {
     }
   }
 
-  private counted<F extends (...args: never[]) => unknown>(env: Record<string, F>): Record<string, F> {
+  /** The imports as they are without countHostCalls or trace; else wrapped to count and/or trace each call. */
+  private observed<F extends (...args: never[]) => unknown>(env: Record<string, F>): Record<string, F> {
+    const { countHostCalls: count, trace } = this.options;
+    if (!count && !trace) return env;
     const out: Record<string, F> = {};
     for (const [name, fn] of Object.entries(env)) {
       out[name] = ((...args: never[]) => {
-        this.hostCalls.set(name, (this.hostCalls.get(name) ?? 0) + 1);
-        return fn(...args);
+        if (count) this.hostCalls.set(name, (this.hostCalls.get(name) ?? 0) + 1);
+        const result = fn(...args);
+        trace?.hostCall(name, args, result, this.mem);
+        return result;
       }) as F;
     }
     return out;
@@ -453,7 +472,9 @@ export class ProxyWasmVm {
     this.depth++;
     let result: unknown;
     try {
+      this.options.trace?.enter(name, [a, b, c, d, e].slice(0, fn.length));
       result = fn(a, b, c, d, e);
+      this.options.trace?.exit(name, result);
     } catch (err) {
       throw this.crash(name, [a, b, c, d, e].slice(0, fn.length), err);
     } finally {
