@@ -9,6 +9,8 @@
 // module serving a member on its own, and the suite's host calls per bench request (no more than
 // the three standalone filters together).
 import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { Ajv } from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
 import { requestCost } from "../../../bench/cost.js";
 import { scenarios } from "../../../bench/scenarios.js";
@@ -23,6 +25,7 @@ import {
   ProxyWasmVm,
 } from "../../../emulator/index.js";
 import { generateKey, jwksOf, mint, type TestKey } from "../../../test/support/jwt.js";
+import { repoRoot } from "../../../test/support/paths.js";
 import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 import { encodeResponse } from "../../rate-limit/test/rls-proto.js";
 
@@ -426,6 +429,45 @@ describe("suite configuration", () => {
     passed.sendRequestHeaders(request(await bearer("frank")), { endOfStream: true });
     expect(passed.localResponse).toBeUndefined();
     expect(passed.requestHeader("x-user")).toBe("frank");
+  });
+});
+
+describe("filters/suite/config.schema.json", () => {
+  /** The schema as an editor resolves it: each member's schema (and the shared one) from its file. */
+  function suiteSchema() {
+    const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, strictTypes: false });
+    ajv.addKeyword({ keyword: "deprecationMessage", schemaType: "string" });
+    const load = (path: string) => {
+      const url = pathToFileURL(`${repoRoot}/filters/${path}`).href;
+      ajv.addSchema(JSON.parse(readFileSync(`${repoRoot}/filters/${path}`, "utf8")), url);
+      return url;
+    };
+    load("shared.schema.json");
+    for (const m of ["jwt-auth", "key-auth", "basic-auth", "rate-limit", "header-rewrite"]) load(`${m}/config.schema.json`);
+    return ajv.getSchema(load("suite/config.schema.json"))!;
+  }
+
+  it("accepts what the suite accepts, and refuses its list errors and a member's own error", async () => {
+    const validate = suiteSchema();
+    const good = {
+      plugins: [
+        { filter: "jwt-auth", config: jwtInline() },
+        { filter: "rate-limit", config: rateGlobal },
+        { filter: "header-rewrite", config: rewrite },
+      ],
+    };
+    expect(validate(good), JSON.stringify(validate.errors)).toBe(true);
+    await stage("suite", "suite", good); // the filter accepts it too
+    for (const bad of [
+      {},
+      { plugins: [] },
+      { plugins: [{ filter: "nope", config: {} }] },
+      { plugins: [{ filter: "rate-limit", config: "x" }] },
+      { plugins: [{ filter: "rate-limit" }] },
+      { plugins: [{ filter: "header-rewrite", config: { rulez: [] } }] },
+    ]) {
+      expect(validate(bad), JSON.stringify(bad)).toBe(false);
+    }
   });
 });
 
