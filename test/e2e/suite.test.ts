@@ -2,11 +2,13 @@
 // chain of separate Wasm filters: one Envoy, listeners in pairs (the chain / the suite with the
 // same three configurations), the same requests to both give the same status, body, response
 // headers and headers seen by the upstream (an echo server): a valid token, no token (401), over
-// the rate limit (429), the first requests waiting for a remote JWKS fetch. Envoy is the oracle
+// the rate limit (429), a request waiting for a remote JWKS fetch, and a global rate-limit rule
+// decided by envoyproxy/ratelimit (each request waits for its gRPC answer). Envoy is the oracle
 // of what a chain does with a local reply: with jwt-auth -> rate-limit -> header-rewrite,
 // header-rewrite (after the replying filter) does not touch the 401/429; with header-rewrite
 // first, it does, and the suite must do the same. Also: a bad member configuration is refused at
 // load with the member's field named.
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bootstrap,
@@ -20,12 +22,15 @@ import {
   nowSeconds,
   parseEcho,
   pollUntil,
+  rateLimitServiceCluster,
   request,
   startEnvoyExpectFailure,
   startJwksServer,
   staticCluster,
   useEchoUpstream,
   useEnvoy,
+  useRateLimitStack,
+  waitForFreshWindow,
   wasmHttpFilter,
   type Envoy,
   type HttpResponse,
@@ -148,9 +153,11 @@ const VARYING_RESPONSE = new Set(["date", "content-length", "x-envoy-upstream-se
 const byName = (a: [string, string], b: [string, string]) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : 1) : a[0] < b[0] ? -1 : 1);
 const lower = (h: [string, string][]) => h.map(([k, v]): [string, string] => [k.toLowerCase(), v]);
 
-async function send(listener: string, headers: [string, string][]): Promise<Seen> {
+const send = (listener: string, headers: [string, string][]): Promise<Seen> => sendTo(e, listener, headers);
+
+async function sendTo(gateway: Envoy, listener: string, headers: [string, string][]): Promise<Seen> {
   const started = Date.now();
-  const res: HttpResponse = await request(e.url("/api/items", listener), {
+  const res: HttpResponse = await request(gateway.url("/api/items", listener), {
     headers: [["host", HOST], ["x-internal", "secret"], ...headers],
     timeoutMs: 15_000,
   });
@@ -255,6 +262,71 @@ describe("suite vs a chain of separate Wasm filters, in Envoy", () => {
     const limited = await same(RW_PAIR, carol);
     expect(limited.status).toBe(429);
     expect(header(limited, "x-served-by")).toBe("portico");
+  });
+});
+
+describe("suite vs a chain with a global rate-limit rule (envoyproxy/ratelimit and Redis), in Envoy", () => {
+  const LIMIT = 3;
+  /** Each gateway its own domain (the only difference of the configs), so each has its own counters. */
+  const DOMAINS = ["suite_chain", "suite_suite"];
+  const stack = useRateLimitStack({
+    domains: DOMAINS.map((domain) => ({
+      domain,
+      descriptors: [
+        { key: "rule", value: "per_user", descriptors: [{ key: "x-user", rate_limit: { unit: "hour", requests_per_unit: LIMIT } }] },
+      ],
+    })),
+  });
+  const globalEnvoy = useEnvoy("all");
+  let g: Envoy;
+  const globalRate = (domain: string): Json => ({
+    stat_prefix: "suite_global",
+    global: { cluster: "ratelimit", domain, timeout: "2s" },
+    rules: [{ name: "per_user", scope: "global", requests: LIMIT, period: "1h", key: [{ header: "x-user" }] }],
+  });
+  const members = (domain: string): Member[] => [
+    ["jwt-auth", jwtConfig],
+    ["rate-limit", globalRate(domain)],
+    ["header-rewrite", rewriteConfig],
+  ];
+
+  beforeAll(async () => {
+    const up = await upstream();
+    g = await globalEnvoy({
+      name: "suite-global",
+      config: bootstrap({
+        listeners: [
+          httpListener({ name: "g_chain", httpFilters: chainFilters("g_chain", members(DOMAINS[0]!)) }),
+          httpListener({ name: "g_suite", httpFilters: suiteFilter("g_suite", members(DOMAINS[1]!)) }),
+        ],
+        clusters: [
+          staticCluster("upstream", up.port),
+          staticCluster("jwks", jwks.port),
+          rateLimitServiceCluster("ratelimit", stack.service.grpcPort),
+        ],
+      }),
+    });
+  }, 180_000);
+
+  it("the service decides for both: the limit passes, then its 429; no token is the same 401 in both", async () => {
+    await waitForFreshWindow("hour");
+    const user = await bearer(`g-${randomUUID()}`);
+    const outcomes: Seen[] = [];
+    for (let i = 0; i < LIMIT + 1; i++) {
+      const a = await sendTo(g, "g_chain", user);
+      const b = await sendTo(g, "g_suite", user);
+      const { ms: _a, ...left } = a;
+      const { ms: _b, ...right } = b;
+      expect(right, `request ${i + 1}`).toEqual(left);
+      outcomes.push(a);
+    }
+    expect(outcomes.map((o) => o.status)).toEqual([...Array(LIMIT).fill(200), 429]);
+    expect(header(outcomes[0]!, "x-seen-user", true)).toMatch(/^g-/);
+    expect(header(outcomes[LIMIT]!, "x-served-by")).toBeUndefined();
+    const none = await sendTo(g, "g_chain", []);
+    const noneSuite = await sendTo(g, "g_suite", []);
+    expect([none.status, noneSuite.status]).toEqual([401, 401]);
+    expect(noneSuite.body).toBe(none.body);
   });
 });
 
