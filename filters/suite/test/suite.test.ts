@@ -359,6 +359,37 @@ describe("suite vs the same filters as a chain of separate VMs (emulator)", () =
   });
 });
 
+describe("suite vs a chain: two pauses in one request (emulator)", () => {
+  it("waits for the JWKS fetch, then (resumed inside jwt-auth's answer) for the rate limit service, then passes or gets the 429", async () => {
+    const gws = await pair([
+      ["jwt-auth", jwtRemote()],
+      ["rate-limit", rateGlobal],
+      ["header-rewrite", rewrite],
+    ]);
+    const answered: string[] = [];
+    const limit = { requests_per_unit: 5, unit: "HOUR" as const };
+    const answers = (code: "OK" | "OVER_LIMIT"): Answers => ({
+      http: () => {
+        answered.push("jwks");
+        return { status: 200, body: JSON.stringify(jwks) };
+      },
+      grpc: () => {
+        answered.push("rls");
+        return encodeResponse(code, [code === "OK" ? { code, limit, limit_remaining: 4, resetMs: 1000 } : { code, limit, resetMs: 1000 }]);
+      },
+    });
+    const ok = same(gws, request(await bearer("gina")), answers("OK"));
+    expect(ok.status).toBe(200);
+    expect(ok.paused).toBe(true);
+    expect(header(ok, "x-seen-user", true)).toBe("gina");
+    // Per gateway: the key set first, then the service (the suite routes the gRPC answer to rate-limit).
+    expect(answered).toEqual(["jwks", "rls", "jwks", "rls"]);
+    const over = same(gws, request(await bearer("gina")), answers("OVER_LIMIT"));
+    expect(over.status).toBe(429);
+    for (const gw of gws) expect(gw.stages.at(-1)!.vm.grpcCalls).toEqual([]);
+  });
+});
+
 describe("suite configuration", () => {
   async function configure(config: unknown, rootId = "suite"): Promise<{ ok: boolean; errors: string }> {
     const vm = await ProxyWasmVm.load(modules.get("suite")!, { startTime: T0 });
