@@ -127,6 +127,19 @@ beforeAll(async () => {
         httpListener({ name: "suite", httpFilters: suiteFilter("suite", JWT_FIRST) }),
         httpListener({ name: "rw_chain", httpFilters: chainFilters("rw_chain", REWRITE_FIRST) }),
         httpListener({ name: "rw_suite", httpFilters: suiteFilter("rw_suite", REWRITE_FIRST) }),
+        // The suite module serving one member on its own (root_id header-rewrite).
+        httpListener({
+          name: "alone",
+          httpFilters: [
+            wasmHttpFilter({
+              file: filterWasm("suite"),
+              name: "alone",
+              vmId: "alone",
+              rootId: "header-rewrite",
+              configuration: rewriteConfig,
+            }),
+          ],
+        }),
       ],
       clusters: [staticCluster("upstream", up.port), staticCluster("jwks", jwks.port)],
     }),
@@ -276,6 +289,17 @@ describe("suite vs a chain of separate Wasm filters, in Envoy", () => {
     const limited = await same(RW_PAIR, carol);
     expect(limited.status).toBe(429);
     expect(header(limited, "x-served-by")).toBe("portico");
+  });
+});
+
+describe("the suite module serving one member on its own, in Envoy", () => {
+  it("root_id header-rewrite runs header-rewrite alone", async () => {
+    const s = await send("alone", [["x-user", "ivy"]]);
+    expect(s.status).toBe(200);
+    expect(header(s, "x-gateway", true)).toBe("portico");
+    expect(header(s, "x-seen-user", true)).toBe("ivy");
+    expect(header(s, "x-internal", true)).toBeUndefined();
+    expect(header(s, "x-served-by")).toBe("portico");
   });
 });
 
