@@ -6,8 +6,8 @@
 // decided by envoyproxy/ratelimit (each request waits for its gRPC answer). Envoy is the oracle
 // of what a chain does with a local reply: with jwt-auth -> rate-limit -> header-rewrite,
 // header-rewrite (after the replying filter) does not touch the 401/429; with header-rewrite
-// first, it does, and the suite must do the same. Also: a bad member configuration is refused at
-// load with the member's field named.
+// first, it does, and the suite must do the same. Also: the module serving one member alone, the
+// shipped example, and a bad member configuration refused at load with the member's field named.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
