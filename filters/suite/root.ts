@@ -22,14 +22,16 @@ const DOCUMENT = "configuration";
 /**
  * A member's error message under the member's place in the suite: `rules[0].limit: ...` becomes
  * `plugins[1].config.rules[0].limit: ...`, and `configuration ...` (the document as a whole)
- * `plugins[1].config ...`.
+ * `plugins[1].config: ...` (a located message, like every other: the field, then a colon).
  */
 export function underPlugin(index: i32, message: string): string {
   const at = "plugins[" + index.toString() + "].config";
   if (message.startsWith(DOCUMENT)) {
     const next = message.length > DOCUMENT.length ? message.charCodeAt(DOCUMENT.length) : 0;
-    // "configuration: ", "configuration is ...", configuration["odd key"]
-    if (next == 0x3a || next == 0x20 || next == 0x5b) return at + message.substring(DOCUMENT.length);
+    // "configuration: ...", configuration["odd key"]: ...
+    if (next == 0x3a || next == 0x5b) return at + message.substring(DOCUMENT.length);
+    // "configuration is 600000 bytes, ..." -> "plugins[1].config: is 600000 bytes, ..."
+    if (next == 0x20) return at + ":" + message.substring(DOCUMENT.length);
   }
   return at + "." + message;
 }

@@ -81,6 +81,10 @@ function periodMs(rule: Json): number | undefined {
   return parsed.ok ? parsed.ms : undefined;
 }
 
+function isUint32Count(n: unknown): n is number {
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 0xffff_ffff;
+}
+
 /**
  * The `scope: global` rules of a rate-limit config, as the service counts them. A rule the
  * filter refuses (a period that is no unit, a malformed key) is left out: the filter's own
@@ -91,7 +95,8 @@ export function globalRules(config: unknown): GlobalRule[] {
   for (const rule of rulesOf(config).filter(isGlobal)) {
     const ms = periodMs(rule);
     const unit = ms === undefined ? undefined : UNIT_OF_PERIOD_MS.get(ms);
-    if (typeof rule.name !== "string" || typeof rule.requests !== "number" || unit === undefined) continue;
+    // requests_per_unit is a uint32: anything else would make the RateLimitConfig unencodable.
+    if (typeof rule.name !== "string" || !isUint32Count(rule.requests) || unit === undefined) continue;
     const key = rule.key === undefined ? [{ fixed: "global" }] : rule.key;
     if (!Array.isArray(key)) continue;
     const parts = key.map(descriptorPart);

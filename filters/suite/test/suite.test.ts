@@ -436,6 +436,12 @@ describe("suite configuration", () => {
       { plugins: [{ filter: "header-rewrite", config: { rulez: [] } }] },
       "plugins[0].config.rulez: unknown field",
     ],
+    [
+      // The member's own size limit (512 KiB) is below the suite's (8 MiB): the member says it, located.
+      "a member's config over the member's size limit",
+      { plugins: [{ filter: "header-rewrite", config: { ...rewrite, padding: "x".repeat(600_000) } }] },
+      "suite: invalid configuration: plugins[0].config: is 600",
+    ],
   ];
   it.each(bad)("%s: Envoy is told to reject it, with the field named", async (_what, config, message) => {
     const r = await configure(config);

@@ -50,6 +50,13 @@ describe("globalRules", () => {
     expect(globalRules({ rules: [{ name: "bad", scope: "global", requests: 1, period: "1m", key: [{ nope: 1 }] }] })).toEqual([]);
   });
 
+  it("leaves out a rule whose requests the service's uint32 cannot carry (found by the loader fuzz: 5e-324)", () => {
+    for (const requests of [5e-324, 0.5, 0, -1, 2 ** 32, Number.NaN, "10"]) {
+      expect(globalRules({ rules: [{ name: "r", scope: "global", requests, period: "1m" }] }), String(requests)).toEqual([]);
+    }
+    expect(globalRules({ rules: [{ name: "r", scope: "global", requests: 2 ** 32 - 1, period: "1m" }] })).toHaveLength(1);
+  });
+
   it("sends one entry per key part in the key's order: header names lower case, fixed parts with their value, no key = fixed global", () => {
     const [keyed, unkeyed] = globalRules({
       rules: [
