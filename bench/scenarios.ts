@@ -216,6 +216,25 @@ function wasmScenario(
   };
 }
 
+/**
+ * The plugins of a chain in one suite filter (filters/suite): one Wasm filter and one VM running
+ * them all, so the chain pays Envoy's fixed price per Wasm filter once. Its VM's memory is
+ * reported by every member; the first one's gauge is the VM's.
+ */
+function suiteScenario(s: Omit<Scenario, "filters" | "modules" | "memoryGauges" | "impl">, plugins: Plugin[]): Scenario {
+  const file = filterWasm("suite");
+  const config = { plugins: plugins.map(([filter, c]) => ({ filter, config: c })) };
+  const [first, firstConfig] = plugins[0]!;
+  return {
+    ...s,
+    impl: "ours",
+    filters: [wasmHttpFilter({ file, name: `${s.name}.suite`, vmId: s.name, rootId: "suite", configuration: config })],
+    modules: [file],
+    plugins: [{ module: file, rootId: "suite", config }],
+    memoryGauges: [`wasmcustom.portico.${first.replace(/-/g, "_")}.${firstConfig.stat_prefix}.vm_memory_bytes`],
+  };
+}
+
 // --- native equivalents
 const nativeLocalRatelimit = (statPrefix: string): Json => ({
   name: "envoy.filters.http.local_ratelimit",
@@ -565,6 +584,18 @@ export function scenarios(cluster = "upstream"): Scenario[] {
         family: "chain",
         impl: "ours",
         description: "ours chained: jwt-auth RS256 -> rate-limit (per client IP, never triggers) -> header-rewrite",
+      },
+      [
+        ["jwt-auth", jwtChain],
+        ["rate-limit", rlChain],
+        ["header-rewrite", hrChain],
+      ],
+    ),
+    suiteScenario(
+      {
+        name: "chain-suite",
+        family: "chain",
+        description: "ours in one suite filter (one VM): jwt-auth RS256 -> rate-limit -> header-rewrite (same configs as above)",
       },
       [
         ["jwt-auth", jwtChain],

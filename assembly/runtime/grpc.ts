@@ -13,6 +13,7 @@ import { BufferTypeValues } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 import { ProtoWriter } from "../encoding/protobuf";
 import { encodeHeaderPairs } from "./headers";
 import { OUT_PTR, OUT_SIZE, OUT_U32, armOut, endCall, releaseHostResult } from "./host";
+import { hostCallHooks } from "./stream";
 
 // proxy_grpc_call as Envoy links it for ABI 0.2.1 (proxy-wasm-cpp-host exports.cc): 12
 // parameters, with the initial metadata (serialized header pairs) before the request. The SDK
@@ -68,11 +69,17 @@ export function grpcCall(target: GrpcTarget, message: ArrayBuffer, timeoutMs: u3
     changetype<usize>(target.metadata), target.metadata.byteLength,
     changetype<usize>(message), message.byteLength, timeoutMs, OUT_U32,
   );
-  return r == 0 ? load<u32>(OUT_U32) : 0;
+  const token = r == 0 ? load<u32>(OUT_U32) : 0;
+  // A suite routes the answer to the filter that made the call (HostCallHooks in ./stream).
+  const h = hostCallHooks();
+  if (h !== null) h.grpcCallStarted(token);
+  return token;
 }
 
 /** Cancels a pending call: no callback will come for it. False when Envoy did not know the token. */
 export function grpcCancel(token: u32): bool {
+  const h = hostCallHooks();
+  if (h !== null) h.grpcCallCancelled(token);
   return abi.proxy_grpc_cancel(token) == 0;
 }
 

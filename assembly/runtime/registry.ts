@@ -9,7 +9,7 @@ import { Context, RootContext } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 import { getPropertyString, propertyPath } from "./properties";
 import { logError } from "./log";
 
-type RootFactory = (contextId: u32) => RootContext;
+export type RootFactory = (contextId: u32) => RootContext;
 
 const factoryNames = new Array<string>();
 const factories = new Array<RootFactory>();
@@ -23,13 +23,23 @@ export function registerFilter(rootId: string, factory: RootFactory): void {
   factories.push(factory);
 }
 
+/**
+ * The factory registered under `rootId`, null if none: how filters/suite creates the filters it
+ * runs (each registers itself when its module is imported).
+ */
+export function factoryFor(rootId: string): RootFactory | null {
+  for (let i = 0; i < factoryNames.length; i++) {
+    if (factoryNames[i] == rootId) return factories[i];
+  }
+  return null;
+}
+
 function pickFactory(): RootFactory | null {
   if (factories.length == 1) return factories[0];
   const wanted = getPropertyString(PLUGIN_ROOT_ID);
   const name = wanted === null ? "" : wanted;
-  for (let i = 0; i < factoryNames.length; i++) {
-    if (factoryNames[i] == name) return factories[i];
-  }
+  const factory = factoryFor(name);
+  if (factory !== null) return factory;
   logError("no filter registered for root_id \"" + name + "\"; known: " + factoryNames.join(", "));
   return null;
 }

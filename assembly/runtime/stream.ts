@@ -6,6 +6,43 @@ import { OUT_PTR, OUT_SIZE, OUT_U64, resetOut, takeHostBuffer } from "./host";
 const CLEAR_ROUTE_CACHE = String.UTF8.encode("clear_route_cache");
 
 /**
+ * What a module running several filters in one Envoy filter (filters/suite) must see of their
+ * host calls, to act as the chain of separate filters they replace: a reply ends the chain, a
+ * resume continues with the next filter instead of Envoy's stream, a timer or a call's answer
+ * goes back to the filter that asked for it. Null in a standalone filter, where each hooked call
+ * costs one null check. The defaults change nothing (a hook that returns false lets the call
+ * reach Envoy as usual).
+ */
+export class HostCallHooks {
+  /** A filter sent a local reply (proxy_send_local_response was called). */
+  localReplySent(): void {}
+  /** A filter resumes the request of the effective context; true when the hook took it over (no proxy_continue_stream). */
+  resumeRequested(): bool { return false; }
+  /** A filter made `contextId` the effective context. */
+  effectiveContextSet(contextId: u32): void {}
+  /** A filter asks for a root timer of `ms` (0: none); true when the hook took it over (it answers for Envoy). */
+  tickPeriodRequested(ms: u32): bool { return false; }
+  /** A filter started an HTTP call (token 0: Envoy refused it). */
+  httpCallStarted(token: u32): void {}
+  /** A filter started a unary gRPC call (token 0: Envoy refused it); grpc.ts. */
+  grpcCallStarted(token: u32): void {}
+  /** A filter cancelled its gRPC call `token`; grpc.ts. */
+  grpcCallCancelled(token: u32): void {}
+}
+
+let hooks: HostCallHooks | null = null;
+
+/** Installs the hooks (filters/suite, once it runs filters); null removes them. */
+export function installHostCallHooks(h: HostCallHooks | null): void {
+  hooks = h;
+}
+
+/** The installed hooks, for the other hooked calls of the runtime (grpc.ts). */
+export function hostCallHooks(): HostCallHooks | null {
+  return hooks;
+}
+
+/**
  * Makes Envoy pick the route again after the path or authority changed.
  * Envoy 1.40 does not provide the `proxy_clear_route_cache` import the SDK declares (a module
  * importing it fails to load); it offers the same as the foreign function "clear_route_cache".
@@ -21,8 +58,10 @@ export function clearRouteCache(): bool {
   return r == 0;
 }
 
-/** Resumes a request paused with StopIteration. */
+/** Resumes a request paused with StopIteration (a suite may take it over: HostCallHooks). */
 export function resumeRequest(): bool {
+  const h = hooks;
+  if (h !== null && h.resumeRequested()) return true;
   return abi.proxy_continue_stream(0) == 0;
 }
 
@@ -31,13 +70,16 @@ export function sendLocalResponse(status: u32, details: string, body: string, he
   const detailBuf = String.UTF8.encode(details);
   const bodyBuf = String.UTF8.encode(body);
   const pairs = encodeHeaderPairs(headers);
-  return abi.proxy_send_local_response(
+  const sent = abi.proxy_send_local_response(
     status,
     changetype<usize>(detailBuf), detailBuf.byteLength,
     changetype<usize>(bodyBuf), bodyBuf.byteLength,
     changetype<usize>(pairs), pairs.byteLength,
     grpcStatus,
   ) == 0;
+  const h = hooks;
+  if (h !== null) h.localReplySent();
+  return sent;
 }
 
 /** Host wall-clock time in nanoseconds since the Unix epoch. */
@@ -61,7 +103,10 @@ export function httpCall(cluster: string, headers: HeaderEntry[], body: ArrayBuf
     changetype<usize>(c), c.byteLength, changetype<usize>(h), h.byteLength,
     changetype<usize>(body), body.byteLength, changetype<usize>(t), t.byteLength, timeoutMs, OUT_U64,
   );
-  return r == 0 ? load<u32>(OUT_U64) : 0;
+  const token = r == 0 ? load<u32>(OUT_U64) : 0;
+  const hk = hooks;
+  if (hk !== null) hk.httpCallStarted(token);
+  return token;
 }
 
 /** Host wall-clock time in milliseconds since the Unix epoch. */
@@ -71,10 +116,14 @@ export function nowMillis(): u64 {
 
 /** Makes later host calls act on another context (e.g. resume a waiting stream from the root). */
 export function setEffectiveContext(contextId: u32): bool {
+  const h = hooks;
+  if (h !== null) h.effectiveContextSet(contextId);
   return abi.proxy_set_effective_context(contextId) == 0;
 }
 
 /** Sets the calling root context's timer period (0 stops it); false if the host refused. */
 export function setTickPeriod(ms: u32): bool {
+  const h = hooks;
+  if (h !== null && h.tickPeriodRequested(ms)) return true;
   return abi.proxy_set_tick_period_milliseconds(ms) == 0;
 }

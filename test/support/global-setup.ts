@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { envoyPath, funcEPath } from "./tools.js";
-import { repoRoot } from "./paths.js";
+import { filterSourceDirs, repoRoot } from "./paths.js";
 
 /** Newest mtime of the source files under `dir` (tests excluded: they are not compiled in). */
 function newestSource(dir: string): number {
@@ -25,6 +25,8 @@ function newestSource(dir: string): number {
 /** Every module directory under srcDir must have an up-to-date <outDir>/<name>.wasm. */
 function checkModules(srcDir: string, outDir: string, shared: string[]): string[] {
   const abs = join(repoRoot, srcDir);
+  // A filter's own sources and the filters it compiles in (filters/suite); a fixture's own.
+  const sourceDirs = (name: string) => (srcDir === "filters" ? filterSourceDirs(name) : [join(abs, name)]);
   if (!existsSync(abs)) return [];
   const problems: string[] = [];
   const sharedNewest = Math.max(0, ...shared.map((d) => newestSource(join(repoRoot, d))));
@@ -33,7 +35,7 @@ function checkModules(srcDir: string, outDir: string, shared: string[]): string[
     const wasm = join(repoRoot, outDir, `${d.name}.wasm`);
     if (!existsSync(wasm)) {
       problems.push(`${relative(repoRoot, wasm)} is missing`);
-    } else if (statSync(wasm).mtimeMs < Math.max(sharedNewest, newestSource(join(abs, d.name)))) {
+    } else if (statSync(wasm).mtimeMs < Math.max(sharedNewest, ...sourceDirs(d.name).map(newestSource))) {
       problems.push(`${relative(repoRoot, wasm)} is older than its sources`);
     }
   }

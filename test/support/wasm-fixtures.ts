@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { filterWasm, fixtureWasm as fixturePath, repoRoot } from "./paths.js";
+import { filterSourceDirs, filterWasm, fixtureWasm as fixturePath, repoRoot } from "./paths.js";
 
 function newest(dir: string): number {
   return Math.max(
@@ -31,7 +31,7 @@ export function fixtureWasm(name: string): string {
 
 /** A suite filter (filters/<name> -> dist/filters/<name>.wasm), rebuilt when it or assembly/ changed. */
 export function builtFilter(name: string): string {
-  return fresh(filterWasm(name), [join(repoRoot, "filters", name), join(repoRoot, "assembly")], name);
+  return fresh(filterWasm(name), [...filterSourceDirs(name), join(repoRoot, "assembly")], name);
 }
 
 /**
@@ -39,8 +39,8 @@ export function builtFilter(name: string): string {
  * scripts/count-allocations.mjs), rebuilt with the module when its sources changed.
  */
 export function countedBuild(name: string): string {
-  const own = existsSync(join(repoRoot, "filters", name)) ? join(repoRoot, "filters", name) : join(repoRoot, "test/fixtures/wasm", name);
-  return fresh(join(repoRoot, "dist", "cost", `${name}.wasm`), [own, join(repoRoot, "assembly")], name);
+  const own = existsSync(join(repoRoot, "filters", name)) ? filterSourceDirs(name) : [join(repoRoot, "test/fixtures/wasm", name)];
+  return fresh(join(repoRoot, "dist", "cost", `${name}.wasm`), [...own, join(repoRoot, "assembly")], name);
 }
 
 /** The proxy_on_* callbacks a module exports, sorted: what Envoy will call into it for. */

@@ -105,6 +105,24 @@ const PINNED: Record<string, RequestCost> = {
     allocations: 9.6,
     allocatedBytes: 1274.8,
   },
+  // The same three plugins in one suite filter (issue #14): the same host calls as the chain of
+  // three (each member makes its own), plus the suite's stream and its list of member streams.
+  "chain-suite": {
+    hostCalls: {
+      proxy_add_header_map_value: 1,
+      proxy_get_current_time_nanoseconds: 2,
+      proxy_get_header_map_pairs: 2,
+      proxy_get_property: 2,
+      proxy_get_shared_data: 1,
+      proxy_increment_metric: 5,
+      proxy_remove_header_map_value: 3,
+      proxy_replace_header_map_value: 6,
+      proxy_set_shared_data: 1,
+    },
+    totalHostCalls: 23,
+    allocations: 12.2,
+    allocatedBytes: 1291.6,
+  },
   // basic-auth (issue #15): the cached path (a cache hit: SHA-256 of the credentials, no bcrypt).
   "basic-auth": {
     hostCalls: {

@@ -49,9 +49,15 @@ async function filterAccepts(filter: string, config: unknown): Promise<string[]>
   return (await check({ ...modules[filter]!, rootId: filter, name: "p", config: JSON.stringify(config) })).errors;
 }
 
+/**
+ * filters/suite (issue #14) runs the other filters in one Wasm filter; its config is theirs, under
+ * plugins[i].config. It is not a gateway.yaml plugin yet (the control plane does not emit it).
+ */
+const NOT_GATEWAY_PLUGINS = ["suite"];
+
 it("every suite filter directory has a schema, and the gateway schema composes each", () => {
   const dirs = readdirSync(join(repoRoot, "filters"), { withFileTypes: true })
-    .filter((d) => d.isDirectory())
+    .filter((d) => d.isDirectory() && !NOT_GATEWAY_PLUGINS.includes(d.name))
     .map((d) => d.name)
     .sort();
   expect([...FILTER_SCHEMA_NAMES]).toEqual(dirs);
