@@ -36,6 +36,7 @@ export type ChainStep = { kind: "plugin"; plugin: PluginModel } | { kind: "suite
  * them). A run is consecutive among this route's enabled plugins: no other plugin this route
  * enables lies between its members, which is why the suite slot can stand at its first member's
  * place in the listener's chain and the route still sees its filters in chain order.
+ * A run holds at most one stateful plugin (STATEFUL_FILTERS): a second one starts the next run.
  * `entryBytes`: a member's bytes in the suite config (a plan measures each plugin once).
  */
 export function chainSteps(
@@ -60,7 +61,9 @@ export function chainSteps(
       continue;
     }
     const bytes = entryBytes(p);
-    if (run.length === SUITE_MAX_MEMBERS || runBytes + bytes > SUITE_MAX_CONFIG_BYTES - SUITE_CONFIG_OVERHEAD) endRun();
+    const full = run.length === SUITE_MAX_MEMBERS || runBytes + bytes > SUITE_MAX_CONFIG_BYTES - SUITE_CONFIG_OVERHEAD;
+    // Two stateful members of one suite share its plugin name: their buckets would meet.
+    if (full || (isStateful(p) && run.some(isStateful))) endRun();
     run.push(p);
     runBytes += bytes;
   }
@@ -69,6 +72,21 @@ export function chainSteps(
 }
 
 const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * Suite filters whose state outlives a request in their VM: rate-limit's buckets live in the
+ * VM's shared data (per vm_id) under the filter's plugin name (its Wasm config `name`), stat
+ * prefix and rule name. In a suite slot the VM and the plugin name are the suite's, so (1) two
+ * rate-limit plugins in one suite with the same stat prefix and rule names would count in the
+ * same buckets, and (2) a rate-limit plugin that ran alone on one route and in a suite (or
+ * another suite) on the next would count each route's requests in separate buckets.
+ * chainSteps prevents (1), suitePlan (2).
+ */
+const STATEFUL_FILTERS: readonly string[] = ["rate-limit"];
+
+function isStateful(p: WasmPluginModel): boolean {
+  return STATEFUL_FILTERS.includes(p.filter);
+}
 
 /** `{"plugins":[]}`: the bytes of the suite configuration that are not a member's entry. */
 const SUITE_CONFIG_OVERHEAD = '{"plugins":[]}'.length;
@@ -98,14 +116,6 @@ export function runsInOneFilter(model: GatewayModel): boolean {
 export function globalPluginNames(model: GatewayModel): string[] {
   return model.plugins.filter((p) => p.global).map((p) => p.name);
 }
-
-/**
- * Suite filters whose state outlives a request in their VM: rate-limit's buckets live in the
- * VM's shared data (per vm_id) under the filter's plugin name (its Wasm config `name`). In a
- * suite slot both are the suite's, so a rate-limit plugin that ran alone on one route and in a
- * suite (or another suite) on the next would count each route's requests in separate buckets.
- */
-const STATEFUL_FILTERS: readonly string[] = ["rate-limit"];
 
 /** How a model's routes run their plugins: built once per translation, asked per route and listener. */
 export interface SuitePlan {
@@ -177,7 +187,7 @@ function alonePlugins(model: GatewayModel, stepsOf: (names: string[], alone: Rea
         for (const m of members) slots.set(m.name, (slots.get(m.name) ?? new Set()).add(slot));
       }
     const more = model.plugins.filter(
-      (p) => p.kind === "wasm" && STATEFUL_FILTERS.includes(p.filter) && !alone.has(p.name) && (slots.get(p.name)?.size ?? 0) > 1,
+      (p) => p.kind === "wasm" && isStateful(p) && !alone.has(p.name) && (slots.get(p.name)?.size ?? 0) > 1,
     );
     if (more.length === 0) return alone;
     for (const p of more) alone.add(p.name);

@@ -2,6 +2,7 @@
 // runs in a suite slot, where listeners put that slot, and what the slot's config holds. The
 // property the whole design rests on: whatever the plugins and routes, each route still runs
 // exactly its plugins, in chain order, each once.
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import type { GatewayModel, PluginModel, WasmPluginModel } from "../../../src/model/types.js";
@@ -137,6 +138,20 @@ const stamp = wasm("stamp", "header-rewrite");
 const cors = native("cors");
 const mine = wasm("mine", "custom");
 
+// The suite module (filters/suite, AssemblyScript) defines its members and limits; the control
+// plane names them again to decide what it may put in a suite, and this test holds the two together.
+const SUITE_SOURCE = (file: string) => readFileSync(new URL(`../../../../filters/suite/${file}`, import.meta.url), "utf8");
+
+describe("the control plane's view of the suite module", () => {
+  it("has the module's members, and its limits on plugins and config bytes", () => {
+    const members = [...SUITE_SOURCE("members.ts").matchAll(/new MemberKind\("([^"]+)"/g)].map((m) => m[1]);
+    expect([...SUITE_MEMBER_FILTERS].sort()).toEqual(members.sort());
+    const config = SUITE_SOURCE("config.ts");
+    expect(config).toContain(`export const MAX_PLUGINS: i32 = ${SUITE_MAX_MEMBERS};`);
+    expect(config).toContain(`export const MAX_CONFIG_BYTES: i32 = ${SUITE_MAX_CONFIG_BYTES / 1024 / 1024} * 1024 * 1024;`);
+  });
+});
+
 describe("chainSteps: which plugins run in one filter", () => {
   it("runs consecutive Portico plugins as one suite step, in chain order", () => {
     expect(chainSteps([jwt, limit, stamp], true)).toEqual([{ kind: "suite", members: [jwt, limit, stamp] }]);
@@ -152,6 +167,14 @@ describe("chainSteps: which plugins run in one filter", () => {
       { kind: "suite", members: [jwt, limit] },
       { kind: "plugin", plugin: mine },
       { kind: "plugin", plugin: stamp },
+    ]);
+  });
+
+  it("puts at most one rate-limit plugin in a suite (they would share its plugin name, and so buckets)", () => {
+    const other = wasm("other-limit", "rate-limit");
+    expect(chainSteps([jwt, limit, other, stamp], true)).toEqual([
+      { kind: "suite", members: [jwt, limit] },
+      { kind: "suite", members: [other, stamp] },
     ]);
   });
 
@@ -317,7 +340,8 @@ describe("translate with plugins in one filter", () => {
         const out = run(gm);
         for (const route of gm.routes)
           for (const l of route.listeners) expect(runs(out, l, route.name), `${route.name} on ${l}`).toEqual(route.plugins);
-        // A rate-limit plugin runs in one filter on every route (its buckets are that filter's).
+        // A rate-limit plugin runs in one filter on every route (its buckets are that filter's),
+        // and no suite holds two (they would share buckets).
         for (const p of ps.filter((p) => p.kind === "wasm" && p.filter === "rate-limit")) {
           const slots = new Set<string>();
           for (const route of [...gm.routes.map((x) => x.name), "portico_no_route"])
@@ -338,6 +362,7 @@ describe("translate with plugins in one filter", () => {
           expect(members.length).toBeGreaterThanOrEqual(2);
           for (const f of members) expect(SUITE_MEMBER_FILTERS).toContain(f);
           expect((ext as Json).typed_config.config.vm_config.vm_id).toBe("portico.suite");
+          expect(members.filter((f) => f === "rate-limit").length).toBeLessThanOrEqual(1);
         }
       }),
       { numRuns: 300 },
