@@ -60,9 +60,11 @@ export function translate({ model, certificates, modules, supervisedRateLimitSer
     }
     return base64;
   };
+  // How routes run their plugins (plugins in one filter): made once, for every listener.
+  const plan = suitePlan(model);
   const suite = model.suite;
   const suiteConfigs = suite
-    ? suitePlan(model)
+    ? plan
         .runs()
         .map((members): [string, object] => [
           suiteFilterName(members.map((m) => m.name)),
@@ -95,8 +97,8 @@ export function translate({ model, certificates, modules, supervisedRateLimitSer
       (c) => c.json,
     ),
     [TypeUrl.Endpoints]: translateEndpoints(model),
-    [TypeUrl.Listener]: byName(model.listeners, (l) => listener(model, l)),
-    [TypeUrl.Route]: byName(model.listeners, (l) => routeConfiguration(model, l.name)),
+    [TypeUrl.Listener]: byName(model.listeners, (l) => listener(model, l, plan)),
+    [TypeUrl.Route]: byName(model.listeners, (l) => routeConfiguration(model, l.name, plan)),
     // Not for Envoy: the rate limit service subscribes to these over ADS.
     [TypeUrl.RateLimitConfig]: new Map(rateLimitDomains.map((d) => [d.domain, rateLimitConfigResource(d)])),
   };

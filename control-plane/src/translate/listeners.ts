@@ -7,7 +7,7 @@ import { policySlot } from "../policies/index.js";
 import { identityHeaderStrip, stripsIdentityHeaders } from "./consumers.js";
 import { hcmLimits, listenerBufferLimit } from "./listener-limits.js";
 import { ADS_SOURCE, ANY, pluginFilterName, routeConfigName, socketAddress, suiteFilterName } from "./common.js";
-import { suitePlan } from "./suite.js";
+import { type SuitePlan, suitePlan } from "./suite.js";
 
 const WASM_FILTER_TYPE = ANY.wasm;
 const TLS_INSPECTOR_TYPE = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
@@ -23,7 +23,8 @@ const STREAM_LOGGERS: Record<string, { name: string; type: string } | undefined>
   },
 };
 
-export function listener(model: GatewayModel, l: ListenerModel): object {
+/** `plan`: how routes run their plugins (translate makes it once for every listener). */
+export function listener(model: GatewayModel, l: ListenerModel, plan: SuitePlan = suitePlan(model)): object {
   return {
     name: l.name,
     address: socketAddress(l.address, l.port),
@@ -32,13 +33,13 @@ export function listener(model: GatewayModel, l: ListenerModel): object {
     ...(l.tls
       ? { listener_filters: [{ name: "envoy.filters.listener.tls_inspector", typed_config: { "@type": TLS_INSPECTOR_TYPE } }] }
       : {}),
-    filter_chains: filterChains(model, l),
+    filter_chains: filterChains(model, l, plan),
     ...listenerBufferLimit(l.limits),
   };
 }
 
-function filterChains(model: GatewayModel, l: ListenerModel): object[] {
-  const filters = [httpConnectionManager(model, l)];
+function filterChains(model: GatewayModel, l: ListenerModel, plan: SuitePlan): object[] {
+  const filters = [httpConnectionManager(model, l, plan)];
   if (!l.tls) return [{ filters }];
   // One chain per certificate chosen by SNI; the certificate without server names (if any) is
   // the default chain, which also serves clients that send no SNI.
@@ -70,7 +71,7 @@ function codec(l: ListenerModel): string {
   return "AUTO";
 }
 
-function httpConnectionManager(model: GatewayModel, l: ListenerModel): object {
+function httpConnectionManager(model: GatewayModel, l: ListenerModel, plan: SuitePlan): object {
   return {
     name: "envoy.filters.network.http_connection_manager",
     typed_config: {
@@ -84,7 +85,7 @@ function httpConnectionManager(model: GatewayModel, l: ListenerModel): object {
       ...(l.trustedHops > 0 ? { xff_num_trusted_hops: l.trustedHops } : {}),
       ...hcmLimits(l.limits),
       rds: { route_config_name: routeConfigName(l.name), config_source: ADS_SOURCE },
-      http_filters: [...(stripsIdentityHeaders(model) ? [identityHeaderStrip()] : []), ...pluginSlots(model, l), router()],
+      http_filters: [...(stripsIdentityHeaders(model) ? [identityHeaderStrip()] : []), ...pluginSlots(model, l, plan), router()],
       ...(l.accessLog ? { access_log: [accessLogger(l.accessLog)] } : {}),
     },
   };
@@ -116,9 +117,9 @@ function accessLogger(a: AccessLogModel): object {
  * no plugin it enables lies between a run's members (translate/suite.ts): at the first member's
  * place, the suite slot keeps the route's filters in chain order.
  */
-function pluginSlots(model: GatewayModel, l: ListenerModel): object[] {
+function pluginSlots(model: GatewayModel, l: ListenerModel, plan: SuitePlan): object[] {
   const startingAt = new Map<string, string[]>();
-  for (const members of suitePlan(model).runs(l.name)) {
+  for (const members of plan.runs(l.name)) {
     const first = members[0]!.name;
     startingAt.set(first, [...(startingAt.get(first) ?? []), suiteFilterName(members.map((m) => m.name))]);
   }

@@ -13,12 +13,12 @@ import type {
 } from "../model/types.js";
 import { policyPerRoute } from "../policies/index.js";
 import { ANY, duration, NO_ROUTE, pluginFilterName, routeConfigName, suiteFilterName } from "./common.js";
-import { type ChainStep, globalPluginNames, suitePlan } from "./suite.js";
+import { type ChainStep, globalPluginNames, type SuitePlan, suitePlan } from "./suite.js";
 
-export function routeConfiguration(model: GatewayModel, listener: string): object {
+/** `plan`: how routes run their plugins (translate makes it once for every listener). */
+export function routeConfiguration(model: GatewayModel, listener: string, plan: SuitePlan = suitePlan(model)): object {
   const routes = model.routes.filter((r) => r.listeners.includes(listener));
   const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
-  const plan = suitePlan(model);
   const enable = (names: string[]) => enabledPlugins(plan.steps(names));
   const noRoute = noRouteRoute(enable(globalPluginNames(model)));
   return {

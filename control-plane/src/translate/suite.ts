@@ -148,14 +148,24 @@ export function suitePlan(model: GatewayModel, inOneFilter = runsInOneFilter(mod
   };
   const stepsOf = (names: string[], alone: ReadonlySet<string>) => chainSteps(byNames(names), inOneFilter, alone, entryBytes);
   const alone = inOneFilter ? alonePlugins(model, (names, without) => stepsOf(names, without)) : NONE;
+  // Many routes enable the same plugins: each list is grouped once.
+  const known = new Map<string, ChainStep[]>();
+  const steps = (names: string[]) => {
+    const key = names.join(",");
+    let found = known.get(key);
+    if (found === undefined) {
+      found = stepsOf(names, alone);
+      known.set(key, found);
+    }
+    return found;
+  };
   return {
-    steps: (names) => stepsOf(names, alone),
+    steps,
     runs(listener) {
       if (!inOneFilter) return [];
       const runs = new Map<string, WasmPluginModel[]>();
       for (const names of enabledLists(model, listener))
-        for (const step of stepsOf(names, alone))
-          if (step.kind === "suite") runs.set(step.members.map((m) => m.name).join(","), step.members);
+        for (const step of steps(names)) if (step.kind === "suite") runs.set(step.members.map((m) => m.name).join(","), step.members);
       return [...runs.values()];
     },
   };
@@ -194,8 +204,11 @@ function alonePlugins(model: GatewayModel, stepsOf: (names: string[], alone: Rea
   }
 }
 
-/** What each route on `listener` enables (any listener: undefined), and the no-route route (the global plugins). */
+/** What the routes on `listener` enable (any listener: undefined) and the no-route route (the global plugins), each list once. */
 function enabledLists(model: GatewayModel, listener?: string): string[][] {
-  const routes = model.routes.filter((r) => listener === undefined || r.listeners.includes(listener));
-  return [globalPluginNames(model), ...routes.map((r) => r.plugins)];
+  const lists = new Map<string, string[]>();
+  const add = (names: string[]) => lists.set(names.join(","), names);
+  add(globalPluginNames(model));
+  for (const r of model.routes) if (listener === undefined || r.listeners.includes(listener)) add(r.plugins);
+  return [...lists.values()];
 }
