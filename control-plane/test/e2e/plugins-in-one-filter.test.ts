@@ -21,6 +21,7 @@ import {
   type HttpResponse,
   type TestKey,
 } from "../../../test/support/index.js";
+import { TypeUrl } from "../../src/xds/types.js";
 import { joinEnvoy, nextOutcome, startTestGateway, waitSynced, type TestGateway } from "../support/gateway.js";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -39,7 +40,7 @@ let key: TestKey;
 let token: string;
 let port: number;
 
-function config(inOneFilter: boolean): string {
+function config(inOneFilter: boolean, stamp = "yes"): string {
   return `
 plugins_in_one_filter: ${inOneFilter}
 listeners:
@@ -72,7 +73,7 @@ plugins:
     filter: header-rewrite
     config:
       rules:
-        - { name: stamp, request: { set: { x-stamped: "yes" } }, response: { set: { x-stamp: "yes" } } }
+        - { name: stamp, request: { set: { x-stamped: "yes" } }, response: { set: { x-stamp: "${stamp}" } } }
 `;
 }
 
@@ -111,12 +112,14 @@ async function envoyView(): Promise<{ enabled: string[]; ecds: Json[] }> {
   return { enabled: Object.keys(api?.typed_per_filter_config ?? {}).sort(), ecds: ecds.configs.map((c: Json) => c.ecds_filter) };
 }
 
-async function save(inOneFilter: boolean): Promise<void> {
+/** Saves the file, waits until Envoy ACKed what it produced, and returns what kinds of resources changed. */
+async function save(inOneFilter: boolean, stamp?: string): Promise<string[] | undefined> {
   const before = gw.cp.source.last;
-  gw.write(config(inOneFilter));
+  gw.write(config(inOneFilter, stamp));
   const outcome = await nextOutcome(gw.cp, before);
   expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
   await waitSynced(gw.cp, "envoy-one-filter", { failOnNack: true });
+  return outcome.ok ? outcome.changedTypes : undefined;
 }
 
 beforeAll(async () => {
@@ -172,5 +175,17 @@ describe("plugins_in_one_filter", () => {
     await save(true);
     expect((await envoyView()).enabled).toEqual([SUITE_SLOT]);
     expect(await observe("client-on-again")).toEqual(expected);
+  });
+
+  it("a member's config edit reaches the suite filter as an ECDS update alone: the listener is not modified", async () => {
+    const modified = async () => (await envoy.stats("listener_manager\\.listener_modified")).get("listener_manager.listener_modified") ?? 0;
+    const before = await modified();
+    // Switching the option off and on again above modified the listener: the counter is read.
+    expect(before).toBeGreaterThan(0);
+    expect(await save(true, "edited")).toEqual([TypeUrl.ExtensionConfig]);
+    const r = await get("client-edit", token);
+    expect(r.status).toBe(200);
+    expect(r.header("x-stamp")).toBe("edited");
+    expect(await modified()).toBe(before);
   });
 });
