@@ -2,7 +2,7 @@
 // runs in a suite slot, where listeners put that slot, and what the slot's config holds. The
 // property the whole design rests on: whatever the plugins and routes, each route still runs
 // exactly its plugins, in chain order, each once.
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import type { GatewayModel, PluginModel, WasmPluginModel } from "../../../src/model/types.js";
@@ -404,7 +404,6 @@ describe("loading plugins_in_one_filter", () => {
   it("without suite.wasm: refused at the option with the path and the way out, unless nothing runs in one filter", async () => {
     const bare = makeGatewayDir();
     try {
-      const { rmSync } = await import("node:fs");
       rmSync(`${bare.filtersDir}/suite.wasm`);
       const errors = await bare.errors(config());
       expect(errors).toHaveLength(1);
