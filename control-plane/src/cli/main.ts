@@ -40,7 +40,7 @@ commands:
 
 options:
   -c, --config PATH        gateway config (default ./gateway.yaml)
-  --filters DIR            built suite filters (default <repo>/dist/filters)
+  --filters DIR            built suite filters and suite.wasm (default <repo>/dist/filters)
   --xds HOST:PORT          gRPC xDS listen address (run; default 127.0.0.1:18000); address to reach (bootstrap)
   --http HOST:PORT         admin API + /status + /metrics (run; default 127.0.0.1:18001). Beyond
                            loopback it needs a token: --admin-token or $PORTICO_ADMIN_TOKEN

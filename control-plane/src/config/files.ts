@@ -5,6 +5,7 @@ import { constants } from "node:fs";
 import { access, readFile, readdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { NATIVE_POLICY_NAMES, isNativePolicy } from "../policies/index.js";
+import { SUITE_MODULE } from "../translate/suite.js";
 import type { Problem } from "./errors.js";
 import { fieldOf, listOf } from "./shape.js";
 import { NAME_PATTERN } from "./syntax.js";
@@ -132,7 +133,11 @@ async function moduleFileError(path: string): Promise<string | null> {
   }
 }
 
-/** Suite filter names: the *.wasm files of filtersDir whose names are valid filter names (so not "x.debug"). */
+/**
+ * Suite filter names: the *.wasm files of filtersDir whose names are valid filter names (so not
+ * "x.debug"), but for the suite module (suite.wasm), which is no plugin of its own: it runs other
+ * plugins (plugins_in_one_filter).
+ */
 export async function listSuiteFilters(filtersDir: string): Promise<string[] | string> {
   try {
     const names = await readdir(filtersDir);
@@ -140,7 +145,7 @@ export async function listSuiteFilters(filtersDir: string): Promise<string[] | s
     return names
       .filter((n) => n.endsWith(".wasm"))
       .map((n) => n.slice(0, -".wasm".length))
-      .filter((n) => pattern.test(n))
+      .filter((n) => pattern.test(n) && n !== SUITE_MODULE)
       .sort();
   } catch (error) {
     return `cannot list the suite filters in ${resolve(filtersDir)}: ${reason(error)}`;
@@ -175,6 +180,13 @@ export async function loadModules(
         problems.push({ path: at, message: suite });
         continue;
       }
+      if (filter === SUITE_MODULE) {
+        problems.push({
+          path: at,
+          message: `"${SUITE_MODULE}" is not a plugin: it is the module that runs a route's Portico plugins in one filter (plugins_in_one_filter); list those plugins instead`,
+        });
+        continue;
+      }
       if (!suite.includes(filter)) {
         const known = suite.length > 0 ? suite.join(", ") : `none found in ${resolve(dirs.filtersDir)}`;
         problems.push({
@@ -191,31 +203,40 @@ export async function loadModules(
       continue;
     }
 
-    // A regular file of a bounded size first: `module: /dev/zero` (or a FIFO) would otherwise be
-    // read for ever, or into gigabytes of memory.
-    const notModule = await moduleFileError(path);
-    if (notModule) {
-      problems.push({ path: at, message: `cannot read module ${path}: ${notModule}` });
-      continue;
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await readFile(path));
-    } catch (error) {
-      problems.push({ path: at, message: `cannot read module ${path}: ${reason(error)}` });
-      continue;
-    }
-    if (!hasWasmMagic(bytes)) {
-      problems.push({ path: at, message: `${path} is not a WebAssembly module (no "\\0asm" header)` });
+    const read = await readModule(path);
+    if (typeof read === "string") {
+      problems.push({ path: at, message: read });
       continue;
     }
     modules.set(index, {
       filter: isName(filter) ? filter : "custom",
       rootId: isName(filter) ? filter : typeof rootId === "string" ? rootId : "",
-      sha256: createHash("sha256").update(bytes).digest("hex"),
-      path,
-      bytes,
+      ...read,
     });
   }
   return { modules, problems };
+}
+
+/** A module file's bytes and sha256, or what is wrong with it (a message naming the path). */
+async function readModule(path: string): Promise<{ path: string; sha256: string; bytes: Uint8Array } | string> {
+  // A regular file of a bounded size first: `module: /dev/zero` (or a FIFO) would otherwise be
+  // read for ever, or into gigabytes of memory.
+  const notModule = await moduleFileError(path);
+  if (notModule) return `cannot read module ${path}: ${notModule}`;
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (error) {
+    return `cannot read module ${path}: ${reason(error)}`;
+  }
+  if (!hasWasmMagic(bytes)) return `${path} is not a WebAssembly module (no "\\0asm" header)`;
+  return { path, sha256: createHash("sha256").update(bytes).digest("hex"), bytes };
+}
+
+/**
+ * The suite module, `<filtersDir>/suite.wasm` (found as `filter: X` is: `<filtersDir>/X.wasm`),
+ * or what is wrong with it.
+ */
+export function loadSuiteModule(filtersDir: string): Promise<{ path: string; sha256: string; bytes: Uint8Array } | string> {
+  return readModule(resolve(filtersDir, `${SUITE_MODULE}.wasm`));
 }

@@ -6,7 +6,7 @@ import { dirname, resolve } from "node:path";
 import { LineCounter } from "yaml";
 import type { GatewayModel } from "../model/types.js";
 import { type ConfigError, type Problem, boundErrors } from "./errors.js";
-import { checkCertificateFiles, checkUpstreamCaFiles, loadModules } from "./files.js";
+import { checkCertificateFiles, checkUpstreamCaFiles, loadModules, loadSuiteModule } from "./files.js";
 import { locate, positionAt } from "./locate.js";
 import { parseDocumentBounded } from "./nesting.js";
 import { type PluginChecker, checkPluginConfigs } from "./plugin-check.js";
@@ -17,6 +17,8 @@ import { toModel } from "./to-model.js";
 import { authPluginConfig, claimsMatchedByAcls } from "../translate/consumers.js";
 import { RATE_LIMIT_CLUSTER } from "../translate/common.js";
 import { RATE_LIMIT_FILTER, withGatewayGlobal } from "../translate/rate-limit-service.js";
+import { hasSuiteRuns } from "../translate/suite.js";
+import { PLUGINS_IN_ONE_FILTER_KEY } from "./schema-plugins.js";
 import type { ParsedSections } from "./shape.js";
 
 export interface LoadOptions {
@@ -24,7 +26,7 @@ export interface LoadOptions {
   source: string;
   /** Directory that relative certificate and module paths start from (the config file's). */
   baseDir: string;
-  /** Where the suite filters' .wasm files are; `filter: X` means `<filtersDir>/X.wasm`. */
+  /** Where the suite filters' .wasm files are; `filter: X` means `<filtersDir>/X.wasm` (and the suite module is suite.wasm). */
   filtersDir: string;
   /** Judges each plugin's config by running the filter's configure step; skipped when absent. */
   checkPlugin?: PluginChecker;
@@ -102,7 +104,19 @@ export async function loadGatewayConfig(text: string, opts: LoadOptions): Promis
 
   const modules = new Map<string, Uint8Array>();
   for (const module of loaded.modules.values()) modules.set(module.sha256, module.bytes);
-  return { ok: true, model: toModel(shape.sections, loaded.modules, opts.baseDir, shape.rateLimitService), modules, references };
+  const model = toModel(shape.sections, loaded.modules, opts.baseDir, shape.rateLimitService);
+  // The suite module is read only when some plugins would run in it: a config without such a
+  // route loads from a filters directory without suite.wasm.
+  if (shape.pluginsInOneFilter && hasSuiteRuns(model)) {
+    const suite = await loadSuiteModule(opts.filtersDir);
+    if (typeof suite === "string") {
+      const message = `${suite}: the suite module runs a route's consecutive Portico plugins in one filter (set ${PLUGINS_IN_ONE_FILTER_KEY}: false to run each as its own filter)`;
+      return refused([locate(doc, lineCounter, opts.source, { path: [PLUGINS_IN_ONE_FILTER_KEY], message })], references);
+    }
+    modules.set(suite.sha256, suite.bytes);
+    model.suite = { module: { sha256: suite.sha256, path: suite.path, size: suite.bytes.byteLength } };
+  }
+  return { ok: true, model, modules, references };
 }
 
 function withConsumers(sections: ParsedSections): ParsedSections["plugins"] {

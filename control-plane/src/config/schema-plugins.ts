@@ -83,3 +83,15 @@ export const pluginSchema = z
   .meta({
     description: `A filter in the chain (order = chain order): a native policy (${NATIVE_POLICY_NAMES.join(", ")}), a suite Wasm filter, or a user module.`,
   });
+
+/** The top-level key, as written in gateway.yaml. */
+export const PLUGINS_IN_ONE_FILTER_KEY = "plugins_in_one_filter" as const;
+
+export const pluginsInOneFilterSchema = z
+  .boolean()
+  .prefault(true)
+  .meta({
+    description:
+      "Run a route's consecutive Portico Wasm plugins (jwt-auth, key-auth, basic-auth, rate-limit, header-rewrite) as one Envoy filter " +
+      "(the suite module), which saves Envoy's fixed cost per filter on every request. false: each plugin is a filter of its own.",
+  });

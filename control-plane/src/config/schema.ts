@@ -3,6 +3,7 @@
 // (names, references, files) are checked in relations.ts, references.ts and files.ts.
 import { z } from "zod";
 import { COLLECTIONS, COLLECTION_NAMES, type CollectionName } from "./collections.js";
+import { PLUGINS_IN_ONE_FILTER_KEY, pluginsInOneFilterSchema } from "./schema-plugins.js";
 import { RATE_LIMIT_SERVICE_KEY, rateLimitServiceSchema } from "./schema-rate-limit-service.js";
 
 export const gatewayConfigSchema = z
@@ -12,6 +13,7 @@ export const gatewayConfigSchema = z
       [C in CollectionName]: ReturnType<typeof collectionSchema<C>>;
     }),
     [RATE_LIMIT_SERVICE_KEY]: rateLimitServiceSchema.optional(),
+    [PLUGINS_IN_ONE_FILTER_KEY]: pluginsInOneFilterSchema,
   })
   .meta({ title: "Portico gateway configuration", description: "Listeners, routes, upstreams and plugins of a Portico gateway." });
 

@@ -5,6 +5,7 @@ import type { Problem } from "./errors.js";
 import { COLLECTIONS, COLLECTION_NAMES, type CollectionName } from "./collections.js";
 import { friendlyMessage, issuesToProblems } from "./issues.js";
 import { gatewayConfigSchema } from "./schema.js";
+import { PLUGINS_IN_ONE_FILTER_KEY, pluginsInOneFilterSchema } from "./schema-plugins.js";
 import { RATE_LIMIT_SERVICE_KEY, rateLimitServiceSchema } from "./schema-rate-limit-service.js";
 import type { RateLimitServiceModel } from "../model/types.js";
 
@@ -25,6 +26,8 @@ export interface ShapeResult {
   written: { [C in CollectionName]: unknown[] };
   /** `rate_limit_service:` when written and valid. */
   rateLimitService: RateLimitServiceModel | null;
+  /** `plugins_in_one_filter:` (default true). */
+  pluginsInOneFilter: boolean;
   problems: Problem[];
 }
 
@@ -32,6 +35,7 @@ const frame = z.strictObject({
   $schema: z.string().optional(),
   ...Object.fromEntries(COLLECTION_NAMES.map((section) => [section, z.array(z.unknown()).nullish()])),
   [RATE_LIMIT_SERVICE_KEY]: z.unknown().optional(),
+  [PLUGINS_IN_ONE_FILTER_KEY]: z.unknown().optional(),
 });
 
 export function checkShape(document: unknown): ShapeResult {
@@ -39,6 +43,7 @@ export function checkShape(document: unknown): ShapeResult {
     sections: perCollection(() => []) as ParsedSections,
     written: perCollection(() => []),
     rateLimitService: null,
+    pluginsInOneFilter: true,
     problems: [],
   };
   if (document === null || document === undefined) return result; // an empty file: an empty gateway
@@ -55,6 +60,9 @@ export function checkShape(document: unknown): ShapeResult {
     if (parsed.success) result.rateLimitService = parsed.data;
     else result.problems.push(...issuesToProblems(parsed.error.issues, [RATE_LIMIT_SERVICE_KEY], gatewayConfigSchema));
   }
+  const inOneFilter = pluginsInOneFilterSchema.safeParse(lists[PLUGINS_IN_ONE_FILTER_KEY], { error: friendlyMessage });
+  if (inOneFilter.success) result.pluginsInOneFilter = inOneFilter.data;
+  else result.problems.push(...issuesToProblems(inOneFilter.error.issues, [PLUGINS_IN_ONE_FILTER_KEY], gatewayConfigSchema));
   for (const section of COLLECTION_NAMES) {
     const items = lists[section];
     if (!Array.isArray(items)) continue;

@@ -37,6 +37,8 @@ export function toModel(
     plugins,
     consumers: sections.consumers.map(({ value }) => value),
     rateLimitService,
+    // Set by the loader once it knows some plugins run in one filter (it then reads the module).
+    suite: null,
   };
 }
 

@@ -19,7 +19,8 @@ export function onlyEndpointsDiffer(before: GatewayModel, after: GatewayModel): 
     jsonEqual(before.listeners, after.listeners) &&
     jsonEqual(before.plugins, after.plugins) &&
     jsonEqual(before.routes, after.routes) &&
-    jsonEqual(before.rateLimitService, after.rateLimitService)
+    jsonEqual(before.rateLimitService, after.rateLimitService) &&
+    jsonEqual(before.suite, after.suite)
   );
 }
 

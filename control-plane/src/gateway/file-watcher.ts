@@ -42,7 +42,11 @@ export class ConfigFileWatcher {
 
   /** Also watches the files `model` names (modules and certificates): their content is config too. */
   follow(model: GatewayModel): void {
-    this.watchPaths([...model.plugins.flatMap((p) => (p.kind === "wasm" ? [p.module.path] : [])), ...certificatePaths(model)]);
+    this.watchPaths([
+      ...model.plugins.flatMap((p) => (p.kind === "wasm" ? [p.module.path] : [])),
+      ...(model.suite ? [model.suite.module.path] : []),
+      ...certificatePaths(model),
+    ]);
   }
 
   stop(): void {

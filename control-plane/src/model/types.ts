@@ -17,6 +17,24 @@ export interface GatewayModel {
   consumers: ConsumerModel[];
   /** `rate_limit_service:`: an external service; null = the one `portico run` supervises. */
   rateLimitService: RateLimitServiceModel | null;
+  /**
+   * `plugins_in_one_filter` (on by default) where some route has two or more consecutive Portico
+   * plugins: the suite module that runs them as one filter (translate/suite.ts). null: every
+   * plugin runs in its own filter (the option is off, or no route has such plugins).
+   */
+  suite: SuiteModel | null;
+}
+
+export interface SuiteModel {
+  /** filters/suite's build (`<filters dir>/suite.wasm`), named by sha256 like a plugin's module. */
+  module: ModuleRef;
+}
+
+/** A Wasm module: its sha256 (hex) names it everywhere; the bytes are served by the module server. */
+export interface ModuleRef {
+  sha256: string;
+  path: string;
+  size: number;
 }
 
 export interface RateLimitServiceModel {
@@ -229,8 +247,7 @@ export interface WasmPluginModel {
   filter: string;
   /** proxy-wasm root_id the module expects (suite filters: their name). */
   rootId: string;
-  /** The module: its sha256 (hex) names it everywhere; the bytes are served by the module server. */
-  module: { sha256: string; path: string; size: number };
+  module: ModuleRef;
   /** The JSON configuration handed to the filter (serialised exactly once, here). */
   config: string;
   /** Enabled on every route. */

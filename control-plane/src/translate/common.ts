@@ -1,6 +1,7 @@
 // Shared pieces of Envoy resources: type URLs inside Any fields, config sources, durations.
 // Every builder in translate/ returns proto3 JSON (what Envoy's own YAML looks like), so golden
 // files read like the Envoy documentation and the xDS layer encodes them in one place.
+import { createHash } from "node:crypto";
 
 export const ANY = {
   hcm: "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
@@ -51,6 +52,23 @@ export function socketAddress(address: string, port: number) {
 export function pluginFilterName(plugin: string): string {
   return `portico.plugin.${plugin}`;
 }
+
+/**
+ * The HTTP filter (and ECDS resource) name of a suite slot: its members' plugin names in chain
+ * order, so the same run on two routes (or listeners) is one slot, and a log line or config dump
+ * says which plugins it runs. Plugin names have no "+" (config/syntax.ts NAME_PATTERN), so the
+ * name is unambiguous. Names are not bounded in length, so a long list is cut and the whole
+ * list's hash (stable, and different for every list) keeps it unique.
+ */
+export function suiteFilterName(members: string[]): string {
+  const joined = members.join("+");
+  if (joined.length <= SUITE_NAME_MAX) return `portico.suite.${joined}`;
+  const hash = createHash("sha256").update(joined).digest("hex").slice(0, 16);
+  return `portico.suite.${joined.slice(0, SUITE_NAME_MAX - hash.length - 1)}~${hash}`;
+}
+
+/** Longest member list written out in a suite slot's name (Envoy prints it in stats and logs). */
+const SUITE_NAME_MAX = 120;
 
 /** A route configuration per listener, named after it. */
 export function routeConfigName(listener: string): string {

@@ -3,14 +3,15 @@
 // files stay stable.
 import type { GatewayModel, WasmPluginModel } from "../model/types.js";
 import { TypeUrl, type ResourceSet } from "../xds/types.js";
-import { pluginFilterName } from "./common.js";
+import { pluginFilterName, suiteFilterName } from "./common.js";
 import { cluster } from "./clusters.js";
 import { loadAssignment } from "./endpoints.js";
 import { listener } from "./listeners.js";
-import { pluginExtensionConfig } from "./plugins.js";
+import { pluginExtensionConfig, suiteExtensionConfig } from "./plugins.js";
 import { rateLimitCluster, rateLimitConfigResource, rateLimitServiceAddress, rateLimitServiceConfigs } from "./rate-limit-service.js";
 import { routeConfiguration } from "./routes.js";
 import { tlsSecret, validationContextSecret, type SecretPem } from "./secrets.js";
+import { suitePlan } from "./suite.js";
 
 export { sameSecretPem, type CertificatePem, type SecretPem, type TrustedCaPem } from "./secrets.js";
 export { pluginFilterName, routeConfigName } from "./common.js";
@@ -19,7 +20,7 @@ export interface TranslateInputs {
   model: GatewayModel;
   /** PEM of every certificate and upstream CA bundle the model names, by secret name. */
   certificates: ReadonlyMap<string, SecretPem>;
-  /** Module bytes by sha256 (every plugin's module.sha256 must be here). */
+  /** Module bytes by sha256 (every plugin's module.sha256, and the suite's, must be here). */
   modules: ReadonlyMap<string, Uint8Array>;
   /** The rate limit service `portico run` supervises (gRPC address), for a config without `rate_limit_service`. */
   supervisedRateLimitService?: { host: string; port: number };
@@ -49,6 +50,27 @@ export function translate({ model, certificates, modules, supervisedRateLimitSer
   const cas = model.upstreams.flatMap((u) => (u.tls?.trust.kind === "ca" ? [{ name: u.tls.trust.secretName }] : []));
   // Plugins of one module (say, a rate limiter per tenant) share its base64 text: encoded once.
   const inline = new Map<string, string>();
+  const base64Of = (sha256: string, user: string): string => {
+    let base64 = inline.get(sha256);
+    if (base64 === undefined) {
+      const bytes = modules.get(sha256);
+      if (!bytes) throw new Error(`module ${sha256} of ${user} was not loaded`);
+      base64 = Buffer.from(bytes).toString("base64");
+      inline.set(sha256, base64);
+    }
+    return base64;
+  };
+  // How routes run their plugins (plugins in one filter): made once, for every listener.
+  const plan = suitePlan(model);
+  const suite = model.suite;
+  const suiteConfigs = suite
+    ? plan
+        .runs()
+        .map((members): [string, object] => [
+          suiteFilterName(members.map((m) => m.name)),
+          suiteExtensionConfig(members, base64Of(suite.module.sha256, "the suite")),
+        ])
+    : [];
   const rateLimitDomains = rateLimitServiceConfigs(model);
   // The service's cluster exists while some rule calls it.
   const ownClusters =
@@ -59,30 +81,24 @@ export function translate({ model, certificates, modules, supervisedRateLimitSer
       if (!pem) throw new Error(`certificate ${name} was not loaded`);
       return "trustedCa" in pem ? validationContextSecret(name, pem) : tlsSecret(name, pem);
     }),
-    // ECDS resources are named after the plugin's filter slot, not the plugin. Native policies
-    // have none: their slot holds the Envoy filter itself, their config goes per route.
+    // ECDS resources are named after the filter slot, not the plugin (suite slots after their
+    // members). Native policies have none: their slot holds the Envoy filter itself, their config
+    // goes per route.
     [TypeUrl.ExtensionConfig]: new Map(
       [
-        ...byName(wasmPlugins(model), (p) => {
-          const { sha256 } = p.module;
-          let base64 = inline.get(sha256);
-          if (base64 === undefined) {
-            const bytes = modules.get(sha256);
-            if (!bytes) throw new Error(`module ${sha256} of plugin ${p.name} was not loaded`);
-            base64 = Buffer.from(bytes).toString("base64");
-            inline.set(sha256, base64);
-          }
-          return pluginExtensionConfig(p, base64);
-        }),
-      ].map(([plugin, config]) => [pluginFilterName(plugin), config]),
+        ...[...byName(wasmPlugins(model), (p) => pluginExtensionConfig(p, base64Of(p.module.sha256, `plugin ${p.name}`)))].map(
+          ([plugin, config]): [string, object] => [pluginFilterName(plugin), config],
+        ),
+        ...suiteConfigs,
+      ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     ),
     [TypeUrl.Cluster]: byName(
       [...model.upstreams.map((u) => ({ name: u.name, json: cluster(u) })), ...ownClusters.map((c) => ({ name: c.name, json: c }))],
       (c) => c.json,
     ),
     [TypeUrl.Endpoints]: translateEndpoints(model),
-    [TypeUrl.Listener]: byName(model.listeners, (l) => listener(model, l)),
-    [TypeUrl.Route]: byName(model.listeners, (l) => routeConfiguration(model, l.name)),
+    [TypeUrl.Listener]: byName(model.listeners, (l) => listener(model, l, plan)),
+    [TypeUrl.Route]: byName(model.listeners, (l) => routeConfiguration(model, l.name, plan)),
     // Not for Envoy: the rate limit service subscribes to these over ADS.
     [TypeUrl.RateLimitConfig]: new Map(rateLimitDomains.map((d) => [d.domain, rateLimitConfigResource(d)])),
   };

@@ -6,7 +6,8 @@ import type { AccessLogModel, GatewayModel, ListenerModel, NativePluginModel, Pl
 import { policySlot } from "../policies/index.js";
 import { identityHeaderStrip, stripsIdentityHeaders } from "./consumers.js";
 import { hcmLimits, listenerBufferLimit } from "./listener-limits.js";
-import { ADS_SOURCE, ANY, pluginFilterName, routeConfigName, socketAddress } from "./common.js";
+import { ADS_SOURCE, ANY, pluginFilterName, routeConfigName, socketAddress, suiteFilterName } from "./common.js";
+import { type SuitePlan, suitePlan } from "./suite.js";
 
 const WASM_FILTER_TYPE = ANY.wasm;
 const TLS_INSPECTOR_TYPE = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
@@ -22,7 +23,8 @@ const STREAM_LOGGERS: Record<string, { name: string; type: string } | undefined>
   },
 };
 
-export function listener(model: GatewayModel, l: ListenerModel): object {
+/** `plan`: how routes run their plugins (translate makes it once for every listener). */
+export function listener(model: GatewayModel, l: ListenerModel, plan: SuitePlan = suitePlan(model)): object {
   return {
     name: l.name,
     address: socketAddress(l.address, l.port),
@@ -31,13 +33,13 @@ export function listener(model: GatewayModel, l: ListenerModel): object {
     ...(l.tls
       ? { listener_filters: [{ name: "envoy.filters.listener.tls_inspector", typed_config: { "@type": TLS_INSPECTOR_TYPE } }] }
       : {}),
-    filter_chains: filterChains(model, l),
+    filter_chains: filterChains(model, l, plan),
     ...listenerBufferLimit(l.limits),
   };
 }
 
-function filterChains(model: GatewayModel, l: ListenerModel): object[] {
-  const filters = [httpConnectionManager(model, l)];
+function filterChains(model: GatewayModel, l: ListenerModel, plan: SuitePlan): object[] {
+  const filters = [httpConnectionManager(model, l, plan)];
   if (!l.tls) return [{ filters }];
   // One chain per certificate chosen by SNI; the certificate without server names (if any) is
   // the default chain, which also serves clients that send no SNI.
@@ -69,7 +71,7 @@ function codec(l: ListenerModel): string {
   return "AUTO";
 }
 
-function httpConnectionManager(model: GatewayModel, l: ListenerModel): object {
+function httpConnectionManager(model: GatewayModel, l: ListenerModel, plan: SuitePlan): object {
   return {
     name: "envoy.filters.network.http_connection_manager",
     typed_config: {
@@ -83,7 +85,7 @@ function httpConnectionManager(model: GatewayModel, l: ListenerModel): object {
       ...(l.trustedHops > 0 ? { xff_num_trusted_hops: l.trustedHops } : {}),
       ...hcmLimits(l.limits),
       rds: { route_config_name: routeConfigName(l.name), config_source: ADS_SOURCE },
-      http_filters: [...(stripsIdentityHeaders(model) ? [identityHeaderStrip()] : []), ...model.plugins.map(pluginSlot), router()],
+      http_filters: [...(stripsIdentityHeaders(model) ? [identityHeaderStrip()] : []), ...pluginSlots(model, l, plan), router()],
       ...(l.accessLog ? { access_log: [accessLogger(l.accessLog)] } : {}),
     },
   };
@@ -109,6 +111,22 @@ function accessLogger(a: AccessLogModel): object {
 }
 
 /**
+ * Every plugin's slot in chain order, and before a plugin's own slot the suite slots of the runs
+ * it starts on this listener's routes (sorted by name, so reordering routes leaves the listener
+ * as it is). A route enables either a run's suite slot or its members' own slots, never both, and
+ * no plugin it enables lies between a run's members (translate/suite.ts): at the first member's
+ * place, the suite slot keeps the route's filters in chain order.
+ */
+function pluginSlots(model: GatewayModel, l: ListenerModel, plan: SuitePlan): object[] {
+  const startingAt = new Map<string, string[]>();
+  for (const members of plan.runs(l.name)) {
+    const first = members[0]!.name;
+    startingAt.set(first, [...(startingAt.get(first) ?? []), suiteFilterName(members.map((m) => m.name))]);
+  }
+  return model.plugins.flatMap((p) => [...(startingAt.get(p.name) ?? []).sort().map(wasmSlot), pluginSlot(p)]);
+}
+
+/**
  * Each plugin holds a fixed slot in the chain: its config (module, JSON) arrives over ECDS and
  * it is switched on per route, so neither a config change nor attaching it to a route touches
  * the listener. Without a config yet, Envoy waits (listener warming) rather than serving
@@ -116,11 +134,12 @@ function accessLogger(a: AccessLogModel): object {
  */
 function pluginSlot(plugin: PluginModel): object {
   if (plugin.kind === "native") return nativePolicySlot(plugin);
-  return {
-    name: pluginFilterName(plugin.name),
-    config_discovery: { config_source: ADS_SOURCE, type_urls: [WASM_FILTER_TYPE] },
-    disabled: true,
-  };
+  return wasmSlot(pluginFilterName(plugin.name));
+}
+
+/** A Wasm filter slot (a plugin's or a suite's): its config over ECDS, off until a route enables it. */
+function wasmSlot(name: string): object {
+  return { name, config_discovery: { config_source: ADS_SOURCE, type_urls: [WASM_FILTER_TYPE] }, disabled: true };
 }
 
 /**

@@ -12,14 +12,15 @@ import type {
   ValueMatch,
 } from "../model/types.js";
 import { policyPerRoute } from "../policies/index.js";
-import { ANY, duration, NO_ROUTE, pluginFilterName, routeConfigName } from "./common.js";
+import { ANY, duration, NO_ROUTE, pluginFilterName, routeConfigName, suiteFilterName } from "./common.js";
+import { type ChainStep, globalPluginNames, type SuitePlan, suitePlan } from "./suite.js";
 
-export function routeConfiguration(model: GatewayModel, listener: string): object {
+/** `plan`: how routes run their plugins (translate makes it once for every listener). */
+export function routeConfiguration(model: GatewayModel, listener: string, plan: SuitePlan = suitePlan(model)): object {
   const routes = model.routes.filter((r) => r.listeners.includes(listener));
   const upstreams = new Map(model.upstreams.map((u) => [u.name, u]));
-  const plugins = new Map(model.plugins.map((p) => [p.name, p]));
-  const enable = (names: string[]) => enabledPlugins(names.map((n) => plugins.get(n)!));
-  const noRoute = noRouteRoute(enable(model.plugins.filter((p) => p.global).map((p) => p.name)));
+  const enable = (names: string[]) => enabledPlugins(plan.steps(names));
+  const noRoute = noRouteRoute(enable(globalPluginNames(model)));
   return {
     name: routeConfigName(listener),
     // `hosts` match the Host header without its port (docs/gateway-config.md): clients send
@@ -254,13 +255,19 @@ function retryPolicy(p: NonNullable<RouteModel["retries"]>): object {
  * Every plugin filter is disabled at the listener; a FilterConfig with `config` present switches
  * it on for this route (Envoy rejects one without `config`). Wasm filters have no per-route
  * config of their own, so theirs is empty; a native policy's carries its per-route config
- * (CorsPolicy, RBACPerRoute, BufferPerRoute): a policy edit is a route update only.
+ * (CorsPolicy, RBACPerRoute, BufferPerRoute): a policy edit is a route update only. Plugins that
+ * run in one filter switch on their suite slot instead of their own slots.
  */
-function enabledPlugins(plugins: PluginModel[]): Record<string, object> {
+function enabledPlugins(steps: ChainStep[]): Record<string, object> {
   return Object.fromEntries(
-    plugins.map((p) => [
-      pluginFilterName(p.name),
-      { "@type": ANY.filterConfig, config: p.kind === "native" ? policyPerRoute(p.policy) : {} },
-    ]),
+    steps.map((s) =>
+      s.kind === "suite"
+        ? [suiteFilterName(s.members.map((m) => m.name)), { "@type": ANY.filterConfig, config: {} }]
+        : [pluginFilterName(s.plugin.name), { "@type": ANY.filterConfig, config: perRouteConfig(s.plugin) }],
+    ),
   );
+}
+
+function perRouteConfig(p: PluginModel): object {
+  return p.kind === "native" ? policyPerRoute(p.policy) : {};
 }

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot, validateEnvoyConfig } from "../../../test/support/index.js";
 import { renderBootstrap } from "../../src/envoy/bootstrap.js";
 import { machineOverloadLimits } from "../../src/envoy/overload.js";
+import { suiteFilterName } from "../../src/translate/common.js";
 import { pathMatch } from "../../src/translate/routes.js";
 import { fakeFiltersDir, goldenCases, loadCase, TESTDATA } from "../support/golden.js";
 import { REGEX_CASES } from "../unit/config/regex-patterns.js";
@@ -80,6 +81,17 @@ describe("translator golden outputs pass envoy --mode validate", () => {
     hcm.route_config.virtual_hosts[0].routes[0].match = { safe_regex: { regex: "(?=lookahead)" } };
     const r = await validateEnvoyConfig(b);
     expect(r.ok).toBe(false);
+  });
+
+  it("a suite slot named after a long list of plugins (cut, with its hash) is a name Envoy takes", async () => {
+    const b = await bootstrapFor("suite-runs");
+    const short = "portico.suite.auth+limit+stamp";
+    const long = suiteFilterName(Array.from({ length: 16 }, (_, i) => `a-plugin-with-a-long-name-${i}`));
+    expect(long).toContain("~");
+    const text = JSON.stringify(b).split(short).join(long);
+    expect(text).not.toBe(JSON.stringify(b));
+    const r = await validateEnvoyConfig(JSON.parse(text));
+    expect(r.ok, r.output).toBe(true);
   });
 
   // Envoy refuses a safe_regex whose RE2 program exceeds re2.max_program_size.error_level (100 by

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { loadGatewayFile } from "../../src/config/index.js";
 import type { GatewayModel } from "../../src/model/types.js";
 import { translate, type EnvoyResources } from "../../src/translate/index.js";
+import { SUITE_MODULE } from "../../src/translate/suite.js";
 import { readCertificates } from "../../src/gateway/certificates.js";
 import { XDS_TYPES } from "../../src/xds/types.js";
 
@@ -29,7 +30,8 @@ export function goldenCases(): string[] {
 export function fakeFiltersDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "portico-golden-filters-"));
   // The Wasm magic number (the loader checks it), then a fixed text.
-  for (const f of SUITE_FILTERS)
+  // ...and the suite module, which runs a route's consecutive Portico plugins in one filter.
+  for (const f of [...SUITE_FILTERS, SUITE_MODULE])
     writeFileSync(
       join(dir, `${f}.wasm`),
       Buffer.concat([Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), Buffer.from(`golden stand-in for ${f}`)]),

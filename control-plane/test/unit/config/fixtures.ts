@@ -23,7 +23,7 @@ export function makeGatewayDir(): GatewayDir {
   const dir = mkdtempSync(join(tmpdir(), "portico-config-"));
   const filtersDir = join(dir, "filters");
   mkdirSync(filtersDir);
-  for (const name of ["basic-auth", "header-rewrite", "jwt-auth", "key-auth", "rate-limit"])
+  for (const name of ["basic-auth", "header-rewrite", "jwt-auth", "key-auth", "rate-limit", "suite"])
     writeFileSync(join(filtersDir, `${name}.wasm`), fakeWasm(name));
   writeFileSync(join(filtersDir, "jwt-auth.debug.wasm"), fakeWasm("debug build"));
   mkdirSync(join(dir, "certs"));

@@ -36,7 +36,7 @@ describe("shape errors", () => {
     const errors = await gw.errors("routse: []\nzzz: 1\n");
     expect(lines(errors)).toEqual([
       '1:1 routse: unknown key "routse" (did you mean "routes"?)',
-      '2:1 zzz: unknown key "zzz" (expected one of: $schema, listeners, routes, upstreams, plugins, consumers, rate_limit_service)',
+      '2:1 zzz: unknown key "zzz" (expected one of: $schema, listeners, routes, upstreams, plugins, consumers, rate_limit_service, plugins_in_one_filter)',
     ]);
   });
 

@@ -290,6 +290,8 @@ describe("a full config", () => {
       ],
       consumers: [],
       rateLimitService: null,
+      // A route runs auth and limit one after the other: they run in one filter, the suite module.
+      suite: { module: { sha256: sha(fakeWasm("suite")), path: join(gw.filtersDir, "suite.wasm"), size: fakeWasm("suite").length } },
     });
   });
 
@@ -298,7 +300,7 @@ describe("a full config", () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect([...result.modules.keys()].sort()).toEqual(
-      [sha(fakeWasm("jwt-auth")), sha(fakeWasm("rate-limit")), sha(fakeWasm("user module"))].sort(),
+      [sha(fakeWasm("jwt-auth")), sha(fakeWasm("rate-limit")), sha(fakeWasm("suite")), sha(fakeWasm("user module"))].sort(),
     );
     expect(result.modules.get(sha(fakeWasm("user module")))).toEqual(fakeWasm("user module"));
   });
@@ -410,7 +412,7 @@ describe("defaults", () => {
   });
 
   it("loads an empty file, or one with only comments, as an empty gateway", async () => {
-    const empty = { listeners: [], routes: [], upstreams: [], plugins: [], consumers: [], rateLimitService: null };
+    const empty = { listeners: [], routes: [], upstreams: [], plugins: [], consumers: [], rateLimitService: null, suite: null };
     expect(await model("")).toEqual(empty);
     expect(await model("# nothing yet\n")).toEqual(empty);
     expect(await model("listeners:\nroutes: []\n")).toEqual(empty);

@@ -123,6 +123,7 @@ describe("the service's config", () => {
       plugin("a-limits", { rules: [{ name: "all", scope: "global", requests: 5, period: "1s" }] }),
     ],
     rateLimitService: null,
+    suite: null,
   };
 
   it("has one domain per rate-limit plugin with global rules, sorted, each a tree nested one level per key part with the limit on the last", () => {
