@@ -581,7 +581,9 @@ export function fuzzConfigParser(
     fc.property(mutatedConfigs(examples), requests(space), (c, r) => {
       tally.add(configureCase(module, filter, c, r));
     }),
-    { numRuns },
+    // A failure ends the run at once, with its seed: shrinking cases that each configure a Wasm VM
+    // (some with half-megabyte configs) can outlast CI. Replay the seed by hand to shrink.
+    { numRuns, endOnFailure: true },
   );
   tally.report();
   return tally.total;
@@ -607,7 +609,9 @@ export function fuzzRequestPath(
       const outcome = target.run(r);
       tally.add(outcome === "upstream" ? "sent upstream" : `answered ${outcome}`);
     }),
-    { numRuns },
+    // A failure ends the run at once, with its seed: shrinking cases that each configure a Wasm VM
+    // (some with half-megabyte configs) can outlast CI. Replay the seed by hand to shrink.
+    { numRuns, endOnFailure: true },
   );
   tally.report();
   return tally.total;
