@@ -302,6 +302,12 @@ async function main(): Promise<void> {
   const started = Date.now();
   const cluster = "upstream";
   const candidates = args.calibrate || args.floor ? await referenceRuns(cluster) : scenarios(cluster);
+  // With --calibrate/--floor, --only may also name rows of the full run (e.g. chain-suite, the Rust
+  // rows), so they are measured in the same run as the floor and calibration rows.
+  if (args.calibrate || args.floor) {
+    const named = new Set(args.only?.split(",") ?? []);
+    for (const s of scenarios(cluster)) if (named.has(s.name) && !candidates.some((c) => c.name === s.name)) candidates.push(s);
+  }
   // --variant name=scenario:file.wasm (repeatable): another build of one of our filters, run beside
   // the scenario it copies (same config, same pre-run check), so a change is A/B-measured in one run.
   for (const v of args.variant ?? []) candidates.push(variantScenario(candidates, v));
