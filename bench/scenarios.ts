@@ -223,8 +223,11 @@ function wasmScenario(
  */
 function suiteScenario(s: Omit<Scenario, "filters" | "modules" | "memoryGauges" | "impl">, plugins: Plugin[]): Scenario {
   const file = filterWasm("suite");
-  const config = { plugins: plugins.map(([filter, c]) => ({ filter, config: c })) };
-  const [first, firstConfig] = plugins[0]!;
+  // Its own stat prefix: the members' metrics (the VM-memory gauge among them) must not share
+  // names with the same filters' standalone rows, or Envoy would mix the two rows' values.
+  const members = plugins.map(([filter, c]): Plugin => [filter, { ...c, stat_prefix: s.name.replace(/-/g, "_") }]);
+  const config = { plugins: members.map(([filter, c]) => ({ filter, config: c })) };
+  const [first, firstConfig] = members[0]!;
   return {
     ...s,
     impl: "ours",
