@@ -27,6 +27,8 @@ export const FLOOR_ROWS: Readonly<Record<string, string>> = {
   "rate-limit": "floor-rate-limit",
   "jwt-auth-rs256": "floor-jwt-auth-rs256",
   "chain-ours": "floor-chain",
+  // The same chain in one suite filter: the floor of one Wasm filter making the chain's host calls.
+  "chain-suite": "floor-chain-suite",
 };
 
 // Memory layout of a replay module (offsets in linear memory).
