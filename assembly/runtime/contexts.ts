@@ -8,11 +8,27 @@ import {
   get_buffer_bytes,
   RootContext,
 } from "@gcoredev/proxy-wasm-sdk-as/assembly";
+import { ConfigErrors } from "../config/reader";
+import { logError } from "./log";
 
 export class FilterRoot extends RootContext {
+  /** Why the last configure() refused (refuseConfig); null when it did not. */
+  configErrors: ConfigErrors | null = null;
+
   /** Parses and applies the plugin configuration; return false to make Envoy reject it. */
   configure(config: ArrayBuffer): bool {
     return true;
+  }
+
+  /**
+   * What configure() returns for a configuration it refuses: logs why (Envoy rejects the filter
+   * when configure fails; the line tells the operator why) and keeps the errors, so a filter that
+   * runs this one (filters/suite) can name them under its own place for them.
+   */
+  refuseConfig(filter: string, errors: ConfigErrors): bool {
+    logError(errors.format(filter));
+    this.configErrors = errors;
+    return false;
   }
 
   /** The per-request context; subclasses return their stream class. */

@@ -6,8 +6,7 @@
 export * from "../../assembly/runtime/entry/core";
 export * from "../../assembly/runtime/entry/request-headers";
 import {
-  FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderSnapshot, HeadersStatus, IdentityHeaders, MemoryGauge, Metric, counter, logError,
-  logInfo, nowMillis, registerFilter, removeHeaderBytes, sendLocalResponse,
+  FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderSnapshot, HeadersStatus, IdentityHeaders, MemoryGauge, Metric, counter, logInfo, nowMillis, registerFilter, removeHeaderBytes, sendLocalResponse,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
 import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller, earlierCaller } from "../../assembly/runtime/consumer";
@@ -75,10 +74,7 @@ class BasicAuthRoot extends FilterRoot {
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();
     const cfg = parseBasicAuthConfig(buf, errors);
-    if (cfg === null) {
-      logError(errors.format(FILTER));
-      return false;
-    }
+    if (cfg === null) return this.refuseConfig(FILTER, errors);
     this.config = cfg;
     const base = "portico.basic_auth." + (cfg.statPrefix.length ? cfg.statPrefix + "." : "");
     this.stats = new Stats(base);

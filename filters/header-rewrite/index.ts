@@ -5,7 +5,7 @@ export * from "../../assembly/runtime/entry/core";
 export * from "../../assembly/runtime/entry/request-headers";
 export * from "../../assembly/runtime/entry/response-headers";
 import {
-  FilterRoot, FilterStream, HeaderMap, HeadersStatus, MemoryGauge, Metric, clearRouteCache, counter, logError, logInfo, registerFilter,
+  FilterRoot, FilterStream, HeaderMap, HeadersStatus, MemoryGauge, Metric, clearRouteCache, counter, logInfo, registerFilter,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
 import { HeaderRewriteConfig, parseHeaderRewriteConfig } from "./config";
@@ -41,11 +41,7 @@ class HeaderRewriteRoot extends FilterRoot {
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();
     const cfg = parseHeaderRewriteConfig(buf, errors);
-    if (cfg === null) {
-      // Envoy rejects the filter when configure fails; this line tells the operator why.
-      logError(errors.format(FILTER));
-      return false;
-    }
+    if (cfg === null) return this.refuseConfig(FILTER, errors);
     this.config = cfg;
     this.stats = new Stats(cfg.statPrefix);
     logInfo(FILTER + ": configured " + cfg.rules.length.toString() + " rule(s)");

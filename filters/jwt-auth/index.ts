@@ -8,7 +8,7 @@ export * from "../../assembly/runtime/entry/tick";
 export * from "../../assembly/runtime/entry/http-call";
 import {
   ClusterRef, FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderName, HeaderSnapshot, HeadersStatus, HostSource, MemoryGauge, Metric, counter,
-  declareClusters, getHeaderBytes, IdentityHeaders, logError, logInfo, nowMillis, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
+  declareClusters, getHeaderBytes, IdentityHeaders, logInfo, nowMillis, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
   setEffectiveContext, setHeaderBytes, setPropertyString, setTickPeriod,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
@@ -95,10 +95,7 @@ class JwtRoot extends FilterRoot {
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();
     const cfg = parseJwtConfig(buf, errors);
-    if (cfg === null) {
-      logError(errors.format(FILTER));
-      return false;
-    }
+    if (cfg === null) return this.refuseConfig(FILTER, errors);
     const base = "portico.jwt_auth." + (cfg.statPrefix.length ? cfg.statPrefix + "." : "");
     this.config = cfg;
     this.cache.clear();

@@ -6,8 +6,7 @@ export * from "../../assembly/runtime/entry/core";
 export * from "../../assembly/runtime/entry/request-headers";
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import {
-  FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderSnapshot, HeadersStatus, IdentityHeaders, MemoryGauge, Metric, counter, logError,
-  logInfo, registerFilter, removeHeaderBytes, sendLocalResponse,
+  FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderSnapshot, HeadersStatus, IdentityHeaders, MemoryGauge, Metric, counter, logInfo, registerFilter, removeHeaderBytes, sendLocalResponse,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
 import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller, earlierCaller } from "../../assembly/runtime/consumer";
@@ -51,10 +50,7 @@ class KeyAuthRoot extends FilterRoot {
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();
     const cfg = parseKeyAuthConfig(buf, errors);
-    if (cfg === null) {
-      logError(errors.format(FILTER));
-      return false;
-    }
+    if (cfg === null) return this.refuseConfig(FILTER, errors);
     this.config = cfg;
     const base = "portico.key_auth." + (cfg.statPrefix.length ? cfg.statPrefix + "." : "");
     this.allowed = counter(base + "allowed_total");

@@ -15,8 +15,7 @@ export * from "../../assembly/runtime/entry/response-headers";
 export * from "../../assembly/runtime/entry/tick";
 export * from "../../assembly/runtime/entry/grpc";
 import {
-  ClusterRef, FilterRoot, FilterStream, HeadersStatus, HostSource, MemoryGauge, declareClusters, getPropertyString, logError,
-  logInfo, nowMillis, propertyPath, registerFilter, resumeRequest, setEffectiveContext, setTickPeriod,
+  ClusterRef, FilterRoot, FilterStream, HeadersStatus, HostSource, MemoryGauge, declareClusters, getPropertyString, logInfo, nowMillis, propertyPath, registerFilter, resumeRequest, setEffectiveContext, setTickPeriod,
 } from "../../assembly/runtime";
 import { ConfigErrors } from "../../assembly/config/reader";
 import { GLOBAL_CLUSTER_PATH, RateLimitConfig, Rule, parseRateLimitConfig } from "./config";
@@ -64,10 +63,7 @@ class RateLimitRoot extends FilterRoot {
   configure(buf: ArrayBuffer): bool {
     const errors = new ConfigErrors();
     const cfg = parseRateLimitConfig(buf, errors);
-    if (cfg === null) {
-      logError(errors.format(FILTER));
-      return false;
-    }
+    if (cfg === null) return this.refuseConfig(FILTER, errors);
     this.config = cfg;
     const base = "portico.rate_limit." + (cfg.statPrefix.length ? cfg.statPrefix + "." : "");
     const plugin = getPropertyString(PLUGIN_NAME);

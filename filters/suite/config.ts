@@ -2,7 +2,7 @@
 // configuration its own filter reads. Only the list is checked here; each member's configuration
 // is checked by the member (root.ts), and its errors reported under `plugins[i].config`.
 import { ConfigErrors, ObjectReader, indexPath, parseConfigDocument } from "../../assembly/config/reader";
-import { memberKind, memberNames } from "./members";
+import { isMemberFilter, memberNames } from "./members";
 
 /** The largest suite configuration: room for the largest member's (key-auth, basic-auth: 4 MiB) and the others. */
 export const MAX_CONFIG_BYTES: i32 = 8 * 1024 * 1024;
@@ -33,12 +33,12 @@ export function parseSuiteConfig(buf: ArrayBuffer, errors: ConfigErrors): Plugin
     if (item === null) continue;
     const filter = item.string("filter", "", true, 64);
     const named = item.value.get("filter");
-    if (named !== null && named.isString && memberKind(filter) === null) {
+    if (named !== null && named.isString && !isMemberFilter(filter)) {
       errors.add(item.at("filter"), "unknown filter \"" + filter + "\"; known: " + memberNames());
     }
     const config = item.object("config", true);
     item.finish();
-    if (config !== null && memberKind(filter) !== null) entries.push(new PluginEntry(filter, String.UTF8.encode(config.value.toJson())));
+    if (config !== null && isMemberFilter(filter)) entries.push(new PluginEntry(filter, String.UTF8.encode(config.value.toJson())));
   }
   return errors.empty ? entries : null;
 }

@@ -10,7 +10,6 @@ import { PluginEntry, parseSuiteConfig } from "./config";
 import { CallRoutes } from "./calls";
 import { SUITE_HOOKS } from "./hooks";
 import { Member } from "./member";
-import { MemberKind, memberKind } from "./members";
 import { SuiteStream } from "./stream";
 import { TickSchedule } from "./ticks";
 
@@ -58,11 +57,10 @@ export class SuiteRoot extends FilterRoot {
     let dropped: i32 = 0;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
-      const member = this.configureMember(i, e);
-      if (member !== null) continue;
+      const refused = this.configureMember(i, e);
+      if (refused === null) continue;
       // The member said why in its own log line; this says it again, under its place in the suite.
-      const own = new ConfigErrors();
-      (memberKind(e.filter) as MemberKind).validate(e.config, own);
+      const own = refused;
       if (own.empty) own.add("", "refused by the " + e.filter + " filter (see its log line)");
       for (let k = 0; k < own.messages.length; k++) {
         if (memberErrors.length < MAX_MEMBER_MESSAGES) memberErrors.push(underPlugin(i, own.messages[k]));
@@ -80,21 +78,27 @@ export class SuiteRoot extends FilterRoot {
     return true;
   }
 
-  /** Makes member `index` with its filter's factory and configures it; null when its configure refused. */
-  private configureMember(index: i32, e: PluginEntry): Member | null {
+  /**
+   * Makes member `index` with its filter's factory and configures it: null when it took the
+   * configuration, else why it refused (the errors its configure kept; empty if it kept none).
+   */
+  private configureMember(index: i32, e: PluginEntry): ConfigErrors | null {
     const factory = factoryFor(e.filter);
-    if (factory === null) return null;
+    if (factory === null) return new ConfigErrors();
     const root = factory(this.context_id);
-    if (!(root instanceof FilterRoot)) return null;
+    if (!(root instanceof FilterRoot)) return new ConfigErrors();
     const m = new Member(index, e.filter, root as FilterRoot, this.calls, this.ticks);
     // Before its configure: a member asks for its timer there.
     this.ticks.members.push(m);
     const previous = SUITE_HOOKS.enter(m);
     const ok = m.root.configure(e.config);
     SUITE_HOOKS.leave(previous);
-    if (!ok) return null;
+    if (!ok) {
+      const kept = m.root.configErrors;
+      return kept === null ? new ConfigErrors() : kept;
+    }
     this.members.push(m);
-    return m;
+    return null;
   }
 
   newStream(contextId: u32): FilterStream {
