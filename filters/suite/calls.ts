@@ -12,16 +12,18 @@ export class CallRoutes {
 
   /** The member waiting for HTTP answer `token`, now no longer waiting; null for a token no member made. */
   takeHttp(token: u32): Member | null {
-    if (!this.http.has(token)) return null;
-    const m = this.http.get(token);
-    this.http.delete(token);
-    return m;
+    return take(this.http, token);
   }
 
+  /** The same for gRPC answer (receive or close) `token`. */
   takeGrpc(token: u32): Member | null {
-    if (!this.grpc.has(token)) return null;
-    const m = this.grpc.get(token);
-    this.grpc.delete(token);
-    return m;
+    return take(this.grpc, token);
   }
+}
+
+function take(calls: Map<u32, Member>, token: u32): Member | null {
+  if (!calls.has(token)) return null;
+  const m = calls.get(token);
+  calls.delete(token);
+  return m;
 }
