@@ -114,4 +114,21 @@ describe("constantTimeEqual", () => {
     expect(constantTimeEqual(h("00"), h("0000"))).toBe(false);
     expect(constantTimeEqual(h("ff"), h("fe"))).toBe(false);
   });
+
+  it("tells apart any single flipped bit, in the 8-byte steps and in the rest, at every length to 24", () => {
+    for (let len = 1; len <= 24; len++) {
+      const a = new Uint8Array(len);
+      for (let i = 0; i < len; i++) a[i] = <u8>(i * 37 + 11);
+      const b = a.slice();
+      expect(constantTimeEqual(a, b)).toBe(true);
+      for (let i = 0; i < len; i++) {
+        for (let bit = 0; bit < 8; bit++) {
+          b[i] = <u8>(<i32>b[i] ^ (1 << bit));
+          expect(constantTimeEqual(a, b)).toBe(false, "length " + len.toString() + ", byte " + i.toString() + ", bit " + bit.toString());
+          b[i] = <u8>(<i32>b[i] ^ (1 << bit));
+        }
+      }
+      expect(constantTimeEqual(a, b)).toBe(true);
+    }
+  });
 });

@@ -11,10 +11,17 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): bool {
 
 /** True when the `len` bytes at a and at b are equal; no early exit. */
 export function constantTimeEqualPtr(a: usize, b: usize, len: i32): bool {
-  let diff: u32 = 0;
-  for (let i = 0; i < len; i++) {
+  // Eight bytes per step (Wasm loads need no alignment), then the rest one by one: the same
+  // work whatever the contents, an eighth of the steps (a cached JWT is compared on every request).
+  let wide: u64 = 0;
+  let i = 0;
+  for (; i + 8 <= len; i += 8) wide |= load<u64>(a + <usize>i) ^ load<u64>(b + <usize>i);
+  let diff: u32 = <u32>(wide | (wide >>> 32));
+  for (; i < len; i++) {
     diff |= <u32>load<u8>(a + <usize>i) ^ <u32>load<u8>(b + <usize>i);
   }
-  // Branch-free reduction to a bool: (diff - 1) has its top bit set only when diff == 0.
-  return <bool>(((diff - 1) >>> 31) & 1);
+  // Branch-free reduction to a bool: diff | (diff >>> 1) fits 31 bits, so (that - 1) has its top
+  // bit set only when diff == 0.
+  const folded = (diff | (diff >>> 1)) & 0x7fffffff;
+  return <bool>(((folded - 1) >>> 31) & 1);
 }

@@ -117,7 +117,7 @@ export function verifyToken(provider: Provider, token: string, nowS: f64, cache:
   if (times != Failure.None) return times;
   const claims = checkClaims(jws.payload, provider.rules);
   if (claims != Failure.None) return claims;
-  cache.put(provider.index, token, new CachedToken(jws.payload, jws.payloadText));
+  cache.put(provider.index, new CachedToken(token, jws.payload, jws.payloadText));
   d.payload = jws.payload;
   d.payloadText = jws.payloadText;
   return Failure.None;

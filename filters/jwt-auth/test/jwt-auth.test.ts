@@ -434,6 +434,60 @@ describe("algorithms", () => {
   });
 });
 
+// A verified token is cached (cache.ts): a repeat costs a lookup, not a signature check. The
+// cache is keyed by a fingerprint of the token, so what matters is that a hit needs the exact
+// token, under the provider that verified it.
+describe("the verified-token cache", () => {
+  it("serves only the exact token: every one-character change of a cached token is refused", async () => {
+    const { vm, p } = await plugin(requireAll([localProvider()]));
+    const good = await mint(key("RS256"), claims());
+    expect(withToken(p, good).status).toBe(200); // cached from now on
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // Every position but the dots and each segment's last character (which may carry unused bits).
+    for (let i = 0; i < good.length; i += 7) {
+      if (good[i] === "." || good[i + 1] === "." || i === good.length - 1) continue;
+      const c = alphabet[(alphabet.indexOf(good[i]!) + 1) % alphabet.length]!;
+      const mutated = good.slice(0, i) + c + good.slice(i + 1);
+      expect(withToken(p, mutated).status, `char ${i} ${good[i]} -> ${c}`).toBe(401);
+    }
+    expect(withToken(p, `${good}A`).status).toBe(401);
+    expect(withToken(p, good.slice(1)).status).toBe(401);
+    expect(withToken(p, good).status).toBe(200);
+    expect(vm.failure).toBeUndefined();
+  });
+
+  it("serves a token only to the provider that verified it", async () => {
+    const rs = key("RS256");
+    const es = key("ES256");
+    const { p } = await plugin({
+      providers: [localProvider({ name: "rs" }, jwksOf([rs])), localProvider({ name: "es" }, jwksOf([es]))],
+      rules: [
+        { match: { path: { prefix: "/rs" } }, requires: ["rs"] },
+        { match: { path: { prefix: "/es" } }, requires: ["es"] },
+      ],
+    });
+    const token = await mint(rs, claims());
+    expect(withToken(p, token, "/rs").status).toBe(200);
+    expect(withToken(p, token, "/es").status).toBe(401);
+    expect(withToken(p, token, "/rs").status).toBe(200);
+  });
+
+  it("keeps serving many tokens at once, each its own claims", async () => {
+    const { p } = await plugin({
+      providers: [localProvider({ claims_to_headers: [{ claim: "sub", header: "x-user" }] })],
+      rules: [{ match: {}, requires: ["idp"] }],
+    });
+    const tokens = await Promise.all(Array.from({ length: 40 }, (_, i) => mint(key("RS256"), claims({ sub: `user-${i}` }))));
+    for (const round of [1, 2]) {
+      tokens.forEach((t, i) => {
+        const o = withToken(p, t);
+        expect(o.status, `round ${round}, token ${i}`).toBe(200);
+        expect(o.header("x-user")).toEqual([`user-${i}`]);
+      });
+    }
+  });
+});
+
 describe("time claims against the emulated clock", () => {
   it("applies exp with the default 60s skew, and re-checks a token it accepted before", async () => {
     const { vm, p } = await plugin(requireAll([localProvider()]));
