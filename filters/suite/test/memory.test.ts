@@ -13,8 +13,8 @@ import type { HeaderList, ProxyWasmVm } from "../../../emulator/index.js";
 const KIB = 1024;
 /**
  * The suite VM's size with the bench chain. Not 128 KiB as a standalone filter's: the suite's
- * static data (every member's strings and tables) takes 92 KiB of its first two pages, and its
- * members' configured state alone (about 37 KiB) does not fit in what is left.
+ * static data (every member's strings and tables) takes 92 KiB of its first two pages, and its heap
+ * live after the configure (about 37 KiB) does not fit in what is left.
  */
 const SUITE_VM_BYTES = 256 * KIB;
 /** Every standalone filter's VM (issue #14: "no larger than today (128 KiB per VM)"). */
