@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { BENCH_REQUEST, chain } from "../../../bench/cost.js";
 import { scenarios } from "../../../bench/scenarios.js";
 import type { HeaderList, ProxyWasmVm } from "../../../emulator/index.js";
+import { builtFilter } from "../../../test/support/wasm-fixtures.js";
 
 const KIB = 1024;
 /**
@@ -19,6 +20,11 @@ const KIB = 1024;
 const SUITE_VM_BYTES = 256 * KIB;
 /** Every standalone filter's VM (issue #14: "no larger than today (128 KiB per VM)"). */
 const STANDALONE_VM_BYTES = 128 * KIB;
+/**
+ * The suite VM with key-auth's bench config (1,000 consumers, 125 KB) as its one member: 16 MiB
+ * when the member's part was written out and parsed again, 3 MiB for key-auth alone.
+ */
+const LARGE_MEMBER_VM_BYTES = 4 * KIB * KIB;
 /** Past the longest collection interval (1,024 streams, assembly/runtime/collector.ts) several times. */
 const WARM_UP_REQUESTS = 5_000;
 const REQUESTS = 200_000;
@@ -68,6 +74,18 @@ describe("VM memory with the bench chain", () => {
     expect(samples).toEqual(samples.map(() => warm));
     expect(vm.metric("portico.header_rewrite.chain_suite.requests_total")).toBe(WARM_UP_REQUESTS + REQUESTS);
   }, 300_000);
+
+  it("a large member configuration (key-auth's 1,000 consumers) is not copied: the suite VM ends at 4 MiB, not 16", async () => {
+    const keyAuth = scenarios().find((x) => x.name === "key-auth")?.plugins?.[0];
+    if (keyAuth === undefined) throw new Error("no key-auth scenario");
+    const c = await chain(
+      [{ module: builtFilter("suite"), rootId: "suite", config: { plugins: [{ filter: "key-auth", config: keyAuth.config }] } }],
+      [builtFilter("suite")],
+      BENCH_REQUEST,
+    );
+    expect(c.vms[0]?.memoryBytes()).toBeLessThanOrEqual(LARGE_MEMBER_VM_BYTES);
+    expect(header(c.run().requestHeaders, "x-consumer-name")).toBe("bench");
+  }, 120_000);
 
   it(`each standalone filter's VM stays at ${STANDALONE_VM_BYTES / KIB} KiB`, async () => {
     const c = await benchChain("chain-ours");
