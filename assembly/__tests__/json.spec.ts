@@ -44,6 +44,19 @@ describe("strict JSON parser", () => {
     expect(parseJson(text).value!.toJson()).toBe(text);
   });
 
+  it("measures toJson's UTF-8 length without building it (what a suite member's size limit reads)", () => {
+    const docs = [
+      '{"a":[1,"two",{"t":false}],"b":null,"c":"q\\"uote","d":[],"e":{},"f":1.5,"g":1e3,"h":-0.25}',
+      '["\\u0001\\n\\t","\u00e9\u20ac","\\ud83d\\ude00",true,12345678901234567890]',
+      '"plain"',
+      "0",
+    ];
+    for (let i = 0; i < docs.length; i++) {
+      const v = parseJson(docs[i]).value!;
+      expect(v.toJsonByteLength()).toBe(<i64>String.UTF8.byteLength(v.toJson()), docs[i]);
+    }
+  });
+
   it("quotes every escape JSON needs, and round-trips each control character", () => {
     expect(quoteJson("a\"b\\c\nd\re\tf\u0000g\u001fh\u007f\u00e9\u20ac")).toBe('"a\\"b\\\\c\\nd\\re\\tf\\u0000g\\u001fh\u007f\u00e9\u20ac"');
     expect(quoteJson("")).toBe('""');

@@ -332,14 +332,48 @@ export function readStringArray(v: JsonValue, path: string, errors: ConfigErrors
 /** Parses a plugin configuration buffer; an empty buffer reads as `{}`. */
 export function parseConfigDocument(buf: ArrayBuffer, maxBytes: i32, errors: ConfigErrors): JsonValue | null {
   if (buf.byteLength == 0) return JsonValue.object([], []);
-  if (buf.byteLength > maxBytes) {
-    errors.addDocument("is " + buf.byteLength.toString() + " bytes, at most " + maxBytes.toString() + " allowed");
-    return null;
-  }
+  if (!withinSize(buf.byteLength, maxBytes, errors)) return null;
   const parsed = parseJsonBuffer(buf);
   if (!parsed.ok) {
     errors.addDocument("is not valid JSON: " + parsed.error + " at byte " + parsed.offset.toString());
     return null;
   }
   return parsed.value;
+}
+
+/** A configuration of `bytes` bytes is within a filter's limit; else reports it (as the document's error) and returns false. */
+function withinSize(bytes: i64, maxBytes: i32, errors: ConfigErrors): bool {
+  if (bytes <= <i64>maxBytes) return true;
+  errors.addDocument("is " + bytes.toString() + " bytes, at most " + maxBytes.toString() + " allowed");
+  return false;
+}
+
+/**
+ * A filter's configuration as it reaches the filter's parser: the bytes Envoy hands over, or, for
+ * a member of a suite (filters/suite), the member's part of the suite's document, already parsed.
+ * The suite hands the part over as it is instead of writing it out as JSON text for the member to
+ * parse again: that text and the second parse were most of the suite VM's memory at configure
+ * (docs/benchmarks.md, #14). Either way the filter's own size limit applies: to the bytes, or to
+ * the part's length as compact JSON (what the member would have been handed as text).
+ */
+export class ConfigSource {
+  private constructor(
+    private readonly bytes: ArrayBuffer | null,
+    private readonly parsed: JsonValue | null,
+    /** The parsed value's length as compact JSON. */
+    private readonly parsedBytes: i64,
+  ) {}
+
+  static ofBytes(buf: ArrayBuffer): ConfigSource { return new ConfigSource(buf, null, 0); }
+
+  // Measured here, not in document(): a filter's own module never calls ofValue, so the measure
+  // (and the number formatting it needs) is only compiled into the suite's.
+  static ofValue(value: JsonValue): ConfigSource { return new ConfigSource(null, value, value.toJsonByteLength()); }
+
+  /** The document, or null (with `errors` filled) when it is over `maxBytes` or not JSON. */
+  document(maxBytes: i32, errors: ConfigErrors): JsonValue | null {
+    const parsed = this.parsed;
+    if (parsed === null) return parseConfigDocument(this.bytes as ArrayBuffer, maxBytes, errors);
+    return withinSize(this.parsedBytes, maxBytes, errors) ? parsed : null;
+  }
 }

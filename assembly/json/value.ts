@@ -112,6 +112,33 @@ export class JsonValue {
   }
 
   /**
+   * The length in UTF-8 bytes of toJson(), measured without building it: a suite (filters/suite)
+   * applies a member's size limit to the member's part of its document this way, instead of
+   * writing the part out as text for the member to parse again.
+   */
+  toJsonByteLength(): i64 {
+    switch (this.kind) {
+      case JsonKind.Null: return 4;
+      case JsonKind.Bool: return this.bool ? 4 : 5;
+      case JsonKind.Number: return formatNumber(this.num, this.integral).length; // ASCII
+      case JsonKind.String: return quotedUtf8Length(this.str);
+      case JsonKind.Array: {
+        const items = this.items as JsonValue[];
+        let n: i64 = 2 + (items.length > 0 ? items.length - 1 : 0); // brackets, commas
+        for (let i = 0; i < items.length; i++) n += items[i].toJsonByteLength();
+        return n;
+      }
+      default: {
+        const keys = this.keys as string[];
+        const values = this.values as JsonValue[];
+        let n: i64 = 2 + (keys.length > 0 ? keys.length - 1 : 0) + keys.length; // braces, commas, colons
+        for (let i = 0; i < keys.length; i++) n += quotedUtf8Length(keys[i]) + values[i].toJsonByteLength();
+        return n;
+      }
+    }
+  }
+
+  /**
    * The value as header-friendly text: strings as they are, numbers without a trailing
    * ".0" when integral, booleans and null as their literals, arrays and objects as JSON.
    */
@@ -132,6 +159,22 @@ const HEX = "0123456789abcdef";
 @inline function quotedLength(c: u32): i32 {
   if (c >= 0x20 && c != 0x22 && c != 0x5c) return 1;
   return c == 0x22 || c == 0x5c || c == 0x0a || c == 0x0d || c == 0x09 ? 2 : 6;
+}
+
+/** UTF-8 bytes of quoteJson(s), as String.UTF8.encode writes it (an unpaired surrogate as U+FFFD). */
+function quotedUtf8Length(s: string): i64 {
+  const n = s.length;
+  let len: i64 = 2;
+  for (let i = 0; i < n; i++) {
+    const c = <u32>s.charCodeAt(i);
+    if (c < 0x80) len += quotedLength(c);
+    else if (c < 0x800) len += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && (<u32>s.charCodeAt(i + 1) & 0xfc00) == 0xdc00) {
+      len += 4;
+      i++;
+    } else len += 3;
+  }
+  return len;
 }
 
 /**

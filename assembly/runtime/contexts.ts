@@ -8,7 +8,7 @@ import {
   get_buffer_bytes,
   RootContext,
 } from "@gcoredev/proxy-wasm-sdk-as/assembly";
-import { ConfigErrors } from "../config/reader";
+import { ConfigErrors, ConfigSource } from "../config/reader";
 import { logError } from "./log";
 
 export class FilterRoot extends RootContext {
@@ -17,6 +17,15 @@ export class FilterRoot extends RootContext {
 
   /** Parses and applies the plugin configuration; return false to make Envoy reject it. */
   configure(config: ArrayBuffer): bool {
+    return this.configureFrom(ConfigSource.ofBytes(config));
+  }
+
+  /**
+   * The same, from bytes or from a document parsed already: a filter that can run in a suite
+   * (filters/suite) overrides this rather than configure(), so the suite can hand it its part of
+   * the suite's document without writing it out and parsing it again.
+   */
+  configureFrom(source: ConfigSource): bool {
     return true;
   }
 

@@ -1,7 +1,7 @@
 // Parses and validates the basic-auth configuration: the realm, the consumers block with each
 // consumer's `basic` users, and the cache and verification budget. Every mistake is reported
 // with the path of the field, all at once; no message quotes a password hash (it is a secret).
-import { ConfigErrors, ObjectReader, indexPath, parseConfigDocument } from "../../assembly/config/reader";
+import { ConfigErrors, ConfigSource, ObjectReader, indexPath } from "../../assembly/config/reader";
 import { ConsumersBlock, readConsumersBlock } from "../../assembly/config/consumers";
 import { ConsumerIdentity } from "../../assembly/runtime/consumer";
 import { PasswordHash, parsePasswordHash, passwordHashProblem } from "./hashes";
@@ -137,8 +137,8 @@ function readBasicUsers(c: ObjectReader, identity: ConsumerIdentity, index: i32)
   }
 }
 
-export function parseBasicAuthConfig(buf: ArrayBuffer, errors: ConfigErrors): BasicAuthConfig | null {
-  const doc = parseConfigDocument(buf, MAX_CONFIG_BYTES, errors);
+export function parseBasicAuthConfig(source: ConfigSource, errors: ConfigErrors): BasicAuthConfig | null {
+  const doc = source.document(MAX_CONFIG_BYTES, errors);
   if (doc === null) return null;
   const top = ObjectReader.of(doc, "", errors);
   if (top === null) return null;

@@ -8,7 +8,7 @@ export * from "../../assembly/runtime/entry/request-headers";
 import {
   FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderSnapshot, HeadersStatus, IdentityHeaders, MemoryGauge, Metric, counter, logInfo, nowMillis, registerFilter, removeHeaderBytes, sendLocalResponse,
 } from "../../assembly/runtime";
-import { ConfigErrors } from "../../assembly/config/reader";
+import { ConfigErrors, ConfigSource } from "../../assembly/config/reader";
 import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller, earlierCaller } from "../../assembly/runtime/consumer";
 import { Sha256 } from "../../assembly/crypto/sha256";
 import { BasicAuthConfig, BasicUser, MAX_USERNAME, parseBasicAuthConfig } from "./config";
@@ -71,9 +71,9 @@ class BasicAuthRoot extends FilterRoot {
   stats: Stats | null = null;
   memory: MemoryGauge | null = null;
 
-  configure(buf: ArrayBuffer): bool {
+  configureFrom(source: ConfigSource): bool {
     const errors = new ConfigErrors();
-    const cfg = parseBasicAuthConfig(buf, errors);
+    const cfg = parseBasicAuthConfig(source, errors);
     if (cfg === null) return this.refuseConfig(FILTER, errors);
     this.config = cfg;
     const base = "portico.basic_auth." + (cfg.statPrefix.length ? cfg.statPrefix + "." : "");

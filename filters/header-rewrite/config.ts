@@ -1,6 +1,6 @@
 // Parses and validates the header-rewrite configuration (JSON) into policy objects.
 // Every mistake is reported with the path of the field, all at once.
-import { ConfigErrors, ObjectReader, childPath, indexPath, parseConfigDocument, readStringArray } from "../../assembly/config/reader";
+import { ConfigErrors, ConfigSource, ObjectReader, childPath, indexPath, readStringArray } from "../../assembly/config/reader";
 import { headerName, readRequestMatch } from "../../assembly/config/match";
 import { JsonValue, kindName } from "../../assembly/json";
 import { PathMatcher, PathMatchKind } from "../../assembly/match";
@@ -220,8 +220,8 @@ function readRule(v: JsonValue, path: string, errors: ConfigErrors): Rule | null
 }
 
 /** Parses the plugin configuration; on failure `errors` says why and the result is null. */
-export function parseHeaderRewriteConfig(buf: ArrayBuffer, errors: ConfigErrors): HeaderRewriteConfig | null {
-  const doc = parseConfigDocument(buf, MAX_CONFIG_BYTES, errors);
+export function parseHeaderRewriteConfig(source: ConfigSource, errors: ConfigErrors): HeaderRewriteConfig | null {
+  const doc = source.document(MAX_CONFIG_BYTES, errors);
   if (doc === null) return null;
   const top = ObjectReader.of(doc, "", errors);
   if (top === null) return null;

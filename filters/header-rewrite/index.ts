@@ -7,7 +7,7 @@ export * from "../../assembly/runtime/entry/response-headers";
 import {
   FilterRoot, FilterStream, HeaderMap, HeadersStatus, MemoryGauge, Metric, clearRouteCache, counter, logInfo, registerFilter,
 } from "../../assembly/runtime";
-import { ConfigErrors } from "../../assembly/config/reader";
+import { ConfigErrors, ConfigSource } from "../../assembly/config/reader";
 import { HeaderRewriteConfig, parseHeaderRewriteConfig } from "./config";
 import { Plan, RequestSnapshot, applyPlan, matchRules, planPhase, snapshotForResponse } from "./policy";
 import { HostHeaders, PhaseSource } from "./host";
@@ -38,9 +38,9 @@ class HeaderRewriteRoot extends FilterRoot {
   plan: Plan = new Plan();
   source: PhaseSource = new PhaseSource();
 
-  configure(buf: ArrayBuffer): bool {
+  configureFrom(source: ConfigSource): bool {
     const errors = new ConfigErrors();
-    const cfg = parseHeaderRewriteConfig(buf, errors);
+    const cfg = parseHeaderRewriteConfig(source, errors);
     if (cfg === null) return this.refuseConfig(FILTER, errors);
     this.config = cfg;
     this.stats = new Stats(cfg.statPrefix);

@@ -1,6 +1,6 @@
 // Parses and validates the jwt-auth configuration into providers and rules. Every mistake is
 // reported with the path of the field, all at once.
-import { ConfigErrors, ObjectReader, indexPath, parseConfigDocument, readStringArray } from "../../assembly/config/reader";
+import { ConfigErrors, ConfigSource, ObjectReader, indexPath, readStringArray } from "../../assembly/config/reader";
 import { headerName, readRequestMatch } from "../../assembly/config/match";
 import { JsonValue, kindName } from "../../assembly/json";
 import { RequestMatch } from "../../assembly/match";
@@ -213,8 +213,8 @@ function readRule(v: JsonValue, path: string, cfg: JwtConfig, errors: ConfigErro
   return rule;
 }
 
-export function parseJwtConfig(buf: ArrayBuffer, errors: ConfigErrors): JwtConfig | null {
-  const doc = parseConfigDocument(buf, MAX_CONFIG_BYTES, errors);
+export function parseJwtConfig(source: ConfigSource, errors: ConfigErrors): JwtConfig | null {
+  const doc = source.document(MAX_CONFIG_BYTES, errors);
   if (doc === null) return null;
   const top = ObjectReader.of(doc, "", errors);
   if (top === null) return null;

@@ -11,7 +11,7 @@ import {
   declareClusters, getHeaderBytes, IdentityHeaders, logInfo, nowMillis, nowNanos, registerFilter, removeHeaderBytes, resumeRequest, sendLocalResponse,
   setEffectiveContext, setHeaderBytes, setPropertyString, setTickPeriod,
 } from "../../assembly/runtime";
-import { ConfigErrors } from "../../assembly/config/reader";
+import { ConfigErrors, ConfigSource } from "../../assembly/config/reader";
 import { quoteJson } from "../../assembly/json";
 import { JwtConfig, Provider, SourceKind, parseJwtConfig } from "./config";
 import { Decision, RequestView, decide } from "./policy";
@@ -92,9 +92,9 @@ class JwtRoot extends FilterRoot {
   credentials: ArrayBuffer[] = [];
   credentialTexts: string[] = [];
 
-  configure(buf: ArrayBuffer): bool {
+  configureFrom(source: ConfigSource): bool {
     const errors = new ConfigErrors();
-    const cfg = parseJwtConfig(buf, errors);
+    const cfg = parseJwtConfig(source, errors);
     if (cfg === null) return this.refuseConfig(FILTER, errors);
     const base = "portico.jwt_auth." + (cfg.statPrefix.length ? cfg.statPrefix + "." : "");
     this.config = cfg;

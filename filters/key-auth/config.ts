@@ -1,7 +1,7 @@
 // Parses and validates the key-auth configuration: where keys come from, the consumers and their
 // keys (as SHA-256 digests), and what to do with the key and the identity. Every mistake is
 // reported with the path of the field, all at once.
-import { ConfigErrors, ObjectReader, indexPath, parseConfigDocument } from "../../assembly/config/reader";
+import { ConfigErrors, ConfigSource, ObjectReader, indexPath } from "../../assembly/config/reader";
 import { headerName } from "../../assembly/config/match";
 import { CONSUMER_HEADERS, ConsumersBlock, readConsumersBlock } from "../../assembly/config/consumers";
 import { ConsumerIdentity } from "../../assembly/runtime/consumer";
@@ -162,8 +162,8 @@ function readKeys(c: ObjectReader, identity: ConsumerIdentity, index: i32): void
   }
 }
 
-export function parseKeyAuthConfig(buf: ArrayBuffer, errors: ConfigErrors): KeyAuthConfig | null {
-  const doc = parseConfigDocument(buf, MAX_CONFIG_BYTES, errors);
+export function parseKeyAuthConfig(source: ConfigSource, errors: ConfigErrors): KeyAuthConfig | null {
+  const doc = source.document(MAX_CONFIG_BYTES, errors);
   if (doc === null) return null;
   const top = ObjectReader.of(doc, "", errors);
   if (top === null) return null;

@@ -8,7 +8,7 @@ import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import {
   FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderSnapshot, HeadersStatus, IdentityHeaders, MemoryGauge, Metric, counter, logInfo, registerFilter, removeHeaderBytes, sendLocalResponse,
 } from "../../assembly/runtime";
-import { ConfigErrors } from "../../assembly/config/reader";
+import { ConfigErrors, ConfigSource } from "../../assembly/config/reader";
 import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller, earlierCaller } from "../../assembly/runtime/consumer";
 import { pairFindAt } from "../../assembly/runtime/headers";
 import { Sha256 } from "../../assembly/crypto/sha256";
@@ -47,9 +47,9 @@ class KeyAuthRoot extends FilterRoot {
   perConsumer: Metric[] = [];
   memory: MemoryGauge | null = null;
 
-  configure(buf: ArrayBuffer): bool {
+  configureFrom(source: ConfigSource): bool {
     const errors = new ConfigErrors();
-    const cfg = parseKeyAuthConfig(buf, errors);
+    const cfg = parseKeyAuthConfig(source, errors);
     if (cfg === null) return this.refuseConfig(FILTER, errors);
     this.config = cfg;
     const base = "portico.key_auth." + (cfg.statPrefix.length ? cfg.statPrefix + "." : "");

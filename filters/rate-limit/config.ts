@@ -1,6 +1,6 @@
 // Parses and validates the rate-limit configuration. Every mistake is reported with the path of
 // the field, all at once.
-import { ConfigErrors, ObjectReader, indexPath, parseConfigDocument } from "../../assembly/config/reader";
+import { ConfigErrors, ConfigSource, ObjectReader, indexPath } from "../../assembly/config/reader";
 import { headerName, readRequestMatch } from "../../assembly/config/match";
 import { JsonValue } from "../../assembly/json";
 import { RequestMatch } from "../../assembly/match";
@@ -159,8 +159,8 @@ function readGlobal(top: ObjectReader): GlobalConfig | null {
   return cfg;
 }
 
-export function parseRateLimitConfig(buf: ArrayBuffer, errors: ConfigErrors): RateLimitConfig | null {
-  const doc = parseConfigDocument(buf, MAX_CONFIG_BYTES, errors);
+export function parseRateLimitConfig(source: ConfigSource, errors: ConfigErrors): RateLimitConfig | null {
+  const doc = source.document(MAX_CONFIG_BYTES, errors);
   if (doc === null) return null;
   const top = ObjectReader.of(doc, "", errors);
   if (top === null) return null;

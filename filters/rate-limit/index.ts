@@ -17,7 +17,7 @@ export * from "../../assembly/runtime/entry/grpc";
 import {
   ClusterRef, FilterRoot, FilterStream, HeadersStatus, HostSource, MemoryGauge, declareClusters, getPropertyString, logInfo, nowMillis, propertyPath, registerFilter, resumeRequest, setEffectiveContext, setTickPeriod,
 } from "../../assembly/runtime";
-import { ConfigErrors } from "../../assembly/config/reader";
+import { ConfigErrors, ConfigSource } from "../../assembly/config/reader";
 import { GLOBAL_CLUSTER_PATH, RateLimitConfig, Rule, parseRateLimitConfig } from "./config";
 import { SyncStore, SyncVerdict, windowStart } from "./sync-store";
 import { SyncEntry, SyncTracker } from "./sync";
@@ -60,9 +60,9 @@ class RateLimitRoot extends FilterRoot {
   askSynced: u32 = 0;
   private lastScanMs: i64 = 0;
 
-  configure(buf: ArrayBuffer): bool {
+  configureFrom(source: ConfigSource): bool {
     const errors = new ConfigErrors();
-    const cfg = parseRateLimitConfig(buf, errors);
+    const cfg = parseRateLimitConfig(source, errors);
     if (cfg === null) return this.refuseConfig(FILTER, errors);
     this.config = cfg;
     const base = "portico.rate_limit." + (cfg.statPrefix.length ? cfg.statPrefix + "." : "");

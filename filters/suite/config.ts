@@ -2,6 +2,7 @@
 // configuration its own filter reads. Only the list is checked here; each member's configuration
 // is checked by the member (root.ts), and its errors reported under `plugins[i].config`.
 import { ConfigErrors, ObjectReader, indexPath, parseConfigDocument } from "../../assembly/config/reader";
+import { JsonValue } from "../../assembly/json";
 import { isMemberFilter, memberNames } from "./members";
 
 /** The largest suite configuration: room for the largest member's (key-auth, basic-auth: 4 MiB) and the others. */
@@ -12,8 +13,11 @@ export const MAX_PLUGINS: i32 = 16;
 export class PluginEntry {
   constructor(
     public readonly filter: string,
-    /** The member's configuration as JSON bytes, what its FilterRoot.configure reads. */
-    public readonly config: ArrayBuffer,
+    /**
+     * The member's configuration: its part of the suite's document, handed to the member's
+     * FilterRoot.configureFrom as it is (not written out as JSON for the member to parse again).
+     */
+    public readonly config: JsonValue,
   ) {}
 }
 
@@ -38,7 +42,7 @@ export function parseSuiteConfig(buf: ArrayBuffer, errors: ConfigErrors): Plugin
     }
     const config = item.object("config", true);
     item.finish();
-    if (config !== null && isMemberFilter(filter)) entries.push(new PluginEntry(filter, String.UTF8.encode(config.value.toJson())));
+    if (config !== null && isMemberFilter(filter)) entries.push(new PluginEntry(filter, config.value));
   }
   return errors.empty ? entries : null;
 }

@@ -2,7 +2,7 @@
 // configure, on the suite's root context id, so the host calls they make act on this root in
 // Envoy), and passes the root callbacks on: the timer to the members whose period is over, a
 // call's answer to the member that made the call, done and delete to every member.
-import { ConfigErrors } from "../../assembly/config/reader";
+import { ConfigErrors, ConfigSource } from "../../assembly/config/reader";
 import { FilterRoot, FilterStream, logError, logInfo } from "../../assembly/runtime";
 import { installHostCallHooks } from "../../assembly/runtime/stream";
 import { factoryFor } from "../../assembly/runtime/registry";
@@ -91,7 +91,7 @@ export class SuiteRoot extends FilterRoot {
     // Before its configure: a member asks for its timer there.
     this.ticks.members.push(m);
     const previous = SUITE_HOOKS.enter(m);
-    const ok = m.root.configure(e.config);
+    const ok = m.root.configureFrom(ConfigSource.ofValue(e.config));
     SUITE_HOOKS.leave(previous);
     if (!ok) {
       const kept = m.root.configErrors;

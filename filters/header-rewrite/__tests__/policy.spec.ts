@@ -1,5 +1,5 @@
 // Pure policy and config tests: an in-memory header map stands in for Envoy.
-import { ConfigErrors } from "../../../assembly/config/reader";
+import { ConfigErrors, ConfigSource } from "../../../assembly/config/reader";
 import { TemplateSource, TemplateVar, VarKind } from "../../../assembly/template";
 import { parseHeaderRewriteConfig, HeaderRewriteConfig } from "../config";
 import { applyPlan, HeaderWriter, matchRules, planPhase, snapshotForResponse } from "../policy";
@@ -82,14 +82,14 @@ class MemoryHeaders implements HeaderWriter, TemplateSource {
 
 function config(json: string): HeaderRewriteConfig {
   const errors = new ConfigErrors();
-  const cfg = parseHeaderRewriteConfig(String.UTF8.encode(json), errors);
+  const cfg = parseHeaderRewriteConfig(ConfigSource.ofBytes(String.UTF8.encode(json)), errors);
   expect(errors.messages.join("; ")).toBe("");
   return cfg!;
 }
 
 function errorsOf(json: string): string {
   const errors = new ConfigErrors();
-  const cfg = parseHeaderRewriteConfig(String.UTF8.encode(json), errors);
+  const cfg = parseHeaderRewriteConfig(ConfigSource.ofBytes(String.UTF8.encode(json)), errors);
   expect(cfg === null).toBe(true);
   return errors.messages.join("; ");
 }
