@@ -98,7 +98,8 @@ export function globalRules(config: unknown): GlobalRule[] {
     // requests_per_unit is a uint32: anything else would make the RateLimitConfig unencodable.
     if (typeof rule.name !== "string" || !isUint32Count(rule.requests) || unit === undefined) continue;
     const key = rule.key === undefined ? [{ fixed: "global" }] : rule.key;
-    if (!Array.isArray(key)) continue;
+    // The filter refuses an empty key ("omit it for one bucket for everyone"): no descriptor either.
+    if (!Array.isArray(key) || key.length === 0) continue;
     const parts = key.map(descriptorPart);
     if (parts.some((p) => p === undefined)) continue;
     out.push({ name: rule.name, requests: rule.requests, unit, parts: parts as GlobalRule["parts"] });

@@ -50,6 +50,12 @@ describe("globalRules", () => {
     expect(globalRules({ rules: [{ name: "bad", scope: "global", requests: 1, period: "1m", key: [{ nope: 1 }] }] })).toEqual([]);
   });
 
+  it("leaves out a rule with an empty key, which the filter refuses (found by the loader fuzz: it made a descriptor of nothing)", () => {
+    const config = { rules: [{ name: "empty", scope: "global", requests: 5, period: "1s", key: [] }] };
+    expect(globalRules(config)).toEqual([]);
+    expect(rateLimitServiceConfigs({ plugins: [plugin("p", config)] })).toEqual([]);
+  });
+
   it("leaves out a rule whose requests the service's uint32 cannot carry (found by the loader fuzz: 5e-324)", () => {
     for (const requests of [5e-324, 0.5, 0, -1, 2 ** 32, Number.NaN, "10"]) {
       expect(globalRules({ rules: [{ name: "r", scope: "global", requests, period: "1m" }] }), String(requests)).toEqual([]);
