@@ -2,8 +2,8 @@
 export { FilterRoot, FilterStream } from "./contexts";
 export { registerFilter } from "./registry";
 export {
-  HeaderMap, HeaderEntry, HeaderName, getHeader, getHeaderBytes, setHeader, setHeaderBytes, addHeader, addHeaderBytes,
-  removeHeader, removeHeaderBytes, getHeaders, getHeaderValues, getHeaderPairsBytes, listHeaderPairs, pairValues, decodeHeaderPairs, encodeHeaderPairs,
+  HeaderMap, HeaderEntry, HeaderName, getHeader, getHeaderBytes, setHeader, setHeaderBytes, setHeaderRaw, addHeader, addHeaderBytes, addHeaderRaw,
+  removeHeader, removeHeaderBytes, getHeaders, getHeaderValues, getHeaderPairsBytes, pairValues, decodeHeaderPairs, encodeHeaderPairs,
 } from "./headers";
 export { HeaderSnapshot } from "./header-snapshot";
 export { PropertyPath, propertyPath, getPropertyBytes, getPropertyString, readProperty, setPropertyString } from "./properties";
