@@ -534,6 +534,34 @@ describe("suite configuration", () => {
     ]);
   });
 
+  it("the next member reads the shared listing, unless the change was an add to a header already there", async () => {
+    // Envoy may merge an add into an existing entry (an "inline" header such as x-forwarded-for):
+    // the runtime cannot know which, so it lists the map again instead of guessing.
+    const vm = await ProxyWasmVm.load(modules.get("suite")!, { startTime: T0, countHostCalls: true });
+    const adds: Json = { rules: [{ match: { path: { prefix: "/" } }, request: { add: { "x-tag": ["added"] } } }] };
+    const reads: Json = { stat_prefix: "reads", rules: [{ request: { set: { "x-first-tag": "${request.header.x-tag}" } } }] };
+    const p = vm.configurePlugin({
+      config: JSON.stringify({
+        plugins: [
+          { filter: "header-rewrite", config: adds },
+          { filter: "header-rewrite", config: reads },
+        ],
+      }),
+      rootId: "suite",
+    });
+    expect(p.ok).toBe(true);
+    const run = (extra: HeaderList) => {
+      vm.hostCalls.clear();
+      const s = p.newHttpStream({ properties: { "source.address": PEER } });
+      s.sendRequestHeaders(request(extra), { endOfStream: true });
+      const listings = vm.hostCalls.get("proxy_get_header_map_pairs");
+      s.complete();
+      return { firstTag: s.requestHeader("x-first-tag"), listings };
+    };
+    expect(run([])).toEqual({ firstTag: "added", listings: 1 }); // the add applied to the listing
+    expect(run([["x-tag", "sent"]])).toEqual({ firstTag: "sent", listings: 2 }); // listed again after it
+  });
+
   it("key-auth's hidden key (header, query parameter, cookie) is gone for the member after it", async () => {
     const key = "suite-key-alice";
     const keyAuth: Json = {
