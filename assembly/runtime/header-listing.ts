@@ -11,10 +11,11 @@
 // kin in headers.ts) still go to Envoy at once, and are applied to the listing the way Envoy
 // applies them (pair-edit.ts), so a later reader sees the map as Envoy now has it. A change that
 // cannot be mirrored for sure drops the listing instead, and the next read lists the map again:
-// a failed host call, a local reply, a name Envoy would lowercase, a value Envoy would refuse, an
-// add to a name already present (Envoy appends the value to an "inline" header's existing entry,
-// x-forwarded-for or cookie, instead of adding one; which headers are inline depends on Envoy's
-// build), and a listing grown past RETAIN_MAX.
+// a failed host call, a local reply, a resumed stream (Envoy may run the filters after us before
+// the call returns, and they may change the map), a name Envoy would lowercase, a value Envoy
+// would refuse, an add to a name already present (Envoy appends the value to an "inline" header's
+// existing entry, x-forwarded-for or cookie, instead of adding one; which headers are inline
+// depends on Envoy's build), and a listing grown past RETAIN_MAX.
 //
 // A reader may hold a pointer into the listing (HeaderSnapshot.find, .listing) until the map is
 // changed: an edit writes the new listing into the other of two buffers and swaps them, so the
@@ -104,7 +105,9 @@ export class MapListing {
       return;
     }
     const dst = grown(this.spare, <usize>size);
-    this.spare = this.bytes;
+    // The old listing's buffer takes the next edit, unless it is an oversized one (kept no longer).
+    const old = this.bytes;
+    this.spare = old !== null && old.byteLength <= RETAIN_MAX ? old : null;
     this.bytes = dst;
     this.size = writeEditedPairs(src, changetype<usize>(dst), edit, name, nameLen, value, valueLen);
   }
@@ -177,7 +180,7 @@ export function headerChanged(map: i32, edit: PairEdit, name: usize, nameLen: us
   if (l !== null) l.changed(edit, name, nameLen, value, valueLen, ok);
 }
 
-/** Something changed the maps in a way not mirrored (a local reply): every listing is dropped. */
+/** Something may have changed the maps in a way not mirrored (a local reply, a resumed stream): every listing is dropped. */
 export function dropHeaderListings(): void {
   for (let i = 0; i < MAP_COUNT; i++) {
     const l = unchecked(listings[i]);

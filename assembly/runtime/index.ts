@@ -9,7 +9,7 @@ export { HeaderSnapshot } from "./header-snapshot";
 export { PropertyPath, propertyPath, getPropertyBytes, getPropertyString, readProperty, setPropertyString } from "./properties";
 export { Metric, MetricKind, MemoryGauge, counter, gauge, histogram } from "./metrics";
 export { log, logTrace, logDebug, logInfo, logWarn, logError, logCritical, hostLogLevel, LogLevel } from "./log";
-export { clearRouteCache, resumeRequest, sendLocalResponse, nowNanos, nowMillis, httpCall, setEffectiveContext, setTickPeriod } from "./stream";
+export { clearRouteCache, continueRequest, resumeRequest, sendLocalResponse, nowNanos, nowMillis, httpCall, setEffectiveContext, setTickPeriod } from "./stream";
 export { FilterHeadersStatusValues as HeadersStatus, FilterDataStatusValues as DataStatus } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 export { HostSource, addressIp, sourceIp } from "./source";
 export { ClusterRef, declareClusters } from "./clusters";
