@@ -617,6 +617,57 @@ describe("suite configuration", () => {
   });
 });
 
+describe("suite memory", () => {
+  it("the shared listing keeps linear memory flat, with maps past its retain bound (16 KiB) between small ones", async () => {
+    const vm = await ProxyWasmVm.load(modules.get("suite")!, { startTime: T0 });
+    const edits: Json = {
+      rules: [{ match: { path: { prefix: "/" } }, request: { set: { "x-a": "${request.header.x-big}" }, remove: ["x-drop"] } }],
+    };
+    const reads: Json = {
+      stat_prefix: "reads",
+      rules: [{ request: { set: { "x-b": "${request.header.x-a}" }, rename: { "x-key": "x-k" } } }],
+    };
+    const p = vm.configurePlugin({
+      config: JSON.stringify({
+        plugins: [
+          { filter: "header-rewrite", config: edits },
+          { filter: "header-rewrite", config: reads },
+        ],
+      }),
+      rootId: "suite",
+    });
+    expect(p.ok).toBe(true);
+    // x-big and x-pad list as 13 KiB; x-big copied into x-a grows the listing past 16 KiB.
+    const big = "b".repeat(7 * 1024);
+    const one = (i: number) => {
+      const s = p.newHttpStream({ properties: { "source.address": PEER } });
+      s.sendRequestHeaders(
+        request([
+          ["x-big", i % 2 ? big : "small"],
+          ["x-pad", i % 2 ? "p".repeat(6 * 1024) : ""],
+          ["x-drop", "1"],
+          ["x-key", "k"],
+        ]),
+        { endOfStream: true },
+      );
+      s.complete();
+      return s;
+    };
+    const check = one(1);
+    expect(check.requestHeader("x-b")).toBe(big); // the second member read the first one's copy
+    expect(check.requestHeader("x-k")).toBe("k");
+    for (let i = 0; i < 4000; i++) one(i);
+    const afterWarmUp = vm.memoryBytes();
+    const samples: number[] = [];
+    for (let i = 1; i <= 20_000; i++) {
+      one(i);
+      if (i % 4000 === 0) samples.push(vm.memoryBytes());
+    }
+    expect(Math.max(...samples)).toBeLessThanOrEqual(afterWarmUp + 65536);
+    expect(samples.at(-1)).toBe(samples.at(-3));
+  }, 120_000);
+});
+
 describe("filters/suite/config.schema.json", () => {
   /** The schema as an editor resolves it: each member's schema (and the shared one) from its file. */
   function suiteSchema() {
