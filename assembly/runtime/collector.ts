@@ -31,7 +31,7 @@
 // whatever the reading. No clock: the interval, and so every request's host calls, stay
 // deterministic.
 
-import { callbackStarted } from "./callback";
+import { callbackEnded, callbackStarted } from "./callback";
 
 /** Finished streams (and ticks) between two collections at the least: the garbage of this many requests is the heap's slack. */
 export const STREAMS_PER_COLLECTION: u32 = 16;
@@ -65,6 +65,7 @@ export function intervalForPages(pages: u32): u32 {
 
 /** At the end of it: collects when this is the outermost call and a collection is due. */
 export function leave(): void {
+  callbackEnded();
   if (--depth != 0) return;
   if (rootWork || streamsEnded >= interval) {
     const afterRootWork = rootWork;
