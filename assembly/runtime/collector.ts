@@ -31,6 +31,8 @@
 // whatever the reading. No clock: the interval, and so every request's host calls, stay
 // deterministic.
 
+import { callbackEnded, callbackStarted } from "./callback";
+
 /** Finished streams (and ticks) between two collections at the least: the garbage of this many requests is the heap's slack. */
 export const STREAMS_PER_COLLECTION: u32 = 16;
 /** At the most: bounds the slack of a filter whose live heap is large. */
@@ -50,14 +52,20 @@ export function intervalForPages(pages: u32): u32 {
   return streams >= <u64>MAX_STREAMS_PER_COLLECTION ? MAX_STREAMS_PER_COLLECTION : <u32>streams;
 }
 
-/** At the start of every entry point that runs filter code. */
+/**
+ * At the start of every entry point that runs filter code, with the context the host called it
+ * for (0 when the entry point does not say): it is also where a new host callback begins, which
+ * the runtime's shared reads are keyed by (callback.ts).
+ */
 // @ts-ignore: decorator
-@inline export function enter(): void {
+@inline export function enter(contextId: u32 = 0): void {
   depth++;
+  callbackStarted(contextId);
 }
 
 /** At the end of it: collects when this is the outermost call and a collection is due. */
 export function leave(): void {
+  callbackEnded();
   if (--depth != 0) return;
   if (rootWork || streamsEnded >= interval) {
     const afterRootWork = rootWork;

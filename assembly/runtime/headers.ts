@@ -3,12 +3,16 @@
 // The SDK's helpers wrap results in CHECK_RESULT, which throws (and so kills the Wasm VM,
 // failing every later request) on any non-OK status, e.g. when a map is not available in the
 // current phase. A gateway filter must degrade, not die: these return what happened.
+// Reads are answered from the callback's listing of the map when there is one, and changes are
+// applied to it as well as sent to Envoy (header-listing.ts).
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import {
-  OUT_PTR, OUT_SIZE, armOut, endCall, hostResultPtr, hostResultSize, releaseHostResult, resetOut, takeHostBuffer, takeHostString,
+  OUT_PTR, OUT_SIZE, armOut, endCall, resetOut, takeHostBuffer, takeHostString,
 } from "./host";
 import { decodeUtf8Lossy } from "../encoding/utf8";
 import { encodeToScratch, scratchBytes } from "../encoding/utf8-scratch";
+import { currentListing, headerChanged, listingIfCurrent } from "./header-listing";
+import { PairEdit } from "./pair-edit";
 
 export enum HeaderMap {
   RequestHeaders = 0,
@@ -35,8 +39,10 @@ export function getHeader(map: HeaderMap, name: string): string | null {
   return getHeaderBytes(map, String.UTF8.encode(name));
 }
 
-/** getHeader with the name already encoded. */
+/** getHeader with the name already encoded; no host call when this callback listed the map. */
 export function getHeaderBytes(map: HeaderMap, key: ArrayBuffer): string | null {
+  const l = listingIfCurrent(map);
+  if (l !== null) return pairFirstAt(l.ptr, l.size, key);
   armOut();
   const r = abi.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
   endCall();
@@ -52,7 +58,15 @@ export function setHeader(map: HeaderMap, name: string, value: string): bool {
 export function setHeaderBytes(map: HeaderMap, key: ArrayBuffer, value: string): bool {
   // The host copies the value during the call: encoded into the reused scratch, not a new buffer.
   const n = encodeToScratch(value);
-  return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, scratchBytes(), n) == RESULT_OK;
+  return setHeaderRaw(map, key, scratchBytes(), <usize>n);
+}
+
+/** setHeaderBytes with the value as the `len` bytes at `ptr` (passed on as they are, UTF-8 or not). */
+export function setHeaderRaw(map: HeaderMap, key: ArrayBuffer, ptr: usize, len: usize): bool {
+  const k = changetype<usize>(key);
+  const ok = abi.proxy_replace_header_map_value(map, k, key.byteLength, ptr, len) == RESULT_OK;
+  headerChanged(map, PairEdit.Replace, k, <usize>key.byteLength, ptr, len, ok);
+  return ok;
 }
 
 /** Appends another value of `name`. */
@@ -62,7 +76,15 @@ export function addHeader(map: HeaderMap, name: string, value: string): bool {
 
 export function addHeaderBytes(map: HeaderMap, key: ArrayBuffer, value: string): bool {
   const n = encodeToScratch(value);
-  return abi.proxy_add_header_map_value(map, changetype<usize>(key), key.byteLength, scratchBytes(), n) == RESULT_OK;
+  return addHeaderRaw(map, key, scratchBytes(), <usize>n);
+}
+
+/** addHeaderBytes with the value as the `len` bytes at `ptr`. */
+export function addHeaderRaw(map: HeaderMap, key: ArrayBuffer, ptr: usize, len: usize): bool {
+  const k = changetype<usize>(key);
+  const ok = abi.proxy_add_header_map_value(map, k, key.byteLength, ptr, len) == RESULT_OK;
+  headerChanged(map, PairEdit.Add, k, <usize>key.byteLength, ptr, len, ok);
+  return ok;
 }
 
 /** Removes every value of `name`. */
@@ -71,7 +93,10 @@ export function removeHeader(map: HeaderMap, name: string): bool {
 }
 
 export function removeHeaderBytes(map: HeaderMap, key: ArrayBuffer): bool {
-  return abi.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength) == RESULT_OK;
+  const k = changetype<usize>(key);
+  const ok = abi.proxy_remove_header_map_value(map, k, key.byteLength) == RESULT_OK;
+  headerChanged(map, PairEdit.Remove, k, <usize>key.byteLength, 0, 0, ok);
+  return ok;
 }
 
 export class HeaderEntry {
@@ -81,9 +106,8 @@ export class HeaderEntry {
 /** Every entry of a map, in order (repeated names appear once per value). */
 export function getHeaders(map: HeaderMap): HeaderEntry[] {
   const out = new Array<HeaderEntry>();
-  if (!listHeaderPairs(map)) return out;
-  decodePairs(hostResultPtr(), hostResultSize(), null, out, null);
-  releaseHostResult();
+  const l = currentListing(map);
+  if (l !== null) decodePairs(l.ptr, l.size, null, out, null);
   return out;
 }
 
@@ -93,31 +117,16 @@ export function getHeaders(map: HeaderMap): HeaderEntry[] {
  */
 export function getHeaderValues(map: HeaderMap, key: ArrayBuffer): string[] {
   const out = new Array<string>();
-  if (!listHeaderPairs(map)) return out;
-  decodePairs(hostResultPtr(), hostResultSize(), key, null, out);
-  releaseHostResult();
+  const l = currentListing(map);
+  if (l !== null) decodePairs(l.ptr, l.size, key, null, out);
   return out;
 }
 
-/** A whole map in the pair encoding (one host call), or null when the map is not available now. */
+/** A whole map in the pair encoding (a copy the caller keeps: one host call), or null when the map is not available now. */
 export function getHeaderPairsBytes(map: HeaderMap): ArrayBuffer | null {
   resetOut();
   if (abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE) != RESULT_OK) return null;
   return takeHostBuffer();
-}
-
-/**
- * Lists a whole map (one host call) into the host-result scratch (host.ts): read it with
- * hostResultPtr()/hostResultSize() before the next host call that returns data, then
- * releaseHostResult(). False (nothing to release) when the map is not available now.
- */
-export function listHeaderPairs(map: HeaderMap): bool {
-  armOut();
-  const r = abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE);
-  endCall();
-  if (r == RESULT_OK) return true;
-  releaseHostResult();
-  return false;
 }
 
 /**

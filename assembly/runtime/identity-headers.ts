@@ -5,9 +5,8 @@
 // allows underscores in names (its default) forwards them. So every request header whose name
 // folds (ASCII lower case, `_` as `-`) to an identity header's folded name is removed, whatever
 // the listener's headers_with_underscores_action says.
-import { HeaderMap, listHeaderPairs, removeHeaderBytes } from "./headers";
-import { HeaderSnapshot } from "./header-snapshot";
-import { hostResultPtr, hostResultSize, releaseHostResult } from "./host";
+import { HeaderMap, removeHeaderBytes } from "./headers";
+import { currentListing } from "./header-listing";
 
 @inline function foldByte(c: u32): u32 {
   if (c >= 0x41 && c <= 0x5a) return c | 0x20; // A-Z
@@ -89,18 +88,17 @@ export class IdentityHeaders {
   }
 
   /**
-   * Removes from the request every header whose name folds to one of ours: one host call to list
-   * the headers, then one per name found; no host call at all when there are no identity headers.
-   * When nothing had to go, the listing is still the request map, so `listing` (the caller's
-   * snapshot of the request headers) takes it and the callback's later lookups cost no host call.
+   * Removes from the request every header whose name folds to one of ours: found in the
+   * callback's listing of the request headers (header-listing.ts: one host call when no filter
+   * listed them yet, which the callback's later lookups then share), then one host call per name
+   * found; no host call at all when there are no identity headers.
    */
-  strip(listing: HeaderSnapshot | null = null): void {
+  strip(): void {
     if (this.folded.length == 0) return;
-    if (!listHeaderPairs(HeaderMap.RequestHeaders)) return;
-    const names = this.spoofedAt(hostResultPtr(), hostResultSize(), this.found);
-    if (names.length == 0 && listing !== null) listing.adoptHostResult();
-    // The listing is in the host-result scratch: done with it before the next host call.
-    releaseHostResult();
+    const l = currentListing(HeaderMap.RequestHeaders);
+    if (l === null) return;
+    // The names are copies: removing one changes the listing they were found in.
+    const names = this.spoofedAt(l.ptr, l.size, this.found);
     for (let i = 0; i < names.length; i++) removeHeaderBytes(HeaderMap.RequestHeaders, names[i]);
   }
 

@@ -7,6 +7,8 @@ import { HeaderSnapshot } from "./header-snapshot";
 import { getPropertyString, propertyPath, readProperty } from "./properties";
 import { hostResultPtr, hostResultSize, releaseHostResult } from "./host";
 import { addressIpAt } from "./address";
+import { decodeUtf8Lossy } from "../encoding/utf8";
+import { callbackEpoch, currentContext } from "./callback";
 import { stripQuery } from "../match/path";
 import { callerCredential, callerGroupsState, callerName, groupsStateHeader } from "./consumer";
 import { TemplateSource, TemplateVar, VarKind } from "../template";
@@ -21,12 +23,82 @@ const REQUEST_ID = String.UTF8.encode("x-request-id");
 
 export { addressIp } from "./address";
 
-/** The client's IP: `source.address` without its port (one host call), or null when Envoy has none. */
+/**
+ * `source.address`, read once per stream: the peer of a stream cannot change while it lasts, and
+ * several filters of one VM (the members of a suite: rate-limit's client key, header-rewrite's
+ * `${source.ip}`) or one filter in several callbacks may ask. Kept for the context host calls act
+ * on (callback.ts); for an unknown context (0) only within the callback. Context ids are not
+ * reused within a VM, so a new stream never sees another's address. One buffer, reused: an
+ * address is at most a few dozen bytes, and a longer one (a pipe path) is read from Envoy each
+ * time instead of kept.
+ */
+class PeerAddress {
+  private bytes: ArrayBuffer = new ArrayBuffer(PEER_ADDRESS_MAX);
+  private size: usize = 0;
+  private known: bool = false;
+  private present: bool = false;
+  private context: u32 = 0;
+  private epoch: u64 = 0;
+
+  /** Reads the address unless it is known for the current context; false when Envoy has none. */
+  load(): bool {
+    const context = currentContext();
+    const epoch = callbackEpoch();
+    if (this.known && this.context == context && (context != 0 || (epoch != 0 && this.epoch == epoch))) return this.present;
+    this.known = false;
+    if (!readProperty(SOURCE_ADDRESS)) {
+      this.remember(context, epoch, false);
+      return false;
+    }
+    const size = hostResultSize();
+    if (size > <usize>PEER_ADDRESS_MAX) return true; // left in the host result for this one reader
+    if (size > 0) memory.copy(changetype<usize>(this.bytes), hostResultPtr(), size);
+    releaseHostResult();
+    this.size = size;
+    this.remember(context, epoch, true);
+    return true;
+  }
+
+  /** After load() answered true: the address is the `size` bytes at `ptr` (the host's result when it was too long to keep). */
+  get ptr(): usize {
+    return this.known ? changetype<usize>(this.bytes) : hostResultPtr();
+  }
+
+  get length(): usize {
+    return this.known ? this.size : hostResultSize();
+  }
+
+  /** Done reading after load(): releases the host's result when the address was not kept. */
+  done(): void {
+    if (!this.known) releaseHostResult();
+  }
+
+  private remember(context: u32, epoch: u64, present: bool): void {
+    this.known = true;
+    this.present = present;
+    this.context = context;
+    this.epoch = epoch;
+  }
+}
+
+/** The longest `source.address` kept (an IPv6 address with zone and port fits). */
+const PEER_ADDRESS_MAX: i32 = 128;
+const PEER = new PeerAddress();
+
+/** The client's `source.address` (with its port), or null when Envoy has none: one host call per stream. */
+export function sourceAddress(): string | null {
+  if (!PEER.load()) return null;
+  const s = decodeUtf8Lossy(PEER.ptr, PEER.length);
+  PEER.done();
+  return s;
+}
+
+/** The client's IP: `source.address` without its port, or null when Envoy has none: one host call per stream. */
 export function sourceIp(): string | null {
-  if (!readProperty(SOURCE_ADDRESS)) return null;
-  const ptr = hostResultPtr();
-  const ip = ptr == 0 ? "" : addressIpAt(ptr, hostResultSize());
-  releaseHostResult();
+  if (!PEER.load()) return null;
+  const ptr = PEER.ptr;
+  const ip = ptr == 0 ? "" : addressIpAt(ptr, PEER.length);
+  PEER.done();
   return ip;
 }
 
@@ -68,8 +140,6 @@ export class HostSource implements TemplateSource {
     this.groups = null;
     this.credentialLoaded = false;
     this.credential = null;
-    const snap = this.requestHeaders;
-    if (snap !== null) snap.reset();
     return this;
   }
 
@@ -98,7 +168,7 @@ export class HostSource implements TemplateSource {
       case VarKind.RequestHost: return this.requestHeader(AUTHORITY);
       case VarKind.RequestScheme: return this.requestHeader(SCHEME);
       case VarKind.RequestId: return this.requestHeader(REQUEST_ID);
-      case VarKind.SourceAddress: return getPropertyString(SOURCE_ADDRESS);
+      case VarKind.SourceAddress: return sourceAddress();
       case VarKind.SourceIp: return sourceIp();
       case VarKind.RouteName: return getPropertyString(ROUTE_NAME);
       case VarKind.ConsumerName: return this.consumerName();

@@ -2,6 +2,8 @@
 import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { encodeHeaderPairs, HeaderEntry } from "./headers";
 import { OUT_PTR, OUT_SIZE, OUT_U64, resetOut, takeHostBuffer } from "./host";
+import { callbackEpoch, effectiveContextChanged } from "./callback";
+import { dropHeaderListings } from "./header-listing";
 
 const CLEAR_ROUTE_CACHE = String.UTF8.encode("clear_route_cache");
 
@@ -62,7 +64,18 @@ export function clearRouteCache(): bool {
 export function resumeRequest(): bool {
   const h = hooks;
   if (h !== null && h.resumeRequested()) return true;
-  return abi.proxy_continue_stream(0) == 0;
+  return continueRequest();
+}
+
+/**
+ * Lets Envoy's stream go on with the request (proxy_continue_stream), without the hooks: for the
+ * suite once every member passed. Envoy may run the filters after ours before this returns, and
+ * they may change the request map: the callback's header listings are dropped (header-listing.ts).
+ */
+export function continueRequest(): bool {
+  const ok = abi.proxy_continue_stream(0) == 0;
+  dropHeaderListings();
+  return ok;
 }
 
 /** Answers the request from the filter. grpcStatus -1 means "not a gRPC reply". */
@@ -77,15 +90,29 @@ export function sendLocalResponse(status: u32, details: string, body: string, he
     changetype<usize>(pairs), pairs.byteLength,
     grpcStatus,
   ) == 0;
+  // Envoy answers for the stream now: what its maps look like afterwards is not ours to mirror.
+  dropHeaderListings();
   const h = hooks;
   if (h !== null) h.localReplySent();
   return sent;
 }
 
-/** Host wall-clock time in nanoseconds since the Unix epoch. */
+// The clock as read in the running callback (callback.ts): every filter of the callback (each
+// member of a suite) gets the same time from one host call. A callback is microseconds long, and
+// what a filter measures with the clock (expiry, token buckets, deadlines) is in milliseconds at
+// the finest, so the time the callback began is the time of all of it.
+let clockEpoch: u64 = 0;
+let clockNanos: u64 = 0;
+
+/** Host wall-clock time in nanoseconds since the Unix epoch: read once per callback. */
 export function nowNanos(): u64 {
+  const epoch = callbackEpoch();
+  if (epoch != 0 && clockEpoch == epoch) return clockNanos;
   if (abi.proxy_get_current_time_nanoseconds(OUT_U64) != 0) return 0;
-  return load<u64>(OUT_U64);
+  const now = load<u64>(OUT_U64);
+  clockEpoch = epoch;
+  clockNanos = now;
+  return now;
 }
 
 /**
@@ -118,7 +145,10 @@ export function nowMillis(): u64 {
 export function setEffectiveContext(contextId: u32): bool {
   const h = hooks;
   if (h !== null) h.effectiveContextSet(contextId);
-  return abi.proxy_set_effective_context(contextId) == 0;
+  const ok = abi.proxy_set_effective_context(contextId) == 0;
+  // Host calls act on `contextId` now (when Envoy refused, on none we know of).
+  effectiveContextChanged(ok ? contextId : 0);
+  return ok;
 }
 
 /** Sets the calling root context's timer period (0 stops it); false if the host refused. */

@@ -122,12 +122,11 @@ class BasicAuthStream extends FilterStream {
     if (cfg === null) return HeadersStatus.Continue;
     root.memory!.tick();
     const snap = root.snapshot;
-    snap.reset();
     const earlier = earlierCaller(cfg.consumers.anonymous >= 0);
     this.replacing = earlier;
     // Whatever the verdict, a client must not pass identity headers of its own (those present
     // after an earlier auth filter identified the caller are that filter's).
-    if (!earlier) root.identity.strip(snap);
+    if (!earlier) root.identity.strip();
     const count = snap.count(AUTHORIZATION);
     if (count == 0) return this.noCredential(cfg);
     // Two Authorization headers are ambiguous (which one would a later filter or the upstream read?).

@@ -2,7 +2,9 @@
 // the response-phase snapshot) and header writes into Envoy's maps. Header names arrive
 // pre-encoded (HeaderName, TemplateVar.header), so a lookup allocates only its result. In the
 // request phase every request-header read (matching, templates, rename, set_if_absent) comes
-// from one listing of the map (HeaderSnapshot): one host call instead of one per header.
+// from the callback's one listing of the map (HeaderSnapshot), which follows this filter's own
+// writes (assembly/runtime/header-listing.ts): one host call instead of one per header, and none
+// when an earlier filter of the same suite already listed the map in this callback.
 import {
   HeaderMap, HeaderName, HeaderSnapshot, HostSource, addHeaderBytes, getHeaderBytes, getHeaderValues, removeHeaderBytes, setHeaderBytes,
 } from "../../assembly/runtime";
@@ -17,7 +19,7 @@ import { HeaderWriter, RequestSnapshot, isRequestScoped } from "./policy";
 export class PhaseSource extends HostSource {
   private snapshot: RequestSnapshot | null = null;
   private responsePhase: bool = false;
-  /** The request map as it reached this filter, listed once per request phase. */
+  /** The request map, from the callback's listing of it. */
   readonly requestMap: HeaderSnapshot = new HeaderSnapshot(HeaderMap.RequestHeaders);
 
   forRequest(): PhaseSource {
@@ -48,15 +50,13 @@ export class PhaseSource extends HostSource {
 
 /**
  * Writes into one of Envoy's maps. Reads (rename, set_if_absent) see the live map: from the
- * phase's listing while this phase has not changed that name (the listing is the map as it
- * reached us), else from Envoy. The one behaviour this changes is Envoy's: it clears the route
- * cache after every request-header write, so a phase whose only action removes an absent
- * header no longer makes Envoy pick the same route again.
+ * phase's listing when there is one (it follows the writes), else from Envoy. The one behaviour
+ * this changes is Envoy's: it clears the route cache after every request-header write, so a
+ * phase whose only action removes an absent header no longer makes Envoy pick the same route
+ * again.
  */
 export class HostHeaders implements HeaderWriter {
   private listing: HeaderSnapshot | null = null;
-  /** Names this phase changed: the listing no longer answers for them. */
-  private changed: string[] = [];
   private values: string[] = [];
 
   constructor(private map: HeaderMap) {}
@@ -64,39 +64,27 @@ export class HostHeaders implements HeaderWriter {
   /** Starts a phase; `listing` (or null) is the phase's read of this same map. */
   begin(listing: HeaderSnapshot | null): HostHeaders {
     this.listing = listing;
-    this.changed.length = 0;
     return this;
   }
 
   first(name: HeaderName): string | null {
-    const l = this.listed(name);
+    const l = this.listing;
     return l === null ? getHeaderBytes(this.map, name.bytes) : l.first(name.bytes);
   }
 
   /** From the listing, the values come in one array reused by every call: applyPlan uses them before asking again. */
   all(name: HeaderName): string[] {
-    const l = this.listed(name);
+    const l = this.listing;
     return l === null ? getHeaderValues(this.map, name.bytes) : l.all(name.bytes, this.values);
   }
 
-  set(name: HeaderName, value: string): bool { return this.touch(name) && setHeaderBytes(this.map, name.bytes, value); }
-  add(name: HeaderName, value: string): bool { return this.touch(name) && addHeaderBytes(this.map, name.bytes, value); }
+  set(name: HeaderName, value: string): bool { return setHeaderBytes(this.map, name.bytes, value); }
+  add(name: HeaderName, value: string): bool { return addHeaderBytes(this.map, name.bytes, value); }
   remove(name: HeaderName): bool {
-    // Removing a header the listing shows absent (and this phase did not add) changes nothing:
-    // skip the host call (the usual case for headers stripped as a precaution, x-internal-debug).
-    const l = this.listed(name);
+    // Removing a header the listing shows absent changes nothing: skip the host call (the usual
+    // case for headers stripped as a precaution, x-internal-debug).
+    const l = this.listing;
     if (l !== null && !l.has(name.bytes)) return true;
-    return this.touch(name) && removeHeaderBytes(this.map, name.bytes);
-  }
-
-  private listed(name: HeaderName): HeaderSnapshot | null {
-    if (this.listing === null) return null;
-    for (let i = 0; i < this.changed.length; i++) if (this.changed[i] == name.text) return null;
-    return this.listing;
-  }
-
-  private touch(name: HeaderName): bool {
-    if (this.listing !== null) this.changed.push(name.text);
-    return true;
+    return removeHeaderBytes(this.map, name.bytes);
   }
 }

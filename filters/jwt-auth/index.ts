@@ -46,8 +46,8 @@ class ProviderStats {
 
 /**
  * Request access for the policy: headers by pre-encoded name, the path, template variables. All
- * of them come from one listing of the request map per callback (HeaderSnapshot), which is the
- * listing identity-header stripping already made when it had nothing to remove.
+ * of them come from the callback's one listing of the request map (HeaderSnapshot), the one
+ * identity-header stripping read (and edited, when it removed a header).
  */
 class RequestHeadersView extends HostSource implements RequestView {
   constructor() {
@@ -227,7 +227,7 @@ class JwtStream extends FilterStream {
     // decides (those present after an earlier auth filter identified the caller are that
     // filter's: earlierCaller() in assembly/runtime/consumer.ts).
     // Claim headers are this filter's alone: always stripped.
-    (this.replacing ? this.root.claimIdentity : this.root.identity).strip(view.requestHeaders);
+    (this.replacing ? this.root.claimIdentity : this.root.identity).strip();
     return this.run(true);
   }
 

@@ -4,13 +4,12 @@
 // Entry points: request headers only; Envoy skips the callbacks a module does not export (assembly/runtime/entry/core.ts).
 export * from "../../assembly/runtime/entry/core";
 export * from "../../assembly/runtime/entry/request-headers";
-import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import {
-  FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderSnapshot, HeadersStatus, IdentityHeaders, MemoryGauge, Metric, counter, logInfo, registerFilter, removeHeaderBytes, sendLocalResponse,
+  FilterRoot, FilterStream, HeaderEntry, HeaderMap, HeaderSnapshot, HeadersStatus, IdentityHeaders, MemoryGauge, Metric, addHeaderRaw, counter, logInfo, registerFilter,
+  removeHeaderBytes, sendLocalResponse, setHeaderRaw,
 } from "../../assembly/runtime";
 import { ConfigErrors, ConfigSource } from "../../assembly/config/reader";
 import { ANONYMOUS_CREDENTIAL, ANONYMOUS_CREDENTIAL_BYTES, CONSUMER_HEADERS, ConsumerIdentity, admitCaller, earlierCaller } from "../../assembly/runtime/consumer";
-import { pairFindAt } from "../../assembly/runtime/headers";
 import { Sha256 } from "../../assembly/crypto/sha256";
 import { KeyAuthConfig, SourceKind, parseKeyAuthConfig } from "./config";
 import { DIGEST_BYTES } from "./keys";
@@ -24,9 +23,8 @@ const INVALID_BODY = "{\"error\":\"invalid_key\"}";
 
 /** Sets a request header to raw bytes (a `:path` or Cookie value need not be UTF-8: it is passed on as the client sent it). */
 function setRequestHeaderRaw(name: ArrayBuffer, value: ByteBuffer, add: bool): void {
-  const n = changetype<usize>(name);
-  if (add) abi.proxy_add_header_map_value(HeaderMap.RequestHeaders, n, name.byteLength, value.ptr, value.length);
-  else abi.proxy_replace_header_map_value(HeaderMap.RequestHeaders, n, name.byteLength, value.ptr, value.length);
+  if (add) addHeaderRaw(HeaderMap.RequestHeaders, name, value.ptr, <usize>value.length);
+  else setHeaderRaw(HeaderMap.RequestHeaders, name, value.ptr, <usize>value.length);
 }
 
 class KeyAuthRoot extends FilterRoot {
@@ -91,11 +89,10 @@ class KeyAuthStream extends FilterStream {
     if (cfg === null) return HeadersStatus.Continue;
     root.memory!.tick();
     const snap = root.snapshot;
-    snap.reset();
     const earlier = earlierCaller(cfg.block.anonymous >= 0);
     // Whatever the verdict, a client must not pass identity headers of its own (those present
     // after an earlier auth filter identified the caller are that filter's).
-    if (!earlier) root.identity.strip(snap);
+    if (!earlier) root.identity.strip();
     if (!snap.listing()) return this.refuse(false);
     const base = snap.listingPtr;
     const size = snap.listingSize;
@@ -107,7 +104,7 @@ class KeyAuthStream extends FilterStream {
       const anon = cfg.block.anonymous;
       if (anon < 0) return this.refuse(false);
       root.anonymous!.increment();
-      this.admit(cfg, anon, cfg.block.consumers[anon], ANONYMOUS_CREDENTIAL_BYTES, ANONYMOUS_CREDENTIAL, base, size);
+      this.admit(cfg, anon, cfg.block.consumers[anon], ANONYMOUS_CREDENTIAL_BYTES, ANONYMOUS_CREDENTIAL);
       return HeadersStatus.Continue;
     }
     // A wrong key is refused even when anonymous callers are admitted: it is a failed login, not no login.
@@ -118,36 +115,35 @@ class KeyAuthStream extends FilterStream {
     const key = cfg.keys.find(digest);
     if (key === null) return this.refuse(true);
     root.allowed!.increment();
-    this.admit(cfg, key.consumer, key.owner, key.credential, key.credentialText, base, size);
+    this.admit(cfg, key.consumer, key.owner, key.credential, key.credentialText);
     return HeadersStatus.Continue;
   }
 
-  private admit(cfg: KeyAuthConfig, index: i32, who: ConsumerIdentity, credential: ArrayBuffer, credentialText: string, base: usize, size: usize): void {
+  private admit(cfg: KeyAuthConfig, index: i32, who: ConsumerIdentity, credential: ArrayBuffer, credentialText: string): void {
     admitCaller(who, credential, credentialText, cfg.block.upstreamHeaders, this.replacing);
     if (cfg.perConsumerMetrics) this.root.perConsumer[index].increment();
-    // The listing was copied into the snapshot: it still describes the request as it came in.
-    if (cfg.hideCredentials) this.hide(cfg, base, size);
+    if (cfg.hideCredentials) this.hide(cfg);
   }
 
   /** Takes every configured source's key out of the request (as native api_key_auth does), not only the one used. */
-  private hide(cfg: KeyAuthConfig, base: usize, size: usize): void {
+  private hide(cfg: KeyAuthConfig): void {
     const finder = this.root.finder;
+    // The map as it is now (after admitCaller's headers): every change below edits the listing,
+    // so each step reads it afresh instead of holding a pointer into it (header-listing.ts).
+    const snap = this.root.snapshot;
     let query = false;
     let cookie = false;
     for (let i = 0; i < cfg.sources.length; i++) {
       const s = cfg.sources[i];
       if (s.kind == SourceKind.Header) {
-        if (pairFindAt(base, size, s.header!.bytes) >= 0) removeHeaderBytes(HeaderMap.RequestHeaders, s.header!.bytes);
+        if (snap.has(s.header!.bytes)) removeHeaderBytes(HeaderMap.RequestHeaders, s.header!.bytes);
       } else if (s.kind == SourceKind.Query) query = true;
       else cookie = true;
     }
-    if (query) {
-      const at = pairFindAt(base, size, PATH);
-      if (at >= 0 && finder.withoutQueryKeys(cfg.sources, base + <usize>(at >>> 32), <usize>(at & 0xffffffff))) {
-        setRequestHeaderRaw(PATH, finder.out, false);
-      }
+    if (query && snap.find(PATH) && finder.withoutQueryKeys(cfg.sources, snap.foundPtr, snap.foundLen)) {
+      setRequestHeaderRaw(PATH, finder.out, false);
     }
-    if (cookie && finder.withoutCookieKeys(cfg.sources, base, size)) {
+    if (cookie && snap.listing() && finder.withoutCookieKeys(cfg.sources, snap.listingPtr, snap.listingSize)) {
       // Remove, then add: one Cookie header with the rest, however many the request had.
       removeHeaderBytes(HeaderMap.RequestHeaders, COOKIE);
       if (finder.out.length) setRequestHeaderRaw(COOKIE, finder.out, true);

@@ -10,9 +10,8 @@
 //  - log, done, delete: every member stream that exists.
 // A member's stream is made when its request phase starts, on the real stream id, so a member
 // root that resumes it (setEffectiveContext(id)) acts on the right Envoy stream.
-import * as abi from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
 import { Context } from "@gcoredev/proxy-wasm-sdk-as/assembly";
-import { FilterRoot, FilterStream, HeadersStatus } from "../../assembly/runtime";
+import { FilterRoot, FilterStream, HeadersStatus, continueRequest } from "../../assembly/runtime";
 import { Member } from "./member";
 import { SUITE_HOOKS } from "./hooks";
 
@@ -68,7 +67,7 @@ export class SuiteStream extends FilterStream {
     const at = this.pausedAt;
     if (at < 0) return;
     this.pausedAt = -1;
-    if (this.runFrom(at + 1) == HeadersStatus.Continue) abi.proxy_continue_stream(0);
+    if (this.runFrom(at + 1) == HeadersStatus.Continue) continueRequest();
   }
 
   onResponseHeaders(headers: u32, endOfStream: bool): HeadersStatus {

@@ -3,7 +3,7 @@ import { findStream } from "../registry";
 import { enter, leave } from "../collector";
 
 export function proxy_on_request_body(context_id: u32, body_buffer_length: u32, end_of_stream: u32): i32 {
-  enter();
+  enter(context_id);
   const ctx = findStream(context_id);
   const status = ctx === null ? 0 : <i32>ctx.onRequestBody(body_buffer_length, end_of_stream != 0);
   leave();
@@ -11,7 +11,7 @@ export function proxy_on_request_body(context_id: u32, body_buffer_length: u32, 
 }
 
 export function proxy_on_response_body(context_id: u32, body_buffer_length: u32, end_of_stream: u32): i32 {
-  enter();
+  enter(context_id);
   const ctx = findStream(context_id);
   const status = ctx === null ? 0 : <i32>ctx.onResponseBody(body_buffer_length, end_of_stream != 0);
   leave();

@@ -21,7 +21,7 @@ export { malloc } from "../host-alloc";
 export function proxy_abi_version_0_2_1(): void {}
 
 export function proxy_on_context_create(context_id: u32, root_context_id: u32): void {
-  enter();
+  enter(context_id);
   if (root_context_id == 0) {
     createRoot(context_id);
     rootCallbackRan();
@@ -30,7 +30,7 @@ export function proxy_on_context_create(context_id: u32, root_context_id: u32): 
 }
 
 export function proxy_on_vm_start(root_context_id: u32, vm_configuration_size: u32): u32 {
-  enter();
+  enter(root_context_id);
   const root = findRoot(root_context_id);
   const ok = root !== null && root.onStart(vm_configuration_size);
   rootCallbackRan();
@@ -39,7 +39,7 @@ export function proxy_on_vm_start(root_context_id: u32, vm_configuration_size: u
 }
 
 export function proxy_validate_configuration(root_context_id: u32, configuration_size: u32): u32 {
-  enter();
+  enter(root_context_id);
   const root = findRoot(root_context_id);
   const ok = root !== null && root.validateConfiguration(configuration_size);
   rootCallbackRan();
@@ -48,7 +48,7 @@ export function proxy_validate_configuration(root_context_id: u32, configuration
 }
 
 export function proxy_on_configure(root_context_id: u32, configuration_size: u32): u32 {
-  enter();
+  enter(root_context_id);
   const root = findRoot(root_context_id);
   const ok = root !== null && root.onConfigure(configuration_size);
   rootCallbackRan();
@@ -57,7 +57,7 @@ export function proxy_on_configure(root_context_id: u32, configuration_size: u32
 }
 
 export function proxy_on_delete(context_id: u32): void {
-  enter();
+  enter(context_id);
   const ctx = findStream(context_id);
   if (ctx !== null) {
     ctx.onDelete();

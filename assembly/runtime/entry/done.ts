@@ -6,7 +6,7 @@ import { findRoot, findStream } from "../registry";
 import { enter, leave, rootCallbackRan } from "../collector";
 
 export function proxy_on_done(context_id: u32): u32 {
-  enter();
+  enter(context_id);
   let done = true;
   const ctx = findStream(context_id);
   if (ctx !== null) done = ctx.onDone();

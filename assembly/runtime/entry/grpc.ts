@@ -6,14 +6,14 @@ import { findRoot } from "../registry";
 import { enter, leave } from "../collector";
 
 export function proxy_on_grpc_receive(context_id: u32, token: u32, response_size: u32): void {
-  enter();
+  enter(context_id);
   const root = findRoot(context_id);
   if (root !== null) root.on_grpc_receive(token, response_size);
   leave();
 }
 
 export function proxy_on_grpc_close(context_id: u32, token: u32, status_code: u32): void {
-  enter();
+  enter(context_id);
   const root = findRoot(context_id);
   if (root !== null) root.on_grpc_close(token, status_code);
   leave();

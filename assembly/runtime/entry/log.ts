@@ -3,7 +3,7 @@ import { findStream } from "../registry";
 import { enter, leave } from "../collector";
 
 export function proxy_on_log(context_id: u32): void {
-  enter();
+  enter(context_id);
   const ctx = findStream(context_id);
   if (ctx !== null) ctx.onLog();
   leave();

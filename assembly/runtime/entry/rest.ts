@@ -5,7 +5,7 @@ import { findRoot, findStream } from "../registry";
 import { enter, leave, rootCallbackRan } from "../collector";
 
 export function proxy_on_queue_ready(root_context_id: u32, token: u32): void {
-  enter();
+  enter(root_context_id);
   const root = findRoot(root_context_id);
   if (root !== null) root.onQueueReady(token);
   rootCallbackRan();
@@ -21,7 +21,7 @@ export function proxy_on_grpc_receive_initial_metadata(context_id: u32, token: u
 export function proxy_on_grpc_trailing_metadata(context_id: u32, token: u32, trailers: u32): void {}
 
 export function proxy_on_new_connection(context_id: u32): i32 {
-  enter();
+  enter(context_id);
   const ctx = findStream(context_id);
   const status = ctx === null ? 0 : <i32>ctx.onNewConnection();
   leave();
@@ -29,7 +29,7 @@ export function proxy_on_new_connection(context_id: u32): i32 {
 }
 
 export function proxy_on_downstream_data(context_id: u32, data_length: u32, end_of_stream: u32): i32 {
-  enter();
+  enter(context_id);
   const ctx = findStream(context_id);
   const status = ctx === null ? 0 : <i32>ctx.onDownstreamData(data_length, end_of_stream != 0);
   leave();
@@ -37,7 +37,7 @@ export function proxy_on_downstream_data(context_id: u32, data_length: u32, end_
 }
 
 export function proxy_on_upstream_data(context_id: u32, data_length: u32, end_of_stream: u32): i32 {
-  enter();
+  enter(context_id);
   const ctx = findStream(context_id);
   const status = ctx === null ? 0 : <i32>ctx.onUpstreamData(data_length, end_of_stream != 0);
   leave();

@@ -3,7 +3,7 @@ import { findStream } from "../registry";
 import { enter, leave } from "../collector";
 
 export function proxy_on_request_trailers(context_id: u32, trailers: u32): i32 {
-  enter();
+  enter(context_id);
   const ctx = findStream(context_id);
   const status = ctx === null ? 0 : <i32>ctx.onRequestTrailers(trailers);
   leave();
@@ -11,7 +11,7 @@ export function proxy_on_request_trailers(context_id: u32, trailers: u32): i32 {
 }
 
 export function proxy_on_response_trailers(context_id: u32, trailers: u32): i32 {
-  enter();
+  enter(context_id);
   const ctx = findStream(context_id);
   const status = ctx === null ? 0 : <i32>ctx.onResponseTrailers(trailers);
   leave();
