@@ -334,6 +334,24 @@ describe("suite vs the same filters as a chain of separate VMs (emulator)", () =
     expect(gws[1].stages[0]!.plugin.tickPeriodMs).toBe(200); // gcd of jwt-auth's 200 ms and rate-limit's 5 s
   });
 
+  it("members' periods with a tiny common divisor (jwt-auth 200 ms, a 333 ms sync) step at 200 ms, not 1 ms, and jwt-auth's wait still ends on time", async () => {
+    const synced: Json = {
+      ...rateGlobal,
+      rules: [{ name: "per_user", scope: "global", requests: 5, period: "1h", sync: "333ms", key: [{ header: "x-user" }] }],
+    };
+    const gws = await pair([
+      ["jwt-auth", jwtRemote()],
+      ["rate-limit", synced],
+    ]);
+    const suite = gws[1].stages[0]!;
+    expect(suite.plugin.tickPeriodMs).toBe(200); // gcd(200, 333) is 1: the shorter period instead
+    const stream = suite.plugin.newHttpStream({ properties: { "source.address": PEER } });
+    stream.sendRequestHeaders(request(await bearer("erin")), { endOfStream: true });
+    expect(stream.paused).toBe(true);
+    suite.vm.advanceTime(1500); // past remote_jwks.timeout (1s)
+    expect(stream.localResponse?.status).toBe(401);
+  });
+
   it("a global rate-limit rule: the request waits for the service's answer, OK passes and OVER_LIMIT is a 429", async () => {
     const gws = await pair([
       ["jwt-auth", jwtInline()],
