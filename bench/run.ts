@@ -111,6 +111,14 @@ function buildRustPlugins(all: Scenario[]): { kept: Scenario[]; skipped?: string
   return { kept: all };
 }
 
+/** A filter's config with `prefix` as its stat prefix; a suite's (`plugins: [...]`) on each member. */
+function withStatPrefix(config: unknown, prefix: string): Json {
+  const c = config as { plugins?: { filter: string; config: object }[] };
+  if (Array.isArray(c.plugins))
+    return { ...c, plugins: c.plugins.map((m) => ({ ...m, config: { ...m.config, stat_prefix: prefix } })) } as Json;
+  return { ...(config as object), stat_prefix: prefix } as Json;
+}
+
 function variantScenario(all: Scenario[], spec: string): Scenario {
   const m = /^([\w.-]+)=([\w-]+):(.+\.wasm)$/.exec(spec);
   if (!m) throw new Error(`--variant ${spec}: expected name=scenario:file.wasm`);
@@ -127,15 +135,15 @@ function variantScenario(all: Scenario[], spec: string): Scenario {
   // Its own stat prefix, so its memory gauge (and counters) are not the copied scenario's.
   const prefix = `variant_${name.replace(/\W/g, "_")}`;
   const configuration = (cfg as unknown as { configuration?: { value: string } }).configuration;
-  if (configuration) configuration.value = JSON.stringify({ ...JSON.parse(configuration.value), stat_prefix: prefix });
+  if (configuration) configuration.value = JSON.stringify(withStatPrefix(JSON.parse(configuration.value), prefix));
   return {
     ...base,
     name: `variant-${name}`,
     description: `${of} built from ${file}`,
     filters: [filter],
     modules: [path],
-    plugins: [{ ...base.plugins[0]!, module: path, config: { ...(base.plugins[0]!.config as object), stat_prefix: prefix } }],
-    memoryGauges: base.memoryGauges.map((g) => g.replace(/\.bench\.vm_memory_bytes$/, `.${prefix}.vm_memory_bytes`)),
+    plugins: [{ ...base.plugins[0]!, module: path, config: withStatPrefix(base.plugins[0]!.config, prefix) }],
+    memoryGauges: base.memoryGauges.map((g) => g.replace(/\.[\w]+\.vm_memory_bytes$/, `.${prefix}.vm_memory_bytes`)),
     sameAs: of,
     baseline: false,
   };
