@@ -8,7 +8,8 @@
 // lookups, getHeaderBytes, getHeaderValues.
 //
 // Changes made through the runtime (setHeaderBytes, addHeaderBytes, removeHeaderBytes and their
-// kin in headers.ts) still go to Envoy at once, and are applied to the listing the way Envoy
+// kin in headers.ts) still go to Envoy at once, and are applied to the listing (when it is next
+// read: a filter that only writes pays nothing for them) the way Envoy
 // applies them (pair-edit.ts), so a later reader sees the map as Envoy now has it. A change that
 // cannot be mirrored for sure drops the listing instead, and the next read lists the map again:
 // a failed host call, a local reply, a resumed stream (Envoy may run the filters after us before
@@ -46,6 +47,14 @@ export class MapListing {
   private context: u32 = 0;
   private loaded: bool = false;
   private available: bool = false;
+  /**
+   * Changes made since the listing was last brought up to date, applied when it is next read:
+   * a filter that only writes after reading (jwt-auth alone: remove the token, set x-user) pays
+   * nothing for them, and only a later reader (the next member of a suite) does. Entries: edit,
+   * name length, value length (u32 each), then the name's and the value's bytes.
+   */
+  private log: ArrayBuffer | null = null;
+  private logSize: usize = 0;
 
   constructor(public readonly map: i32) {}
 
@@ -62,7 +71,12 @@ export class MapListing {
 
   /** Lists the map unless the listing is current; false when Envoy has no such map now (it reads as empty). */
   load(): bool {
-    if (this.current()) return this.available;
+    if (this.current()) {
+      if (this.logSize > 0) this.applyLog();
+      // Applying may have dropped it (a change it cannot mirror): then it is listed again.
+      if (this.current()) return this.available;
+    }
+    this.logSize = 0;
     this.loaded = true;
     this.epoch = callbackEpoch();
     this.context = currentContext();
@@ -79,12 +93,56 @@ export class MapListing {
   /** Forgets the listing: the next read lists the map again. */
   drop(): void {
     this.loaded = false;
+    this.logSize = 0;
   }
 
-  /** Envoy answered `ok` to `edit` of the name at `name` (with the value at `value` when it adds). */
+  /**
+   * Envoy answered `ok` to `edit` of the name at `name` (with the value at `value` when it adds):
+   * logged, and applied when the listing is read next (the value's bytes are copied: they are
+   * usually in a scratch buffer the next write reuses).
+   */
   changed(edit: PairEdit, name: usize, nameLen: usize, value: usize, valueLen: usize, ok: bool): void {
     if (!this.current()) return;
-    if (!ok || !this.available || !mirrorableName(name, nameLen) || (edit != PairEdit.Remove && !mirrorableValue(value, valueLen))) {
+    if (!ok || !this.available) {
+      this.drop();
+      return;
+    }
+    const kept = edit == PairEdit.Remove ? 0 : valueLen;
+    const entry = 12 + nameLen + kept;
+    const at = this.logSize;
+    if (at + entry > <usize>RETAIN_MAX) {
+      this.drop();
+      return;
+    }
+    const log = grownKeeping(this.log, at + entry, at);
+    this.log = log;
+    const base = changetype<usize>(log) + at;
+    store<u32>(base, <u32>edit);
+    store<u32>(base + 4, <u32>nameLen);
+    store<u32>(base + 8, <u32>kept);
+    memory.copy(base + 12, name, nameLen);
+    if (kept > 0) memory.copy(base + 12 + nameLen, value, kept);
+    this.logSize = at + entry;
+  }
+
+  /** Applies the logged changes in order, as Envoy applied them; stops where one cannot be mirrored (it drops the listing). */
+  private applyLog(): void {
+    const log = changetype<usize>(this.log);
+    const end = log + this.logSize;
+    this.logSize = 0;
+    let at = log;
+    while (at < end && this.current()) {
+      const edit = <PairEdit>load<u32>(at);
+      const nameLen = <usize>load<u32>(at + 4);
+      const valueLen = <usize>load<u32>(at + 8);
+      this.apply(edit, at + 12, nameLen, at + 12 + nameLen, valueLen);
+      at += 12 + nameLen + valueLen;
+    }
+  }
+
+  /** One change applied to the listing, or the listing dropped when the change cannot be mirrored for sure. */
+  private apply(edit: PairEdit, name: usize, nameLen: usize, value: usize, valueLen: usize): void {
+    if (!mirrorableName(name, nameLen) || (edit != PairEdit.Remove && !mirrorableValue(value, valueLen))) {
       this.drop();
       return;
     }
@@ -131,6 +189,13 @@ function grown(b: ArrayBuffer | null, size: usize): ArrayBuffer {
   while (cap < size && cap < <usize>RETAIN_MAX) cap <<= 1;
   if (cap < size) cap = size;
   return new ArrayBuffer(<i32>cap);
+}
+
+/** grown(), keeping the first `keep` bytes of `b` when it has to make a new buffer. */
+function grownKeeping(b: ArrayBuffer | null, size: usize, keep: usize): ArrayBuffer {
+  const g = grown(b, size);
+  if (b !== null && g !== b && keep > 0) memory.copy(changetype<usize>(g), changetype<usize>(b), keep);
+  return g;
 }
 
 /** Whether the well-formed listing of `total` bytes at `base` has an entry named by the `len` bytes at `name`. */
