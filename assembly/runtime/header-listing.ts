@@ -107,8 +107,8 @@ export class MapListing {
       this.drop();
       return;
     }
-    const kept = edit == PairEdit.Remove ? 0 : valueLen;
-    const entry = 12 + nameLen + kept;
+    const kept: usize = edit == PairEdit.Remove ? 0 : valueLen;
+    const entry: usize = 12 + nameLen + kept;
     const at = this.logSize;
     if (at + entry > <usize>RETAIN_MAX) {
       this.drop();
