@@ -63,10 +63,7 @@ export function setHeaderBytes(map: HeaderMap, key: ArrayBuffer, value: string):
 
 /** setHeaderBytes with the value as the `len` bytes at `ptr` (passed on as they are, UTF-8 or not). */
 export function setHeaderRaw(map: HeaderMap, key: ArrayBuffer, ptr: usize, len: usize): bool {
-  const k = changetype<usize>(key);
-  const ok = abi.proxy_replace_header_map_value(map, k, key.byteLength, ptr, len) == RESULT_OK;
-  headerChanged(map, PairEdit.Replace, k, <usize>key.byteLength, ptr, len, ok);
-  return ok;
+  return changeHeader(map, PairEdit.Replace, key, ptr, len);
 }
 
 /** Appends another value of `name`. */
@@ -81,10 +78,7 @@ export function addHeaderBytes(map: HeaderMap, key: ArrayBuffer, value: string):
 
 /** addHeaderBytes with the value as the `len` bytes at `ptr`. */
 export function addHeaderRaw(map: HeaderMap, key: ArrayBuffer, ptr: usize, len: usize): bool {
-  const k = changetype<usize>(key);
-  const ok = abi.proxy_add_header_map_value(map, k, key.byteLength, ptr, len) == RESULT_OK;
-  headerChanged(map, PairEdit.Add, k, <usize>key.byteLength, ptr, len, ok);
-  return ok;
+  return changeHeader(map, PairEdit.Add, key, ptr, len);
 }
 
 /** Removes every value of `name`. */
@@ -93,9 +87,22 @@ export function removeHeader(map: HeaderMap, name: string): bool {
 }
 
 export function removeHeaderBytes(map: HeaderMap, key: ArrayBuffer): bool {
+  return changeHeader(map, PairEdit.Remove, key, 0, 0);
+}
+
+/**
+ * The one way a header changes: the host call for `edit`, then the same change noted for the
+ * callback's shared listing (header-listing.ts), which follows Envoy's map or is dropped.
+ */
+function changeHeader(map: HeaderMap, edit: PairEdit, key: ArrayBuffer, ptr: usize, len: usize): bool {
   const k = changetype<usize>(key);
-  const ok = abi.proxy_remove_header_map_value(map, k, key.byteLength) == RESULT_OK;
-  headerChanged(map, PairEdit.Remove, k, <usize>key.byteLength, 0, 0, ok);
+  const n = key.byteLength;
+  let r: u32;
+  if (edit == PairEdit.Replace) r = abi.proxy_replace_header_map_value(map, k, n, ptr, len);
+  else if (edit == PairEdit.Add) r = abi.proxy_add_header_map_value(map, k, n, ptr, len);
+  else r = abi.proxy_remove_header_map_value(map, k, n);
+  const ok = r == RESULT_OK;
+  headerChanged(map, edit, k, <usize>n, ptr, len, ok);
   return ok;
 }
 
