@@ -410,6 +410,15 @@ describe("suite vs a chain: two pauses in one request (emulator)", () => {
   });
 });
 
+/** A suite VM running two header-rewrite members: `first`, then `second`, which reads what `first` changed. */
+async function twoRewrites(first: Json, second: Json, options: { countHostCalls?: boolean } = {}) {
+  const vm = await ProxyWasmVm.load(modules.get("suite")!, { startTime: T0, ...options });
+  const plugins = [first, second].map((config) => ({ filter: "header-rewrite", config }));
+  const p = vm.configurePlugin({ config: JSON.stringify({ plugins }), rootId: "suite" });
+  expect(p.ok).toBe(true);
+  return { vm, p };
+}
+
 describe("suite configuration", () => {
   async function configure(config: unknown, rootId = "suite"): Promise<{ ok: boolean; errors: string }> {
     const vm = await ProxyWasmVm.load(modules.get("suite")!, { startTime: T0 });
@@ -555,19 +564,9 @@ describe("suite configuration", () => {
   it("the next member reads the shared listing, unless the change was an add to a header already there", async () => {
     // Envoy may merge an add into an existing entry (an "inline" header such as x-forwarded-for):
     // the runtime cannot know which, so it lists the map again instead of guessing.
-    const vm = await ProxyWasmVm.load(modules.get("suite")!, { startTime: T0, countHostCalls: true });
     const adds: Json = { rules: [{ match: { path: { prefix: "/" } }, request: { add: { "x-tag": ["added"] } } }] };
     const reads: Json = { stat_prefix: "reads", rules: [{ request: { set: { "x-first-tag": "${request.header.x-tag}" } } }] };
-    const p = vm.configurePlugin({
-      config: JSON.stringify({
-        plugins: [
-          { filter: "header-rewrite", config: adds },
-          { filter: "header-rewrite", config: reads },
-        ],
-      }),
-      rootId: "suite",
-    });
-    expect(p.ok).toBe(true);
+    const { vm, p } = await twoRewrites(adds, reads, { countHostCalls: true });
     const run = (extra: HeaderList) => {
       vm.hostCalls.clear();
       const s = p.newHttpStream({ properties: { "source.address": PEER } });
@@ -637,7 +636,6 @@ describe("suite configuration", () => {
 
 describe("suite memory", () => {
   it("the shared listing keeps linear memory flat, with maps past its retain bound (16 KiB) between small ones", async () => {
-    const vm = await ProxyWasmVm.load(modules.get("suite")!, { startTime: T0 });
     const edits: Json = {
       rules: [{ match: { path: { prefix: "/" } }, request: { set: { "x-a": "${request.header.x-big}" }, remove: ["x-drop"] } }],
     };
@@ -645,16 +643,7 @@ describe("suite memory", () => {
       stat_prefix: "reads",
       rules: [{ request: { set: { "x-b": "${request.header.x-a}" }, rename: { "x-key": "x-k" } } }],
     };
-    const p = vm.configurePlugin({
-      config: JSON.stringify({
-        plugins: [
-          { filter: "header-rewrite", config: edits },
-          { filter: "header-rewrite", config: reads },
-        ],
-      }),
-      rootId: "suite",
-    });
-    expect(p.ok).toBe(true);
+    const { vm, p } = await twoRewrites(edits, reads);
     // x-big and x-pad list as 13 KiB; x-big copied into x-a grows the listing past 16 KiB.
     const big = "b".repeat(7 * 1024);
     const one = (i: number) => {
